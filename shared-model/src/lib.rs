@@ -1,0 +1,1 @@
+//! SnapKasir's pure domain model. No IO, no async.
