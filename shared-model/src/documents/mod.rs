@@ -1,0 +1,134 @@
+//! The automerge documents of DESIGN.md as versioned Rust types.
+//!
+//! Every document has a `kind` and a `schema_version` at its root, so a reader can tell what it
+//! holds and refuse versions it does not know. Collections are maps keyed by the entry's id
+//! (as a string), so concurrent inserts from several terminals merge without conflicts.
+//! Documents stay small: sales live in one journal per terminal per business day.
+
+mod kinds;
+
+pub use kinds::*;
+
+use automerge::{AutoCommit, ReadDoc};
+use autosurgeon::{Hydrate, Reconcile};
+
+use crate::error::{ModelError, ModelResult};
+
+/// The schema version this build writes and reads.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// Which document a root describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DocumentKind {
+    StoreRoot,
+    PeriodIndex,
+    Catalog,
+    Journal,
+    StockAdjustments,
+    StockBaseline,
+    Settings,
+    Users,
+    ParkedCarts,
+}
+
+impl DocumentKind {
+    pub const ALL: [DocumentKind; 9] = [
+        DocumentKind::StoreRoot,
+        DocumentKind::PeriodIndex,
+        DocumentKind::Catalog,
+        DocumentKind::Journal,
+        DocumentKind::StockAdjustments,
+        DocumentKind::StockBaseline,
+        DocumentKind::Settings,
+        DocumentKind::Users,
+        DocumentKind::ParkedCarts,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentKind::StoreRoot => "store-root",
+            DocumentKind::PeriodIndex => "period-index",
+            DocumentKind::Catalog => "catalog",
+            DocumentKind::Journal => "journal",
+            DocumentKind::StockAdjustments => "stock-adjustments",
+            DocumentKind::StockBaseline => "stock-baseline",
+            DocumentKind::Settings => "settings",
+            DocumentKind::Users => "users",
+            DocumentKind::ParkedCarts => "parked-carts",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DocumentKind> {
+        DocumentKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Reads the kind of an automerge document, `None` when it has none we know.
+    pub fn of(doc: &AutoCommit) -> Option<DocumentKind> {
+        match doc.get(automerge::ROOT, "kind").ok().flatten() {
+            Some((automerge::Value::Scalar(s), _)) => match s.as_ref() {
+                automerge::ScalarValue::Str(s) => DocumentKind::parse(s),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+/// A document type of ours.
+pub trait Document: Reconcile + Hydrate {
+    const KIND: DocumentKind;
+    fn kind(&self) -> &str;
+    fn schema_version(&self) -> u64;
+}
+
+/// Writes `value` into `doc` (only the differences become changes).
+pub fn write<D: Document>(doc: &mut AutoCommit, value: &D) -> ModelResult<()> {
+    autosurgeon::reconcile(doc, value).map_err(|e| ModelError::Invalid {
+        field: "document",
+        reason: e.to_string(),
+    })
+}
+
+/// Reads a document, checking its kind and schema version.
+pub fn read<D: Document>(doc: &AutoCommit) -> ModelResult<D> {
+    let found = DocumentKind::of(doc);
+    if found != Some(D::KIND) {
+        return Err(ModelError::Invalid {
+            field: "document",
+            reason: format!(
+                "expected a {} document, found {:?}",
+                D::KIND.as_str(),
+                found.map(DocumentKind::as_str)
+            ),
+        });
+    }
+    let value: D = autosurgeon::hydrate(doc).map_err(|e| ModelError::Invalid {
+        field: "document",
+        reason: e.to_string(),
+    })?;
+    if value.schema_version() > SCHEMA_VERSION {
+        return Err(ModelError::Invalid {
+            field: "document",
+            reason: format!(
+                "schema version {} is newer than this build ({SCHEMA_VERSION}): upgrade",
+                value.schema_version()
+            ),
+        });
+    }
+    Ok(value)
+}
+
+/// A new automerge document holding `value`.
+pub fn create<D: Document>(value: &D) -> ModelResult<AutoCommit> {
+    let mut doc = AutoCommit::new();
+    write(&mut doc, value)?;
+    Ok(doc)
+}
+
+/// Loads bytes received from outside; malformed bytes are an error, never a panic.
+pub fn load_bytes(bytes: &[u8]) -> ModelResult<AutoCommit> {
+    AutoCommit::load(bytes).map_err(|e| ModelError::Invalid {
+        field: "automerge document",
+        reason: e.to_string(),
+    })
+}

@@ -1,0 +1,124 @@
+//! A paid sale: immutable once recorded, written by one terminal, idempotent by its id.
+
+use autosurgeon::{Hydrate, Reconcile};
+use serde::{Deserialize, Serialize};
+
+use crate::cart::Discount;
+use crate::codec::{BusinessDate, Timestamp};
+use crate::error::{ModelError, ModelResult};
+use crate::ids::{SaleId, ShiftId, UserId, VoidId};
+use crate::money::{Currency, Money};
+use crate::payment::{Settlement, Tender, settle};
+use crate::pricing::{CartTotals, PricedCart, PricedLine};
+use crate::receipt_number::ReceiptNumber;
+use crate::tax::PriceMode;
+
+/// Who, where and when: the parts of a sale that do not come from the cart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaleContext {
+    pub id: SaleId,
+    pub receipt_no: ReceiptNumber,
+    pub created_at: Timestamp,
+    pub cashier_id: UserId,
+    pub shift_id: Option<ShiftId>,
+    pub currency: Currency,
+    pub price_mode: PriceMode,
+    pub cash_unit: Option<Money>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Sale {
+    pub id: SaleId,
+    pub receipt_no: ReceiptNumber,
+    pub business_date: BusinessDate,
+    /// The terminal's clock at checkout; the server records its own receipt time beside it.
+    pub created_at: Timestamp,
+    pub cashier_id: UserId,
+    pub shift_id: Option<ShiftId>,
+    pub currency_code: String,
+    pub currency_minor_units: u32,
+    pub price_mode: PriceMode,
+    pub lines: Vec<PricedLine>,
+    pub cart_discount: Option<Discount>,
+    pub totals: CartTotals,
+    pub settlement: Settlement,
+    pub note: Option<String>,
+}
+
+impl Sale {
+    /// Pays a priced cart. Fails unless the tenders cover the total.
+    pub fn checkout(
+        cart: PricedCart,
+        tenders: &[Tender],
+        ctx: SaleContext,
+        note: Option<String>,
+    ) -> ModelResult<Sale> {
+        let settlement = settle(cart.total(), tenders, ctx.cash_unit, &ctx.currency)?;
+        let sale = Sale {
+            id: ctx.id,
+            business_date: ctx.receipt_no.business_date,
+            receipt_no: ctx.receipt_no,
+            created_at: ctx.created_at,
+            cashier_id: ctx.cashier_id,
+            shift_id: ctx.shift_id,
+            currency_code: ctx.currency.code.clone(),
+            currency_minor_units: ctx.currency.minor_units,
+            price_mode: ctx.price_mode,
+            lines: cart.lines,
+            cart_discount: cart.cart_discount,
+            totals: cart.totals,
+            settlement,
+            note,
+        };
+        sale.check()?;
+        Ok(sale)
+    }
+
+    pub fn total(&self) -> Money {
+        self.totals.total()
+    }
+
+    pub fn currency(&self) -> Currency {
+        Currency {
+            code: self.currency_code.clone(),
+            minor_units: self.currency_minor_units,
+        }
+    }
+
+    /// Verifies that every total is reproducible from the lines and that payments cover the
+    /// total. Run on every sale that arrives from elsewhere (documents, API).
+    pub fn check(&self) -> ModelResult<()> {
+        if self.lines.is_empty() {
+            return Err(ModelError::EmptyCart);
+        }
+        for line in &self.lines {
+            line.check()?;
+            line.item.unit.check_sale_quantity(line.quantity)?;
+        }
+        if CartTotals::from_lines(&self.lines)? != self.totals {
+            return Err(ModelError::Invalid {
+                field: "sale totals",
+                reason: "do not equal the sum of the lines".into(),
+            });
+        }
+        if self.business_date != self.receipt_no.business_date {
+            return Err(ModelError::Invalid {
+                field: "business date",
+                reason: "differs from the receipt number's".into(),
+            });
+        }
+        self.settlement.check(self.total())
+    }
+}
+
+/// A void: cancels a sale of the current shift as a whole (supervisor-approved).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct Void {
+    pub id: VoidId,
+    pub sale_id: SaleId,
+    pub receipt_no: ReceiptNumber,
+    pub at: Timestamp,
+    pub by: UserId,
+    pub authorized_by: UserId,
+    pub reason: String,
+}

@@ -1,0 +1,98 @@
+//! A store's settings: everything pricing, tax and receipts need, as data.
+
+use autosurgeon::{Hydrate, Reconcile};
+use serde::{Deserialize, Serialize};
+
+use crate::barcode::WeighedBarcodeRule;
+use crate::business_day::BusinessDayConfig;
+use crate::catalog::check_text;
+use crate::error::{ModelError, ModelResult};
+use crate::money::{Currency, Money, Percent};
+use crate::tax::{PriceMode, TaxRule};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
+pub struct StoreSettings {
+    pub store_name: String,
+    pub address: String,
+    /// Seller's tax number, printed on receipts (simplified tax invoice).
+    pub npwp: Option<String>,
+    pub currency_code: String,
+    pub currency_minor_units: u32,
+    pub price_mode: PriceMode,
+    pub tax_rules: Vec<TaxRule>,
+    /// Cash payments are rounded to this unit (e.g. 100); zero for none.
+    pub cash_rounding_unit: Money,
+    pub business_day: BusinessDayConfig,
+    pub receipt_header: Vec<String>,
+    pub receipt_footer: Vec<String>,
+    /// Line or cart discounts above this percentage need a supervisor PIN.
+    pub supervisor_discount_percent: Percent,
+    pub weighed_barcodes: Vec<WeighedBarcodeRule>,
+    /// Warn the cashier after this many hours without a successful sync.
+    pub offline_warning_hours: u32,
+}
+
+impl StoreSettings {
+    /// Sensible defaults for an Indonesian shop: IDR, tax-inclusive prices, PPN classes,
+    /// Rp100 cash rounding, business day from 04:00 Asia/Jakarta.
+    pub fn indonesia(store_name: &str, address: &str) -> StoreSettings {
+        StoreSettings {
+            store_name: store_name.into(),
+            address: address.into(),
+            npwp: None,
+            currency_code: "IDR".into(),
+            currency_minor_units: 0,
+            price_mode: PriceMode::Inclusive,
+            tax_rules: vec![
+                TaxRule::ppn_standard(),
+                TaxRule::ppn_luxury(),
+                TaxRule::exempt(),
+            ],
+            cash_rounding_unit: Money::from_i64(100),
+            business_day: BusinessDayConfig::default(),
+            receipt_header: Vec::new(),
+            receipt_footer: vec!["Terima kasih".into()],
+            supervisor_discount_percent: Percent(rust_decimal::Decimal::from(20)),
+            weighed_barcodes: WeighedBarcodeRule::default_rules(),
+            offline_warning_hours: 24,
+        }
+    }
+
+    pub fn currency(&self) -> Currency {
+        Currency {
+            code: self.currency_code.clone(),
+            minor_units: self.currency_minor_units,
+        }
+    }
+
+    pub fn tax_rule(&self, class: &str) -> ModelResult<&TaxRule> {
+        self.tax_rules
+            .iter()
+            .find(|t| t.class == class)
+            .ok_or_else(|| ModelError::UnknownTaxClass(class.into()))
+    }
+
+    pub fn cash_unit(&self) -> Option<Money> {
+        (!self.cash_rounding_unit.is_zero()).then_some(self.cash_rounding_unit)
+    }
+
+    pub fn validate(&self) -> ModelResult<()> {
+        check_text("store name", &self.store_name, 100)?;
+        Currency::new(&self.currency_code, self.currency_minor_units)?;
+        self.cash_rounding_unit.non_negative("cash rounding unit")?;
+        self.business_day.validate()?;
+        for (i, t) in self.tax_rules.iter().enumerate() {
+            t.validate()?;
+            if self.tax_rules[..i].iter().any(|o| o.class == t.class) {
+                return Err(ModelError::Invalid {
+                    field: "tax rules",
+                    reason: format!("class {:?} defined twice", t.class),
+                });
+            }
+        }
+        for r in &self.weighed_barcodes {
+            r.validate()?;
+        }
+        Ok(())
+    }
+}
