@@ -1,0 +1,122 @@
+//! The crate's one error type. HTTP handlers map it to a JSON body with a
+//! stable `code`; internal details go to the log only.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// Every failure of the sync server library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database failed (connection, query, constraint we did not expect).
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Applying migrations failed.
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A unique constraint was hit (duplicate email, store code, ...).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// The thing asked for does not exist (or is not visible to the caller).
+    #[error("not found: {0}")]
+    NotFound(&'static str),
+    /// Missing, malformed, expired or forged credentials.
+    #[error("unauthorized: {0}")]
+    Unauthorized(&'static str),
+    /// Authenticated, but not allowed.
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// The request is invalid; the message is safe to show to the client.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// Too many attempts; retry later.
+    #[error("rate limited")]
+    RateLimited,
+    /// Configuration could not be loaded.
+    #[error("configuration error: {0}")]
+    Config(String),
+    /// A protocol violation on the sync endpoint; the message is sent to the peer.
+    #[error("protocol error: {0}")]
+    Protocol(String),
+    /// Anything else that should not happen; never shown to clients.
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// IO failure (binding a socket, creating the data directory).
+    #[error("io error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Result with the crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// JSON error body of the HTTP API.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Stable machine-readable code, e.g. `unauthorized`, `rate_limited`.
+    pub code: &'static str,
+    /// Human-readable message; never contains internals.
+    pub message: String,
+}
+
+impl Error {
+    /// Stable code and HTTP status for this error.
+    pub fn code_and_status(&self) -> (&'static str, StatusCode) {
+        match self {
+            Error::Conflict(_) => ("conflict", StatusCode::CONFLICT),
+            Error::NotFound(_) => ("not_found", StatusCode::NOT_FOUND),
+            Error::Unauthorized(_) => ("unauthorized", StatusCode::UNAUTHORIZED),
+            Error::Forbidden(_) => ("forbidden", StatusCode::FORBIDDEN),
+            Error::BadRequest(_) | Error::Protocol(_) => ("bad_request", StatusCode::BAD_REQUEST),
+            Error::RateLimited => ("rate_limited", StatusCode::TOO_MANY_REQUESTS),
+            Error::Database(_)
+            | Error::Migrate(_)
+            | Error::Config(_)
+            | Error::Internal(_)
+            | Error::Io(_) => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
+        }
+    }
+
+    /// Message safe to show to a client.
+    pub fn public_message(&self) -> String {
+        match self {
+            Error::Conflict(m)
+            | Error::NotFound(m)
+            | Error::Unauthorized(m)
+            | Error::Forbidden(m) => (*m).to_string(),
+            Error::BadRequest(m) | Error::Protocol(m) => m.clone(),
+            Error::RateLimited => "too many attempts, retry later".to_string(),
+            _ => "internal server error".to_string(),
+        }
+    }
+
+    /// Maps a unique-constraint violation to [`Error::Conflict`].
+    pub(crate) fn from_insert(e: sqlx::Error, what: &'static str) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => Error::Conflict(what),
+            _ => Error::Database(e),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let (code, status) = self.code_and_status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        } else {
+            tracing::info!(error = %self, code, "request rejected");
+        }
+        let body = ErrorBody {
+            code,
+            message: self.public_message(),
+        };
+        let mut resp = (status, axum::Json(body)).into_response();
+        if matches!(self, Error::RateLimited) {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("60"),
+            );
+        }
+        resp
+    }
+}

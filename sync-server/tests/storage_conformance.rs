@@ -1,0 +1,328 @@
+//! One storage story, run against every backend.
+
+mod common;
+
+use sync_server::Error;
+use sync_server::storage::{
+    DocClaim, DynStorage, EnrollmentCodeRow, RefreshTokenRow, StoreRow, Tenant, TerminalRow,
+    UserRow,
+};
+
+async fn story(s: DynStorage) {
+    s.ping().await.unwrap();
+    // migrating twice is a no-op
+    s.migrate().await.unwrap();
+
+    // ---- chunks, keyed like samod: [doc, "incremental", hash], [doc, "snapshot", hash]
+    assert_eq!(s.load_chunk("doc1/incremental/aa").await.unwrap(), None);
+    s.put_chunk("doc1/incremental/aa", b"one").await.unwrap();
+    s.put_chunk("doc1/incremental/bb", b"two").await.unwrap();
+    s.put_chunk("doc1/snapshot/cc", &[0u8, 255, 1])
+        .await
+        .unwrap();
+    s.put_chunk("doc10/incremental/aa", b"other doc")
+        .await
+        .unwrap();
+    s.put_chunk("doc1-x/incremental/aa", b"other doc")
+        .await
+        .unwrap();
+    s.put_chunk("storage-adapter-id", b"id").await.unwrap();
+    assert_eq!(
+        s.load_chunk("doc1/incremental/aa").await.unwrap().unwrap(),
+        b"one"
+    );
+    // overwrite
+    s.put_chunk("doc1/incremental/aa", b"ONE").await.unwrap();
+    assert_eq!(
+        s.load_chunk("doc1/incremental/aa").await.unwrap().unwrap(),
+        b"ONE"
+    );
+
+    let range = s.load_chunk_range("doc1").await.unwrap();
+    let keys: Vec<_> = range.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "doc1/incremental/aa",
+            "doc1/incremental/bb",
+            "doc1/snapshot/cc"
+        ]
+    );
+    assert_eq!(range[2].1, vec![0u8, 255, 1]);
+    let inc = s.load_chunk_range("doc1/incremental").await.unwrap();
+    assert_eq!(inc.len(), 2);
+    assert_eq!(
+        s.load_chunk_range("storage-adapter-id")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(s.load_chunk_range("nope").await.unwrap().is_empty());
+
+    s.delete_chunk("doc1/incremental/aa").await.unwrap();
+    s.delete_chunk("doc1/incremental/aa").await.unwrap(); // absent: fine
+    assert_eq!(s.load_chunk_range("doc1").await.unwrap().len(), 2);
+    assert_eq!(
+        s.chunk_doc_ids().await.unwrap(),
+        ["doc1", "doc1-x", "doc10"]
+    );
+
+    // ---- settings
+    assert_eq!(s.setting("k").await.unwrap(), None);
+    assert_eq!(s.setting_init("k", "v1").await.unwrap(), "v1");
+    assert_eq!(s.setting_init("k", "v2").await.unwrap(), "v1");
+
+    // ---- tenancy
+    let t = Tenant {
+        id: "t1".into(),
+        name: "Toko".into(),
+        created_at: 1,
+    };
+    s.insert_tenant(&t).await.unwrap();
+    assert!(matches!(s.insert_tenant(&t).await, Err(Error::Conflict(_))));
+    assert_eq!(s.tenant("t1").await.unwrap(), Some(t.clone()));
+    s.insert_tenant(&Tenant {
+        id: "t2".into(),
+        name: "Other".into(),
+        created_at: 1,
+    })
+    .await
+    .unwrap();
+    let store = StoreRow {
+        id: "s1".into(),
+        tenant_id: "t1".into(),
+        code: "JKT1".into(),
+        name: "Jakarta".into(),
+        store_key: "secret".into(),
+        created_at: 2,
+    };
+    s.insert_store(&store).await.unwrap();
+    let dup = StoreRow {
+        id: "s9".into(),
+        ..store.clone()
+    };
+    assert!(matches!(
+        s.insert_store(&dup).await,
+        Err(Error::Conflict(_))
+    ));
+    let s2 = StoreRow {
+        id: "s2".into(),
+        code: "BDG1".into(),
+        ..store.clone()
+    };
+    s.insert_store(&s2).await.unwrap();
+    assert_eq!(s.store("s1").await.unwrap(), Some(store.clone()));
+    let codes: Vec<_> = s
+        .stores_of_tenant("t1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|x| x.code)
+        .collect();
+    assert_eq!(codes, ["BDG1", "JKT1"]);
+    assert!(s.stores_of_tenant("t2").await.unwrap().is_empty());
+    // unknown tenant violates the foreign key
+    let orphan = StoreRow {
+        id: "s3".into(),
+        tenant_id: "nope".into(),
+        code: "X".into(),
+        ..store.clone()
+    };
+    assert!(s.insert_store(&orphan).await.is_err());
+
+    let u = UserRow {
+        id: "u1".into(),
+        tenant_id: "t1".into(),
+        store_id: None,
+        email: "owner@example.com".into(),
+        password_hash: "$argon2id$...".into(),
+        role: "owner".into(),
+        created_at: 3,
+    };
+    s.insert_user(&u).await.unwrap();
+    assert!(matches!(
+        s.insert_user(&UserRow {
+            id: "u2".into(),
+            ..u.clone()
+        })
+        .await,
+        Err(Error::Conflict(_))
+    ));
+    assert_eq!(s.user("u1").await.unwrap(), Some(u.clone()));
+    assert_eq!(
+        s.user_by_email("owner@example.com").await.unwrap(),
+        Some(u.clone())
+    );
+    assert_eq!(s.user_by_email("x@example.com").await.unwrap(), None);
+
+    // ---- enrollment
+    let code = EnrollmentCodeRow {
+        code_hash: "h1".into(),
+        tenant_id: "t1".into(),
+        store_id: "s1".into(),
+        created_by: "u1".into(),
+        terminal_name: "Till 1".into(),
+        created_at: 10,
+        expires_at: 100,
+        used_at: None,
+        terminal_id: None,
+    };
+    s.insert_enrollment_code(&code).await.unwrap();
+    s.insert_enrollment_code(&EnrollmentCodeRow {
+        code_hash: "h-expired".into(),
+        expires_at: 20,
+        ..code.clone()
+    })
+    .await
+    .unwrap();
+    let term = TerminalRow {
+        id: "term1".into(),
+        tenant_id: "t1".into(),
+        store_id: "s1".into(),
+        name: "Till 1".into(),
+        credential_hash: "c1".into(),
+        created_at: 50,
+        revoked_at: None,
+        last_seen_at: None,
+    };
+    assert_eq!(
+        s.redeem_enrollment_code("h-expired", &term, 50)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.redeem_enrollment_code("unknown", &term, 50)
+            .await
+            .unwrap(),
+        None
+    );
+    let used = s
+        .redeem_enrollment_code("h1", &term, 50)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(used.used_at, Some(50));
+    assert_eq!(used.terminal_id.as_deref(), Some("term1"));
+    let term2 = TerminalRow {
+        id: "term2".into(),
+        credential_hash: "c2".into(),
+        ..term.clone()
+    };
+    assert_eq!(
+        s.redeem_enrollment_code("h1", &term2, 51).await.unwrap(),
+        None,
+        "codes are one-time"
+    );
+    assert_eq!(
+        s.terminal("term2").await.unwrap(),
+        None,
+        "nothing inserted for a used code"
+    );
+    assert_eq!(s.terminal("term1").await.unwrap(), Some(term.clone()));
+    assert_eq!(
+        s.terminal_by_credential("c1").await.unwrap(),
+        Some(term.clone())
+    );
+    assert_eq!(s.terminal_by_credential("c2").await.unwrap(), None);
+    s.touch_terminal("term1", 60).await.unwrap();
+    assert_eq!(
+        s.terminal("term1").await.unwrap().unwrap().last_seen_at,
+        Some(60)
+    );
+    assert_eq!(s.terminals_of_store("s1").await.unwrap().len(), 1);
+    let revoked = s.revoke_terminal("term1", 70).await.unwrap().unwrap();
+    assert_eq!(revoked.revoked_at, Some(70));
+    // revoking again keeps the first time
+    assert_eq!(
+        s.revoke_terminal("term1", 80)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(70)
+    );
+    assert_eq!(s.revoke_terminal("nope", 80).await.unwrap(), None);
+
+    // ---- refresh tokens
+    let rt = RefreshTokenRow {
+        token_hash: "r1".into(),
+        user_id: "u1".into(),
+        created_at: 1,
+        expires_at: 100,
+        used_at: None,
+    };
+    s.insert_refresh_token(&rt).await.unwrap();
+    assert_eq!(
+        s.use_refresh_token("r1", 200).await.unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(
+        s.use_refresh_token("r1", 50)
+            .await
+            .unwrap()
+            .unwrap()
+            .used_at,
+        Some(50)
+    );
+    assert_eq!(
+        s.use_refresh_token("r1", 51).await.unwrap(),
+        None,
+        "one use only"
+    );
+
+    // ---- document claims: the first claim wins forever
+    let c1 = DocClaim {
+        doc_id: "docA".into(),
+        tenant_id: "t1".into(),
+        store_id: Some("s1".into()),
+        claimed_by: "terminal:term1".into(),
+        claimed_at: 5,
+    };
+    assert_eq!(s.doc_claim("docA").await.unwrap(), None);
+    assert_eq!(s.claim_doc(&c1).await.unwrap(), c1);
+    let c2 = DocClaim {
+        tenant_id: "t2".into(),
+        store_id: None,
+        claimed_by: "x".into(),
+        ..c1.clone()
+    };
+    assert_eq!(s.claim_doc(&c2).await.unwrap(), c1);
+    assert_eq!(s.doc_claim("docA").await.unwrap(), Some(c1));
+}
+
+#[tokio::test]
+async fn postgres_story() {
+    let db = common::TestDb::create().await;
+    story(db.storage().await).await;
+}
+
+#[tokio::test]
+async fn sqlite_story() {
+    let (s, _dir) = common::sqlite_storage().await;
+    story(s).await;
+}
+
+#[tokio::test]
+async fn sqlite_reopens_existing_data() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = sync_server::storage::SqliteStorage::open(dir.path())
+            .await
+            .unwrap();
+        use sync_server::storage::Storage;
+        s.migrate().await.unwrap();
+        s.put_chunk("d/incremental/1", b"x").await.unwrap();
+    }
+    let s = sync_server::storage::SqliteStorage::open(dir.path())
+        .await
+        .unwrap();
+    use sync_server::storage::Storage;
+    s.migrate().await.unwrap();
+    assert_eq!(
+        s.load_chunk("d/incremental/1").await.unwrap().unwrap(),
+        b"x"
+    );
+}
