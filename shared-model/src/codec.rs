@@ -6,7 +6,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ModelError;
@@ -36,20 +36,21 @@ string_codec!(crate::money::Money);
 string_codec!(crate::money::Quantity);
 string_codec!(crate::money::Percent);
 
-/// A point in time, UTC, stored as RFC 3339 with milliseconds.
+/// A point in time, UTC, stored as RFC 3339 with milliseconds (finer precision is dropped on
+/// creation, so a value reads back equal to what was written).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Timestamp(pub DateTime<Utc>);
 
 impl Timestamp {
     pub fn now() -> Self {
-        Timestamp(Utc::now())
+        Timestamp::from(Utc::now())
     }
 }
 
 impl From<DateTime<Utc>> for Timestamp {
     fn from(t: DateTime<Utc>) -> Self {
-        Timestamp(t)
+        Timestamp(t.trunc_subsecs(3))
     }
 }
 
@@ -63,7 +64,7 @@ impl FromStr for Timestamp {
     type Err = ModelError;
     fn from_str(s: &str) -> Result<Self, ModelError> {
         DateTime::parse_from_rfc3339(s)
-            .map(|t| Timestamp(t.with_timezone(&Utc)))
+            .map(|t| Timestamp::from(t.with_timezone(&Utc)))
             .map_err(|e| ModelError::Invalid {
                 field: "timestamp",
                 reason: format!("{s:?}: {e}"),

@@ -1,0 +1,272 @@
+//! Every document kind round-trips through automerge, and concurrent edits merge.
+
+mod common;
+
+use automerge::AutoCommit;
+use common::*;
+use shared_model::cart::Cart;
+use shared_model::catalog::{Category, Product};
+use shared_model::codec::Timestamp;
+use shared_model::documents::{
+    self, CartClaim, CatalogDoc, Document, DocumentKind, IncludedDoc, JournalDoc, JournalRef,
+    ParkedCart, ParkedCartsDoc, PeriodIndexDoc, SettingsDoc, StockAdjustmentsDoc, StockBaselineDoc,
+    StoreRootDoc, UsersDoc,
+};
+use shared_model::ids::{CategoryId, UserId};
+use shared_model::money::Quantity;
+use shared_model::settings::StoreSettings;
+use shared_model::shift::Shift;
+use shared_model::stock::{MovementKind, StockCount, StockMovement};
+use shared_model::tax::{PriceMode, TaxRule};
+use shared_model::users::{Role, StoreUser};
+
+fn round_trip<D: Document + PartialEq + std::fmt::Debug>(value: &D) {
+    let mut doc = documents::create(value).unwrap();
+    let bytes = doc.save();
+    let loaded = documents::load_bytes(&bytes).unwrap();
+    assert_eq!(DocumentKind::of(&loaded), Some(D::KIND));
+    let back: D = documents::read(&loaded).unwrap();
+    assert_eq!(&back, value);
+}
+
+fn journal() -> JournalDoc {
+    let mut j = JournalDoc::new("store-1", "T1", date("2026-11-25"));
+    let mut cart = Cart::new();
+    cart.add(
+        item(
+            "Kopi",
+            25_000,
+            TaxRule::ppn_standard(),
+            Some(CategoryId::new()),
+        ),
+        Quantity::from_i64(2),
+    )
+    .unwrap();
+    cart.add(weighed("Apel", 42_000), Quantity(dec("0.75")))
+        .unwrap();
+    let sale = cash_sale(&cart, PriceMode::Inclusive, 1);
+    let shift = Shift::open(
+        "T1",
+        sale.cashier_id,
+        date("2026-11-25"),
+        Timestamp::now(),
+        rp(200_000),
+    )
+    .unwrap();
+    j.shifts.insert(shift.id.to_string(), shift);
+    for m in StockMovement::from_sale(&sale) {
+        j.stock_movements.insert(m.id.to_string(), m);
+    }
+    j.sales.insert(sale.id.to_string(), sale);
+    j
+}
+
+#[test]
+fn every_document_kind_round_trips() {
+    let mut catalog = CatalogDoc::new("store-1");
+    let cat = Category {
+        id: CategoryId::new(),
+        name: "Minuman".into(),
+        parent: None,
+    };
+    let mut p = Product::new("AQ-600", "Aqua 600ml", rp(4_000), "standard");
+    p.category_id = Some(cat.id);
+    p.barcodes.push("8992761136017".parse().unwrap());
+    p.low_stock_threshold = Some(Quantity::from_i64(12));
+    catalog.products.insert(p.id.to_string(), p);
+    catalog.categories.insert(cat.id.to_string(), cat);
+    round_trip(&catalog);
+
+    round_trip(&journal());
+    round_trip(&StoreRootDoc::new(
+        "store-1",
+        "JKT1",
+        "Toko Maju",
+        ["a".into(), "b".into(), "c".into(), "d".into()],
+    ));
+
+    let mut index = PeriodIndexDoc::new("store-1", "2026-11");
+    index.journals.insert(
+        "T1/2026-11-25".into(),
+        JournalRef {
+            url: "automerge:x".into(),
+            terminal_code: "T1".into(),
+            business_date: date("2026-11-25"),
+        },
+    );
+    round_trip(&index);
+
+    let mut adj = StockAdjustmentsDoc::new("store-1", "2026-11");
+    let by = UserId::new();
+    let m = StockMovement::manual(
+        shared_model::ids::ProductId::new(),
+        MovementKind::Receipt,
+        Quantity::from_i64(24),
+        Some("SJ-001".into()),
+        by,
+        Timestamp::now(),
+    )
+    .unwrap();
+    adj.movements.insert(m.id.to_string(), m);
+    let count = StockCount {
+        id: Default::default(),
+        product_id: Default::default(),
+        counted: Quantity::from_i64(10),
+        seen_on_hand: Quantity::from_i64(12),
+        seen_heads: vec!["ab12".into()],
+        at: Timestamp::now(),
+        by,
+    };
+    assert_eq!(count.delta().unwrap(), Quantity::from_i64(-2));
+    adj.counts.insert(count.id.to_string(), count);
+    round_trip(&adj);
+
+    let mut baseline = StockBaselineDoc::new("store-1", date("2026-11-25"));
+    baseline.on_hand.insert("p1".into(), Quantity(dec("12.5")));
+    baseline.included.push(IncludedDoc {
+        url: "automerge:j".into(),
+        heads: vec!["00ff".into()],
+    });
+    round_trip(&baseline);
+
+    round_trip(&SettingsDoc::new(
+        "store-1",
+        StoreSettings::indonesia("Toko Maju", "Jl. Sudirman 1, Jakarta"),
+    ));
+
+    let mut users = UsersDoc::new("store-1");
+    let u = StoreUser {
+        id: UserId::new(),
+        name: "Siti".into(),
+        role: Role::Supervisor,
+        pin_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        active: true,
+    };
+    users.users.insert(u.id.to_string(), u);
+    round_trip(&users);
+
+    let mut parked = ParkedCartsDoc::new("store-1");
+    let mut cart = Cart::new();
+    cart.add(item("Roti", 12_000, TaxRule::exempt(), None), Quantity::ONE)
+        .unwrap();
+    parked.carts.insert(
+        cart.id.to_string(),
+        ParkedCart {
+            cart: Some(cart),
+            parked_at: Timestamp::now(),
+            parked_by: "Siti".into(),
+            terminal_code: "T1".into(),
+            label: Some("Meja 4".into()),
+            claims: Default::default(),
+        },
+    );
+    round_trip(&parked);
+}
+
+#[test]
+fn reading_the_wrong_kind_or_a_newer_schema_is_an_error() {
+    let doc = documents::create(&UsersDoc::new("s")).unwrap();
+    assert!(documents::read::<CatalogDoc>(&doc).is_err());
+    let mut newer = UsersDoc::new("s");
+    newer.schema_version = documents::SCHEMA_VERSION + 1;
+    let doc = documents::create(&newer).unwrap();
+    let err = documents::read::<UsersDoc>(&doc).unwrap_err();
+    assert!(err.to_string().contains("upgrade"), "{err}");
+}
+
+#[test]
+fn a_cart_resumed_on_two_offline_tills_shows_two_claims_after_merge() {
+    let mut parked = ParkedCartsDoc::new("store-1");
+    let mut cart = Cart::new();
+    cart.add(item("Roti", 12_000, TaxRule::exempt(), None), Quantity::ONE)
+        .unwrap();
+    let key = cart.id.to_string();
+    parked.carts.insert(
+        key.clone(),
+        ParkedCart {
+            cart: Some(cart),
+            parked_at: Timestamp::now(),
+            parked_by: "Siti".into(),
+            terminal_code: "T1".into(),
+            label: None,
+            claims: Default::default(),
+        },
+    );
+    let mut base = documents::create(&parked).unwrap();
+    let mut till_a = base.fork();
+    let mut till_b = base.fork();
+    for (doc, code) in [(&mut till_a, "T1"), (&mut till_b, "T2")] {
+        let mut p: ParkedCartsDoc = documents::read(doc).unwrap();
+        let entry = p.carts.get_mut(&key).unwrap();
+        entry.cart = None;
+        entry.claims.insert(
+            code.into(),
+            CartClaim {
+                terminal_code: code.into(),
+                at: Timestamp::now(),
+            },
+        );
+        documents::write(doc, &p).unwrap();
+    }
+    base.merge(&mut till_a).unwrap();
+    base.merge(&mut till_b).unwrap();
+    let merged: ParkedCartsDoc = documents::read(&base).unwrap();
+    assert!(merged.carts[&key].is_double_claimed());
+}
+
+#[test]
+fn two_terminals_journals_and_catalog_edits_merge() {
+    let mut catalog = CatalogDoc::new("store-1");
+    let p = Product::new("TEH-1", "Teh Botol", rp(5_000), "standard");
+    let key = p.id.to_string();
+    catalog.products.insert(key.clone(), p);
+    let mut base = documents::create(&catalog).unwrap();
+    let mut a = base.fork();
+    let mut b = base.fork();
+    let mut ca: CatalogDoc = documents::read(&a).unwrap();
+    ca.products.get_mut(&key).unwrap().price = rp(5_500);
+    documents::write(&mut a, &ca).unwrap();
+    let mut cb: CatalogDoc = documents::read(&b).unwrap();
+    let q = Product::new("KOPI-1", "Kopi Kapal Api", rp(2_000), "standard");
+    cb.products.insert(q.id.to_string(), q);
+    documents::write(&mut b, &cb).unwrap();
+    base.merge(&mut a).unwrap();
+    base.merge(&mut b).unwrap();
+    let merged: CatalogDoc = documents::read(&base).unwrap();
+    assert_eq!(merged.products.len(), 2);
+    assert_eq!(merged.products[&key].price, rp(5_500));
+}
+
+#[test]
+fn malformed_automerge_bytes_are_rejected_with_an_error() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fuzz-corpus/automerge-crashers");
+    let entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| {
+            panic!(
+                "the fuzz corpus must be at {} (the shared/ folder beside the checkout): {e}",
+                dir.display()
+            )
+        })
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.extension().is_none_or(|x| x != "md") && p.file_name().is_some_and(|n| n != "LICENSE")
+        })
+        .collect();
+    assert!(
+        entries.len() >= 5,
+        "expected the crashers in {}",
+        dir.display()
+    );
+    for path in entries {
+        let bytes = std::fs::read(&path).unwrap();
+        let result = std::panic::catch_unwind(|| {
+            documents::load_bytes(&bytes).map(|mut d: AutoCommit| d.save())
+        });
+        match result {
+            Ok(Err(_)) => {}
+            Ok(Ok(_)) => panic!("{} loaded although it is malformed", path.display()),
+            Err(_) => panic!("{} made automerge panic", path.display()),
+        }
+    }
+}
