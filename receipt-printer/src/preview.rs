@@ -42,10 +42,10 @@ pub fn render_png(bytes: &[u8], profile: &PrinterProfile) -> Result<Vec<u8>, Pri
 pub fn render_printout(printout: &Printout, profile: &PrinterProfile) -> GrayImage {
     let width = u32::from(profile.width_dots);
     let cell_w = u32::from(profile.cell_width_dots());
-    let height = MARGIN * 2 + printout.items.iter().map(item_height).sum::<u32>();
+    let tops = item_tops(printout);
+    let height = tops.last().copied().unwrap_or(MARGIN) + MARGIN;
     let mut canvas = GrayImage::from_pixel(width, height, Luma([255]));
-    let mut y = MARGIN;
-    for item in &printout.items {
+    for (item, &y) in printout.items.iter().zip(&tops) {
         match item {
             Printed::Line(line) => draw_line(&mut canvas, line, y, cell_w),
             Printed::Qr {
@@ -92,9 +92,21 @@ pub fn render_printout(printout: &Printout, profile: &PrinterProfile) -> GrayIma
             }
             Printed::Feed(_) | Printed::DrawerKick { .. } => {}
         }
-        y += item_height(item);
     }
     canvas
+}
+
+/// The y (in dots) at which each item of `printout` starts in the preview,
+/// followed by the y just below the last item.
+pub fn item_tops(printout: &Printout) -> Vec<u32> {
+    let mut tops = Vec::with_capacity(printout.items.len() + 1);
+    let mut y = MARGIN;
+    for item in &printout.items {
+        tops.push(y);
+        y += item_height(item);
+    }
+    tops.push(y);
+    tops
 }
 
 fn item_height(item: &Printed) -> u32 {
@@ -183,6 +195,9 @@ fn glyph(c: char) -> [u8; 8] {
         '€' => [0x3C, 0x66, 0x0F, 0x06, 0x0F, 0x66, 0x3C, 0x00],
         '–' => [0x00, 0x00, 0x00, 0x7F, 0x00, 0x00, 0x00, 0x00],
         '—' => [0x00, 0x00, 0x00, 0xFF, 0x00, 0x00, 0x00, 0x00],
+        '…' => [0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x49, 0x00],
+        '“' | '”' => [0x36, 0x36, 0x24, 0x00, 0x00, 0x00, 0x00, 0x00],
+        '‘' | '’' => [0x0C, 0x0C, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00],
         _ => match transliterate(c).and_then(|s| s.chars().next()) {
             Some(base) if base.is_ascii_graphic() => BASIC_LEGACY[base as usize],
             _ => [0x7E, 0x42, 0x42, 0x42, 0x42, 0x42, 0x7E, 0x00],

@@ -125,16 +125,16 @@ pub fn sample_receipt() -> Receipt {
         payments: vec![
             Payment {
                 method: "QRIS".into(),
-                amount: rp(50_000),
+                amount: rp(47_900),
                 reference: Some("QR-7F3K-20261125".into()),
             },
             Payment {
                 method: "Tunai".into(),
-                amount: rp(100_000),
+                amount: rp(75_000),
                 reference: None,
             },
         ],
-        change: Some(rp(39_600)),
+        change: Some(rp(12_500)),
         qris_reference: Some("ID1026112509140042".into()),
         footer: vec![
             "Terima kasih – sampai jumpa lagi!".into(),

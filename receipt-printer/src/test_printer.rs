@@ -193,6 +193,21 @@ impl TestPrinter {
     }
 }
 
+impl TestPrinter {
+    /// All finished connections, waiting up to `timeout` until there are at
+    /// least `count`.
+    pub fn wait_for_connections(&self, count: usize, timeout: Duration) -> Vec<ReceivedJob> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let jobs = self.jobs();
+            if jobs.len() >= count || Instant::now() >= deadline {
+                return jobs;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
 impl Drop for TestPrinter {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
