@@ -10,6 +10,7 @@ pub mod business_day;
 pub mod cart;
 pub mod catalog;
 pub mod codec;
+pub mod conflicts;
 pub mod documents;
 pub mod error;
 pub mod ids;

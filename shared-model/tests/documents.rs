@@ -270,3 +270,62 @@ fn malformed_automerge_bytes_are_rejected_with_an_error() {
         }
     }
 }
+
+#[test]
+fn merged_catalog_edits_and_parked_carts_reveal_conflicts() {
+    use shared_model::conflicts::{Conflict, catalog_conflicts, parked_cart_conflicts};
+    let mut catalog = CatalogDoc::new("store-1");
+    let mut base = documents::create(&catalog).unwrap();
+    let (mut a, mut b) = (base.fork(), base.fork());
+    for (doc, name) in [(&mut a, "Teh Botol"), (&mut b, "Teh Botol Sosro")] {
+        let mut c: CatalogDoc = documents::read(doc).unwrap();
+        let mut p = Product::new("TEH-1", name, rp(5_000), "standard");
+        p.barcodes.push("8992761136017".parse().unwrap());
+        c.products.insert(p.id.to_string(), p);
+        documents::write(doc, &c).unwrap();
+    }
+    a.merge(&mut b).unwrap();
+    catalog = documents::read(&a).unwrap();
+    let found = catalog_conflicts(&catalog);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        matches!(&found[0], Conflict::DuplicateBarcode { barcode, products } if barcode == "8992761136017" && products.len() == 2)
+    );
+    assert!(matches!(&found[1], Conflict::DuplicateSku { sku, .. } if sku == "teh-1"));
+    // Deactivating one of them resolves it.
+    let id = catalog.products.keys().next().unwrap().clone();
+    catalog.products.get_mut(&id).unwrap().active = false;
+    assert!(catalog_conflicts(&catalog).is_empty());
+
+    let mut parked = ParkedCartsDoc::new("store-1");
+    let claims = [("T1", "T1"), ("T2", "T2")]
+        .into_iter()
+        .map(|(k, t)| {
+            (
+                k.to_string(),
+                CartClaim {
+                    terminal_code: t.into(),
+                    at: Timestamp::now(),
+                },
+            )
+        })
+        .collect();
+    parked.carts.insert(
+        "c1".into(),
+        ParkedCart {
+            cart: None,
+            parked_at: Timestamp::now(),
+            parked_by: "Siti".into(),
+            terminal_code: "T1".into(),
+            label: None,
+            claims,
+        },
+    );
+    assert_eq!(
+        parked_cart_conflicts(&parked),
+        vec![Conflict::DoubleResumedCart {
+            cart_id: "c1".into(),
+            terminals: vec!["T1".into(), "T2".into()]
+        }]
+    );
+}

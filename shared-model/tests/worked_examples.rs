@@ -356,6 +356,10 @@ fn partial_refunds_never_exceed_what_was_sold() {
     assert_eq!(flagged.len(), 1);
     assert_eq!(flagged[0].refunded, Quantity::from_i64(4));
     assert_eq!(flagged[0].refund_ids, vec![till_a.id, till_b.id]);
+    let conflicts =
+        shared_model::conflicts::refund_conflicts(std::slice::from_ref(&sale), &[till_a, till_b])
+            .unwrap();
+    assert!(conflicts[0].key().starts_with("over-refund:"));
 }
 
 #[test]
