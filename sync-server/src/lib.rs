@@ -1,8 +1,14 @@
 //! SnapKasir sync server library: storage, auth and tenancy services, the
 //! automerge-repo sync endpoint (on `samod`) and the HTTP API.
 
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod config;
 pub mod error;
+pub mod service;
 pub mod storage;
+pub mod sync;
 
 pub use error::{Error, Result};
 

@@ -1,1 +1,186 @@
-fn main() {}
+//! `sync-server`: serve, migrate, admin.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use sync_server::app::{self, AppState};
+use sync_server::config::{Config, Secret};
+
+#[derive(Debug, Parser)]
+#[command(name = "sync-server", version, about = "SnapKasir sync server")]
+struct Cli {
+    /// TOML configuration file (defaults < file < SNAPKASIR_* env < flags).
+    #[arg(long, global = true, env = "SNAPKASIR_CONFIG")]
+    config: Option<PathBuf>,
+    /// Directory of the embedded SQLite database (when no database URL is set).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// PostgreSQL URL; selects the PostgreSQL backend (also SNAPKASIR_DATABASE_URL).
+    #[arg(long, global = true, hide_env_values = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080; port 0 picks a free port).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Operator tasks without a browser.
+    Admin {
+        #[command(subcommand)]
+        action: Admin,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Admin {
+    /// Create a tenant with its first store and owner.
+    CreateTenant {
+        #[arg(long)]
+        tenant_name: String,
+        #[arg(long)]
+        store_code: String,
+        #[arg(long)]
+        store_name: String,
+        #[arg(long)]
+        owner_email: String,
+        /// Owner password (or SNAPKASIR_OWNER_PASSWORD).
+        #[arg(long, env = "SNAPKASIR_OWNER_PASSWORD", hide_env_values = true)]
+        owner_password: String,
+    },
+    /// Make a one-time enrollment code for a new terminal of a store.
+    EnrollmentCode {
+        #[arg(long)]
+        store_id: String,
+        #[arg(long, default_value = "Terminal")]
+        terminal_name: String,
+    },
+    /// Revoke a terminal (closes its connections within a second).
+    RevokeTerminal {
+        #[arg(long)]
+        terminal_id: String,
+    },
+    /// Rebuild projections from the stored documents.
+    Reproject,
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_env("SNAPKASIR_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = std::env::var("SNAPKASIR_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_tracing();
+    let cli = Cli::parse();
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(d) = cli.data_dir {
+        config.data_dir = d;
+    }
+    if let Some(u) = cli.database_url {
+        config.database_url = Some(Secret::new(u));
+    }
+    let command = cli.command.unwrap_or(Command::Serve { listen: None });
+    if let Command::Serve { listen: Some(l) } = &command {
+        config.listen = l
+            .parse()
+            .with_context(|| format!("invalid --listen address {l:?}"))?;
+    }
+    tracing::debug!(?config, "configuration");
+    let config = Arc::new(config);
+    let storage = app::open_storage(&config)
+        .await
+        .context("opening storage")?;
+    storage.migrate().await.context("migrating the database")?;
+    match command {
+        Command::Migrate => {
+            tracing::info!(backend = storage.backend(), "migrations applied");
+        }
+        Command::Serve { .. } => {
+            let state = AppState::new(storage, config.clone()).await?;
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("binding {}", config.listen))?;
+            let addr = listener.local_addr()?;
+            // Machine-readable readiness line for scripts and tests (stdout).
+            println!("listening on http://{addr}");
+            tracing::info!(%addr, backend = state.services.storage.backend(), "serving");
+            app::serve(listener, state, shutdown_signal()).await?;
+        }
+        Command::Admin { action } => {
+            let services = sync_server::service::Services::new(storage, config.clone()).await?;
+            match action {
+                Admin::CreateTenant {
+                    tenant_name,
+                    store_code,
+                    store_name,
+                    owner_email,
+                    owner_password,
+                } => {
+                    let b = services
+                        .bootstrap(
+                            &tenant_name,
+                            &store_code,
+                            &store_name,
+                            &owner_email,
+                            &owner_password,
+                        )
+                        .await?;
+                    println!("{}", serde_json::to_string_pretty(&b)?);
+                }
+                Admin::EnrollmentCode {
+                    store_id,
+                    terminal_name,
+                } => {
+                    let code = services
+                        .admin_enrollment_code(&store_id, &terminal_name)
+                        .await?;
+                    println!("{}", serde_json::to_string_pretty(&code)?);
+                }
+                Admin::RevokeTerminal { terminal_id } => {
+                    services.revoke_terminal(None, &terminal_id).await?;
+                    println!("revoked {terminal_id}");
+                }
+                Admin::Reproject => {
+                    anyhow::bail!("projections are not implemented yet; nothing to rebuild");
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -244,6 +244,8 @@ async fn story(s: DynStorage) {
         Some(70)
     );
     assert_eq!(s.revoke_terminal("nope", 80).await.unwrap(), None);
+    assert_eq!(s.terminals_revoked_since(70).await.unwrap(), ["term1"]);
+    assert!(s.terminals_revoked_since(71).await.unwrap().is_empty());
 
     // ---- refresh tokens
     let rt = RefreshTokenRow {

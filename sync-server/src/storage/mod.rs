@@ -168,6 +168,11 @@ pub trait Storage: Send + Sync + Debug + 'static {
 
     // ---- terminals and enrollment
     fn insert_enrollment_code<'a>(&'a self, c: &'a EnrollmentCodeRow) -> BoxFuture<'a, Result<()>>;
+    /// Looks an enrollment code up by hash (used or not).
+    fn enrollment_code<'a>(
+        &'a self,
+        code_hash: &'a str,
+    ) -> BoxFuture<'a, Result<Option<EnrollmentCodeRow>>>;
     /// Atomically consumes an unexpired, unused code and inserts the terminal
     /// it enrols. `None` when the code is unknown, used or expired.
     fn redeem_enrollment_code<'a>(
@@ -192,6 +197,8 @@ pub trait Storage: Send + Sync + Debug + 'static {
         now: i64,
     ) -> BoxFuture<'a, Result<Option<TerminalRow>>>;
     fn touch_terminal<'a>(&'a self, id: &'a str, now: i64) -> BoxFuture<'a, Result<()>>;
+    /// Ids of terminals revoked at or after `since` (every instance polls this).
+    fn terminals_revoked_since(&self, since: i64) -> BoxFuture<'_, Result<Vec<String>>>;
 
     // ---- refresh tokens
     fn insert_refresh_token<'a>(&'a self, t: &'a RefreshTokenRow) -> BoxFuture<'a, Result<()>>;
@@ -273,6 +280,11 @@ macro_rules! impl_storage {
                 prefix: &'a str,
             ) -> BoxFuture<'a, Result<Vec<Chunk>>> {
                 Box::pin(async move {
+                    if prefix.is_empty() {
+                        return Ok(sqlx::query_as("SELECT key, data FROM automerge_chunks ORDER BY key")
+                            .fetch_all(&self.pool)
+                            .await?);
+                    }
                     let start = format!("{prefix}/");
                     let end = $crate::storage::range_end(prefix);
                     Ok(sqlx::query_as(
@@ -463,6 +475,18 @@ macro_rules! impl_storage {
                 })
             }
 
+            fn enrollment_code<'a>(&'a self, code_hash: &'a str) -> BoxFuture<'a, Result<Option<EnrollmentCodeRow>>> {
+                Box::pin(async move {
+                    Ok(sqlx::query_as(
+                        "SELECT code_hash, tenant_id, store_id, created_by, terminal_name, created_at, \
+                         expires_at, used_at, terminal_id FROM enrollment_codes WHERE code_hash = $1",
+                    )
+                    .bind(code_hash)
+                    .fetch_optional(&self.pool)
+                    .await?)
+                })
+            }
+
             fn redeem_enrollment_code<'a>(
                 &'a self,
                 code_hash: &'a str,
@@ -575,6 +599,15 @@ macro_rules! impl_storage {
                         .execute(&self.pool)
                         .await?;
                     Ok(())
+                })
+            }
+
+            fn terminals_revoked_since(&self, since: i64) -> BoxFuture<'_, Result<Vec<String>>> {
+                Box::pin(async move {
+                    Ok(sqlx::query_scalar("SELECT id FROM terminals WHERE revoked_at >= $1")
+                        .bind(since)
+                        .fetch_all(&self.pool)
+                        .await?)
                 })
             }
 

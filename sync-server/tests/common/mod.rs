@@ -96,3 +96,363 @@ pub async fn sqlite_storage() -> (DynStorage, tempfile::TempDir) {
         .expect("migrate sqlite");
     (Arc::new(s), dir)
 }
+
+// ------------------------------------------------------------------ servers
+
+use std::net::SocketAddr;
+
+use futures::{SinkExt, StreamExt};
+use sync_server::app::AppState;
+use sync_server::auth::{Principal, Role};
+use sync_server::config::Config;
+use sync_server::service::Enrollment;
+use tokio_tungstenite::tungstenite::Message;
+
+/// A server on a loopback port, stopped on drop.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestServer {
+    pub async fn start(storage: DynStorage) -> Self {
+        Self::start_with(storage, Config::default()).await
+    }
+
+    pub async fn start_with(storage: DynStorage, config: Config) -> Self {
+        let state = AppState::new(storage, Arc::new(config))
+            .await
+            .expect("app state");
+        // Bound before serving: connections queue until accept, so the
+        // server is ready as soon as this returns.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(sync_server::app::serve(
+            listener,
+            state.clone(),
+            async move {
+                let _ = rx.await;
+            },
+        ));
+        TestServer {
+            addr,
+            state,
+            stop: Some(tx),
+        }
+    }
+
+    pub fn ws_url(&self, token: &str) -> String {
+        format!("ws://{}/sync?token={}", self.addr, token)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A tenant with two stores, an owner and three enrolled terminals.
+#[derive(Debug)]
+pub struct Tenancy {
+    pub tenant_id: String,
+    pub store_id: String,
+    pub store2_id: String,
+    pub owner: Principal,
+    pub owner_token: String,
+    /// Two terminals of `store_id`.
+    pub t1: Enrollment,
+    pub t2: Enrollment,
+    /// A terminal of `store2_id`.
+    pub t_other_store: Enrollment,
+}
+
+pub async fn setup_tenant(state: &AppState, name: &str, code: &str) -> Tenancy {
+    let s = &state.services;
+    let email = format!("owner-{}@example.com", uuid::Uuid::now_v7().simple());
+    let b = s
+        .bootstrap(name, code, name, &email, "rahasia-123")
+        .await
+        .expect("bootstrap");
+    let owner = Principal::User {
+        user_id: b.owner_id.clone(),
+        tenant_id: b.tenant_id.clone(),
+        store_id: None,
+        role: Role::Owner,
+    };
+    let store2 = s
+        .create_store(&owner, &format!("{code}2"), "Second")
+        .await
+        .expect("store 2");
+    let addr = "127.0.0.1".parse().unwrap();
+    let enrol = async |store: &str, name: &str| {
+        let c = s
+            .create_enrollment_code(&owner, store, name)
+            .await
+            .expect("code");
+        s.enroll(&c.code, addr).await.expect("enroll")
+    };
+    let t1 = enrol(&b.store_id, "Kasir 1").await;
+    let t2 = enrol(&b.store_id, "Kasir 2").await;
+    let t_other_store = enrol(&store2.id, "Kasir 3").await;
+    let owner_token = s
+        .login(&email, "rahasia-123", addr)
+        .await
+        .expect("login")
+        .access_token;
+    Tenancy {
+        tenant_id: b.tenant_id,
+        store_id: b.store_id,
+        store2_id: store2.id,
+        owner,
+        owner_token,
+        t1,
+        t2,
+        t_other_store,
+    }
+}
+
+// ------------------------------------------------------------------ rust client (samod)
+
+/// samod dialer over tokio-tungstenite (plain `ws://`).
+#[derive(Debug)]
+pub struct WsDialer {
+    pub url: samod::Url,
+}
+
+impl samod::Dialer for WsDialer {
+    type Error = std::io::Error;
+
+    fn url(&self) -> samod::Url {
+        self.url.clone()
+    }
+
+    fn connect(
+        &self,
+    ) -> futures::future::BoxFuture<'static, Result<samod::Transport, samod::DialError<Self::Error>>>
+    {
+        let url = self.url.to_string();
+        Box::pin(async move {
+            let (ws, _) = tokio_tungstenite::connect_async(url)
+                .await
+                .map_err(samod::DialError::transient)?;
+            let (sink, stream) = ws.split();
+            let stream = stream.filter_map(|m| {
+                futures::future::ready(match m {
+                    Ok(Message::Binary(b)) => Some(Ok(b.to_vec())),
+                    Ok(_) => None,
+                    Err(e) => Some(Err(e)),
+                })
+            });
+            let sink = sink.with(|v: Vec<u8>| {
+                futures::future::ready(Ok::<_, tokio_tungstenite::tungstenite::Error>(
+                    Message::Binary(v.into()),
+                ))
+            });
+            Ok(samod::Transport::new(stream, sink))
+        })
+    }
+}
+
+/// A samod repo connected to `url` (handshake done).
+pub async fn rust_client(url: &str) -> (samod::Repo, samod::DialerHandle<std::io::Error>) {
+    let repo = samod::Repo::build_tokio().load().await;
+    let dialer = Arc::new(WsDialer {
+        url: samod::Url::parse(url).unwrap(),
+    });
+    let backoff = samod::BackoffConfig {
+        initial_delay: std::time::Duration::from_millis(100),
+        max_delay: std::time::Duration::from_secs(1),
+        max_retries: Some(3),
+    };
+    let handle = repo.dial(backoff, dialer).expect("dial");
+    tokio::time::timeout(std::time::Duration::from_secs(10), handle.established())
+        .await
+        .expect("handshake in time")
+        .expect("handshake");
+    (repo, handle)
+}
+
+/// Waits (bounded) until `f` holds for the document.
+pub async fn wait_doc(
+    doc: &samod::DocHandle,
+    what: &str,
+    f: impl Fn(&automerge::Automerge) -> bool,
+) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        if doc.with_document(|d| f(d)) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Reads a string field of the root map.
+pub fn get_str(d: &automerge::Automerge, key: &str) -> Option<String> {
+    use automerge::ReadDoc;
+    match d.get(automerge::ROOT, key).ok()?? {
+        (automerge::Value::Scalar(s), _) => match s.as_ref() {
+            automerge::ScalarValue::Str(s) => Some(s.to_string()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Puts a string field on the root map.
+pub fn put_str(d: &mut automerge::Automerge, key: &str, value: &str) {
+    use automerge::transaction::Transactable;
+    d.transact::<_, _, automerge::AutomergeError>(|tx| {
+        tx.put(automerge::ROOT, key, value)?;
+        Ok(())
+    })
+    .expect("transact");
+}
+
+// ------------------------------------------------------------------ raw protocol client
+
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A hand-driven protocol client for bad-input and access-control tests.
+pub struct RawClient {
+    pub ws: Ws,
+    pub peer: String,
+    pub server_peer: String,
+}
+
+impl RawClient {
+    /// Connects, joins, and waits for the server's `peer` reply.
+    pub async fn connect(url: &str, peer: &str) -> RawClient {
+        let (mut ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("connect");
+        ws.send(Message::Binary(
+            sync_server::sync::protocol::encode_join(peer, &["1"]).into(),
+        ))
+        .await
+        .unwrap();
+        let mut c = RawClient {
+            ws,
+            peer: peer.to_string(),
+            server_peer: String::new(),
+        };
+        let f = c.next_frame().await.expect("peer reply");
+        assert_eq!(f.kind, sync_server::sync::protocol::Kind::Peer, "{f:?}");
+        c.server_peer = f.sender_id.unwrap();
+        c
+    }
+
+    pub async fn send(&mut self, bytes: Vec<u8>) {
+        // The server may already have closed; errors show up on read.
+        let _ = self.ws.send(Message::Binary(bytes.into())).await;
+    }
+
+    /// Next decoded frame, `None` once closed. Times out after 10 s.
+    pub async fn next_frame(&mut self) -> Option<sync_server::sync::protocol::Frame> {
+        loop {
+            let msg = tokio::time::timeout(std::time::Duration::from_secs(10), self.ws.next())
+                .await
+                .expect("frame in time");
+            match msg {
+                Some(Ok(Message::Binary(b))) => {
+                    return Some(
+                        sync_server::sync::protocol::decode(&b).expect("server frames decode"),
+                    );
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
+    /// Reads until an `error` frame and then the close; returns the error message.
+    pub async fn expect_error_and_close(&mut self) -> String {
+        let mut message = None;
+        while let Some(f) = self.next_frame().await {
+            if f.kind == sync_server::sync::protocol::Kind::Error {
+                message = f.message;
+            }
+        }
+        message.expect("an error frame before the close")
+    }
+
+    /// A sync frame for `doc` with `data`.
+    pub fn sync_frame(&self, doc: &str, data: &[u8]) -> Vec<u8> {
+        sync_server::sync::protocol::encode_doc_message(
+            "sync",
+            &self.peer,
+            &self.server_peer,
+            doc,
+            data,
+        )
+    }
+
+    /// A request frame for `doc`.
+    pub fn request_frame(&self, doc: &str) -> Vec<u8> {
+        sync_server::sync::protocol::encode_doc_message(
+            "request",
+            &self.peer,
+            &self.server_peer,
+            doc,
+            &empty_sync_message(),
+        )
+    }
+}
+
+/// A valid sync message carrying the changes of a small document.
+pub fn sync_message_with_changes() -> Vec<u8> {
+    use automerge::sync::SyncDoc;
+    let mut doc = automerge::Automerge::new();
+    put_str(&mut doc, "evil", "write");
+    let mut state = automerge::sync::State::new();
+    // Pretend the other side has nothing so the changes are included.
+    let other = automerge::Automerge::new();
+    let mut other_state = automerge::sync::State::new();
+    let m1 = other.generate_sync_message(&mut other_state).unwrap();
+    doc.receive_sync_message(&mut state, m1).unwrap();
+    doc.generate_sync_message(&mut state).unwrap().encode()
+}
+
+/// A valid sync message of an empty document.
+pub fn empty_sync_message() -> Vec<u8> {
+    use automerge::sync::SyncDoc;
+    let doc = automerge::Automerge::new();
+    let mut state = automerge::sync::State::new();
+    doc.generate_sync_message(&mut state).unwrap().encode()
+}
+
+/// Files of the shared automerge crasher corpus.
+pub fn crashers() -> Vec<(String, Vec<u8>)> {
+    let manifest = std::fs::canonicalize(env!("CARGO_MANIFEST_DIR")).unwrap();
+    let dir = manifest.join("../../shared/fuzz-corpus/automerge-crashers");
+    let dir = if dir.is_dir() {
+        dir
+    } else {
+        std::path::PathBuf::from("/work/shared/fuzz-corpus/automerge-crashers")
+    };
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("crasher corpus at {}: {e}", dir.display()))
+    {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        if name.starts_with("LICENSE") || name.starts_with("README") {
+            continue;
+        }
+        out.push((name, std::fs::read(&p).unwrap()));
+    }
+    assert!(out.len() >= 5, "crasher corpus looks empty");
+    out
+}

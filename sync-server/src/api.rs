@@ -1,0 +1,322 @@
+//! HTTP API under `/api/v1/`: thin handlers that extract, call one service
+//! function and map the error. OpenAPI at `/api/v1/openapi.json`.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::OpenApi;
+
+use crate::app::AppState;
+use crate::auth::{Principal, Role};
+use crate::error::{Error, ErrorBody, Result};
+use crate::service::{Enrollment, NewEnrollmentCode, StoreView, TerminalView, TokenPair};
+
+/// An owner or manager authenticated by `Authorization: Bearer <access token>`.
+#[derive(Debug, Clone)]
+pub struct UserAuth(pub Principal);
+
+impl FromRequestParts<AppState> for UserAuth {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let token = crate::sync::bearer_token(&parts.headers)
+            .ok_or(Error::Unauthorized("missing bearer token"))?;
+        Ok(UserAuth(state.services.authenticate_access(&token)?))
+    }
+}
+
+/// The client's address (from the socket; `0.0.0.0` in in-process tests).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip())
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+        ))
+    }
+}
+
+/// JSON body whose rejection is a JSON error with code `bad_request`.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    Json<T>: FromRequest<S, Rejection = axum::extract::rejection::JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => Err(Error::BadRequest(rejection.body_text())),
+        }
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+impl std::fmt::Debug for RefreshRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RefreshRequest(<hidden>)")
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct CreateStoreRequest {
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct CreateManagerRequest {
+    pub email: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for CreateManagerRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateManagerRequest")
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Created {
+    pub id: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct EnrollmentCodeRequest {
+    /// Name shown for the terminal, e.g. "Kasir 1".
+    pub terminal_name: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct EnrollRequest {
+    /// The one-time code made by an owner or manager.
+    pub code: String,
+}
+
+impl std::fmt::Debug for EnrollRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EnrollRequest(<hidden>)")
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Me {
+    pub user_id: String,
+    pub tenant_id: String,
+    pub store_id: Option<String>,
+    pub role: Role,
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginRequest,
+    responses((status = 200, body = TokenPair), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn login(
+    State(app): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Json<TokenPair>> {
+    Ok(Json(
+        app.services.login(&req.email, &req.password, addr).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/refresh", request_body = RefreshRequest,
+    responses((status = 200, body = TokenPair), (status = 401, body = ErrorBody)))]
+async fn refresh(
+    State(app): State<AppState>,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> Result<Json<TokenPair>> {
+    Ok(Json(app.services.refresh(&req.refresh_token).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+async fn me(UserAuth(who): UserAuth) -> Result<Json<Me>> {
+    match who {
+        Principal::User {
+            user_id,
+            tenant_id,
+            store_id,
+            role,
+        } => Ok(Json(Me {
+            user_id,
+            tenant_id,
+            store_id,
+            role,
+        })),
+        Principal::Terminal { .. } => Err(Error::Forbidden("not a user")),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/stores", responses((status = 200, body = Vec<StoreView>), (status = 401, body = ErrorBody)))]
+async fn list_stores(
+    State(app): State<AppState>,
+    UserAuth(who): UserAuth,
+) -> Result<Json<Vec<StoreView>>> {
+    Ok(Json(app.services.list_stores(&who).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/stores", request_body = CreateStoreRequest,
+    responses((status = 201, body = StoreView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn create_store(
+    State(app): State<AppState>,
+    UserAuth(who): UserAuth,
+    ApiJson(req): ApiJson<CreateStoreRequest>,
+) -> Result<(StatusCode, Json<StoreView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            app.services
+                .create_store(&who, &req.code, &req.name)
+                .await?,
+        ),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/stores/{store_id}/managers", request_body = CreateManagerRequest,
+    params(("store_id" = String, Path)),
+    responses((status = 201, body = Created), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn create_manager(
+    State(app): State<AppState>,
+    UserAuth(who): UserAuth,
+    Path(store_id): Path<String>,
+    ApiJson(req): ApiJson<CreateManagerRequest>,
+) -> Result<(StatusCode, Json<Created>)> {
+    let id = app
+        .services
+        .create_manager(&who, &store_id, &req.email, &req.password)
+        .await?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+#[utoipa::path(get, path = "/api/v1/stores/{store_id}/terminals", params(("store_id" = String, Path)),
+    responses((status = 200, body = Vec<TerminalView>), (status = 404, body = ErrorBody)))]
+async fn list_terminals(
+    State(app): State<AppState>,
+    UserAuth(who): UserAuth,
+    Path(store_id): Path<String>,
+) -> Result<Json<Vec<TerminalView>>> {
+    Ok(Json(app.services.list_terminals(&who, &store_id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/stores/{store_id}/enrollment-codes", request_body = EnrollmentCodeRequest,
+    params(("store_id" = String, Path)),
+    responses((status = 201, body = NewEnrollmentCode), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn create_enrollment_code(
+    State(app): State<AppState>,
+    UserAuth(who): UserAuth,
+    Path(store_id): Path<String>,
+    ApiJson(req): ApiJson<EnrollmentCodeRequest>,
+) -> Result<(StatusCode, Json<NewEnrollmentCode>)> {
+    let code = app
+        .services
+        .create_enrollment_code(&who, &store_id, &req.terminal_name)
+        .await?;
+    Ok((StatusCode::CREATED, Json(code)))
+}
+
+#[utoipa::path(post, path = "/api/v1/terminals/enroll", request_body = EnrollRequest,
+    responses((status = 200, body = Enrollment), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn enroll(
+    State(app): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(req): ApiJson<EnrollRequest>,
+) -> Result<Json<Enrollment>> {
+    Ok(Json(app.services.enroll(&req.code, addr).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/terminals/{terminal_id}/revoke", params(("terminal_id" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn revoke_terminal(
+    State(app): State<AppState>,
+    UserAuth(who): UserAuth,
+    Path(terminal_id): Path<String>,
+) -> Result<StatusCode> {
+    app.services
+        .revoke_terminal(Some(&who), &terminal_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The OpenAPI document.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "SnapKasir sync server",
+        description = "Tenancy, auth and terminal enrolment. The sync endpoint is the automerge-repo WebSocket protocol at /sync."
+    ),
+    paths(
+        login,
+        refresh,
+        me,
+        list_stores,
+        create_store,
+        create_manager,
+        list_terminals,
+        create_enrollment_code,
+        enroll,
+        revoke_terminal
+    )
+)]
+pub struct ApiDoc;
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+async fn not_found() -> Error {
+    Error::NotFound("no such endpoint")
+}
+
+/// Routes under `/api/v1`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/auth/login", post(login))
+        .route("/auth/refresh", post(refresh))
+        .route("/me", get(me))
+        .route("/stores", get(list_stores).post(create_store))
+        .route("/stores/{store_id}/managers", post(create_manager))
+        .route("/stores/{store_id}/terminals", get(list_terminals))
+        .route(
+            "/stores/{store_id}/enrollment-codes",
+            post(create_enrollment_code),
+        )
+        .route("/terminals/enroll", post(enroll))
+        .route("/terminals/{terminal_id}/revoke", post(revoke_terminal))
+        .fallback(not_found)
+}

@@ -1,0 +1,211 @@
+//! Wiring: storage selection, the samod repo, the router, serving with
+//! graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::service::Services;
+use crate::storage::{DynStorage, PgStorage, SqliteStorage};
+use crate::sync::{self, Gate, SamodStorage, StorageHealth};
+
+/// Counters exported at `/metrics`.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub connections_total: AtomicU64,
+    pub frames_in: AtomicU64,
+    pub frames_rejected: AtomicU64,
+    pub denied: AtomicU64,
+}
+
+/// The sync side: samod repo, acceptor, claim gate.
+pub struct SyncHub {
+    pub repo: samod::Repo,
+    pub acceptor: samod::AcceptorHandle,
+    pub gate: Arc<Gate>,
+    pub health: Arc<StorageHealth>,
+    pub metrics: Metrics,
+    /// The server's own peer id (sender of replies it makes itself).
+    pub server_peer: String,
+}
+
+impl std::fmt::Debug for SyncHub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncHub")
+            .field("server_peer", &self.server_peer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Shared state of every handler.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub services: Services,
+    pub sync: Arc<SyncHub>,
+}
+
+/// Opens the configured backend: PostgreSQL when a URL is set, else SQLite in the data dir.
+pub async fn open_storage(config: &Config) -> Result<DynStorage> {
+    Ok(match &config.database_url {
+        Some(url) => {
+            tracing::info!("storage: postgresql");
+            Arc::new(PgStorage::connect(url.expose(), config.database_max_connections).await?)
+        }
+        None => {
+            tracing::info!(data_dir = %config.data_dir.display(), "storage: embedded sqlite");
+            Arc::new(SqliteStorage::open(&config.data_dir).await?)
+        }
+    })
+}
+
+impl AppState {
+    /// Builds services and the sync hub over migrated `storage`.
+    pub async fn new(storage: DynStorage, config: Arc<Config>) -> Result<Self> {
+        let services = Services::new(storage.clone(), config).await?;
+        let gate = Arc::new(Gate::new(storage.clone()));
+        let health = Arc::new(StorageHealth::default());
+        let repo = samod::Repo::build_tokio()
+            .with_storage(SamodStorage::new(
+                storage,
+                services.connections.clone(),
+                health.clone(),
+            ))
+            .with_share_policy(sync::share_policy(
+                services.connections.clone(),
+                gate.clone(),
+            ))
+            .load()
+            .await;
+        let url = samod::Url::parse("ws://snapkasir-sync/")
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let acceptor = repo
+            .make_acceptor(url)
+            .map_err(|_| Error::Internal("samod stopped".into()))?;
+        let server_peer = repo.peer_id().to_string();
+        Ok(Self {
+            services,
+            sync: Arc::new(SyncHub {
+                repo,
+                acceptor,
+                gate,
+                health,
+                metrics: Metrics::default(),
+                server_peer,
+            }),
+        })
+    }
+
+    /// Closes every connection and stops samod, waiting for pending storage writes.
+    pub async fn shutdown(&self) {
+        self.services.connections.close_all("server shutting down");
+        self.sync.repo.stop().await;
+    }
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/sync", get(sync::sync_handler))
+        .nest("/api/v1", crate::api::routes())
+        .layer(axum::middleware::from_fn(trace))
+        .with_state(state)
+}
+
+async fn trace(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let span = tracing::info_span!("http", method = %req.method(), path = %req.uri().path());
+    tracing::Instrument::instrument(
+        async move {
+            let resp = next.run(req).await;
+            tracing::debug!(status = resp.status().as_u16(), "response");
+            resp
+        },
+        span,
+    )
+    .await
+}
+
+async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
+    match app.services.storage.ping().await {
+        Ok(()) if app.sync.health.healthy() => (StatusCode::OK, "ready"),
+        Ok(()) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage operations failing",
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "readiness: storage unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "storage unreachable")
+        }
+    }
+}
+
+async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
+    let m = &app.sync.metrics;
+    let h = &app.sync.health;
+    let body = format!(
+        "# TYPE snapkasir_sync_connections gauge\nsnapkasir_sync_connections {}\n\
+         # TYPE snapkasir_sync_connections_total counter\nsnapkasir_sync_connections_total {}\n\
+         # TYPE snapkasir_sync_frames_in_total counter\nsnapkasir_sync_frames_in_total {}\n\
+         # TYPE snapkasir_sync_connections_rejected_total counter\nsnapkasir_sync_connections_rejected_total {}\n\
+         # TYPE snapkasir_sync_access_denied_total counter\nsnapkasir_sync_access_denied_total {}\n\
+         # TYPE snapkasir_storage_failing gauge\nsnapkasir_storage_failing {}\n\
+         # TYPE snapkasir_storage_errors_total counter\nsnapkasir_storage_errors_total {}\n\
+         # TYPE snapkasir_storage_chunk_puts_total counter\nsnapkasir_storage_chunk_puts_total {}\n",
+        app.services.connections.len(),
+        m.connections_total.load(Ordering::Relaxed),
+        m.frames_in.load(Ordering::Relaxed),
+        m.frames_rejected.load(Ordering::Relaxed),
+        m.denied.load(Ordering::Relaxed),
+        h.failing.load(Ordering::Relaxed),
+        h.errors_total.load(Ordering::Relaxed),
+        h.puts_total.load(Ordering::Relaxed),
+    );
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        body,
+    )
+}
+
+/// Serves on `listener` until `shutdown` resolves, then closes connections
+/// and flushes pending document writes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    tokio::spawn(state.services.clone().watch_revocations());
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let st = state.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutting down");
+        // Close WebSockets first so graceful shutdown does not wait on them.
+        st.services.connections.close_all("server shutting down");
+        let _ = stop_tx.send(());
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = stop_rx.await;
+        })
+        .await?;
+    state.sync.repo.stop().await;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,294 @@
+//! Credentials: argon2 password hashes, HS256 JWT access tokens, random
+//! opaque tokens (refresh tokens, device credentials, enrollment codes)
+//! stored as SHA-256 digests. Pure functions, no IO.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+/// Who is on the other end of a request or connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// An owner or manager, authenticated with a JWT access token.
+    User {
+        user_id: String,
+        tenant_id: String,
+        /// `None` for owners (tenant-wide), the store for managers.
+        store_id: Option<String>,
+        role: Role,
+    },
+    /// An enrolled terminal, authenticated with its device credential.
+    Terminal {
+        terminal_id: String,
+        tenant_id: String,
+        store_id: String,
+    },
+}
+
+impl Principal {
+    /// Tenant of the principal.
+    pub fn tenant_id(&self) -> &str {
+        match self {
+            Principal::User { tenant_id, .. } | Principal::Terminal { tenant_id, .. } => tenant_id,
+        }
+    }
+    /// Store the principal is bound to (`None`: the whole tenant).
+    pub fn store_id(&self) -> Option<&str> {
+        match self {
+            Principal::User { store_id, .. } => store_id.as_deref(),
+            Principal::Terminal { store_id, .. } => Some(store_id),
+        }
+    }
+    /// Stable label for logs and doc claims, e.g. `terminal:<id>`.
+    pub fn label(&self) -> String {
+        match self {
+            Principal::User { user_id, .. } => format!("user:{user_id}"),
+            Principal::Terminal { terminal_id, .. } => format!("terminal:{terminal_id}"),
+        }
+    }
+    /// Whether this principal may reach a document owned by `tenant`/`store`.
+    pub fn may_access(&self, tenant: &str, store: Option<&str>) -> bool {
+        if self.tenant_id() != tenant {
+            return false;
+        }
+        match (self.store_id(), store) {
+            (None, _) | (_, None) => true,
+            (Some(mine), Some(theirs)) => mine == theirs,
+        }
+    }
+    /// Whether this principal may manage `store` (owners: any store of the tenant).
+    pub fn may_manage_store(&self, tenant: &str, store: &str) -> bool {
+        match self {
+            Principal::User {
+                tenant_id,
+                store_id,
+                role,
+                ..
+            } => {
+                tenant_id == tenant && (*role == Role::Owner || store_id.as_deref() == Some(store))
+            }
+            Principal::Terminal { .. } => false,
+        }
+    }
+}
+
+/// Role of a password user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Owner,
+    Manager,
+}
+
+impl Role {
+    /// Database spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Manager => "manager",
+        }
+    }
+    /// Parses the database spelling.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "owner" => Ok(Role::Owner),
+            "manager" => Ok(Role::Manager),
+            _ => Err(Error::Internal(format!("unknown role {s:?}"))),
+        }
+    }
+}
+
+/// Hashes a password with argon2id and a random salt.
+pub fn hash_password(password: &str) -> Result<String> {
+    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
+        .map_err(|e| Error::Internal(format!("salt: {e}")))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Internal(format!("argon2: {e}")))
+}
+
+/// Verifies a password against an argon2 PHC string.
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A hash that costs as much to verify as a real one, for unknown accounts.
+pub fn dummy_password_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password("not a real password").unwrap_or_default())
+}
+
+/// `n` random bytes, base64url without padding.
+pub fn random_token(n: usize) -> String {
+    let bytes: Vec<u8> = (0..n).map(|_| rand::random::<u8>()).collect();
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Hex SHA-256, the stored form of high-entropy opaque tokens.
+pub fn sha256_hex(s: &str) -> String {
+    let digest = Sha256::digest(s.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Claims of an access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// User id.
+    pub sub: String,
+    /// Tenant id.
+    pub tid: String,
+    /// Store id for store-bound users.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// Role.
+    pub role: Role,
+    /// Issued at, unix seconds.
+    pub iat: i64,
+    /// Expires at, unix seconds.
+    pub exp: i64,
+}
+
+/// HS256 JWT signer and verifier.
+#[derive(Clone)]
+pub struct JwtKey(Vec<u8>);
+
+impl std::fmt::Debug for JwtKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JwtKey(<hidden>)")
+    }
+}
+
+const JWT_HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
+
+impl JwtKey {
+    /// A key from secret bytes.
+    pub fn new(secret: &[u8]) -> Self {
+        Self(secret.to_vec())
+    }
+
+    fn mac(&self) -> Hmac<Sha256> {
+        // HMAC accepts keys of any length.
+        <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("hmac accepts any key length")
+    }
+
+    /// Signs claims into a compact JWT.
+    pub fn sign(&self, claims: &Claims) -> Result<String> {
+        let payload = serde_json::to_vec(claims).map_err(|e| Error::Internal(e.to_string()))?;
+        let signing_input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(JWT_HEADER),
+            URL_SAFE_NO_PAD.encode(payload)
+        );
+        let mut mac = self.mac();
+        mac.update(signing_input.as_bytes());
+        let sig = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        Ok(format!("{signing_input}.{sig}"))
+    }
+
+    /// Verifies signature, algorithm and expiry (`now` in unix seconds).
+    pub fn verify(&self, token: &str, now: i64) -> Result<Claims> {
+        let bad = || Error::Unauthorized("invalid token");
+        let mut parts = token.split('.');
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad());
+        };
+        let header = URL_SAFE_NO_PAD.decode(h).map_err(|_| bad())?;
+        let header: serde_json::Value = serde_json::from_slice(&header).map_err(|_| bad())?;
+        if header.get("alg").and_then(|a| a.as_str()) != Some("HS256") {
+            return Err(bad());
+        }
+        let sig = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
+        let mut mac = self.mac();
+        mac.update(h.as_bytes());
+        mac.update(b".");
+        mac.update(p.as_bytes());
+        mac.verify_slice(&sig).map_err(|_| bad())?;
+        let payload = URL_SAFE_NO_PAD.decode(p).map_err(|_| bad())?;
+        let claims: Claims = serde_json::from_slice(&payload).map_err(|_| bad())?;
+        if claims.exp <= now {
+            return Err(Error::Unauthorized("token expired"));
+        }
+        Ok(claims)
+    }
+}
+
+/// Prefix of terminal device credentials, so the kind of a token is visible.
+pub const DEVICE_CREDENTIAL_PREFIX: &str = "skd_";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(exp: i64) -> Claims {
+        Claims {
+            sub: "u".into(),
+            tid: "t".into(),
+            sid: None,
+            role: Role::Owner,
+            iat: 0,
+            exp,
+        }
+    }
+
+    #[test]
+    fn jwt_round_trip_and_rejections() {
+        let key = JwtKey::new(b"k1");
+        let tok = key.sign(&claims(100)).unwrap();
+        assert_eq!(key.verify(&tok, 50).unwrap(), claims(100));
+        assert!(matches!(
+            key.verify(&tok, 100),
+            Err(Error::Unauthorized("token expired"))
+        ));
+        assert!(
+            JwtKey::new(b"k2").verify(&tok, 50).is_err(),
+            "forged with another key"
+        );
+        // tampered payload
+        let mut parts: Vec<&str> = tok.split('.').collect();
+        let evil = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims(1_000_000)).unwrap());
+        parts[1] = &evil;
+        assert!(key.verify(&parts.join("."), 50).is_err());
+        // alg none
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims(100)).unwrap())
+        );
+        assert!(key.verify(&none, 50).is_err());
+        assert!(key.verify("garbage", 50).is_err());
+    }
+
+    #[test]
+    fn passwords_and_access() {
+        let h = hash_password("rahasia").unwrap();
+        assert!(verify_password("rahasia", &h));
+        assert!(!verify_password("salah", &h));
+        assert!(!verify_password("x", "not a phc string"));
+        let term = Principal::Terminal {
+            terminal_id: "x".into(),
+            tenant_id: "t".into(),
+            store_id: "s".into(),
+        };
+        assert!(term.may_access("t", Some("s")));
+        assert!(term.may_access("t", None));
+        assert!(!term.may_access("t", Some("s2")));
+        assert!(!term.may_access("t2", None));
+        assert_ne!(sha256_hex("a"), sha256_hex("b"));
+        assert_eq!(random_token(32).len(), 43);
+    }
+}

@@ -1,0 +1,184 @@
+//! Layered configuration: defaults, then a TOML file, then `SNAPKASIR_`
+//! environment variables; command-line flags are applied last by the binary.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// A secret string: hidden from `Debug` and `Display`.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    /// The secret itself; call only where it is used.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<hidden>)")
+    }
+}
+
+/// Server configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory of the embedded SQLite database (used without `database_url`).
+    pub data_dir: PathBuf,
+    /// PostgreSQL URL; selects the PostgreSQL backend.
+    pub database_url: Option<Secret>,
+    /// Maximum database connections (PostgreSQL).
+    pub database_max_connections: u32,
+    /// Lifetime of owner/manager access tokens (JWT), seconds.
+    pub access_token_ttl_secs: i64,
+    /// Lifetime of refresh tokens, seconds.
+    pub refresh_token_ttl_secs: i64,
+    /// Lifetime of enrollment codes, seconds.
+    pub enrollment_code_ttl_secs: i64,
+    /// Largest WebSocket message accepted on the sync endpoint, bytes.
+    pub max_frame_bytes: usize,
+    /// Sustained sync frames per second allowed per connection.
+    pub rate_limit_frames_per_sec: f64,
+    /// Burst of sync frames allowed per connection.
+    pub rate_limit_burst: f64,
+    /// Sustained inbound bytes per second per connection.
+    pub rate_limit_bytes_per_sec: f64,
+    /// Failed logins allowed per account within `login_window_secs`.
+    pub login_max_failures_per_account: u32,
+    /// Failed logins allowed per client address within `login_window_secs`.
+    pub login_max_failures_per_address: u32,
+    /// Window of the login limits, seconds.
+    pub login_window_secs: i64,
+    /// How often each instance polls for revoked terminals, milliseconds.
+    pub revocation_poll_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./snapkasir-data"),
+            database_url: None,
+            database_max_connections: 16,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            enrollment_code_ttl_secs: 24 * 3600,
+            max_frame_bytes: 64 * 1024 * 1024,
+            rate_limit_frames_per_sec: 500.0,
+            rate_limit_burst: 5000.0,
+            rate_limit_bytes_per_sec: 16.0 * 1024.0 * 1024.0,
+            login_max_failures_per_account: 5,
+            login_max_failures_per_address: 20,
+            login_window_secs: 15 * 60,
+            revocation_poll_ms: 400,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then `file` (if given), then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self> {
+        let mut cfg = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
+                Self::from_toml(&text)?
+            }
+            None => Self::default(),
+        };
+        cfg.apply_env(|k| std::env::var(k).ok())?;
+        Ok(cfg)
+    }
+
+    /// Parses a TOML document over the defaults.
+    pub fn from_toml(text: &str) -> Result<Self> {
+        toml::from_str(text).map_err(|e| Error::Config(format!("invalid config file: {e}")))
+    }
+
+    /// Applies `SNAPKASIR_*` variables read through `get`.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<()> {
+        fn parse<T: std::str::FromStr>(name: &str, v: &str) -> Result<T> {
+            v.parse()
+                .map_err(|_| Error::Config(format!("{name}: cannot parse {v:?}")))
+        }
+        macro_rules! env_field {
+            ($name:literal, $field:ident) => {
+                if let Some(v) = get($name) {
+                    self.$field = parse($name, &v)?;
+                }
+            };
+        }
+        env_field!("SNAPKASIR_LISTEN", listen);
+        env_field!("SNAPKASIR_DATA_DIR", data_dir);
+        if let Some(v) = get("SNAPKASIR_DATABASE_URL").filter(|v| !v.is_empty()) {
+            self.database_url = Some(Secret::new(v));
+        }
+        env_field!(
+            "SNAPKASIR_DATABASE_MAX_CONNECTIONS",
+            database_max_connections
+        );
+        env_field!("SNAPKASIR_ACCESS_TOKEN_TTL_SECS", access_token_ttl_secs);
+        env_field!("SNAPKASIR_REFRESH_TOKEN_TTL_SECS", refresh_token_ttl_secs);
+        env_field!(
+            "SNAPKASIR_ENROLLMENT_CODE_TTL_SECS",
+            enrollment_code_ttl_secs
+        );
+        env_field!("SNAPKASIR_MAX_FRAME_BYTES", max_frame_bytes);
+        env_field!(
+            "SNAPKASIR_RATE_LIMIT_FRAMES_PER_SEC",
+            rate_limit_frames_per_sec
+        );
+        env_field!("SNAPKASIR_RATE_LIMIT_BURST", rate_limit_burst);
+        env_field!(
+            "SNAPKASIR_RATE_LIMIT_BYTES_PER_SEC",
+            rate_limit_bytes_per_sec
+        );
+        env_field!(
+            "SNAPKASIR_LOGIN_MAX_FAILURES_PER_ACCOUNT",
+            login_max_failures_per_account
+        );
+        env_field!(
+            "SNAPKASIR_LOGIN_MAX_FAILURES_PER_ADDRESS",
+            login_max_failures_per_address
+        );
+        env_field!("SNAPKASIR_LOGIN_WINDOW_SECS", login_window_secs);
+        env_field!("SNAPKASIR_REVOCATION_POLL_MS", revocation_poll_ms);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order_and_secrets_stay_hidden() {
+        let mut cfg = Config::from_toml(
+            "listen = \"0.0.0.0:9000\"\ndatabase_url = \"postgres://u:pw@h/db\"\nmax_frame_bytes = 1024\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.listen.port(), 9000);
+        assert_eq!(cfg.max_frame_bytes, 1024);
+        assert_eq!(cfg.login_window_secs, Config::default().login_window_secs);
+        cfg.apply_env(|k| (k == "SNAPKASIR_MAX_FRAME_BYTES").then(|| "2048".to_string()))
+            .unwrap();
+        assert_eq!(cfg.max_frame_bytes, 2048);
+        let dbg = format!("{cfg:?}");
+        assert!(!dbg.contains("pw@"), "{dbg}");
+        assert!(Config::from_toml("bogus = 1").is_err());
+        assert!(cfg.apply_env(|_| Some("x".into())).is_err());
+    }
+}

@@ -1,0 +1,109 @@
+//! The automerge-repo sync endpoint: `samod` does the protocol and document
+//! work; this module authenticates connections, checks every inbound frame
+//! against document claims, limits frames, and adapts storage.
+
+pub mod protocol;
+mod registry;
+mod samod_storage;
+mod ws;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+pub use registry::{ConnId, ConnectionRegistry};
+pub use samod_storage::{SamodStorage, StorageHealth};
+pub use ws::{bearer as bearer_token, sync_handler};
+
+use crate::auth::Principal;
+use crate::error::Result;
+use crate::now_ms;
+use crate::storage::{DocClaim, DynStorage};
+
+/// Document claims with a cache: a claim never moves, so a cached claim
+/// never goes stale.
+#[derive(Debug)]
+pub struct Gate {
+    storage: DynStorage,
+    cache: Mutex<HashMap<String, DocClaim>>,
+}
+
+impl Gate {
+    /// A gate over `storage`.
+    pub fn new(storage: DynStorage) -> Self {
+        Self {
+            storage,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The claim of `doc_id`, if any.
+    pub async fn claim_of(&self, doc_id: &str) -> Result<Option<DocClaim>> {
+        if let Some(c) = self.cache.lock().expect("gate lock").get(doc_id) {
+            return Ok(Some(c.clone()));
+        }
+        let claim = self.storage.doc_claim(doc_id).await?;
+        if let Some(c) = &claim {
+            self.remember(c);
+        }
+        Ok(claim)
+    }
+
+    /// Claims `doc_id` for `who` unless claimed; returns the claim in force.
+    pub async fn claim(&self, doc_id: &str, who: &Principal) -> Result<DocClaim> {
+        let claim = self
+            .storage
+            .claim_doc(&DocClaim {
+                doc_id: doc_id.to_string(),
+                tenant_id: who.tenant_id().to_string(),
+                store_id: who.store_id().map(str::to_string),
+                claimed_by: who.label(),
+                claimed_at: now_ms(),
+            })
+            .await?;
+        if claim.claimed_by == who.label() {
+            tracing::info!(doc_id, tenant = %claim.tenant_id, store = ?claim.store_id, "document claimed");
+        }
+        self.remember(&claim);
+        Ok(claim)
+    }
+
+    fn remember(&self, c: &DocClaim) {
+        let mut cache = self.cache.lock().expect("gate lock");
+        if cache.len() > 1_000_000 {
+            cache.clear();
+        }
+        cache.insert(c.doc_id.clone(), c.clone());
+    }
+
+    /// Whether `who` may reach `doc_id` (claimed and within its tenant/store).
+    pub async fn allows(&self, doc_id: &str, who: &Principal) -> Result<bool> {
+        Ok(self
+            .claim_of(doc_id)
+            .await?
+            .is_some_and(|c| who.may_access(&c.tenant_id, c.store_id.as_deref())))
+    }
+}
+
+/// samod share policy: a peer id is shared a document only when the
+/// connection that bound that peer id belongs to the document's tenant/store.
+pub fn share_policy(registry: Arc<ConnectionRegistry>, gate: Arc<Gate>) -> impl samod::SharePolicy {
+    move |doc_id: samod::DocumentId, peer_id: samod::PeerId| {
+        let registry = registry.clone();
+        let gate = gate.clone();
+        futures::stream::once(async move {
+            let doc = doc_id.to_string();
+            let Some(who) = registry.principal_of_peer(peer_id.as_str()) else {
+                tracing::debug!(%doc, peer = %peer_id, "share denied: unknown peer");
+                return samod::ShareConfig::none();
+            };
+            match gate.allows(&doc, &who).await {
+                Ok(true) => samod::ShareConfig::read_write(),
+                Ok(false) => samod::ShareConfig::none(),
+                Err(e) => {
+                    tracing::error!(error = %e, %doc, "share policy: claim lookup failed, denying");
+                    samod::ShareConfig::none()
+                }
+            }
+        })
+    }
+}

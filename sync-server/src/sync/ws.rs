@@ -1,0 +1,376 @@
+//! The WebSocket endpoint. Each connection is pumped by one task that sits
+//! between the socket and samod: inbound frames are size- and rate-limited,
+//! decoded, checked against document claims and validated before samod sees
+//! them; a violation closes only this connection, with an `error` frame.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use futures::{SinkExt, StreamExt};
+use serde::Deserialize;
+use tracing::Instrument;
+
+use super::ConnId;
+use super::protocol::{self, Frame, Kind, PROTOCOL_VERSION};
+use crate::app::AppState;
+use crate::auth::Principal;
+use crate::error::Error;
+
+/// Query parameters of the sync endpoint.
+#[derive(Debug, Deserialize)]
+pub struct SyncQuery {
+    /// Device credential or access token (browsers cannot set headers on WebSockets).
+    token: Option<String>,
+}
+
+/// Bearer token of a request, if any.
+pub fn bearer(headers: &HeaderMap) -> Option<String> {
+    let v = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let t = v
+        .strip_prefix("Bearer ")
+        .or_else(|| v.strip_prefix("bearer "))?;
+    Some(t.trim().to_string())
+}
+
+/// `GET /sync`: authenticate, then upgrade to the automerge-repo protocol.
+pub async fn sync_handler(
+    State(app): State<AppState>,
+    Query(q): Query<SyncQuery>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let Some(token) = bearer(&headers).or(q.token) else {
+        return Error::Unauthorized("missing token").into_response();
+    };
+    let principal = match app.services.authenticate_sync(&token).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::info!(error = %e, "sync upgrade refused");
+            return e.into_response();
+        }
+    };
+    let max = app.services.config.max_frame_bytes;
+    ws.max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| run_connection(app, principal, socket))
+}
+
+/// Token bucket over frames and bytes.
+#[derive(Debug)]
+struct RateLimit {
+    frames: f64,
+    bytes: f64,
+    frame_rate: f64,
+    frame_burst: f64,
+    byte_rate: f64,
+    byte_burst: f64,
+    last: Instant,
+}
+
+impl RateLimit {
+    fn new(frame_rate: f64, frame_burst: f64, byte_rate: f64, max_frame: usize) -> Self {
+        let byte_burst = byte_rate.max(max_frame as f64);
+        Self {
+            frames: frame_burst,
+            bytes: byte_burst,
+            frame_rate,
+            frame_burst,
+            byte_rate,
+            byte_burst,
+            last: Instant::now(),
+        }
+    }
+
+    fn allow(&mut self, len: usize) -> bool {
+        let now = Instant::now();
+        let dt = now.duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.frames = (self.frames + dt * self.frame_rate).min(self.frame_burst);
+        self.bytes = (self.bytes + dt * self.byte_rate).min(self.byte_burst);
+        if self.frames < 1.0 || self.bytes < len as f64 {
+            return false;
+        }
+        self.frames -= 1.0;
+        self.bytes -= len as f64;
+        true
+    }
+}
+
+/// What to do with an inbound frame.
+enum Verdict {
+    Forward,
+    Reply(Vec<u8>),
+    Drop,
+    Close(String),
+}
+
+struct Conn {
+    app: AppState,
+    id: ConnId,
+    principal: Principal,
+    peer_id: String,
+    server_peer: String,
+}
+
+impl Conn {
+    async fn inspect(&self, frame: &Frame) -> Verdict {
+        if frame.kind != Kind::Error && frame.sender_id.as_deref() != Some(self.peer_id.as_str()) {
+            return Verdict::Close("senderId does not match the peer id of this connection".into());
+        }
+        match frame.kind {
+            Kind::Join => Verdict::Close("duplicate join".into()),
+            Kind::Peer => Verdict::Close("unexpected peer message from a client".into()),
+            Kind::Error => Verdict::Close(format!(
+                "peer reported an error: {}",
+                frame.message.as_deref().unwrap_or("")
+            )),
+            Kind::Leave | Kind::RemoteSubscriptionChange => Verdict::Forward,
+            Kind::Request
+            | Kind::Sync
+            | Kind::DocUnavailable
+            | Kind::Ephemeral
+            | Kind::RemoteHeadsChanged => self.inspect_doc_frame(frame).await,
+        }
+    }
+
+    async fn inspect_doc_frame(&self, frame: &Frame) -> Verdict {
+        let Some(doc) = frame.document_id.as_deref() else {
+            return Verdict::Close("missing documentId".into());
+        };
+        let is_doc_msg = matches!(frame.kind, Kind::Request | Kind::Sync);
+        if is_doc_msg
+            && let Some(data) = &frame.data
+            && let Err(reason) = validate(data.clone()).await
+        {
+            return Verdict::Close(reason);
+        }
+        let gate = &self.app.sync.gate;
+        let claim = match gate.claim_of(doc).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, doc, "claim lookup failed");
+                return Verdict::Close("server storage unavailable, retry later".into());
+            }
+        };
+        let claim = match (claim, frame.kind) {
+            (Some(c), _) => c,
+            // The first authenticated writer of a new document claims it.
+            (None, Kind::Sync) => match gate.claim(doc, &self.principal).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, doc, "claiming document failed");
+                    return Verdict::Close("server storage unavailable, retry later".into());
+                }
+            },
+            (None, Kind::Request) => {
+                tracing::debug!(doc, "request for an unknown document");
+                return Verdict::Reply(self.unavailable(doc));
+            }
+            (None, _) => return Verdict::Drop,
+        };
+        if !self
+            .principal
+            .may_access(&claim.tenant_id, claim.store_id.as_deref())
+        {
+            self.app.sync.metrics.denied.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                doc,
+                who = %self.principal.label(),
+                kind = ?frame.kind,
+                "access denied: document belongs to another tenant or store"
+            );
+            return if is_doc_msg {
+                Verdict::Reply(self.unavailable(doc))
+            } else {
+                Verdict::Drop
+            };
+        }
+        if is_doc_msg {
+            self.app.services.connections.touch_doc(self.id, doc);
+        }
+        Verdict::Forward
+    }
+
+    fn unavailable(&self, doc: &str) -> Vec<u8> {
+        protocol::encode_doc_unavailable(&self.server_peer, &self.peer_id, doc)
+    }
+}
+
+async fn validate(data: Vec<u8>) -> Result<(), String> {
+    match tokio::task::spawn_blocking(move || protocol::validate_sync_data(&data)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.0),
+        Err(_) => Err("invalid automerge data".into()),
+    }
+}
+
+fn first_frame(msg: Option<Result<Message, axum::Error>>) -> Result<(Vec<u8>, String), String> {
+    let bytes = match msg {
+        Some(Ok(Message::Binary(b))) => b.to_vec(),
+        Some(Ok(_)) => return Err("expected a binary join message".into()),
+        Some(Err(e)) => return Err(format!("receive failed: {e}")),
+        None => return Err("closed before join".into()),
+    };
+    let frame = protocol::decode(&bytes).map_err(|e| e.0)?;
+    if frame.kind != Kind::Join {
+        return Err("the first message must be join".into());
+    }
+    if !frame
+        .supported_protocol_versions
+        .iter()
+        .any(|v| v == PROTOCOL_VERSION)
+    {
+        return Err(format!(
+            "unsupported protocol version; this server speaks {PROTOCOL_VERSION}"
+        ));
+    }
+    let peer = frame.sender_id.ok_or("missing senderId")?;
+    Ok((bytes, peer))
+}
+
+async fn run_connection(app: AppState, principal: Principal, socket: WebSocket) {
+    let registry = app.services.connections.clone();
+    let (id, close_rx) = registry.register(principal.clone());
+    app.sync
+        .metrics
+        .connections_total
+        .fetch_add(1, Ordering::Relaxed);
+    let span = tracing::info_span!("sync_conn", conn = id, who = %principal.label());
+    async {
+        tracing::info!("connected");
+        let reason = pump(&app, id, principal, socket, close_rx).await;
+        match &reason {
+            Ok(()) => tracing::info!("disconnected"),
+            Err(r) => tracing::warn!(reason = %r, "connection closed by server"),
+        }
+    }
+    .instrument(span)
+    .await;
+    registry.unregister(id);
+}
+
+async fn close_with(ws_tx: &mut futures::stream::SplitSink<WebSocket, Message>, reason: &str) {
+    let _ = ws_tx
+        .send(Message::Binary(protocol::encode_error(reason).into()))
+        .await;
+    let mut short = reason.to_string();
+    short.truncate(120);
+    let _ = ws_tx
+        .send(Message::Close(Some(CloseFrame {
+            code: 1008,
+            reason: short.into(),
+        })))
+        .await;
+    let _ = ws_tx.close().await;
+}
+
+async fn pump(
+    app: &AppState,
+    id: ConnId,
+    principal: Principal,
+    socket: WebSocket,
+    mut close_rx: tokio::sync::mpsc::UnboundedReceiver<String>,
+) -> Result<(), String> {
+    let (mut ws_tx, mut ws_rx) = socket.split();
+    let first = tokio::time::timeout(Duration::from_secs(15), ws_rx.next()).await;
+    let (join_bytes, peer_id) = match first
+        .map_err(|_| "no join within 15 s".to_string())
+        .and_then(first_frame)
+    {
+        Ok(v) => v,
+        Err(r) => {
+            close_with(&mut ws_tx, &r).await;
+            return Err(r);
+        }
+    };
+    if let Err(r) = app.services.connections.bind_peer(id, &peer_id) {
+        close_with(&mut ws_tx, r).await;
+        return Err(r.to_string());
+    }
+    let (in_tx, in_rx) = futures::channel::mpsc::unbounded::<Result<Vec<u8>, std::io::Error>>();
+    let (out_tx, mut out_rx) = futures::channel::mpsc::unbounded::<Vec<u8>>();
+    let transport = samod::Transport::new(in_rx, out_tx)
+        .with_expected_peer_id(samod::PeerId::from_string(peer_id.clone()));
+    if app.sync.acceptor.accept(transport).is_err() {
+        close_with(&mut ws_tx, "server shutting down").await;
+        return Err("server shutting down".into());
+    }
+    let _ = in_tx.unbounded_send(Ok(join_bytes));
+    let conn = Conn {
+        app: app.clone(),
+        id,
+        principal,
+        peer_id,
+        server_peer: app.sync.server_peer.clone(),
+    };
+    let cfg = &app.services.config;
+    let mut limit = RateLimit::new(
+        cfg.rate_limit_frames_per_sec,
+        cfg.rate_limit_burst,
+        cfg.rate_limit_bytes_per_sec,
+        cfg.max_frame_bytes,
+    );
+    let metrics = &app.sync.metrics;
+    let outcome: Result<(), String> = loop {
+        tokio::select! {
+            reason = close_rx.recv() => break Err(reason.unwrap_or_else(|| "closed".into())),
+            out = out_rx.next() => match out {
+                Some(bytes) => {
+                    if let Err(e) = ws_tx.send(Message::Binary(bytes.into())).await {
+                        tracing::debug!(error = %e, "send failed");
+                        break Ok(());
+                    }
+                }
+                None => break Err("sync session ended by the server".into()),
+            },
+            msg = ws_rx.next() => match msg {
+                None | Some(Ok(Message::Close(_))) => break Ok(()),
+                Some(Err(e)) => break Err(format!("receive failed: {e}")),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Text(_))) => break Err("text messages are not part of the protocol".into()),
+                Some(Ok(Message::Binary(bytes))) => {
+                    metrics.frames_in.fetch_add(1, Ordering::Relaxed);
+                    if !limit.allow(bytes.len()) {
+                        break Err("rate limit exceeded".into());
+                    }
+                    let frame = match protocol::decode(&bytes) {
+                        Ok(f) => f,
+                        Err(e) => break Err(e.0),
+                    };
+                    match conn.inspect(&frame).await {
+                        Verdict::Forward => {
+                            if in_tx.unbounded_send(Ok(bytes.to_vec())).is_err() {
+                                break Err("sync session ended by the server".into());
+                            }
+                        }
+                        Verdict::Reply(reply) => {
+                            if ws_tx.send(Message::Binary(reply.into())).await.is_err() {
+                                break Ok(());
+                            }
+                        }
+                        Verdict::Drop => {}
+                        Verdict::Close(reason) => break Err(reason),
+                    }
+                }
+            },
+        }
+    };
+    drop(in_tx);
+    match &outcome {
+        Ok(()) => {
+            let _ = ws_tx.close().await;
+        }
+        Err(reason) => {
+            metrics.frames_rejected.fetch_add(1, Ordering::Relaxed);
+            close_with(&mut ws_tx, reason).await;
+        }
+    }
+    outcome
+}

@@ -1,0 +1,401 @@
+//! Real WebSocket connections on loopback: Rust (samod) clients converge
+//! through the server; access control; revocation; bad input.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use sync_server::config::Config;
+use sync_server::storage::DynStorage;
+use sync_server::sync::protocol::{self, Kind};
+
+/// Two terminals of one store and the owner share a document; a terminal of
+/// another store and another tenant's terminal cannot reach it.
+async fn converge_and_isolate(storage: DynStorage) {
+    let server = TestServer::start(storage).await;
+    let a = setup_tenant(&server.state, "Toko A", "A1").await;
+    let b = setup_tenant(&server.state, "Toko B", "B1").await;
+
+    let (repo1, _d1) = rust_client(&server.ws_url(&a.t1.device_credential)).await;
+    let doc1 = repo1.create(automerge::Automerge::new()).await.unwrap();
+    doc1.with_document(|d| put_str(d, "from", "terminal 1"));
+    let doc_id = doc1.document_id().clone();
+
+    // Same store, second terminal: finds it through the server.
+    let (repo2, _d2) = rust_client(&server.ws_url(&a.t2.device_credential)).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let doc2 = loop {
+        if let Some(d) = repo2.find(doc_id.clone()).await.unwrap() {
+            break d;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "terminal 2 never found the document"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    wait_doc(&doc2, "t2 sees t1's write", |d| {
+        get_str(d, "from").as_deref() == Some("terminal 1")
+    })
+    .await;
+
+    // Owner (JWT) reaches every store of the tenant.
+    let (repo_owner, _d3) = rust_client(&server.ws_url(&a.owner_token)).await;
+    let doc_owner = repo_owner
+        .find(doc_id.clone())
+        .await
+        .unwrap()
+        .expect("owner finds the doc");
+
+    // Concurrent edits on all sides converge.
+    doc1.with_document(|d| put_str(d, "k1", "v1"));
+    doc2.with_document(|d| put_str(d, "k2", "v2"));
+    doc_owner.with_document(|d| put_str(d, "k3", "v3"));
+    for (name, doc) in [("t1", &doc1), ("t2", &doc2), ("owner", &doc_owner)] {
+        wait_doc(doc, &format!("{name} converges"), |d| {
+            get_str(d, "k1").is_some() && get_str(d, "k2").is_some() && get_str(d, "k3").is_some()
+        })
+        .await;
+    }
+    let heads: Vec<_> = [&doc1, &doc2, &doc_owner]
+        .iter()
+        .map(|d| d.with_document(|d| d.get_heads()))
+        .collect();
+    assert_eq!(heads[0], heads[1]);
+    assert_eq!(heads[1], heads[2]);
+
+    // Another store of the same tenant and another tenant: doc-unavailable.
+    for (who, token) in [
+        ("other store", &a.t_other_store.device_credential),
+        ("other tenant", &b.t1.device_credential),
+    ] {
+        let (repo_x, _dx) = rust_client(&server.ws_url(token)).await;
+        let found = tokio::time::timeout(Duration::from_secs(10), repo_x.find(doc_id.clone()))
+            .await
+            .expect("find answers")
+            .unwrap();
+        assert!(found.is_none(), "{who} must not reach the document");
+
+        // Raw frames too: request and a write attempt both get doc-unavailable.
+        let mut raw = RawClient::connect(&server.ws_url(token), &format!("raw-{who}")).await;
+        let doc = doc_id.to_string();
+        raw.send(raw.request_frame(&doc)).await;
+        let f = raw.next_frame().await.expect("reply");
+        assert_eq!(
+            (f.kind, f.document_id.as_deref()),
+            (Kind::DocUnavailable, Some(doc.as_str()))
+        );
+        raw.send(raw.sync_frame(&doc, &sync_message_with_changes()))
+            .await;
+        let f = raw.next_frame().await.expect("reply");
+        assert_eq!(f.kind, Kind::DocUnavailable);
+        repo_x.stop().await;
+    }
+    // The write attempt changed nothing and the claim never moved.
+    let claim = server
+        .state
+        .services
+        .storage
+        .doc_claim(&doc_id.to_string())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claim.tenant_id, a.tenant_id);
+    assert_eq!(claim.store_id.as_deref(), Some(a.store_id.as_str()));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(doc1.with_document(|d| get_str(d, "evil").is_none()));
+
+    // Chunks are in storage, keyed as samod keys them.
+    let chunks = server
+        .state
+        .services
+        .storage
+        .load_chunk_range(&doc_id.to_string())
+        .await
+        .unwrap();
+    assert!(!chunks.is_empty(), "document persisted");
+    assert!(
+        chunks
+            .iter()
+            .all(|(k, _)| k.starts_with(&format!("{doc_id}/")))
+    );
+
+    for r in [repo1, repo2, repo_owner] {
+        r.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn converge_and_isolate_postgres() {
+    let db = TestDb::create().await;
+    converge_and_isolate(db.storage().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn converge_and_isolate_sqlite() {
+    let (s, _dir) = sqlite_storage().await;
+    converge_and_isolate(s).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrades_are_authenticated() {
+    let (s, _dir) = sqlite_storage().await;
+    let server = TestServer::start(s).await;
+    let a = setup_tenant(&server.state, "Toko A", "A1").await;
+    let status = |r: Result<_, tokio_tungstenite::tungstenite::Error>| match r {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => resp.status().as_u16(),
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => 101,
+    };
+    let plain = format!("ws://{}/sync", server.addr);
+    assert_eq!(
+        status(
+            tokio_tungstenite::connect_async(plain.as_str())
+                .await
+                .map(|_| ())
+        ),
+        401
+    );
+    for bad in ["skd_forged", "not-a-jwt", "eyJhbGciOiJIUzI1NiJ9.e30.AAAA"] {
+        assert_eq!(
+            status(
+                tokio_tungstenite::connect_async(server.ws_url(bad))
+                    .await
+                    .map(|_| ())
+            ),
+            401,
+            "{bad}"
+        );
+    }
+    // A header works as well as the query string.
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = plain.as_str().into_client_request().unwrap();
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {}", a.t1.device_credential)
+            .parse()
+            .unwrap(),
+    );
+    assert_eq!(
+        status(tokio_tungstenite::connect_async(req).await.map(|_| ())),
+        101
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoked_terminals_are_cut_off_within_a_second() {
+    let db = TestDb::create().await;
+    let server = TestServer::start(db.storage().await).await;
+    let a = setup_tenant(&server.state, "Toko A", "A1").await;
+
+    // Revoked through the service on this instance.
+    let mut c1 = RawClient::connect(&server.ws_url(&a.t1.device_credential), "p1").await;
+    // Revoked in the database by "another instance": found by polling.
+    let mut c2 = RawClient::connect(&server.ws_url(&a.t2.device_credential), "p2").await;
+    let t0 = Instant::now();
+    server
+        .state
+        .services
+        .revoke_terminal(Some(&a.owner), &a.t1.terminal_id)
+        .await
+        .unwrap();
+    let msg = c1.expect_error_and_close().await;
+    assert!(msg.contains("revoked"), "{msg}");
+    assert!(
+        t0.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        t0.elapsed()
+    );
+
+    let t0 = Instant::now();
+    server
+        .state
+        .services
+        .storage
+        .revoke_terminal(&a.t2.terminal_id, sync_server::now_ms())
+        .await
+        .unwrap();
+    let msg = c2.expect_error_and_close().await;
+    assert!(msg.contains("revoked"), "{msg}");
+    assert!(
+        t0.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        t0.elapsed()
+    );
+
+    // And it cannot come back.
+    let r = tokio_tungstenite::connect_async(server.ws_url(&a.t1.device_credential)).await;
+    assert!(
+        matches!(r, Err(tokio_tungstenite::tungstenite::Error::Http(resp)) if resp.status() == 401)
+    );
+}
+
+/// Every bad frame closes only its own connection with an error; nothing is
+/// stored; a well-behaved client keeps syncing throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_closes_only_the_offending_connection() {
+    let (s, _dir) = sqlite_storage().await;
+    let config = Config {
+        max_frame_bytes: 256 * 1024,
+        rate_limit_frames_per_sec: 50.0,
+        rate_limit_burst: 100.0,
+        ..Config::default()
+    };
+    let server = TestServer::start_with(s, config).await;
+    let a = setup_tenant(&server.state, "Toko A", "A1").await;
+    let url = server.ws_url(&a.t1.device_credential);
+
+    // A good client that stays connected.
+    let (good, _dg) = rust_client(&server.ws_url(&a.t2.device_credential)).await;
+    let good_doc = good.create(automerge::Automerge::new()).await.unwrap();
+    good_doc.with_document(|d| put_str(d, "n", "0"));
+
+    let doc = protocol::new_document_id();
+    let mut cases: Vec<(String, Vec<u8>)> = vec![
+        ("malformed cbor".into(), vec![0xa5, 0xff, 0x00, 0x13]),
+        ("not a map".into(), vec![0x83, 0x01, 0x02, 0x03]),
+        ("unknown type".into(), {
+            let mut f = protocol::encode_doc_message("sync", "x", "y", &doc, &[]);
+            let pos = f.windows(4).position(|w| w == b"sync").unwrap();
+            f[pos..pos + 4].copy_from_slice(b"xync");
+            f
+        }),
+        ("garbage sync data".into(), b"not automerge".to_vec()),
+    ];
+    for (name, bytes) in crashers() {
+        cases.push((format!("crasher {name} as sync data"), bytes.clone()));
+        let msg = automerge::sync::Message {
+            heads: vec![],
+            need: vec![],
+            have: vec![],
+            changes: automerge::sync::ChunkList::from(vec![bytes]),
+            flags: None,
+            version: automerge::sync::MessageVersion::V1,
+        };
+        cases.push((format!("crasher {name} as a change"), msg.encode()));
+    }
+    for (i, (name, payload)) in cases.into_iter().enumerate() {
+        let mut raw = RawClient::connect(&url, &format!("bad-{i}")).await;
+        let frame =
+            if name.contains("cbor") || name.contains("not a map") || name.contains("unknown type")
+            {
+                payload
+            } else {
+                raw.sync_frame(&doc, &payload)
+            };
+        raw.send(frame).await;
+        let msg = raw.expect_error_and_close().await;
+        eprintln!("{name}: {msg}");
+        assert!(!msg.is_empty(), "{name}");
+    }
+    assert!(
+        server
+            .state
+            .services
+            .storage
+            .doc_claim(&doc)
+            .await
+            .unwrap()
+            .is_none(),
+        "no bad frame claimed or stored anything"
+    );
+    assert!(
+        server
+            .state
+            .services
+            .storage
+            .load_chunk_range(&doc)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Wrong protocol version.
+    {
+        use futures::SinkExt;
+        let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
+            .await
+            .unwrap();
+        ws.send(tokio_tungstenite::tungstenite::Message::Binary(
+            protocol::encode_join("v9", &["9"]).into(),
+        ))
+        .await
+        .unwrap();
+        let mut raw = RawClient {
+            ws,
+            peer: "v9".into(),
+            server_peer: String::new(),
+        };
+        assert!(
+            raw.expect_error_and_close()
+                .await
+                .contains("protocol version")
+        );
+    }
+    // senderId spoofing.
+    {
+        let mut raw = RawClient::connect(&url, "honest").await;
+        let f = protocol::encode_doc_message(
+            "request",
+            "someone-else",
+            &raw.server_peer,
+            &doc,
+            &empty_sync_message(),
+        );
+        raw.send(f).await;
+        assert!(raw.expect_error_and_close().await.contains("senderId"));
+    }
+    // Text frames.
+    {
+        use futures::SinkExt;
+        let mut raw = RawClient::connect(&url, "texter").await;
+        raw.ws
+            .send(tokio_tungstenite::tungstenite::Message::Text(
+                "hello".into(),
+            ))
+            .await
+            .unwrap();
+        raw.expect_error_and_close().await;
+    }
+    // Oversized frame: the socket is closed.
+    {
+        let mut raw = RawClient::connect(&url, "big").await;
+        raw.send(raw.sync_frame(&doc, &vec![0u8; 512 * 1024])).await;
+        while raw.next_frame().await.is_some() {}
+    }
+    // Rate limit: a flood of (harmless) ephemeral frames.
+    {
+        let mut raw = RawClient::connect(&url, "flood").await;
+        let mut e = minicbor::Encoder::new(Vec::new());
+        e.map(7).unwrap();
+        e.str("type").unwrap().str("ephemeral").unwrap();
+        e.str("senderId").unwrap().str("flood").unwrap();
+        e.str("targetId").unwrap().str(&raw.server_peer).unwrap();
+        e.str("count").unwrap().u64(1).unwrap();
+        e.str("sessionId").unwrap().str("s").unwrap();
+        e.str("documentId").unwrap().str(&doc).unwrap();
+        e.str("data").unwrap().bytes(b"x").unwrap();
+        let frame = e.into_writer();
+        for _ in 0..300 {
+            raw.send(frame.clone()).await;
+        }
+        assert!(raw.expect_error_and_close().await.contains("rate limit"));
+    }
+
+    // The server carried on and the good client still syncs.
+    let (check, _dc) = rust_client(&server.ws_url(&a.t1.device_credential)).await;
+    good_doc.with_document(|d| put_str(d, "n", "1"));
+    let found = loop {
+        if let Some(d) = check.find(good_doc.document_id().clone()).await.unwrap() {
+            break d;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    wait_doc(&found, "late write arrives", |d| {
+        get_str(d, "n").as_deref() == Some("1")
+    })
+    .await;
+    good.stop().await;
+    check.stop().await;
+}
