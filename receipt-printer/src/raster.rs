@@ -35,6 +35,7 @@ impl Raster {
     /// dots, composited on white, converted to grey and dithered with
     /// Floyd–Steinberg error diffusion.
     pub fn from_image(image: &DynamicImage, max_width: u16, max_height: u16) -> Raster {
+        let (max_width, max_height) = (max_width.max(1), max_height.max(1));
         let (w, h) = image.dimensions();
         let scale = f64::min(
             1.0,

@@ -1,8 +1,9 @@
-//! A printer that lives in the test: it listens on TCP loopback, decodes
-//! what it receives into a [`Printout`], answers `DLE EOT` from a
-//! [`Condition`] the test sets (paper out, cover open, offline, silent, bad
-//! replies). Used by this crate's tests and available to other crates'
-//! tests (e.g. the print queue) and to shop set-up demos.
+//! A printer that lives in the test: it listens on TCP loopback (or on a
+//! pseudo-terminal, as a serial printer), decodes what it receives into a
+//! [`Printout`], answers `DLE EOT` from a [`Condition`] the test sets (paper
+//! out, cover open, offline, silent, bad replies). Used by this crate's
+//! tests and available to other crates' tests (e.g. the print queue) and to
+//! shop set-up demos.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -106,10 +107,11 @@ struct Shared {
 /// A running test printer. Stops when dropped.
 #[derive(Debug)]
 pub struct TestPrinter {
-    address: SocketAddr,
+    target: String,
+    address: Option<SocketAddr>,
     shared: Arc<Mutex<Shared>>,
     stop: Arc<AtomicBool>,
-    acceptor: Option<JoinHandle<()>>,
+    thread: Option<JoinHandle<()>>,
 }
 
 fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
@@ -118,14 +120,21 @@ fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Quiet time after which a serial test printer counts the bytes so far
+/// as one job (a serial line has no connection to close).
+const SERIAL_JOB_GAP: Duration = Duration::from_millis(150);
+/// How long one read waits before the serving loop checks for a stop.
+const POLL: Duration = Duration::from_millis(20);
+
 impl TestPrinter {
     /// Listens on 127.0.0.1 on a free port, as a printer of `profile`.
+    /// Each connection is one job.
     pub fn start(profile: PrinterProfile) -> io::Result<TestPrinter> {
         let listener = TcpListener::bind(("127.0.0.1", 0))?;
         let address = listener.local_addr()?;
         let shared = Arc::new(Mutex::new(Shared::default()));
         let stop = Arc::new(AtomicBool::new(false));
-        let acceptor = {
+        let thread = {
             let (shared, stop) = (shared.clone(), stop.clone());
             std::thread::Builder::new()
                 .name("test-printer".into())
@@ -136,10 +145,13 @@ impl TestPrinter {
                             break;
                         }
                         let Ok(stream) = stream else { continue };
+                        if stream.set_read_timeout(Some(POLL)).is_err() {
+                            continue;
+                        }
                         let (shared, stop, profile) =
                             (shared.clone(), stop.clone(), profile.clone());
                         workers.push(std::thread::spawn(move || {
-                            serve(stream, &shared, &stop, &profile)
+                            serve(stream, &shared, &stop, &profile, None)
                         }));
                     }
                     for worker in workers {
@@ -148,21 +160,55 @@ impl TestPrinter {
                 })?
         };
         Ok(TestPrinter {
-            address,
+            target: format!("tcp://{address}"),
+            address: Some(address),
             shared,
             stop,
-            acceptor: Some(acceptor),
+            thread: Some(thread),
         })
     }
 
-    /// Where it listens.
-    pub fn address(&self) -> SocketAddr {
+    /// A serial printer on a pseudo-terminal: the driver opens the
+    /// terminal's device path as it would `/dev/ttyUSB0`. Bytes followed by
+    /// a quiet gap of 150 ms count as one job.
+    #[cfg(unix)]
+    pub fn start_serial(profile: PrinterProfile) -> io::Result<TestPrinter> {
+        use serialport::SerialPort;
+
+        let (mut master, slave) = serialport::TTYPort::pair().map_err(io::Error::other)?;
+        let path = slave
+            .name()
+            .ok_or_else(|| io::Error::other("pseudo-terminal without a device path"))?;
+        master.set_timeout(POLL).map_err(io::Error::other)?;
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (shared, stop) = (shared.clone(), stop.clone());
+            std::thread::Builder::new()
+                .name("test-printer-serial".into())
+                .spawn(move || {
+                    // the slave end stays open so the terminal never hangs up
+                    let _slave = slave;
+                    serve(&mut master, &shared, &stop, &profile, Some(SERIAL_JOB_GAP));
+                })?
+        };
+        Ok(TestPrinter {
+            target: format!("serial:{path}@9600"),
+            address: None,
+            shared,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Where a TCP test printer listens (`None` for a serial one).
+    pub fn address(&self) -> Option<SocketAddr> {
         self.address
     }
 
-    /// Its address as a `tcp://` target.
+    /// Its address as a target: `tcp://127.0.0.1:PORT` or `serial:/dev/pts/N@9600`.
     pub fn target(&self) -> String {
-        format!("tcp://{}", self.address)
+        self.target.clone()
     }
 
     /// Changes what it reports from now on.
@@ -170,40 +216,47 @@ impl TestPrinter {
         lock(&self.shared).condition = condition;
     }
 
-    /// Connections that ended so far.
+    /// Jobs (connections, or quiet-separated bursts on serial) so far.
     pub fn jobs(&self) -> Vec<ReceivedJob> {
         lock(&self.shared).jobs.clone()
     }
 
-    /// Connections that printed something, waiting up to `timeout` until
-    /// there are at least `count`.
+    /// Jobs that printed something, waiting up to `timeout` until there are
+    /// at least `count`.
     pub fn wait_for_printed(&self, count: usize, timeout: Duration) -> Vec<ReceivedJob> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let printed: Vec<ReceivedJob> = self
-                .jobs()
-                .into_iter()
-                .filter(ReceivedJob::printed_anything)
+        self.wait_until(timeout, |jobs| {
+            let printed: Vec<ReceivedJob> = jobs
+                .iter()
+                .filter(|j| j.printed_anything())
+                .cloned()
                 .collect();
-            if printed.len() >= count || Instant::now() >= deadline {
-                return printed;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+            (printed.len() >= count)
+                .then_some(printed.clone())
+                .ok_or(printed)
+        })
     }
-}
 
-impl TestPrinter {
-    /// All finished connections, waiting up to `timeout` until there are at
-    /// least `count`.
+    /// All jobs, waiting up to `timeout` until there are at least `count`.
     pub fn wait_for_connections(&self, count: usize, timeout: Duration) -> Vec<ReceivedJob> {
+        self.wait_until(timeout, |jobs| {
+            (jobs.len() >= count)
+                .then(|| jobs.to_vec())
+                .ok_or_else(|| jobs.to_vec())
+        })
+    }
+
+    fn wait_until(
+        &self,
+        timeout: Duration,
+        done: impl Fn(&[ReceivedJob]) -> Result<Vec<ReceivedJob>, Vec<ReceivedJob>>,
+    ) -> Vec<ReceivedJob> {
         let deadline = Instant::now() + timeout;
         loop {
-            let jobs = self.jobs();
-            if jobs.len() >= count || Instant::now() >= deadline {
-                return jobs;
+            match done(&self.jobs()) {
+                Ok(jobs) => return jobs,
+                Err(jobs) if Instant::now() >= deadline => return jobs,
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
             }
-            std::thread::sleep(Duration::from_millis(10));
         }
     }
 }
@@ -211,30 +264,62 @@ impl TestPrinter {
 impl Drop for TestPrinter {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        // wake the acceptor
-        let _ = TcpStream::connect_timeout(&self.address, Duration::from_millis(200));
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
+        if let Some(address) = self.address {
+            // wake the acceptor
+            let _ = TcpStream::connect_timeout(&address, Duration::from_millis(200));
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }
 
-fn serve(
-    mut stream: TcpStream,
+/// One job being received.
+#[derive(Default)]
+struct Reception {
+    received: Vec<u8>,
+    parsed_to: usize,
+    commands: Vec<Command>,
+    error: Option<String>,
+}
+
+impl Reception {
+    fn finish(self, shared: &Mutex<Shared>, profile: &PrinterProfile) {
+        let mut error = self.error;
+        if error.is_none() && self.parsed_to < self.received.len() {
+            error = Some(format!(
+                "job ends inside a command at byte {}",
+                self.parsed_to
+            ));
+        }
+        let printout = Printout::from_commands(&self.commands, profile);
+        lock(shared).jobs.push(ReceivedJob {
+            bytes: self.received,
+            printout,
+            error,
+        });
+    }
+}
+
+/// Reads `link` until it closes (or `stop`), answering status requests as
+/// they arrive. With `job_gap`, a quiet gap ends a job (serial lines).
+fn serve<L: Read + Write>(
+    mut link: L,
     shared: &Mutex<Shared>,
     stop: &AtomicBool,
     profile: &PrinterProfile,
+    job_gap: Option<Duration>,
 ) {
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(20)));
-    let mut received = Vec::new();
-    let mut parsed_to = 0;
-    let mut commands = Vec::new();
-    let mut error = None;
+    let mut job = Reception::default();
+    let mut last_byte = Instant::now();
     let mut chunk = [0u8; 4096];
     loop {
-        match stream.read(&mut chunk) {
+        match link.read(&mut chunk) {
             Ok(0) => break,
-            Ok(n) => received.extend_from_slice(&chunk[..n]),
+            Ok(n) => {
+                job.received.extend_from_slice(&chunk[..n]);
+                last_byte = Instant::now();
+            }
             Err(e)
                 if matches!(
                     e.kind(),
@@ -244,14 +329,24 @@ fn serve(
                 if stop.load(Ordering::SeqCst) {
                     break;
                 }
+                let quiet = job_gap.is_some_and(|gap| last_byte.elapsed() >= gap);
+                if quiet && !job.received.is_empty() {
+                    std::mem::take(&mut job).finish(shared, profile);
+                }
+                continue;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) if job_gap.is_some() && !stop.load(Ordering::SeqCst) => {
+                // a pseudo-terminal reports EIO while no one has it open
+                std::thread::sleep(POLL);
                 continue;
             }
             Err(_) => break,
         }
-        while error.is_none() && parsed_to < received.len() {
-            match parse_one(&received[parsed_to..], parsed_to) {
+        while job.error.is_none() && job.parsed_to < job.received.len() {
+            match parse_one(&job.received[job.parsed_to..], job.parsed_to) {
                 Ok(Some((command, used))) => {
-                    parsed_to += used;
+                    job.parsed_to += used;
                     if let Command::StatusRequest(n) = command {
                         let reply = {
                             let s = lock(shared);
@@ -262,26 +357,18 @@ fn serve(
                                 (None, false) => Vec::new(),
                             }
                         };
-                        if !reply.is_empty() && stream.write_all(&reply).is_err() {
-                            break;
+                        if !reply.is_empty() {
+                            let _ = link.write_all(&reply).and_then(|()| link.flush());
                         }
                     }
-                    commands.push(command);
+                    job.commands.push(command);
                 }
                 Ok(None) => break,
-                Err(e) => error = Some(e.to_string()),
+                Err(e) => job.error = Some(e.to_string()),
             }
         }
     }
-    if error.is_none() && parsed_to < received.len() {
-        error = Some(format!(
-            "connection closed inside a command at byte {parsed_to}"
-        ));
+    if !job.received.is_empty() || job_gap.is_none() {
+        job.finish(shared, profile);
     }
-    let printout = Printout::from_commands(&commands, profile);
-    lock(shared).jobs.push(ReceivedJob {
-        bytes: received,
-        printout,
-        error,
-    });
 }

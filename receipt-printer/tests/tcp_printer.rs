@@ -233,9 +233,12 @@ fn unreachable_printer_is_a_connect_error() {
 #[test]
 fn host_names_resolve() {
     let printer = start("generic-58");
-    let target: Target = format!("tcp://localhost:{}", printer.address().port())
-        .parse()
-        .expect("valid");
+    let target: Target = format!(
+        "tcp://localhost:{}",
+        printer.address().expect("a TCP test printer").port()
+    )
+    .parse()
+    .expect("valid");
     let mut conn =
         driver::connect(&target, timeouts()).expect("localhost resolves to the test printer");
     conn.write_all(b"\x1b@ok\n").expect("written");
