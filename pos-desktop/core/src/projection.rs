@@ -1,0 +1,487 @@
+//! The local query tables as projections of the documents. The same functions run when a
+//! use-case writes (in the transaction that commits it), when a document arrives from a peer,
+//! and when the tables are rebuilt from the documents alone.
+
+use std::str::FromStr;
+
+use automerge::{ChangeHash, ReadDoc};
+use rusqlite::{Connection, OptionalExtension, params};
+use shared_model::catalog::{Category, Product};
+use shared_model::documents::{
+    CatalogDoc, DocumentKind, JournalDoc, StockAdjustmentsDoc, StockBaselineDoc,
+};
+use shared_model::refund::Refund;
+use shared_model::sale::{Sale, Void};
+use shared_model::shift::{CashDirection, CashMovement, Shift};
+use shared_model::stock::{MovementKind, StockMovement};
+use tracing::instrument;
+
+use crate::docs::{self, Docs};
+use crate::error::{CoreError, CoreResult};
+
+pub(crate) fn json<T: serde::Serialize>(v: &T) -> CoreResult<String> {
+    Ok(serde_json::to_string(v)?)
+}
+
+pub(crate) fn kind_str(k: MovementKind) -> &'static str {
+    match k {
+        MovementKind::Sale => "sale",
+        MovementKind::Refund => "refund",
+        MovementKind::Adjustment => "adjustment",
+        MovementKind::Receipt => "receipt",
+        MovementKind::TransferIn => "transfer_in",
+        MovementKind::TransferOut => "transfer_out",
+        MovementKind::Count => "count",
+    }
+}
+
+pub(crate) fn upsert_category(conn: &Connection, c: &Category) -> CoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO categories (category_id, name, parent_id) VALUES (?1, ?2, ?3)
+         ON CONFLICT (category_id) DO UPDATE SET name = excluded.name, parent_id = excluded.parent_id",
+    )?
+    .execute(params![
+        c.id.to_string(),
+        c.name,
+        c.parent.map(|p| p.to_string())
+    ])?;
+    Ok(())
+}
+
+pub(crate) fn upsert_product(conn: &Connection, p: &Product) -> CoreResult<()> {
+    let rowid: i64 = conn
+        .prepare_cached(
+            "INSERT INTO products (product_id, sku, name, category_id, unit, price, tax_class,
+                active, low_stock_threshold, data)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (product_id) DO UPDATE SET sku = excluded.sku, name = excluded.name,
+                category_id = excluded.category_id, unit = excluded.unit, price = excluded.price,
+                tax_class = excluded.tax_class, active = excluded.active,
+                low_stock_threshold = excluded.low_stock_threshold, data = excluded.data
+             RETURNING rowid",
+        )?
+        .query_row(
+            params![
+                p.id.to_string(),
+                p.sku,
+                p.name,
+                p.category_id.map(|c| c.to_string()),
+                p.unit.symbol(),
+                p.price.to_string(),
+                p.tax_class,
+                p.active,
+                p.low_stock_threshold.map(|q| q.to_string()),
+                json(p)?,
+            ],
+            |r| r.get(0),
+        )?;
+    let names = std::iter::once(p.name.as_str())
+        .chain(p.variants.iter().map(|v| v.name.as_str()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let skus = std::iter::once(p.sku.as_str())
+        .chain(p.variants.iter().map(|v| v.sku.as_str()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let codes = p
+        .all_barcodes()
+        .map(|b| b.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    conn.prepare_cached("DELETE FROM products_fts WHERE rowid = ?1")?
+        .execute([rowid])?;
+    conn.prepare_cached(
+        "INSERT INTO products_fts (rowid, name, sku, barcodes) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![rowid, names, skus, codes])?;
+    let pid = p.id.to_string();
+    conn.prepare_cached("DELETE FROM barcodes WHERE product_id = ?1")?
+        .execute([&pid])?;
+    let mut ins = conn.prepare_cached(
+        "INSERT OR IGNORE INTO barcodes (code, product_id, variant_id) VALUES (?1, ?2, ?3)",
+    )?;
+    for b in &p.barcodes {
+        ins.execute(params![b.as_str(), pid, Option::<String>::None])?;
+    }
+    for v in &p.variants {
+        for b in &v.barcodes {
+            ins.execute(params![b.as_str(), pid, Some(v.id.to_string())])?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn insert_movement(
+    conn: &Connection,
+    m: &StockMovement,
+    source_doc: &str,
+    source_map: &str,
+    source_key: &str,
+) -> CoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO stock_movements (movement_id, product_id, kind, quantity, at, source_doc,
+            source_map, source_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (movement_id) DO NOTHING",
+    )?
+    .execute(params![
+        m.id.to_string(),
+        m.product_id.to_string(),
+        kind_str(m.kind),
+        m.quantity.to_string(),
+        m.at.to_string(),
+        source_doc,
+        source_map,
+        source_key
+    ])?;
+    Ok(())
+}
+
+/// A sale with its lines, payments and (unless voided) stock movements.
+pub(crate) fn project_sale(conn: &Connection, sale: &Sale, journal_doc: &str) -> CoreResult<()> {
+    let id = sale.id.to_string();
+    conn.prepare_cached(
+        "INSERT INTO sales (sale_id, receipt_no, terminal_code, business_date, created_at,
+            cashier_id, shift_id, total, journal_doc, data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (sale_id) DO NOTHING",
+    )?
+    .execute(params![
+        id,
+        sale.receipt_no.to_string(),
+        sale.receipt_no.terminal_code,
+        sale.business_date.to_string(),
+        sale.created_at.to_string(),
+        sale.cashier_id.to_string(),
+        sale.shift_id.map(|s| s.to_string()),
+        sale.total().to_string(),
+        journal_doc,
+        json(sale)?,
+    ])?;
+    let mut line = conn.prepare_cached(
+        "INSERT OR REPLACE INTO sale_lines (sale_id, line_no, line_id, product_id, variant_id,
+            name, quantity, amount, tax)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    for (i, l) in sale.lines.iter().enumerate() {
+        line.execute(params![
+            id,
+            i as i64,
+            l.line_id.to_string(),
+            l.item.product_id.to_string(),
+            l.item.variant_id.map(|v| v.to_string()),
+            l.item.name,
+            l.quantity.to_string(),
+            l.tax.gross.to_string(),
+            l.tax.tax.to_string(),
+        ])?;
+    }
+    let mut pay = conn.prepare_cached(
+        "INSERT OR REPLACE INTO payments (sale_id, seq, method, amount, tendered, reference)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for (i, p) in sale.settlement.payments.iter().enumerate() {
+        pay.execute(params![
+            id,
+            i as i64,
+            p.method.key(),
+            p.amount.to_string(),
+            p.tendered.map(|t| t.to_string()),
+            p.reference,
+        ])?;
+    }
+    let voided: bool = conn
+        .prepare_cached("SELECT 1 FROM voids WHERE sale_id = ?1")?
+        .query_row([&id], |_| Ok(true))
+        .optional()?
+        .unwrap_or(false);
+    if !voided {
+        for m in StockMovement::from_sale(sale) {
+            insert_movement(conn, &m, journal_doc, "sales", &id)?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn project_refund(conn: &Connection, r: &Refund, journal_doc: &str) -> CoreResult<()> {
+    let id = r.id.to_string();
+    conn.prepare_cached(
+        "INSERT INTO refunds (refund_id, sale_id, receipt_no, business_date, shift_id, total,
+            journal_doc, data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (refund_id) DO NOTHING",
+    )?
+    .execute(params![
+        id,
+        r.sale_id.to_string(),
+        r.receipt_no.to_string(),
+        r.business_date.to_string(),
+        r.shift_id.map(|s| s.to_string()),
+        r.total.to_string(),
+        journal_doc,
+        json(r)?,
+    ])?;
+    for m in StockMovement::from_refund(r) {
+        insert_movement(conn, &m, journal_doc, "refunds", &id)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn project_void(conn: &Connection, v: &Void, journal_doc: &str) -> CoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO voids (void_id, sale_id, journal_doc, data) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (void_id) DO NOTHING",
+    )?
+    .execute(params![
+        v.id.to_string(),
+        v.sale_id.to_string(),
+        journal_doc,
+        json(v)?
+    ])?;
+    conn.prepare_cached(
+        "DELETE FROM stock_movements WHERE source_map = 'sales' AND source_key = ?1",
+    )?
+    .execute([v.sale_id.to_string()])?;
+    Ok(())
+}
+
+pub(crate) fn project_shift(conn: &Connection, s: &Shift, journal_doc: &str) -> CoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO shifts (shift_id, terminal_code, cashier_id, business_date, opened_at,
+            closed_at, journal_doc, data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (shift_id) DO UPDATE SET closed_at = excluded.closed_at, data = excluded.data",
+    )?
+    .execute(params![
+        s.id.to_string(),
+        s.terminal_code,
+        s.cashier_id.to_string(),
+        s.business_date.to_string(),
+        s.opened_at.to_string(),
+        s.close.as_ref().map(|c| c.closed_at.to_string()),
+        journal_doc,
+        json(s)?,
+    ])?;
+    Ok(())
+}
+
+pub(crate) fn project_cash_movement(
+    conn: &Connection,
+    c: &CashMovement,
+    journal_doc: &str,
+) -> CoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO cash_movements (movement_id, shift_id, direction, amount, journal_doc, data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (movement_id) DO NOTHING",
+    )?
+    .execute(params![
+        c.id.to_string(),
+        c.shift_id.to_string(),
+        match c.direction {
+            CashDirection::In => "in",
+            CashDirection::Out => "out",
+        },
+        c.amount.to_string(),
+        journal_doc,
+        json(c)?,
+    ])?;
+    Ok(())
+}
+
+/// Keeps this terminal's receipt sequence at least as high as any number in its journals.
+fn bump_sequence(conn: &Connection, date: &str, seq: u32) -> CoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO receipt_sequences (business_date, last_sequence) VALUES (?1, ?2)
+         ON CONFLICT (business_date) DO UPDATE
+         SET last_sequence = max(last_sequence, excluded.last_sequence)",
+    )?
+    .execute(params![date, seq])?;
+    Ok(())
+}
+
+/// Projects a whole document into the query tables (idempotent).
+#[instrument(skip_all, fields(doc = doc_id, kind = kind.as_str()))]
+pub(crate) fn project_doc(
+    conn: &Connection,
+    d: &mut Docs,
+    doc_id: &str,
+    kind: DocumentKind,
+) -> CoreResult<()> {
+    let own_terminal: Option<String> = conn
+        .query_row(
+            "SELECT terminal_code FROM terminal_identity WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match kind {
+        DocumentKind::Catalog => {
+            let cat: CatalogDoc = docs::read(d.get(conn, doc_id)?)?;
+            for c in cat.categories.values() {
+                upsert_category(conn, c)?;
+            }
+            for p in cat.products.values() {
+                upsert_product(conn, p)?;
+            }
+        }
+        DocumentKind::Journal => {
+            let j: JournalDoc = docs::read(d.get(conn, doc_id)?)?;
+            for v in j.voids.values() {
+                project_void(conn, v, doc_id)?;
+            }
+            for s in j.sales.values() {
+                s.check()?;
+                project_sale(conn, s, doc_id)?;
+                if own_terminal.as_deref() == Some(s.receipt_no.terminal_code.as_str()) {
+                    bump_sequence(conn, &s.business_date.to_string(), s.receipt_no.sequence)?;
+                }
+            }
+            for r in j.refunds.values() {
+                project_refund(conn, r, doc_id)?;
+                if own_terminal.as_deref() == Some(r.receipt_no.terminal_code.as_str()) {
+                    bump_sequence(conn, &r.business_date.to_string(), r.receipt_no.sequence)?;
+                }
+            }
+            for s in j.shifts.values() {
+                project_shift(conn, s, doc_id)?;
+            }
+            for c in j.cash_movements.values() {
+                project_cash_movement(conn, c, doc_id)?;
+            }
+            for (k, m) in &j.stock_movements {
+                insert_movement(conn, m, doc_id, "stock_movements", k)?;
+            }
+        }
+        DocumentKind::StockAdjustments => {
+            let a: StockAdjustmentsDoc = docs::read(d.get(conn, doc_id)?)?;
+            for (k, m) in &a.movements {
+                insert_movement(conn, m, doc_id, "movements", k)?;
+            }
+            for (k, c) in &a.counts {
+                insert_movement(conn, &c.movement()?, doc_id, "counts", k)?;
+            }
+        }
+        DocumentKind::StockBaseline => project_baseline(conn, d, doc_id)?,
+        DocumentKind::StoreRoot
+        | DocumentKind::PeriodIndex
+        | DocumentKind::Settings
+        | DocumentKind::Users
+        | DocumentKind::ParkedCarts => {}
+    }
+    Ok(())
+}
+
+/// Makes `doc_id` the stock baseline if it is the latest one held, and marks the movements it
+/// already includes (those present in their document at the heads it lists).
+pub(crate) fn project_baseline(conn: &Connection, d: &mut Docs, doc_id: &str) -> CoreResult<()> {
+    let b: StockBaselineDoc = docs::read(d.get(conn, doc_id)?)?;
+    let latest: Option<String> = conn
+        .query_row(
+            "SELECT max(scope) FROM documents WHERE kind = 'stock-baseline'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    if latest.is_some_and(|l| l > b.business_date.to_string()) {
+        return Ok(());
+    }
+    conn.execute("DELETE FROM stock_baseline", [])?;
+    {
+        let mut ins = conn
+            .prepare_cached("INSERT INTO stock_baseline (product_id, quantity) VALUES (?1, ?2)")?;
+        for (p, q) in &b.on_hand {
+            ins.execute(params![p, q.to_string()])?;
+        }
+    }
+    conn.execute("UPDATE stock_movements SET in_baseline = 0", [])?;
+    for inc in &b.included {
+        let id = docs::id_of(&inc.url).to_string();
+        if !d.exists(conn, &id)? {
+            continue;
+        }
+        let doc = d.get(conn, &id)?;
+        let heads: Vec<ChangeHash> = inc
+            .heads
+            .iter()
+            .filter_map(|h| ChangeHash::from_str(h).ok())
+            .filter(|h| doc.get_change_by_hash(h).is_some())
+            .collect();
+        if heads.is_empty() {
+            continue;
+        }
+        let rows: Vec<(String, String, String)> = {
+            let mut stmt = conn.prepare_cached(
+                "SELECT movement_id, source_map, source_key FROM stock_movements
+                 WHERE source_doc = ?1",
+            )?;
+            let rows = stmt.query_map([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for (mid, map, key) in rows {
+            let included = match doc.get_at(automerge::ROOT, map.as_str(), &heads)? {
+                Some((_, obj)) => doc.get_at(&obj, key.as_str(), &heads)?.is_some(),
+                None => false,
+            };
+            if included {
+                conn.prepare_cached(
+                    "UPDATE stock_movements SET in_baseline = 1 WHERE movement_id = ?1",
+                )?
+                .execute([mid])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The tables that are projections of documents (cleared and refilled by a rebuild).
+pub const PROJECTED_TABLES: &[&str] = &[
+    "categories",
+    "products",
+    "products_fts",
+    "barcodes",
+    "sales",
+    "sale_lines",
+    "payments",
+    "refunds",
+    "voids",
+    "shifts",
+    "cash_movements",
+    "stock_movements",
+    "stock_baseline",
+];
+
+/// Clears the projected tables and refills them from every document held.
+pub(crate) fn rebuild(conn: &Connection, d: &mut Docs) -> CoreResult<usize> {
+    for t in PROJECTED_TABLES {
+        conn.execute(&format!("DELETE FROM {t}"), [])?;
+    }
+    let docs_held: Vec<(String, String)> = {
+        let mut stmt = conn.prepare(
+            "SELECT doc_id, kind FROM documents
+             ORDER BY CASE kind WHEN 'stock-baseline' THEN 1 ELSE 0 END, kind, scope",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut n = 0;
+    for (id, kind) in &docs_held {
+        let kind = DocumentKind::parse(kind).ok_or_else(|| CoreError::Document {
+            doc: id.clone(),
+            reason: format!("unknown kind {kind}"),
+        })?;
+        if !d.exists(conn, id)? {
+            continue;
+        }
+        project_doc(conn, d, id, kind)?;
+        n += 1;
+    }
+    // Voids recorded in a later journal than their sale.
+    conn.execute(
+        "DELETE FROM stock_movements WHERE source_map = 'sales'
+         AND source_key IN (SELECT sale_id FROM voids)",
+        [],
+    )?;
+    Ok(n)
+}

@@ -1,0 +1,488 @@
+//! The terminal store: one SQLite file holding the automerge documents as chunks and the local
+//! query tables. Every use-case is a method of [`Terminal`].
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use automerge::{AutoCommit, ObjType, ReadDoc};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use serde::{Deserialize, Serialize};
+use shared_model::codec::{BusinessDate, Timestamp};
+use shared_model::documents::{
+    CatalogDoc, DocumentKind, ParkedCartsDoc, SettingsDoc, StoreRootDoc, UsersDoc,
+};
+use shared_model::receipt_number::check_code;
+use shared_model::settings::StoreSettings;
+use tracing::{info, instrument, warn};
+
+use crate::db;
+use crate::docs::{self, Docs};
+use crate::error::{CoreError, CoreResult};
+
+/// Who this terminal is and where its store's documents are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub store_id: String,
+    pub store_code: String,
+    pub terminal_code: String,
+    /// Document ids (not URLs) of the store-wide documents.
+    pub root_doc: String,
+    pub catalog_doc: String,
+    pub settings_doc: String,
+    pub users_doc: String,
+    pub parked_doc: String,
+}
+
+/// Setting up the first terminal of a new store: the store-wide documents are created here.
+#[derive(Debug, Clone)]
+pub struct NewStore {
+    pub store_id: String,
+    pub store_code: String,
+    pub terminal_code: String,
+    pub settings: StoreSettings,
+}
+
+/// Setting up another terminal of an existing store: the store's document ids and their
+/// current bytes (from enrollment or a peer). The terminal never creates store-wide documents
+/// of its own, so nothing it writes can shadow the store's.
+#[derive(Debug, Clone)]
+pub struct JoinStore {
+    pub identity: Identity,
+    pub documents: Vec<(String, Vec<u8>)>,
+}
+
+/// How long a user stays locked after [`crate::users::MAX_PIN_FAILURES`] wrong PINs.
+pub const DEFAULT_PIN_LOCK: Duration = Duration::from_secs(5 * 60);
+
+/// An open terminal store.
+#[derive(Debug)]
+pub struct Terminal {
+    pub(crate) conn: Connection,
+    pub(crate) path: PathBuf,
+    pub(crate) docs: Docs,
+    pub(crate) ident: Option<Identity>,
+    pub(crate) pin_lock: Duration,
+    pub(crate) defer_journal: bool,
+    backup: Option<PathBuf>,
+}
+
+/// The environment variable that makes checkout abort the process right after the SQLite
+/// commit and before the journal update (crash tests of the outbox only).
+pub const CRASH_AFTER_COMMIT_ENV: &str = "POS_CORE_TEST_CRASH_AFTER_COMMIT";
+
+impl Terminal {
+    /// Opens (or creates) the store file, migrates it (backing it up first when it already has
+    /// a schema), and applies every committed journal entry still waiting in the outbox.
+    #[instrument(skip_all, fields(path = %path.as_ref().display()))]
+    pub fn open(path: impl AsRef<Path>) -> CoreResult<Terminal> {
+        let path = path.as_ref().to_path_buf();
+        let mut conn = db::connect(&path)?;
+        let backup = db::migrate(&mut conn, &path, db::MIGRATIONS)?;
+        let ident = read_identity(&conn)?;
+        let mut t = Terminal {
+            conn,
+            path,
+            docs: Docs::new(),
+            ident,
+            pin_lock: DEFAULT_PIN_LOCK,
+            defer_journal: false,
+            backup,
+        };
+        if t.ident.is_some() {
+            let applied = t.drain_outbox()?;
+            if applied > 0 {
+                info!(applied, "applied committed journal entries from the outbox");
+            }
+        }
+        Ok(t)
+    }
+
+    /// The backup taken before migrating on this open, if any.
+    pub fn backup_taken(&self) -> Option<&Path> {
+        self.backup.as_deref()
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The automerge actor id this open writes with (fresh on every open).
+    pub fn actor_id(&self) -> String {
+        self.docs.actor().to_hex_string()
+    }
+
+    /// Lets tests shorten the PIN lockout.
+    pub fn set_pin_lock_duration(&mut self, d: Duration) {
+        self.pin_lock = d;
+    }
+
+    pub fn identity(&self) -> CoreResult<&Identity> {
+        self.ident.as_ref().ok_or(CoreError::NotInitialized)
+    }
+
+    /// Sets up the first terminal of a new store.
+    #[instrument(skip_all, fields(store = %new.store_code, terminal = %new.terminal_code))]
+    pub fn create_store(&mut self, new: NewStore) -> CoreResult<Identity> {
+        if self.ident.is_some() {
+            return Err(CoreError::AlreadyInitialized);
+        }
+        check_code("store code", &new.store_code)?;
+        check_code("terminal code", &new.terminal_code)?;
+        if new.store_id.trim().is_empty() {
+            return Err(CoreError::Invalid("store id must not be empty".into()));
+        }
+        new.settings.validate()?;
+        let ident = Identity {
+            store_id: new.store_id.clone(),
+            store_code: new.store_code.clone(),
+            terminal_code: new.terminal_code.clone(),
+            root_doc: docs::new_doc_id(),
+            catalog_doc: docs::new_doc_id(),
+            settings_doc: docs::new_doc_id(),
+            users_doc: docs::new_doc_id(),
+            parked_doc: docs::new_doc_id(),
+        };
+        let root = StoreRootDoc::new(
+            &new.store_id,
+            &new.store_code,
+            &new.settings.store_name,
+            [
+                docs::url(&ident.catalog_doc),
+                docs::url(&ident.settings_doc),
+                docs::url(&ident.users_doc),
+                docs::url(&ident.parked_doc),
+            ],
+        );
+        let i = ident.clone();
+        self.write(|tx, d| {
+            d.create(&i.root_doc, &root)?;
+            d.create(&i.catalog_doc, &CatalogDoc::new(&i.store_id))?;
+            d.create(
+                &i.settings_doc,
+                &SettingsDoc::new(&i.store_id, new.settings),
+            )?;
+            d.create(&i.users_doc, &UsersDoc::new(&i.store_id))?;
+            d.create(&i.parked_doc, &ParkedCartsDoc::new(&i.store_id))?;
+            insert_identity(tx, &i)?;
+            Ok(())
+        })?;
+        self.ident = Some(ident.clone());
+        Ok(ident)
+    }
+
+    /// Sets up another terminal of an existing store from its documents.
+    #[instrument(skip_all, fields(terminal = %join.identity.terminal_code))]
+    pub fn join_store(&mut self, join: JoinStore) -> CoreResult<Identity> {
+        if self.ident.is_some() {
+            return Err(CoreError::AlreadyInitialized);
+        }
+        let i = join.identity;
+        check_code("store code", &i.store_code)?;
+        check_code("terminal code", &i.terminal_code)?;
+        for (id, _) in &join.documents {
+            crate::chunks::ChunkKey::new(&[id.as_str()])?;
+        }
+        let needed = [
+            &i.root_doc,
+            &i.catalog_doc,
+            &i.settings_doc,
+            &i.users_doc,
+            &i.parked_doc,
+        ];
+        for n in needed {
+            if !join.documents.iter().any(|(id, _)| id == n) {
+                return Err(CoreError::NotFound {
+                    what: "store document",
+                    id: n.clone(),
+                });
+            }
+        }
+        let ident = i.clone();
+        self.write(|tx, d| {
+            insert_identity(tx, &ident)?;
+            for (id, bytes) in &join.documents {
+                d.merge_bytes(tx, id, bytes)?;
+                let kind = DocumentKind::of(d.get(tx, id)?).ok_or_else(|| CoreError::Document {
+                    doc: id.clone(),
+                    reason: "has no kind".into(),
+                })?;
+                register_doc(tx, id, kind, &scope_of(d.get(tx, id)?, kind))?;
+                crate::projection::project_doc(tx, d, id, kind)?;
+            }
+            Ok(())
+        })?;
+        self.ident = Some(i.clone());
+        Ok(i)
+    }
+
+    /// The store's settings (from the settings document).
+    pub fn settings(&mut self) -> CoreResult<StoreSettings> {
+        let id = self.identity()?.settings_doc.clone();
+        let doc = self.docs.get(&self.conn, &id)?;
+        Ok(docs::read::<SettingsDoc>(doc)?.settings)
+    }
+
+    /// Replaces the store's settings (tax rules, rounding, business day, receipt texts…).
+    #[instrument(skip_all)]
+    pub fn update_settings(&mut self, settings: StoreSettings) -> CoreResult<()> {
+        settings.validate()?;
+        let id = self.identity()?.settings_doc.clone();
+        self.write(|tx, d| {
+            let doc = d.get_mut(tx, &id)?;
+            autosurgeon::reconcile_prop(doc, automerge::ROOT, "settings", &settings).map_err(
+                |e| CoreError::Document {
+                    doc: id.clone(),
+                    reason: e.to_string(),
+                },
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The business date of an instant under the store's settings.
+    pub fn business_date_at(&mut self, at: Timestamp) -> CoreResult<BusinessDate> {
+        Ok(self.settings()?.business_day.business_date(at)?)
+    }
+
+    /// Every document this store holds: (id, kind, scope).
+    pub fn documents(&self) -> CoreResult<Vec<(String, String, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT doc_id, kind, scope FROM documents ORDER BY kind, scope")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A document's full bytes, for a peer, a backup or the sync layer.
+    pub fn export_document(&mut self, doc_id: &str) -> CoreResult<Vec<u8>> {
+        self.docs.save(&self.conn, doc_id)
+    }
+
+    /// Loads every document afresh from the file (checks they all load).
+    pub fn load_all_documents(&mut self) -> CoreResult<usize> {
+        self.docs.clear();
+        let ids = self.documents()?;
+        for (id, _, _) in &ids {
+            let doc = self.docs.get(&self.conn, id)?;
+            if DocumentKind::of(doc).is_none() {
+                return Err(CoreError::Document {
+                    doc: id.clone(),
+                    reason: "has no kind".into(),
+                });
+            }
+        }
+        Ok(ids.len())
+    }
+
+    /// Merges a document received from a peer or the sync layer and updates the query tables
+    /// from it, in one transaction. Malformed bytes are refused and change nothing.
+    #[instrument(skip_all, fields(doc = doc_id))]
+    pub fn merge_document(&mut self, doc_id: &str, bytes: &[u8]) -> CoreResult<()> {
+        self.identity()?;
+        crate::chunks::ChunkKey::new(&[doc_id])?;
+        let res = self.write(|tx, d| {
+            d.merge_bytes(tx, doc_id, bytes)?;
+            let kind = DocumentKind::of(d.get(tx, doc_id)?).ok_or_else(|| CoreError::Document {
+                doc: doc_id.to_string(),
+                reason: "has no kind".into(),
+            })?;
+            let scope = scope_of(d.get(tx, doc_id)?, kind);
+            register_doc(tx, doc_id, kind, &scope)?;
+            crate::projection::project_doc(tx, d, doc_id, kind)?;
+            Ok(())
+        });
+        if let Err(e) = &res {
+            warn!(error = %e, "refused a document");
+        }
+        res
+    }
+
+    /// `PRAGMA integrity_check`: `ok` when the file is sound.
+    pub fn integrity_check(&self) -> CoreResult<String> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction; the documents it touched are saved as chunks in
+    /// the same transaction. On any error nothing is written and the touched documents are
+    /// reloaded from the file on next use.
+    pub(crate) fn write<T>(
+        &mut self,
+        f: impl FnOnce(&Transaction<'_>, &mut Docs) -> CoreResult<T>,
+    ) -> CoreResult<T> {
+        let Terminal { conn, docs, .. } = self;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        docs.begin();
+        let result = f(&tx, docs).and_then(|v| {
+            let saved = docs.persist(&tx)?;
+            tx.commit()?;
+            Ok((v, saved))
+        });
+        match result {
+            Ok((v, saved)) => {
+                docs.committed(saved);
+                Ok(v)
+            }
+            Err(e) => {
+                docs.abort();
+                Err(e)
+            }
+        }
+    }
+}
+
+fn read_identity(conn: &Connection) -> CoreResult<Option<Identity>> {
+    Ok(conn
+        .query_row(
+            "SELECT store_id, store_code, terminal_code, root_doc, catalog_doc, settings_doc,
+                    users_doc, parked_doc FROM terminal_identity WHERE id = 1",
+            [],
+            |r| {
+                Ok(Identity {
+                    store_id: r.get(0)?,
+                    store_code: r.get(1)?,
+                    terminal_code: r.get(2)?,
+                    root_doc: r.get(3)?,
+                    catalog_doc: r.get(4)?,
+                    settings_doc: r.get(5)?,
+                    users_doc: r.get(6)?,
+                    parked_doc: r.get(7)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+fn insert_identity(tx: &Transaction<'_>, i: &Identity) -> CoreResult<()> {
+    tx.execute(
+        "INSERT INTO terminal_identity (id, store_id, store_code, terminal_code, root_doc,
+            catalog_doc, settings_doc, users_doc, parked_doc, created_at)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            i.store_id,
+            i.store_code,
+            i.terminal_code,
+            i.root_doc,
+            i.catalog_doc,
+            i.settings_doc,
+            i.users_doc,
+            i.parked_doc,
+            Timestamp::now().to_string()
+        ],
+    )?;
+    for (id, kind) in [
+        (&i.root_doc, DocumentKind::StoreRoot),
+        (&i.catalog_doc, DocumentKind::Catalog),
+        (&i.settings_doc, DocumentKind::Settings),
+        (&i.users_doc, DocumentKind::Users),
+        (&i.parked_doc, DocumentKind::ParkedCarts),
+    ] {
+        register_doc(tx, id, kind, "")?;
+    }
+    Ok(())
+}
+
+/// Records which document an id is. The (kind, scope) of an id never changes.
+pub(crate) fn register_doc(
+    tx: &Connection,
+    doc_id: &str,
+    kind: DocumentKind,
+    scope: &str,
+) -> CoreResult<()> {
+    let existing: Option<(String, String)> = tx
+        .query_row(
+            "SELECT kind, scope FROM documents WHERE doc_id = ?1",
+            [doc_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match existing {
+        Some((k, s)) if k == kind.as_str() && s == scope => Ok(()),
+        Some((k, s)) => Err(CoreError::Document {
+            doc: doc_id.into(),
+            reason: format!("is a {k} ({s}), received as a {} ({scope})", kind.as_str()),
+        }),
+        None => {
+            tx.execute(
+                "INSERT INTO documents (doc_id, kind, scope) VALUES (?1, ?2, ?3)",
+                params![doc_id, kind.as_str(), scope],
+            )
+            .map_err(|e| CoreError::Document {
+                doc: doc_id.into(),
+                reason: format!("cannot register: {e}"),
+            })?;
+            Ok(())
+        }
+    }
+}
+
+/// The scope of a document from its content: journals `<terminal>/<date>`, adjustments their
+/// period, baselines their date, period indexes their month.
+pub(crate) fn scope_of(doc: &AutoCommit, kind: DocumentKind) -> String {
+    let s = |key: &str| -> String {
+        match doc.get(automerge::ROOT, key).ok().flatten() {
+            Some((automerge::Value::Scalar(v), _)) => match v.as_ref() {
+                automerge::ScalarValue::Str(s) => s.to_string(),
+                _ => String::new(),
+            },
+            _ => String::new(),
+        }
+    };
+    match kind {
+        DocumentKind::Journal => format!("{}/{}", s("terminal_code"), s("business_date")),
+        DocumentKind::StockAdjustments => s("period"),
+        DocumentKind::StockBaseline => s("business_date"),
+        DocumentKind::PeriodIndex => s("month"),
+        _ => String::new(),
+    }
+}
+
+/// The object id of a map at the root of a document.
+pub(crate) fn root_map(doc: &AutoCommit, key: &str) -> CoreResult<automerge::ObjId> {
+    match doc.get(automerge::ROOT, key)? {
+        Some((automerge::Value::Object(ObjType::Map), id)) => Ok(id),
+        _ => Err(CoreError::Document {
+            doc: String::new(),
+            reason: format!("has no map {key:?} at its root"),
+        }),
+    }
+}
+
+/// Writes one entry of a root map.
+pub(crate) fn put_entry<R: autosurgeon::Reconcile>(
+    doc: &mut AutoCommit,
+    map: &str,
+    key: &str,
+    value: &R,
+) -> CoreResult<()> {
+    let obj = root_map(doc, map)?;
+    autosurgeon::reconcile_prop(doc, &obj, key, value).map_err(|e| CoreError::Document {
+        doc: String::new(),
+        reason: e.to_string(),
+    })
+}
+
+/// Reads one entry of a root map; `None` when absent.
+pub(crate) fn get_entry<H: autosurgeon::Hydrate>(
+    doc: &AutoCommit,
+    map: &str,
+    key: &str,
+) -> CoreResult<Option<H>> {
+    let obj = root_map(doc, map)?;
+    if doc.get(&obj, key)?.is_none() {
+        return Ok(None);
+    }
+    autosurgeon::hydrate_prop(doc, &obj, key)
+        .map(Some)
+        .map_err(|e| CoreError::Document {
+            doc: String::new(),
+            reason: e.to_string(),
+        })
+}
+
+/// Whether a root map holds `key`.
+pub(crate) fn has_entry(doc: &AutoCommit, map: &str, key: &str) -> CoreResult<bool> {
+    let obj = root_map(doc, map)?;
+    Ok(doc.get(&obj, key)?.is_some())
+}

@@ -1,0 +1,180 @@
+//! Cashiers and supervisors (the store's users document, argon2 PIN hashes) and PIN checks
+//! with a persisted lockout.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use rusqlite::{OptionalExtension, params};
+use shared_model::codec::Timestamp;
+use shared_model::documents::UsersDoc;
+use shared_model::ids::UserId;
+use shared_model::users::{Role, StoreUser, check_pin};
+use tracing::{instrument, warn};
+
+use crate::docs;
+use crate::error::{CoreError, CoreResult};
+use crate::terminal::{Terminal, get_entry, put_entry};
+
+/// Wrong PINs in a row after which a user is locked.
+pub const MAX_PIN_FAILURES: u32 = 5;
+
+/// A supervisor's approval for something a cashier may not do alone.
+#[derive(Debug, Clone)]
+pub struct Approval {
+    pub user_id: UserId,
+    pub pin: String,
+}
+
+fn hash_pin(pin: &str) -> CoreResult<String> {
+    let salt_bytes: [u8; 16] = rand::random();
+    let salt = SaltString::encode_b64(&salt_bytes)
+        .map_err(|e| CoreError::Invalid(format!("PIN salt: {e}")))?;
+    Argon2::default()
+        .hash_password(pin.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| CoreError::Invalid(format!("PIN hash: {e}")))
+}
+
+impl Terminal {
+    fn users_doc_id(&self) -> CoreResult<String> {
+        Ok(self.identity()?.users_doc.clone())
+    }
+
+    /// Adds a cashier, supervisor or manager with a PIN.
+    #[instrument(skip_all, fields(role = ?role))]
+    pub fn add_user(&mut self, name: &str, role: Role, pin: &str) -> CoreResult<StoreUser> {
+        check_pin(pin)?;
+        let user = StoreUser {
+            id: UserId::new(),
+            name: name.trim().to_string(),
+            role,
+            pin_hash: hash_pin(pin)?,
+            active: true,
+        };
+        user.validate()?;
+        self.put_user(&user)?;
+        Ok(user)
+    }
+
+    /// Changes a user's PIN (clears a lockout).
+    pub fn set_pin(&mut self, id: UserId, pin: &str) -> CoreResult<()> {
+        check_pin(pin)?;
+        let mut u = self.user(id)?;
+        u.pin_hash = hash_pin(pin)?;
+        self.put_user(&u)?;
+        self.conn.execute(
+            "DELETE FROM pin_attempts WHERE user_id = ?1",
+            [id.to_string()],
+        )?;
+        Ok(())
+    }
+
+    pub fn set_user_active(&mut self, id: UserId, active: bool) -> CoreResult<()> {
+        let mut u = self.user(id)?;
+        u.active = active;
+        self.put_user(&u)
+    }
+
+    fn put_user(&mut self, u: &StoreUser) -> CoreResult<()> {
+        let doc_id = self.users_doc_id()?;
+        self.write(|tx, d| {
+            let doc = d.get_mut(tx, &doc_id)?;
+            put_entry(doc, "users", &u.id.to_string(), u)
+        })
+    }
+
+    pub fn user(&mut self, id: UserId) -> CoreResult<StoreUser> {
+        let doc_id = self.users_doc_id()?;
+        let doc = self.docs.get(&self.conn, &doc_id)?;
+        get_entry(doc, "users", &id.to_string())?.ok_or_else(|| CoreError::NotFound {
+            what: "user",
+            id: id.to_string(),
+        })
+    }
+
+    pub fn users(&mut self) -> CoreResult<Vec<StoreUser>> {
+        let doc_id = self.users_doc_id()?;
+        let doc: UsersDoc = docs::read(self.docs.get(&self.conn, &doc_id)?)?;
+        let mut out: Vec<StoreUser> = doc.users.into_values().collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// Checks a user's PIN. Five wrong PINs in a row lock the user for the lock duration; the
+    /// count and the lock survive restarts.
+    #[instrument(skip_all, fields(user = %id))]
+    pub fn verify_pin(&mut self, id: UserId, pin: &str) -> CoreResult<StoreUser> {
+        let user = self.user(id)?;
+        let key = id.to_string();
+        let now = Timestamp::now();
+        let state: Option<(u32, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT failures, locked_until FROM pin_attempts WHERE user_id = ?1",
+                [&key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let mut failures = 0;
+        if let Some((f, until)) = state {
+            failures = f;
+            if let Some(until) = until {
+                let until_ts: Timestamp = until.parse()?;
+                if until_ts > now {
+                    return Err(CoreError::UserLocked { until });
+                }
+                failures = 0;
+            }
+        }
+        if !user.active {
+            return Err(CoreError::InactiveUser(user.name));
+        }
+        let ok = PasswordHash::new(&user.pin_hash)
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(pin.as_bytes(), &h)
+                    .is_ok()
+            })
+            .unwrap_or(false);
+        if ok {
+            self.conn
+                .execute("DELETE FROM pin_attempts WHERE user_id = ?1", [&key])?;
+            return Ok(user);
+        }
+        failures += 1;
+        let locked_until = (failures >= MAX_PIN_FAILURES).then(|| {
+            let lock = chrono::Duration::from_std(self.pin_lock).unwrap_or(chrono::Duration::MAX);
+            Timestamp(now.0 + lock).to_string()
+        });
+        self.conn.execute(
+            "INSERT INTO pin_attempts (user_id, failures, locked_until) VALUES (?1, ?2, ?3)
+             ON CONFLICT (user_id) DO UPDATE SET failures = excluded.failures,
+                locked_until = excluded.locked_until",
+            params![key, failures, locked_until],
+        )?;
+        warn!(failures, "wrong PIN");
+        match locked_until {
+            Some(until) => Err(CoreError::UserLocked { until }),
+            None => Err(CoreError::WrongPin {
+                attempts_left: MAX_PIN_FAILURES - failures,
+            }),
+        }
+    }
+
+    /// Checks an approval: the right PIN of an active supervisor or manager.
+    pub fn authorize(&mut self, approval: &Approval, what: &str) -> CoreResult<StoreUser> {
+        let u = self.verify_pin(approval.user_id, &approval.pin)?;
+        if !u.role.can_authorize() {
+            return Err(CoreError::NotAuthorized(format!("{} ({what})", u.name)));
+        }
+        Ok(u)
+    }
+
+    /// An active user for recording who did something.
+    pub(crate) fn active_user(&mut self, id: UserId) -> CoreResult<StoreUser> {
+        let u = self.user(id)?;
+        if !u.active {
+            return Err(CoreError::InactiveUser(u.name));
+        }
+        Ok(u)
+    }
+}
