@@ -1,10 +1,12 @@
 //! Printer profiles: what a model of printer can do and how it is addressed.
 
+use serde::{Deserialize, Serialize};
+
 use crate::codepage::CodePage;
 use crate::error::PrinterError;
 
 /// How the printer cuts the paper, if it has a cutter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CutMode {
     /// No cutter: the receipt is fed past the tear bar instead.
     None,
@@ -15,7 +17,7 @@ pub enum CutMode {
 }
 
 /// The drawer kick-out connector pin that opens the cash drawer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DrawerPin {
     /// Connector pin 2 (`ESC p 0 …`), the usual wiring.
     Pin2,
@@ -24,7 +26,7 @@ pub enum DrawerPin {
 }
 
 /// Which real-time status requests (`DLE EOT n`) the printer answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusSupport {
     /// `DLE EOT 1`: printer status (online/offline, drawer pin 3).
     pub printer: bool,
@@ -55,7 +57,7 @@ impl StatusSupport {
 }
 
 /// A code page the printer has, with the number `ESC t n` selects it by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodePageSlot {
     /// The table.
     pub page: CodePage,
@@ -64,7 +66,7 @@ pub struct CodePageSlot {
 }
 
 /// Everything the encoder and the drivers need to know about a printer model.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PrinterProfile {
     /// Short name used on the command line and in settings.
     pub name: String,
@@ -363,6 +365,15 @@ mod tests {
         for p in &all {
             assert_eq!(PrinterProfile::by_name(&p.name).ok().as_ref(), Some(p));
             assert_eq!(all.iter().filter(|q| q.name == p.name).count(), 1);
+        }
+    }
+
+    #[test]
+    fn profiles_round_trip_through_json() {
+        for p in PrinterProfile::built_in() {
+            let json = serde_json::to_string(&p).expect("serializes");
+            let back: PrinterProfile = serde_json::from_str(&json).expect("deserializes");
+            assert_eq!(back, p);
         }
     }
 

@@ -26,7 +26,7 @@ use receipt_printer::{
     about = "Print and check ESC/POS receipt printers"
 )]
 struct Cli {
-    /// Printer address: tcp://HOST:PORT, usb:VID:PID, serial:PATH[@BAUD] or file:PATH.
+    /// Printer address: tcp://HOST:PORT, usb:VID:PID, serial:PATH (or serial:PATH@BAUD) or file:PATH.
     #[arg(long, global = true)]
     to: Option<String>,
     /// Printer profile (see `escpos-print profiles`), or custom:COLUMNS:DOTS.

@@ -9,7 +9,9 @@ use std::fmt;
 
 /// A code page a printer may offer. The `ESC t` number is not fixed by the
 /// code page: it comes from the printer's profile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum CodePage {
     /// PC437, USA / standard Europe (the power-on default of most printers).
     Pc437,
