@@ -7,7 +7,7 @@ use crate::layout::{self, LayoutOptions};
 use crate::model::{Receipt, ZReport};
 use crate::profile::{CutMode, DrawerPin, PrinterProfile};
 use crate::raster::Raster;
-use crate::text::TextEncoder;
+use crate::text::{TextEncoder, cell_count};
 
 /// Rows per `GS v 0` command; small bands suit printers with small buffers.
 const RASTER_BAND_ROWS: u16 = 64;
@@ -52,6 +52,8 @@ fn drawer_kick(profile: &PrinterProfile) -> [u8; 5] {
 
 /// Encodes a laid-out document. Starts with `ESC @` so nothing left over from
 /// an earlier job (styles, code page, a half-sent command) carries over.
+/// A hand-built line wider than the paper is refused
+/// ([`PrinterError::LineTooWide`]); characters no code page has print as '?'.
 pub fn encode_document(
     document: &Document,
     profile: &PrinterProfile,
@@ -70,6 +72,14 @@ pub fn encode_document(
                 text: line,
                 style: wanted,
             } => {
+                let columns = cell_count(line) * wanted.cells_per_char();
+                if columns > profile.columns() {
+                    return Err(PrinterError::LineTooWide {
+                        line: line.clone(),
+                        columns,
+                        width: profile.columns(),
+                    });
+                }
                 set_style(&mut out, &mut style, *wanted);
                 text.encode(line, &mut out);
                 out.push(commands::LINE_FEED);

@@ -29,6 +29,16 @@ pub enum PrinterError {
     /// The QR payload cannot be printed.
     #[error("QR payload cannot be printed: {0}")]
     QrPayload(String),
+    /// A line of a hand-built document is wider than the paper.
+    #[error("line {line:?} takes {columns} columns, the paper has {width}")]
+    LineTooWide {
+        /// The line.
+        line: String,
+        /// Columns it takes.
+        columns: usize,
+        /// Columns the printer has.
+        width: usize,
+    },
     /// The PNG preview could not be produced.
     #[error("preview image cannot be written: {0}")]
     Preview(String),

@@ -30,6 +30,9 @@ pub struct Condition {
     pub answers_status: bool,
     /// Answer every `DLE EOT` with these bytes instead (bad replies).
     pub reply_override: Option<Vec<u8>>,
+    /// Stop reading (a printer whose buffer is full): writers block and
+    /// hit their write timeout.
+    pub stalled: bool,
 }
 
 impl Default for Condition {
@@ -40,6 +43,7 @@ impl Default for Condition {
             error: false,
             answers_status: true,
             reply_override: None,
+            stalled: false,
         }
     }
 }
@@ -314,6 +318,13 @@ fn serve<L: Read + Write>(
     let mut last_byte = Instant::now();
     let mut chunk = [0u8; 4096];
     loop {
+        if lock(shared).condition.stalled {
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
+            std::thread::sleep(POLL);
+            continue;
+        }
         match link.read(&mut chunk) {
             Ok(0) => break,
             Ok(n) => {

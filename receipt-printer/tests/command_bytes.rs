@@ -212,3 +212,31 @@ fn styles_are_esc_e_esc_minus_gs_bang() {
     assert_eq!(commands::character_size(false, true), [0x1D, 0x21, 0x01]);
     assert_eq!(commands::INITIALIZE, [0x1B, 0x40]);
 }
+
+#[test]
+fn hand_built_lines_wider_than_the_paper_are_refused() {
+    let p = profile("generic-58");
+    let doc = Document {
+        blocks: vec![Block::Line {
+            text: "x".repeat(17),
+            style: receipt_printer::TextStyle::BIG,
+        }],
+    };
+    match encode_document(&doc, &p) {
+        Err(receipt_printer::PrinterError::LineTooWide {
+            columns: 34,
+            width: 32,
+            ..
+        }) => {}
+        other => panic!("expected LineTooWide, got {other:?}"),
+    }
+    // control characters in hand-built text never reach the printer as commands
+    let doc = Document {
+        blocks: vec![Block::Line {
+            text: "a\u{1b}@\nb".into(),
+            style: Default::default(),
+        }],
+    };
+    let bytes = encode_document(&doc, &p).expect("encodes");
+    assert_eq!(&bytes[5..], b"a?@?b\n");
+}

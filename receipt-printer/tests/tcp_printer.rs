@@ -263,3 +263,38 @@ fn unknown_commands_are_flagged_by_the_test_printer() {
         "{error}"
     );
 }
+
+#[test]
+fn a_stalled_printer_fails_the_write_with_the_count_accepted() {
+    let printer = start("generic-80");
+    printer.set_condition(Condition {
+        stalled: true,
+        ..Condition::ready()
+    });
+    let target: Target = printer.target().parse().expect("valid");
+    let timeouts = Timeouts {
+        write: Duration::from_millis(300),
+        ..timeouts()
+    };
+    let mut conn = driver::connect(&target, timeouts).expect("connects");
+    // far more than loopback socket buffers hold
+    let job = vec![b'x'; 64 * 1024 * 1024];
+    match conn.write_all(&job) {
+        Err(PrinterError::Write {
+            written,
+            total,
+            source,
+        }) => {
+            assert_eq!(total, job.len());
+            assert!(written < total, "{written} of {total}");
+            assert!(
+                matches!(
+                    source.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ),
+                "{source}"
+            );
+        }
+        other => panic!("expected a write timeout, got {other:?}"),
+    }
+}
