@@ -1,0 +1,286 @@
+//! Catalog use-cases, search and barcode lookup.
+
+mod common;
+
+use common::*;
+use pos_core::shared_model::barcode::{EmbeddedValue, WeighedBarcodeRule, gtin_check_digit};
+use pos_core::shared_model::cart::Cart;
+use pos_core::shared_model::catalog::{Category, Unit, Variant};
+use pos_core::shared_model::ids::{CategoryId, ProductId, VariantId};
+use pos_core::shared_model::money::{Money, Quantity};
+use pos_core::{CoreError, JoinStore, Terminal};
+use rust_decimal_macros::dec;
+
+fn ean13(body12: &str) -> String {
+    format!("{body12}{}", gtin_check_digit(body12))
+}
+
+#[test]
+fn products_are_created_edited_and_deactivated() {
+    let mut s = shop();
+    let cat =
+        s.t.save_category(Category {
+            id: CategoryId::new(),
+            name: "Mi Instan".into(),
+            parent: None,
+        })
+        .unwrap();
+    let mut p = product("IDM-02", "Indomie Soto", 3400, None);
+    p.category_id = Some(cat.id);
+    let p = s.t.create_product(p).unwrap();
+    assert_eq!(s.t.product(p.id).unwrap().unwrap().name, "Indomie Soto");
+    assert_eq!(s.t.categories().unwrap().len(), 1);
+
+    let mut edited = p.clone();
+    edited.price = Money::from_i64(3600);
+    s.t.update_product(edited).unwrap();
+    assert_eq!(
+        s.t.product_from_document(p.id).unwrap().unwrap().price,
+        Money::from_i64(3600)
+    );
+    s.t.set_product_active(p.id, false).unwrap();
+    assert!(s.t.search("soto", 10, false).unwrap().is_empty());
+    assert_eq!(s.t.search("soto", 10, true).unwrap().len(), 1);
+    let mut cart = Cart::new();
+    assert!(matches!(
+        s.t.cart_add_product(&mut cart, p.id, None, Quantity::ONE),
+        Err(CoreError::InactiveProduct(_))
+    ));
+
+    // Variants with their own SKU, price and barcode.
+    let v = Variant {
+        id: VariantId::new(),
+        name: "Jumbo".into(),
+        sku: "IDM-01-J".into(),
+        price: Some(Money::from_i64(4500)),
+        barcodes: vec![],
+        active: true,
+    };
+    let vid = v.id;
+    s.t.add_variant(s.indomie.id, v).unwrap();
+    let code = ean13("899886620099");
+    s.t.add_barcode(s.indomie.id, Some(vid), &code).unwrap();
+    let m = s.t.lookup_barcode(&code).unwrap();
+    assert_eq!(m.variant_id, Some(vid));
+    s.t.cart_add_scan(&mut cart, &code).unwrap();
+    assert_eq!(cart.lines[0].item.unit_price, Money::from_i64(4500));
+    assert_eq!(cart.lines[0].item.name, "Indomie Goreng Jumbo");
+}
+
+#[test]
+fn bad_products_are_refused_with_typed_errors() {
+    let mut s = shop();
+    // Duplicate SKU and barcode.
+    let dup = s.t.create_product(product("IDM-01", "Lain", 1000, None));
+    assert!(
+        matches!(dup, Err(CoreError::Duplicate { field: "SKU", .. })),
+        "{dup:?}"
+    );
+    let dup =
+        s.t.create_product(product("X-1", "Lain", 1000, Some("8998866200301")));
+    assert!(
+        matches!(
+            dup,
+            Err(CoreError::Duplicate {
+                field: "barcode",
+                ..
+            })
+        ),
+        "{dup:?}"
+    );
+    // Model validation: negative price, empty name, unknown tax class, bad category.
+    assert!(matches!(
+        s.t.create_product(product("X-2", "Neg", -5, None)),
+        Err(CoreError::Model(_))
+    ));
+    assert!(matches!(
+        s.t.create_product(product("X-3", "  ", 5, None)),
+        Err(CoreError::Model(_))
+    ));
+    let mut p = product("X-4", "Pajak", 5, None);
+    p.tax_class = "nope".into();
+    assert!(matches!(s.t.create_product(p), Err(CoreError::Model(_))));
+    let mut p = product("X-5", "Kategori", 5, None);
+    p.category_id = Some(CategoryId::new());
+    assert!(matches!(
+        s.t.create_product(p),
+        Err(CoreError::NotFound {
+            what: "category",
+            ..
+        })
+    ));
+    assert!(matches!(
+        s.t.update_product(product("X-6", "Tidak ada", 5, None)),
+        Err(CoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        s.t.add_barcode(s.indomie.id, None, "8998866200302"),
+        Err(CoreError::Model(_))
+    ));
+    assert!(matches!(
+        s.t.save_category(Category {
+            id: CategoryId::new(),
+            name: "".into(),
+            parent: None
+        }),
+        Err(CoreError::Model(_))
+    ));
+    assert!(matches!(
+        s.t.set_product_active(ProductId::new(), false),
+        Err(CoreError::NotFound { .. })
+    ));
+    // Nothing of the refused products was written.
+    assert_eq!(s.t.product_count().unwrap(), 3);
+    assert_eq!(s.t.catalog_document().unwrap().products.len(), 3);
+}
+
+#[test]
+fn search_matches_prefixes_and_words_ignoring_case_and_accents() {
+    let mut s = shop();
+    for (sku, name) in [
+        ("KOP-02", "Kopi Susu Gula Aren"),
+        ("TEH-01", "Teh Botol Sosro"),
+        ("SAB-01", "Sabun Lifebuoy Merah"),
+        ("CAF-01", "Café Crème"),
+    ] {
+        s.t.create_product(product(sku, name, 5000, None)).unwrap();
+    }
+    let names =
+        |hits: Vec<pos_core::ProductHit>| hits.into_iter().map(|h| h.name).collect::<Vec<_>>();
+    let hits = names(s.t.search("kop", 10, false).unwrap());
+    assert_eq!(hits.len(), 2, "{hits:?}");
+    // Words in any order, each a prefix.
+    assert_eq!(
+        names(s.t.search("aren kop", 10, false).unwrap()),
+        ["Kopi Susu Gula Aren"]
+    );
+    // Case and accents.
+    assert_eq!(
+        names(s.t.search("SPECIAL", 10, false).unwrap()),
+        ["Kopi Kapal Api Spécial"]
+    );
+    assert_eq!(
+        names(s.t.search("creme", 10, false).unwrap()),
+        ["Café Crème"]
+    );
+    assert_eq!(
+        names(s.t.search("cafe cr", 10, false).unwrap()),
+        ["Café Crème"]
+    );
+    // SKU and barcode.
+    assert_eq!(
+        names(s.t.search("TEH-01", 10, false).unwrap()),
+        ["Teh Botol Sosro"]
+    );
+    assert_eq!(
+        names(s.t.search("sab", 10, false).unwrap()),
+        ["Sabun Lifebuoy Merah"]
+    );
+    assert_eq!(
+        names(s.t.search("8998866200301", 10, false).unwrap()),
+        ["Indomie Goreng"]
+    );
+    assert_eq!(
+        names(s.t.search("89988", 10, false).unwrap()),
+        ["Indomie Goreng"]
+    );
+    // Nothing, odd input, limits.
+    assert!(s.t.search("zzz", 10, false).unwrap().is_empty());
+    assert!(s.t.search("", 10, false).unwrap().is_empty());
+    assert!(s.t.search("\"*()-", 10, false).unwrap().is_empty());
+    assert!(s.t.search("NEAR(a b)", 10, false).is_ok());
+    assert_eq!(s.t.search("k", 1, false).unwrap().len(), 1);
+}
+
+#[test]
+fn barcodes_are_looked_up_exactly_and_weighed_codes_decoded() {
+    let mut s = shop();
+    let m = s.t.lookup_barcode("8998866200301").unwrap();
+    assert_eq!(m.product.id, s.indomie.id);
+    assert_eq!(m.quantity, Quantity::ONE);
+    assert!(!m.weighed);
+    assert!(matches!(
+        s.t.lookup_barcode("899886620030"),
+        Err(CoreError::UnknownBarcode(_))
+    ));
+    assert!(matches!(
+        s.t.lookup_barcode("1234567890128"),
+        Err(CoreError::UnknownBarcode(_))
+    ));
+    // The scale prints 20 + item 00777 + 01250 g: the product whose SKU is the item code.
+    let mut daging = product("777", "Daging Sapi", 120_000, None);
+    daging.unit = Unit::Kilogram;
+    let daging = s.t.create_product(daging).unwrap();
+    let code = ean13("200077701250");
+    let m = s.t.lookup_barcode(&code).unwrap();
+    assert!(m.weighed);
+    assert_eq!(m.product.id, daging.id);
+    assert_eq!(m.quantity, Quantity(dec!(1.250)));
+    let mut cart = Cart::new();
+    s.t.cart_add_scan(&mut cart, &code).unwrap();
+    let priced = s.t.price(&cart).unwrap();
+    assert_eq!(priced.total(), Money::from_i64(150_000));
+    // A price-embedded rule (prefix 21) turns the price into a weight at the shelf price.
+    let mut settings = s.t.settings().unwrap();
+    settings.weighed_barcodes.retain(|r| r.prefix != 21);
+    settings.weighed_barcodes.push(WeighedBarcodeRule {
+        prefix: 21,
+        item_digits: 5,
+        value: EmbeddedValue::Price,
+    });
+    s.t.update_settings(settings).unwrap();
+    let code = ean13("210077760000");
+    let m = s.t.lookup_barcode(&code).unwrap();
+    assert_eq!(m.quantity, Quantity(dec!(0.5)));
+    // A weighed code for a piece product is refused; an unknown item code is unknown.
+    s.t.create_product(product("888", "Roti", 10_000, None))
+        .unwrap();
+    assert!(matches!(
+        s.t.lookup_barcode(&ean13("200088801000")),
+        Err(CoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        s.t.lookup_barcode(&ean13("200099901000")),
+        Err(CoreError::UnknownBarcode(_))
+    ));
+}
+
+#[test]
+fn duplicate_codes_from_two_offline_tills_are_flagged_after_merge() {
+    let mut a = shop();
+    let ident = a.t.identity().unwrap().clone();
+    let mut docs = Vec::new();
+    for id in [
+        &ident.root_doc,
+        &ident.catalog_doc,
+        &ident.settings_doc,
+        &ident.users_doc,
+        &ident.parked_doc,
+    ] {
+        docs.push((id.clone(), a.t.export_document(id).unwrap()));
+    }
+    let path_b = a.dir.path().join("b.db");
+    let mut b = Terminal::open(&path_b).unwrap();
+    let mut id_b = ident.clone();
+    id_b.terminal_code = "T2".into();
+    b.join_store(JoinStore {
+        identity: id_b,
+        documents: docs,
+    })
+    .unwrap();
+    assert_eq!(b.product_count().unwrap(), 3);
+    assert!(b.search("indomie", 5, false).unwrap().len() == 1);
+    // Both tills add a product with the same barcode while offline.
+    let code = ean13("899000000001");
+    a.t.create_product(product("A-1", "Gula A", 15000, Some(&code)))
+        .unwrap();
+    b.create_product(product("B-1", "Gula B", 15000, Some(&code)))
+        .unwrap();
+    let bytes = b.export_document(&ident.catalog_doc).unwrap();
+    a.t.merge_document(&ident.catalog_doc, &bytes).unwrap();
+    let dups = a.t.duplicate_codes().unwrap();
+    assert_eq!(dups.len(), 1);
+    assert_eq!(dups[0].code, code);
+    assert_eq!(dups[0].product_ids.len(), 2);
+    assert_eq!(a.t.product_count().unwrap(), 5);
+}

@@ -1,0 +1,491 @@
+//! Checkout, the outbox, receipt numbers, refunds, voids, PINs and print jobs.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use pos_core::shared_model::cart::{Cart, Discount};
+use pos_core::shared_model::ids::UserId;
+use pos_core::shared_model::money::{Money, Percent, Quantity};
+use pos_core::shared_model::payment::{PaymentMethod, QrisMode, Tender};
+use pos_core::shared_model::users::Role;
+use pos_core::{Approval, CoreError, JoinStore, PrintStatus, RefundRequest, Terminal};
+use rust_decimal_macros::dec;
+
+fn cash(n: i64) -> Vec<Tender> {
+    vec![Tender::cash(Money::from_i64(n))]
+}
+
+fn indomie_cart(s: &mut Shop, n: i64) -> Cart {
+    let mut cart = Cart::new();
+    s.t.cart_add_product(&mut cart, s.indomie.id, None, Quantity::from_i64(n))
+        .unwrap();
+    cart
+}
+
+#[test]
+fn checkout_commits_the_sale_with_payments_stock_print_job_and_journal_entry() {
+    let mut s = shop();
+    let mut cart = Cart::new();
+    s.t.cart_add_scan(&mut cart, "8998866200301").unwrap();
+    s.t.cart_add_scan(&mut cart, "8998866200301").unwrap();
+    s.t.cart_add_product(&mut cart, s.beras.id, None, Quantity(dec!(2.5)))
+        .unwrap();
+    s.t.cart_add_scan(&mut cart, "8991002101104").unwrap();
+    assert_eq!(cart.lines.len(), 3);
+    let sale =
+        s.t.checkout(&cart, &cash(100_000), s.cashier, None)
+            .unwrap();
+    // 2 × 3.500 + 2,5 × 15.000 + 12.900 = 57.400
+    assert_eq!(sale.total(), Money::from_i64(57_400));
+    assert_eq!(sale.settlement.change, Money::from_i64(42_600));
+    assert!(sale.receipt_no.to_string().starts_with("TKO1-T1-"));
+    assert_eq!(sale.receipt_no.sequence, 1);
+    assert_eq!(s.t.sale(sale.id).unwrap(), sale);
+    assert_eq!(
+        s.t.sale_by_receipt(&sale.receipt_no.to_string())
+            .unwrap()
+            .id,
+        sale.id
+    );
+    assert_eq!(
+        s.t.stock_on_hand(s.indomie.id).unwrap(),
+        Quantity::from_i64(-2)
+    );
+    assert_eq!(s.t.stock_on_hand(s.beras.id).unwrap(), Quantity(dec!(-2.5)));
+    let jobs = s.t.print_jobs_for(&sale.id.to_string()).unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].kind, "receipt");
+    assert_eq!(jobs[0].status, "pending");
+    assert_eq!(s.t.outbox_len().unwrap(), 0);
+    let j = s.t.journal("T1", sale.business_date).unwrap().unwrap();
+    assert_eq!(j.sales.get(&sale.id.to_string()), Some(&sale));
+
+    // Cash rounding to Rp100 and a split payment with QRIS.
+    let mut cart = Cart::new();
+    s.t.cart_add_product(&mut cart, s.kopi.id, None, Quantity::ONE)
+        .unwrap();
+    s.t.cart_add_product(&mut cart, s.indomie.id, None, Quantity::ONE)
+        .unwrap();
+    let tenders = vec![
+        Tender::with(
+            PaymentMethod::Qris {
+                mode: QrisMode::Dynamic,
+            },
+            Money::from_i64(10_000),
+            Some("QR-1"),
+        ),
+        Tender::cash(Money::from_i64(10_000)),
+    ];
+    let sale2 = s.t.checkout(&cart, &tenders, s.cashier, None).unwrap();
+    assert_eq!(sale2.total(), Money::from_i64(16_400));
+    assert_eq!(sale2.settlement.change, Money::from_i64(3_600));
+    assert_eq!(sale2.receipt_no.sequence, 2);
+}
+
+#[test]
+fn checkout_errors_write_nothing_and_leave_no_gap_in_receipt_numbers() {
+    let mut s = shop();
+    let empty = Cart::new();
+    assert!(matches!(
+        s.t.checkout(&empty, &cash(1000), s.cashier, None),
+        Err(CoreError::Model(_))
+    ));
+    let cart = indomie_cart(&mut s, 2);
+    assert!(matches!(
+        s.t.checkout(&cart, &cash(1000), s.cashier, None),
+        Err(CoreError::Model(
+            pos_core::shared_model::ModelError::PaymentsShort { .. }
+        ))
+    ));
+    assert!(matches!(
+        s.t.checkout(&cart, &cash(10_000), UserId::new(), None),
+        Err(CoreError::NotFound { what: "user", .. })
+    ));
+    let card_no_ref = vec![Tender::with(
+        PaymentMethod::Card,
+        Money::from_i64(7000),
+        None,
+    )];
+    assert!(s.t.checkout(&cart, &card_no_ref, s.cashier, None).is_err());
+    let sale = s.t.checkout(&cart, &cash(10_000), s.cashier, None).unwrap();
+    assert_eq!(sale.receipt_no.sequence, 1);
+    assert_eq!(
+        s.t.stock_on_hand(s.indomie.id).unwrap(),
+        Quantity::from_i64(-2)
+    );
+    // An inactive cashier and a closed shift are refused.
+    let other = s.t.add_user("Lama", Role::Cashier, "9999").unwrap().id;
+    s.t.set_user_active(other, false).unwrap();
+    assert!(matches!(
+        s.t.checkout(&cart, &cash(10_000), other, None),
+        Err(CoreError::InactiveUser(_))
+    ));
+    s.t.close_shift(Money::from_i64(207_000), s.cashier)
+        .unwrap();
+    assert!(matches!(
+        s.t.checkout(&cart, &cash(10_000), s.cashier, None),
+        Err(CoreError::NoOpenShift)
+    ));
+    s.t.start_shift(s.cashier, Money::ZERO).unwrap();
+    let next = s.t.checkout(&cart, &cash(10_000), s.cashier, None).unwrap();
+    assert_eq!(next.receipt_no.sequence, 2);
+}
+
+#[test]
+fn large_discounts_need_a_supervisor_pin() {
+    let mut s = shop();
+    let mut cart = indomie_cart(&mut s, 10);
+    let line = cart.lines[0].id;
+    let idr = pos_core::shared_model::money::Currency::idr();
+    cart.set_line_discount(
+        line,
+        Some(Discount::Percent(Percent::new(dec!(10)).unwrap())),
+        &idr,
+    )
+    .unwrap();
+    // 10% is under the 20% threshold.
+    s.t.checkout(&cart, &cash(40_000), s.cashier, None).unwrap();
+    cart.set_line_discount(
+        line,
+        Some(Discount::Percent(Percent::new(dec!(30)).unwrap())),
+        &idr,
+    )
+    .unwrap();
+    assert!(matches!(
+        s.t.checkout(&cart, &cash(40_000), s.cashier, None),
+        Err(CoreError::SupervisorRequired(_))
+    ));
+    let wrong = Approval {
+        user_id: s.supervisor,
+        pin: "0000".into(),
+    };
+    assert!(matches!(
+        s.t.checkout(&cart, &cash(40_000), s.cashier, Some(&wrong)),
+        Err(CoreError::WrongPin { attempts_left: 4 })
+    ));
+    let by_cashier = Approval {
+        user_id: s.cashier,
+        pin: CASHIER_PIN.into(),
+    };
+    assert!(matches!(
+        s.t.checkout(&cart, &cash(40_000), s.cashier, Some(&by_cashier)),
+        Err(CoreError::NotAuthorized(_))
+    ));
+    let sale =
+        s.t.checkout(&cart, &cash(40_000), s.cashier, Some(&s.approval()))
+            .unwrap();
+    assert_eq!(sale.total(), Money::from_i64(24_500));
+    // A cart discount over the threshold too.
+    let mut cart = indomie_cart(&mut s, 4);
+    cart.set_cart_discount(Some(Discount::Amount(Money::from_i64(7000))), &idr)
+        .unwrap();
+    assert!(matches!(
+        s.t.checkout(&cart, &cash(40_000), s.cashier, None),
+        Err(CoreError::SupervisorRequired(_))
+    ));
+}
+
+#[test]
+fn five_wrong_pins_lock_the_user_and_the_lock_survives_a_restart() {
+    let mut s = shop();
+    for left in (1..5).rev() {
+        assert!(matches!(
+            s.t.verify_pin(s.supervisor, "0000"),
+            Err(CoreError::WrongPin { attempts_left }) if attempts_left == left
+        ));
+    }
+    assert!(matches!(
+        s.t.verify_pin(s.supervisor, "0000"),
+        Err(CoreError::UserLocked { .. })
+    ));
+    assert!(matches!(
+        s.t.verify_pin(s.supervisor, SUPERVISOR_PIN),
+        Err(CoreError::UserLocked { .. })
+    ));
+    s.reopen();
+    assert!(matches!(
+        s.t.verify_pin(s.supervisor, SUPERVISOR_PIN),
+        Err(CoreError::UserLocked { .. })
+    ));
+    // Other users are not affected.
+    assert_eq!(s.t.verify_pin(s.cashier, CASHIER_PIN).unwrap().name, "Sari");
+    // The lock runs out.
+    let other = s.t.add_user("Dewi", Role::Supervisor, "5555").unwrap().id;
+    s.t.set_pin_lock_duration(Duration::from_millis(300));
+    for _ in 0..5 {
+        let _ = s.t.verify_pin(other, "1234");
+    }
+    assert!(matches!(
+        s.t.verify_pin(other, "5555"),
+        Err(CoreError::UserLocked { .. })
+    ));
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(
+        s.t.verify_pin(other, "5555").unwrap().role,
+        Role::Supervisor
+    );
+    // PIN rules.
+    assert!(s.t.add_user("X", Role::Cashier, "12").is_err());
+    assert!(s.t.add_user("X", Role::Cashier, "abcd").is_err());
+    assert!(s.t.add_user("", Role::Cashier, "1234").is_err());
+    s.t.set_pin(s.supervisor, "8642").unwrap();
+    assert!(s.t.verify_pin(s.supervisor, "8642").is_ok());
+    assert_eq!(s.t.users().unwrap().len(), 3);
+}
+
+#[test]
+fn the_outbox_applies_each_sale_to_its_journal_exactly_once() {
+    let mut s = shop();
+    s.t.set_defer_journal(true);
+    let cart = indomie_cart(&mut s, 1);
+    let sale = s.t.checkout(&cart, &cash(5000), s.cashier, None).unwrap();
+    assert_eq!(s.t.outbox_len().unwrap(), 1);
+    let j = s.t.journal("T1", sale.business_date).unwrap();
+    assert!(j.is_none_or(|j| !j.sales.contains_key(&sale.id.to_string())));
+    // Start-up applies it.
+    s.reopen();
+    assert_eq!(s.t.outbox_len().unwrap(), 0);
+    let j = s.t.journal("T1", sale.business_date).unwrap().unwrap();
+    assert_eq!(j.sales.len(), 1);
+    // Re-queuing the same entry (as after a crash between the document save and the outbox
+    // delete — which share a transaction, but be safe) changes nothing.
+    let conn = rusqlite_open(&s.path);
+    conn.execute(
+        "INSERT INTO outbox (journal_doc, terminal_code, business_date, entry_map, entry_id, data)
+         SELECT journal_doc, terminal_code, business_date, 'sales', sale_id, data FROM sales",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let heads_before =
+        s.t.export_document(&s.t.journal_id("T1", sale.business_date).unwrap().unwrap())
+            .unwrap();
+    assert_eq!(s.t.drain_outbox().unwrap(), 0);
+    assert_eq!(s.t.outbox_len().unwrap(), 0);
+    let heads_after =
+        s.t.export_document(&s.t.journal_id("T1", sale.business_date).unwrap().unwrap())
+            .unwrap();
+    assert_eq!(heads_before, heads_after);
+}
+
+#[test]
+fn refunds_partial_whole_and_their_errors() {
+    let mut s = shop();
+    let cart = indomie_cart(&mut s, 4);
+    let sale = s.t.checkout(&cart, &cash(14_000), s.cashier, None).unwrap();
+    let line = sale.lines[0].line_id;
+    let req = |lines: Vec<_>, approval: Approval, cashier| RefundRequest {
+        sale_id: sale.id,
+        lines,
+        tenders: vec![Tender::cash(Money::from_i64(100_000))],
+        reason: "kadaluarsa".into(),
+        cashier,
+        approval,
+    };
+    // A refund needs a supervisor.
+    let by_cashier = Approval {
+        user_id: s.cashier,
+        pin: CASHIER_PIN.into(),
+    };
+    assert!(matches!(
+        s.t.refund(req(vec![(line, Quantity::ONE)], by_cashier, s.cashier)),
+        Err(CoreError::NotAuthorized(_))
+    ));
+    let r1 =
+        s.t.refund(req(vec![(line, Quantity::ONE)], s.approval(), s.cashier))
+            .unwrap();
+    assert_eq!(r1.total, Money::from_i64(3500));
+    assert_eq!(r1.receipt_no.sequence, 2, "refunds use the sale sequence");
+    assert_eq!(
+        s.t.stock_on_hand(s.indomie.id).unwrap(),
+        Quantity::from_i64(-3)
+    );
+    assert!(matches!(
+        s.t.refund(req(
+            vec![(line, Quantity::from_i64(4))],
+            s.approval(),
+            s.cashier
+        )),
+        Err(CoreError::Model(
+            pos_core::shared_model::ModelError::OverRefund { .. }
+        ))
+    ));
+    let rest = s.t.refundable_lines(sale.id).unwrap();
+    assert_eq!(rest, vec![(line, Quantity::from_i64(3))]);
+    let r2 = s.t.refund(req(rest, s.approval(), s.cashier)).unwrap();
+    assert_eq!(r2.total, Money::from_i64(10_500));
+    assert!(s.t.refundable_lines(sale.id).unwrap().is_empty());
+    assert_eq!(s.t.refunds_of(sale.id).unwrap().len(), 2);
+    assert_eq!(
+        s.t.print_jobs_for(&r2.id.to_string()).unwrap()[0].kind,
+        "refund"
+    );
+    let j = s.t.journal("T1", sale.business_date).unwrap().unwrap();
+    assert_eq!(j.refunds.len(), 2);
+    assert!(s.t.over_refund_flags().unwrap().is_empty());
+    assert!(matches!(
+        s.t.refund(RefundRequest {
+            sale_id: pos_core::shared_model::ids::SaleId::new(),
+            lines: vec![],
+            tenders: vec![],
+            reason: "x".into(),
+            cashier: s.cashier,
+            approval: s.approval(),
+        }),
+        Err(CoreError::NotFound { what: "sale", .. })
+    ));
+}
+
+#[test]
+fn an_over_refund_only_a_merge_reveals_is_flagged() {
+    let mut a = shop();
+    let cart = indomie_cart(&mut a, 2);
+    let sale = a.t.checkout(&cart, &cash(7000), a.cashier, None).unwrap();
+    // Terminal B of the same store gets the store documents and A's journal.
+    let ident = a.t.identity().unwrap().clone();
+    let mut docs = Vec::new();
+    for id in [
+        &ident.root_doc,
+        &ident.catalog_doc,
+        &ident.settings_doc,
+        &ident.users_doc,
+        &ident.parked_doc,
+    ] {
+        docs.push((id.clone(), a.t.export_document(id).unwrap()));
+    }
+    let mut b = Terminal::open(a.dir.path().join("b.db")).unwrap();
+    let mut id_b = ident.clone();
+    id_b.terminal_code = "T2".into();
+    b.join_store(JoinStore {
+        identity: id_b,
+        documents: docs,
+    })
+    .unwrap();
+    let journal_a = a.t.journal_id("T1", sale.business_date).unwrap().unwrap();
+    b.merge_document(&journal_a, &a.t.export_document(&journal_a).unwrap())
+        .unwrap();
+    assert_eq!(b.sale(sale.id).unwrap(), sale);
+    b.start_shift(a.cashier, Money::ZERO).unwrap();
+    // Both tills refund the whole sale while offline.
+    for t in [&mut a.t, &mut b] {
+        let lines = t.refundable_lines(sale.id).unwrap();
+        t.refund(RefundRequest {
+            sale_id: sale.id,
+            lines,
+            tenders: cash(7000),
+            reason: "batal".into(),
+            cashier: a.cashier,
+            approval: Approval {
+                user_id: a.supervisor,
+                pin: SUPERVISOR_PIN.into(),
+            },
+        })
+        .unwrap();
+    }
+    assert!(a.t.over_refund_flags().unwrap().is_empty());
+    let journal_b = b.journal_id("T2", sale.business_date).unwrap().unwrap();
+    a.t.merge_document(&journal_b, &b.export_document(&journal_b).unwrap())
+        .unwrap();
+    let flags = a.t.over_refund_flags().unwrap();
+    assert_eq!(flags.len(), 1);
+    assert_eq!(flags[0].sale_id, sale.id);
+    assert_eq!(flags[0].refunded, Quantity::from_i64(4));
+    assert_eq!(flags[0].refund_ids.len(), 2);
+    // Both refunds count in stock: nothing is dropped.
+    assert_eq!(
+        a.t.stock_on_hand(a.indomie.id).unwrap(),
+        Quantity::from_i64(2)
+    );
+}
+
+#[test]
+fn voids_need_a_supervisor_and_the_open_shift() {
+    let mut s = shop();
+    let cart = indomie_cart(&mut s, 3);
+    let sale = s.t.checkout(&cart, &cash(20_000), s.cashier, None).unwrap();
+    let wrong = Approval {
+        user_id: s.supervisor,
+        pin: "0001".into(),
+    };
+    assert!(matches!(
+        s.t.void_sale(sale.id, "salah", s.cashier, &wrong),
+        Err(CoreError::WrongPin { .. })
+    ));
+    assert!(matches!(
+        s.t.void_sale(sale.id, "  ", s.cashier, &s.approval()),
+        Err(CoreError::Invalid(_))
+    ));
+    s.t.void_sale(sale.id, "salah input", s.cashier, &s.approval())
+        .unwrap();
+    assert!(s.t.is_voided(sale.id).unwrap());
+    assert_eq!(s.t.stock_on_hand(s.indomie.id).unwrap(), Quantity::ZERO);
+    assert!(matches!(
+        s.t.void_sale(sale.id, "lagi", s.cashier, &s.approval()),
+        Err(CoreError::AlreadyVoided(_))
+    ));
+    let lines = vec![(sale.lines[0].line_id, Quantity::ONE)];
+    assert!(matches!(
+        s.t.refund(RefundRequest {
+            sale_id: sale.id,
+            lines,
+            tenders: cash(5000),
+            reason: "x".into(),
+            cashier: s.cashier,
+            approval: s.approval(),
+        }),
+        Err(CoreError::VoidedSale(_))
+    ));
+    let z =
+        s.t.z_report_shift(s.t.open_shift().unwrap().unwrap().id)
+            .unwrap();
+    assert_eq!(z.voids_count, 1);
+    assert_eq!(z.sales_count, 0);
+    let sale2 = s.t.checkout(&cart, &cash(20_000), s.cashier, None).unwrap();
+    s.t.close_shift(Money::from_i64(210_500), s.cashier)
+        .unwrap();
+    s.t.start_shift(s.cashier, Money::ZERO).unwrap();
+    assert!(matches!(
+        s.t.void_sale(sale2.id, "telat", s.cashier, &s.approval()),
+        Err(CoreError::VoidOutsideShift { .. })
+    ));
+    let j = s.t.journal("T1", sale.business_date).unwrap().unwrap();
+    assert_eq!(j.voids.len(), 1);
+}
+
+#[test]
+fn print_jobs_are_queued_durably_and_reprints_are_copies() {
+    let mut s = shop();
+    let cart = indomie_cart(&mut s, 1);
+    let sale = s.t.checkout(&cart, &cash(5000), s.cashier, None).unwrap();
+    s.reopen();
+    let jobs = s.t.pending_print_jobs(10).unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].record_id, sale.id.to_string());
+    assert!(!jobs[0].copy);
+    s.t.set_print_status(jobs[0].job_id, PrintStatus::Printing, None)
+        .unwrap();
+    s.t.set_print_status(jobs[0].job_id, PrintStatus::Failed, Some("paper out"))
+        .unwrap();
+    let j = &s.t.print_jobs_for(&sale.id.to_string()).unwrap()[0];
+    assert_eq!(j.status, "failed");
+    assert_eq!(j.attempts, 2);
+    assert_eq!(j.last_error.as_deref(), Some("paper out"));
+    s.t.set_print_status(jobs[0].job_id, PrintStatus::Done, None)
+        .unwrap();
+    assert!(s.t.pending_print_jobs(10).unwrap().is_empty());
+    let copy = s.t.reprint(&sale.id.to_string()).unwrap();
+    let pending = s.t.pending_print_jobs(10).unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].job_id, copy);
+    assert!(pending[0].copy);
+    assert!(matches!(
+        s.t.reprint("nope"),
+        Err(CoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        s.t.set_print_status(9999, PrintStatus::Done, None),
+        Err(CoreError::NotFound { .. })
+    ));
+}
