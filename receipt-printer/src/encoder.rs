@@ -89,9 +89,19 @@ pub fn encode_document(
                 module_size,
             } => {
                 set_style(&mut out, &mut style, TextStyle::default());
-                qr(&mut out, payload, *module_size)?;
+                // never wider than the paper, even in a hand-built document
+                let fitting =
+                    crate::qr::module_size_for(payload, *module_size, profile.width_dots)?;
+                qr(&mut out, payload, fitting)?;
             }
             Block::Image(raster) => {
+                if raster.width() > profile.width_dots {
+                    return Err(PrinterError::Logo(format!(
+                        "image {} dots wide, the paper has {}",
+                        raster.width(),
+                        profile.width_dots
+                    )));
+                }
                 set_style(&mut out, &mut style, TextStyle::default());
                 image(&mut out, raster)?;
             }

@@ -230,6 +230,32 @@ fn hand_built_lines_wider_than_the_paper_are_refused() {
         }) => {}
         other => panic!("expected LineTooWide, got {other:?}"),
     }
+    let wide = receipt_printer::Raster::blank(392, 8);
+    assert!(
+        encode_document(
+            &Document {
+                blocks: vec![Block::Image(wide)]
+            },
+            &p
+        )
+        .is_err()
+    );
+    // a QR asked for at 16 dots per module is shrunk to fit 384 dots
+    let doc = Document {
+        blocks: vec![Block::Qr {
+            payload: "x".repeat(100),
+            module_size: 16,
+        }],
+    };
+    let bytes = encode_document(&doc, &p).expect("encodes");
+    let printout = receipt_printer::printout::Printout::from_bytes(&bytes, &p).expect("valid");
+    match &printout.items[..] {
+        [
+            receipt_printer::printout::Printed::Qr { module_size, .. },
+            ..,
+        ] => assert!(*module_size <= 8),
+        other => panic!("expected a QR, got {other:?}"),
+    }
     // control characters in hand-built text never reach the printer as commands
     let doc = Document {
         blocks: vec![Block::Line {
