@@ -216,3 +216,14 @@ fn bad_replies_and_addresses_are_clear_errors() {
         stderr(&out)
     );
 }
+
+#[test]
+fn devices_lists_usb_and_serial() {
+    let out = escpos_print(&["devices"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("USB printers") && text.contains("serial ports"),
+        "{text}"
+    );
+}

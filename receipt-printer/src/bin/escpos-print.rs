@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! escpos-print profiles
+//! escpos-print devices
 //! escpos-print --to tcp://192.168.1.50:9100 --profile epson-tm-t20 sample
 //! escpos-print --to usb:04b8:0e15 --profile epson-tm-t82 status
 //! escpos-print --to file:/tmp/receipt.bin --profile generic-58 sample --preview /tmp/receipt.png
@@ -63,6 +64,8 @@ enum Command {
     },
     /// Ask the printer for its status and print it in words.
     Status,
+    /// List USB printers and serial ports this machine sees, as addresses for --to.
+    Devices,
 }
 
 fn main() -> ExitCode {
@@ -135,6 +138,37 @@ fn run(cli: Cli) -> Result<ExitCode> {
             println!("status after: {}", report.after);
             if let Some(e) = report.after_error {
                 println!("status after the job could not be read: {e}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Devices => {
+            match driver::list_usb_printers() {
+                Ok(printers) if printers.is_empty() => println!("USB printers: none found"),
+                Ok(printers) => {
+                    println!("USB printers:");
+                    for p in printers {
+                        let name = [p.manufacturer.as_deref(), p.product.as_deref()]
+                            .into_iter()
+                            .flatten()
+                            .collect::<Vec<_>>()
+                            .join(" ");
+                        println!("  {}  {name}", p.target());
+                    }
+                }
+                Err(receipt_printer::PrinterError::Usb { reason, .. }) => {
+                    println!("USB printers: {reason}")
+                }
+                Err(e) => println!("USB printers: {e}"),
+            }
+            match driver::list_serial_ports() {
+                Ok(ports) if ports.is_empty() => println!("serial ports: none found"),
+                Ok(ports) => {
+                    println!("serial ports:");
+                    for port in ports {
+                        println!("  serial:{port}");
+                    }
+                }
+                Err(e) => println!("serial ports: {e}"),
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -16,7 +16,7 @@ pub use file::FileConnection;
 pub use serial::SerialConnection;
 pub use target::Target;
 pub use tcp::TcpConnection;
-pub use usb::UsbConnection;
+pub use usb::{UsbConnection, UsbPrinterInfo, list_usb_printers};
 
 /// Time limits of a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +57,18 @@ pub trait Connection: Send + fmt::Debug {
     /// Drops bytes the printer sent earlier and nobody read (stale replies,
     /// automatic status), without waiting.
     fn discard_input(&mut self) -> Result<(), PrinterError>;
+}
+
+/// Serial ports the system reports, for set-up (paths to use as
+/// `serial:PATH`). Without libudev the list may miss some USB adapters;
+/// their `/dev/ttyUSB*` paths still work.
+pub fn list_serial_ports() -> Result<Vec<String>, PrinterError> {
+    serialport::available_ports()
+        .map(|ports| ports.into_iter().map(|p| p.port_name).collect())
+        .map_err(|e| PrinterError::Connect {
+            target: "serial".into(),
+            source: std::io::Error::other(e),
+        })
 }
 
 /// Opens a connection to `target`.

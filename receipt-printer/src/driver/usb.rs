@@ -37,6 +37,45 @@ impl std::fmt::Debug for UsbConnection {
     }
 }
 
+/// A USB device that looks like a printer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsbPrinterInfo {
+    /// Vendor id.
+    pub vendor_id: u16,
+    /// Product id.
+    pub product_id: u16,
+    /// Manufacturer string, if the device reports one.
+    pub manufacturer: Option<String>,
+    /// Product string, if the device reports one.
+    pub product: Option<String>,
+}
+
+impl UsbPrinterInfo {
+    /// The `usb:VID:PID` address of the device.
+    pub fn target(&self) -> String {
+        format!("usb:{:04x}:{:04x}", self.vendor_id, self.product_id)
+    }
+}
+
+/// USB devices with a printer-class interface (class 7), for set-up.
+pub fn list_usb_printers() -> Result<Vec<UsbPrinterInfo>, PrinterError> {
+    let devices = nusb::list_devices().wait().map_err(|e| PrinterError::Usb {
+        target: "usb".into(),
+        reason: format!("cannot list USB devices: {e}"),
+    })?;
+    Ok(devices
+        .filter(|d| {
+            d.class() == PRINTER_CLASS || d.interfaces().any(|i| i.class() == PRINTER_CLASS)
+        })
+        .map(|d| UsbPrinterInfo {
+            vendor_id: d.vendor_id(),
+            product_id: d.product_id(),
+            manufacturer: d.manufacturer_string().map(str::to_owned),
+            product: d.product_string().map(str::to_owned),
+        })
+        .collect())
+}
+
 struct Chosen {
     interface: u8,
     out: u8,
