@@ -37,9 +37,7 @@ pub fn encode_z_report(
 
 /// Just the drawer kick (for a "no sale" drawer open).
 pub fn encode_drawer_kick(profile: &PrinterProfile) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&drawer_kick(profile));
-    out
+    drawer_kick(profile).to_vec()
 }
 
 fn drawer_kick(profile: &PrinterProfile) -> [u8; 5] {

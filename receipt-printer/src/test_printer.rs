@@ -228,39 +228,36 @@ impl TestPrinter {
     /// Jobs that printed something, waiting up to `timeout` until there are
     /// at least `count`.
     pub fn wait_for_printed(&self, count: usize, timeout: Duration) -> Vec<ReceivedJob> {
-        self.wait_until(timeout, |jobs| {
-            let printed: Vec<ReceivedJob> = jobs
-                .iter()
-                .filter(|j| j.printed_anything())
-                .cloned()
-                .collect();
-            (printed.len() >= count)
-                .then_some(printed.clone())
-                .ok_or(printed)
-        })
+        let printed = |jobs: Vec<ReceivedJob>| -> Vec<ReceivedJob> {
+            jobs.into_iter()
+                .filter(ReceivedJob::printed_anything)
+                .collect()
+        };
+        self.wait_until(
+            timeout,
+            |jobs| printed(jobs.to_vec()).len() >= count,
+            printed,
+        )
     }
 
     /// All jobs, waiting up to `timeout` until there are at least `count`.
     pub fn wait_for_connections(&self, count: usize, timeout: Duration) -> Vec<ReceivedJob> {
-        self.wait_until(timeout, |jobs| {
-            (jobs.len() >= count)
-                .then(|| jobs.to_vec())
-                .ok_or_else(|| jobs.to_vec())
-        })
+        self.wait_until(timeout, |jobs| jobs.len() >= count, |jobs| jobs)
     }
 
     fn wait_until(
         &self,
         timeout: Duration,
-        done: impl Fn(&[ReceivedJob]) -> Result<Vec<ReceivedJob>, Vec<ReceivedJob>>,
+        done: impl Fn(&[ReceivedJob]) -> bool,
+        pick: impl Fn(Vec<ReceivedJob>) -> Vec<ReceivedJob>,
     ) -> Vec<ReceivedJob> {
         let deadline = Instant::now() + timeout;
         loop {
-            match done(&self.jobs()) {
-                Ok(jobs) => return jobs,
-                Err(jobs) if Instant::now() >= deadline => return jobs,
-                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            let jobs = self.jobs();
+            if done(&jobs) || Instant::now() >= deadline {
+                return pick(jobs);
             }
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 }
