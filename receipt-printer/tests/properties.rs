@@ -259,3 +259,28 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Whatever bytes arrive (a corrupted job, another program's output),
+    /// decoding, interpreting and previewing give a result or a clear error,
+    /// never a panic.
+    #[test]
+    fn arbitrary_bytes_never_panic_the_decoder_or_preview(
+        bytes in prop::collection::vec(prop_oneof![
+            3 => any::<u8>(),
+            1 => prop::sample::select(vec![0x1B, 0x1D, 0x10, 0x1C, 0x0A, b'(', b'k', b'v', b'0', b'V', b'!', b't', b'p']),
+        ], 0..400),
+        p in profile(),
+    ) {
+        match receipt_printer::decode::parse(&bytes) {
+            Ok(commands) => {
+                let printout = Printout::from_commands(&commands, &p);
+                let image = receipt_printer::preview::render_printout(&printout, &p);
+                prop_assert_eq!(image.width(), u32::from(p.width_dots));
+            }
+            Err(e) => prop_assert!(!e.to_string().is_empty()),
+        }
+    }
+}

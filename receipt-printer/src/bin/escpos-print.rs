@@ -36,6 +36,9 @@ struct Cli {
     /// Connect timeout in milliseconds.
     #[arg(long, global = true, default_value_t = 3000)]
     connect_timeout_ms: u64,
+    /// Timeout for one write in milliseconds (a printer that stops taking data).
+    #[arg(long, global = true, default_value_t = 10_000)]
+    write_timeout_ms: u64,
     /// Timeout for one status reply in milliseconds.
     #[arg(long, global = true, default_value_t = 500)]
     read_timeout_ms: u64,
@@ -81,8 +84,8 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     let timeouts = Timeouts {
         connect: Duration::from_millis(cli.connect_timeout_ms),
+        write: Duration::from_millis(cli.write_timeout_ms),
         read: Duration::from_millis(cli.read_timeout_ms),
-        ..Timeouts::default()
     };
     match cli.command {
         Command::Profiles => {
