@@ -180,7 +180,9 @@ pub fn query_status(
         connection.write_all(&commands::status_request(*request))?;
         let mut reply = [0u8; 1];
         match connection.read(&mut reply) {
-            Ok(1) => status.apply_reply(*request, reply[0])?,
+            Ok(1) => status.apply_reply(*request, reply[0]).inspect_err(|e| {
+                tracing::warn!(error = %e, "bad status reply");
+            })?,
             Ok(_) | Err(PrinterError::ReadTimeout(_)) => {}
             Err(e) => return Err(e),
         }

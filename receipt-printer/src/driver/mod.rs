@@ -72,6 +72,7 @@ pub fn list_serial_ports() -> Result<Vec<String>, PrinterError> {
 }
 
 /// Opens a connection to `target`.
+#[tracing::instrument(skip_all, fields(target = %target))]
 pub fn connect(target: &Target, timeouts: Timeouts) -> Result<Box<dyn Connection>, PrinterError> {
     Ok(match target {
         Target::Tcp { host, port } => Box::new(TcpConnection::connect(host, *port, timeouts)?),
