@@ -22,6 +22,7 @@ pub struct JobReport {
 /// while it reports paper out, offline, cover open or an error. After a
 /// complete write it asks again, so a queue can hold the next job when the
 /// paper ran out during this one.
+#[tracing::instrument(skip_all, fields(profile = %profile.name, bytes = bytes.len()))]
 pub fn send_job(
     connection: &mut dyn Connection,
     profile: &PrinterProfile,
@@ -29,13 +30,18 @@ pub fn send_job(
 ) -> Result<JobReport, PrinterError> {
     let before = query_status(connection, profile)?;
     if before.readiness() == Readiness::Hold {
+        tracing::info!(status = %before, "printer not ready, job held");
         return Err(PrinterError::NotReady(before));
     }
     connection.write_all(bytes)?;
     let (after, after_error) = match query_status(connection, profile) {
         Ok(status) => (status, None),
-        Err(e) => (PrinterStatus::UNKNOWN, Some(e)),
+        Err(e) => {
+            tracing::warn!(error = %e, "status after the job could not be read");
+            (PrinterStatus::UNKNOWN, Some(e))
+        }
     };
+    tracing::debug!(before = %before, after = %after, "job written");
     Ok(JobReport {
         before,
         after,
