@@ -1,0 +1,386 @@
+//! In-process router tests of the HTTP API (`tower::ServiceExt::oneshot`).
+
+mod common;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use sync_server::app::{AppState, router};
+use sync_server::config::Config;
+use sync_server::storage::DynStorage;
+use tower::ServiceExt;
+
+struct Api {
+    state: AppState,
+}
+
+impl Api {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(b) => req
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        let resp = router(self.state.clone()).oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let v = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        (status, v)
+    }
+}
+
+async fn story(storage: DynStorage) {
+    let config = Config {
+        login_max_failures_per_account: 3,
+        ..Config::default()
+    };
+    let state = AppState::new(storage, Arc::new(config)).await.unwrap();
+    let b = state
+        .services
+        .bootstrap(
+            "Toko Maju",
+            "JKT1",
+            "Jakarta 1",
+            "Owner@Example.com",
+            "rahasia-123",
+        )
+        .await
+        .unwrap();
+    let api = Api { state };
+
+    // ---- login and tokens
+    let (st, v) = api
+        .call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(r#"{"email":"owner@example.com","password":"rahasia-123"}"#),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let access = v["access_token"].as_str().unwrap().to_string();
+    let refresh_token = v["refresh_token"].as_str().unwrap().to_string();
+    let (st, me) = api.call("GET", "/api/v1/me", Some(&access), None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(me["tenant_id"], b.tenant_id.as_str());
+    assert_eq!(me["role"], "owner");
+
+    let (st, v) = api
+        .call(
+            "POST",
+            "/api/v1/auth/refresh",
+            None,
+            Some(&json!({"refresh_token": refresh_token}).to_string()),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert!(v["access_token"].is_string());
+    let (st, v) = api
+        .call(
+            "POST",
+            "/api/v1/auth/refresh",
+            None,
+            Some(&json!({"refresh_token": refresh_token}).to_string()),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthorized")),
+        "refresh tokens are one-time"
+    );
+
+    // ---- bad credentials, tokens and JSON
+    for token in ["garbage", "a.b.c", &format!("{}x", access)] {
+        let (st, v) = api.call("GET", "/api/v1/me", Some(token), None).await;
+        assert_eq!(
+            (st, v["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+        );
+    }
+    let (st, v) = api.call("GET", "/api/v1/stores", None, None).await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+    );
+    let (st, v) = api
+        .call("POST", "/api/v1/auth/login", None, Some("{not json"))
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_request")),
+        "{v}"
+    );
+    let (st, v) = api
+        .call("POST", "/api/v1/auth/login", None, Some(r#"{"email":"x"}"#))
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_request"))
+    );
+    let (st, v) = api.call("GET", "/api/v1/nope", None, None).await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+
+    // ---- stores, managers
+    let (st, v) = api
+        .call(
+            "POST",
+            "/api/v1/stores",
+            Some(&access),
+            Some(r#"{"code":"BDG1","name":"Bandung"}"#),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let store2 = v["id"].as_str().unwrap().to_string();
+    let (st, v) = api
+        .call(
+            "POST",
+            "/api/v1/stores",
+            Some(&access),
+            Some(r#"{"code":"BDG1","name":"Again"}"#),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("conflict"))
+    );
+    let (st, v) = api
+        .call(
+            "POST",
+            "/api/v1/stores",
+            Some(&access),
+            Some(r#"{"code":"no spaces!","name":"x"}"#),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_request"))
+    );
+    let (_, v) = api.call("GET", "/api/v1/stores", Some(&access), None).await;
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    assert!(
+        v.to_string().find("store_key").is_none(),
+        "store keys are not listed"
+    );
+    let (st, _) = api
+        .call(
+            "POST",
+            &format!("/api/v1/stores/{store2}/managers"),
+            Some(&access),
+            Some(r#"{"email":"mgr@example.com","password":"manager-123"}"#),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (_, v) = api
+        .call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(r#"{"email":"mgr@example.com","password":"manager-123"}"#),
+        )
+        .await;
+    let mgr = v["access_token"].as_str().unwrap().to_string();
+    // A manager of store 2 cannot see store 1 or make codes for it.
+    let (st, _) = api
+        .call(
+            "POST",
+            &format!("/api/v1/stores/{}/enrollment-codes", b.store_id),
+            Some(&mgr),
+            Some(r#"{"terminal_name":"x"}"#),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (_, v) = api.call("GET", "/api/v1/stores", Some(&mgr), None).await;
+    assert_eq!(v.as_array().unwrap().len(), 1);
+
+    // ---- enrolment and revocation
+    let (st, v) = api
+        .call(
+            "POST",
+            &format!("/api/v1/stores/{}/enrollment-codes", b.store_id),
+            Some(&access),
+            Some(r#"{"terminal_name":"Kasir 1"}"#),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let code = v["code"].as_str().unwrap().to_string();
+    let (st, v) = api
+        .call(
+            "POST",
+            "/api/v1/terminals/enroll",
+            None,
+            Some(&json!({"code": code.to_lowercase()}).to_string()),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert!(v["device_credential"].as_str().unwrap().starts_with("skd_"));
+    assert_eq!(v["store_id"], b.store_id.as_str());
+    assert_eq!(v["sync_path"], "/sync");
+    assert!(!v["store_key"].as_str().unwrap().is_empty());
+    let terminal_id = v["terminal_id"].as_str().unwrap().to_string();
+    let (st, v) = api
+        .call(
+            "POST",
+            "/api/v1/terminals/enroll",
+            None,
+            Some(&json!({"code": code}).to_string()),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthorized")),
+        "codes are one-time"
+    );
+    // A manager of another store cannot revoke it.
+    let (st, _) = api
+        .call(
+            "POST",
+            &format!("/api/v1/terminals/{terminal_id}/revoke"),
+            Some(&mgr),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = api
+        .call(
+            "POST",
+            &format!("/api/v1/terminals/{terminal_id}/revoke"),
+            Some(&access),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (_, v) = api
+        .call(
+            "GET",
+            &format!("/api/v1/stores/{}/terminals", b.store_id),
+            Some(&access),
+            None,
+        )
+        .await;
+    assert!(v[0]["revoked_at"].is_i64(), "{v}");
+    assert_eq!(v[0]["connected"], false);
+
+    // ---- login limits per account
+    for _ in 0..3 {
+        let (st, _) = api
+            .call(
+                "POST",
+                "/api/v1/auth/login",
+                None,
+                Some(r#"{"email":"owner@example.com","password":"wrong"}"#),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED);
+    }
+    let (st, v) = api
+        .call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(r#"{"email":"owner@example.com","password":"rahasia-123"}"#),
+        )
+        .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited"))
+    );
+    // Unknown accounts answer like wrong passwords.
+    let (st, v) = api
+        .call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(r#"{"email":"ghost@example.com","password":"whatever"}"#),
+        )
+        .await;
+    assert_eq!(
+        (st, v["message"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("wrong email or password"))
+    );
+
+    // ---- OpenAPI, health
+    let (st, v) = api.call("GET", "/api/v1/openapi.json", None, None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(
+        v["paths"]["/api/v1/terminals/enroll"]["post"].is_object(),
+        "{v}"
+    );
+    let (st, _) = api.call("GET", "/healthz", None, None).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = api.call("GET", "/readyz", None, None).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, v) = api.call("GET", "/metrics", None, None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(v.as_str().unwrap().contains("snapkasir_sync_connections"));
+}
+
+#[tokio::test]
+async fn api_story_sqlite() {
+    let (s, _dir) = common::sqlite_storage().await;
+    story(s).await;
+}
+
+#[tokio::test]
+async fn api_story_postgres() {
+    let db = common::TestDb::create().await;
+    story(db.storage().await).await;
+}
+
+#[tokio::test]
+async fn login_limited_per_address() {
+    let (s, _dir) = common::sqlite_storage().await;
+    let config = Config {
+        login_max_failures_per_address: 2,
+        ..Config::default()
+    };
+    let state = AppState::new(s, Arc::new(config)).await.unwrap();
+    state
+        .services
+        .bootstrap("T", "S1", "S", "o@example.com", "rahasia-123")
+        .await
+        .unwrap();
+    let addr = "10.0.0.1".parse().unwrap();
+    for i in 0..2 {
+        let r = state
+            .services
+            .login(&format!("nobody{i}@example.com"), "x", addr)
+            .await;
+        assert!(matches!(r, Err(sync_server::Error::Unauthorized(_))));
+    }
+    let r = state
+        .services
+        .login("o@example.com", "rahasia-123", addr)
+        .await;
+    assert!(matches!(r, Err(sync_server::Error::RateLimited)));
+    // Another address is not affected.
+    assert!(
+        state
+            .services
+            .login("o@example.com", "rahasia-123", "10.0.0.2".parse().unwrap())
+            .await
+            .is_ok()
+    );
+}
