@@ -22,7 +22,7 @@ use tracing::{info, instrument};
 use crate::catalog::check_unique_codes;
 use crate::error::{CoreError, CoreResult};
 use crate::projection;
-use crate::terminal::{Terminal, put_entry};
+use crate::terminal::{Terminal, put_entries};
 
 /// Progress of an import, reported every [`PROGRESS_EVERY`] rows and at the end of each phase.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -262,12 +262,20 @@ impl Terminal {
         let mut p2 = p;
         self.write(|tx, d| {
             let doc = d.get_mut(tx, &doc_id)?;
+            let cats: Vec<(String, &Category)> = new_categories
+                .iter()
+                .map(|c| (c.id.to_string(), c))
+                .collect();
+            put_entries(doc, "categories", &cats)?;
             for c in &new_categories {
-                put_entry(doc, "categories", &c.id.to_string(), c)?;
                 projection::upsert_category(tx, c)?;
             }
+            for chunk in rows.chunks(PROGRESS_EVERY as usize) {
+                let entries: Vec<(String, &Product)> =
+                    chunk.iter().map(|(p, _)| (p.id.to_string(), p)).collect();
+                put_entries(doc, "products", &entries)?;
+            }
             for (product, _) in &rows {
-                put_entry(doc, "products", &product.id.to_string(), product)?;
                 projection::upsert_product(tx, product)?;
                 p2.rows_written += 1;
                 if p2.rows_written.is_multiple_of(PROGRESS_EVERY) && !progress(&p2) {

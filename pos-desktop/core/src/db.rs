@@ -15,10 +15,16 @@ pub struct Migration {
 }
 
 /// The terminal schema, from `migrations/terminal/`.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("../../../migrations/terminal/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("../../../migrations/terminal/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("../../../migrations/terminal/0002_promotions.sql"),
+    },
+];
 
 /// How long a writer waits for another connection's lock before giving up.
 pub const BUSY_TIMEOUT_MS: u64 = 5_000;
@@ -108,16 +114,19 @@ mod tests {
             [],
         )
         .unwrap();
-        let mut with_v2 = MIGRATIONS.to_vec();
-        with_v2.push(Migration {
-            version: 2,
+        // A migration after the last real one.
+        let known = MIGRATIONS.len() as u32;
+        let next = known + 1;
+        let mut with_next = MIGRATIONS.to_vec();
+        with_next.push(Migration {
+            version: next,
             sql: "ALTER TABLE receipt_sequences ADD COLUMN note TEXT;",
         });
-        let backup = migrate(&mut conn, &path, &with_v2).unwrap().unwrap();
+        let backup = migrate(&mut conn, &path, &with_next).unwrap().unwrap();
         assert!(backup.exists());
-        assert_eq!(schema_version(&conn).unwrap(), 2);
+        assert_eq!(schema_version(&conn).unwrap(), next);
         let old = Connection::open(&backup).unwrap();
-        assert_eq!(schema_version(&old).unwrap(), 1);
+        assert_eq!(schema_version(&old).unwrap(), known);
         let seq: i64 = old
             .query_row("SELECT last_sequence FROM receipt_sequences", [], |r| {
                 r.get(0)
@@ -125,13 +134,32 @@ mod tests {
             .unwrap();
         assert_eq!(seq, 7);
         // Opening again with the same migrations changes nothing and takes no backup.
-        assert_eq!(migrate(&mut conn, &path, &with_v2).unwrap(), None);
+        assert_eq!(migrate(&mut conn, &path, &with_next).unwrap(), None);
         // A file from a newer build is refused, not downgraded.
         let err = migrate(&mut conn, &path, MIGRATIONS).unwrap_err();
         assert!(matches!(
             err,
-            CoreError::SchemaTooNew { found: 2, known: 1 }
+            CoreError::SchemaTooNew { found, known: k } if found == next && k == known
         ));
+    }
+
+    #[test]
+    fn a_version_1_file_is_upgraded_with_a_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut conn = connect(&path).unwrap();
+        migrate(&mut conn, &path, &MIGRATIONS[..1]).unwrap();
+        drop(conn);
+        let t = crate::Terminal::open(&path).unwrap();
+        let backup = t.backup_taken().unwrap().to_path_buf();
+        assert!(backup.to_string_lossy().contains(".v1-to-v"));
+        assert_eq!(
+            schema_version(&Connection::open(&backup).unwrap()).unwrap(),
+            1
+        );
+        drop(t);
+        let t = crate::Terminal::open(&path).unwrap();
+        assert!(t.backup_taken().is_none());
     }
 
     #[test]
@@ -140,14 +168,15 @@ mod tests {
         let path = dir.path().join("t.db");
         let mut conn = connect(&path).unwrap();
         migrate(&mut conn, &path, MIGRATIONS).unwrap();
+        let known = MIGRATIONS.len() as u32;
         let mut bad = MIGRATIONS.to_vec();
         bad.push(Migration {
-            version: 2,
+            version: known + 1,
             sql: "CREATE TABLE x (a); THIS IS NOT SQL;",
         });
         let err = migrate(&mut conn, &path, &bad).unwrap_err();
-        assert!(matches!(err, CoreError::Migration { version: 2, .. }));
-        assert_eq!(schema_version(&conn).unwrap(), 1);
+        assert!(matches!(err, CoreError::Migration { version, .. } if version == known + 1));
+        assert_eq!(schema_version(&conn).unwrap(), known);
         let has_x: i64 = conn
             .query_row(
                 "SELECT count(*) FROM sqlite_master WHERE name = 'x'",

@@ -48,6 +48,18 @@ pub(crate) fn upsert_category(conn: &Connection, c: &Category) -> CoreResult<()>
     Ok(())
 }
 
+pub(crate) fn upsert_promotion(
+    conn: &Connection,
+    p: &shared_model::promotion::Promotion,
+) -> CoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO promotions (promotion_id, active, data) VALUES (?1, ?2, ?3)
+         ON CONFLICT (promotion_id) DO UPDATE SET active = excluded.active, data = excluded.data",
+    )?
+    .execute(params![p.id.to_string(), p.active, json(p)?])?;
+    Ok(())
+}
+
 pub(crate) fn upsert_product(conn: &Connection, p: &Product) -> CoreResult<()> {
     let rowid: i64 = conn
         .prepare_cached(
@@ -324,6 +336,9 @@ pub(crate) fn project_doc(
             for p in cat.products.values() {
                 upsert_product(conn, p)?;
             }
+            for p in cat.promotions.values() {
+                upsert_promotion(conn, p)?;
+            }
         }
         DocumentKind::Journal => {
             let j: JournalDoc = docs::read(d.get(conn, doc_id)?)?;
@@ -438,6 +453,7 @@ pub(crate) fn project_baseline(conn: &Connection, d: &mut Docs, doc_id: &str) ->
 /// The tables that are projections of documents (cleared and refilled by a rebuild).
 pub const PROJECTED_TABLES: &[&str] = &[
     "categories",
+    "promotions",
     "products",
     "products_fts",
     "barcodes",

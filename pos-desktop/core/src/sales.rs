@@ -183,19 +183,22 @@ fn apply_entry(
 }
 
 impl Terminal {
-    /// The promotions of the catalog.
+    /// The promotions of the catalog (from the query tables: pricing never loads the catalog
+    /// document).
     pub fn promotions(&mut self) -> CoreResult<Vec<Promotion>> {
-        let id = self.identity()?.catalog_doc.clone();
-        let doc = self.docs.get(&self.conn, &id)?;
-        let map: std::collections::HashMap<String, Promotion> =
-            autosurgeon::hydrate_prop(doc, automerge::ROOT, "promotions").map_err(|e| {
-                CoreError::Document {
-                    doc: id.clone(),
-                    reason: e.to_string(),
-                }
-            })?;
-        let mut v: Vec<Promotion> = map.into_values().collect();
-        v.sort_by_key(|p| p.id);
+        if let Some(p) = &self.promotions_cache {
+            return Ok(p.clone());
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT data FROM promotions ORDER BY promotion_id")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let mut v: Vec<Promotion> = Vec::new();
+        for d in rows {
+            v.push(serde_json::from_str(&d?)?);
+        }
+        drop(stmt);
+        self.promotions_cache = Some(v.clone());
         Ok(v)
     }
 
@@ -203,9 +206,11 @@ impl Terminal {
     pub fn save_promotion(&mut self, promo: Promotion) -> CoreResult<Promotion> {
         promo.validate()?;
         let id = self.identity()?.catalog_doc.clone();
+        self.invalidate_caches();
         self.write(|tx, d| {
             let doc = d.get_mut(tx, &id)?;
-            put_entry(doc, "promotions", &promo.id.to_string(), &promo)
+            put_entry(doc, "promotions", &promo.id.to_string(), &promo)?;
+            projection::upsert_promotion(tx, &promo)
         })?;
         Ok(promo)
     }

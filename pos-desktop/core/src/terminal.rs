@@ -63,6 +63,10 @@ pub struct Terminal {
     pub(crate) ident: Option<Identity>,
     pub(crate) pin_lock: Duration,
     pub(crate) defer_journal: bool,
+    /// Settings and promotions as last read; cleared whenever a document may have changed
+    /// them (an edit, a merge).
+    pub(crate) settings_cache: Option<StoreSettings>,
+    pub(crate) promotions_cache: Option<Vec<shared_model::promotion::Promotion>>,
     backup: Option<PathBuf>,
 }
 
@@ -86,6 +90,8 @@ impl Terminal {
             ident,
             pin_lock: DEFAULT_PIN_LOCK,
             defer_journal: false,
+            settings_cache: None,
+            promotions_cache: None,
             backup,
         };
         if t.ident.is_some() {
@@ -217,9 +223,20 @@ impl Terminal {
 
     /// The store's settings (from the settings document).
     pub fn settings(&mut self) -> CoreResult<StoreSettings> {
+        if let Some(s) = &self.settings_cache {
+            return Ok(s.clone());
+        }
         let id = self.identity()?.settings_doc.clone();
         let doc = self.docs.get(&self.conn, &id)?;
-        Ok(docs::read::<SettingsDoc>(doc)?.settings)
+        let settings = docs::read::<SettingsDoc>(doc)?.settings;
+        self.settings_cache = Some(settings.clone());
+        Ok(settings)
+    }
+
+    /// Forgets cached settings and promotions (after a document changed).
+    pub(crate) fn invalidate_caches(&mut self) {
+        self.settings_cache = None;
+        self.promotions_cache = None;
     }
 
     /// Replaces the store's settings (tax rules, rounding, business day, receipt texts…).
@@ -227,6 +244,7 @@ impl Terminal {
     pub fn update_settings(&mut self, settings: StoreSettings) -> CoreResult<()> {
         settings.validate()?;
         let id = self.identity()?.settings_doc.clone();
+        self.invalidate_caches();
         self.write(|tx, d| {
             let doc = d.get_mut(tx, &id)?;
             autosurgeon::reconcile_prop(doc, automerge::ROOT, "settings", &settings).map_err(
@@ -280,6 +298,7 @@ impl Terminal {
     pub fn merge_document(&mut self, doc_id: &str, bytes: &[u8]) -> CoreResult<()> {
         self.identity()?;
         crate::chunks::ChunkKey::new(&[doc_id])?;
+        self.invalidate_caches();
         let res = self.write(|tx, d| {
             d.merge_bytes(tx, doc_id, bytes)?;
             let kind = DocumentKind::of(d.get(tx, doc_id)?).ok_or_else(|| CoreError::Document {
@@ -460,6 +479,36 @@ pub(crate) fn put_entry<R: autosurgeon::Reconcile>(
     autosurgeon::reconcile_prop(doc, &obj, key, value).map_err(|e| CoreError::Document {
         doc: String::new(),
         reason: e.to_string(),
+    })
+}
+
+/// Entries to write into a map, leaving its other entries alone (one automerge change for
+/// all of them, unlike one `put_entry` each).
+struct PartialMap<'a, V>(&'a [(String, &'a V)]);
+
+impl<V: autosurgeon::Reconcile> autosurgeon::Reconcile for PartialMap<'_, V> {
+    type Key<'k> = autosurgeon::reconcile::NoKey;
+    fn reconcile<R: autosurgeon::Reconciler>(&self, mut r: R) -> Result<(), R::Error> {
+        use autosurgeon::reconcile::MapReconciler;
+        let mut m = r.map()?;
+        for (k, v) in self.0 {
+            m.put(k, *v)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes many entries of a root map in one change.
+pub(crate) fn put_entries<V: autosurgeon::Reconcile>(
+    doc: &mut AutoCommit,
+    map: &str,
+    entries: &[(String, &V)],
+) -> CoreResult<()> {
+    autosurgeon::reconcile_prop(doc, automerge::ROOT, map, PartialMap(entries)).map_err(|e| {
+        CoreError::Document {
+            doc: String::new(),
+            reason: e.to_string(),
+        }
     })
 }
 

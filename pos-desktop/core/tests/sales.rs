@@ -489,3 +489,37 @@ fn print_jobs_are_queued_durably_and_reprints_are_copies() {
         Err(CoreError::NotFound { .. })
     ));
 }
+
+#[test]
+fn promotions_apply_at_checkout_and_survive_a_rebuild() {
+    use pos_core::shared_model::ids::PromotionId;
+    use pos_core::shared_model::promotion::{Promotion, PromotionRule};
+    let mut s = shop();
+    let promo = Promotion {
+        id: PromotionId::new(),
+        name: "Beli 2 gratis 1".into(),
+        rule: PromotionRule::BuyXGetY {
+            product_id: s.indomie.id,
+            buy: 2,
+            get: 1,
+        },
+        active: true,
+    };
+    s.t.save_promotion(promo.clone()).unwrap();
+    let bad = Promotion {
+        rule: PromotionRule::BuyXGetY {
+            product_id: s.indomie.id,
+            buy: 0,
+            get: 1,
+        },
+        ..promo.clone()
+    };
+    assert!(s.t.save_promotion(bad).is_err());
+    let cart = indomie_cart(&mut s, 3);
+    let sale = s.t.checkout(&cart, &cash(10_000), s.cashier, None).unwrap();
+    assert_eq!(sale.total(), Money::from_i64(7_000));
+    assert_eq!(sale.lines[0].promotions, vec![promo.id]);
+    s.reopen();
+    s.t.rebuild_query_tables().unwrap();
+    assert_eq!(s.t.promotions().unwrap(), vec![promo]);
+}
