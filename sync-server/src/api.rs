@@ -14,6 +14,7 @@ use utoipa::OpenApi;
 use crate::app::AppState;
 use crate::auth::{Principal, Role};
 use crate::error::{Error, ErrorBody, Result};
+use crate::reports::{DateRange, DaySales, MethodSales, ProductSales, StockOnHand};
 use crate::service::{Enrollment, NewEnrollmentCode, StoreView, TerminalView, TokenPair};
 
 /// An owner or manager authenticated by `Authorization: Bearer <access token>`.
@@ -272,6 +273,74 @@ async fn revoke_terminal(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-day", params(("store_id" = String, Path), DateRange),
+    responses((status = 200, body = Vec<DaySales>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn sales_by_day(
+    State(app): State<AppState>,
+    UserAuth(who): UserAuth,
+    Path(store_id): Path<String>,
+    ApiQuery(r): ApiQuery<DateRange>,
+) -> Result<Json<Vec<DaySales>>> {
+    Ok(Json(app.services.sales_by_day(&who, &store_id, &r).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-payment-method", params(("store_id" = String, Path), DateRange),
+    responses((status = 200, body = Vec<MethodSales>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn sales_by_payment_method(
+    State(app): State<AppState>,
+    UserAuth(who): UserAuth,
+    Path(store_id): Path<String>,
+    ApiQuery(r): ApiQuery<DateRange>,
+) -> Result<Json<Vec<MethodSales>>> {
+    Ok(Json(
+        app.services
+            .sales_by_payment_method(&who, &store_id, &r)
+            .await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-product", params(("store_id" = String, Path), DateRange),
+    responses((status = 200, body = Vec<ProductSales>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn sales_by_product(
+    State(app): State<AppState>,
+    UserAuth(who): UserAuth,
+    Path(store_id): Path<String>,
+    ApiQuery(r): ApiQuery<DateRange>,
+) -> Result<Json<Vec<ProductSales>>> {
+    Ok(Json(
+        app.services.sales_by_product(&who, &store_id, &r).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/stock-on-hand", params(("store_id" = String, Path)),
+    responses((status = 200, body = Vec<StockOnHand>), (status = 404, body = ErrorBody)))]
+async fn stock_on_hand(
+    State(app): State<AppState>,
+    UserAuth(who): UserAuth,
+    Path(store_id): Path<String>,
+) -> Result<Json<Vec<StockOnHand>>> {
+    Ok(Json(app.services.stock_on_hand(&who, &store_id).await?))
+}
+
+/// Query string whose rejection is a JSON error with code `bad_request`.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
+            Err(rejection) => Err(Error::BadRequest(rejection.body_text())),
+        }
+    }
+}
+
 /// The OpenAPI document.
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -318,5 +387,18 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/terminals/enroll", post(enroll))
         .route("/terminals/{terminal_id}/revoke", post(revoke_terminal))
+        .route("/stores/{store_id}/reports/sales-by-day", get(sales_by_day))
+        .route(
+            "/stores/{store_id}/reports/sales-by-payment-method",
+            get(sales_by_payment_method),
+        )
+        .route(
+            "/stores/{store_id}/reports/sales-by-product",
+            get(sales_by_product),
+        )
+        .route(
+            "/stores/{store_id}/reports/stock-on-hand",
+            get(stock_on_hand),
+        )
         .fallback(not_found)
 }

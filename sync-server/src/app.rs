@@ -13,6 +13,7 @@ use axum::routing::get;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::projection::Projector;
 use crate::service::Services;
 use crate::storage::{DynStorage, PgStorage, SqliteStorage};
 use crate::sync::{self, Gate, SamodStorage, StorageHealth};
@@ -33,6 +34,8 @@ pub struct SyncHub {
     pub gate: Arc<Gate>,
     pub health: Arc<StorageHealth>,
     pub metrics: Metrics,
+    /// Projects changed documents into the report tables.
+    pub projector: Arc<Projector>,
     /// The server's own peer id (sender of replies it makes itself).
     pub server_peer: String,
 }
@@ -72,11 +75,13 @@ impl AppState {
         let services = Services::new(storage.clone(), config).await?;
         let gate = Arc::new(Gate::new(storage.clone()));
         let health = Arc::new(StorageHealth::default());
+        let projector = Arc::new(Projector::default());
         let repo = samod::Repo::build_tokio()
             .with_storage(SamodStorage::new(
                 storage,
                 services.connections.clone(),
                 health.clone(),
+                projector.clone(),
             ))
             .with_share_policy(sync::share_policy(
                 services.connections.clone(),
@@ -98,6 +103,7 @@ impl AppState {
                 gate,
                 health,
                 metrics: Metrics::default(),
+                projector,
                 server_peer,
             }),
         })
@@ -190,6 +196,13 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     tokio::spawn(state.services.clone().watch_revocations());
+    tokio::spawn(
+        state
+            .sync
+            .projector
+            .clone()
+            .run(state.services.storage.clone()),
+    );
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let st = state.clone();
@@ -206,6 +219,9 @@ pub async fn serve(
         })
         .await?;
     state.sync.repo.stop().await;
+    if let Err(e) = state.sync.projector.flush(&state.services.storage).await {
+        tracing::error!(error = %e, "final projection failed; run `admin reproject`");
+    }
     tracing::info!("stopped");
     Ok(())
 }

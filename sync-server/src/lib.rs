@@ -6,6 +6,8 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod projection;
+pub mod reports;
 pub mod service;
 pub mod storage;
 pub mod sync;

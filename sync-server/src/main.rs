@@ -177,7 +177,8 @@ async fn main() -> anyhow::Result<()> {
                     println!("revoked {terminal_id}");
                 }
                 Admin::Reproject => {
-                    anyhow::bail!("projections are not implemented yet; nothing to rebuild");
+                    let n = sync_server::projection::reproject_all(&services.storage).await?;
+                    println!("reprojected {n} documents");
                 }
             }
         }

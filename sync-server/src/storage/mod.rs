@@ -15,6 +15,7 @@ pub use postgres::PgStorage;
 pub use sqlite::SqliteStorage;
 
 use crate::error::Result;
+use crate::projection::ProjectedDoc;
 
 /// A stored chunk: its key and bytes.
 pub type Chunk = (String, Vec<u8>);
@@ -128,6 +129,39 @@ pub struct DocClaim {
     pub claimed_at: i64,
 }
 
+/// Sales of one business day.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DayTotal {
+    pub business_date: String,
+    pub sales: i64,
+    pub total_e4: i64,
+    pub tax_e4: i64,
+}
+
+/// A total grouped by a key (payment method, ...).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct KeyTotal {
+    pub key: String,
+    pub count: i64,
+    pub amount_e4: i64,
+}
+
+/// Sales of one product.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ProductTotal {
+    pub product_id: String,
+    pub name: String,
+    pub quantity_e4: i64,
+    pub amount_e4: i64,
+}
+
+/// Stock on hand of one product (sum of its movements).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StockLevel {
+    pub product_id: String,
+    pub quantity_e4: i64,
+}
+
 /// The server's persistent state. Every method is fallible; callers decide
 /// whether to retry, fail the request or close a connection.
 pub trait Storage: Send + Sync + Debug + 'static {
@@ -213,6 +247,36 @@ pub trait Storage: Send + Sync + Debug + 'static {
     /// Claims a document id unless already claimed; returns the claim in force.
     fn claim_doc<'a>(&'a self, claim: &'a DocClaim) -> BoxFuture<'a, Result<DocClaim>>;
     fn doc_claim<'a>(&'a self, doc_id: &'a str) -> BoxFuture<'a, Result<Option<DocClaim>>>;
+
+    // ---- projections and reports
+    /// Replaces every projected row of one document, in one transaction.
+    fn project_doc<'a>(&'a self, rows: &'a ProjectedDoc) -> BoxFuture<'a, Result<()>>;
+    /// Non-voided sales per business day (`from`..=`to`, `YYYY-MM-DD`).
+    fn report_sales_by_day<'a>(
+        &'a self,
+        store_id: &'a str,
+        from: &'a str,
+        to: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<DayTotal>>>;
+    /// Payments of non-voided sales per method.
+    fn report_sales_by_payment<'a>(
+        &'a self,
+        store_id: &'a str,
+        from: &'a str,
+        to: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<KeyTotal>>>;
+    /// Non-voided sale lines per product.
+    fn report_sales_by_product<'a>(
+        &'a self,
+        store_id: &'a str,
+        from: &'a str,
+        to: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<ProductTotal>>>;
+    /// Stock on hand per product.
+    fn report_stock_on_hand<'a>(
+        &'a self,
+        store_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<StockLevel>>>;
 }
 
 /// Upper bound of a key range: every key starting with `prefix/` sorts before
@@ -678,6 +742,162 @@ macro_rules! impl_storage {
                     )
                     .bind(doc_id)
                     .fetch_optional(&self.pool)
+                    .await?)
+                })
+            }
+
+            fn project_doc<'a>(&'a self, rows: &'a ProjectedDoc) -> BoxFuture<'a, Result<()>> {
+                Box::pin(async move {
+                    let mut tx = self.pool.begin().await?;
+                    let d = &rows.doc_id;
+                    let st = &rows.store_id;
+                    sqlx::query("DELETE FROM sales WHERE doc_id = $1").bind(d).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM sale_lines WHERE doc_id = $1").bind(d).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM payments WHERE doc_id = $1").bind(d).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM refunds WHERE doc_id = $1").bind(d).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM shifts WHERE doc_id = $1").bind(d).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM cash_movements WHERE doc_id = $1").bind(d).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM stock_movements WHERE doc_id = $1").bind(d).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM products WHERE doc_id = $1").bind(d).execute(&mut *tx).await?;
+                    for r in &rows.sales {
+                        sqlx::query(
+                            "INSERT INTO sales (id, doc_id, store_id, terminal_code, business_date, created_at, \
+                             cashier_id, receipt_no, total_e4, tax_e4, voided) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
+                        )
+                        .bind(&r.id).bind(d).bind(st).bind(&r.terminal_code).bind(&r.business_date)
+                        .bind(r.created_at).bind(&r.cashier_id).bind(&r.receipt_no).bind(r.total_e4)
+                        .bind(r.tax_e4).bind(r.voided)
+                        .execute(&mut *tx).await?;
+                    }
+                    for r in &rows.sale_lines {
+                        sqlx::query(
+                            "INSERT INTO sale_lines (sale_id, line_no, doc_id, store_id, product_id, sku, name, \
+                             category_id, quantity_e4, amount_e4, tax_e4) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
+                        )
+                        .bind(&r.sale_id).bind(r.line_no).bind(d).bind(st).bind(&r.product_id).bind(&r.sku)
+                        .bind(&r.name).bind(&r.category_id).bind(r.quantity_e4).bind(r.amount_e4).bind(r.tax_e4)
+                        .execute(&mut *tx).await?;
+                    }
+                    for r in &rows.payments {
+                        sqlx::query(
+                            "INSERT INTO payments (sale_id, seq, doc_id, store_id, method, amount_e4) \
+                             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                        )
+                        .bind(&r.sale_id).bind(r.seq).bind(d).bind(st).bind(&r.method).bind(r.amount_e4)
+                        .execute(&mut *tx).await?;
+                    }
+                    for r in &rows.refunds {
+                        sqlx::query(
+                            "INSERT INTO refunds (id, doc_id, store_id, sale_id, terminal_code, business_date, \
+                             created_at, total_e4, tax_e4) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                             ON CONFLICT DO NOTHING",
+                        )
+                        .bind(&r.id).bind(d).bind(st).bind(&r.sale_id).bind(&r.terminal_code)
+                        .bind(&r.business_date).bind(r.created_at).bind(r.total_e4).bind(r.tax_e4)
+                        .execute(&mut *tx).await?;
+                    }
+                    for r in &rows.shifts {
+                        sqlx::query(
+                            "INSERT INTO shifts (id, doc_id, store_id, terminal_code, cashier_id, business_date, \
+                             opened_at, closed_at, opening_float_e4, expected_cash_e4, counted_cash_e4, difference_e4) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
+                        )
+                        .bind(&r.id).bind(d).bind(st).bind(&r.terminal_code).bind(&r.cashier_id)
+                        .bind(&r.business_date).bind(r.opened_at).bind(r.closed_at).bind(r.opening_float_e4)
+                        .bind(r.expected_cash_e4).bind(r.counted_cash_e4).bind(r.difference_e4)
+                        .execute(&mut *tx).await?;
+                    }
+                    for r in &rows.cash_movements {
+                        sqlx::query(
+                            "INSERT INTO cash_movements (id, doc_id, store_id, shift_id, direction, amount_e4, at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                        )
+                        .bind(&r.id).bind(d).bind(st).bind(&r.shift_id).bind(&r.direction).bind(r.amount_e4).bind(r.at)
+                        .execute(&mut *tx).await?;
+                    }
+                    for r in &rows.stock_movements {
+                        sqlx::query(
+                            "INSERT INTO stock_movements (id, doc_id, store_id, product_id, kind, quantity_e4, at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                        )
+                        .bind(&r.id).bind(d).bind(st).bind(&r.product_id).bind(&r.kind).bind(r.quantity_e4).bind(r.at)
+                        .execute(&mut *tx).await?;
+                    }
+                    for r in &rows.products {
+                        sqlx::query(
+                            "INSERT INTO products (store_id, id, doc_id, sku, name, category_id, price_e4) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (store_id, id) DO UPDATE SET \
+                             doc_id = excluded.doc_id, sku = excluded.sku, name = excluded.name, \
+                             category_id = excluded.category_id, price_e4 = excluded.price_e4",
+                        )
+                        .bind(st).bind(&r.id).bind(d).bind(&r.sku).bind(&r.name).bind(&r.category_id).bind(r.price_e4)
+                        .execute(&mut *tx).await?;
+                    }
+                    sqlx::query(
+                        "INSERT INTO projected_docs (doc_id, store_id, kind, projected_at) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (doc_id) DO UPDATE SET store_id = excluded.store_id, kind = excluded.kind, \
+                         projected_at = excluded.projected_at",
+                    )
+                    .bind(d).bind(st).bind(&rows.kind).bind($crate::now_ms())
+                    .execute(&mut *tx).await?;
+                    tx.commit().await?;
+                    Ok(())
+                })
+            }
+
+            fn report_sales_by_day<'a>(&'a self, store_id: &'a str, from: &'a str, to: &'a str) -> BoxFuture<'a, Result<Vec<DayTotal>>> {
+                Box::pin(async move {
+                    Ok(sqlx::query_as(
+                        "SELECT business_date, COUNT(*) AS sales, CAST(COALESCE(SUM(total_e4), 0) AS BIGINT) AS total_e4, \
+                         CAST(COALESCE(SUM(tax_e4), 0) AS BIGINT) AS tax_e4 FROM sales \
+                         WHERE store_id = $1 AND business_date >= $2 AND business_date <= $3 AND voided = $4 \
+                         GROUP BY business_date ORDER BY business_date",
+                    )
+                    .bind(store_id).bind(from).bind(to).bind(false)
+                    .fetch_all(&self.pool)
+                    .await?)
+                })
+            }
+
+            fn report_sales_by_payment<'a>(&'a self, store_id: &'a str, from: &'a str, to: &'a str) -> BoxFuture<'a, Result<Vec<KeyTotal>>> {
+                Box::pin(async move {
+                    Ok(sqlx::query_as(
+                        "SELECT p.method AS key, COUNT(*) AS count, CAST(COALESCE(SUM(p.amount_e4), 0) AS BIGINT) AS amount_e4 \
+                         FROM payments p JOIN sales s ON s.id = p.sale_id \
+                         WHERE s.store_id = $1 AND s.business_date >= $2 AND s.business_date <= $3 AND s.voided = $4 \
+                         GROUP BY p.method ORDER BY p.method",
+                    )
+                    .bind(store_id).bind(from).bind(to).bind(false)
+                    .fetch_all(&self.pool)
+                    .await?)
+                })
+            }
+
+            fn report_sales_by_product<'a>(&'a self, store_id: &'a str, from: &'a str, to: &'a str) -> BoxFuture<'a, Result<Vec<ProductTotal>>> {
+                Box::pin(async move {
+                    Ok(sqlx::query_as(
+                        "SELECT l.product_id, MAX(l.name) AS name, CAST(COALESCE(SUM(l.quantity_e4), 0) AS BIGINT) AS quantity_e4, \
+                         CAST(COALESCE(SUM(l.amount_e4), 0) AS BIGINT) AS amount_e4 \
+                         FROM sale_lines l JOIN sales s ON s.id = l.sale_id \
+                         WHERE s.store_id = $1 AND s.business_date >= $2 AND s.business_date <= $3 AND s.voided = $4 \
+                         GROUP BY l.product_id ORDER BY amount_e4 DESC, l.product_id",
+                    )
+                    .bind(store_id).bind(from).bind(to).bind(false)
+                    .fetch_all(&self.pool)
+                    .await?)
+                })
+            }
+
+            fn report_stock_on_hand<'a>(&'a self, store_id: &'a str) -> BoxFuture<'a, Result<Vec<StockLevel>>> {
+                Box::pin(async move {
+                    Ok(sqlx::query_as(
+                        "SELECT product_id, CAST(COALESCE(SUM(quantity_e4), 0) AS BIGINT) AS quantity_e4 \
+                         FROM stock_movements WHERE store_id = $1 GROUP BY product_id ORDER BY product_id",
+                    )
+                    .bind(store_id)
+                    .fetch_all(&self.pool)
                     .await?)
                 })
             }

@@ -7,9 +7,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use super::{
-    Chunk, DocClaim, EnrollmentCodeRow, RefreshTokenRow, StoreRow, Tenant, TerminalRow, UserRow,
+    Chunk, DayTotal, DocClaim, EnrollmentCodeRow, KeyTotal, ProductTotal, RefreshTokenRow,
+    StockLevel, StoreRow, Tenant, TerminalRow, UserRow,
 };
 use crate::error::{Error, Result};
+use crate::projection::ProjectedDoc;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/server-postgres");
 

@@ -16,6 +16,7 @@ use samod::storage::StorageKey;
 
 use super::ConnectionRegistry;
 use crate::error::Result;
+use crate::projection::Projector;
 use crate::storage::{DynStorage, doc_id_of_key};
 
 /// Failure counters shared with `/readyz` and `/metrics`.
@@ -42,6 +43,7 @@ pub struct SamodStorage {
     storage: DynStorage,
     registry: Arc<ConnectionRegistry>,
     health: Arc<StorageHealth>,
+    projector: Arc<Projector>,
 }
 
 /// Failed attempts after which affected connections are closed.
@@ -53,11 +55,13 @@ impl SamodStorage {
         storage: DynStorage,
         registry: Arc<ConnectionRegistry>,
         health: Arc<StorageHealth>,
+        projector: Arc<Projector>,
     ) -> Self {
         Self {
             storage,
             registry,
             health,
+            projector,
         }
     }
 
@@ -146,6 +150,9 @@ impl samod::storage::Storage for SamodStorage {
             this.retry("put", &k, || this.storage.put_chunk(&k, &data))
                 .await;
             this.health.puts_total.fetch_add(1, Ordering::Relaxed);
+            if let Some(doc) = doc_id_of_key(&k) {
+                this.projector.mark(doc);
+            }
         }
     }
 

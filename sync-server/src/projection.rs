@@ -1,0 +1,434 @@
+//! Projection of documents into relational rows (pure: a document in, rows
+//! out), and the worker that keeps the tables up to date as chunks arrive.
+//! A document's rows are replaced as a whole, so projecting is idempotent and
+//! `admin reproject` rebuilds everything from the stored documents.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use automerge::AutoCommit;
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use shared_model::documents::{self, CatalogDoc, DocumentKind, JournalDoc, StockAdjustmentsDoc};
+use tokio::sync::Notify;
+
+use crate::error::{Error, Result};
+use crate::storage::DynStorage;
+
+/// Scale of `*_e4` columns.
+const SCALE: i64 = 10_000;
+
+/// An exact decimal as an integer scaled by 10^4; fails on overflow or more
+/// than four decimal places.
+pub fn e4(d: Decimal) -> Result<i64, String> {
+    let scaled = d
+        .checked_mul(Decimal::from(SCALE))
+        .ok_or("amount overflows")?;
+    if scaled.fract() != Decimal::ZERO {
+        return Err(format!("{d} has more than 4 decimal places"));
+    }
+    scaled.to_i64().ok_or_else(|| format!("{d} overflows"))
+}
+
+/// Inverse of [`e4`].
+pub fn from_e4(v: i64) -> Decimal {
+    Decimal::new(v, 4).normalize()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaleRow {
+    pub id: String,
+    pub terminal_code: String,
+    pub business_date: String,
+    pub created_at: i64,
+    pub cashier_id: String,
+    pub receipt_no: String,
+    pub total_e4: i64,
+    pub tax_e4: i64,
+    pub voided: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaleLineRow {
+    pub sale_id: String,
+    pub line_no: i64,
+    pub product_id: String,
+    pub sku: String,
+    pub name: String,
+    pub category_id: Option<String>,
+    pub quantity_e4: i64,
+    pub amount_e4: i64,
+    pub tax_e4: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentRow {
+    pub sale_id: String,
+    pub seq: i64,
+    pub method: String,
+    pub amount_e4: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundRow {
+    pub id: String,
+    pub sale_id: String,
+    pub terminal_code: String,
+    pub business_date: String,
+    pub created_at: i64,
+    pub total_e4: i64,
+    pub tax_e4: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShiftRow {
+    pub id: String,
+    pub terminal_code: String,
+    pub cashier_id: String,
+    pub business_date: String,
+    pub opened_at: i64,
+    pub closed_at: Option<i64>,
+    pub opening_float_e4: i64,
+    pub expected_cash_e4: Option<i64>,
+    pub counted_cash_e4: Option<i64>,
+    pub difference_e4: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CashMovementRow {
+    pub id: String,
+    pub shift_id: String,
+    pub direction: String,
+    pub amount_e4: i64,
+    pub at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockMovementRow {
+    pub id: String,
+    pub product_id: String,
+    pub kind: String,
+    pub quantity_e4: i64,
+    pub at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductRow {
+    pub id: String,
+    pub sku: String,
+    pub name: String,
+    pub category_id: Option<String>,
+    pub price_e4: i64,
+}
+
+/// Every row one document projects to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProjectedDoc {
+    pub doc_id: String,
+    pub store_id: String,
+    pub kind: String,
+    pub sales: Vec<SaleRow>,
+    pub sale_lines: Vec<SaleLineRow>,
+    pub payments: Vec<PaymentRow>,
+    pub refunds: Vec<RefundRow>,
+    pub shifts: Vec<ShiftRow>,
+    pub cash_movements: Vec<CashMovementRow>,
+    pub stock_movements: Vec<StockMovementRow>,
+    pub products: Vec<ProductRow>,
+}
+
+fn ms(t: &shared_model::codec::Timestamp) -> i64 {
+    t.0.timestamp_millis()
+}
+
+fn debug_name<T: std::fmt::Debug>(v: &T) -> String {
+    format!("{v:?}").to_lowercase()
+}
+
+/// Rows of a loaded document, `None` for kinds that have no tables (store
+/// root, settings, users, ...). `store_id` is the store the document's claim
+/// belongs to; a document naming another store is refused.
+pub fn project(
+    doc_id: &str,
+    store_id: &str,
+    doc: &AutoCommit,
+) -> Result<Option<ProjectedDoc>, String> {
+    let Some(kind) = DocumentKind::of(doc) else {
+        return Ok(None);
+    };
+    let mut out = ProjectedDoc {
+        doc_id: doc_id.to_string(),
+        store_id: store_id.to_string(),
+        kind: kind.as_str().to_string(),
+        ..ProjectedDoc::default()
+    };
+    let check_store = |s: &str| {
+        if s == store_id {
+            Ok(())
+        } else {
+            Err(format!("document names store {s}, claimed by {store_id}"))
+        }
+    };
+    match kind {
+        DocumentKind::Journal => {
+            let j: JournalDoc = documents::read(doc).map_err(|e| e.to_string())?;
+            check_store(&j.store_id)?;
+            let voided: BTreeSet<String> =
+                j.voids.values().map(|v| v.sale_id.to_string()).collect();
+            for sale in j.sales.values() {
+                if let Err(e) = sale.check() {
+                    tracing::warn!(doc_id, sale = %sale.id, error = %e, "invalid sale skipped");
+                    continue;
+                }
+                let id = sale.id.to_string();
+                out.sales.push(SaleRow {
+                    id: id.clone(),
+                    terminal_code: j.terminal_code.clone(),
+                    business_date: sale.business_date.0.to_string(),
+                    created_at: ms(&sale.created_at),
+                    cashier_id: sale.cashier_id.to_string(),
+                    receipt_no: sale.receipt_no.to_string(),
+                    total_e4: e4(sale.total().0)?,
+                    tax_e4: e4(sale.totals.tax.tax.0)?,
+                    voided: voided.contains(&id),
+                });
+                for (i, l) in sale.lines.iter().enumerate() {
+                    out.sale_lines.push(SaleLineRow {
+                        sale_id: id.clone(),
+                        line_no: i as i64,
+                        product_id: l.item.product_id.to_string(),
+                        sku: l.item.sku.clone(),
+                        name: l.item.name.clone(),
+                        category_id: l.item.category_id.map(|c| c.to_string()),
+                        quantity_e4: e4(l.quantity.0)?,
+                        amount_e4: e4(l.amount.0)?,
+                        tax_e4: e4(l.tax.tax.0)?,
+                    });
+                }
+                for (i, p) in sale.settlement.payments.iter().enumerate() {
+                    out.payments.push(PaymentRow {
+                        sale_id: id.clone(),
+                        seq: i as i64,
+                        method: p.method.key(),
+                        amount_e4: e4(p.amount.0)?,
+                    });
+                }
+            }
+            for r in j.refunds.values() {
+                out.refunds.push(RefundRow {
+                    id: r.id.to_string(),
+                    sale_id: r.sale_id.to_string(),
+                    terminal_code: j.terminal_code.clone(),
+                    business_date: r.business_date.0.to_string(),
+                    created_at: ms(&r.created_at),
+                    total_e4: e4(r.total.0)?,
+                    tax_e4: e4(r.tax.0)?,
+                });
+            }
+            for s in j.shifts.values() {
+                let close = s.close.as_ref();
+                out.shifts.push(ShiftRow {
+                    id: s.id.to_string(),
+                    terminal_code: s.terminal_code.clone(),
+                    cashier_id: s.cashier_id.to_string(),
+                    business_date: s.business_date.0.to_string(),
+                    opened_at: ms(&s.opened_at),
+                    closed_at: close.map(|c| ms(&c.closed_at)),
+                    opening_float_e4: e4(s.opening_float.0)?,
+                    expected_cash_e4: close.map(|c| e4(c.expected_cash.0)).transpose()?,
+                    counted_cash_e4: close.map(|c| e4(c.counted_cash.0)).transpose()?,
+                    difference_e4: close.map(|c| e4(c.difference.0)).transpose()?,
+                });
+            }
+            for c in j.cash_movements.values() {
+                out.cash_movements.push(CashMovementRow {
+                    id: c.id.to_string(),
+                    shift_id: c.shift_id.to_string(),
+                    direction: debug_name(&c.direction),
+                    amount_e4: e4(c.amount.0)?,
+                    at: ms(&c.at),
+                });
+            }
+            for m in j.all_stock_movements() {
+                out.stock_movements.push(stock_row(&m)?);
+            }
+        }
+        DocumentKind::StockAdjustments => {
+            let a: StockAdjustmentsDoc = documents::read(doc).map_err(|e| e.to_string())?;
+            check_store(&a.store_id)?;
+            for m in a.movements.values() {
+                out.stock_movements.push(stock_row(m)?);
+            }
+        }
+        DocumentKind::Catalog => {
+            let c: CatalogDoc = documents::read(doc).map_err(|e| e.to_string())?;
+            check_store(&c.store_id)?;
+            for p in c.products.values() {
+                out.products.push(ProductRow {
+                    id: p.id.to_string(),
+                    sku: p.sku.clone(),
+                    name: p.name.clone(),
+                    category_id: p.category_id.map(|c| c.to_string()),
+                    price_e4: e4(p.price.0)?,
+                });
+            }
+        }
+        _ => return Ok(None),
+    }
+    Ok(Some(out))
+}
+
+fn stock_row(m: &shared_model::stock::StockMovement) -> Result<StockMovementRow, String> {
+    Ok(StockMovementRow {
+        id: m.id.to_string(),
+        product_id: m.product_id.to_string(),
+        kind: debug_name(&m.kind),
+        quantity_e4: e4(m.quantity.0)?,
+        at: ms(&m.at),
+    })
+}
+
+/// Loads a document from its stored chunks (snapshots and incremental changes).
+pub async fn load_document(storage: &DynStorage, doc_id: &str) -> Result<Option<AutoCommit>> {
+    let chunks = storage.load_chunk_range(doc_id).await?;
+    if chunks.is_empty() {
+        return Ok(None);
+    }
+    let mut bytes = Vec::new();
+    // Snapshots first, then incremental changes.
+    for (_, v) in chunks.iter().filter(|(k, _)| k.contains("/snapshot/")) {
+        bytes.extend_from_slice(v);
+    }
+    for (_, v) in chunks.iter().filter(|(k, _)| !k.contains("/snapshot/")) {
+        bytes.extend_from_slice(v);
+    }
+    tokio::task::spawn_blocking(move || {
+        let mut doc = AutoCommit::new();
+        doc.load_incremental(&bytes)
+            .map(|_| doc)
+            .map_err(|e| Error::Internal(format!("stored document does not load: {e}")))
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("load task: {e}")))?
+    .map(Some)
+}
+
+/// Projects one stored document; returns whether it had rows.
+pub async fn project_stored(storage: &DynStorage, doc_id: &str) -> Result<bool> {
+    let Some(claim) = storage.doc_claim(doc_id).await? else {
+        return Ok(false);
+    };
+    let Some(doc) = load_document(storage, doc_id).await? else {
+        return Ok(false);
+    };
+    // Tenant-wide documents name their store; it must belong to the tenant.
+    let store_id = match &claim.store_id {
+        Some(s) => s.clone(),
+        None => match doc_store_id(&doc) {
+            Some(s)
+                if storage
+                    .store(&s)
+                    .await?
+                    .is_some_and(|st| st.tenant_id == claim.tenant_id) =>
+            {
+                s
+            }
+            _ => return Ok(false),
+        },
+    };
+    let id = doc_id.to_string();
+    let projected = tokio::task::spawn_blocking(move || project(&id, &store_id, &doc))
+        .await
+        .map_err(|e| Error::Internal(format!("projection task: {e}")))?;
+    match projected {
+        Ok(Some(rows)) => {
+            storage.project_doc(&rows).await?;
+            Ok(true)
+        }
+        Ok(None) => Ok(false),
+        Err(reason) => {
+            tracing::warn!(doc_id, %reason, "document not projected");
+            Ok(false)
+        }
+    }
+}
+
+fn doc_store_id(doc: &AutoCommit) -> Option<String> {
+    use automerge::ReadDoc;
+    match doc.get(automerge::ROOT, "store_id").ok()?? {
+        (automerge::Value::Scalar(s), _) => match s.as_ref() {
+            automerge::ScalarValue::Str(s) => Some(s.to_string()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Rebuilds every projection from the stored documents; returns how many
+/// documents had rows.
+pub async fn reproject_all(storage: &DynStorage) -> Result<usize> {
+    let mut n = 0;
+    for doc_id in storage.chunk_doc_ids().await? {
+        if project_stored(storage, &doc_id).await? {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Documents waiting for projection, fed by the storage adapter.
+#[derive(Debug, Default)]
+pub struct Projector {
+    dirty: Mutex<BTreeSet<String>>,
+    notify: Notify,
+}
+
+impl Projector {
+    /// Marks a document changed.
+    pub fn mark(&self, doc_id: &str) {
+        self.dirty
+            .lock()
+            .expect("projector lock")
+            .insert(doc_id.to_string());
+        self.notify.notify_one();
+    }
+
+    /// Projects dirty documents until the process ends; batches changes that
+    /// arrive close together.
+    pub async fn run(self: Arc<Self>, storage: DynStorage) {
+        loop {
+            self.notify.notified().await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let batch = std::mem::take(&mut *self.dirty.lock().expect("projector lock"));
+            for doc_id in batch {
+                if let Err(e) = project_stored(&storage, &doc_id).await {
+                    tracing::error!(doc_id, error = %e, "projection failed; will retry on the next change");
+                    self.dirty.lock().expect("projector lock").insert(doc_id);
+                }
+            }
+        }
+    }
+
+    /// Projects whatever is dirty now (tests, shutdown).
+    pub async fn flush(&self, storage: &DynStorage) -> Result<()> {
+        let batch = std::mem::take(&mut *self.dirty.lock().expect("projector lock"));
+        for doc_id in batch {
+            project_stored(storage, &doc_id).await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn e4_is_exact() {
+        assert_eq!(e4(Decimal::new(12345, 2)).unwrap(), 1_234_500);
+        assert_eq!(from_e4(1_234_500), Decimal::new(12345, 2));
+        assert!(e4(Decimal::new(1, 5)).is_err());
+        assert!(e4(Decimal::MAX).is_err());
+    }
+}

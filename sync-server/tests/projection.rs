@@ -1,0 +1,187 @@
+//! Documents synced by a terminal are projected into the report tables;
+//! projection is idempotent and `reproject` rebuilds the same numbers.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use shared_model::cart::{Cart, ProductSnapshot};
+use shared_model::catalog::{Product, Unit};
+use shared_model::codec::Timestamp;
+use shared_model::documents::{self, CatalogDoc, JournalDoc};
+use shared_model::ids::{SaleId, UserId};
+use shared_model::money::{Money, Quantity};
+use shared_model::payment::{PaymentMethod, QrisMode, Tender};
+use shared_model::pricing::{PricingPolicy, price_cart};
+use shared_model::receipt_number::ReceiptNumber;
+use shared_model::sale::{Sale, SaleContext};
+use shared_model::settings::StoreSettings;
+use sync_server::reports::DateRange;
+use sync_server::storage::DynStorage;
+
+fn sample(store_id: &str) -> (JournalDoc, CatalogDoc, String) {
+    let settings = StoreSettings::indonesia("Toko", "Jl. Test 1");
+    let currency = settings.currency();
+    let mut indomie = Product::new("IDM", "Indomie Goreng", Money::from_i64(3_500), "standard");
+    indomie.unit = Unit::Piece;
+    let mut kopi = Product::new("KOP", "Kopi Susu", Money::from_i64(12_000), "standard");
+    kopi.unit = Unit::Piece;
+    let snap = |p: &Product| {
+        ProductSnapshot::of(p, None, settings.tax_rule("standard").unwrap().clone()).unwrap()
+    };
+    let now = Timestamp::now();
+    let day = settings.business_day.business_date(now).unwrap();
+    let mut journal = JournalDoc::new(store_id, "T1", day);
+    let cashier = UserId::new();
+    let policy = PricingPolicy {
+        currency: currency.clone(),
+        price_mode: settings.price_mode,
+        promotions: vec![],
+    };
+    let tenders: [Vec<Tender>; 2] = [
+        vec![Tender::cash(Money::from_i64(20_000))],
+        vec![Tender::with(
+            PaymentMethod::Qris {
+                mode: QrisMode::Dynamic,
+            },
+            Money::from_i64(19_000),
+            Some("Q1"),
+        )],
+    ];
+    for (seq, t) in tenders.iter().enumerate() {
+        let mut cart = Cart::new();
+        cart.add(snap(&indomie), Quantity::from_i64(2)).unwrap();
+        if seq == 1 {
+            cart.add(snap(&kopi), Quantity::from_i64(1)).unwrap();
+        }
+        let priced = price_cart(&cart, &policy).unwrap();
+        let ctx = SaleContext {
+            id: SaleId::new(),
+            receipt_no: ReceiptNumber::new("A1", "T1", day, seq as u32 + 1).unwrap(),
+            created_at: now,
+            cashier_id: cashier,
+            shift_id: None,
+            currency: currency.clone(),
+            price_mode: settings.price_mode,
+            cash_unit: settings.cash_unit(),
+        };
+        let sale = Sale::checkout(priced, t, ctx, None).unwrap();
+        journal.sales.insert(sale.id.to_string(), sale);
+    }
+    let mut catalog = CatalogDoc::new(store_id);
+    for p in [indomie, kopi] {
+        catalog.products.insert(p.id.to_string(), p);
+    }
+    (journal, catalog, day.0.to_string())
+}
+
+fn to_automerge<D: documents::Document>(d: &D) -> automerge::Automerge {
+    let mut ac = documents::create(d).unwrap();
+    automerge::Automerge::load(&ac.save()).unwrap()
+}
+
+async fn story(storage: DynStorage) {
+    let server = TestServer::start(storage).await;
+    let a = setup_tenant(&server.state, "Toko A", "A1").await;
+    let (journal, catalog, day) = sample(&a.store_id);
+    let (repo, _d) = rust_client(&server.ws_url(&a.t1.device_credential)).await;
+    let jdoc = repo.create(to_automerge(&journal)).await.unwrap();
+    repo.create(to_automerge(&catalog)).await.unwrap();
+
+    let s = &server.state.services;
+    let range = DateRange {
+        from: day.clone(),
+        to: day.clone(),
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let by_day = loop {
+        let r = s.sales_by_day(&a.owner, &a.store_id, &range).await.unwrap();
+        if r.first().is_some_and(|d| d.sales == 2) {
+            break r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "projection did not happen: {r:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let total: rust_decimal::Decimal = by_day[0].total.parse().unwrap();
+    assert_eq!(total, rust_decimal::Decimal::from(7_000 + 19_000));
+    let methods = s
+        .sales_by_payment_method(&a.owner, &a.store_id, &range)
+        .await
+        .unwrap();
+    let keys: Vec<_> = methods
+        .iter()
+        .map(|m| (m.method.as_str(), m.payments))
+        .collect();
+    assert_eq!(keys, [("cash", 1), ("qris", 1)]);
+    let products = s
+        .sales_by_product(&a.owner, &a.store_id, &range)
+        .await
+        .unwrap();
+    assert_eq!(products.len(), 2);
+    let stock = s.stock_on_hand(&a.owner, &a.store_id).await.unwrap();
+    let qty: Vec<rust_decimal::Decimal> =
+        stock.iter().map(|x| x.quantity.parse().unwrap()).collect();
+    assert!(qty.contains(&rust_decimal::Decimal::from(-4)), "{stock:?}");
+
+    // More changes to the same document: each sale still appears once.
+    jdoc.with_document(|d| {
+        use automerge::transaction::Transactable;
+        d.transact::<_, _, automerge::AutomergeError>(|tx| {
+            tx.put(automerge::ROOT, "unrelated", 1)?;
+            Ok(())
+        })
+        .map(|_| ())
+        .map_err(|f| f.error.to_string())
+    })
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    server.state.sync.projector.flush(&s.storage).await.unwrap();
+    let again = s.sales_by_day(&a.owner, &a.store_id, &range).await.unwrap();
+    assert_eq!(again[0].sales, 2);
+
+    // Rebuilding from the stored documents changes nothing, however often.
+    for _ in 0..2 {
+        let n = sync_server::projection::reproject_all(&s.storage)
+            .await
+            .unwrap();
+        assert!(n >= 2, "{n}");
+        let r = s.sales_by_day(&a.owner, &a.store_id, &range).await.unwrap();
+        assert_eq!((r[0].sales, &r[0].total), (2, &by_day[0].total));
+        assert_eq!(
+            s.stock_on_hand(&a.owner, &a.store_id).await.unwrap().len(),
+            stock.len()
+        );
+    }
+
+    // Another tenant's owner cannot read the reports; bad dates are refused.
+    let b = setup_tenant(&server.state, "Toko B", "B1").await;
+    assert!(matches!(
+        s.sales_by_day(&b.owner, &a.store_id, &range).await,
+        Err(sync_server::Error::NotFound(_))
+    ));
+    let bad = DateRange {
+        from: "2025-13-01".into(),
+        to: day,
+    };
+    assert!(matches!(
+        s.sales_by_day(&a.owner, &a.store_id, &bad).await,
+        Err(sync_server::Error::BadRequest(_))
+    ));
+    repo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn projections_sqlite() {
+    let (s, _dir) = sqlite_storage().await;
+    story(s).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn projections_postgres() {
+    let db = TestDb::create().await;
+    story(db.storage().await).await;
+}
