@@ -24,6 +24,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 2,
         sql: include_str!("../../../migrations/terminal/0002_promotions.sql"),
     },
+    Migration {
+        version: 3,
+        sql: include_str!("../../../migrations/terminal/0003_print_queue.sql"),
+    },
 ];
 
 /// How long a writer waits for another connection's lock before giving up.

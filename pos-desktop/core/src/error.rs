@@ -68,6 +68,14 @@ pub enum CoreError {
     Csv(String),
     #[error("invalid input: {0}")]
     Invalid(String),
+    #[error("printer: {0}")]
+    Printer(#[from] receipt_printer::PrinterError),
+    #[error("print job {job_id} cannot be {action}: it is {state}")]
+    PrintJobState {
+        job_id: i64,
+        action: &'static str,
+        state: String,
+    },
 }
 
 pub type CoreResult<T> = Result<T, CoreError>;

@@ -342,6 +342,7 @@ impl Terminal {
         if std::env::var_os(CRASH_AFTER_COMMIT_ENV).is_some() {
             std::process::abort();
         }
+        crate::print_queue::notify_jobs_queued(&self.path);
         if !self.defer_journal
             && let Err(e) = self.drain_outbox()
         {
