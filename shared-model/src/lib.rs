@@ -26,6 +26,7 @@ pub mod shift;
 pub mod stock;
 pub mod tax;
 pub mod users;
+pub mod wire;
 pub mod zreport;
 
 pub use error::{ModelError, ModelResult};
