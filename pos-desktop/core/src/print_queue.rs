@@ -879,9 +879,25 @@ impl PrintQueue {
     /// `receipt_printer::preview::render_png`. Renders the job without storing anything.
     pub fn job_bytes(&self, job_id: i64, printer: Option<i64>) -> CoreResult<Vec<u8>> {
         let job = load_job(&self.conn, job_id)?;
-        let printer_id = printer.or(job.printer_id);
-        let printer = match printer_id {
-            Some(id) => self.printer(id)?,
+        let printer = self.printer_for(printer.or(job.printer_id))?;
+        let (doc, drawer) = match &job.document {
+            Some(d) => (serde_json::from_str(d)?, job.open_drawer),
+            None => render_record(&self.conn, &job, &self.config)?,
+        };
+        doc.encode(&printer.profile, drawer)
+    }
+
+    /// A PNG picture of what a job prints (on its printer or `printer`), for the cashier app.
+    pub fn job_preview_png(&self, job_id: i64, printer: Option<i64>) -> CoreResult<Vec<u8>> {
+        let job = load_job(&self.conn, job_id)?;
+        let profile = self.printer_for(printer.or(job.printer_id))?.profile;
+        let bytes = self.job_bytes(job_id, printer)?;
+        Ok(receipt_printer::preview::render_png(&bytes, &profile)?)
+    }
+
+    fn printer_for(&self, id: Option<i64>) -> CoreResult<Printer> {
+        match id {
+            Some(id) => self.printer(id),
             None => self
                 .printers()?
                 .into_iter()
@@ -889,13 +905,8 @@ impl PrintQueue {
                 .ok_or_else(|| CoreError::NotFound {
                     what: "default printer",
                     id: String::new(),
-                })?,
-        };
-        let (doc, drawer) = match &job.document {
-            Some(d) => (serde_json::from_str(d)?, job.open_drawer),
-            None => render_record(&self.conn, &job, &self.config)?,
-        };
-        doc.encode(&printer.profile, drawer)
+                }),
+        }
     }
 
     /// Stops the workers and waits for them (a job being sent finishes first).
@@ -1402,4 +1413,46 @@ fn recover_interrupted(conn: &Connection, printer_id: i64) -> CoreResult<()> {
         warn!(jobs = n, "jobs interrupted while printing are queued again");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_with_jitter_in_the_upper_half() {
+        let config = QueueConfig {
+            backoff_initial: Duration::from_millis(100),
+            backoff_max: Duration::from_millis(1_000),
+            ..QueueConfig::default()
+        };
+        for (attempts, full) in [
+            (1, 100),
+            (2, 200),
+            (3, 400),
+            (4, 800),
+            (5, 1_000),
+            (40, 1_000),
+        ] {
+            for _ in 0..50 {
+                let d = backoff_delay(&config, attempts).as_millis() as u64;
+                assert!(d >= full / 2 && d <= full, "attempt {attempts}: {d} ms");
+            }
+        }
+    }
+
+    #[test]
+    fn printer_errors_read_as_words() {
+        let e = PrinterError::Write {
+            written: 10,
+            total: 100,
+            source: std::io::Error::other("reset"),
+        };
+        assert_eq!(
+            describe_printer_error(&e),
+            "the job was cut off after 10 of 100 bytes (reset); it prints again in full"
+        );
+        let e = PrinterError::NotReady(PrinterStatus::UNKNOWN);
+        assert!(describe_printer_error(&e).starts_with("printer not ready"));
+    }
 }

@@ -499,6 +499,107 @@ pub fn z_report(z: &ZReport, ctx: &ZReportContext<'_>) -> CoreResult<receipt_pri
     })
 }
 
+impl crate::Terminal {
+    /// The printable Z report of a shift (closed or not), for
+    /// [`crate::print_queue::PrintQueue::enqueue_z_report`].
+    pub fn z_report_print_shift(
+        &mut self,
+        shift_id: shared_model::ids::ShiftId,
+    ) -> CoreResult<receipt_printer::ZReport> {
+        let settings = self.settings()?;
+        let terminal = self.identity()?.terminal_code.clone();
+        let shift = self.shift(shift_id)?;
+        let z = self.z_report_shift(shift_id)?;
+        let nth: i64 = self.conn.query_row(
+            "SELECT count(*) FROM shifts WHERE terminal_code = ?1 AND business_date = ?2
+               AND opened_at <= ?3",
+            rusqlite::params![
+                terminal,
+                shift.business_date.to_string(),
+                shift.opened_at.to_string()
+            ],
+            |r| r.get(0),
+        )?;
+        let range = self.receipt_range("shift_id = ?1", &shift_id.to_string())?;
+        let now = Timestamp::now();
+        let (closed_at, closed_by) = match &shift.close {
+            Some(c) => (c.closed_at, c.closed_by),
+            None => (now, shift.cashier_id),
+        };
+        let closer = self.user_name(closed_by);
+        z_report(
+            &z,
+            &ZReportContext {
+                settings: &settings,
+                number: z_report_number(
+                    &terminal,
+                    shift.business_date.0,
+                    Some(u32::try_from(nth.max(1)).unwrap_or(u32::MAX)),
+                ),
+                terminal_code: &terminal,
+                business_date: shift.business_date.0,
+                opened_at: shift.opened_at,
+                closed_at,
+                closed_by: &closer,
+                receipt_range: range,
+                printed_at: now,
+                is_copy: false,
+            },
+        )
+    }
+
+    /// The printable Z report of this terminal's business day, closed by `by`.
+    pub fn z_report_print_day(
+        &mut self,
+        date: shared_model::codec::BusinessDate,
+        by: shared_model::ids::UserId,
+    ) -> CoreResult<receipt_printer::ZReport> {
+        let settings = self.settings()?;
+        let terminal = self.identity()?.terminal_code.clone();
+        let z = self.z_report_day(date)?;
+        let opened_at = settings.business_day.day_start(date)?;
+        let range = self.receipt_range("business_date = ?1", &date.to_string())?;
+        let closer = self.user_name(by);
+        let now = Timestamp::now();
+        z_report(
+            &z,
+            &ZReportContext {
+                settings: &settings,
+                number: z_report_number(&terminal, date.0, None),
+                terminal_code: &terminal,
+                business_date: date.0,
+                opened_at,
+                closed_at: now,
+                closed_by: &closer,
+                receipt_range: range,
+                printed_at: now,
+                is_copy: false,
+            },
+        )
+    }
+
+    fn user_name(&mut self, id: shared_model::ids::UserId) -> String {
+        self.user(id)
+            .map(|u| u.name)
+            .unwrap_or_else(|_| id.to_string().chars().take(8).collect())
+    }
+
+    /// First and last receipt number of this terminal's sales matching `cond` (with `?1` =
+    /// `arg`). Numbers of one business day sort as text.
+    fn receipt_range(&self, cond: &str, arg: &str) -> CoreResult<Option<(String, String)>> {
+        let terminal = self.identity()?.terminal_code.clone();
+        let (first, last): (Option<String>, Option<String>) = self.conn.query_row(
+            &format!(
+                "SELECT min(receipt_no), max(receipt_no) FROM sales
+                 WHERE {cond} AND terminal_code = ?2"
+            ),
+            rusqlite::params![arg, terminal],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(first.zip(last))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

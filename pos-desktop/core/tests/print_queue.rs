@@ -559,3 +559,41 @@ fn checkout_to_bytes_at_the_printer_latency() {
     // Checkout wakes the worker: far below the idle poll interval.
     assert!(p50 < Duration::from_millis(500), "{p50:?}");
 }
+
+#[test]
+fn a_shift_z_report_prints_through_the_queue_and_jobs_have_a_preview() {
+    let mut s = shop();
+    let printer = TestPrinter::start(epson()).unwrap();
+    let mut q = PrintQueue::open(&s.path, config()).unwrap();
+    q.add_printer(printer_at(&printer.target())).unwrap();
+    let first = cash_sale(&mut s);
+    let last = cash_sale(&mut s);
+    let png = q.job_preview_png(job_of(&q, &first).job_id, None).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let shift = s.t.open_shift().unwrap().unwrap();
+    // Float 200.000 + 2 × 19.900 cash = 239.800 expected; 239.000 counted.
+    s.t.close_shift(Money::from_i64(239_000), s.cashier)
+        .unwrap();
+    let report = s.t.z_report_print_shift(shift.id).unwrap();
+    assert!(report.number.starts_with("Z-T1-") && report.number.ends_with("-1"));
+    assert_eq!(
+        report.receipt_range,
+        Some((first.receipt_no.to_string(), last.receipt_no.to_string()))
+    );
+    assert_eq!(report.closed_by, "Sari");
+    let job = q.enqueue_z_report(report.clone(), None).unwrap();
+    assert_eq!(job.kind, "zreport");
+    let printed = printer.wait_for_printed(3, WAIT);
+    let text = printed_text(&printed[2]);
+    assert!(text.contains("LAPORAN Z"), "{text}");
+    assert!(text.contains(&report.number), "{text}");
+    assert!(text.contains("Rp 39.800"), "{text}");
+    assert!(text.contains("-Rp 800"), "{text}");
+    assert!(printed[2].printout.drawer_kicks().is_empty());
+    let copy = q.reprint_job(job.job_id).unwrap();
+    let printed = printer.wait_for_printed(4, WAIT);
+    assert!(printed_text(&printed[3]).contains("SALINAN"));
+    wait_for_job(&q, copy.job_id, "copy printed", |j| {
+        j.state == JobState::Printed
+    });
+}
