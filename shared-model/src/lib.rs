@@ -24,6 +24,7 @@ pub mod sale;
 pub mod settings;
 pub mod shift;
 pub mod stock;
+pub mod sync_session;
 pub mod tax;
 pub mod users;
 pub mod wire;
