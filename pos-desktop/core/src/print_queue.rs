@@ -372,7 +372,9 @@ pub struct PrintQueue {
 const JOB_COLUMNS: &str = "j.job_id, j.kind, j.record_id, j.copy, j.copy_of, j.printer_id,
     COALESCE(p.name, (SELECT name FROM printers WHERE is_default = 1 AND j.printer_id IS NULL)),
     j.status, j.last_error, j.attempts, j.next_attempt_ms, j.created_at, j.updated_at,
-    j.written_at, COALESCE(s.receipt_no, r.receipt_no, json_extract(j.document, '$.number'))";
+    j.written_at, COALESCE(s.receipt_no, r.receipt_no, json_extract(j.document, '$.number')),
+    COALESCE(p.enabled,
+        (SELECT enabled FROM printers WHERE is_default = 1 AND j.printer_id IS NULL))";
 
 const JOB_FROM: &str = "print_jobs j
     LEFT JOIN printers p ON p.printer_id = j.printer_id
@@ -385,6 +387,7 @@ fn queued_job(r: &rusqlite::Row<'_>) -> rusqlite::Result<QueuedJob> {
     let attempts: u32 = r.get(9)?;
     let next_ms: i64 = r.get(10)?;
     let copy: bool = r.get(3)?;
+    let printer_enabled: Option<bool> = r.get(15)?;
     let now = now_ms();
     let retrying = status == "pending" && last_error.is_some() && attempts > 0;
     let state = match status.as_str() {
@@ -399,9 +402,11 @@ fn queued_job(r: &rusqlite::Row<'_>) -> rusqlite::Result<QueuedJob> {
     };
     let err = last_error.as_deref().unwrap_or("unknown error");
     let description = match state {
-        JobState::Waiting => match &last_error {
-            Some(e) => format!("waiting for the printer ({e})"),
-            None => "waiting for the printer".to_string(),
+        JobState::Waiting => match (printer_enabled, &last_error) {
+            (None, _) => "waiting: no printer is set up for it".to_string(),
+            (Some(false), _) => "waiting: its printer is disabled".to_string(),
+            (Some(true), Some(e)) => format!("waiting for the printer ({e})"),
+            (Some(true), None) => "waiting for the printer".to_string(),
         },
         JobState::Retrying => {
             let secs = ((next_ms - now).max(0) as f64 / 1000.0).ceil() as i64;

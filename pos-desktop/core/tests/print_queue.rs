@@ -460,6 +460,12 @@ fn the_queue_lists_jobs_with_their_errors_in_words_and_cancels_them() {
     let mut s = shop();
     let port = free_port();
     let mut q = PrintQueue::open(&s.path, config()).unwrap();
+    // Before any printer is set up, a receipt says why it waits.
+    let early = cash_sale(&mut s);
+    let waiting = job_of(&q, &early);
+    assert_eq!(waiting.state, JobState::Waiting);
+    assert_eq!(waiting.description, "waiting: no printer is set up for it");
+    q.cancel(waiting.job_id).unwrap();
     let p = q
         .add_printer(printer_at(&format!("tcp://127.0.0.1:{port}")))
         .unwrap();
@@ -476,7 +482,7 @@ fn the_queue_lists_jobs_with_their_errors_in_words_and_cancels_them() {
     let err = job.last_error.clone().unwrap();
     assert!(err.contains(&format!("tcp://127.0.0.1:{port}")), "{err}");
     let open = q.jobs(JobFilter::Open, 50).unwrap();
-    assert_eq!(open.len(), 1);
+    assert_eq!(open.len(), 1, "{open:#?}");
     assert_eq!(
         open[0].number.as_deref(),
         Some(sale.receipt_no.to_string().as_str())
@@ -486,7 +492,7 @@ fn the_queue_lists_jobs_with_their_errors_in_words_and_cancels_them() {
     assert_eq!(cancelled.state, JobState::Cancelled);
     assert_eq!(cancelled.description, "cancelled");
     assert!(q.jobs(JobFilter::Open, 50).unwrap().is_empty());
-    assert_eq!(q.jobs(JobFilter::All, 50).unwrap().len(), 1);
+    assert_eq!(q.jobs(JobFilter::All, 50).unwrap().len(), 2);
     match q.cancel(id) {
         Err(e @ CoreError::PrintJobState { .. }) => {
             assert!(e.to_string().contains("cancelled"), "{e}")
