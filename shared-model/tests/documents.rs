@@ -385,3 +385,29 @@ fn wire_frames_round_trip_and_bad_frames_are_errors() {
     assert!(wire::decode(&wire::encode(&bad_doc)).is_err());
     assert!(wire::check_document_id(&doc).is_ok());
 }
+
+#[test]
+fn period_indexes_made_offline_on_two_tills_are_one_document() {
+    let id = documents::period_index_id("store-1", "2026-11");
+    assert_eq!(id, documents::period_index_id("store-1", "2026-11"));
+    assert_ne!(id, documents::period_index_id("store-1", "2026-12"));
+    assert!(shared_model::wire::check_document_id(&id).is_ok());
+    let mut a = documents::period_index_genesis("store-1", "2026-11").unwrap();
+    let mut b = documents::period_index_genesis("store-1", "2026-11").unwrap();
+    assert_eq!(a.get_heads(), b.get_heads());
+    for (doc, till) in [(&mut a, "T1"), (&mut b, "T2")] {
+        let mut index: PeriodIndexDoc = documents::read(doc).unwrap();
+        index.journals.insert(
+            format!("{till}/2026-11-25"),
+            JournalRef {
+                url: format!("automerge:{till}"),
+                terminal_code: till.into(),
+                business_date: date("2026-11-25"),
+            },
+        );
+        documents::write(doc, &index).unwrap();
+    }
+    a.merge(&mut b).unwrap();
+    let merged: PeriodIndexDoc = documents::read(&a).unwrap();
+    assert_eq!(merged.journals.len(), 2);
+}

@@ -132,3 +132,27 @@ pub fn load_bytes(bytes: &[u8]) -> ModelResult<AutoCommit> {
         reason: e.to_string(),
     })
 }
+
+/// The id of a store's period index for a month (`YYYY-MM`). It is derived, not random, so
+/// that every terminal and the server name the same document without asking anyone.
+pub fn period_index_id(store_id: &str, month: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("snapkasir/period-index/{store_id}/{month}"));
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    crate::wire::document_id_from_bytes(&bytes)
+}
+
+/// The first change of a period index, byte-identical wherever it is made (derived actor, time
+/// zero), so that tills creating it concurrently while offline end up with one document whose
+/// `journals` map takes every till's entries. The returned document writes with a fresh actor.
+pub fn period_index_genesis(store_id: &str, month: &str) -> ModelResult<AutoCommit> {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("snapkasir/period-index-actor/{store_id}/{month}"));
+    let mut doc = AutoCommit::new().with_actor(automerge::ActorId::from(&digest[..16]));
+    write(&mut doc, &PeriodIndexDoc::new(store_id, month))?;
+    doc.commit_with(automerge::transaction::CommitOptions::default().with_time(0));
+    // Later changes are this writer's own.
+    doc.set_actor(automerge::ActorId::random());
+    Ok(doc)
+}
