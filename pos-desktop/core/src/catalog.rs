@@ -296,11 +296,12 @@ impl Terminal {
                 r.get(5)?,
             ))
         };
-        {
-            let mut exact = self.conn.prepare_cached(
-                "SELECT p.product_id, p.sku, p.name, p.price, p.unit, p.active FROM products p
-                 WHERE p.sku = ?1 OR p.product_id IN (SELECT product_id FROM barcodes WHERE code = ?1)",
-            )?;
+        for sql in [
+            "SELECT product_id, sku, name, price, unit, active FROM products WHERE sku = ?1",
+            "SELECT p.product_id, p.sku, p.name, p.price, p.unit, p.active
+             FROM barcodes b JOIN products p ON p.product_id = b.product_id WHERE b.code = ?1",
+        ] {
+            let mut exact = self.conn.prepare_cached(sql)?;
             for row in exact.query_map([q], hit)? {
                 push_hit(&mut out, row?, include_inactive)?;
             }
@@ -308,18 +309,23 @@ impl Terminal {
         let Some(fts) = fts_query(q) else {
             return Ok(out);
         };
+        // No bm25 ranking: for a one-letter prefix it would score most of the catalog on every
+        // keystroke. Matches come in catalog order and the few kept are ordered below.
+        let exact_hits = out.len();
         let mut stmt = self.conn.prepare_cached(
             "SELECT p.product_id, p.sku, p.name, p.price, p.unit, p.active
              FROM products_fts JOIN products p ON p.rowid = products_fts.rowid
              WHERE products_fts MATCH ?1 AND (?2 OR p.active)
-             ORDER BY rank LIMIT ?3",
+             LIMIT ?3",
         )?;
-        for row in stmt.query_map(params![fts, include_inactive, limit as i64], hit)? {
+        for row in stmt.query_map(params![fts, include_inactive, (limit * 4) as i64], hit)? {
             push_hit(&mut out, row?, include_inactive)?;
-            if out.len() >= limit {
-                break;
-            }
         }
+        let needle = q.to_lowercase();
+        out[exact_hits..].sort_by_cached_key(|h| {
+            let name = h.name.to_lowercase();
+            (!name.starts_with(&needle), name.len(), name)
+        });
         out.truncate(limit);
         Ok(out)
     }

@@ -17,12 +17,11 @@ use shared_model::refund::{
 };
 use shared_model::sale::{Sale, SaleContext, Void};
 use shared_model::shift::{CashMovement, Shift};
-use shared_model::stock::StockMovement;
 use tracing::{info, instrument, warn};
 
 use crate::docs::Docs;
 use crate::error::{CoreError, CoreResult};
-use crate::projection::{self, json};
+use crate::projection;
 use crate::terminal::{CRASH_AFTER_COMMIT_ENV, Terminal, has_entry, put_entry, register_doc};
 use crate::users::Approval;
 
@@ -118,7 +117,9 @@ pub(crate) fn journal_for(
     Ok(id)
 }
 
-/// Queues a journal entry for its document.
+/// Queues a journal entry for its document. The entry's content is read from its query table
+/// when the entry is applied (it was written there in the same transaction), so the outbox row
+/// stays small.
 pub(crate) fn enqueue(
     tx: &Connection,
     journal_doc: &str,
@@ -126,21 +127,33 @@ pub(crate) fn enqueue(
     date: BusinessDate,
     map: &str,
     id: &str,
-    data: String,
 ) -> CoreResult<()> {
     tx.prepare_cached(
         "INSERT INTO outbox (journal_doc, terminal_code, business_date, entry_map, entry_id, data)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+         VALUES (?1, ?2, ?3, ?4, ?5, '')",
     )?
-    .execute(params![
-        journal_doc,
-        terminal,
-        date.to_string(),
-        map,
-        id,
-        data
-    ])?;
+    .execute(params![journal_doc, terminal, date.to_string(), map, id])?;
     Ok(())
+}
+
+/// The current content of a journal entry, from its query table.
+fn entry_data(tx: &Connection, map: &str, id: &str) -> CoreResult<String> {
+    let sql = match map {
+        "sales" => "SELECT data FROM sales WHERE sale_id = ?1",
+        "refunds" => "SELECT data FROM refunds WHERE refund_id = ?1",
+        "voids" => "SELECT data FROM voids WHERE void_id = ?1",
+        "shifts" => "SELECT data FROM shifts WHERE shift_id = ?1",
+        "cash_movements" => "SELECT data FROM cash_movements WHERE movement_id = ?1",
+        other => {
+            return Err(CoreError::Corrupt(format!(
+                "outbox entry for map {other:?}"
+            )));
+        }
+    };
+    tx.prepare_cached(sql)?
+        .query_row([id], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| CoreError::Corrupt(format!("outbox entry {map}/{id} has no record")))
 }
 
 fn enqueue_print(tx: &Connection, record_id: &str, kind: &str, copy: bool) -> CoreResult<i64> {
@@ -170,9 +183,6 @@ fn apply_entry(
         "voids" => put_entry(doc, map, id, &serde_json::from_str::<Void>(data)?)?,
         "shifts" => put_entry(doc, map, id, &serde_json::from_str::<Shift>(data)?)?,
         "cash_movements" => put_entry(doc, map, id, &serde_json::from_str::<CashMovement>(data)?)?,
-        "stock_movements" => {
-            put_entry(doc, map, id, &serde_json::from_str::<StockMovement>(data)?)?
-        }
         other => {
             return Err(CoreError::Corrupt(format!(
                 "outbox entry for map {other:?}"
@@ -320,15 +330,7 @@ impl Terminal {
             let journal = journal_for(tx, &ident.terminal_code, date)?;
             projection::project_sale(tx, &sale, &journal)?;
             let id = sale.id.to_string();
-            enqueue(
-                tx,
-                &journal,
-                &ident.terminal_code,
-                date,
-                "sales",
-                &id,
-                json(&sale)?,
-            )?;
+            enqueue(tx, &journal, &ident.terminal_code, date, "sales", &id)?;
             enqueue_print(tx, &id, "receipt", false)?;
             Ok(sale)
         })?;
@@ -363,9 +365,9 @@ impl Terminal {
     #[instrument(skip_all)]
     pub fn drain_outbox(&mut self) -> CoreResult<usize> {
         let store_id = self.identity()?.store_id.clone();
-        let rows: Vec<(i64, String, String, String, String, String, String)> = {
+        let rows: Vec<(i64, String, String, String, String, String)> = {
             let mut stmt = self.conn.prepare_cached(
-                "SELECT seq, journal_doc, terminal_code, business_date, entry_map, entry_id, data
+                "SELECT seq, journal_doc, terminal_code, business_date, entry_map, entry_id
                  FROM outbox ORDER BY seq",
             )?;
             let rows = stmt.query_map([], |r| {
@@ -376,7 +378,6 @@ impl Terminal {
                     r.get(3)?,
                     r.get(4)?,
                     r.get(5)?,
-                    r.get(6)?,
                 ))
             })?;
             rows.collect::<Result<_, _>>()?
@@ -386,10 +387,11 @@ impl Terminal {
         }
         self.write(|tx, d| {
             let mut n = 0;
-            for (seq, doc_id, terminal, date, map, id, data) in &rows {
+            for (seq, doc_id, terminal, date, map, id) in &rows {
                 ensure_journal(tx, d, doc_id, &store_id, terminal, date)?;
+                let data = entry_data(tx, map, id)?;
                 let doc = d.get_mut(tx, doc_id)?;
-                if apply_entry(doc, map, id, data)? {
+                if apply_entry(doc, map, id, &data)? {
                     n += 1;
                 }
                 tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?
@@ -508,15 +510,7 @@ impl Terminal {
             let journal = journal_for(tx, &ident.terminal_code, date)?;
             projection::project_refund(tx, &refund, &journal)?;
             let id = refund.id.to_string();
-            enqueue(
-                tx,
-                &journal,
-                &ident.terminal_code,
-                date,
-                "refunds",
-                &id,
-                json(&refund)?,
-            )?;
+            enqueue(tx, &journal, &ident.terminal_code, date, "refunds", &id)?;
             enqueue_print(tx, &id, "refund", false)?;
             Ok(refund)
         })?;
@@ -572,15 +566,7 @@ impl Terminal {
             let journal = journal_for(tx, &ident.terminal_code, date)?;
             projection::project_void(tx, &void, &journal)?;
             let id = void.id.to_string();
-            enqueue(
-                tx,
-                &journal,
-                &ident.terminal_code,
-                date,
-                "voids",
-                &id,
-                json(&void)?,
-            )?;
+            enqueue(tx, &journal, &ident.terminal_code, date, "voids", &id)?;
             Ok(())
         })?;
         self.after_commit();

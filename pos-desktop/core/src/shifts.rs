@@ -12,7 +12,7 @@ use shared_model::zreport::{ZReport, ZReportInput};
 use tracing::instrument;
 
 use crate::error::{CoreError, CoreResult};
-use crate::projection::{self, json};
+use crate::projection;
 use crate::sales::{enqueue, journal_for};
 use crate::terminal::Terminal;
 
@@ -55,15 +55,7 @@ impl Terminal {
             let journal = journal_for(tx, &ident.terminal_code, date)?;
             projection::project_shift(tx, shift, &journal)?;
             let id = shift.id.to_string();
-            enqueue(
-                tx,
-                &journal,
-                &ident.terminal_code,
-                date,
-                "shifts",
-                &id,
-                json(shift)?,
-            )
+            enqueue(tx, &journal, &ident.terminal_code, date, "shifts", &id)
         })?;
         self.drain_quietly();
         Ok(())
@@ -104,7 +96,6 @@ impl Terminal {
                 date,
                 "cash_movements",
                 &id,
-                json(&m)?,
             )
         })?;
         self.drain_quietly();
