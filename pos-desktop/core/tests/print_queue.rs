@@ -613,3 +613,69 @@ fn a_shift_z_report_prints_through_the_queue_and_jobs_have_a_preview() {
         j.state == JobState::Printed
     });
 }
+
+#[test]
+fn each_printer_has_its_own_worker_and_queue() {
+    let mut s = shop();
+    let counter = TestPrinter::start(epson()).unwrap();
+    let office = TestPrinter::start(PrinterProfile::by_name("generic-58").unwrap()).unwrap();
+    // The office printer is out of paper: only its own jobs wait.
+    office.set_condition(Condition::paper_out());
+    let mut q = PrintQueue::open(&s.path, config()).unwrap();
+    q.add_printer(printer_at(&counter.target())).unwrap();
+    let back = q
+        .add_printer(NewPrinter {
+            name: "Kantor".into(),
+            target: office.target(),
+            profile: PrinterProfile::by_name("generic-58").unwrap(),
+            is_default: false,
+        })
+        .unwrap();
+    assert!(!back.is_default);
+    let z = q
+        .enqueue_z_report(receipt_printer::sample::sample_z_report(), Some(back.id))
+        .unwrap();
+    let sale = cash_sale(&mut s);
+    // The receipt goes to the default (counter) printer while the office job is held.
+    let printed = counter.wait_for_printed(1, WAIT);
+    assert!(printed_text(&printed[0]).contains(&sale.receipt_no.to_string()));
+    // generic-58 does not report status, so the office job is not held but printed.
+    let printed = office.wait_for_printed(1, WAIT);
+    let text = printed_text(&printed[0]);
+    assert!(text.contains("LAPORAN Z"), "{text}");
+    assert!(printed[0].printout.status_requests.is_empty());
+    assert_eq!(q.job(z.job_id).unwrap().printer.as_deref(), Some("Kantor"));
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(counter.wait_for_printed(2, Duration::ZERO).len(), 1);
+    // Disabling a printer stops its worker; its jobs wait and say why.
+    q.update_printer(
+        back.id,
+        PrinterChange {
+            enabled: Some(false),
+            ..PrinterChange::default()
+        },
+    )
+    .unwrap();
+    let again = q.reprint_job(z.job_id).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let waiting = q.job(again.job_id).unwrap();
+    assert_eq!(waiting.state, JobState::Waiting);
+    assert_eq!(waiting.description, "waiting: its printer is disabled");
+    assert_eq!(office.wait_for_printed(2, Duration::ZERO).len(), 1);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_serial_printer_prints_through_the_same_queue() {
+    let mut s = shop();
+    let printer = TestPrinter::start_serial(epson()).unwrap();
+    let mut q = PrintQueue::open(&s.path, config()).unwrap();
+    q.add_printer(printer_at(&printer.target())).unwrap();
+    let sale = cash_sale(&mut s);
+    let printed = printer.wait_for_printed(1, WAIT);
+    assert_eq!(printed.len(), 1);
+    assert!(printed_text(&printed[0]).contains(&sale.receipt_no.to_string()));
+    wait_for_job(&q, job_of(&q, &sale).job_id, "printed", |j| {
+        j.state == JobState::Printed
+    });
+}
