@@ -12,44 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use automerge::ReadDoc;
 use automerge::transaction::Transactable;
-use futures::{SinkExt, StreamExt};
-use tokio_tungstenite::tungstenite::Message;
-
-struct WsDialer(samod::Url);
-
-impl samod::Dialer for WsDialer {
-    type Error = std::io::Error;
-
-    fn url(&self) -> samod::Url {
-        self.0.clone()
-    }
-
-    fn connect(
-        &self,
-    ) -> futures::future::BoxFuture<'static, Result<samod::Transport, samod::DialError<Self::Error>>>
-    {
-        let url = self.0.to_string();
-        Box::pin(async move {
-            let (ws, _) = tokio_tungstenite::connect_async(url)
-                .await
-                .map_err(samod::DialError::transient)?;
-            let (sink, stream) = ws.split();
-            let stream = stream.filter_map(|m| {
-                futures::future::ready(match m {
-                    Ok(Message::Binary(b)) => Some(Ok(b.to_vec())),
-                    Ok(_) => None,
-                    Err(e) => Some(Err(e)),
-                })
-            });
-            let sink = sink.with(|v: Vec<u8>| {
-                futures::future::ready(Ok::<_, tokio_tungstenite::tungstenite::Error>(
-                    Message::Binary(v.into()),
-                ))
-            });
-            Ok(samod::Transport::new(stream, sink))
-        })
-    }
-}
+use sync_server::sync::cluster::WsDialer;
 
 fn root_strings(d: &automerge::Automerge) -> serde_json::Map<String, serde_json::Value> {
     let mut out = serde_json::Map::new();
@@ -90,7 +53,7 @@ async fn main() -> anyhow::Result<()> {
         max_delay: Duration::from_secs(1),
         max_retries: Some(5),
     };
-    let dialer = repo.dial(backoff, Arc::new(WsDialer(samod::Url::parse(url)?)))?;
+    let dialer = repo.dial(backoff, Arc::new(WsDialer::new(samod::Url::parse(url)?)))?;
     tokio::time::timeout(Duration::from_secs(15), dialer.established())
         .await
         .context("handshake timed out")?

@@ -179,7 +179,9 @@ async fn me(UserAuth(who): UserAuth) -> Result<Json<Me>> {
             store_id,
             role,
         })),
-        Principal::Terminal { .. } => Err(Error::Forbidden("not a user")),
+        Principal::Terminal { .. } | Principal::Instance { .. } => {
+            Err(Error::Forbidden("not a user"))
+        }
     }
 }
 

@@ -36,6 +36,8 @@ pub struct SyncHub {
     pub metrics: Metrics,
     /// Projects changed documents into the report tables.
     pub projector: Arc<Projector>,
+    /// Id of this instance (cluster peering).
+    pub instance_id: String,
     /// The server's own peer id (sender of replies it makes itself).
     pub server_peer: String,
 }
@@ -76,7 +78,12 @@ impl AppState {
         let gate = Arc::new(Gate::new(storage.clone()));
         let health = Arc::new(StorageHealth::default());
         let projector = Arc::new(Projector::default());
+        let instance_id = uuid::Uuid::now_v7().to_string();
         let repo = samod::Repo::build_tokio()
+            .with_peer_id(samod::PeerId::from_string(format!(
+                "{}{instance_id}",
+                crate::auth::INSTANCE_PEER_PREFIX
+            )))
             .with_storage(SamodStorage::new(
                 storage,
                 services.connections.clone(),
@@ -104,6 +111,7 @@ impl AppState {
                 health,
                 metrics: Metrics::default(),
                 projector,
+                instance_id,
                 server_peer,
             }),
         })
@@ -203,6 +211,9 @@ pub async fn serve(
             .clone()
             .run(state.services.storage.clone()),
     );
+    if let Some(url) = state.services.config.advertise_url.clone() {
+        tokio::spawn(crate::sync::cluster::run(state.clone(), url));
+    }
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let st = state.clone();

@@ -29,6 +29,8 @@ pub enum Principal {
         tenant_id: String,
         store_id: String,
     },
+    /// Another server instance on the same database (cluster credential).
+    Instance { instance_id: String },
 }
 
 impl Principal {
@@ -36,6 +38,7 @@ impl Principal {
     pub fn tenant_id(&self) -> &str {
         match self {
             Principal::User { tenant_id, .. } | Principal::Terminal { tenant_id, .. } => tenant_id,
+            Principal::Instance { .. } => "",
         }
     }
     /// Store the principal is bound to (`None`: the whole tenant).
@@ -43,6 +46,7 @@ impl Principal {
         match self {
             Principal::User { store_id, .. } => store_id.as_deref(),
             Principal::Terminal { store_id, .. } => Some(store_id),
+            Principal::Instance { .. } => None,
         }
     }
     /// Stable label for logs and doc claims, e.g. `terminal:<id>`.
@@ -50,10 +54,14 @@ impl Principal {
         match self {
             Principal::User { user_id, .. } => format!("user:{user_id}"),
             Principal::Terminal { terminal_id, .. } => format!("terminal:{terminal_id}"),
+            Principal::Instance { instance_id } => format!("instance:{instance_id}"),
         }
     }
     /// Whether this principal may reach a document owned by `tenant`/`store`.
     pub fn may_access(&self, tenant: &str, store: Option<&str>) -> bool {
+        if matches!(self, Principal::Instance { .. }) {
+            return true;
+        }
         if self.tenant_id() != tenant {
             return false;
         }
@@ -73,7 +81,7 @@ impl Principal {
             } => {
                 tenant_id == tenant && (*role == Role::Owner || store_id.as_deref() == Some(store))
             }
-            Principal::Terminal { .. } => false,
+            Principal::Terminal { .. } | Principal::Instance { .. } => false,
         }
     }
 }
@@ -198,6 +206,17 @@ impl JwtKey {
         Ok(format!("{signing_input}.{sig}"))
     }
 
+    /// Hex HMAC-SHA256 of `msg` under this key (cluster credentials).
+    pub fn tag(&self, msg: &str) -> String {
+        let mut mac = self.mac();
+        mac.update(msg.as_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// Verifies signature, algorithm and expiry (`now` in unix seconds).
     pub fn verify(&self, token: &str, now: i64) -> Result<Claims> {
         let bad = || Error::Unauthorized("invalid token");
@@ -226,6 +245,12 @@ impl JwtKey {
         Ok(claims)
     }
 }
+
+/// Prefix of instance-to-instance credentials.
+pub const CLUSTER_CREDENTIAL_PREFIX: &str = "skc_";
+
+/// Peer ids of server instances; clients may not use this prefix.
+pub const INSTANCE_PEER_PREFIX: &str = "snapkasir-instance-";
 
 /// Prefix of terminal device credentials, so the kind of a token is visible.
 pub const DEVICE_CREDENTIAL_PREFIX: &str = "skd_";

@@ -64,6 +64,9 @@ pub struct Config {
     pub login_window_secs: i64,
     /// How often each instance polls for revoked terminals, milliseconds.
     pub revocation_poll_ms: u64,
+    /// `ws://host:port/sync` at which other instances reach this one. When
+    /// set, instances sharing the database peer with each other.
+    pub advertise_url: Option<String>,
 }
 
 impl Default for Config {
@@ -84,6 +87,7 @@ impl Default for Config {
             login_max_failures_per_address: 20,
             login_window_secs: 15 * 60,
             revocation_poll_ms: 400,
+            advertise_url: None,
         }
     }
 }
@@ -156,6 +160,9 @@ impl Config {
         );
         env_field!("SNAPKASIR_LOGIN_WINDOW_SECS", login_window_secs);
         env_field!("SNAPKASIR_REVOCATION_POLL_MS", revocation_poll_ms);
+        if let Some(v) = get("SNAPKASIR_ADVERTISE_URL").filter(|v| !v.is_empty()) {
+            self.advertise_url = Some(v);
+        }
         Ok(())
     }
 }

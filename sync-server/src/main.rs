@@ -31,6 +31,9 @@ enum Command {
         /// Address to listen on (default 127.0.0.1:8080; port 0 picks a free port).
         #[arg(long)]
         listen: Option<String>,
+        /// `ws://host:port/sync` other instances use to reach this one (enables peering).
+        #[arg(long)]
+        advertise_url: Option<String>,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -115,11 +118,23 @@ async fn main() -> anyhow::Result<()> {
     if let Some(u) = cli.database_url {
         config.database_url = Some(Secret::new(u));
     }
-    let command = cli.command.unwrap_or(Command::Serve { listen: None });
-    if let Command::Serve { listen: Some(l) } = &command {
-        config.listen = l
-            .parse()
-            .with_context(|| format!("invalid --listen address {l:?}"))?;
+    let command = cli.command.unwrap_or(Command::Serve {
+        listen: None,
+        advertise_url: None,
+    });
+    if let Command::Serve {
+        listen,
+        advertise_url,
+    } = &command
+    {
+        if let Some(l) = listen {
+            config.listen = l
+                .parse()
+                .with_context(|| format!("invalid --listen address {l:?}"))?;
+        }
+        if let Some(u) = advertise_url {
+            config.advertise_url = Some(u.clone());
+        }
     }
     tracing::debug!(?config, "configuration");
     let config = Arc::new(config);

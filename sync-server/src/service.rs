@@ -454,9 +454,29 @@ impl Services {
         })
     }
 
-    /// Validates a sync-endpoint token: a terminal's device credential or a
-    /// user's access token.
+    /// Credential with which instance `instance_id` dials its peers.
+    pub fn cluster_token(&self, instance_id: &str) -> String {
+        format!(
+            "{}{instance_id}.{}",
+            auth::CLUSTER_CREDENTIAL_PREFIX,
+            self.jwt.tag(&format!("cluster:{instance_id}"))
+        )
+    }
+
+    /// Validates a sync-endpoint token: a terminal's device credential, a
+    /// user's access token, or another instance's cluster credential.
     pub async fn authenticate_sync(&self, token: &str) -> Result<Principal> {
+        if let Some(rest) = token.strip_prefix(auth::CLUSTER_CREDENTIAL_PREFIX) {
+            let (id, _) = rest
+                .split_once('.')
+                .ok_or(Error::Unauthorized("invalid cluster credential"))?;
+            if self.cluster_token(id) != token {
+                return Err(Error::Unauthorized("invalid cluster credential"));
+            }
+            return Ok(Principal::Instance {
+                instance_id: id.to_string(),
+            });
+        }
         if token.starts_with(auth::DEVICE_CREDENTIAL_PREFIX) {
             let term = self
                 .storage

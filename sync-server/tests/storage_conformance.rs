@@ -275,6 +275,22 @@ async fn story(s: DynStorage) {
         "one use only"
     );
 
+    // ---- cluster instances
+    s.heartbeat_instance("i1", "ws://a/sync", 100)
+        .await
+        .unwrap();
+    s.heartbeat_instance("i2", "ws://b/sync", 100)
+        .await
+        .unwrap();
+    s.heartbeat_instance("i1", "ws://a2/sync", 200)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.live_instances(150).await.unwrap(),
+        [("i1".to_string(), "ws://a2/sync".to_string())]
+    );
+    assert_eq!(s.live_instances(0).await.unwrap().len(), 2);
+
     // ---- document claims: the first claim wins forever
     let c1 = DocClaim {
         doc_id: "docA".into(),

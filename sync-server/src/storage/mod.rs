@@ -20,6 +20,9 @@ use crate::projection::ProjectedDoc;
 /// A stored chunk: its key and bytes.
 pub type Chunk = (String, Vec<u8>);
 
+/// A live instance: its id and sync URL.
+pub type InstanceRow = (String, String);
+
 /// Shared handle to the chosen backend.
 pub type DynStorage = Arc<dyn Storage>;
 
@@ -247,6 +250,17 @@ pub trait Storage: Send + Sync + Debug + 'static {
     /// Claims a document id unless already claimed; returns the claim in force.
     fn claim_doc<'a>(&'a self, claim: &'a DocClaim) -> BoxFuture<'a, Result<DocClaim>>;
     fn doc_claim<'a>(&'a self, doc_id: &'a str) -> BoxFuture<'a, Result<Option<DocClaim>>>;
+
+    // ---- cluster
+    /// Records that instance `id` is alive and reachable at `url`.
+    fn heartbeat_instance<'a>(
+        &'a self,
+        id: &'a str,
+        url: &'a str,
+        now: i64,
+    ) -> BoxFuture<'a, Result<()>>;
+    /// Instances with a heartbeat at or after `since`: `(id, url)`.
+    fn live_instances(&self, since: i64) -> BoxFuture<'_, Result<Vec<InstanceRow>>>;
 
     // ---- projections and reports
     /// Replaces every projected row of one document, in one transaction.
@@ -743,6 +757,28 @@ macro_rules! impl_storage {
                     .bind(doc_id)
                     .fetch_optional(&self.pool)
                     .await?)
+                })
+            }
+
+            fn heartbeat_instance<'a>(&'a self, id: &'a str, url: &'a str, now: i64) -> BoxFuture<'a, Result<()>> {
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO instances (id, url, heartbeat_at) VALUES ($1, $2, $3) \
+                         ON CONFLICT (id) DO UPDATE SET url = excluded.url, heartbeat_at = excluded.heartbeat_at",
+                    )
+                    .bind(id).bind(url).bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(())
+                })
+            }
+
+            fn live_instances(&self, since: i64) -> BoxFuture<'_, Result<Vec<InstanceRow>>> {
+                Box::pin(async move {
+                    Ok(sqlx::query_as("SELECT id, url FROM instances WHERE heartbeat_at >= $1 ORDER BY id")
+                        .bind(since)
+                        .fetch_all(&self.pool)
+                        .await?)
                 })
             }
 

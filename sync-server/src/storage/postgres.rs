@@ -7,8 +7,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use super::{
-    Chunk, DayTotal, DocClaim, EnrollmentCodeRow, KeyTotal, ProductTotal, RefreshTokenRow,
-    StockLevel, StoreRow, Tenant, TerminalRow, UserRow,
+    Chunk, DayTotal, DocClaim, EnrollmentCodeRow, InstanceRow, KeyTotal, ProductTotal,
+    RefreshTokenRow, StockLevel, StoreRow, Tenant, TerminalRow, UserRow,
 };
 use crate::error::{Error, Result};
 use crate::projection::ProjectedDoc;

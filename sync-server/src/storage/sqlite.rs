@@ -8,8 +8,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{
-    Chunk, DayTotal, DocClaim, EnrollmentCodeRow, KeyTotal, ProductTotal, RefreshTokenRow,
-    StockLevel, StoreRow, Tenant, TerminalRow, UserRow,
+    Chunk, DayTotal, DocClaim, EnrollmentCodeRow, InstanceRow, KeyTotal, ProductTotal,
+    RefreshTokenRow, StockLevel, StoreRow, Tenant, TerminalRow, UserRow,
 };
 use crate::error::{Error, Result};
 use crate::projection::ProjectedDoc;

@@ -2,6 +2,7 @@
 //! work; this module authenticates connections, checks every inbound frame
 //! against document claims, limits frames, and adapts storage.
 
+pub mod cluster;
 pub mod protocol;
 mod registry;
 mod samod_storage;
@@ -92,6 +93,14 @@ pub fn share_policy(registry: Arc<ConnectionRegistry>, gate: Arc<Gate>) -> impl 
         let gate = gate.clone();
         futures::stream::once(async move {
             let doc = doc_id.to_string();
+            // Only authenticated instances can bind these peer ids (ws.rs), and
+            // instances dial only instances listed in the database.
+            if peer_id
+                .as_str()
+                .starts_with(crate::auth::INSTANCE_PEER_PREFIX)
+            {
+                return samod::ShareConfig::read_write();
+            }
             let Some(who) = registry.principal_of_peer(peer_id.as_str()) else {
                 tracing::debug!(%doc, peer = %peer_id, "share denied: unknown peer");
                 return samod::ShareConfig::none();

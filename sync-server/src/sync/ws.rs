@@ -151,6 +151,10 @@ impl Conn {
         {
             return Verdict::Close(reason);
         }
+        // Another instance relays what its own clients were allowed to send.
+        if matches!(self.principal, Principal::Instance { .. }) {
+            return Verdict::Forward;
+        }
         let gate = &self.app.sync.gate;
         let claim = match gate.claim_of(doc).await {
             Ok(c) => c,
@@ -290,6 +294,18 @@ async fn pump(
             return Err(r);
         }
     };
+    let instance_peer = peer_id.starts_with(crate::auth::INSTANCE_PEER_PREFIX);
+    let peer_ok = match &principal {
+        Principal::Instance { instance_id } => {
+            peer_id == format!("{}{instance_id}", crate::auth::INSTANCE_PEER_PREFIX)
+        }
+        _ => !instance_peer,
+    };
+    if !peer_ok {
+        let r = "peer id does not match the credential";
+        close_with(&mut ws_tx, r).await;
+        return Err(r.into());
+    }
     if let Err(r) = app.services.connections.bind_peer(id, &peer_id) {
         close_with(&mut ws_tx, r).await;
         return Err(r.to_string());

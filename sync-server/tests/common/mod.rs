@@ -108,6 +108,16 @@ use sync_server::config::Config;
 use sync_server::service::Enrollment;
 use tokio_tungstenite::tungstenite::Message;
 
+/// Logs to the test's output when `SNAPKASIR_TEST_LOG` is set (an env filter).
+pub fn init_tracing() {
+    if let Ok(filter) = std::env::var("SNAPKASIR_TEST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    }
+}
+
 /// A server on a loopback port, stopped on drop.
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -121,6 +131,7 @@ impl TestServer {
     }
 
     pub async fn start_with(storage: DynStorage, config: Config) -> Self {
+        init_tracing();
         let state = AppState::new(storage, Arc::new(config))
             .await
             .expect("app state");
@@ -130,6 +141,35 @@ impl TestServer {
             .await
             .expect("bind");
         let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(sync_server::app::serve(
+            listener,
+            state.clone(),
+            async move {
+                let _ = rx.await;
+            },
+        ));
+        TestServer {
+            addr,
+            state,
+            stop: Some(tx),
+        }
+    }
+
+    /// A server that advertises its own `ws://…/sync` for instance peering.
+    pub async fn start_clustered(storage: DynStorage) -> Self {
+        init_tracing();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().unwrap();
+        let config = Config {
+            advertise_url: Some(format!("ws://{addr}/sync")),
+            ..Config::default()
+        };
+        let state = AppState::new(storage, Arc::new(config))
+            .await
+            .expect("app state");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(sync_server::app::serve(
             listener,
@@ -220,52 +260,12 @@ pub async fn setup_tenant(state: &AppState, name: &str, code: &str) -> Tenancy {
 
 // ------------------------------------------------------------------ rust client (samod)
 
-/// samod dialer over tokio-tungstenite (plain `ws://`).
-#[derive(Debug)]
-pub struct WsDialer {
-    pub url: samod::Url,
-}
-
-impl samod::Dialer for WsDialer {
-    type Error = std::io::Error;
-
-    fn url(&self) -> samod::Url {
-        self.url.clone()
-    }
-
-    fn connect(
-        &self,
-    ) -> futures::future::BoxFuture<'static, Result<samod::Transport, samod::DialError<Self::Error>>>
-    {
-        let url = self.url.to_string();
-        Box::pin(async move {
-            let (ws, _) = tokio_tungstenite::connect_async(url)
-                .await
-                .map_err(samod::DialError::transient)?;
-            let (sink, stream) = ws.split();
-            let stream = stream.filter_map(|m| {
-                futures::future::ready(match m {
-                    Ok(Message::Binary(b)) => Some(Ok(b.to_vec())),
-                    Ok(_) => None,
-                    Err(e) => Some(Err(e)),
-                })
-            });
-            let sink = sink.with(|v: Vec<u8>| {
-                futures::future::ready(Ok::<_, tokio_tungstenite::tungstenite::Error>(
-                    Message::Binary(v.into()),
-                ))
-            });
-            Ok(samod::Transport::new(stream, sink))
-        })
-    }
-}
+pub use sync_server::sync::cluster::WsDialer;
 
 /// A samod repo connected to `url` (handshake done).
 pub async fn rust_client(url: &str) -> (samod::Repo, samod::DialerHandle<std::io::Error>) {
     let repo = samod::Repo::build_tokio().load().await;
-    let dialer = Arc::new(WsDialer {
-        url: samod::Url::parse(url).unwrap(),
-    });
+    let dialer = Arc::new(WsDialer::new(samod::Url::parse(url).unwrap()));
     let backoff = samod::BackoffConfig {
         initial_delay: std::time::Duration::from_millis(100),
         max_delay: std::time::Duration::from_secs(1),

@@ -1,0 +1,120 @@
+//! Several instances on one database: each instance heartbeats into the
+//! `instances` table and dials every older live instance over the sync
+//! protocol with a cluster credential, so a change accepted by one instance
+//! reaches clients connected to another within moments. samod cannot reload a
+//! document changed in storage beneath it, hence peering instead of
+//! LISTEN/NOTIFY (see docs/sync-server.md).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::app::AppState;
+use crate::now_ms;
+
+/// samod dialer over tokio-tungstenite (plain `ws://`; use a TLS-terminating
+/// proxy or a private network between instances).
+#[derive(Debug)]
+pub struct WsDialer {
+    url: samod::Url,
+}
+
+impl WsDialer {
+    /// A dialer for `url` (with its token in the query string).
+    pub fn new(url: samod::Url) -> Self {
+        Self { url }
+    }
+}
+
+impl samod::Dialer for WsDialer {
+    type Error = std::io::Error;
+
+    fn url(&self) -> samod::Url {
+        self.url.clone()
+    }
+
+    fn connect(
+        &self,
+    ) -> futures::future::BoxFuture<'static, Result<samod::Transport, samod::DialError<Self::Error>>>
+    {
+        let url = self.url.to_string();
+        Box::pin(async move {
+            let (ws, _) = tokio_tungstenite::connect_async(url)
+                .await
+                .map_err(samod::DialError::transient)?;
+            let (sink, stream) = ws.split();
+            let stream = stream.filter_map(|m| {
+                futures::future::ready(match m {
+                    Ok(Message::Binary(b)) => Some(Ok(b.to_vec())),
+                    Ok(_) => None,
+                    Err(e) => Some(Err(e)),
+                })
+            });
+            let sink = sink.with(|v: Vec<u8>| {
+                futures::future::ready(Ok::<_, tokio_tungstenite::tungstenite::Error>(
+                    Message::Binary(v.into()),
+                ))
+            });
+            Ok(samod::Transport::new(stream, sink))
+        })
+    }
+}
+
+/// Heartbeat every second; an instance silent for this long is gone.
+const LIVE_WINDOW_MS: i64 = 10_000;
+
+/// Runs until the process ends: heartbeats `advertise_url` (this instance's
+/// `ws://…/sync`) and keeps one connection to every older live instance.
+pub async fn run(state: AppState, advertise_url: String) {
+    let me = state.sync.instance_id.clone();
+    let storage = state.services.storage.clone();
+    let token = state.services.cluster_token(&me);
+    let mut dialers: HashMap<String, samod::DialerHandle<std::io::Error>> = HashMap::new();
+    loop {
+        let now = now_ms();
+        if let Err(e) = storage.heartbeat_instance(&me, &advertise_url, now).await {
+            tracing::error!(error = %e, "instance heartbeat failed");
+        }
+        match storage.live_instances(now - LIVE_WINDOW_MS).await {
+            Ok(live) => {
+                let live: HashMap<String, String> = live.into_iter().collect();
+                dialers.retain(|id, d| {
+                    let keep = live.contains_key(id);
+                    if !keep {
+                        tracing::info!(peer_instance = %id, "instance gone; closing peering");
+                        d.close();
+                    }
+                    keep
+                });
+                for (id, url) in live {
+                    // Newer instances dial older ones: one connection per pair.
+                    if id >= me || dialers.contains_key(&id) {
+                        continue;
+                    }
+                    let sep = if url.contains('?') { '&' } else { '?' };
+                    let Ok(url) = samod::Url::parse(&format!("{url}{sep}token={token}")) else {
+                        tracing::error!(peer_instance = %id, "instance has an invalid url");
+                        continue;
+                    };
+                    let backoff = samod::BackoffConfig {
+                        initial_delay: Duration::from_millis(100),
+                        max_delay: Duration::from_secs(2),
+                        max_retries: None,
+                    };
+                    match state.sync.repo.dial(backoff, Arc::new(WsDialer::new(url))) {
+                        Ok(d) => {
+                            tracing::info!(peer_instance = %id, "peering with instance");
+                            dialers.insert(id, d);
+                        }
+                        Err(_) => return,
+                    }
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "listing instances failed"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}

@@ -1,0 +1,81 @@
+//! Two server instances on one PostgreSQL: a change accepted by one reaches a
+//! client of the other promptly (instances peer over the sync protocol).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_cross_instances() {
+    let db = TestDb::create().await;
+    let a = TestServer::start_clustered(db.storage().await).await;
+    let b = TestServer::start_clustered(db.storage().await).await;
+    let t = setup_tenant(&a.state, "Toko", "C1").await;
+
+    let (repo_x, _dx) = rust_client(&a.ws_url(&t.t1.device_credential)).await;
+    let (repo_y, _dy) = rust_client(&b.ws_url(&t.t2.device_credential)).await;
+    let doc_x = repo_x.create(automerge::Automerge::new()).await.unwrap();
+    doc_x.with_document(|d| put_str(d, "k", "1"));
+    let id = doc_x.document_id().clone();
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let doc_y = loop {
+        if let Some(d) = repo_y.find(id.clone()).await.unwrap() {
+            break d;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "instance B never served the document"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    wait_doc(&doc_y, "first write via B", |d| {
+        get_str(d, "k").as_deref() == Some("1")
+    })
+    .await;
+
+    // Live changes in both directions, with both clients staying connected.
+    let t0 = Instant::now();
+    doc_x.with_document(|d| put_str(d, "live", "from x on A"));
+    wait_doc(&doc_y, "A -> B", |d| get_str(d, "live").is_some()).await;
+    let a_to_b = t0.elapsed();
+    let t0 = Instant::now();
+    doc_y.with_document(|d| put_str(d, "back", "from y on B"));
+    wait_doc(&doc_x, "B -> A", |d| get_str(d, "back").is_some()).await;
+    let b_to_a = t0.elapsed();
+    eprintln!("cross-instance propagation: A->B {a_to_b:?}, B->A {b_to_a:?}");
+    assert!(a_to_b < Duration::from_secs(5) && b_to_a < Duration::from_secs(5));
+
+    // Clients cannot pose as instances.
+    let mut raw = RawClientAttempt::join(
+        &a.ws_url(&t.t1.device_credential),
+        "snapkasir-instance-fake",
+    )
+    .await;
+    assert!(raw.expect_error_and_close().await.contains("peer id"));
+
+    repo_x.stop().await;
+    repo_y.stop().await;
+}
+
+/// A raw connection that only sends its join (the server may refuse it).
+struct RawClientAttempt;
+
+impl RawClientAttempt {
+    async fn join(url: &str, peer: &str) -> RawClient {
+        use futures::SinkExt;
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        ws.send(tokio_tungstenite::tungstenite::Message::Binary(
+            sync_server::sync::protocol::encode_join(peer, &["1"]).into(),
+        ))
+        .await
+        .unwrap();
+        RawClient {
+            ws,
+            peer: peer.into(),
+            server_peer: String::new(),
+        }
+    }
+}
