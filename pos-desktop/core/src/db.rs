@@ -28,6 +28,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 3,
         sql: include_str!("../../../migrations/terminal/0003_print_queue.sql"),
     },
+    Migration {
+        version: 4,
+        sql: include_str!("../../../migrations/terminal/0004_sync.sql"),
+    },
 ];
 
 /// How long a writer waits for another connection's lock before giving up.

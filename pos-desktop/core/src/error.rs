@@ -24,6 +24,8 @@ pub enum CoreError {
         "the store file was written by a newer version (schema {found}, this build knows {known})"
     )]
     SchemaTooNew { found: u32, known: u32 },
+    #[error("sync: {0}")]
+    Sync(String),
     #[error("this terminal is not set up yet")]
     NotInitialized,
     #[error("this terminal is already set up")]

@@ -23,6 +23,7 @@ pub mod receipt;
 pub mod sales;
 pub mod shifts;
 pub mod stock;
+pub mod sync;
 pub mod terminal;
 pub mod users;
 

@@ -1,0 +1,484 @@
+//! The connection loop: one WebSocket to the sync server at a time, reconnected with jittered
+//! exponential backoff; the protocol work is shared-model's sans-IO session over
+//! [`TerminalSyncStore`]. The terminal is locked only for the short, synchronous steps between
+//! awaits, never across one, so a checkout waits at most for one step.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt, StreamExt};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use shared_model::codec::Timestamp;
+use shared_model::sync_session::{Session, Step};
+use shared_model::wire;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tracing::{debug, info, warn};
+
+use super::adapter::TerminalSyncStore;
+use super::{MAX_CLOCK_SKEW_MS, SyncStatus, SyncWarning};
+use crate::error::{CoreError, CoreResult};
+use crate::terminal::Terminal;
+
+/// The device credential from enrolment. Hidden from `Debug`.
+#[derive(Clone)]
+pub struct DeviceCredential(pub String);
+
+impl std::fmt::Debug for DeviceCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DeviceCredential(<hidden>)")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// The server's base URL, `http://host:port` (the WebSocket is `ws://host:port/sync`).
+    pub server_url: String,
+    pub credential: DeviceCredential,
+    /// How often local changes are looked for (a nudge after a checkout sends at once).
+    pub poll_interval: Duration,
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+    pub connect_timeout: Duration,
+    /// A connection that receives nothing (not even a pong) for this long is dropped.
+    pub idle_timeout: Duration,
+    /// How often waiting sales are reported and acknowledgements asked for.
+    pub heartbeat_interval: Duration,
+    /// Warn the cashier after this long without a complete sync.
+    pub offline_warning_after: Duration,
+    /// Warn the cashier when more sales than this wait.
+    pub waiting_warning_threshold: u64,
+}
+
+impl SyncConfig {
+    pub fn new(server_url: &str, credential: DeviceCredential) -> SyncConfig {
+        SyncConfig {
+            server_url: server_url.trim_end_matches('/').to_string(),
+            credential,
+            poll_interval: Duration::from_millis(250),
+            min_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(15),
+            heartbeat_interval: Duration::from_secs(2),
+            offline_warning_after: Duration::from_secs(24 * 3600),
+            waiting_warning_threshold: 500,
+        }
+    }
+
+    fn ws_url(&self) -> String {
+        let base = if let Some(rest) = self.server_url.strip_prefix("https://") {
+            format!("wss://{rest}")
+        } else if let Some(rest) = self.server_url.strip_prefix("http://") {
+            format!("ws://{rest}")
+        } else {
+            self.server_url.clone()
+        };
+        format!("{base}/sync")
+    }
+}
+
+/// What the terminal reports to the server and what it answers (see docs/terminal-sync.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HeartbeatRequest {
+    pub terminal_time: Timestamp,
+    pub waiting_documents: u64,
+    pub waiting_sales: u64,
+    /// Sales and refunds this terminal still waits to hear about.
+    pub unacknowledged: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HeartbeatResponse {
+    pub server_time: Timestamp,
+    /// Those of `unacknowledged` the server has stored and projected.
+    pub acknowledged: Vec<String>,
+}
+
+/// The running client. Dropping it stops the loop.
+#[derive(Debug)]
+pub struct SyncClient {
+    status: watch::Receiver<SyncStatus>,
+    nudge: Arc<Notify>,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl SyncClient {
+    /// Starts syncing in the background on the current tokio runtime.
+    pub fn start(terminal: Arc<Mutex<Terminal>>, config: SyncConfig) -> SyncClient {
+        let (status_tx, status) = watch::channel(SyncStatus::default());
+        let nudge = Arc::new(Notify::new());
+        let (stop, stop_rx) = watch::channel(false);
+        let worker = Worker {
+            terminal,
+            config,
+            status: status_tx,
+            nudge: nudge.clone(),
+            stop: stop_rx,
+            pending: HashMap::new(),
+        };
+        let task = tokio::spawn(worker.run());
+        SyncClient {
+            status,
+            nudge,
+            stop,
+            task: Some(task),
+        }
+    }
+
+    pub fn status(&self) -> SyncStatus {
+        self.status.borrow().clone()
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<SyncStatus> {
+        self.status.clone()
+    }
+
+    /// Tells the client something changed locally (e.g. after a checkout).
+    pub fn nudge(&self) {
+        self.nudge.notify_one();
+    }
+
+    /// Stops the loop and waits for it.
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for SyncClient {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+struct Worker {
+    terminal: Arc<Mutex<Terminal>>,
+    config: SyncConfig,
+    status: watch::Sender<SyncStatus>,
+    nudge: Arc<Notify>,
+    stop: watch::Receiver<bool>,
+    /// Documents asked for and not held yet; kept across connections.
+    pending: HashMap<String, automerge::AutoCommit>,
+}
+
+fn lock(t: &Arc<Mutex<Terminal>>) -> MutexGuard<'_, Terminal> {
+    // A panic while holding the lock leaves the SQLite file consistent (transactions roll back).
+    t.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+impl Worker {
+    async fn run(mut self) {
+        let mut backoff = self.config.min_backoff;
+        {
+            let t = lock(&self.terminal);
+            if t.sync_meta("first_started").ok().flatten().is_none() {
+                let _ = t.set_sync_meta("first_started", Some(&Timestamp::now().to_string()));
+            }
+        }
+        self.publish(false, None, None);
+        loop {
+            if *self.stop.borrow() {
+                return;
+            }
+            let started = Instant::now();
+            let result = self.connection().await;
+            let error = match &result {
+                Ok(()) => None,
+                Err(e) => Some(e.to_string()),
+            };
+            if let Some(e) = &error {
+                debug!(error = %e, "sync connection ended");
+            }
+            self.publish(false, None, error);
+            if *self.stop.borrow() {
+                return;
+            }
+            if started.elapsed() > self.config.idle_timeout {
+                backoff = self.config.min_backoff;
+            }
+            let jittered = backoff.mul_f64(rand::rng().random_range(0.5..1.0));
+            let mut stop = self.stop.clone();
+            tokio::select! {
+                _ = tokio::time::sleep(jittered) => {}
+                _ = stop.changed() => return,
+            }
+            backoff = (backoff * 2).min(self.config.max_backoff);
+        }
+    }
+
+    async fn connection(&mut self) -> CoreResult<()> {
+        let (peer_id, mut request) = {
+            let t = lock(&self.terminal);
+            let ident = t.identity()?;
+            let peer = format!("{}-{}", ident.store_code, ident.terminal_code);
+            let req = self
+                .config
+                .ws_url()
+                .into_client_request()
+                .map_err(|e| CoreError::Sync(format!("bad server URL: {e}")))?;
+            (peer, req)
+        };
+        let bearer = format!("Bearer {}", self.config.credential.0);
+        request.headers_mut().insert(
+            "authorization",
+            bearer
+                .parse()
+                .map_err(|_| CoreError::Sync("credential is not a valid header".into()))?,
+        );
+        let (mut ws, _) = tokio::time::timeout(
+            self.config.connect_timeout,
+            tokio_tungstenite::connect_async(request),
+        )
+        .await
+        .map_err(|_| CoreError::Sync("connect timed out".into()))?
+        .map_err(|e| CoreError::Sync(format!("connect: {e}")))?;
+        let (mut session, join) = Session::dial(&peer_id);
+        send(&mut ws, vec![join]).await?;
+
+        let mut poll = tokio::time::interval(self.config.poll_interval);
+        let mut heartbeat = tokio::time::interval(self.config.heartbeat_interval);
+        let mut ping = tokio::time::interval(self.config.idle_timeout / 3);
+        let mut last_received = Instant::now();
+        let mut stop = self.stop.clone();
+        let http = reqwest::Client::builder()
+            .timeout(self.config.connect_timeout)
+            .build()
+            .map_err(|e| CoreError::Sync(format!("http client: {e}")))?;
+        let mut clock_skew: Option<i64> = None;
+        loop {
+            tokio::select! {
+                frame = ws.next() => {
+                    last_received = Instant::now();
+                    let frame = match frame {
+                        None => return Err(CoreError::Sync("server closed the connection".into())),
+                        Some(Err(e)) => return Err(CoreError::Sync(format!("connection: {e}"))),
+                        Some(Ok(f)) => f,
+                    };
+                    let bytes = match frame {
+                        WsMessage::Binary(b) => b,
+                        WsMessage::Close(c) => return Err(CoreError::Sync(format!("server closed: {}", c.map(|c| c.reason.to_string()).unwrap_or_default()))),
+                        WsMessage::Text(_) => return Err(CoreError::Sync("text frame from server".into())),
+                        _ => continue,
+                    };
+                    let message = wire::decode(&bytes).map_err(|e| CoreError::Sync(e.to_string()))?;
+                    let step = self.step(|s, store| s.handle(message, store), &mut session)?;
+                    send(&mut ws, step.send).await?;
+                    self.refresh(&mut session, clock_skew)?;
+                }
+                _ = poll.tick() => {
+                    if last_received.elapsed() > self.config.idle_timeout {
+                        return Err(CoreError::Sync("no answer from the server".into()));
+                    }
+                    self.local_changes(&mut session, &mut ws, clock_skew).await?;
+                }
+                _ = self.nudge.notified() => {
+                    self.local_changes(&mut session, &mut ws, clock_skew).await?;
+                }
+                _ = ping.tick() => {
+                    ws.send(WsMessage::Ping(Vec::new().into())).await.map_err(|e| CoreError::Sync(format!("send: {e}")))?;
+                }
+                _ = heartbeat.tick() => {
+                    if session.is_connected() {
+                        match self.heartbeat(&http, &mut session).await {
+                            Ok(skew) => clock_skew = Some(skew),
+                            Err(e) => warn!(error = %e, "heartbeat failed"),
+                        }
+                        self.refresh(&mut session, clock_skew)?;
+                    }
+                }
+                _ = stop.changed() => {
+                    let _ = ws.close(None).await;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Runs one synchronous session step with the terminal locked.
+    fn step(
+        &mut self,
+        f: impl FnOnce(
+            &mut Session,
+            &mut TerminalSyncStore<'_>,
+        ) -> Result<Step, shared_model::sync_session::SessionError>,
+        session: &mut Session,
+    ) -> CoreResult<Step> {
+        let mut t = lock(&self.terminal);
+        let mut store = TerminalSyncStore {
+            terminal: &mut t,
+            pending: &mut self.pending,
+        };
+        f(session, &mut store).map_err(|e| CoreError::Sync(e.to_string()))
+    }
+
+    async fn local_changes(
+        &mut self,
+        session: &mut Session,
+        ws: &mut Ws,
+        skew: Option<i64>,
+    ) -> CoreResult<()> {
+        if !session.is_connected() {
+            return Ok(());
+        }
+        {
+            let mut t = lock(&self.terminal);
+            t.register_journals_in_period_indexes()?;
+        }
+        let step = self.step(|s, store| s.poll(store), session)?;
+        send(ws, step.send).await?;
+        self.refresh(session, skew)
+    }
+
+    async fn heartbeat(
+        &mut self,
+        http: &reqwest::Client,
+        session: &mut Session,
+    ) -> CoreResult<i64> {
+        let body = {
+            let mut t = lock(&self.terminal);
+            let waiting_documents = {
+                let mut store = TerminalSyncStore {
+                    terminal: &mut t,
+                    pending: &mut self.pending,
+                };
+                session
+                    .waiting(&mut store)
+                    .map_err(|e| CoreError::Sync(e.to_string()))?
+                    .len() as u64
+            };
+            HeartbeatRequest {
+                terminal_time: Timestamp::now(),
+                waiting_documents,
+                waiting_sales: t.waiting_records()?,
+                unacknowledged: t.unacknowledged_records(1000)?,
+            }
+        };
+        let sent = Instant::now();
+        let url = format!("{}/api/v1/terminals/me/heartbeat", self.config.server_url);
+        let response = http
+            .post(url)
+            .bearer_auth(&self.config.credential.0)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| CoreError::Sync(format!("heartbeat: {e}")))?;
+        if !response.status().is_success() {
+            return Err(CoreError::Sync(format!(
+                "heartbeat: server answered {}",
+                response.status()
+            )));
+        }
+        let reply: HeartbeatResponse = response
+            .json()
+            .await
+            .map_err(|e| CoreError::Sync(format!("heartbeat reply: {e}")))?;
+        let round_trip = sent.elapsed();
+        let local_mid =
+            body.terminal_time.0 + chrono::Duration::from_std(round_trip / 2).unwrap_or_default();
+        let skew = (reply.server_time.0 - local_mid).num_milliseconds();
+        let mut t = lock(&self.terminal);
+        t.record_acknowledgements(&reply.acknowledged, reply.server_time)?;
+        t.set_sync_meta("clock_skew_ms", Some(&skew.to_string()))?;
+        if skew.abs() > MAX_CLOCK_SKEW_MS {
+            warn!(skew_ms = skew, "terminal clock differs from the server's");
+        }
+        Ok(skew)
+    }
+
+    /// Recomputes the status after a step.
+    fn refresh(&mut self, session: &mut Session, skew: Option<i64>) -> CoreResult<()> {
+        let waiting_docs = {
+            let mut t = lock(&self.terminal);
+            let mut store = TerminalSyncStore {
+                terminal: &mut t,
+                pending: &mut self.pending,
+            };
+            session
+                .waiting(&mut store)
+                .map_err(|e| CoreError::Sync(e.to_string()))?
+                .len() as u64
+        };
+        if session.is_connected() && waiting_docs == 0 {
+            let t = lock(&self.terminal);
+            t.set_sync_meta("last_sync", Some(&Timestamp::now().to_string()))?;
+        }
+        self.publish(session.is_connected(), Some((waiting_docs, skew)), None);
+        Ok(())
+    }
+
+    fn publish(
+        &self,
+        online: bool,
+        docs_and_skew: Option<(u64, Option<i64>)>,
+        error: Option<String>,
+    ) {
+        let t = lock(&self.terminal);
+        let meta = |k: &str| t.sync_meta(k).ok().flatten();
+        let last_sync: Option<Timestamp> = meta("last_sync").and_then(|s| s.parse().ok());
+        let skew = docs_and_skew
+            .and_then(|(_, s)| s)
+            .or_else(|| meta("clock_skew_ms").and_then(|s| s.parse().ok()));
+        let waiting_sales = t.waiting_records().unwrap_or(0);
+        let prev = self.status.borrow().clone();
+        let waiting_documents = match docs_and_skew {
+            Some((d, _)) => d,
+            None => prev.waiting_documents,
+        };
+        let mut warnings = Vec::new();
+        let since = last_sync.or_else(|| meta("first_started").and_then(|s| s.parse().ok()));
+        if let Some(since) = since {
+            let age = Timestamp::now().0 - since.0;
+            if age.to_std().unwrap_or_default() > self.config.offline_warning_after {
+                warnings.push(SyncWarning::OfflineTooLong { since });
+            }
+        }
+        if waiting_sales > self.config.waiting_warning_threshold {
+            warnings.push(SyncWarning::QueueTooLong { waiting_sales });
+        }
+        if let Some(s) = skew.filter(|s| s.abs() > MAX_CLOCK_SKEW_MS) {
+            warnings.push(SyncWarning::ClockSkew { skew_ms: s });
+        }
+        if online && !prev.online {
+            info!("sync connected");
+        }
+        let status = SyncStatus {
+            online,
+            last_sync,
+            waiting_documents,
+            waiting_sales,
+            clock_skew_ms: skew,
+            warnings,
+            last_error: error.or(if online { None } else { prev.last_error }),
+        };
+        self.status.send_if_modified(|s| {
+            if *s == status {
+                return false;
+            }
+            *s = status;
+            true
+        });
+    }
+}
+
+async fn send(ws: &mut Ws, frames: Vec<wire::Message>) -> CoreResult<()> {
+    for f in frames {
+        ws.send(WsMessage::Binary(wire::encode(&f).into()))
+            .await
+            .map_err(|e| CoreError::Sync(format!("send: {e}")))?;
+    }
+    Ok(())
+}

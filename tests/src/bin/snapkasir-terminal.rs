@@ -1,0 +1,254 @@
+//! A headless terminal for the cross-process tests: `pos-core` with its sync client, driven by
+//! JSON commands on standard input, one reply line of JSON on standard output per command.
+//! Not for shops: the cashier app is the real front end.
+//!
+//! Usage: `snapkasir-terminal <store file>`; commands (one JSON object per line):
+//! - `{"cmd":"create_store","store_id":…,"store_code":…,"terminal_code":…,"products":[[sku,price,stock]…]}`
+//! - `{"cmd":"export","path":…}`: the store's identity and documents for tills that join
+//! - `{"cmd":"join","path":…,"terminal_code":…}`
+//! - `{"cmd":"start_shift"}`, `{"cmd":"sync","server":…,"credential":…}`
+//! - `{"cmd":"sell","sku":…,"qty":…}`: replies only after the sale is committed (paid)
+//! - `{"cmd":"status"}`: sync status, stock per SKU, own sales, document heads
+//! - `{"cmd":"exit"}`
+#![allow(clippy::print_stdout)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result, anyhow};
+use base64::Engine;
+use pos_core::shared_model::cart::Cart;
+use pos_core::shared_model::catalog::Product;
+use pos_core::shared_model::ids::UserId;
+use pos_core::shared_model::money::{Money, Quantity};
+use pos_core::shared_model::payment::Tender;
+use pos_core::shared_model::settings::StoreSettings;
+use pos_core::shared_model::stock::MovementKind;
+use pos_core::shared_model::users::Role;
+use pos_core::sync::client::{DeviceCredential, SyncClient, SyncConfig};
+use pos_core::{Identity, JoinStore, NewStore, Terminal};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+#[derive(Serialize, Deserialize)]
+struct Export {
+    identity: Identity,
+    cashier: String,
+    documents: Vec<(String, String)>,
+}
+
+struct State {
+    terminal: Arc<Mutex<Terminal>>,
+    cashier: Option<UserId>,
+    sync: Option<SyncClient>,
+}
+
+fn main() -> Result<()> {
+    let path = std::env::args()
+        .nth(1)
+        .context("usage: snapkasir-terminal <store file>")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let _guard = runtime.enter();
+    let terminal = Terminal::open(&path)?;
+    let cashier = std::fs::read_to_string(format!("{path}.cashier"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok());
+    let mut state = State {
+        terminal: Arc::new(Mutex::new(terminal)),
+        cashier,
+        sync: None,
+    };
+    let stdin = std::io::stdin();
+    let mut out = std::io::stdout();
+    for line in stdin.lock().lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let cmd: Value = serde_json::from_str(&line)?;
+        if cmd["cmd"] == "exit" {
+            break;
+        }
+        let reply = match handle(&mut state, &cmd, &path) {
+            Ok(v) => json!({"ok": true, "result": v}),
+            Err(e) => json!({"ok": false, "error": format!("{e:#}")}),
+        };
+        writeln!(out, "{reply}")?;
+        out.flush()?;
+    }
+    if let Some(sync) = state.sync.take() {
+        runtime.block_on(sync.stop());
+    }
+    Ok(())
+}
+
+fn lock(t: &Arc<Mutex<Terminal>>) -> std::sync::MutexGuard<'_, Terminal> {
+    t.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn str_arg<'a>(cmd: &'a Value, key: &str) -> Result<&'a str> {
+    cmd[key].as_str().ok_or_else(|| anyhow!("missing {key}"))
+}
+
+fn handle(state: &mut State, cmd: &Value, path: &str) -> Result<Value> {
+    match cmd["cmd"].as_str().unwrap_or("") {
+        "create_store" => {
+            let mut t = lock(&state.terminal);
+            let mut settings = StoreSettings::indonesia("Toko Uji", "Jl. Uji 1");
+            settings.cash_rounding_unit = Money::ZERO;
+            let ident = t.create_store(NewStore {
+                store_id: str_arg(cmd, "store_id")?.into(),
+                store_code: str_arg(cmd, "store_code")?.into(),
+                terminal_code: str_arg(cmd, "terminal_code")?.into(),
+                settings,
+            })?;
+            let cashier = t.add_user("Kasir Uji", Role::Manager, "1234")?;
+            std::fs::write(format!("{path}.cashier"), cashier.id.to_string())?;
+            state.cashier = Some(cashier.id);
+            for p in cmd["products"].as_array().cloned().unwrap_or_default() {
+                let sku = p[0].as_str().ok_or_else(|| anyhow!("sku"))?;
+                let price = p[1].as_i64().ok_or_else(|| anyhow!("price"))?;
+                let stock = p[2].as_i64().ok_or_else(|| anyhow!("stock"))?;
+                let product = t.create_product(Product::new(
+                    sku,
+                    &format!("Produk {sku}"),
+                    Money::from_i64(price),
+                    "standard",
+                ))?;
+                if stock > 0 {
+                    t.adjust_stock(
+                        product.id,
+                        MovementKind::Receipt,
+                        Quantity::from_i64(stock),
+                        None,
+                        cashier.id,
+                    )?;
+                }
+            }
+            Ok(serde_json::to_value(ident)?)
+        }
+        "export" => {
+            let mut t = lock(&state.terminal);
+            let identity = t.identity()?.clone();
+            let mut documents = Vec::new();
+            for (id, kind, _) in t.documents()? {
+                if matches!(
+                    kind.as_str(),
+                    "store-root"
+                        | "catalog"
+                        | "settings"
+                        | "users"
+                        | "parked-carts"
+                        | "stock-adjustments"
+                        | "period-index"
+                ) {
+                    let bytes = t.export_document(&id)?;
+                    documents.push((id, base64::engine::general_purpose::STANDARD.encode(bytes)));
+                }
+            }
+            let cashier = state
+                .cashier
+                .ok_or_else(|| anyhow!("no cashier"))?
+                .to_string();
+            std::fs::write(
+                str_arg(cmd, "path")?,
+                serde_json::to_vec(&Export {
+                    identity,
+                    cashier,
+                    documents,
+                })?,
+            )?;
+            Ok(json!(null))
+        }
+        "join" => {
+            let export: Export = serde_json::from_slice(&std::fs::read(str_arg(cmd, "path")?)?)?;
+            let mut identity = export.identity;
+            identity.terminal_code = str_arg(cmd, "terminal_code")?.into();
+            let documents = export
+                .documents
+                .into_iter()
+                .map(|(id, b)| Ok((id, base64::engine::general_purpose::STANDARD.decode(b)?)))
+                .collect::<Result<Vec<_>>>()?;
+            let ident = lock(&state.terminal).join_store(JoinStore {
+                identity,
+                documents,
+            })?;
+            std::fs::write(format!("{path}.cashier"), &export.cashier)?;
+            state.cashier = Some(export.cashier.parse()?);
+            Ok(serde_json::to_value(ident)?)
+        }
+        "start_shift" => {
+            let cashier = state.cashier.ok_or_else(|| anyhow!("no cashier"))?;
+            let mut t = lock(&state.terminal);
+            if t.open_shift()?.is_none() {
+                t.start_shift(cashier, Money::from_i64(100_000))?;
+            }
+            Ok(json!(null))
+        }
+        "sync" => {
+            let mut config = SyncConfig::new(
+                str_arg(cmd, "server")?,
+                DeviceCredential(str_arg(cmd, "credential")?.into()),
+            );
+            config.max_backoff = std::time::Duration::from_secs(1);
+            config.idle_timeout = std::time::Duration::from_secs(3);
+            config.heartbeat_interval = std::time::Duration::from_millis(300);
+            config.poll_interval = std::time::Duration::from_millis(100);
+            state.sync = Some(SyncClient::start(state.terminal.clone(), config));
+            Ok(json!(null))
+        }
+        "sell" => {
+            let cashier = state.cashier.ok_or_else(|| anyhow!("no cashier"))?;
+            let qty = cmd["qty"].as_i64().unwrap_or(1);
+            let sale = {
+                let mut t = lock(&state.terminal);
+                let product = t
+                    .product_by_sku(str_arg(cmd, "sku")?)?
+                    .ok_or_else(|| anyhow!("no such sku"))?;
+                let mut cart = Cart::new();
+                t.cart_add_product(&mut cart, product.id, None, Quantity::from_i64(qty))?;
+                let total = t.price(&cart)?.total();
+                t.checkout(&cart, &[Tender::cash(total)], cashier, None)?
+            };
+            if let Some(s) = &state.sync {
+                s.nudge();
+            }
+            Ok(
+                json!({"sale_id": sale.id.to_string(), "receipt_no": sale.receipt_no.to_string(), "total": sale.total().to_string()}),
+            )
+        }
+        "status" => {
+            let status = state
+                .sync
+                .as_ref()
+                .map(SyncClient::status)
+                .unwrap_or_default();
+            let mut t = lock(&state.terminal);
+            let mut stock = BTreeMap::new();
+            for p in t.catalog_document()?.products.values() {
+                stock.insert(p.sku.clone(), t.stock_on_hand(p.id)?.to_string());
+            }
+            let mut heads = BTreeMap::new();
+            for (id, _, _) in t.documents()? {
+                if let Ok(h) = t.document_heads(&id) {
+                    heads.insert(id, h);
+                }
+            }
+            let own = t.identity()?.terminal_code.clone();
+            let sales = t.sales_of_terminal(&own)?;
+            let acked: Vec<String> = sales
+                .iter()
+                .filter(|(id, _, _)| t.on_server_since(id).ok().flatten().is_some())
+                .map(|(id, _, _)| id.clone())
+                .collect();
+            Ok(
+                json!({"sync": status, "stock": stock, "heads": heads, "sales": sales, "acknowledged": acked}),
+            )
+        }
+        other => Err(anyhow!("unknown command {other:?}")),
+    }
+}
