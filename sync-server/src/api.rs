@@ -16,6 +16,7 @@ use crate::auth::{Principal, Role};
 use crate::error::{Error, ErrorBody, Result};
 use crate::reports::{DateRange, DaySales, MethodSales, ProductSales, StockOnHand};
 use crate::service::{Enrollment, NewEnrollmentCode, StoreView, TerminalView, TokenPair};
+use crate::service::{Persisted, PersistedRequest};
 
 /// An owner or manager authenticated by `Authorization: Bearer <access token>`.
 #[derive(Debug, Clone)]
@@ -28,6 +29,20 @@ impl FromRequestParts<AppState> for UserAuth {
         let token = crate::sync::bearer_token(&parts.headers)
             .ok_or(Error::Unauthorized("missing bearer token"))?;
         Ok(UserAuth(state.services.authenticate_access(&token)?))
+    }
+}
+
+/// A terminal (device credential) or a user (access token).
+#[derive(Debug, Clone)]
+pub struct AnyAuth(pub Principal);
+
+impl FromRequestParts<AppState> for AnyAuth {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let token = crate::sync::bearer_token(&parts.headers)
+            .ok_or(Error::Unauthorized("missing bearer token"))?;
+        Ok(AnyAuth(state.services.authenticate_sync(&token).await?))
     }
 }
 
@@ -324,6 +339,22 @@ async fn stock_on_hand(
     Ok(Json(app.services.stock_on_hand(&who, &store_id).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/documents/{document_id}/persisted", request_body = PersistedRequest,
+    params(("document_id" = String, Path)),
+    responses((status = 200, body = Persisted), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn persisted(
+    State(app): State<AppState>,
+    AnyAuth(who): AnyAuth,
+    Path(document_id): Path<String>,
+    ApiJson(req): ApiJson<PersistedRequest>,
+) -> Result<Json<Persisted>> {
+    Ok(Json(
+        app.services
+            .persisted(&who, &document_id, &req.heads)
+            .await?,
+    ))
+}
+
 /// Query string whose rejection is a JSON error with code `bad_request`.
 #[derive(Debug)]
 pub struct ApiQuery<T>(pub T);
@@ -402,5 +433,6 @@ pub fn routes() -> Router<AppState> {
             "/stores/{store_id}/reports/stock-on-hand",
             get(stock_on_hand),
         )
+        .route("/documents/{document_id}/persisted", post(persisted))
         .fallback(not_found)
 }

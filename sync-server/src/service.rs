@@ -114,6 +114,21 @@ pub struct TerminalView {
     pub connected: bool,
 }
 
+/// Change hashes (hex) a client wants confirmed as persisted.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct PersistedRequest {
+    pub heads: Vec<String>,
+}
+
+/// Which of the asked change hashes the server has in durable storage.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Persisted {
+    /// True when every asked hash is stored.
+    pub all: bool,
+    /// The asked hashes that are not stored (yet).
+    pub missing: Vec<String>,
+}
+
 /// Counts failures per key within a window.
 #[derive(Debug, Default)]
 struct FailureCounter {
@@ -652,6 +667,49 @@ impl Services {
         // Reading through a redeem would consume it; codes are looked up by
         // hash in the same table, so a tiny helper query is enough.
         self.storage.enrollment_code(code_hash).await
+    }
+
+    /// Which of `heads` are in the stored (durable) document — read back from
+    /// storage, not from memory: the acknowledgement a terminal shows as
+    /// "on server".
+    #[instrument(skip_all, fields(document_id))]
+    pub async fn persisted(
+        &self,
+        who: &Principal,
+        document_id: &str,
+        heads: &[String],
+    ) -> Result<Persisted> {
+        crate::sync::protocol::parse_document_id(document_id)
+            .map_err(|_| Error::BadRequest("invalid document id".into()))?;
+        if heads.len() > 1000 {
+            return Err(Error::BadRequest("at most 1000 heads".into()));
+        }
+        let mut hashes = Vec::with_capacity(heads.len());
+        for h in heads {
+            hashes.push(
+                h.parse::<automerge::ChangeHash>()
+                    .map_err(|_| Error::BadRequest(format!("invalid change hash {h:?}")))?,
+            );
+        }
+        let claim = self.storage.doc_claim(document_id).await?;
+        match claim {
+            Some(c) if who.may_access(&c.tenant_id, c.store_id.as_deref()) => {}
+            _ => return Err(Error::NotFound("document not found")),
+        }
+        let mut doc = crate::projection::load_document(&self.storage, document_id).await?;
+        let mut missing = Vec::new();
+        for (s, h) in heads.iter().zip(&hashes) {
+            let stored = doc
+                .as_mut()
+                .is_some_and(|d| d.get_change_by_hash(h).is_some());
+            if !stored {
+                missing.push(s.clone());
+            }
+        }
+        Ok(Persisted {
+            all: missing.is_empty(),
+            missing,
+        })
     }
 
     /// Terminals of a store.

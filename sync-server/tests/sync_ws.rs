@@ -106,6 +106,65 @@ async fn converge_and_isolate(storage: DynStorage) {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(doc1.with_document(|d| get_str(d, "evil").is_none()));
 
+    // "On server": the stored document (read back from storage) has the heads.
+    let t1 = sync_server::auth::Principal::Terminal {
+        terminal_id: a.t1.terminal_id.clone(),
+        tenant_id: a.tenant_id.clone(),
+        store_id: a.store_id.clone(),
+    };
+    let heads: Vec<String> = doc1
+        .with_document(|d| d.get_heads())
+        .iter()
+        .map(|h| h.to_string())
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let p = server
+            .state
+            .services
+            .persisted(&t1, &doc_id.to_string(), &heads)
+            .await
+            .unwrap();
+        if p.all {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never persisted: {:?}",
+            p.missing
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let unknown = "00".repeat(32);
+    let p = server
+        .state
+        .services
+        .persisted(&t1, &doc_id.to_string(), std::slice::from_ref(&unknown))
+        .await
+        .unwrap();
+    assert_eq!((p.all, p.missing), (false, vec![unknown]));
+    let other = sync_server::auth::Principal::Terminal {
+        terminal_id: b.t1.terminal_id.clone(),
+        tenant_id: b.tenant_id.clone(),
+        store_id: b.store_id.clone(),
+    };
+    assert!(matches!(
+        server
+            .state
+            .services
+            .persisted(&other, &doc_id.to_string(), &heads)
+            .await,
+        Err(sync_server::Error::NotFound(_))
+    ));
+    assert!(matches!(
+        server
+            .state
+            .services
+            .persisted(&t1, &doc_id.to_string(), &["zz".to_string()])
+            .await,
+        Err(sync_server::Error::BadRequest(_))
+    ));
+
     // Chunks are in storage, keyed as samod keys them.
     let chunks = server
         .state
