@@ -1406,12 +1406,17 @@ fn record_status(conn: &Connection, printer_id: i64, words: &str) -> CoreResult<
 /// Jobs of this printer found `printing` when its worker starts were being sent when the app
 /// stopped: whether their bytes reached the printer is unknown. They go back in the queue
 /// (printing twice is better than a lost receipt) with a note.
+/// (The default printer also takes `printing` jobs that name no printer: rows marked by
+/// `Terminal::set_print_status`, never sent by a queue. Having no frozen receipt, they are
+/// rendered afresh, drawer kick included, as an original print.)
 fn recover_interrupted(conn: &Connection, printer_id: i64) -> CoreResult<()> {
     let n = conn.execute(
         "UPDATE print_jobs SET status = 'pending', open_drawer = 0,
             last_error = 'the app stopped while this job was being sent; it is sent again and may print twice',
             updated_at = ?2
-         WHERE status = 'printing' AND printer_id = ?1",
+         WHERE status = 'printing'
+           AND (printer_id = ?1 OR (printer_id IS NULL
+                AND EXISTS (SELECT 1 FROM printers WHERE printer_id = ?1 AND is_default = 1)))",
         params![printer_id, Timestamp::now().to_string()],
     )?;
     if n > 0 {

@@ -680,3 +680,22 @@ fn a_serial_printer_prints_through_the_same_queue() {
         j.state == JobState::Printed
     });
 }
+
+#[test]
+fn a_job_left_printing_without_a_printer_is_taken_by_the_default_printer() {
+    let mut s = shop();
+    let sale = cash_sale(&mut s);
+    let id = s.t.print_jobs_for(&sale.id.to_string()).unwrap()[0].job_id;
+    // Marked by the terminal's own status API before any queue ran.
+    s.t.set_print_status(id, pos_core::PrintStatus::Printing, None)
+        .unwrap();
+    let printer = TestPrinter::start(epson()).unwrap();
+    let mut q = PrintQueue::open(&s.path, config()).unwrap();
+    q.add_printer(printer_at(&printer.target())).unwrap();
+    let printed = printer.wait_for_printed(1, WAIT);
+    assert!(printed_text(&printed[0]).contains(&sale.receipt_no.to_string()));
+    // No queue ever rendered or sent it (it has no frozen receipt), so this is the original
+    // print of a cash sale: the drawer opens.
+    assert_eq!(printed[0].printout.drawer_kicks().len(), 1);
+    wait_for_job(&q, id, "printed", |j| j.state == JobState::Printed);
+}
