@@ -6,7 +6,5 @@ CREATE TABLE promotions (
     data         TEXT NOT NULL
 ) WITHOUT ROWID;
 
--- Lookups by product (re-projecting a product's barcodes) and by source key (a void removing
--- its sale's stock movements) must not scan.
+-- Re-projecting a product's barcodes looks them up by product: that must not scan.
 CREATE INDEX barcodes_product ON barcodes (product_id);
-CREATE INDEX stock_movements_key ON stock_movements (source_key);

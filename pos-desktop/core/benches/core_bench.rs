@@ -83,17 +83,20 @@ fn child_open(path: &str) {
     let opened = start.elapsed();
     t.settings().expect("settings");
     t.search("indo gor", 20, false).expect("search");
+    t.lookup_barcode(&ean13(1)).expect("barcode");
     let ready = start.elapsed();
+    let ready_rss = vm_hwm_kib();
     let catalog_start = Instant::now();
     let n = t.catalog_document().expect("catalog").products.len();
     let catalog = catalog_start.elapsed();
     println!(
-        "OPEN {} {} {} {} {}",
+        "OPEN {} {} {} {} {} {}",
         opened.as_micros(),
         ready.as_micros(),
-        vm_hwm_kib(),
+        ready_rss,
         catalog.as_micros(),
-        n
+        n,
+        vm_hwm_kib()
     );
 }
 
@@ -204,6 +207,14 @@ fn main() {
     let tenders = [Tender::cash(Money(
         total.0 + rust_decimal::Decimal::from(1000),
     ))];
+    if let Ok(n) = std::env::var("POS_BENCH_ONLY_CHECKOUTS") {
+        // Profiling aid: only deferred checkouts.
+        t.set_defer_journal(true);
+        for _ in 0..n.parse::<u32>().unwrap_or(1000) {
+            std::hint::black_box(t.checkout(&cart, &tenders, cashier, None).unwrap());
+        }
+        return;
+    }
     let rounds = 1_000;
     let mut commit = Vec::new();
     let mut bare_s = Vec::new();
@@ -299,7 +310,7 @@ fn main() {
             .skip(1)
             .filter_map(|v| v.parse().ok())
             .collect();
-        if f.len() == 5 {
+        if f.len() == 6 {
             opens.push(f);
         }
     }
@@ -313,10 +324,11 @@ fn main() {
             file_size as f64 / 1048576.0
         );
         println!(
-            "{:<46} {:.1} ms for {} products (not needed to sell; loaded on catalog edits)",
+            "{:<46} {:.1} ms for {} products, peak RSS then {:.1} MiB (not needed to sell; loaded on catalog edits)",
             "  catalog document load + hydrate",
             f[3] as f64 / 1e3,
-            f[4]
+            f[4],
+            f[5] as f64 / 1024.0
         );
     }
     println!(

@@ -250,10 +250,12 @@ pub(crate) fn project_void(conn: &Connection, v: &Void, journal_doc: &str) -> Co
         journal_doc,
         json(v)?
     ])?;
+    // The sale is in the same journal as its void (voids happen in the sale's shift).
     conn.prepare_cached(
-        "DELETE FROM stock_movements WHERE source_map = 'sales' AND source_key = ?1",
+        "DELETE FROM stock_movements
+         WHERE source_doc = ?1 AND source_map = 'sales' AND source_key = ?2",
     )?
-    .execute([v.sale_id.to_string()])?;
+    .execute(params![journal_doc, v.sale_id.to_string()])?;
     Ok(())
 }
 
