@@ -131,6 +131,10 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/sync", get(sync::sync_handler))
+        .route(
+            "/api/v1/terminals/me/heartbeat",
+            axum::routing::post(crate::terminal_report::heartbeat),
+        )
         .nest("/api/v1", crate::api::routes())
         .layer(axum::middleware::from_fn(trace))
         .with_state(state)

@@ -11,6 +11,7 @@ pub mod reports;
 pub mod service;
 pub mod storage;
 pub mod sync;
+pub mod terminal_report;
 
 pub use error::{Error, Result};
 

@@ -158,6 +158,47 @@ pub struct ProductTotal {
     pub amount_e4: i64,
 }
 
+/// One projected sale, for lists and CSV export.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SaleListRow {
+    pub id: String,
+    pub receipt_no: String,
+    pub terminal_code: String,
+    pub business_date: String,
+    pub created_at: i64,
+    pub cashier_id: String,
+    pub total_e4: i64,
+    pub tax_e4: i64,
+    pub voided: bool,
+}
+
+/// One projected refund.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RefundListRow {
+    pub id: String,
+    pub sale_id: String,
+    pub terminal_code: String,
+    pub business_date: String,
+    pub created_at: i64,
+    pub total_e4: i64,
+    pub tax_e4: i64,
+}
+
+/// One projected shift.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ShiftListRow {
+    pub id: String,
+    pub terminal_code: String,
+    pub cashier_id: String,
+    pub business_date: String,
+    pub opened_at: i64,
+    pub closed_at: Option<i64>,
+    pub opening_float_e4: i64,
+    pub expected_cash_e4: Option<i64>,
+    pub counted_cash_e4: Option<i64>,
+    pub difference_e4: Option<i64>,
+}
+
 /// Stock on hand of one product (sum of its movements).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StockLevel {
@@ -286,11 +327,41 @@ pub trait Storage: Send + Sync + Debug + 'static {
         from: &'a str,
         to: &'a str,
     ) -> BoxFuture<'a, Result<Vec<ProductTotal>>>;
+    /// Non-voided sale lines per category (`""` for none).
+    fn report_sales_by_category<'a>(&'a self, store_id: &'a str, from: &'a str, to: &'a str) -> BoxFuture<'a, Result<Vec<KeyTotal>>>;
+    /// Non-voided sales per cashier.
+    fn report_sales_by_cashier<'a>(&'a self, store_id: &'a str, from: &'a str, to: &'a str) -> BoxFuture<'a, Result<Vec<KeyTotal>>>;
+    /// Every sale (voided included), oldest first.
+    fn report_sales_list<'a>(&'a self, store_id: &'a str, from: &'a str, to: &'a str) -> BoxFuture<'a, Result<Vec<SaleListRow>>>;
+    /// Refunds, oldest first.
+    fn report_refunds<'a>(&'a self, store_id: &'a str, from: &'a str, to: &'a str) -> BoxFuture<'a, Result<Vec<RefundListRow>>>;
+    /// Shifts, oldest first.
+    fn report_shifts<'a>(&'a self, store_id: &'a str, from: &'a str, to: &'a str) -> BoxFuture<'a, Result<Vec<ShiftListRow>>>;
     /// Stock on hand per product.
+    /// Records a terminal's heartbeat report (also its last-seen time).
+    fn record_terminal_report<'a>(&'a self, r: &'a TerminalReport) -> BoxFuture<'a, Result<()>>;
+
+    /// Those of `ids` that are projected sales or refunds of the store.
+    fn projected_records<'a>(
+        &'a self,
+        store_id: &'a str,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<String>>>;
+
     fn report_stock_on_hand<'a>(
         &'a self,
         store_id: &'a str,
     ) -> BoxFuture<'a, Result<Vec<StockLevel>>>;
+}
+
+/// A terminal's heartbeat report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminalReport {
+    pub terminal_id: String,
+    pub at: i64,
+    pub waiting_documents: i64,
+    pub waiting_sales: i64,
+    pub clock_skew_ms: i64,
 }
 
 /// Upper bound of a key range: every key starting with `prefix/` sorts before
@@ -921,6 +992,113 @@ macro_rules! impl_storage {
                          GROUP BY l.product_id ORDER BY amount_e4 DESC, l.product_id",
                     )
                     .bind(store_id).bind(from).bind(to).bind(false)
+                    .fetch_all(&self.pool)
+                    .await?)
+                })
+            }
+
+            fn record_terminal_report<'a>(&'a self, r: &'a $crate::storage::TerminalReport) -> BoxFuture<'a, Result<()>> {
+                Box::pin(async move {
+                    sqlx::query(
+                        "UPDATE terminals SET last_seen_at = $2, last_report_at = $2, waiting_documents = $3, \
+                         waiting_sales = $4, clock_skew_ms = $5 WHERE id = $1",
+                    )
+                    .bind(&r.terminal_id)
+                    .bind(r.at)
+                    .bind(r.waiting_documents)
+                    .bind(r.waiting_sales)
+                    .bind(r.clock_skew_ms)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(())
+                })
+            }
+
+            fn projected_records<'a>(
+                &'a self,
+                store_id: &'a str,
+                ids: &'a [String],
+            ) -> BoxFuture<'a, Result<Vec<String>>> {
+                Box::pin(async move {
+                    // The ids travel as one JSON array, unpacked by each database's own JSON
+                    // function, so a heartbeat costs one query however many ids it carries.
+                    let sql = if $backend == "postgres" {
+                        "SELECT id FROM sales WHERE store_id = $1 AND id IN \
+                         (SELECT value FROM json_array_elements_text($2::json)) \
+                         UNION SELECT id FROM refunds WHERE store_id = $1 AND id IN \
+                         (SELECT value FROM json_array_elements_text($2::json))"
+                    } else {
+                        "SELECT id FROM sales WHERE store_id = $1 AND id IN (SELECT value FROM json_each($2)) \
+                         UNION SELECT id FROM refunds WHERE store_id = $1 AND id IN (SELECT value FROM json_each($2))"
+                    };
+                    let json = serde_json::to_string(ids).map_err(|e| $crate::Error::Internal(e.to_string()))?;
+                    Ok(sqlx::query_scalar(sql).bind(store_id).bind(json).fetch_all(&self.pool).await?)
+                })
+            }
+
+            fn report_sales_by_category<'a>(&'a self, store_id: &'a str, from: &'a str, to: &'a str) -> BoxFuture<'a, Result<Vec<KeyTotal>>> {
+                Box::pin(async move {
+                    Ok(sqlx::query_as(
+                        "SELECT COALESCE(l.category_id, '') AS key, COUNT(*) AS count, \
+                         CAST(COALESCE(SUM(l.amount_e4), 0) AS BIGINT) AS amount_e4 \
+                         FROM sale_lines l JOIN sales s ON s.id = l.sale_id \
+                         WHERE s.store_id = $1 AND s.business_date >= $2 AND s.business_date <= $3 AND s.voided = $4 \
+                         GROUP BY COALESCE(l.category_id, '') ORDER BY amount_e4 DESC, key",
+                    )
+                    .bind(store_id).bind(from).bind(to).bind(false)
+                    .fetch_all(&self.pool)
+                    .await?)
+                })
+            }
+
+            fn report_sales_by_cashier<'a>(&'a self, store_id: &'a str, from: &'a str, to: &'a str) -> BoxFuture<'a, Result<Vec<KeyTotal>>> {
+                Box::pin(async move {
+                    Ok(sqlx::query_as(
+                        "SELECT cashier_id AS key, COUNT(*) AS count, CAST(COALESCE(SUM(total_e4), 0) AS BIGINT) AS amount_e4 \
+                         FROM sales WHERE store_id = $1 AND business_date >= $2 AND business_date <= $3 AND voided = $4 \
+                         GROUP BY cashier_id ORDER BY amount_e4 DESC, key",
+                    )
+                    .bind(store_id).bind(from).bind(to).bind(false)
+                    .fetch_all(&self.pool)
+                    .await?)
+                })
+            }
+
+            fn report_sales_list<'a>(&'a self, store_id: &'a str, from: &'a str, to: &'a str) -> BoxFuture<'a, Result<Vec<SaleListRow>>> {
+                Box::pin(async move {
+                    Ok(sqlx::query_as(
+                        "SELECT id, receipt_no, terminal_code, business_date, created_at, cashier_id, total_e4, tax_e4, voided \
+                         FROM sales WHERE store_id = $1 AND business_date >= $2 AND business_date <= $3 \
+                         ORDER BY created_at, id",
+                    )
+                    .bind(store_id).bind(from).bind(to)
+                    .fetch_all(&self.pool)
+                    .await?)
+                })
+            }
+
+            fn report_refunds<'a>(&'a self, store_id: &'a str, from: &'a str, to: &'a str) -> BoxFuture<'a, Result<Vec<RefundListRow>>> {
+                Box::pin(async move {
+                    Ok(sqlx::query_as(
+                        "SELECT id, sale_id, terminal_code, business_date, created_at, total_e4, tax_e4 \
+                         FROM refunds WHERE store_id = $1 AND business_date >= $2 AND business_date <= $3 \
+                         ORDER BY created_at, id",
+                    )
+                    .bind(store_id).bind(from).bind(to)
+                    .fetch_all(&self.pool)
+                    .await?)
+                })
+            }
+
+            fn report_shifts<'a>(&'a self, store_id: &'a str, from: &'a str, to: &'a str) -> BoxFuture<'a, Result<Vec<ShiftListRow>>> {
+                Box::pin(async move {
+                    Ok(sqlx::query_as(
+                        "SELECT id, terminal_code, cashier_id, business_date, opened_at, closed_at, opening_float_e4, \
+                         expected_cash_e4, counted_cash_e4, difference_e4 \
+                         FROM shifts WHERE store_id = $1 AND business_date >= $2 AND business_date <= $3 \
+                         ORDER BY opened_at, id",
+                    )
+                    .bind(store_id).bind(from).bind(to)
                     .fetch_all(&self.pool)
                     .await?)
                 })

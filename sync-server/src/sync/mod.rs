@@ -6,7 +6,7 @@ pub mod cluster;
 pub mod protocol;
 mod registry;
 mod samod_storage;
-mod ws;
+pub(crate) mod ws;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -1,0 +1,86 @@
+//! `POST /api/v1/terminals/me/heartbeat`: how a terminal learns which of its sales the server
+//! has stored **and projected** ("on server" for the cashier), reports what it still has to
+//! send, and checks its clock. Authenticated with the device credential (Bearer).
+//!
+//! The sync protocol alone cannot say "projected": heads only say "stored". A sale id is
+//! acknowledged once it is a row of `sales` (or `refunds`) for the terminal's store, which the
+//! projector writes only after the journal's chunks are in storage.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::api::ApiJson;
+use crate::app::AppState;
+use crate::auth::Principal;
+use crate::error::{Error, Result};
+use crate::storage::TerminalReport;
+
+/// At most this many ids per heartbeat; the terminal sends its oldest first.
+pub const MAX_IDS: usize = 1_000;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct HeartbeatRequest {
+    /// The terminal's clock, RFC 3339.
+    pub terminal_time: String,
+    pub waiting_documents: u64,
+    pub waiting_sales: u64,
+    /// Sale and refund ids the terminal has not heard about yet.
+    pub unacknowledged: Vec<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HeartbeatResponse {
+    /// The server's clock, RFC 3339 with milliseconds.
+    pub server_time: String,
+    /// Those of `unacknowledged` that are stored and projected.
+    pub acknowledged: Vec<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/terminals/me/heartbeat", request_body = HeartbeatRequest,
+    responses((status = 200, body = HeartbeatResponse), (status = 400, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn heartbeat(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<HeartbeatRequest>,
+) -> Result<Json<HeartbeatResponse>> {
+    let token = crate::sync::ws::bearer(&headers).ok_or(Error::Unauthorized("missing token"))?;
+    let Principal::Terminal { terminal_id, store_id, .. } = app.services.authenticate_sync(&token).await? else {
+        return Err(Error::Forbidden("only terminals send heartbeats"));
+    };
+    Ok(Json(report(&app, &terminal_id, &store_id, req).await?))
+}
+
+/// The service behind the handler.
+pub async fn report(app: &AppState, terminal_id: &str, store_id: &str, req: HeartbeatRequest) -> Result<HeartbeatResponse> {
+    if req.unacknowledged.len() > MAX_IDS {
+        return Err(Error::BadRequest(format!("at most {MAX_IDS} ids per heartbeat")));
+    }
+    if req.unacknowledged.iter().any(|id| id.is_empty() || id.len() > 64) {
+        return Err(Error::BadRequest("invalid record id".into()));
+    }
+    let terminal_time = DateTime::parse_from_rfc3339(&req.terminal_time)
+        .map_err(|_| Error::BadRequest("terminal_time must be RFC 3339".into()))?
+        .with_timezone(&Utc);
+    let now = Utc::now();
+    let cap = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    app.services
+        .storage
+        .record_terminal_report(&TerminalReport {
+            terminal_id: terminal_id.to_string(),
+            at: now.timestamp_millis(),
+            waiting_documents: cap(req.waiting_documents),
+            waiting_sales: cap(req.waiting_sales),
+            clock_skew_ms: (terminal_time - now).num_milliseconds(),
+        })
+        .await?;
+    let acknowledged = if req.unacknowledged.is_empty() {
+        Vec::new()
+    } else {
+        app.services.storage.projected_records(store_id, &req.unacknowledged).await?
+    };
+    Ok(HeartbeatResponse { server_time: now.to_rfc3339_opts(SecondsFormat::Millis, true), acknowledged })
+}
