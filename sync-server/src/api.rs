@@ -14,7 +14,9 @@ use utoipa::OpenApi;
 use crate::app::AppState;
 use crate::auth::{Principal, Role};
 use crate::error::{Error, ErrorBody, Result};
-use crate::reports::{DateRange, DaySales, MethodSales, ProductSales, StockOnHand};
+use crate::reports::{
+    DateRange, DaySales, KeySales, MethodSales, ProductSales, RefundItem, ShiftItem, StockOnHand,
+};
 use crate::service::{Enrollment, NewEnrollmentCode, StoreView, TerminalView, TokenPair};
 use crate::service::{Persisted, PersistedRequest};
 
@@ -355,6 +357,75 @@ async fn persisted(
     ))
 }
 
+#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-category", params(("store_id" = String, Path), DateRange),
+    responses((status = 200, body = Vec<KeySales>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn sales_by_category(
+    State(app): State<AppState>,
+    UserAuth(who): UserAuth,
+    Path(store_id): Path<String>,
+    ApiQuery(r): ApiQuery<DateRange>,
+) -> Result<Json<Vec<KeySales>>> {
+    Ok(Json(
+        app.services.sales_by_category(&who, &store_id, &r).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-cashier", params(("store_id" = String, Path), DateRange),
+    responses((status = 200, body = Vec<KeySales>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn sales_by_cashier(
+    State(app): State<AppState>,
+    UserAuth(who): UserAuth,
+    Path(store_id): Path<String>,
+    ApiQuery(r): ApiQuery<DateRange>,
+) -> Result<Json<Vec<KeySales>>> {
+    Ok(Json(
+        app.services.sales_by_cashier(&who, &store_id, &r).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/refunds", params(("store_id" = String, Path), DateRange),
+    responses((status = 200, body = Vec<RefundItem>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn refunds(
+    State(app): State<AppState>,
+    UserAuth(who): UserAuth,
+    Path(store_id): Path<String>,
+    ApiQuery(r): ApiQuery<DateRange>,
+) -> Result<Json<Vec<RefundItem>>> {
+    Ok(Json(app.services.refunds(&who, &store_id, &r).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/shifts", params(("store_id" = String, Path), DateRange),
+    responses((status = 200, body = Vec<ShiftItem>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn shifts(
+    State(app): State<AppState>,
+    UserAuth(who): UserAuth,
+    Path(store_id): Path<String>,
+    ApiQuery(r): ApiQuery<DateRange>,
+) -> Result<Json<Vec<ShiftItem>>> {
+    Ok(Json(app.services.shifts(&who, &store_id, &r).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/stores/{store_id}/exports/sales.csv", params(("store_id" = String, Path), DateRange),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn sales_csv(
+    State(app): State<AppState>,
+    UserAuth(who): UserAuth,
+    Path(store_id): Path<String>,
+    ApiQuery(r): ApiQuery<DateRange>,
+) -> Result<([(axum::http::HeaderName, &'static str); 2], String)> {
+    let body = app.services.sales_csv(&who, &store_id, &r).await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"sales.csv\"",
+            ),
+        ],
+        body,
+    ))
+}
+
 /// Query string whose rejection is a JSON error with code `bad_request`.
 #[derive(Debug)]
 pub struct ApiQuery<T>(pub T);
@@ -434,5 +505,16 @@ pub fn routes() -> Router<AppState> {
             get(stock_on_hand),
         )
         .route("/documents/{document_id}/persisted", post(persisted))
+        .route(
+            "/stores/{store_id}/reports/sales-by-category",
+            get(sales_by_category),
+        )
+        .route(
+            "/stores/{store_id}/reports/sales-by-cashier",
+            get(sales_by_cashier),
+        )
+        .route("/stores/{store_id}/reports/refunds", get(refunds))
+        .route("/stores/{store_id}/reports/shifts", get(shifts))
+        .route("/stores/{store_id}/exports/sales.csv", get(sales_csv))
         .fallback(not_found)
 }

@@ -59,6 +59,51 @@ pub struct StockOnHand {
     pub quantity: String,
 }
 
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct KeySales {
+    /// Category id (`""` for none) or cashier id.
+    pub key: String,
+    /// Lines (by category) or sales (by cashier).
+    pub count: i64,
+    pub amount: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RefundItem {
+    pub id: String,
+    pub sale_id: String,
+    pub terminal_code: String,
+    pub business_date: String,
+    pub created_at: i64,
+    pub total: String,
+    pub tax: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ShiftItem {
+    pub id: String,
+    pub terminal_code: String,
+    pub cashier_id: String,
+    pub business_date: String,
+    pub opened_at: i64,
+    pub closed_at: Option<i64>,
+    pub opening_float: String,
+    pub expected_cash: Option<String>,
+    pub counted_cash: Option<String>,
+    /// Counted minus expected cash.
+    pub difference: Option<String>,
+}
+
+fn csv_field(s: &str) -> String {
+    // Quote always; neutralise spreadsheet formulas.
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
 fn dec(v: i64) -> String {
     from_e4(v).to_string()
 }
@@ -147,6 +192,142 @@ impl Services {
                 amount: dec(p.amount_e4),
             })
             .collect())
+    }
+
+    /// Sales per category.
+    pub async fn sales_by_category(
+        &self,
+        who: &Principal,
+        store_id: &str,
+        r: &DateRange,
+    ) -> Result<Vec<KeySales>> {
+        r.check()?;
+        self.readable_store(who, store_id).await?;
+        Ok(self
+            .storage
+            .report_sales_by_category(store_id, &r.from, &r.to)
+            .await?
+            .into_iter()
+            .map(|k| KeySales {
+                key: k.key,
+                count: k.count,
+                amount: dec(k.amount_e4),
+            })
+            .collect())
+    }
+
+    /// Sales per cashier.
+    pub async fn sales_by_cashier(
+        &self,
+        who: &Principal,
+        store_id: &str,
+        r: &DateRange,
+    ) -> Result<Vec<KeySales>> {
+        r.check()?;
+        self.readable_store(who, store_id).await?;
+        Ok(self
+            .storage
+            .report_sales_by_cashier(store_id, &r.from, &r.to)
+            .await?
+            .into_iter()
+            .map(|k| KeySales {
+                key: k.key,
+                count: k.count,
+                amount: dec(k.amount_e4),
+            })
+            .collect())
+    }
+
+    /// Refunds in the range.
+    pub async fn refunds(
+        &self,
+        who: &Principal,
+        store_id: &str,
+        r: &DateRange,
+    ) -> Result<Vec<RefundItem>> {
+        r.check()?;
+        self.readable_store(who, store_id).await?;
+        Ok(self
+            .storage
+            .report_refunds(store_id, &r.from, &r.to)
+            .await?
+            .into_iter()
+            .map(|x| RefundItem {
+                id: x.id,
+                sale_id: x.sale_id,
+                terminal_code: x.terminal_code,
+                business_date: x.business_date,
+                created_at: x.created_at,
+                total: dec(x.total_e4),
+                tax: dec(x.tax_e4),
+            })
+            .collect())
+    }
+
+    /// Shifts in the range, with cash differences.
+    pub async fn shifts(
+        &self,
+        who: &Principal,
+        store_id: &str,
+        r: &DateRange,
+    ) -> Result<Vec<ShiftItem>> {
+        r.check()?;
+        self.readable_store(who, store_id).await?;
+        Ok(self
+            .storage
+            .report_shifts(store_id, &r.from, &r.to)
+            .await?
+            .into_iter()
+            .map(|x| ShiftItem {
+                id: x.id,
+                terminal_code: x.terminal_code,
+                cashier_id: x.cashier_id,
+                business_date: x.business_date,
+                opened_at: x.opened_at,
+                closed_at: x.closed_at,
+                opening_float: dec(x.opening_float_e4),
+                expected_cash: x.expected_cash_e4.map(dec),
+                counted_cash: x.counted_cash_e4.map(dec),
+                difference: x.difference_e4.map(dec),
+            })
+            .collect())
+    }
+
+    /// Every sale of the range as CSV (voided ones marked).
+    pub async fn sales_csv(
+        &self,
+        who: &Principal,
+        store_id: &str,
+        r: &DateRange,
+    ) -> Result<String> {
+        r.check()?;
+        self.readable_store(who, store_id).await?;
+        let rows = self
+            .storage
+            .report_sales_list(store_id, &r.from, &r.to)
+            .await?;
+        let mut out = String::from(
+            "sale_id,receipt_no,terminal_code,business_date,created_at,cashier_id,total,tax,voided\r\n",
+        );
+        for x in rows {
+            let created = chrono::DateTime::from_timestamp_millis(x.created_at)
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default();
+            let fields = [
+                csv_field(&x.id),
+                csv_field(&x.receipt_no),
+                csv_field(&x.terminal_code),
+                csv_field(&x.business_date),
+                csv_field(&created),
+                csv_field(&x.cashier_id),
+                dec(x.total_e4),
+                dec(x.tax_e4),
+                x.voided.to_string(),
+            ];
+            out.push_str(&fields.join(","));
+            out.push_str("\r\n");
+        }
+        Ok(out)
     }
 
     /// Stock on hand per product (sum of every projected movement).

@@ -48,18 +48,34 @@ pub async fn heartbeat(
     ApiJson(req): ApiJson<HeartbeatRequest>,
 ) -> Result<Json<HeartbeatResponse>> {
     let token = crate::sync::ws::bearer(&headers).ok_or(Error::Unauthorized("missing token"))?;
-    let Principal::Terminal { terminal_id, store_id, .. } = app.services.authenticate_sync(&token).await? else {
+    let Principal::Terminal {
+        terminal_id,
+        store_id,
+        ..
+    } = app.services.authenticate_sync(&token).await?
+    else {
         return Err(Error::Forbidden("only terminals send heartbeats"));
     };
     Ok(Json(report(&app, &terminal_id, &store_id, req).await?))
 }
 
 /// The service behind the handler.
-pub async fn report(app: &AppState, terminal_id: &str, store_id: &str, req: HeartbeatRequest) -> Result<HeartbeatResponse> {
+pub async fn report(
+    app: &AppState,
+    terminal_id: &str,
+    store_id: &str,
+    req: HeartbeatRequest,
+) -> Result<HeartbeatResponse> {
     if req.unacknowledged.len() > MAX_IDS {
-        return Err(Error::BadRequest(format!("at most {MAX_IDS} ids per heartbeat")));
+        return Err(Error::BadRequest(format!(
+            "at most {MAX_IDS} ids per heartbeat"
+        )));
     }
-    if req.unacknowledged.iter().any(|id| id.is_empty() || id.len() > 64) {
+    if req
+        .unacknowledged
+        .iter()
+        .any(|id| id.is_empty() || id.len() > 64)
+    {
         return Err(Error::BadRequest("invalid record id".into()));
     }
     let terminal_time = DateTime::parse_from_rfc3339(&req.terminal_time)
@@ -80,7 +96,13 @@ pub async fn report(app: &AppState, terminal_id: &str, store_id: &str, req: Hear
     let acknowledged = if req.unacknowledged.is_empty() {
         Vec::new()
     } else {
-        app.services.storage.projected_records(store_id, &req.unacknowledged).await?
+        app.services
+            .storage
+            .projected_records(store_id, &req.unacknowledged)
+            .await?
     };
-    Ok(HeartbeatResponse { server_time: now.to_rfc3339_opts(SecondsFormat::Millis, true), acknowledged })
+    Ok(HeartbeatResponse {
+        server_time: now.to_rfc3339_opts(SecondsFormat::Millis, true),
+        acknowledged,
+    })
 }

@@ -127,6 +127,37 @@ async fn story(storage: DynStorage) {
         stock.iter().map(|x| x.quantity.parse().unwrap()).collect();
     assert!(qty.contains(&rust_decimal::Decimal::from(-4)), "{stock:?}");
 
+    let by_cashier = s
+        .sales_by_cashier(&a.owner, &a.store_id, &range)
+        .await
+        .unwrap();
+    assert_eq!((by_cashier.len(), by_cashier[0].count), (1, 2));
+    let by_category = s
+        .sales_by_category(&a.owner, &a.store_id, &range)
+        .await
+        .unwrap();
+    assert_eq!(
+        by_category.iter().map(|k| k.count).sum::<i64>(),
+        3,
+        "three lines"
+    );
+    assert!(
+        s.refunds(&a.owner, &a.store_id, &range)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.shifts(&a.owner, &a.store_id, &range)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let csv = s.sales_csv(&a.owner, &a.store_id, &range).await.unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(csv.starts_with("sale_id,receipt_no"));
+    assert!(csv.contains("\"A1-T1-"), "{csv}");
+
     // More changes to the same document: each sale still appears once.
     jdoc.with_document(|d| {
         use automerge::transaction::Transactable;

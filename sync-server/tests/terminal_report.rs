@@ -12,14 +12,21 @@ use sync_server::storage::DynStorage;
 use tower::ServiceExt;
 
 async fn post(state: &AppState, token: Option<&str>, body: Value) -> (u16, Value) {
-    let mut req = axum::http::Request::post("/api/v1/terminals/me/heartbeat").header("content-type", "application/json");
+    let mut req = axum::http::Request::post("/api/v1/terminals/me/heartbeat")
+        .header("content-type", "application/json");
     if let Some(t) = token {
         req = req.header("authorization", format!("Bearer {t}"));
     }
-    let resp = router(state.clone()).oneshot(req.body(Body::from(body.to_string())).unwrap()).await.unwrap();
+    let resp = router(state.clone())
+        .oneshot(req.body(Body::from(body.to_string())).unwrap())
+        .await
+        .unwrap();
     let status = resp.status().as_u16();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 fn sale_doc(store_id: &str, sale_id: &str) -> ProjectedDoc {
@@ -34,7 +41,7 @@ fn sale_doc(store_id: &str, sale_id: &str) -> ProjectedDoc {
             created_at: 1,
             cashier_id: "c".into(),
             receipt_no: "JKT1-T1-261125-0001".into(),
-            total_e4: 10_000_0000,
+            total_e4: 100_000_000,
             tax_e4: 0,
             voided: false,
         }],
@@ -43,11 +50,22 @@ fn sale_doc(store_id: &str, sale_id: &str) -> ProjectedDoc {
 }
 
 async fn story(storage: DynStorage) {
-    let state = AppState::new(storage.clone(), std::sync::Arc::new(Default::default())).await.unwrap();
+    let state = AppState::new(storage.clone(), std::sync::Arc::new(Default::default()))
+        .await
+        .unwrap();
     let t = common::setup_tenant(&state, "Toko Hb", "HB1").await;
     let cred = t.t1.device_credential.clone();
-    storage.project_doc(&sale_doc(&t.store_id, "sale-on-server")).await.unwrap();
-    storage.project_doc(&ProjectedDoc { doc_id: "3zRLsVeNtci9bmoRKMT6ud7vcMf9".into(), ..sale_doc(&t.store2_id, "sale-of-other-store") }).await.unwrap();
+    storage
+        .project_doc(&sale_doc(&t.store_id, "sale-on-server"))
+        .await
+        .unwrap();
+    storage
+        .project_doc(&ProjectedDoc {
+            doc_id: "3zRLsVeNtci9bmoRKMT6ud7vcMf9".into(),
+            ..sale_doc(&t.store2_id, "sale-of-other-store")
+        })
+        .await
+        .unwrap();
 
     let now = chrono::Utc::now().to_rfc3339();
     let body = json!({"terminal_time": now, "waiting_documents": 2, "waiting_sales": 3,
@@ -59,13 +77,21 @@ async fn story(storage: DynStorage) {
 
     // Refused: no token, an owner's token, malformed input.
     assert_eq!(post(&state, None, body.clone()).await.0, 401);
-    assert_eq!(post(&state, Some(&t.owner_token), body.clone()).await.0, 403);
+    assert_eq!(
+        post(&state, Some(&t.owner_token), body.clone()).await.0,
+        403
+    );
     let (status, reply) = post(&state, Some(&cred), json!({"terminal_time": "yesterday", "waiting_documents": 0, "waiting_sales": 0, "unacknowledged": []})).await;
     assert_eq!((status, reply["code"].as_str()), (400, Some("bad_request")));
     let many: Vec<String> = (0..1001).map(|i| format!("s{i}")).collect();
     let (status, _) = post(&state, Some(&cred), json!({"terminal_time": now, "waiting_documents": 0, "waiting_sales": 0, "unacknowledged": many})).await;
     assert_eq!(status, 400);
-    let (status, _) = post(&state, Some(&cred), json!({"terminal_time": now, "waiting_documents": -1})).await;
+    let (status, _) = post(
+        &state,
+        Some(&cred),
+        json!({"terminal_time": now, "waiting_documents": -1}),
+    )
+    .await;
     assert_eq!(status, 400);
 
     // The last good report is what the server keeps.

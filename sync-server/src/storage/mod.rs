@@ -328,15 +328,40 @@ pub trait Storage: Send + Sync + Debug + 'static {
         to: &'a str,
     ) -> BoxFuture<'a, Result<Vec<ProductTotal>>>;
     /// Non-voided sale lines per category (`""` for none).
-    fn report_sales_by_category<'a>(&'a self, store_id: &'a str, from: &'a str, to: &'a str) -> BoxFuture<'a, Result<Vec<KeyTotal>>>;
+    fn report_sales_by_category<'a>(
+        &'a self,
+        store_id: &'a str,
+        from: &'a str,
+        to: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<KeyTotal>>>;
     /// Non-voided sales per cashier.
-    fn report_sales_by_cashier<'a>(&'a self, store_id: &'a str, from: &'a str, to: &'a str) -> BoxFuture<'a, Result<Vec<KeyTotal>>>;
+    fn report_sales_by_cashier<'a>(
+        &'a self,
+        store_id: &'a str,
+        from: &'a str,
+        to: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<KeyTotal>>>;
     /// Every sale (voided included), oldest first.
-    fn report_sales_list<'a>(&'a self, store_id: &'a str, from: &'a str, to: &'a str) -> BoxFuture<'a, Result<Vec<SaleListRow>>>;
+    fn report_sales_list<'a>(
+        &'a self,
+        store_id: &'a str,
+        from: &'a str,
+        to: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<SaleListRow>>>;
     /// Refunds, oldest first.
-    fn report_refunds<'a>(&'a self, store_id: &'a str, from: &'a str, to: &'a str) -> BoxFuture<'a, Result<Vec<RefundListRow>>>;
+    fn report_refunds<'a>(
+        &'a self,
+        store_id: &'a str,
+        from: &'a str,
+        to: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<RefundListRow>>>;
     /// Shifts, oldest first.
-    fn report_shifts<'a>(&'a self, store_id: &'a str, from: &'a str, to: &'a str) -> BoxFuture<'a, Result<Vec<ShiftListRow>>>;
+    fn report_shifts<'a>(
+        &'a self,
+        store_id: &'a str,
+        from: &'a str,
+        to: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<ShiftListRow>>>;
     /// Stock on hand per product.
     /// Records a terminal's heartbeat report (also its last-seen time).
     fn record_terminal_report<'a>(&'a self, r: &'a TerminalReport) -> BoxFuture<'a, Result<()>>;

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use super::{
     Chunk, DayTotal, DocClaim, EnrollmentCodeRow, InstanceRow, KeyTotal, ProductTotal,
-    RefreshTokenRow, StockLevel, StoreRow, Tenant, TerminalRow, UserRow,
+    RefreshTokenRow, RefundListRow, SaleListRow, ShiftListRow, StockLevel, StoreRow, Tenant,
+    TerminalRow, UserRow,
 };
 use crate::error::{Error, Result};
 use crate::projection::ProjectedDoc;
