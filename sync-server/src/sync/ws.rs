@@ -59,6 +59,10 @@ pub async fn sync_handler(
     let max = app.services.config.max_frame_bytes;
     ws.max_message_size(max)
         .max_frame_size(max)
+        // Small initial buffers (they grow as needed): idle connections are
+        // the common case, and the 128 KiB default dominates their memory.
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
         .on_upgrade(move |socket| run_connection(app, principal, socket))
 }
 
