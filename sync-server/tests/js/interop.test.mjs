@@ -43,10 +43,32 @@ function runJson(bin, args) {
   }))
 }
 
+// A fresh PostgreSQL database on the admin server of DATABASE_URL (default:
+// the local trust-auth server), created with psql and dropped afterwards.
+function createPgDatabase() {
+  const admin = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
+  const name = `sk_js_${process.pid}_${Date.now()}`
+  try {
+    execFileSync("psql", [admin, "-qc", `CREATE DATABASE ${name}`], { stdio: ["ignore", "ignore", "pipe"] })
+  } catch (e) {
+    throw new Error(
+      `cannot create a PostgreSQL database via ${admin} (${e.message}). ` +
+        "Install and start PostgreSQL (sudo apt-get install -y postgresql postgresql-client) or set DATABASE_URL; scripts/test does this.",
+    )
+  }
+  const url = new URL(admin)
+  url.pathname = "/" + name
+  return {
+    url: url.toString(),
+    drop: () =>
+      execFileSync("psql", [admin, "-qc", `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`], { stdio: "ignore" }),
+  }
+}
+
 // Starts `sync-server serve` on a free port and resolves once it prints its
 // readiness line (the socket is bound before the line is printed).
-function startServer(bin, dataDir) {
-  const child = spawn(bin, ["serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir], {
+function startServer(bin, dbArgs) {
+  const child = spawn(bin, [...dbArgs, "serve", "--listen", "127.0.0.1:0"], {
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, SNAPKASIR_DATABASE_URL: "", SNAPKASIR_LOG: process.env.SNAPKASIR_LOG ?? "warn" },
   })
@@ -123,13 +145,12 @@ function jsClient(base, token) {
   return { repo: new Repo({ network: [adapter] }), adapter }
 }
 
-test("JS clients and a Rust client converge through the server (embedded SQLite)", async () => {
+async function interop(dbArgs) {
   const { server: serverBin, client: clientBin } = buildBinaries()
-  const dataDir = mkdtempSync(join(tmpdir(), "snapkasir-interop-"))
   let server
   const repos = []
   try {
-    const admin = ["--data-dir", dataDir, "admin"]
+    const admin = [...dbArgs, "admin"]
     const tenant = runJson(serverBin, [
       ...admin, "create-tenant", "--tenant-name", "Toko Interop", "--store-code", "JS1",
       "--store-name", "Interop", "--owner-email", "owner@example.com", "--owner-password", "rahasia-123",
@@ -137,7 +158,7 @@ test("JS clients and a Rust client converge through the server (embedded SQLite)
     const codes = [1, 2, 3].map(i =>
       runJson(serverBin, [...admin, "enrollment-code", "--store-id", tenant.store_id, "--terminal-name", `T${i}`]).code,
     )
-    server = await startServer(serverBin, dataDir)
+    server = await startServer(serverBin, dbArgs)
     const [t1, t2, t3] = []
       .concat(await enroll(server.base, codes[0]))
       .concat(await enroll(server.base, codes[1]))
@@ -199,6 +220,23 @@ test("JS clients and a Rust client converge through the server (embedded SQLite)
       server.child.kill("SIGTERM")
       await exited
     }
+  }
+}
+
+test("JS clients and a Rust client converge through the server (embedded SQLite)", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "snapkasir-interop-"))
+  try {
+    await interop(["--data-dir", dataDir])
+  } finally {
     rmSync(dataDir, { recursive: true, force: true })
+  }
+})
+
+test("JS clients and a Rust client converge through the server (PostgreSQL)", async () => {
+  const db = createPgDatabase()
+  try {
+    await interop(["--database-url", db.url])
+  } finally {
+    db.drop()
   }
 })
