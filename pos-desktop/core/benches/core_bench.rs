@@ -165,18 +165,32 @@ fn main() {
         "mie soto 9",
     ];
     let mut samples = Vec::new();
+    let mut slowest: Vec<(Duration, &str)> = Vec::new();
     for _ in 0..5 {
         for q in typed {
             for end in 1..=q.len() {
                 let prefix = &q[..end];
                 let s = Instant::now();
                 let hits = t.search(prefix, 20, false).unwrap();
-                samples.push(s.elapsed());
+                let took = s.elapsed();
+                samples.push(took);
+                slowest.push((took, prefix));
                 std::hint::black_box(hits);
             }
         }
     }
     let (_, search_p99) = report("search as you type (limit 20)", samples);
+    slowest.sort_by_key(|b| std::cmp::Reverse(b.0));
+    println!(
+        "{:<46} {}",
+        "  slowest",
+        slowest
+            .iter()
+            .take(5)
+            .map(|(d, q)| format!("{q:?} {:.2} ms", d.as_secs_f64() * 1e3))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let mut samples = Vec::new();
     for i in 0..5_000u64 {
         let code = ean13((i * 7919) % products);
@@ -267,7 +281,13 @@ fn main() {
         .journal_id("T1", ident_day.0.parse().unwrap())
         .unwrap()
         .unwrap();
+    let s = Instant::now();
     let bytes = t.export_document(&journal).unwrap();
+    println!(
+        "{:<46} {:.1} ms",
+        "journal document full save (compaction)",
+        s.elapsed().as_secs_f64() * 1e3
+    );
     let mut loads = Vec::new();
     for _ in 0..10 {
         let s = Instant::now();

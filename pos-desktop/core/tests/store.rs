@@ -266,3 +266,76 @@ fn a_journal_holds_one_terminal_business_day() {
     assert_eq!(journals.len(), 1);
     assert_eq!(journals[0].2, format!("T1/{}", sale.business_date));
 }
+
+#[test]
+fn the_terminal_can_move_to_another_thread() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Terminal>();
+    assert_send::<ChunkStore>();
+    let s = shop();
+    let handle = std::thread::spawn(move || s.t.product_count().unwrap());
+    assert_eq!(handle.join().unwrap(), 3);
+}
+
+#[test]
+fn cart_operations_before_checkout() {
+    let mut s = shop();
+    let idr = pos_core::shared_model::money::Currency::idr();
+    let mut cart = Cart::new();
+    let l1 = s.t.cart_add_scan(&mut cart, "8998866200301").unwrap();
+    assert_eq!(s.t.cart_add_scan(&mut cart, "8998866200301").unwrap(), l1);
+    let l2 =
+        s.t.cart_add_product(
+            &mut cart,
+            s.beras.id,
+            None,
+            Quantity(rust_decimal_macros::dec!(0.75)),
+        )
+        .unwrap();
+    cart.set_quantity(l1, Quantity::from_i64(5)).unwrap();
+    assert!(
+        cart.set_quantity(l1, Quantity(rust_decimal_macros::dec!(1.5)))
+            .is_err()
+    );
+    cart.set_quantity(l2, Quantity(rust_decimal_macros::dec!(1.2)))
+        .unwrap();
+    cart.set_line_note(l2, Some("potong dua".into())).unwrap();
+    cart.set_note(Some("pelanggan tetap".into())).unwrap();
+    cart.set_cart_discount(
+        Some(pos_core::shared_model::cart::Discount::Amount(
+            Money::from_i64(500),
+        )),
+        &idr,
+    )
+    .unwrap();
+    let kopi =
+        s.t.cart_add_product(&mut cart, s.kopi.id, None, Quantity::ONE)
+            .unwrap();
+    cart.remove(kopi).unwrap();
+    assert!(matches!(
+        s.t.cart_add_product(
+            &mut cart,
+            pos_core::shared_model::ids::ProductId::new(),
+            None,
+            Quantity::ONE
+        ),
+        Err(CoreError::NotFound { .. })
+    ));
+    assert!(
+        s.t.cart_add_product(&mut cart, s.kopi.id, None, Quantity::ZERO)
+            .is_err()
+    );
+    // 5 × 3.500 + 1,2 kg × 15.000 − 500
+    assert_eq!(s.t.price(&cart).unwrap().total(), Money::from_i64(35_000));
+    let sale =
+        s.t.checkout(
+            &cart,
+            &[Tender::cash(Money::from_i64(35_000))],
+            s.cashier,
+            None,
+        )
+        .unwrap();
+    assert_eq!(sale.note.as_deref(), Some("pelanggan tetap"));
+    assert_eq!(sale.lines[1].note.as_deref(), Some("potong dua"));
+    assert_eq!(sale.settlement.change, Money::ZERO);
+}
