@@ -15,7 +15,8 @@ use crate::app::AppState;
 use crate::auth::{Principal, Role};
 use crate::error::{Error, ErrorBody, Result};
 use crate::reports::{
-    DateRange, DaySales, KeySales, MethodSales, ProductSales, RefundItem, ShiftItem, StockOnHand,
+    ConflictItem, DateRange, DaySales, KeySales, MethodSales, ProductSales, RefundItem, ShiftItem,
+    StockOnHand,
 };
 use crate::service::{Enrollment, NewEnrollmentCode, StoreView, TerminalView, TokenPair};
 use crate::service::{Persisted, PersistedRequest};
@@ -426,6 +427,16 @@ async fn sales_csv(
     ))
 }
 
+#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/conflicts", params(("store_id" = String, Path)),
+    responses((status = 200, body = Vec<ConflictItem>), (status = 404, body = ErrorBody)))]
+async fn conflicts(
+    State(app): State<AppState>,
+    UserAuth(who): UserAuth,
+    Path(store_id): Path<String>,
+) -> Result<Json<Vec<ConflictItem>>> {
+    Ok(Json(app.services.conflicts(&who, &store_id).await?))
+}
+
 /// Query string whose rejection is a JSON error with code `bad_request`.
 #[derive(Debug)]
 pub struct ApiQuery<T>(pub T);
@@ -516,5 +527,6 @@ pub fn routes() -> Router<AppState> {
         .route("/stores/{store_id}/reports/refunds", get(refunds))
         .route("/stores/{store_id}/reports/shifts", get(shifts))
         .route("/stores/{store_id}/exports/sales.csv", get(sales_csv))
+        .route("/stores/{store_id}/reports/conflicts", get(conflicts))
         .fallback(not_found)
 }

@@ -10,7 +10,9 @@ use std::time::Duration;
 use automerge::AutoCommit;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
-use shared_model::documents::{self, CatalogDoc, DocumentKind, JournalDoc, StockAdjustmentsDoc};
+use shared_model::documents::{
+    self, CatalogDoc, DocumentKind, JournalDoc, ParkedCartsDoc, StockAdjustmentsDoc,
+};
 use tokio::sync::Notify;
 
 use crate::error::{Error, Result};
@@ -53,6 +55,7 @@ pub struct SaleRow {
 pub struct SaleLineRow {
     pub sale_id: String,
     pub line_no: i64,
+    pub line_id: String,
     pub product_id: String,
     pub sku: String,
     pub name: String,
@@ -122,6 +125,37 @@ pub struct ProductRow {
     pub price_e4: i64,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundLineRow {
+    pub refund_id: String,
+    pub seq: i64,
+    pub sale_id: String,
+    pub sale_line_id: String,
+    pub quantity_e4: i64,
+}
+
+/// A conflict found inside one document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConflictRow {
+    pub key: String,
+    pub kind: String,
+    /// JSON of the model's `Conflict`.
+    pub detail: String,
+}
+
+fn conflict_row(c: &shared_model::conflicts::Conflict) -> Result<ConflictRow, String> {
+    let detail = serde_json::to_string(c).map_err(|e| e.to_string())?;
+    let kind = serde_json::from_str::<serde_json::Value>(&detail)
+        .ok()
+        .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_string))
+        .unwrap_or_default();
+    Ok(ConflictRow {
+        key: c.key(),
+        kind,
+        detail,
+    })
+}
+
 /// Every row one document projects to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProjectedDoc {
@@ -136,6 +170,8 @@ pub struct ProjectedDoc {
     pub cash_movements: Vec<CashMovementRow>,
     pub stock_movements: Vec<StockMovementRow>,
     pub products: Vec<ProductRow>,
+    pub refund_lines: Vec<RefundLineRow>,
+    pub conflicts: Vec<ConflictRow>,
 }
 
 fn ms(t: &shared_model::codec::Timestamp) -> i64 {
@@ -197,6 +233,7 @@ pub fn project(
                     out.sale_lines.push(SaleLineRow {
                         sale_id: id.clone(),
                         line_no: i as i64,
+                        line_id: l.line_id.to_string(),
                         product_id: l.item.product_id.to_string(),
                         sku: l.item.sku.clone(),
                         name: l.item.name.clone(),
@@ -216,6 +253,15 @@ pub fn project(
                 }
             }
             for r in j.refunds.values() {
+                for (i, l) in r.lines.iter().enumerate() {
+                    out.refund_lines.push(RefundLineRow {
+                        refund_id: r.id.to_string(),
+                        seq: i as i64,
+                        sale_id: r.sale_id.to_string(),
+                        sale_line_id: l.sale_line_id.to_string(),
+                        quantity_e4: e4(l.quantity.0)?,
+                    });
+                }
                 out.refunds.push(RefundRow {
                     id: r.id.to_string(),
                     sale_id: r.sale_id.to_string(),
@@ -264,6 +310,9 @@ pub fn project(
         DocumentKind::Catalog => {
             let c: CatalogDoc = documents::read(doc).map_err(|e| e.to_string())?;
             check_store(&c.store_id)?;
+            for conflict in shared_model::conflicts::catalog_conflicts(&c) {
+                out.conflicts.push(conflict_row(&conflict)?);
+            }
             for p in c.products.values() {
                 out.products.push(ProductRow {
                     id: p.id.to_string(),
@@ -272,6 +321,13 @@ pub fn project(
                     category_id: p.category_id.map(|c| c.to_string()),
                     price_e4: e4(p.price.0)?,
                 });
+            }
+        }
+        DocumentKind::ParkedCarts => {
+            let p: ParkedCartsDoc = documents::read(doc).map_err(|e| e.to_string())?;
+            check_store(&p.store_id)?;
+            for conflict in shared_model::conflicts::parked_cart_conflicts(&p) {
+                out.conflicts.push(conflict_row(&conflict)?);
             }
         }
         _ => return Ok(None),

@@ -94,6 +94,17 @@ pub struct ShiftItem {
     pub difference: Option<String>,
 }
 
+/// A conflict that merging revealed; `detail` is the model's `Conflict` as JSON.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ConflictItem {
+    /// `over_refund`, `double_resumed_cart`, `duplicate_barcode`, `duplicate_sku`.
+    pub kind: String,
+    /// Stable key of the conflict.
+    pub key: String,
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
 fn csv_field(s: &str) -> String {
     // Quote always; neutralise spreadsheet formulas.
     let s = if s.starts_with(['=', '+', '-', '@']) {
@@ -326,6 +337,33 @@ impl Services {
             ];
             out.push_str(&fields.join(","));
             out.push_str("\r\n");
+        }
+        Ok(out)
+    }
+
+    /// Conflicts of a store: over-refunds across journals, duplicate
+    /// barcodes/SKUs in catalogs, parked carts resumed on two tills.
+    pub async fn conflicts(&self, who: &Principal, store_id: &str) -> Result<Vec<ConflictItem>> {
+        self.readable_store(who, store_id).await?;
+        let mut out = Vec::new();
+        for o in self.storage.report_over_refunds(store_id).await? {
+            out.push(ConflictItem {
+                kind: "over_refund".into(),
+                key: format!("over-refund:{}:{}", o.sale_id, o.sale_line_id),
+                detail: serde_json::json!({
+                    "sale_id": o.sale_id,
+                    "sale_line_id": o.sale_line_id,
+                    "sold": dec(o.sold_e4),
+                    "refunded": dec(o.refunded_e4),
+                }),
+            });
+        }
+        for c in self.storage.report_doc_conflicts(store_id).await? {
+            out.push(ConflictItem {
+                kind: c.kind,
+                key: c.key,
+                detail: serde_json::from_str(&c.detail).unwrap_or(serde_json::Value::Null),
+            });
         }
         Ok(out)
     }

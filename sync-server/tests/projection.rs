@@ -70,7 +70,14 @@ fn sample(store_id: &str) -> (JournalDoc, CatalogDoc, String) {
         journal.sales.insert(sale.id.to_string(), sale);
     }
     let mut catalog = CatalogDoc::new(store_id);
-    for p in [indomie, kopi] {
+    // Two tills added the same SKU while offline: a conflict to flag.
+    let dup = Product::new(
+        "idm",
+        "Indomie (entered twice)",
+        Money::from_i64(3_500),
+        "standard",
+    );
+    for p in [indomie, kopi, dup] {
         catalog.products.insert(p.id.to_string(), p);
     }
     (journal, catalog, day.0.to_string())
@@ -157,6 +164,13 @@ async fn story(storage: DynStorage) {
     assert_eq!(csv.lines().count(), 3, "{csv}");
     assert!(csv.starts_with("sale_id,receipt_no"));
     assert!(csv.contains("\"A1-T1-"), "{csv}");
+
+    let conflicts = s.conflicts(&a.owner, &a.store_id).await.unwrap();
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    assert_eq!(
+        (conflicts[0].kind.as_str(), conflicts[0].key.as_str()),
+        ("duplicate_sku", "duplicate-sku:idm")
+    );
 
     // More changes to the same document: each sale still appears once.
     jdoc.with_document(|d| {

@@ -199,6 +199,23 @@ pub struct ShiftListRow {
     pub difference_e4: Option<i64>,
 }
 
+/// A conflict: `kind`, stable `key`, JSON `detail`.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ConflictListRow {
+    pub kind: String,
+    pub key: String,
+    pub detail: String,
+}
+
+/// A sale line refunded beyond what was sold (across journals).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OverRefundRow {
+    pub sale_id: String,
+    pub sale_line_id: String,
+    pub sold_e4: i64,
+    pub refunded_e4: i64,
+}
+
 /// Stock on hand of one product (sum of its movements).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StockLevel {
@@ -362,6 +379,16 @@ pub trait Storage: Send + Sync + Debug + 'static {
         from: &'a str,
         to: &'a str,
     ) -> BoxFuture<'a, Result<Vec<ShiftListRow>>>;
+    /// Per-document conflicts of a store (catalogs, parked carts).
+    fn report_doc_conflicts<'a>(
+        &'a self,
+        store_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<ConflictListRow>>>;
+    /// Sale lines refunded beyond what was sold, over every journal of the store.
+    fn report_over_refunds<'a>(
+        &'a self,
+        store_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<OverRefundRow>>>;
     /// Stock on hand per product.
     /// Records a terminal's heartbeat report (also its last-seen time).
     fn record_terminal_report<'a>(&'a self, r: &'a TerminalReport) -> BoxFuture<'a, Result<()>>;
@@ -891,6 +918,25 @@ macro_rules! impl_storage {
                     sqlx::query("DELETE FROM cash_movements WHERE doc_id = $1").bind(d).execute(&mut *tx).await?;
                     sqlx::query("DELETE FROM stock_movements WHERE doc_id = $1").bind(d).execute(&mut *tx).await?;
                     sqlx::query("DELETE FROM products WHERE doc_id = $1").bind(d).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM refund_lines WHERE doc_id = $1").bind(d).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM doc_conflicts WHERE doc_id = $1").bind(d).execute(&mut *tx).await?;
+                    for r in &rows.refund_lines {
+                        sqlx::query(
+                            "INSERT INTO refund_lines (refund_id, seq, doc_id, store_id, sale_id, sale_line_id, quantity_e4) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                        )
+                        .bind(&r.refund_id).bind(r.seq).bind(d).bind(st).bind(&r.sale_id).bind(&r.sale_line_id)
+                        .bind(r.quantity_e4)
+                        .execute(&mut *tx).await?;
+                    }
+                    for c in &rows.conflicts {
+                        sqlx::query(
+                            "INSERT INTO doc_conflicts (doc_id, key, store_id, kind, detail) VALUES ($1, $2, $3, $4, $5) \
+                             ON CONFLICT DO NOTHING",
+                        )
+                        .bind(d).bind(&c.key).bind(st).bind(&c.kind).bind(&c.detail)
+                        .execute(&mut *tx).await?;
+                    }
                     for r in &rows.sales {
                         sqlx::query(
                             "INSERT INTO sales (id, doc_id, store_id, terminal_code, business_date, created_at, \
@@ -905,11 +951,12 @@ macro_rules! impl_storage {
                     for r in &rows.sale_lines {
                         sqlx::query(
                             "INSERT INTO sale_lines (sale_id, line_no, doc_id, store_id, product_id, sku, name, \
-                             category_id, quantity_e4, amount_e4, tax_e4) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
+                             category_id, quantity_e4, amount_e4, tax_e4, line_id) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
                         )
                         .bind(&r.sale_id).bind(r.line_no).bind(d).bind(st).bind(&r.product_id).bind(&r.sku)
                         .bind(&r.name).bind(&r.category_id).bind(r.quantity_e4).bind(r.amount_e4).bind(r.tax_e4)
+                        .bind(&r.line_id)
                         .execute(&mut *tx).await?;
                     }
                     for r in &rows.payments {
@@ -1124,6 +1171,32 @@ macro_rules! impl_storage {
                          ORDER BY opened_at, id",
                     )
                     .bind(store_id).bind(from).bind(to)
+                    .fetch_all(&self.pool)
+                    .await?)
+                })
+            }
+
+            fn report_doc_conflicts<'a>(&'a self, store_id: &'a str) -> BoxFuture<'a, Result<Vec<ConflictListRow>>> {
+                Box::pin(async move {
+                    Ok(sqlx::query_as(
+                        "SELECT DISTINCT kind, key, detail FROM doc_conflicts WHERE store_id = $1 ORDER BY key",
+                    )
+                    .bind(store_id)
+                    .fetch_all(&self.pool)
+                    .await?)
+                })
+            }
+
+            fn report_over_refunds<'a>(&'a self, store_id: &'a str) -> BoxFuture<'a, Result<Vec<OverRefundRow>>> {
+                Box::pin(async move {
+                    Ok(sqlx::query_as(
+                        "SELECT r.sale_id, r.sale_line_id, MAX(l.quantity_e4) AS sold_e4, \
+                         CAST(SUM(r.quantity_e4) AS BIGINT) AS refunded_e4 \
+                         FROM refund_lines r JOIN sale_lines l ON l.sale_id = r.sale_id AND l.line_id = r.sale_line_id \
+                         WHERE r.store_id = $1 GROUP BY r.sale_id, r.sale_line_id \
+                         HAVING SUM(r.quantity_e4) > MAX(l.quantity_e4) ORDER BY r.sale_id, r.sale_line_id",
+                    )
+                    .bind(store_id)
                     .fetch_all(&self.pool)
                     .await?)
                 })

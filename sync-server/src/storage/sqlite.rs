@@ -8,9 +8,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{
-    Chunk, DayTotal, DocClaim, EnrollmentCodeRow, InstanceRow, KeyTotal, ProductTotal,
-    RefreshTokenRow, RefundListRow, SaleListRow, ShiftListRow, StockLevel, StoreRow, Tenant,
-    TerminalRow, UserRow,
+    Chunk, ConflictListRow, DayTotal, DocClaim, EnrollmentCodeRow, InstanceRow, KeyTotal,
+    OverRefundRow, ProductTotal, RefreshTokenRow, RefundListRow, SaleListRow, ShiftListRow,
+    StockLevel, StoreRow, Tenant, TerminalRow, UserRow,
 };
 use crate::error::{Error, Result};
 use crate::projection::ProjectedDoc;
