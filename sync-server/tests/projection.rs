@@ -165,7 +165,16 @@ async fn story(storage: DynStorage) {
     assert!(csv.starts_with("sale_id,receipt_no"));
     assert!(csv.contains("\"A1-T1-"), "{csv}");
 
-    let conflicts = s.conflicts(&a.owner, &a.store_id).await.unwrap();
+    // The catalog is projected on its own schedule: wait for it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let conflicts = loop {
+        let c = s.conflicts(&a.owner, &a.store_id).await.unwrap();
+        if !c.is_empty() {
+            break c;
+        }
+        assert!(Instant::now() < deadline, "catalog never projected");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(conflicts.len(), 1, "{conflicts:?}");
     assert_eq!(
         (conflicts[0].kind.as_str(), conflicts[0].key.as_str()),
