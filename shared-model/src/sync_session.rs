@@ -241,6 +241,15 @@ impl Session {
         Ok(step)
     }
 
+    /// Starts a new round with the same peer: every document is offered again from the shared
+    /// heads both sides are known to have, and documents the peer lacked are asked for again.
+    /// Call it now and then: it costs one small message per document, and it makes the session
+    /// converge even if the peer stopped pushing changes to us for any reason.
+    pub fn resync(&mut self) {
+        self.states.clear();
+        self.unavailable.clear();
+    }
+
     /// Documents whose local changes the peer is not yet known to have.
     pub fn waiting<S: SyncStore>(&mut self, store: &mut S) -> Result<Vec<String>, SessionError> {
         let mut out = Vec::new();

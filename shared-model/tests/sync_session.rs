@@ -279,3 +279,48 @@ fn frames_before_the_handshake_or_from_strangers_end_the_session() {
     store.accept_new = true;
     assert!(s.handle(garbage, &mut store).is_err());
 }
+
+#[test]
+fn a_resync_round_catches_up_what_the_peer_did_not_push() {
+    let mut terminal = MemStore::default();
+    let mut server = MemStore {
+        accept_new: true,
+        ..MemStore::default()
+    };
+    terminal.docs.insert(doc_id(1), doc_with("a", "1"));
+    let (mut t, join) = Session::dial("t");
+    let mut s = Session::accept("server");
+    pump(&mut t, &mut terminal, &mut s, &mut server, vec![join]);
+    // The server's copy changes behind the session's back (another instance, a restore) and
+    // it never pushes: only a new round brings the change over.
+    server
+        .docs
+        .get_mut(&doc_id(1))
+        .unwrap()
+        .put(automerge::ROOT, "b", "2")
+        .unwrap();
+    let quiet = t.poll(&mut terminal).unwrap();
+    assert!(quiet.send.is_empty());
+    t.resync();
+    // Only the terminal acts: it offers its document again and takes the server's answers.
+    let mut to_server = t.poll(&mut terminal).unwrap().send;
+    assert!(
+        !to_server.is_empty(),
+        "a resync offers every document again"
+    );
+    for _ in 0..10 {
+        let mut to_terminal = Vec::new();
+        for f in to_server.drain(..) {
+            to_terminal.extend(s.handle(f, &mut server).unwrap().send);
+        }
+        for f in to_terminal {
+            to_server.extend(t.handle(f, &mut terminal).unwrap().send);
+        }
+    }
+    assert!(
+        terminal.docs[&doc_id(1)]
+            .get(automerge::ROOT, "b")
+            .unwrap()
+            .is_some()
+    );
+}

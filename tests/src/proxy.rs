@@ -2,20 +2,24 @@
 //!
 //! Faults (each counted when it fires, so a run can show that every kind happened):
 //! - `delay`: every chunk waits before it is forwarded;
-//! - `drop`: chunks are silently discarded in both directions while the connection stays open
-//!   (a stall the client must notice with its own timeouts);
+//! - `drop`: packets are lost in both directions: nothing gets through and the connection
+//!   stalls (the client must notice with its own timeouts);
 //! - `cut mid-frame`: the next chunk in a direction is forwarded only in part, then the
 //!   connection is reset;
 //! - `partition`: no bytes pass either way and new connections are refused;
-//! - `one-way partition`: bytes in one direction are discarded, the other direction works;
+//! - `one-way partition`: bytes in one direction are lost, the other direction works;
 //! - `cut`: every open connection is closed at once.
+//!
+//! TCP never delivers a stream with a hole in it: bytes are delivered in order or the
+//! connection breaks. So a connection that lost bytes to `drop` or a partition delivers nothing
+//! more and is reset when the fault heals (a real one would time out), never resumed with a gap.
 //!
 //! Written here because no maintained crate offers a programmable, in-process fault proxy
 //! for tokio (toxiproxy is a separate Go server that this machine cannot fetch).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -68,6 +72,8 @@ struct Shared {
     /// Bumped to close every open connection.
     cut_generation: AtomicU64,
     fired: Mutex<HashMap<FaultKind, u64>>,
+    /// Bumped on every heal, to reset the connections that lost bytes.
+    heal_tx: Mutex<Option<watch::Sender<u64>>>,
     bytes: [AtomicU64; 2],
     connections: AtomicU64,
 }
@@ -103,7 +109,15 @@ impl FaultProxy {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::default());
         let (cut_tx, cut_rx) = watch::channel(0u64);
-        let accept = tokio::spawn(accept_loop(listener, upstream, shared.clone(), cut_rx));
+        let (heal_tx, heal_rx) = watch::channel(0u64);
+        *shared.heal_tx.lock().unwrap_or_else(|p| p.into_inner()) = Some(heal_tx);
+        let accept = tokio::spawn(accept_loop(
+            listener,
+            upstream,
+            shared.clone(),
+            cut_rx,
+            heal_rx,
+        ));
         Ok(FaultProxy {
             addr,
             shared,
@@ -154,9 +168,19 @@ impl FaultProxy {
         self.shared.fire(FaultKind::Cut);
     }
 
-    /// Removes every fault (a pending cut-mid-frame included).
+    /// Removes every fault (a pending cut-mid-frame included); connections that lost bytes are
+    /// reset.
     pub fn heal(&self) {
         *self.shared.faults() = Faults::default();
+        if let Some(tx) = self
+            .shared
+            .heal_tx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            tx.send_modify(|g| *g += 1);
+        }
     }
 
     /// How often each kind of fault fired.
@@ -198,6 +222,7 @@ async fn accept_loop(
     upstream: SocketAddr,
     shared: Arc<Shared>,
     cut_rx: watch::Receiver<u64>,
+    heal_rx: watch::Receiver<u64>,
 ) {
     loop {
         let Ok((client, _)) = listener.accept().await else {
@@ -211,6 +236,7 @@ async fn accept_loop(
         shared.connections.fetch_add(1, Ordering::Relaxed);
         let shared = shared.clone();
         let cut_rx = cut_rx.clone();
+        let mut heal_rx = heal_rx.clone();
         tokio::spawn(async move {
             let Ok(server) = TcpStream::connect(upstream).await else {
                 return;
@@ -219,14 +245,23 @@ async fn accept_loop(
             let _ = server.set_nodelay(true);
             let (cr, cw) = client.into_split();
             let (sr, sw) = server.into_split();
-            let up = pump(cr, sw, Direction::ClientToServer, shared.clone());
-            let down = pump(sr, cw, Direction::ServerToClient, shared);
+            let lost = Arc::new(AtomicBool::new(false));
+            let up = pump(
+                cr,
+                sw,
+                Direction::ClientToServer,
+                shared.clone(),
+                lost.clone(),
+            );
+            let down = pump(sr, cw, Direction::ServerToClient, shared, lost.clone());
             let mut cut_rx = cut_rx;
             let generation = *cut_rx.borrow_and_update();
+            heal_rx.borrow_and_update();
             tokio::select! {
                 _ = up => {}
                 _ = down => {}
                 _ = async { while cut_rx.changed().await.is_ok() && *cut_rx.borrow() == generation {} } => {}
+                _ = async { while heal_rx.changed().await.is_ok() && !lost.load(Ordering::SeqCst) {} } => {}
             }
             // Dropping both halves of both sockets closes the connection.
         });
@@ -239,6 +274,7 @@ async fn pump(
     mut to: tokio::net::tcp::OwnedWriteHalf,
     direction: Direction,
     shared: Arc<Shared>,
+    lost: Arc<AtomicBool>,
 ) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
@@ -250,7 +286,13 @@ async fn pump(
         if !faults.delay.is_zero() {
             tokio::time::sleep(faults.delay).await;
         }
-        if faults.partition || faults.drop || faults.one_way == Some(direction) {
+        if faults.partition
+            || faults.drop
+            || faults.one_way == Some(direction)
+            || lost.load(Ordering::SeqCst)
+        {
+            // Lost: this connection delivers nothing more and is reset when the fault heals.
+            lost.store(true, Ordering::SeqCst);
             continue;
         }
         if faults.cut_mid_frame == Some(direction) {

@@ -69,14 +69,23 @@ async fn delay_holds_every_chunk() {
 }
 
 #[tokio::test]
-async fn drop_discards_until_healed_while_the_connection_stays_open() {
+async fn drop_stalls_the_connection_and_heal_resets_it_never_a_stream_with_a_hole() {
     let proxy = FaultProxy::start(echo_server().await).await.unwrap();
     let mut c = TcpStream::connect(proxy.addr()).await.unwrap();
     proxy.drop_packets();
     assert_eq!(roundtrip(&mut c, b"lost", SHORT).await, None);
     proxy.heal();
+    let mut buf = [0u8; 4];
+    assert!(
+        matches!(
+            timeout(LONG, c.read(&mut buf)).await,
+            Ok(Ok(0)) | Ok(Err(_))
+        ),
+        "the stalled connection is reset"
+    );
+    let mut fresh = TcpStream::connect(proxy.addr()).await.unwrap();
     assert_eq!(
-        roundtrip(&mut c, b"back", LONG).await.as_deref(),
+        roundtrip(&mut fresh, b"back", LONG).await.as_deref(),
         Some(&b"back"[..])
     );
 }

@@ -48,6 +48,14 @@ fn main() -> Result<()> {
     let path = std::env::args()
         .nth(1)
         .context("usage: snapkasir-terminal <store file>")?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SNAPKASIR_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -198,6 +206,7 @@ fn handle(state: &mut State, cmd: &Value, path: &str) -> Result<Value> {
             config.idle_timeout = std::time::Duration::from_secs(3);
             config.heartbeat_interval = std::time::Duration::from_millis(300);
             config.poll_interval = std::time::Duration::from_millis(100);
+            config.resync_interval = std::time::Duration::from_secs(2);
             state.sync = Some(SyncClient::start(state.terminal.clone(), config));
             Ok(json!(null))
         }

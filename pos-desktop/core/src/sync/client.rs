@@ -46,6 +46,8 @@ pub struct SyncConfig {
     pub connect_timeout: Duration,
     /// A connection that receives nothing (not even a pong) for this long is dropped.
     pub idle_timeout: Duration,
+    /// How often every document is offered to the server again (anti-entropy).
+    pub resync_interval: Duration,
     /// How often waiting sales are reported and acknowledgements asked for.
     pub heartbeat_interval: Duration,
     /// Warn the cashier after this long without a complete sync.
@@ -65,6 +67,7 @@ impl SyncConfig {
             connect_timeout: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(15),
             heartbeat_interval: Duration::from_secs(2),
+            resync_interval: Duration::from_secs(30),
             offline_warning_after: Duration::from_secs(24 * 3600),
             waiting_warning_threshold: 500,
         }
@@ -252,6 +255,8 @@ impl Worker {
         let mut poll = tokio::time::interval(self.config.poll_interval);
         let mut heartbeat = tokio::time::interval(self.config.heartbeat_interval);
         let mut ping = tokio::time::interval(self.config.idle_timeout / 3);
+        let mut resync = tokio::time::interval(self.config.resync_interval);
+        resync.tick().await;
         let mut last_received = Instant::now();
         let mut stop = self.stop.clone();
         let http = reqwest::Client::builder()
@@ -286,6 +291,10 @@ impl Worker {
                     self.local_changes(&mut session, &mut ws, clock_skew).await?;
                 }
                 _ = self.nudge.notified() => {
+                    self.local_changes(&mut session, &mut ws, clock_skew).await?;
+                }
+                _ = resync.tick() => {
+                    session.resync();
                     self.local_changes(&mut session, &mut ws, clock_skew).await?;
                 }
                 _ = ping.tick() => {

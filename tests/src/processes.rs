@@ -1,0 +1,280 @@
+//! Whole processes for the cross-process tests: the sync server binary and headless terminals,
+//! plus the PostgreSQL database they use. Every prerequisite that is missing fails the test with
+//! what to install or build; nothing is skipped.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// The directory of this build's binaries (`target/debug`), found from the test executable.
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let deps = exe.parent().expect("deps dir");
+    deps.parent().expect("profile dir").to_path_buf()
+}
+
+/// A binary of the workspace; fails with the command to build it when absent.
+pub fn workspace_bin(name: &str) -> PathBuf {
+    let p = bin_dir().join(name);
+    assert!(
+        p.exists(),
+        "{} is missing: build it with `cargo build -p {}` (scripts/test builds the whole workspace)",
+        p.display(),
+        match name {
+            "sync-server" => "sync-server",
+            _ => "snapkasir-tests",
+        }
+    );
+    p
+}
+
+/// The admin URL of the PostgreSQL server tests may use (scripts/test sets DATABASE_URL).
+pub fn admin_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// Runs SQL with `psql`; fails with what to install when psql or the server is missing.
+pub fn psql(url: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args([url, "-X", "-Atq", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("psql not found ({e}): install it with `apt-get install postgresql-client`")
+        });
+    assert!(
+        out.status.success(),
+        "psql failed on {url} ({}): is PostgreSQL running? scripts/test starts one. SQL: {sql}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A fresh database, dropped on drop.
+#[derive(Debug)]
+pub struct TestDatabase {
+    pub url: String,
+    admin: String,
+    name: String,
+}
+
+impl TestDatabase {
+    pub fn create(prefix: &str) -> TestDatabase {
+        let admin = admin_url();
+        let name = format!("{prefix}_{}_{}", std::process::id(), rand::random::<u32>());
+        psql(&admin, &format!("CREATE DATABASE {name}"));
+        let url = match admin.rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{name}"),
+            None => panic!("DATABASE_URL {admin} has no database part"),
+        };
+        TestDatabase { url, admin, name }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([
+                &self.admin,
+                "-X",
+                "-Atq",
+                "-c",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            ])
+            .output();
+    }
+}
+
+/// The sync server as a child process.
+#[derive(Debug)]
+pub struct ServerProcess {
+    child: Child,
+    pub addr: SocketAddr,
+    database_url: String,
+    log: PathBuf,
+}
+
+impl ServerProcess {
+    /// Starts `sync-server serve` on `listen` (port 0 for a free one) and waits for its
+    /// "listening on" line.
+    pub fn start(database_url: &str, listen: &str, log: &Path) -> ServerProcess {
+        ServerProcess::try_start(database_url, listen, log).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn try_start(database_url: &str, listen: &str, log: &Path) -> Result<ServerProcess, String> {
+        let logfile = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .map_err(|e| e.to_string())?;
+        let mut child = Command::new(workspace_bin("sync-server"))
+            .args(["serve", "--listen", listen, "--database-url", database_url])
+            .env("SNAPKASIR_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(logfile)
+            .spawn()
+            .map_err(|e| format!("start sync-server: {e}"))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let addr = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .and_then(|a| a.parse().ok());
+        match addr {
+            Some(addr) => Ok(ServerProcess {
+                child,
+                addr,
+                database_url: database_url.into(),
+                log: log.into(),
+            }),
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(format!(
+                    "sync-server did not start on {listen}: {line:?}; see {}",
+                    log.display()
+                ))
+            }
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// SIGKILL, then a new process on the same address and database.
+    pub fn kill_and_restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let listen = self.addr.to_string();
+        let mut last = String::new();
+        for _ in 0..50 {
+            match ServerProcess::try_start(&self.database_url, &listen, &self.log) {
+                Ok(next) => {
+                    *self = next;
+                    return;
+                }
+                Err(e) => last = e,
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("sync-server did not restart: {last}");
+    }
+
+    /// Runs `sync-server admin …` against the same database and parses its JSON output.
+    pub fn admin(&self, args: &[&str]) -> Value {
+        let out = Command::new(workspace_bin("sync-server"))
+            .arg("admin")
+            .args(["--database-url", &self.database_url])
+            .args(args)
+            .output()
+            .expect("sync-server admin");
+        assert!(
+            out.status.success(),
+            "admin {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("admin {args:?} printed no JSON ({e})"))
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A headless terminal (`snapkasir-terminal`) driven over its stdin/stdout.
+#[derive(Debug)]
+pub struct TerminalProcess {
+    child: Child,
+    stdin: ChildStdin,
+    replies: Receiver<String>,
+    pub db: PathBuf,
+    pub code: String,
+}
+
+/// What a command answered.
+pub type Reply = Result<Value, String>;
+
+impl TerminalProcess {
+    pub fn spawn(db: &Path, code: &str) -> TerminalProcess {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(db.with_extension("log"))
+            .expect("terminal log");
+        let mut child = Command::new(workspace_bin("snapkasir-terminal"))
+            .arg(db)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("start snapkasir-terminal");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, replies) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        TerminalProcess {
+            child,
+            stdin,
+            replies,
+            db: db.into(),
+            code: code.into(),
+        }
+    }
+
+    /// Sends a command and waits for its reply.
+    pub fn cmd(&mut self, command: Value) -> Reply {
+        self.send(&command).map_err(|e| format!("send: {e}"))?;
+        self.reply(Duration::from_secs(60))
+    }
+
+    pub fn send(&mut self, command: &Value) -> std::io::Result<()> {
+        writeln!(self.stdin, "{command}")?;
+        self.stdin.flush()
+    }
+
+    pub fn reply(&mut self, timeout: Duration) -> Reply {
+        let line = self
+            .replies
+            .recv_timeout(timeout)
+            .map_err(|e| format!("no reply from terminal {}: {e}", self.code))?;
+        let v: Value =
+            serde_json::from_str(&line).map_err(|e| format!("bad reply {line:?}: {e}"))?;
+        if v["ok"] == true {
+            Ok(v["result"].clone())
+        } else {
+            Err(v["error"].as_str().unwrap_or("?").to_string())
+        }
+    }
+
+    /// SIGKILL.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for TerminalProcess {
+    fn drop(&mut self) {
+        let _ = writeln!(self.stdin, "{{\"cmd\":\"exit\"}}");
+        std::thread::sleep(Duration::from_millis(20));
+        self.kill();
+    }
+}
