@@ -140,13 +140,15 @@ async fn main() -> anyhow::Result<()> {
             .map(|h| h.to_string())
             .collect();
         loop {
-            if s.persisted(who, &doc.document_id().to_string(), &heads)
-                .await?
-                .all
+            match s
+                .persisted(who, &doc.document_id().to_string(), &heads)
+                .await
             {
-                break;
+                Ok(p) if p.all => break,
+                Ok(_) => {}
+                Err(e) => eprintln!("persisted check failed (retrying): {e}"),
             }
-            tokio::time::sleep(Duration::from_millis(5)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
     let secs = started.elapsed().as_secs_f64();
