@@ -65,7 +65,12 @@ pub struct TestDatabase {
 
 impl TestDatabase {
     pub fn create(prefix: &str) -> TestDatabase {
-        let admin = admin_url();
+        TestDatabase::create_on(&admin_url(), prefix)
+    }
+
+    /// A fresh database on the server of `admin` (an admin URL).
+    pub fn create_on(admin: &str, prefix: &str) -> TestDatabase {
+        let admin = admin.to_string();
         let name = format!("{prefix}_{}_{}", std::process::id(), rand::random::<u32>());
         psql(&admin, &format!("CREATE DATABASE {name}"));
         let url = match admin.rsplit_once('/') {
@@ -276,5 +281,121 @@ impl Drop for TerminalProcess {
         let _ = writeln!(self.stdin, "{{\"cmd\":\"exit\"}}");
         std::thread::sleep(Duration::from_millis(20));
         self.kill();
+    }
+}
+
+/// A PostgreSQL cluster of the test's own in a temporary directory (Debian's `initdb` and
+/// `pg_ctl`, run as user `postgres` when the test runs as root), so that a test can restart or
+/// crash it without touching the shared server.
+#[derive(Debug)]
+pub struct ThrowawayCluster {
+    dir: PathBuf,
+    bin: PathBuf,
+    pub port: u16,
+}
+
+impl ThrowawayCluster {
+    pub fn start() -> ThrowawayCluster {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .and_then(|d| d.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).filter(|p| p.join("initdb").exists()).max())
+            .unwrap_or_else(|| panic!("PostgreSQL server binaries not found under /usr/lib/postgresql: apt-get install postgresql"));
+        let dir = std::env::temp_dir().join(format!(
+            "snapkasir-pg-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        std::fs::create_dir_all(&dir).expect("cluster dir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("free port")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let c = ThrowawayCluster { dir, bin, port };
+        if c.as_root() {
+            let _ = Command::new("chown")
+                .args(["-R", "postgres", &c.dir.to_string_lossy()])
+                .status();
+        }
+        c.run(&format!(
+            "{}/initdb -D {}/data -U postgres -A trust --no-sync",
+            c.bin.display(),
+            c.dir.display()
+        ));
+        c.start_server();
+        c
+    }
+
+    fn as_root(&self) -> bool {
+        Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| o.stdout.starts_with(b"0"))
+            .unwrap_or(false)
+    }
+
+    fn run(&self, cmd: &str) {
+        let status = if self.as_root() {
+            Command::new("su")
+                .args(["postgres", "-s", "/bin/sh", "-c", cmd])
+                .stdout(Stdio::null())
+                .status()
+        } else {
+            Command::new("sh")
+                .args(["-c", cmd])
+                .stdout(Stdio::null())
+                .status()
+        };
+        assert!(
+            status.map(|s| s.success()).unwrap_or(false),
+            "failed: {cmd}"
+        );
+    }
+
+    fn start_server(&self) {
+        self.run(&format!(
+            "{}/pg_ctl -D {d}/data -w -l {d}/log -o '-h 127.0.0.1 -p {p} -k {d} -F' start",
+            self.bin.display(),
+            d = self.dir.display(),
+            p = self.port
+        ));
+    }
+
+    pub fn admin_url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Crashes the server (immediate shutdown, as a power cut would) and starts it again.
+    pub fn crash_and_restart(&self) {
+        self.run(&format!(
+            "{}/pg_ctl -D {}/data -m immediate stop",
+            self.bin.display(),
+            self.dir.display()
+        ));
+        self.start_server();
+    }
+}
+
+impl Drop for ThrowawayCluster {
+    fn drop(&mut self) {
+        let cmd = format!(
+            "{}/pg_ctl -D {}/data -m immediate stop",
+            self.bin.display(),
+            self.dir.display()
+        );
+        let _ = if self.as_root() {
+            Command::new("su")
+                .args(["postgres", "-s", "/bin/sh", "-c", &cmd])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+        } else {
+            Command::new("sh")
+                .args(["-c", &cmd])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+        };
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

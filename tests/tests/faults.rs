@@ -435,3 +435,40 @@ fn tempfile_dir() -> std::path::PathBuf {
     std::fs::create_dir_all(&d).expect("temp dir");
     d
 }
+
+/// PostgreSQL crashes (immediate shutdown) and comes back while terminals sell and sync: the
+/// server keeps its connections' data queued, nothing acknowledged is lost, everything arrives.
+#[test]
+fn a_postgresql_crash_loses_no_sale() {
+    let cluster = snapkasir_tests::processes::ThrowawayCluster::start();
+    let db = TestDatabase::create_on(&cluster.admin_url(), "snapkasir_pgcrash");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = tempfile_dir();
+    let server = ServerProcess::start(&db.url, "127.0.0.1:0", &dir.join("server.log"));
+    let seed = std::env::var("SNAPKASIR_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::random::<u32>() as u64);
+    eprintln!("seed {seed}");
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut store = setup_store(&rt, &server, &dir, seed, 3);
+    for round in 0..6 {
+        for _ in 0..15 {
+            let i = rng.random_range(0..3);
+            sell(&mut store, i, &mut rng);
+        }
+        if round == 2 || round == 4 {
+            cluster.crash_and_restart();
+        }
+        check_acknowledgements(&mut store, &db.url);
+    }
+    let statuses = wait_converged(&mut store, Duration::from_secs(90));
+    check_invariants(&rt, &server, &db.url, &mut store, &statuses);
+    drop(store);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -20,7 +20,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tracing::{debug, info, warn};
 
 use super::adapter::TerminalSyncStore;
-use super::{MAX_CLOCK_SKEW_MS, SyncStatus, SyncWarning};
+use super::{MAX_CLOCK_SKEW_MS, SyncStatus};
 use crate::error::{CoreError, CoreResult};
 use crate::terminal::Terminal;
 
@@ -175,12 +175,12 @@ struct Worker {
     pending: HashMap<String, automerge::AutoCommit>,
 }
 
-fn lock(t: &Arc<Mutex<Terminal>>) -> MutexGuard<'_, Terminal> {
+pub(crate) fn lock(t: &Arc<Mutex<Terminal>>) -> MutexGuard<'_, Terminal> {
     // A panic while holding the lock leaves the SQLite file consistent (transactions roll back).
     t.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-type Ws =
+pub(crate) type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 impl Worker {
@@ -447,20 +447,15 @@ impl Worker {
             Some((d, _)) => d,
             None => prev.waiting_documents,
         };
-        let mut warnings = Vec::new();
         let since = last_sync.or_else(|| meta("first_started").and_then(|s| s.parse().ok()));
-        if let Some(since) = since {
-            let age = Timestamp::now().0 - since.0;
-            if age.to_std().unwrap_or_default() > self.config.offline_warning_after {
-                warnings.push(SyncWarning::OfflineTooLong { since });
-            }
-        }
-        if waiting_sales > self.config.waiting_warning_threshold {
-            warnings.push(SyncWarning::QueueTooLong { waiting_sales });
-        }
-        if let Some(s) = skew.filter(|s| s.abs() > MAX_CLOCK_SKEW_MS) {
-            warnings.push(SyncWarning::ClockSkew { skew_ms: s });
-        }
+        let warnings = super::warnings(
+            Timestamp::now(),
+            since,
+            self.config.offline_warning_after,
+            waiting_sales,
+            self.config.waiting_warning_threshold,
+            skew,
+        );
         if online && !prev.online {
             info!("sync connected");
         }
@@ -483,7 +478,7 @@ impl Worker {
     }
 }
 
-async fn send(ws: &mut Ws, frames: Vec<wire::Message>) -> CoreResult<()> {
+pub(crate) async fn send(ws: &mut Ws, frames: Vec<wire::Message>) -> CoreResult<()> {
     for f in frames {
         ws.send(WsMessage::Binary(wire::encode(&f).into()))
             .await

@@ -49,6 +49,31 @@ pub struct SyncStatus {
 /// Clock differences beyond this are warned about.
 pub const MAX_CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
 
+/// The warnings a status carries. `since` is the last complete sync (or, before the first one,
+/// when the client first started).
+pub fn warnings(
+    now: Timestamp,
+    since: Option<Timestamp>,
+    offline_warning_after: std::time::Duration,
+    waiting_sales: u64,
+    waiting_threshold: u64,
+    clock_skew_ms: Option<i64>,
+) -> Vec<SyncWarning> {
+    let mut out = Vec::new();
+    if let Some(since) = since
+        && (now.0 - since.0).to_std().unwrap_or_default() > offline_warning_after
+    {
+        out.push(SyncWarning::OfflineTooLong { since });
+    }
+    if waiting_sales > waiting_threshold {
+        out.push(SyncWarning::QueueTooLong { waiting_sales });
+    }
+    if let Some(skew_ms) = clock_skew_ms.filter(|s| s.abs() > MAX_CLOCK_SKEW_MS) {
+        out.push(SyncWarning::ClockSkew { skew_ms });
+    }
+    out
+}
+
 impl Terminal {
     /// This terminal's sales and refunds the server has not acknowledged, oldest first.
     pub fn unacknowledged_records(&self, limit: usize) -> CoreResult<Vec<String>> {
@@ -158,5 +183,51 @@ impl Terminal {
             None => self.conn.execute("DELETE FROM sync_meta WHERE key = ?1", [key])?,
         };
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().expect("timestamp")
+    }
+
+    #[test]
+    fn a_stuck_queue_is_never_silent() {
+        let now = at("2026-11-26T10:00:00Z");
+        let day = Duration::from_secs(24 * 3600);
+        assert!(
+            warnings(
+                now,
+                Some(at("2026-11-26T09:00:00Z")),
+                day,
+                3,
+                500,
+                Some(1_000)
+            )
+            .is_empty()
+        );
+        let w = warnings(
+            now,
+            Some(at("2026-11-25T09:59:00Z")),
+            day,
+            501,
+            500,
+            Some(-301_000),
+        );
+        assert_eq!(
+            w,
+            vec![
+                SyncWarning::OfflineTooLong {
+                    since: at("2026-11-25T09:59:00Z")
+                },
+                SyncWarning::QueueTooLong { waiting_sales: 501 },
+                SyncWarning::ClockSkew { skew_ms: -301_000 },
+            ]
+        );
     }
 }

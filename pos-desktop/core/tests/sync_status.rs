@@ -1,0 +1,112 @@
+//! What the cashier sees when the server cannot be reached: offline, sales waiting, and the
+//! warnings once the configured limits pass. A real SQLite file and a real (closed) port.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pos_core::shared_model::cart::Cart;
+use pos_core::shared_model::catalog::Product;
+use pos_core::shared_model::money::{Money, Quantity};
+use pos_core::shared_model::payment::Tender;
+use pos_core::shared_model::settings::StoreSettings;
+use pos_core::shared_model::users::Role;
+use pos_core::sync::SyncWarning;
+use pos_core::sync::client::{DeviceCredential, SyncClient, SyncConfig};
+use pos_core::{NewStore, Terminal};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_terminal_warns_and_keeps_its_sales_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = Terminal::open(dir.path().join("t.db")).unwrap();
+    t.create_store(NewStore {
+        store_id: "store-1".into(),
+        store_code: "JKT1".into(),
+        terminal_code: "T1".into(),
+        settings: StoreSettings::indonesia("Toko", "Jl. 1"),
+    })
+    .unwrap();
+    let cashier = t.add_user("Siti", Role::Cashier, "1234").unwrap();
+    t.start_shift(cashier.id, Money::from_i64(100_000)).unwrap();
+    let p = t
+        .create_product(Product::new(
+            "AQ",
+            "Aqua",
+            Money::from_i64(4_000),
+            "standard",
+        ))
+        .unwrap();
+    for _ in 0..3 {
+        let mut cart = Cart::new();
+        t.cart_add_product(&mut cart, p.id, None, Quantity::ONE)
+            .unwrap();
+        t.checkout(
+            &cart,
+            &[Tender::cash(Money::from_i64(4_000))],
+            cashier.id,
+            None,
+        )
+        .unwrap();
+    }
+    // A port nobody listens on: the server is unreachable.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut config = SyncConfig::new(
+        &format!("http://{closed}"),
+        DeviceCredential("skd_test".into()),
+    );
+    config.offline_warning_after = Duration::from_millis(300);
+    config.waiting_warning_threshold = 2;
+    config.max_backoff = Duration::from_millis(200);
+    let terminal = Arc::new(Mutex::new(t));
+    let client = SyncClient::start(terminal.clone(), config);
+    let mut rx = client.subscribe();
+    let status = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let s = rx.borrow_and_update().clone();
+            if s.warnings
+                .iter()
+                .any(|w| matches!(w, SyncWarning::OfflineTooLong { .. }))
+                && s.last_error.is_some()
+            {
+                return s;
+            }
+            rx.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("the offline warning must appear");
+    assert!(!status.online);
+    assert_eq!(status.waiting_sales, 3);
+    assert!(status.last_sync.is_none());
+    assert!(
+        status
+            .warnings
+            .contains(&SyncWarning::QueueTooLong { waiting_sales: 3 }),
+        "{status:?}"
+    );
+    assert!(
+        status
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("connect"),
+        "{status:?}"
+    );
+    // Checkout is not blocked by the sync client.
+    {
+        let mut t = terminal.lock().unwrap();
+        let mut cart = Cart::new();
+        t.cart_add_product(&mut cart, p.id, None, Quantity::ONE)
+            .unwrap();
+        t.checkout(
+            &cart,
+            &[Tender::cash(Money::from_i64(4_000))],
+            cashier.id,
+            None,
+        )
+        .unwrap();
+    }
+    client.stop().await;
+}
