@@ -11,6 +11,7 @@
 
 pub mod adapter;
 pub mod client;
+pub mod lan;
 
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
