@@ -9,6 +9,12 @@
 //! - `{"cmd":"start_shift"}`, `{"cmd":"sync","server":…,"credential":…}`
 //! - `{"cmd":"sell","sku":…,"qty":…}`: replies only after the sale is committed (paid)
 //! - `{"cmd":"status"}`: sync status, stock per SKU, own sales, document heads
+//! - `{"cmd":"has_sale","id":…}`: whether this store holds the sale (own or a peer's)
+//! - `{"cmd":"wait_sale","id":…,"timeout_ms":…}`: replies once this store holds the sale
+//!   (checked every millisecond) or the timeout passes: `{"found":…}`
+//! - `{"cmd":"journal_size"}`: bytes of this terminal's journal of today (saved document)
+//! - `sync` takes `"intervals":"shop"` to keep `SyncConfig::new`'s intervals, and `sell`
+//!   takes `"nudge":false` to leave the sync client to its poll
 //! - `{"cmd":"exit"}`
 #![allow(clippy::print_stdout)]
 
@@ -20,7 +26,7 @@ use anyhow::{Context, Result, anyhow};
 use base64::Engine;
 use pos_core::shared_model::cart::Cart;
 use pos_core::shared_model::catalog::Product;
-use pos_core::shared_model::ids::UserId;
+use pos_core::shared_model::ids::{SaleId, UserId};
 use pos_core::shared_model::money::{Money, Quantity};
 use pos_core::shared_model::payment::Tender;
 use pos_core::shared_model::settings::StoreSettings;
@@ -202,11 +208,13 @@ fn handle(state: &mut State, cmd: &Value, path: &str) -> Result<Value> {
                 str_arg(cmd, "server")?,
                 DeviceCredential(str_arg(cmd, "credential")?.into()),
             );
-            config.max_backoff = std::time::Duration::from_secs(1);
-            config.idle_timeout = std::time::Duration::from_secs(3);
-            config.heartbeat_interval = std::time::Duration::from_millis(300);
-            config.poll_interval = std::time::Duration::from_millis(100);
-            config.resync_interval = std::time::Duration::from_secs(2);
+            if cmd["intervals"] != "shop" {
+                config.max_backoff = std::time::Duration::from_secs(1);
+                config.idle_timeout = std::time::Duration::from_secs(3);
+                config.heartbeat_interval = std::time::Duration::from_millis(300);
+                config.poll_interval = std::time::Duration::from_millis(100);
+                config.resync_interval = std::time::Duration::from_secs(2);
+            }
             state.sync = Some(SyncClient::start(state.terminal.clone(), config));
             Ok(json!(null))
         }
@@ -223,7 +231,9 @@ fn handle(state: &mut State, cmd: &Value, path: &str) -> Result<Value> {
                 let total = t.price(&cart)?.total();
                 t.checkout(&cart, &[Tender::cash(total)], cashier, None)?
             };
-            if let Some(s) = &state.sync {
+            if let Some(s) = &state.sync
+                && cmd["nudge"] != false
+            {
                 s.nudge();
             }
             Ok(
@@ -257,6 +267,35 @@ fn handle(state: &mut State, cmd: &Value, path: &str) -> Result<Value> {
             Ok(
                 json!({"sync": status, "stock": stock, "heads": heads, "sales": sales, "acknowledged": acked}),
             )
+        }
+        "has_sale" => {
+            let id: SaleId = str_arg(cmd, "id")?.parse()?;
+            Ok(json!(lock(&state.terminal).sale(id).is_ok()))
+        }
+        "wait_sale" => {
+            let id: SaleId = str_arg(cmd, "id")?.parse()?;
+            let timeout =
+                std::time::Duration::from_millis(cmd["timeout_ms"].as_u64().unwrap_or(10_000));
+            let start = std::time::Instant::now();
+            loop {
+                if lock(&state.terminal).sale(id).is_ok() {
+                    return Ok(json!({"found": true}));
+                }
+                if start.elapsed() > timeout {
+                    return Ok(json!({"found": false}));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
+        "journal_size" => {
+            let mut t = lock(&state.terminal);
+            let own = t.identity()?.terminal_code.clone();
+            let date = t.business_date_at(pos_core::shared_model::codec::Timestamp::now())?;
+            let id = t
+                .journal_id(&own, date)?
+                .ok_or_else(|| anyhow!("no journal today"))?;
+            let bytes = t.export_document(&id)?;
+            Ok(json!({"doc_id": id, "bytes": bytes.len()}))
         }
         other => Err(anyhow!("unknown command {other:?}")),
     }
