@@ -1,6 +1,6 @@
 //! Sync-server benchmarks (figures go to BENCHMARKS.md).
 //!
-//! `cargo run --release -p sync-server --example bench_sync -- [--postgres URL] [--terminals 100] [--changes 20] [--idle 2000]`
+//! `cargo run --release -p sync-server --example bench_sync -- [--postgres URL] [--terminals 100] [--per-store 1] [--changes 20] [--idle 2000]`
 //!
 //! 1. ingest: `--terminals` samod clients (one enrolled terminal each, one
 //!    journal-like document each) make `--changes` changes as fast as they
@@ -87,9 +87,19 @@ async fn main() -> anyhow::Result<()> {
     };
     let ip = "127.0.0.1".parse()?;
     let mut creds = Vec::new();
+    // Terminals per store (default 1: many shops). Within a store the server
+    // shares every document with every till, so K tills multiply the traffic.
+    let per_store: usize = arg(&args, "--per-store")
+        .map(|v| v.parse())
+        .transpose()?
+        .unwrap_or(1);
+    let mut store_id = b.store_id.clone();
     for i in 0..terminals {
+        if i > 0 && i % per_store.max(1) == 0 {
+            store_id = s.create_store(&owner, &format!("S{i}"), "Bench").await?.id;
+        }
         let code = s
-            .create_enrollment_code(&owner, &b.store_id, &format!("T{i}"))
+            .create_enrollment_code(&owner, &store_id, &format!("T{i}"))
             .await?;
         creds.push(s.enroll(&code.code, ip).await?);
     }
