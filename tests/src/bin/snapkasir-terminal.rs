@@ -15,6 +15,11 @@
 //! - `{"cmd":"journal_size"}`: bytes of this terminal's journal of today (saved document)
 //! - `sync` takes `"intervals":"shop"` to keep `SyncConfig::new`'s intervals, and `sell`
 //!   takes `"nudge":false` to leave the sync client to its poll
+//! - LAN sync (docs/lan-sync.md): `{"cmd":"store_key","key":…}`,
+//!   `{"cmd":"lan","listen":"127.0.0.1:0"|null,"peers":[…],"discovery":false}` (replies with the
+//!   listening address), `{"cmd":"lan_status"}`, `{"cmd":"sales_of","terminal":…}` (sale ids of
+//!   a terminal this store holds), `{"cmd":"set_price","sku":…,"price":…}`,
+//!   `{"cmd":"park","sku":…,"label":…}`, `{"cmd":"parked"}` (labels of parked carts)
 //! - `{"cmd":"exit"}`
 #![allow(clippy::print_stdout)]
 
@@ -48,6 +53,7 @@ struct State {
     terminal: Arc<Mutex<Terminal>>,
     cashier: Option<UserId>,
     sync: Option<SyncClient>,
+    lan: Option<pos_core::sync::lan::LanSync>,
 }
 
 fn main() -> Result<()> {
@@ -75,6 +81,7 @@ fn main() -> Result<()> {
         terminal: Arc::new(Mutex::new(terminal)),
         cashier,
         sync: None,
+        lan: None,
     };
     let stdin = std::io::stdin();
     let mut out = std::io::stdout();
@@ -296,6 +303,78 @@ fn handle(state: &mut State, cmd: &Value, path: &str) -> Result<Value> {
                 .ok_or_else(|| anyhow!("no journal today"))?;
             let bytes = t.export_document(&id)?;
             Ok(json!({"doc_id": id, "bytes": bytes.len()}))
+        }
+        "store_key" => {
+            let key = pos_core::sync::lan::StoreKey::new(str_arg(cmd, "key")?)?;
+            lock(&state.terminal).set_store_key(&key)?;
+            Ok(json!(null))
+        }
+        "lan" => {
+            use pos_core::sync::lan::{LanConfig, LanSync};
+            let config = LanConfig {
+                listen: match cmd["listen"].as_str() {
+                    Some(a) => Some(a.parse()?),
+                    None => None,
+                },
+                peers: cmd["peers"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|p| p.as_str().map(String::from))
+                    .collect(),
+                discovery: cmd["discovery"] == true,
+                poll_interval: std::time::Duration::from_millis(50),
+                max_backoff: std::time::Duration::from_secs(1),
+                idle_timeout: std::time::Duration::from_secs(3),
+                resync_interval: std::time::Duration::from_secs(2),
+                ..LanConfig::default()
+            };
+            let lan = tokio::runtime::Handle::current()
+                .block_on(LanSync::start(state.terminal.clone(), config))?;
+            let addr = lan.local_addr().map(|a| a.to_string());
+            state.lan = Some(lan);
+            Ok(json!({"addr": addr}))
+        }
+        "lan_status" => Ok(serde_json::to_value(
+            state.lan.as_ref().map(|l| l.status()).unwrap_or_default(),
+        )?),
+        "sales_of" => {
+            let t = lock(&state.terminal);
+            let ids: Vec<String> = t
+                .sales_of_terminal(str_arg(cmd, "terminal")?)?
+                .into_iter()
+                .map(|(id, _, _)| id)
+                .collect();
+            Ok(json!(ids))
+        }
+        "set_price" => {
+            let mut t = lock(&state.terminal);
+            let mut p = t
+                .product_by_sku(str_arg(cmd, "sku")?)?
+                .ok_or_else(|| anyhow!("no such sku"))?;
+            p.price = Money::from_i64(cmd["price"].as_i64().ok_or_else(|| anyhow!("price"))?);
+            t.update_product(p)?;
+            Ok(json!(null))
+        }
+        "park" => {
+            let cashier = state.cashier.ok_or_else(|| anyhow!("no cashier"))?;
+            let mut t = lock(&state.terminal);
+            let p = t
+                .product_by_sku(str_arg(cmd, "sku")?)?
+                .ok_or_else(|| anyhow!("no such sku"))?;
+            let mut cart = Cart::new();
+            t.cart_add_product(&mut cart, p.id, None, Quantity::from_i64(1))?;
+            t.park_cart(&cart, Some(str_arg(cmd, "label")?), cashier)?;
+            Ok(json!(null))
+        }
+        "parked" => {
+            let labels: Vec<Option<String>> = lock(&state.terminal)
+                .parked_carts()?
+                .into_iter()
+                .map(|c| c.label)
+                .collect();
+            Ok(json!(labels))
         }
         other => Err(anyhow!("unknown command {other:?}")),
     }
