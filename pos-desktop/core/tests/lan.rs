@@ -15,8 +15,9 @@ use pos_core::shared_model::payment::Tender;
 use pos_core::shared_model::settings::StoreSettings;
 use pos_core::shared_model::stock::MovementKind;
 use pos_core::shared_model::users::Role;
-use pos_core::sync::lan::{LanConfig, LanSync, StoreKey};
+use pos_core::sync::lan::{LanAuth, LanConfig, LanSync, StoreKey};
 use pos_core::{Identity, JoinStore, NewStore, Terminal};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 const KEY: &str = "kunci-toko-rahasia-0123456789";
 
@@ -260,6 +261,26 @@ async fn lan_tills_sync_without_a_server_and_refuse_a_wrong_key() {
     // A raw client without any proof is refused as well.
     let raw = tokio_tungstenite::connect_async(format!("ws://{a1}/lan")).await;
     assert!(raw.is_err(), "a client without a proof was accepted");
+    // A captured proof cannot be replayed: the same header is admitted once only.
+    let proof = LanAuth::new(StoreKey::new(KEY).unwrap(), "store-lan", "T7").dial_proof(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64,
+    );
+    let request = |header: &str| {
+        let mut r = format!("ws://{a1}/lan").into_client_request().unwrap();
+        r.headers_mut()
+            .insert("authorization", header.parse().unwrap());
+        r
+    };
+    let (first, answer) = tokio_tungstenite::connect_async(request(&proof.header))
+        .await
+        .expect("a fresh proof is admitted");
+    assert!(answer.headers().contains_key("x-snapkasir-lan"));
+    drop(first);
+    let replayed = tokio_tungstenite::connect_async(request(&proof.header)).await;
+    assert!(replayed.is_err(), "a replayed proof was admitted");
     tokio::time::sleep(Duration::from_millis(300)).await;
     for (name, t) in [("T1", &t1), ("T2", &t2), ("T3", &t3)] {
         let t = lock(t);
@@ -346,9 +367,9 @@ async fn lan_sale_latency_a_to_b() {
         .await
         .unwrap();
     let addr = lan_b.local_addr().unwrap().to_string();
-    let lan_a = LanSync::start(a.clone(), config(false, vec![addr]))
-        .await
-        .unwrap();
+    let mut ca = config(false, vec![addr]);
+    ca.poll_interval = Duration::from_secs(1);
+    let lan_a = LanSync::start(a.clone(), ca).await.unwrap();
     wait_for("the connection", Duration::from_secs(10), || {
         lan_a.status().peers.len() == 1
     })
