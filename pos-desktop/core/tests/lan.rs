@@ -34,13 +34,13 @@ struct Store {
 }
 
 /// The first till: creates the store, a manager, two products with stock.
-fn first_till(dir: &Path) -> (Till, Store) {
+fn first_till(dir: &Path, store_id: &str) -> (Till, Store) {
     let mut t = Terminal::open(dir.join("T1.db")).unwrap();
     let mut settings = StoreSettings::indonesia("Toko LAN", "Jl. Jaringan 1");
     settings.cash_rounding_unit = Money::ZERO;
     let ident = t
         .create_store(NewStore {
-            store_id: "store-lan".into(),
+            store_id: store_id.into(),
             store_code: "LAN1".into(),
             terminal_code: "T1".into(),
             settings,
@@ -155,7 +155,7 @@ async fn wait_for(what: &str, deadline: Duration, mut f: impl FnMut() -> bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lan_tills_sync_without_a_server_and_refuse_a_wrong_key() {
     let dir = tempfile::tempdir().unwrap();
-    let (t1, store) = first_till(dir.path());
+    let (t1, store) = first_till(dir.path(), "store-lan");
     let t2 = join_till(dir.path(), &store, "T2", KEY);
     let t3 = join_till(dir.path(), &store, "T3", KEY);
     let cashier = store.cashier;
@@ -334,7 +334,9 @@ async fn lan_sync_needs_a_store_key() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lan_mdns_discovery_finds_the_store_peers() {
     let dir = tempfile::tempdir().unwrap();
-    let (t1, store) = first_till(dir.path());
+    // A store of its own: other runs of this test on the same host advertise too.
+    let store_id = format!("store-mdns-{}", rand::random::<u64>());
+    let (t1, store) = first_till(dir.path(), &store_id);
     let t2 = join_till(dir.path(), &store, "T2", KEY);
     let mut c = config(true, vec![]);
     c.discovery = true;
@@ -361,7 +363,7 @@ async fn lan_sale_latency_a_to_b() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(200);
     let dir = tempfile::tempdir().unwrap();
-    let (a, store) = first_till(dir.path());
+    let (a, store) = first_till(dir.path(), "store-lan");
     let b = join_till(dir.path(), &store, "T2", KEY);
     let lan_b = LanSync::start(b.clone(), config(true, vec![]))
         .await

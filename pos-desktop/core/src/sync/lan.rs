@@ -14,7 +14,7 @@
 //! time, ±5 minutes, never the same proof twice) and answers with its own proof bound to the
 //! dialer's, so the dialer authenticates the acceptor too. See `docs/lan-sync.md`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -367,8 +367,8 @@ struct Shared {
     peers: Mutex<BTreeMap<String, LanPeer>>,
     /// Dialer MACs seen recently, with when they stop being fresh.
     seen: Mutex<HashMap<String, i64>>,
-    /// Discovered peers with a dial task.
-    dialing: Mutex<BTreeSet<String>>,
+    /// Discovered peers with a dial task, and where they were last seen.
+    dialing: Mutex<BTreeMap<String, watch::Sender<String>>>,
     status: watch::Sender<LanStatus>,
     /// Bumped whenever documents may have changed (locally or from a peer).
     changes: watch::Sender<u64>,
@@ -436,7 +436,7 @@ impl LanSync {
             store_code,
             peers: Mutex::new(BTreeMap::new()),
             seen: Mutex::new(HashMap::new()),
-            dialing: Mutex::new(BTreeSet::new()),
+            dialing: Mutex::new(BTreeMap::new()),
             status: status_tx,
             changes: watch::channel(0).0,
             stop: stop_rx,
@@ -447,6 +447,7 @@ impl LanSync {
             shared.spawn(listen(shared.clone(), listener).instrument(span.clone()));
         }
         for addr in shared.config.peers.clone() {
+            let (_, addr) = watch::channel(addr);
             shared.spawn(dial_loop(shared.clone(), addr, None).instrument(span.clone()));
         }
         let mdns = match (shared.config.discovery, local_addr) {
@@ -687,7 +688,8 @@ async fn inbound(shared: Arc<Shared>, tcp: TcpStream, addr: SocketAddr) -> CoreR
     run_session(&shared, ws, session, Vec::new(), &code).await
 }
 
-async fn dial_loop(shared: Arc<Shared>, addr: String, mut known: Option<String>) {
+/// Dials one peer address (a discovered peer's may change: the latest advert wins).
+async fn dial_loop(shared: Arc<Shared>, addr: watch::Receiver<String>, mut known: Option<String>) {
     let mut backoff = shared.config.min_backoff;
     let mut stop = shared.stop.clone();
     loop {
@@ -702,6 +704,7 @@ async fn dial_loop(shared: Arc<Shared>, addr: String, mut known: Option<String>)
             }
         }
         let started = Instant::now();
+        let addr = addr.borrow().clone();
         let result = dial_once(&shared, &addr, &mut known).await;
         if let Err(e) = &result {
             debug!(address = %addr, error = %e, "LAN dial ended");
@@ -941,16 +944,29 @@ fn discovery(
                 if !s.auth.dials_discovered(&code) {
                     continue;
                 }
-                if !s
-                    .dialing
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(code.clone())
-                {
-                    continue;
-                }
+                let new = {
+                    let mut dialing = s.dialing.lock().unwrap_or_else(|p| p.into_inner());
+                    match dialing.get(&code) {
+                        Some(tx) => {
+                            tx.send_if_modified(|a| {
+                                let moved = *a != peer_addr;
+                                if moved {
+                                    a.clone_from(&peer_addr);
+                                }
+                                moved
+                            });
+                            None
+                        }
+                        None => {
+                            let (tx, rx) = watch::channel(peer_addr.clone());
+                            dialing.insert(code.clone(), tx);
+                            Some(rx)
+                        }
+                    }
+                };
+                let Some(rx) = new else { continue };
                 info!(peer = %code, address = %peer_addr, "LAN peer discovered");
-                s.spawn(dial_loop(s.clone(), peer_addr, Some(code)).in_current_span());
+                s.spawn(dial_loop(s.clone(), rx, Some(code)).in_current_span());
             }
         }
         .instrument(span),
