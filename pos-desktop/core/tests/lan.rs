@@ -361,14 +361,15 @@ async fn lan_mdns_discovery_finds_the_store_peers() {
     lan1.stop().await;
 }
 
-/// The benchmark of docs/lan-sync.md and BENCHMARKS.md: a sale on A visible on B over the LAN,
-/// no server. `SNAPKASIR_LAN_BENCH_SALES` sets the count (default 200).
+/// Every sale on A arrives on B over the LAN, one at a time, with no server; it also prints the
+/// latency. As a test it runs 20 sales; the figure in BENCHMARKS.md comes from
+/// `SNAPKASIR_LAN_BENCH_SALES=200` (see docs/lan-sync.md). Nothing here asserts a time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lan_sale_latency_a_to_b() {
     let n: usize = std::env::var("SNAPKASIR_LAN_BENCH_SALES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(200);
+        .unwrap_or(20);
     let dir = tempfile::tempdir().unwrap();
     let (a, store) = first_till(dir.path(), "store-lan");
     let b = join_till(dir.path(), &store, "T2", KEY);
