@@ -12,7 +12,7 @@
 //!
 //! Latency runs four ways: test intervals and shop intervals (`SyncConfig::new`) with the nudge
 //! after checkout, shop intervals without the nudge (poll only), and shop intervals with A's
-//! journal of today already holding `--prefill` sales (default 1,000).
+//! journal of today already holding `--prefill` sales (default 500).
 //!
 //! Usage: `cargo run --release -p snapkasir-tests --bin sync-bench -- [offline|latency|prefill|all]
 //! [--sales N] [--latency-sales N] [--prefill N] [--intervals shop|test]`; needs
@@ -719,7 +719,7 @@ fn main() -> Result<()> {
     };
     let sales = opt("--sales", 2000)?;
     let latency_sales = opt("--latency-sales", 200)?;
-    let prefill = opt("--prefill", 1000)?;
+    let prefill = opt("--prefill", 500)?;
     let intervals = args
         .iter()
         .position(|a| a == "--intervals")
