@@ -503,3 +503,123 @@ pub(crate) fn rebuild(conn: &Connection, d: &mut Docs) -> CoreResult<usize> {
     )?;
     Ok(n)
 }
+
+/// Journal sections (`sales`, `refunds`, …) and the keys of their entries that a change touched.
+pub(crate) type TouchedEntries =
+    std::collections::BTreeMap<String, std::collections::BTreeSet<String>>;
+
+/// The journal entries that changed between `before` and the document's current heads, or
+/// `None` when a change touched the journal's root (a new document or section): then the whole
+/// journal is projected. Projecting only what changed keeps a received sale's cost independent
+/// of how many sales the day already holds.
+pub(crate) fn touched_journal_entries(
+    doc: &mut automerge::AutoCommit,
+    before: &[automerge::ChangeHash],
+) -> Option<TouchedEntries> {
+    use automerge::{PatchAction, Prop};
+    if before.is_empty() {
+        return None;
+    }
+    let after = doc.get_heads();
+    let mut touched = TouchedEntries::new();
+    for patch in doc.diff(before, &after) {
+        let section = match patch.path.first() {
+            Some((_, Prop::Map(section))) => section.clone(),
+            _ => return None,
+        };
+        let key = match (patch.path.get(1), &patch.action) {
+            (Some((_, Prop::Map(key))), _) => key.clone(),
+            (None, PatchAction::PutMap { key, .. }) => key.clone(),
+            _ => return None,
+        };
+        touched.entry(section).or_default().insert(key);
+    }
+    Some(touched)
+}
+
+/// Projects only the given entries of a journal (see [`touched_journal_entries`]).
+pub(crate) fn project_journal_entries(
+    conn: &Connection,
+    d: &mut Docs,
+    doc_id: &str,
+    touched: &TouchedEntries,
+) -> CoreResult<()> {
+    use automerge::ReadDoc;
+    let own_terminal: Option<String> = conn
+        .query_row(
+            "SELECT terminal_code FROM terminal_identity WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let doc = d.get(conn, doc_id)?;
+    let entry =
+        |doc: &automerge::AutoCommit, section: &str| -> CoreResult<Option<automerge::ObjId>> {
+            Ok(match doc.get(automerge::ROOT, section)? {
+                Some((automerge::Value::Object(_), id)) => Some(id),
+                _ => None,
+            })
+        };
+    let bad = |e: autosurgeon::HydrateError| CoreError::Document {
+        doc: doc_id.to_string(),
+        reason: e.to_string(),
+    };
+    // Voids first: a sale projected after its void must not bring its stock movements back.
+    for section in [
+        "voids",
+        "sales",
+        "refunds",
+        "shifts",
+        "cash_movements",
+        "stock_movements",
+    ] {
+        let (Some(keys), Some(obj)) = (touched.get(section), entry(doc, section)?) else {
+            continue;
+        };
+        for key in keys {
+            if doc.get(&obj, key.as_str())?.is_none() {
+                continue;
+            }
+            match section {
+                "voids" => project_void(
+                    conn,
+                    &autosurgeon::hydrate_prop(doc, &obj, key.as_str()).map_err(bad)?,
+                    doc_id,
+                )?,
+                "sales" => {
+                    let s: Sale =
+                        autosurgeon::hydrate_prop(doc, &obj, key.as_str()).map_err(bad)?;
+                    s.check()?;
+                    project_sale(conn, &s, doc_id)?;
+                    if own_terminal.as_deref() == Some(s.receipt_no.terminal_code.as_str()) {
+                        bump_sequence(conn, &s.business_date.to_string(), s.receipt_no.sequence)?;
+                    }
+                }
+                "refunds" => {
+                    let r: Refund =
+                        autosurgeon::hydrate_prop(doc, &obj, key.as_str()).map_err(bad)?;
+                    project_refund(conn, &r, doc_id)?;
+                    if own_terminal.as_deref() == Some(r.receipt_no.terminal_code.as_str()) {
+                        bump_sequence(conn, &r.business_date.to_string(), r.receipt_no.sequence)?;
+                    }
+                }
+                "shifts" => project_shift(
+                    conn,
+                    &autosurgeon::hydrate_prop(doc, &obj, key.as_str()).map_err(bad)?,
+                    doc_id,
+                )?,
+                "cash_movements" => project_cash_movement(
+                    conn,
+                    &autosurgeon::hydrate_prop(doc, &obj, key.as_str()).map_err(bad)?,
+                    doc_id,
+                )?,
+                _ => {
+                    let m: shared_model::stock::StockMovement =
+                        autosurgeon::hydrate_prop(doc, &obj, key.as_str()).map_err(bad)?;
+                    insert_movement(conn, &m, doc_id, "stock_movements", key)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -241,8 +241,17 @@ impl SyncStore for TerminalSyncStore<'_> {
                 reason: "has no kind".into(),
             })?;
             let scope = scope_of(doc, kind);
+            let touched = match kind {
+                DocumentKind::Journal => crate::projection::touched_journal_entries(doc, &before),
+                _ => None,
+            };
             register_doc(tx, doc_id, kind, &scope)?;
-            crate::projection::project_doc(tx, d, doc_id, kind)?;
+            match touched {
+                Some(entries) => {
+                    crate::projection::project_journal_entries(tx, d, doc_id, &entries)?
+                }
+                None => crate::projection::project_doc(tx, d, doc_id, kind)?,
+            }
             Ok(true)
         })
     }
