@@ -239,8 +239,18 @@ fn two_terminals_journals_and_catalog_edits_merge() {
 
 #[test]
 fn malformed_automerge_bytes_are_rejected_with_an_error() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fuzz-corpus/automerge-crashers");
+    // The corpus lives in the `shared/` folder beside the checkout (`SNAPKASIR_SHARED_DIR`
+    // overrides it); a clone elsewhere finds the machine's /work/shared.
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let candidates = std::env::var_os("SNAPKASIR_SHARED_DIR")
+        .map(std::path::PathBuf::from)
+        .into_iter()
+        .chain(manifest.ancestors().map(|a| a.join("shared")))
+        .chain([std::path::PathBuf::from("/work/shared")]);
+    let dir = candidates
+        .map(|d| d.join("fuzz-corpus/automerge-crashers"))
+        .find(|d| d.is_dir())
+        .unwrap_or_else(|| panic!("the automerge crashers corpus (shared/fuzz-corpus) was not found beside the checkout nor in /work/shared; set SNAPKASIR_SHARED_DIR"));
     let entries: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| {
             panic!(
