@@ -172,6 +172,41 @@ impl ServerProcess {
         panic!("sync-server did not restart: {last}");
     }
 
+    /// Makes an enrollment code for a terminal of `store_id` and enrols with it over HTTP, as a
+    /// new till would; returns the server's enrolment reply (device credential, store key, …).
+    pub fn enroll(
+        &self,
+        rt: &tokio::runtime::Runtime,
+        store_id: &str,
+        terminal_name: &str,
+    ) -> Value {
+        let code = self.admin(&[
+            "enrollment-code",
+            "--store-id",
+            store_id,
+            "--terminal-name",
+            terminal_name,
+        ]);
+        let code = code["code"].as_str().expect("enrollment code").to_string();
+        let url = format!("{}/api/v1/terminals/enroll", self.url());
+        let reply: Value = rt.block_on(async {
+            reqwest::Client::new()
+                .post(url)
+                .json(&serde_json::json!({"code": code}))
+                .send()
+                .await
+                .expect("enroll")
+                .json()
+                .await
+                .expect("enroll json")
+        });
+        assert!(
+            reply["device_credential"].is_string(),
+            "enrolment failed: {reply}"
+        );
+        reply
+    }
+
     /// Runs `sync-server admin …` against the same database and parses its JSON output.
     pub fn admin(&self, args: &[&str]) -> Value {
         let out = Command::new(workspace_bin("sync-server"))

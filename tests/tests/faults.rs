@@ -32,25 +32,6 @@ struct Store {
     paid: BTreeMap<String, (String, String, String)>,
 }
 
-fn enroll(rt: &tokio::runtime::Runtime, server: &ServerProcess, code: &str) -> String {
-    let url = format!("{}/api/v1/terminals/enroll", server.url());
-    let reply: Value = rt.block_on(async {
-        reqwest::Client::new()
-            .post(url)
-            .json(&json!({"code": code}))
-            .send()
-            .await
-            .expect("enroll")
-            .json()
-            .await
-            .expect("enroll json")
-    });
-    reply["device_credential"]
-        .as_str()
-        .unwrap_or_else(|| panic!("enrolment failed: {reply}"))
-        .to_string()
-}
-
 fn sync_cmd(proxy: &FaultProxy, credential: &str) -> Value {
     json!({"cmd": "sync", "server": format!("http://{}", proxy.addr()), "credential": credential})
 }
@@ -85,14 +66,13 @@ fn setup_store(
     let export = dir.join("store.json");
     for i in 0..n {
         let tcode = format!("T{}", i + 1);
-        let enrol = server.admin(&[
-            "enrollment-code",
-            "--store-id",
-            &store_id,
-            "--terminal-name",
-            &tcode,
-        ]);
-        credentials.push(enroll(rt, server, enrol["code"].as_str().expect("code")));
+        let reply = server.enroll(rt, &store_id, &tcode);
+        credentials.push(
+            reply["device_credential"]
+                .as_str()
+                .expect("credential")
+                .to_string(),
+        );
         let mut t = TerminalProcess::spawn(&dir.join(format!("{tcode}.db")), &tcode);
         if i == 0 {
             t.cmd(json!({"cmd": "create_store", "store_id": store_id, "store_code": code, "terminal_code": tcode, "products": products})).expect("create store");

@@ -20,30 +20,11 @@ fn enroll(
     store_id: &str,
     name: &str,
 ) -> (String, String) {
-    let code = server.admin(&[
-        "enrollment-code",
-        "--store-id",
-        store_id,
-        "--terminal-name",
-        name,
-    ]);
-    let code = code["code"].as_str().expect("code").to_string();
-    let url = format!("{}/api/v1/terminals/enroll", server.url());
-    let reply: Value = rt.block_on(async {
-        reqwest::Client::new()
-            .post(url)
-            .json(&json!({"code": code}))
-            .send()
-            .await
-            .expect("enroll")
-            .json()
-            .await
-            .expect("enroll json")
-    });
+    let reply = server.enroll(rt, store_id, name);
     (
         reply["device_credential"]
             .as_str()
-            .unwrap_or_else(|| panic!("enrolment failed: {reply}"))
+            .expect("credential")
             .to_string(),
         reply["store_key"]
             .as_str()
