@@ -36,6 +36,15 @@ fn followed_months(today: BusinessDate) -> [String; 2] {
 
 use chrono::Datelike;
 
+/// Whether a period index lists a journal scope (`<terminal>/<date>`).
+fn listed_in_index(index: &AutoCommit, scope: &str) -> CoreResult<bool> {
+    use automerge::ReadDoc;
+    Ok(match index.get(automerge::ROOT, "journals")? {
+        Some((automerge::Value::Object(_), journals)) => index.get(&journals, scope)?.is_some(),
+        _ => false,
+    })
+}
+
 impl Terminal {
     /// Lists every own journal in its month's period index (creating the index from its shared
     /// genesis when this till is the first to need it). Idempotent.
@@ -65,8 +74,8 @@ impl Terminal {
                 let bytes = genesis.clone().save();
                 self.merge_document(&index_id, &bytes)?;
             }
-            let index: PeriodIndexDoc = documents::read(self.docs.get(&self.conn, &index_id)?)?;
-            if index.journals.contains_key(&scope) {
+            // A lookup of the one key, not a read of the whole index: this runs on every poll.
+            if listed_in_index(self.docs.get(&self.conn, &index_id)?, &scope)? {
                 continue;
             }
             self.write(|tx, d| {
