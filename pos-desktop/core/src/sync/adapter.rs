@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use automerge::sync::{Message as SyncMessage, State, SyncDoc};
 use automerge::{AutoCommit, ChangeHash};
+use chrono::Datelike;
 use rusqlite::{OptionalExtension, params};
 use shared_model::codec::BusinessDate;
 use shared_model::documents::{self, DocumentKind, JournalRef, PeriodIndexDoc};
@@ -33,8 +34,6 @@ fn followed_months(today: BusinessDate) -> [String; 2] {
         .to_string();
     [this, prev]
 }
-
-use chrono::Datelike;
 
 /// Whether a period index lists a journal scope (`<terminal>/<date>`).
 fn listed_in_index(index: &AutoCommit, scope: &str) -> CoreResult<bool> {

@@ -358,17 +358,8 @@ impl Worker {
         session: &mut Session,
     ) -> CoreResult<i64> {
         let body = {
-            let mut t = lock(&self.terminal);
-            let waiting_documents = {
-                let mut store = TerminalSyncStore {
-                    terminal: &mut t,
-                    pending: &mut self.pending,
-                };
-                session
-                    .waiting(&mut store)
-                    .map_err(|e| CoreError::Sync(e.to_string()))?
-                    .len() as u64
-            };
+            let waiting_documents = self.waiting_documents(session)?;
+            let t = lock(&self.terminal);
             HeartbeatRequest {
                 terminal_time: Timestamp::now(),
                 waiting_documents,
@@ -408,19 +399,22 @@ impl Worker {
         Ok(skew)
     }
 
+    /// Documents with local changes the server is not yet known to have.
+    fn waiting_documents(&mut self, session: &mut Session) -> CoreResult<u64> {
+        let mut t = lock(&self.terminal);
+        let mut store = TerminalSyncStore {
+            terminal: &mut t,
+            pending: &mut self.pending,
+        };
+        let waiting = session
+            .waiting(&mut store)
+            .map_err(|e| CoreError::Sync(e.to_string()))?;
+        Ok(waiting.len() as u64)
+    }
+
     /// Recomputes the status after a step.
     fn refresh(&mut self, session: &mut Session, skew: Option<i64>) -> CoreResult<()> {
-        let waiting_docs = {
-            let mut t = lock(&self.terminal);
-            let mut store = TerminalSyncStore {
-                terminal: &mut t,
-                pending: &mut self.pending,
-            };
-            session
-                .waiting(&mut store)
-                .map_err(|e| CoreError::Sync(e.to_string()))?
-                .len() as u64
-        };
+        let waiting_docs = self.waiting_documents(session)?;
         if session.is_connected() && waiting_docs == 0 {
             let t = lock(&self.terminal);
             t.set_sync_meta("last_sync", Some(&Timestamp::now().to_string()))?;
