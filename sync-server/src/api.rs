@@ -15,8 +15,8 @@ use crate::app::AppState;
 use crate::auth::{Principal, Role};
 use crate::error::{Error, ErrorBody, Result};
 use crate::reports::{
-    ConflictItem, DateRange, DaySales, KeySales, MethodSales, ProductSales, RefundItem, ShiftItem,
-    StockOnHand,
+    ConflictItem, DateRange, DaySales, HourSales, KeySales, LowStockItem, MethodSales,
+    ProductSales, RefundItem, ShiftItem, StockOnHand,
 };
 use crate::service::{Enrollment, NewEnrollmentCode, StoreView, TerminalView, TokenPair};
 use crate::service::{Persisted, PersistedRequest};
@@ -245,7 +245,8 @@ async fn create_manager(
 }
 
 #[utoipa::path(get, path = "/api/v1/stores/{store_id}/terminals", params(("store_id" = String, Path)),
-    responses((status = 200, body = Vec<TerminalView>), (status = 404, body = ErrorBody)))]
+    description = "The store's terminals with their last sync (`last_seen_at`), open connection and last heartbeat report (`last_report`, null when never reported).",
+    responses((status = 200, body = Vec<TerminalView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list_terminals(
     State(app): State<AppState>,
     UserAuth(who): UserAuth,
@@ -302,6 +303,31 @@ async fn sales_by_day(
     ApiQuery(r): ApiQuery<DateRange>,
 ) -> Result<Json<Vec<DaySales>>> {
     Ok(Json(app.services.sales_by_day(&who, &store_id, &r).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-hour", params(("store_id" = String, Path), DateRange),
+    description = "Non-voided sales of the business dates `from`..=`to` per hour of the day (0–23) of their \
+        `created_at`, in the store's time zone (its settings document's business day; Asia/Jakarta, UTC+07:00, \
+        until one arrives). Always 24 rows.",
+    responses((status = 200, body = Vec<HourSales>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn sales_by_hour(
+    State(app): State<AppState>,
+    UserAuth(who): UserAuth,
+    Path(store_id): Path<String>,
+    ApiQuery(r): ApiQuery<DateRange>,
+) -> Result<Json<Vec<HourSales>>> {
+    Ok(Json(app.services.sales_by_hour(&who, &store_id, &r).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/low-stock", params(("store_id" = String, Path)),
+    description = "Active products with a low-stock threshold whose stock on hand (as in stock-on-hand) is at or below it.",
+    responses((status = 200, body = Vec<LowStockItem>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn low_stock(
+    State(app): State<AppState>,
+    UserAuth(who): UserAuth,
+    Path(store_id): Path<String>,
+) -> Result<Json<Vec<LowStockItem>>> {
+    Ok(Json(app.services.low_stock(&who, &store_id).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-payment-method", params(("store_id" = String, Path), DateRange),
@@ -473,7 +499,11 @@ where
         list_terminals,
         create_enrollment_code,
         enroll,
-        revoke_terminal
+        revoke_terminal,
+        sales_by_day,
+        sales_by_hour,
+        low_stock,
+        stock_on_hand
     )
 )]
 pub struct ApiDoc;
@@ -503,6 +533,11 @@ pub fn routes() -> Router<AppState> {
         .route("/terminals/enroll", post(enroll))
         .route("/terminals/{terminal_id}/revoke", post(revoke_terminal))
         .route("/stores/{store_id}/reports/sales-by-day", get(sales_by_day))
+        .route(
+            "/stores/{store_id}/reports/sales-by-hour",
+            get(sales_by_hour),
+        )
+        .route("/stores/{store_id}/reports/low-stock", get(low_stock))
         .route(
             "/stores/{store_id}/reports/sales-by-payment-method",
             get(sales_by_payment_method),

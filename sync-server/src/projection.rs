@@ -11,7 +11,7 @@ use automerge::AutoCommit;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use shared_model::documents::{
-    self, CatalogDoc, DocumentKind, JournalDoc, ParkedCartsDoc, StockAdjustmentsDoc,
+    self, CatalogDoc, DocumentKind, JournalDoc, ParkedCartsDoc, SettingsDoc, StockAdjustmentsDoc,
 };
 use tokio::sync::Notify;
 
@@ -123,6 +123,17 @@ pub struct ProductRow {
     pub name: String,
     pub category_id: Option<String>,
     pub price_e4: i64,
+    /// Low-stock threshold (`None`: the product is never reported low).
+    pub low_stock_threshold_e4: Option<i64>,
+    pub active: bool,
+}
+
+/// A store's business-day settings (from its settings document).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsRow {
+    /// IANA time zone name, e.g. `Asia/Jakarta`.
+    pub time_zone: String,
+    pub cutoff_hour: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,6 +183,8 @@ pub struct ProjectedDoc {
     pub products: Vec<ProductRow>,
     pub refund_lines: Vec<RefundLineRow>,
     pub conflicts: Vec<ConflictRow>,
+    /// Set for settings documents.
+    pub settings: Option<SettingsRow>,
 }
 
 fn ms(t: &shared_model::codec::Timestamp) -> i64 {
@@ -306,6 +319,11 @@ pub fn project(
             for m in a.movements.values() {
                 out.stock_movements.push(stock_row(m)?);
             }
+            // A count's delta is a movement too (terminals count it the same way).
+            for c in a.counts.values() {
+                out.stock_movements
+                    .push(stock_row(&c.movement().map_err(|e| e.to_string())?)?);
+            }
         }
         DocumentKind::Catalog => {
             let c: CatalogDoc = documents::read(doc).map_err(|e| e.to_string())?;
@@ -320,8 +338,20 @@ pub fn project(
                     name: p.name.clone(),
                     category_id: p.category_id.map(|c| c.to_string()),
                     price_e4: e4(p.price.0)?,
+                    low_stock_threshold_e4: p.low_stock_threshold.map(|q| e4(q.0)).transpose()?,
+                    active: p.active,
                 });
             }
+        }
+        DocumentKind::Settings => {
+            let s: SettingsDoc = documents::read(doc).map_err(|e| e.to_string())?;
+            check_store(&s.store_id)?;
+            let day = &s.settings.business_day;
+            day.validate().map_err(|e| e.to_string())?;
+            out.settings = Some(SettingsRow {
+                time_zone: day.time_zone.clone(),
+                cutoff_hour: i64::from(day.cutoff_hour),
+            });
         }
         DocumentKind::ParkedCarts => {
             let p: ParkedCartsDoc = documents::read(doc).map_err(|e| e.to_string())?;

@@ -7,6 +7,8 @@ use crate::auth::Principal;
 use crate::error::{Error, Result};
 use crate::projection::from_e4;
 use crate::service::Services;
+use crate::storage::{QUARTER_HOUR_MS, QuarterHourTotal};
+use shared_model::business_day::BusinessDayConfig;
 
 /// Inclusive range of business dates, `YYYY-MM-DD`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -35,6 +37,26 @@ pub struct DaySales {
     pub sales: i64,
     pub total: String,
     pub tax: String,
+}
+
+/// Non-voided sales whose `created_at` falls in one hour of the day, in the store's time zone.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct HourSales {
+    /// 0–23, local time of the store.
+    pub hour: u32,
+    pub sales: i64,
+    pub total: String,
+    pub tax: String,
+}
+
+/// An active product whose stock on hand is at or below its low-stock threshold.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LowStockItem {
+    pub product_id: String,
+    pub sku: String,
+    pub name: String,
+    pub on_hand: String,
+    pub threshold: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -119,6 +141,33 @@ fn dec(v: i64) -> String {
     from_e4(v).to_string()
 }
 
+/// Adds quarter-hour buckets into the 24 hours of the day in `tz` (every hour present).
+pub fn hours_of_day<Tz: chrono::TimeZone>(buckets: &[QuarterHourTotal], tz: &Tz) -> Vec<HourSales> {
+    use chrono::Timelike;
+    let mut sums = [(0i64, 0i64, 0i64); 24];
+    for b in buckets {
+        let Some(start) =
+            chrono::DateTime::from_timestamp_millis(b.bucket.saturating_mul(QUARTER_HOUR_MS))
+        else {
+            continue;
+        };
+        let hour = start.with_timezone(tz).hour() as usize;
+        let s = &mut sums[hour % 24];
+        s.0 += b.sales;
+        s.1 += b.total_e4;
+        s.2 += b.tax_e4;
+    }
+    sums.iter()
+        .zip(0u32..)
+        .map(|(&(sales, total, tax), hour)| HourSales {
+            hour,
+            sales,
+            total: dec(total),
+            tax: dec(tax),
+        })
+        .collect()
+}
+
 impl Services {
     async fn readable_store(&self, who: &Principal, store_id: &str) -> Result<()> {
         let store = self
@@ -156,6 +205,38 @@ impl Services {
                 tax: dec(d.tax_e4),
             })
             .collect())
+    }
+
+    /// Non-voided sales of the business dates in the range per hour of the day of their
+    /// `created_at`, in the store's time zone (its settings document's business day, else
+    /// Asia/Jakarta). All 24 hours are listed.
+    #[instrument(skip_all, fields(store_id))]
+    pub async fn sales_by_hour(
+        &self,
+        who: &Principal,
+        store_id: &str,
+        r: &DateRange,
+    ) -> Result<Vec<HourSales>> {
+        r.check()?;
+        self.readable_store(who, store_id).await?;
+        let mut day = BusinessDayConfig::default();
+        if let Some(s) = self.storage.store_settings(store_id).await? {
+            day.time_zone = s.time_zone;
+        }
+        let tz = match day.validate() {
+            Ok(tz) => tz,
+            Err(e) => {
+                tracing::warn!(store_id, error = %e, "store time zone unusable; using the default");
+                BusinessDayConfig::default()
+                    .validate()
+                    .map_err(|e| Error::Internal(e.to_string()))?
+            }
+        };
+        let buckets = self
+            .storage
+            .report_sales_by_quarter_hour(store_id, &r.from, &r.to)
+            .await?;
+        Ok(hours_of_day(&buckets, &tz))
     }
 
     /// Payments per method.
@@ -366,6 +447,25 @@ impl Services {
             });
         }
         Ok(out)
+    }
+
+    /// Active products with a threshold whose stock on hand is at or below it.
+    #[instrument(skip_all, fields(store_id))]
+    pub async fn low_stock(&self, who: &Principal, store_id: &str) -> Result<Vec<LowStockItem>> {
+        self.readable_store(who, store_id).await?;
+        Ok(self
+            .storage
+            .report_low_stock(store_id)
+            .await?
+            .into_iter()
+            .map(|p| LowStockItem {
+                product_id: p.product_id,
+                sku: p.sku,
+                name: p.name,
+                on_hand: dec(p.on_hand_e4),
+                threshold: dec(p.threshold_e4),
+            })
+            .collect())
     }
 
     /// Stock on hand per product (sum of every projected movement).

@@ -112,6 +112,21 @@ pub struct TerminalView {
     pub last_seen_at: Option<i64>,
     /// Whether the terminal has an open sync connection to this instance.
     pub connected: bool,
+    /// What the terminal last reported through its heartbeat; `null` when it never reported.
+    pub last_report: Option<TerminalReportView>,
+}
+
+/// A terminal's last heartbeat report (`POST /api/v1/terminals/me/heartbeat`).
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TerminalReportView {
+    /// When the server received the report (unix ms).
+    pub at: i64,
+    /// Documents the terminal still had to send.
+    pub waiting_documents: i64,
+    /// Sales the terminal still had to send.
+    pub waiting_sales: i64,
+    /// The terminal's clock minus the server's when it reported, in milliseconds.
+    pub clock_skew_ms: i64,
 }
 
 /// Change hashes (hex) a client wants confirmed as persisted.
@@ -719,17 +734,27 @@ impl Services {
         store_id: &str,
     ) -> Result<Vec<TerminalView>> {
         self.store_for(who, store_id).await?;
-        let rows = self.storage.terminals_of_store(store_id).await?;
+        let rows = self.storage.terminal_statuses_of_store(store_id).await?;
         Ok(rows
             .into_iter()
-            .map(|t| TerminalView {
-                connected: self.connections.terminal_connected(&t.id),
-                id: t.id,
-                store_id: t.store_id,
-                name: t.name,
-                created_at: t.created_at,
-                revoked_at: t.revoked_at,
-                last_seen_at: t.last_seen_at,
+            .map(|s| {
+                let t = s.terminal;
+                TerminalView {
+                    connected: self.connections.terminal_connected(&t.id),
+                    id: t.id,
+                    store_id: t.store_id,
+                    name: t.name,
+                    created_at: t.created_at,
+                    revoked_at: t.revoked_at,
+                    last_seen_at: t.last_seen_at,
+                    last_report: s.last_report_at.map(|at| TerminalReportView {
+                        at,
+                        waiting_documents: s.waiting_documents,
+                        waiting_sales: s.waiting_sales,
+                        // Written by the same update as `last_report_at`.
+                        clock_skew_ms: s.clock_skew_ms.unwrap_or_default(),
+                    }),
+                }
             })
             .collect())
     }

@@ -223,6 +223,48 @@ pub struct StockLevel {
     pub quantity_e4: i64,
 }
 
+/// Width of the time buckets of [`Storage::report_sales_by_quarter_hour`]: every time zone in
+/// use today is offset from UTC by a multiple of 15 minutes, so a bucket lies in one local hour.
+pub const QUARTER_HOUR_MS: i64 = 900_000;
+
+/// Non-voided sales created in one quarter hour (`bucket` = unix ms / [`QUARTER_HOUR_MS`]).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct QuarterHourTotal {
+    pub bucket: i64,
+    pub sales: i64,
+    pub total_e4: i64,
+    pub tax_e4: i64,
+}
+
+/// An active product at or below its low-stock threshold.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct LowStockRow {
+    pub product_id: String,
+    pub sku: String,
+    pub name: String,
+    pub on_hand_e4: i64,
+    pub threshold_e4: i64,
+}
+
+/// A store's business-day settings, as projected from its settings document.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoreSettingsRow {
+    pub time_zone: String,
+    pub cutoff_hour: i64,
+}
+
+/// A terminal with what it last reported through its heartbeat (`last_report_at` is `None`
+/// when it never reported; the counters are then 0).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TerminalStatusRow {
+    #[sqlx(flatten)]
+    pub terminal: TerminalRow,
+    pub last_report_at: Option<i64>,
+    pub waiting_documents: i64,
+    pub waiting_sales: i64,
+    pub clock_skew_ms: Option<i64>,
+}
+
 /// The server's persistent state. Every method is fallible; callers decide
 /// whether to retry, fail the request or close a connection.
 pub trait Storage: Send + Sync + Debug + 'static {
@@ -285,6 +327,11 @@ pub trait Storage: Send + Sync + Debug + 'static {
         &'a self,
         store_id: &'a str,
     ) -> BoxFuture<'a, Result<Vec<TerminalRow>>>;
+    /// The store's terminals with their last heartbeat report.
+    fn terminal_statuses_of_store<'a>(
+        &'a self,
+        store_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<TerminalStatusRow>>>;
     /// Marks a terminal revoked; returns it, or `None` when unknown.
     fn revoke_terminal<'a>(
         &'a self,
@@ -404,6 +451,22 @@ pub trait Storage: Send + Sync + Debug + 'static {
         &'a self,
         store_id: &'a str,
     ) -> BoxFuture<'a, Result<Vec<StockLevel>>>;
+    /// Non-voided sales of the business dates `from`..=`to` per quarter hour of `created_at`.
+    fn report_sales_by_quarter_hour<'a>(
+        &'a self,
+        store_id: &'a str,
+        from: &'a str,
+        to: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<QuarterHourTotal>>>;
+    /// Active products with a threshold whose stock on hand (as in
+    /// [`Storage::report_stock_on_hand`]) is at or below it, by SKU.
+    fn report_low_stock<'a>(&'a self, store_id: &'a str)
+    -> BoxFuture<'a, Result<Vec<LowStockRow>>>;
+    /// The store's projected business-day settings, if its settings document arrived.
+    fn store_settings<'a>(
+        &'a self,
+        store_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<StoreSettingsRow>>>;
 }
 
 /// A terminal's heartbeat report.
@@ -803,6 +866,22 @@ macro_rules! impl_storage {
                 })
             }
 
+            fn terminal_statuses_of_store<'a>(
+                &'a self,
+                store_id: &'a str,
+            ) -> BoxFuture<'a, Result<Vec<$crate::storage::TerminalStatusRow>>> {
+                Box::pin(async move {
+                    Ok(sqlx::query_as(
+                        "SELECT id, tenant_id, store_id, name, credential_hash, created_at, revoked_at, \
+                         last_seen_at, last_report_at, waiting_documents, waiting_sales, clock_skew_ms \
+                         FROM terminals WHERE store_id = $1 ORDER BY created_at, id",
+                    )
+                    .bind(store_id)
+                    .fetch_all(&self.pool)
+                    .await?)
+                })
+            }
+
             fn terminals_revoked_since(&self, since: i64) -> BoxFuture<'_, Result<Vec<String>>> {
                 Box::pin(async move {
                     Ok(sqlx::query_scalar("SELECT id FROM terminals WHERE revoked_at >= $1")
@@ -920,6 +999,16 @@ macro_rules! impl_storage {
                     sqlx::query("DELETE FROM products WHERE doc_id = $1").bind(d).execute(&mut *tx).await?;
                     sqlx::query("DELETE FROM refund_lines WHERE doc_id = $1").bind(d).execute(&mut *tx).await?;
                     sqlx::query("DELETE FROM doc_conflicts WHERE doc_id = $1").bind(d).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM store_settings WHERE doc_id = $1").bind(d).execute(&mut *tx).await?;
+                    if let Some(s) = &rows.settings {
+                        sqlx::query(
+                            "INSERT INTO store_settings (store_id, doc_id, time_zone, cutoff_hour) VALUES ($1, $2, $3, $4) \
+                             ON CONFLICT (store_id) DO UPDATE SET doc_id = excluded.doc_id, \
+                             time_zone = excluded.time_zone, cutoff_hour = excluded.cutoff_hour",
+                        )
+                        .bind(st).bind(d).bind(&s.time_zone).bind(s.cutoff_hour)
+                        .execute(&mut *tx).await?;
+                    }
                     for r in &rows.refund_lines {
                         sqlx::query(
                             "INSERT INTO refund_lines (refund_id, seq, doc_id, store_id, sale_id, sale_line_id, quantity_e4) \
@@ -1006,12 +1095,15 @@ macro_rules! impl_storage {
                     }
                     for r in &rows.products {
                         sqlx::query(
-                            "INSERT INTO products (store_id, id, doc_id, sku, name, category_id, price_e4) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (store_id, id) DO UPDATE SET \
+                            "INSERT INTO products (store_id, id, doc_id, sku, name, category_id, price_e4, \
+                             low_stock_threshold_e4, active) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (store_id, id) DO UPDATE SET \
                              doc_id = excluded.doc_id, sku = excluded.sku, name = excluded.name, \
-                             category_id = excluded.category_id, price_e4 = excluded.price_e4",
+                             category_id = excluded.category_id, price_e4 = excluded.price_e4, \
+                             low_stock_threshold_e4 = excluded.low_stock_threshold_e4, active = excluded.active",
                         )
                         .bind(st).bind(&r.id).bind(d).bind(&r.sku).bind(&r.name).bind(&r.category_id).bind(r.price_e4)
+                        .bind(r.low_stock_threshold_e4).bind(r.active)
                         .execute(&mut *tx).await?;
                     }
                     sqlx::query(
@@ -1210,6 +1302,65 @@ macro_rules! impl_storage {
                     )
                     .bind(store_id)
                     .fetch_all(&self.pool)
+                    .await?)
+                })
+            }
+
+            fn report_sales_by_quarter_hour<'a>(
+                &'a self,
+                store_id: &'a str,
+                from: &'a str,
+                to: &'a str,
+            ) -> BoxFuture<'a, Result<Vec<$crate::storage::QuarterHourTotal>>> {
+                Box::pin(async move {
+                    // Integer division on both backends (BIGINT / integer).
+                    Ok(sqlx::query_as(
+                        "SELECT created_at / 900000 AS bucket, COUNT(*) AS sales, \
+                         CAST(COALESCE(SUM(total_e4), 0) AS BIGINT) AS total_e4, \
+                         CAST(COALESCE(SUM(tax_e4), 0) AS BIGINT) AS tax_e4 FROM sales \
+                         WHERE store_id = $1 AND business_date >= $2 AND business_date <= $3 AND voided = $4 \
+                         GROUP BY created_at / 900000 ORDER BY bucket",
+                    )
+                    .bind(store_id).bind(from).bind(to).bind(false)
+                    .fetch_all(&self.pool)
+                    .await?)
+                })
+            }
+
+            fn report_low_stock<'a>(
+                &'a self,
+                store_id: &'a str,
+            ) -> BoxFuture<'a, Result<Vec<$crate::storage::LowStockRow>>> {
+                Box::pin(async move {
+                    // On hand is the sum of every projected movement, as in report_stock_on_hand;
+                    // a product without movements has none.
+                    Ok(sqlx::query_as(
+                        "SELECT p.id AS product_id, p.sku, p.name, \
+                         CAST(COALESCE(SUM(m.quantity_e4), 0) AS BIGINT) AS on_hand_e4, \
+                         p.low_stock_threshold_e4 AS threshold_e4 \
+                         FROM products p LEFT JOIN stock_movements m \
+                         ON m.store_id = p.store_id AND m.product_id = p.id \
+                         WHERE p.store_id = $1 AND p.active = $2 AND p.low_stock_threshold_e4 IS NOT NULL \
+                         GROUP BY p.id, p.sku, p.name, p.low_stock_threshold_e4 \
+                         HAVING COALESCE(SUM(m.quantity_e4), 0) <= p.low_stock_threshold_e4 \
+                         ORDER BY p.sku, p.id",
+                    )
+                    .bind(store_id).bind(true)
+                    .fetch_all(&self.pool)
+                    .await?)
+                })
+            }
+
+            fn store_settings<'a>(
+                &'a self,
+                store_id: &'a str,
+            ) -> BoxFuture<'a, Result<Option<$crate::storage::StoreSettingsRow>>> {
+                Box::pin(async move {
+                    Ok(sqlx::query_as(
+                        "SELECT time_zone, cutoff_hour FROM store_settings WHERE store_id = $1",
+                    )
+                    .bind(store_id)
+                    .fetch_optional(&self.pool)
                     .await?)
                 })
             }
