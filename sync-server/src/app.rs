@@ -1,5 +1,7 @@
-//! Wiring: storage selection, the samod repo, the router, serving with
-//! graceful shutdown.
+//! Wiring: storage selection, the samod repo, the router, serving (plain or TLS, see [`tls`])
+//! with graceful shutdown.
+
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -207,7 +209,18 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    serve_with_tls(listener, None, state, shutdown).await
+}
+
+/// [`serve`], speaking TLS on `listener` when given an acceptor ([`tls::acceptor`]).
+pub async fn serve_with_tls(
+    listener: tokio::net::TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<()> {
     tokio::spawn(state.services.clone().watch_revocations());
+    crate::store_tasks::spawn(&state);
     tokio::spawn(
         state
             .sync
@@ -228,11 +241,25 @@ pub async fn serve(
         st.services.connections.close_all("server shutting down");
         let _ = stop_tx.send(());
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = stop_rx.await;
-        })
-        .await?;
+    let graceful = async move {
+        let _ = stop_rx.await;
+    };
+    match tls {
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(graceful)
+                .await?
+        }
+        Some(acceptor) => {
+            use axum::serve::ListenerExt;
+            // `tap_io` only for axum's `ConnectInfo<SocketAddr>`, which it provides for a
+            // tapped listener of any kind but untapped only for a plain `TcpListener`.
+            let listener = tls::TlsListener::new(listener, acceptor).tap_io(|_| {});
+            axum::serve(listener, app)
+                .with_graceful_shutdown(graceful)
+                .await?
+        }
+    }
     state.sync.repo.stop().await;
     if let Err(e) = state.sync.projector.flush(&state.services.storage).await {
         tracing::error!(error = %e, "final projection failed; run `admin reproject`");

@@ -64,9 +64,17 @@ pub struct Config {
     pub login_window_secs: i64,
     /// How often each instance polls for revoked terminals, milliseconds.
     pub revocation_poll_ms: u64,
+    /// How often the server writes the stock baselines that are due, seconds (0: never; then
+    /// `sync-server admin write-baselines` does it).
+    pub baseline_interval_secs: u64,
     /// `ws://host:port/sync` at which other instances reach this one. When
     /// set, instances sharing the database peer with each other.
     pub advertise_url: Option<String>,
+    /// PEM certificate chain (server certificate first): with `tls_key`, the
+    /// server speaks https and wss itself.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -87,7 +95,10 @@ impl Default for Config {
             login_max_failures_per_address: 20,
             login_window_secs: 15 * 60,
             revocation_poll_ms: 400,
+            baseline_interval_secs: 600,
             advertise_url: None,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -160,8 +171,15 @@ impl Config {
         );
         env_field!("SNAPKASIR_LOGIN_WINDOW_SECS", login_window_secs);
         env_field!("SNAPKASIR_REVOCATION_POLL_MS", revocation_poll_ms);
+        env_field!("SNAPKASIR_BASELINE_INTERVAL_SECS", baseline_interval_secs);
         if let Some(v) = get("SNAPKASIR_ADVERTISE_URL").filter(|v| !v.is_empty()) {
             self.advertise_url = Some(v);
+        }
+        if let Some(v) = get("SNAPKASIR_TLS_CERT").filter(|v| !v.is_empty()) {
+            self.tls_cert = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("SNAPKASIR_TLS_KEY").filter(|v| !v.is_empty()) {
+            self.tls_key = Some(PathBuf::from(v));
         }
         Ok(())
     }
@@ -186,6 +204,11 @@ mod tests {
         let dbg = format!("{cfg:?}");
         assert!(!dbg.contains("pw@"), "{dbg}");
         assert!(Config::from_toml("bogus = 1").is_err());
+        let tls = Config::from_toml("tls_cert = \"/etc/sk/cert.pem\"\n").unwrap();
+        assert_eq!(tls.tls_cert, Some(PathBuf::from("/etc/sk/cert.pem")));
+        cfg.apply_env(|k| (k == "SNAPKASIR_TLS_KEY").then(|| "/etc/sk/key.pem".to_string()))
+            .unwrap();
+        assert_eq!(cfg.tls_key, Some(PathBuf::from("/etc/sk/key.pem")));
         assert!(cfg.apply_env(|_| Some("x".into())).is_err());
     }
 }

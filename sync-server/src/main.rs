@@ -34,6 +34,12 @@ enum Command {
         /// `ws://host:port/sync` other instances use to reach this one (enables peering).
         #[arg(long)]
         advertise_url: Option<String>,
+        /// PEM certificate chain: serve https and wss (with --tls-key; also SNAPKASIR_TLS_CERT).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key of --tls-cert (also SNAPKASIR_TLS_KEY).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -74,6 +80,13 @@ enum Admin {
     },
     /// Rebuild projections from the stored documents.
     Reproject,
+    /// Write the stock baselines that are due (closed business days), for one store or all.
+    /// Run it while no server instance holds the stores open (a running server also writes
+    /// them itself every `baseline_interval_secs`).
+    WriteBaselines {
+        #[arg(long)]
+        store: Option<String>,
+    },
 }
 
 fn init_tracing() {
@@ -121,10 +134,14 @@ async fn main() -> anyhow::Result<()> {
     let command = cli.command.unwrap_or(Command::Serve {
         listen: None,
         advertise_url: None,
+        tls_cert: None,
+        tls_key: None,
     });
     if let Command::Serve {
         listen,
         advertise_url,
+        tls_cert,
+        tls_key,
     } = &command
     {
         if let Some(l) = listen {
@@ -135,8 +152,19 @@ async fn main() -> anyhow::Result<()> {
         if let Some(u) = advertise_url {
             config.advertise_url = Some(u.clone());
         }
+        if let Some(c) = tls_cert {
+            config.tls_cert = Some(c.clone());
+        }
+        if let Some(k) = tls_key {
+            config.tls_key = Some(k.clone());
+        }
     }
     tracing::debug!(?config, "configuration");
+    // Before the database: a bad certificate or key path stops `serve` at once, saying which.
+    let tls = match command {
+        Command::Serve { .. } => app::tls::acceptor(&config).context("TLS")?,
+        _ => None,
+    };
     let config = Arc::new(config);
     let storage = app::open_storage(&config)
         .await
@@ -152,10 +180,11 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("binding {}", config.listen))?;
             let addr = listener.local_addr()?;
+            let scheme = if tls.is_some() { "https" } else { "http" };
             // Machine-readable readiness line for scripts and tests (stdout).
-            println!("listening on http://{addr}");
-            tracing::info!(%addr, backend = state.services.storage.backend(), "serving");
-            app::serve(listener, state, shutdown_signal()).await?;
+            println!("listening on {scheme}://{addr}");
+            tracing::info!(%addr, tls = tls.is_some(), backend = state.services.storage.backend(), "serving");
+            app::serve_with_tls(listener, tls, state, shutdown_signal()).await?;
         }
         Command::Admin { action } => {
             let services = sync_server::service::Services::new(storage, config.clone()).await?;
@@ -194,6 +223,19 @@ async fn main() -> anyhow::Result<()> {
                 Admin::Reproject => {
                     let n = sync_server::projection::reproject_all(&services.storage).await?;
                     println!("reprojected {n} documents");
+                }
+                Admin::WriteBaselines { store } => {
+                    let state = AppState::new(services.storage.clone(), config.clone()).await?;
+                    let writer = sync_server::documents_writer::DocWriter::new(&state);
+                    let written = sync_server::baselines::write_due(
+                        &writer,
+                        &services.storage,
+                        store.as_deref(),
+                        shared_model::codec::Timestamp::now(),
+                    )
+                    .await;
+                    state.shutdown().await;
+                    println!("{}", serde_json::to_string_pretty(&written?)?);
                 }
             }
         }

@@ -4,6 +4,7 @@
 //! awaits, never across one, so a checkout waits at most for one step.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -36,9 +37,14 @@ impl std::fmt::Debug for DeviceCredential {
 
 #[derive(Debug, Clone)]
 pub struct SyncConfig {
-    /// The server's base URL, `http://host:port` (the WebSocket is `ws://host:port/sync`).
+    /// The server's base URL, `http://host:port` (the WebSocket is `ws://host:port/sync`), or
+    /// `https://host:port` for TLS (`wss://…/sync`, see [`super::tls`]). `ws://` and `wss://`
+    /// are taken too.
     pub server_url: String,
     pub credential: DeviceCredential,
+    /// A PEM file of CA certificates trusted besides the system's, for a store whose server has
+    /// a certificate from its own (private) CA. Only used with `https://`.
+    pub ca_file: Option<PathBuf>,
     /// How often local changes are looked for (a nudge after a checkout sends at once).
     pub poll_interval: Duration,
     pub min_backoff: Duration,
@@ -61,6 +67,7 @@ impl SyncConfig {
         SyncConfig {
             server_url: server_url.trim_end_matches('/').to_string(),
             credential,
+            ca_file: None,
             poll_interval: Duration::from_millis(250),
             min_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(30),
@@ -82,6 +89,17 @@ impl SyncConfig {
             self.server_url.clone()
         };
         format!("{base}/sync")
+    }
+
+    /// The base of the HTTP calls (`ws://` and `wss://` server URLs turned into `http(s)://`).
+    fn http_url(&self) -> String {
+        if let Some(rest) = self.server_url.strip_prefix("wss://") {
+            format!("https://{rest}")
+        } else if let Some(rest) = self.server_url.strip_prefix("ws://") {
+            format!("http://{rest}")
+        } else {
+            self.server_url.clone()
+        }
     }
 }
 
@@ -193,6 +211,7 @@ impl Worker {
             }
         }
         self.publish(false, None, None);
+        let mut last_logged: Option<String> = None;
         loop {
             if *self.stop.borrow() {
                 return;
@@ -204,7 +223,15 @@ impl Worker {
                 Err(e) => Some(e.to_string()),
             };
             if let Some(e) = &error {
-                debug!(error = %e, "sync connection ended");
+                // A problem the operator must fix (a certificate, a CA file) is logged as a
+                // warning once, not on every retry.
+                let needs_fixing = e.contains("certificate");
+                if needs_fixing && last_logged.as_ref() != Some(e) {
+                    warn!(error = %e, "cannot connect to the sync server; retrying");
+                } else {
+                    debug!(error = %e, "sync connection ended");
+                }
+                last_logged = Some(e.clone());
             }
             self.publish(false, None, error);
             if *self.stop.borrow() {
@@ -242,13 +269,19 @@ impl Worker {
                 .parse()
                 .map_err(|_| CoreError::Sync("credential is not a valid header".into()))?,
         );
+        let tls = super::tls::client_config(self.config.ca_file.as_deref())?;
         let (mut ws, _) = tokio::time::timeout(
             self.config.connect_timeout,
-            tokio_tungstenite::connect_async(request),
+            tokio_tungstenite::connect_async_tls_with_config(
+                request,
+                None,
+                false,
+                Some(tokio_tungstenite::Connector::Rustls(tls)),
+            ),
         )
         .await
         .map_err(|_| CoreError::Sync("connect timed out".into()))?
-        .map_err(|e| CoreError::Sync(format!("connect: {e}")))?;
+        .map_err(|e| CoreError::Sync(super::tls::describe("connect", &e)))?;
         let (mut session, join) = Session::dial(&peer_id);
         send(&mut ws, vec![join]).await?;
 
@@ -259,10 +292,8 @@ impl Worker {
         resync.tick().await;
         let mut last_received = Instant::now();
         let mut stop = self.stop.clone();
-        let http = reqwest::Client::builder()
-            .timeout(self.config.connect_timeout)
-            .build()
-            .map_err(|e| CoreError::Sync(format!("http client: {e}")))?;
+        let http =
+            super::tls::http_client(self.config.ca_file.as_deref(), self.config.connect_timeout)?;
         let mut clock_skew: Option<i64> = None;
         loop {
             tokio::select! {
@@ -368,14 +399,14 @@ impl Worker {
             }
         };
         let sent = Instant::now();
-        let url = format!("{}/api/v1/terminals/me/heartbeat", self.config.server_url);
+        let url = format!("{}/api/v1/terminals/me/heartbeat", self.config.http_url());
         let response = http
             .post(url)
             .bearer_auth(&self.config.credential.0)
             .json(&body)
             .send()
             .await
-            .map_err(|e| CoreError::Sync(format!("heartbeat: {e}")))?;
+            .map_err(|e| CoreError::Sync(super::tls::describe("heartbeat", &e)))?;
         if !response.status().is_success() {
             return Err(CoreError::Sync(format!(
                 "heartbeat: server answered {}",

@@ -5,6 +5,7 @@
 //!   [`Session`](shared_model::sync_session::Session) does the protocol).
 //! - [`client`]: the connection loop (WebSocket, reconnect with jittered exponential backoff,
 //!   heartbeat with acknowledgements and clock check).
+//! - [`tls`]: rustls (ring) for `https://` servers: the system's roots plus the store's own CA.
 //! - this module: the status the cashier sees and the acknowledgements the server sends.
 //!
 //! See `docs/terminal-sync.md`.
@@ -12,6 +13,7 @@
 pub mod adapter;
 pub mod client;
 pub mod lan;
+pub mod tls;
 
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
