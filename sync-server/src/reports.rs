@@ -484,3 +484,72 @@ impl Services {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bucket(utc: &str, sales: i64, total_e4: i64) -> QuarterHourTotal {
+        let ms = chrono::DateTime::parse_from_rfc3339(utc)
+            .unwrap()
+            .timestamp_millis();
+        assert_eq!(ms % QUARTER_HOUR_MS, 0, "{utc} starts a quarter hour");
+        QuarterHourTotal {
+            bucket: ms / QUARTER_HOUR_MS,
+            sales,
+            total_e4,
+            tax_e4: total_e4 / 10,
+        }
+    }
+
+    fn busy(hours: &[HourSales]) -> Vec<(u32, i64, &str)> {
+        assert_eq!(hours.len(), 24);
+        hours
+            .iter()
+            .filter(|h| h.sales > 0)
+            .map(|h| (h.hour, h.sales, h.total.as_str()))
+            .collect()
+    }
+
+    fn hours_in(b: &[QuarterHourTotal], time_zone: &str) -> Vec<HourSales> {
+        let tz = BusinessDayConfig {
+            time_zone: time_zone.into(),
+            cutoff_hour: 4,
+        }
+        .validate()
+        .unwrap();
+        hours_of_day(b, &tz)
+    }
+
+    #[test]
+    fn quarter_hours_fall_into_local_hours() {
+        let b = [
+            bucket("2026-11-20T02:00:00Z", 1, 10_000),
+            bucket("2026-11-20T02:45:00Z", 2, 20_000),
+            bucket("2026-11-20T18:15:00Z", 1, 5_000),
+        ];
+        // Jakarta, +07:00.
+        assert_eq!(
+            busy(&hours_in(&b, "Asia/Jakarta")),
+            [(1, 1, "0.5"), (9, 3, "3")]
+        );
+        // Kathmandu, +05:45: 02:00 → 07:45, 02:45 → 08:30, 18:15 → 00:00.
+        assert_eq!(
+            busy(&hours_in(&b, "Asia/Kathmandu")),
+            [(0, 1, "0.5"), (7, 1, "1"), (8, 2, "2")]
+        );
+    }
+
+    #[test]
+    fn daylight_saving_time_is_followed() {
+        // 12:00 UTC is 14:00 in Berlin in summer and 13:00 in winter.
+        let b = [
+            bucket("2026-07-01T12:00:00Z", 1, 10_000),
+            bucket("2026-12-01T12:00:00Z", 1, 10_000),
+        ];
+        assert_eq!(
+            busy(&hours_in(&b, "Europe/Berlin")),
+            [(13, 1, "1"), (14, 1, "1")]
+        );
+    }
+}
