@@ -509,7 +509,9 @@ where
 pub struct ApiDoc;
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::staff::StaffApi::openapi());
+    Json(doc)
 }
 
 async fn not_found() -> Error {
@@ -563,5 +565,6 @@ pub fn routes() -> Router<AppState> {
         .route("/stores/{store_id}/reports/shifts", get(shifts))
         .route("/stores/{store_id}/exports/sales.csv", get(sales_csv))
         .route("/stores/{store_id}/reports/conflicts", get(conflicts))
+        .merge(crate::staff::routes())
         .fallback(not_found)
 }

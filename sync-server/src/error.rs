@@ -44,6 +44,9 @@ pub enum Error {
     /// IO failure (binding a socket, creating the data directory).
     #[error("io error: {0}")]
     Io(#[from] std::io::Error),
+    /// The store's documents are made by its first terminal, and none has synced them yet.
+    #[error("the store has no terminal yet")]
+    NoTerminalYet,
 }
 
 /// Result with the crate's [`Error`].
@@ -68,6 +71,7 @@ impl Error {
             Error::Forbidden(_) => ("forbidden", StatusCode::FORBIDDEN),
             Error::BadRequest(_) | Error::Protocol(_) => ("bad_request", StatusCode::BAD_REQUEST),
             Error::RateLimited => ("rate_limited", StatusCode::TOO_MANY_REQUESTS),
+            Error::NoTerminalYet => ("store_has_no_terminal", StatusCode::CONFLICT),
             Error::Database(_)
             | Error::Migrate(_)
             | Error::Config(_)
@@ -85,6 +89,10 @@ impl Error {
             | Error::Forbidden(m) => (*m).to_string(),
             Error::BadRequest(m) | Error::Protocol(m) => m.clone(),
             Error::RateLimited => "too many attempts, retry later".to_string(),
+            Error::NoTerminalYet => {
+                "no terminal of this store has synced its documents yet: set up a terminal first"
+                    .to_string()
+            }
             _ => "internal server error".to_string(),
         }
     }

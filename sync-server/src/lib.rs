@@ -4,12 +4,18 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod baselines;
 pub mod config;
+pub mod documents_writer;
 pub mod error;
+pub mod period_index;
 pub mod projection;
 pub mod reports;
 pub mod service;
+pub mod staff;
 pub mod storage;
+pub mod store_index;
+pub mod store_tasks;
 pub mod sync;
 pub mod terminal_report;
 

@@ -423,6 +423,7 @@ pub async fn project_stored(storage: &DynStorage, doc_id: &str) -> Result<bool> 
             _ => return Ok(false),
         },
     };
+    crate::store_index::record(storage, doc_id, &store_id, &doc).await?;
     let id = doc_id.to_string();
     let projected = tokio::task::spawn_blocking(move || project(&id, &store_id, &doc))
         .await

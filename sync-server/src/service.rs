@@ -527,7 +527,7 @@ impl Services {
         }
     }
 
-    async fn store_for(&self, who: &Principal, store_id: &str) -> Result<StoreRow> {
+    pub(crate) async fn store_for(&self, who: &Principal, store_id: &str) -> Result<StoreRow> {
         let store = self
             .storage
             .store(store_id)

@@ -5,6 +5,7 @@
 
 mod postgres;
 mod sqlite;
+mod store_docs;
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -13,6 +14,9 @@ use futures::future::BoxFuture;
 
 pub use postgres::PgStorage;
 pub use sqlite::SqliteStorage;
+pub use store_docs::{
+    StockBaselineRow, StoreAdjustmentsRow, StoreDocsStorage, StoreJournalRow, StoreRootRow,
+};
 
 use crate::error::Result;
 use crate::projection::ProjectedDoc;
@@ -267,7 +271,7 @@ pub struct TerminalStatusRow {
 
 /// The server's persistent state. Every method is fallible; callers decide
 /// whether to retry, fail the request or close a connection.
-pub trait Storage: Send + Sync + Debug + 'static {
+pub trait Storage: StoreDocsStorage + Send + Sync + Debug + 'static {
     /// Name of the backend (`postgres` or `sqlite`), for logs and metrics.
     fn backend(&self) -> &'static str;
     /// Cheap round trip, for readiness.

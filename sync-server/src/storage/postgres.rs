@@ -42,3 +42,4 @@ impl PgStorage {
 }
 
 super::impl_storage!(PgStorage, "postgres", MIGRATOR);
+super::store_docs::impl_store_docs!(PgStorage);

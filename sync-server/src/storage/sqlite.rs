@@ -51,3 +51,4 @@ impl SqliteStorage {
 }
 
 super::impl_storage!(SqliteStorage, "sqlite", MIGRATOR);
+super::store_docs::impl_store_docs!(SqliteStorage);

@@ -1,0 +1,19 @@
+//! The background tasks that write store documents as the server: the period indexer
+//! ([`crate::period_index`]) and the stock baseline writer ([`crate::baselines`], every
+//! `baseline_interval_secs`, 0 = off).
+
+use std::time::Duration;
+
+use crate::app::AppState;
+
+/// Spawns the tasks; they run until the process ends.
+pub fn spawn(state: &AppState) {
+    tokio::spawn(crate::period_index::run(state.clone()));
+    let secs = state.services.config.baseline_interval_secs;
+    if secs > 0 {
+        tokio::spawn(crate::baselines::run(
+            state.clone(),
+            Duration::from_secs(secs),
+        ));
+    }
+}
