@@ -142,3 +142,34 @@ async fn binary_on_postgres() {
         .await
         .unwrap();
 }
+
+#[test]
+fn serve_refuses_to_start_with_a_bad_tls_certificate_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-cert.pem");
+    let out = Command::new(BIN)
+        .args(["--data-dir", &dir.path().display().to_string()])
+        .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert"])
+        .arg(&missing)
+        .arg("--tls-key")
+        .arg(dir.path().join("key.pem"))
+        .env("SNAPKASIR_LOG", "warn")
+        .env_remove("SNAPKASIR_DATABASE_URL")
+        .output()
+        .expect("run sync-server");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot read the TLS certificate") && stderr.contains("no-such-cert.pem"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "it must not say it is listening");
+    // A certificate without its key is refused by the flags already.
+    let out = Command::new(BIN)
+        .args(["serve", "--tls-cert"])
+        .arg(&missing)
+        .output()
+        .expect("run sync-server");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--tls-key"));
+}

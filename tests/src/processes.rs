@@ -95,30 +95,62 @@ impl Drop for TestDatabase {
     }
 }
 
+/// An HTTP client for the tests. reqwest is built with rustls but no crypto provider of its own
+/// (see pos-core's `sync::tls`), so `reqwest::Client::new()` panics: take this one.
+pub fn http_client() -> reqwest::Client {
+    pos_core::sync::tls::http_client(None, Duration::from_secs(120)).expect("http client")
+}
+
 /// The sync server as a child process.
 #[derive(Debug)]
 pub struct ServerProcess {
     child: Child,
     pub addr: SocketAddr,
-    database_url: String,
+    /// `http` or `https`.
+    pub scheme: &'static str,
+    /// Selects the database: `--database-url …` or `--data-dir …`.
+    db_args: Vec<String>,
+    /// More flags of `serve` (e.g. `--tls-cert`).
+    serve_args: Vec<String>,
     log: PathBuf,
+    /// The CA file [`ServerProcess::enroll`] trusts (a TLS server's private CA).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl ServerProcess {
     /// Starts `sync-server serve` on `listen` (port 0 for a free one) and waits for its
     /// "listening on" line.
     pub fn start(database_url: &str, listen: &str, log: &Path) -> ServerProcess {
-        ServerProcess::try_start(database_url, listen, log).unwrap_or_else(|e| panic!("{e}"))
+        let db = ["--database-url".to_string(), database_url.to_string()];
+        ServerProcess::start_with(&db, &[], listen, log)
     }
 
-    fn try_start(database_url: &str, listen: &str, log: &Path) -> Result<ServerProcess, String> {
+    /// [`ServerProcess::start`] with other database flags (`--data-dir` for SQLite) and more
+    /// flags for `serve`.
+    pub fn start_with(
+        db_args: &[String],
+        serve_args: &[String],
+        listen: &str,
+        log: &Path,
+    ) -> ServerProcess {
+        ServerProcess::try_start(db_args, serve_args, listen, log).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn try_start(
+        db_args: &[String],
+        serve_args: &[String],
+        listen: &str,
+        log: &Path,
+    ) -> Result<ServerProcess, String> {
         let logfile = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(log)
             .map_err(|e| e.to_string())?;
         let mut child = Command::new(workspace_bin("sync-server"))
-            .args(["serve", "--listen", listen, "--database-url", database_url])
+            .args(db_args)
+            .args(["serve", "--listen", listen])
+            .args(serve_args)
             .env("SNAPKASIR_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(logfile)
@@ -127,16 +159,19 @@ impl ServerProcess {
         let stdout = child.stdout.take().ok_or("no stdout")?;
         let mut line = String::new();
         let _ = BufReader::new(stdout).read_line(&mut line);
-        let addr = line
-            .trim()
-            .strip_prefix("listening on http://")
-            .and_then(|a| a.parse().ok());
+        let ready = line.trim().strip_prefix("listening on ");
+        let addr = ready
+            .and_then(|r| r.split_once("://"))
+            .and_then(|(scheme, a)| Some((scheme == "https", a.parse().ok()?)));
         match addr {
-            Some(addr) => Ok(ServerProcess {
+            Some((tls, addr)) => Ok(ServerProcess {
                 child,
                 addr,
-                database_url: database_url.into(),
+                scheme: if tls { "https" } else { "http" },
+                db_args: db_args.to_vec(),
+                serve_args: serve_args.to_vec(),
                 log: log.into(),
+                ca_file: None,
             }),
             None => {
                 let _ = child.kill();
@@ -150,7 +185,15 @@ impl ServerProcess {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
+    }
+
+    /// SIGTERM, and the exit status once the server has shut down gracefully.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().expect("wait for sync-server")
     }
 
     /// SIGKILL, then a new process on the same address and database.
@@ -160,8 +203,9 @@ impl ServerProcess {
         let listen = self.addr.to_string();
         let mut last = String::new();
         for _ in 0..50 {
-            match ServerProcess::try_start(&self.database_url, &listen, &self.log) {
-                Ok(next) => {
+            match ServerProcess::try_start(&self.db_args, &self.serve_args, &listen, &self.log) {
+                Ok(mut next) => {
+                    next.ca_file = self.ca_file.take();
                     *self = next;
                     return;
                 }
@@ -190,7 +234,8 @@ impl ServerProcess {
         let code = code["code"].as_str().expect("enrollment code").to_string();
         let url = format!("{}/api/v1/terminals/enroll", self.url());
         let reply: Value = rt.block_on(async {
-            reqwest::Client::new()
+            pos_core::sync::tls::http_client(self.ca_file.as_deref(), Duration::from_secs(120))
+                .expect("http client")
                 .post(url)
                 .json(&serde_json::json!({"code": code}))
                 .send()
@@ -210,8 +255,8 @@ impl ServerProcess {
     /// Runs `sync-server admin …` against the same database and parses its JSON output.
     pub fn admin(&self, args: &[&str]) -> Value {
         let out = Command::new(workspace_bin("sync-server"))
+            .args(&self.db_args)
             .arg("admin")
-            .args(["--database-url", &self.database_url])
             .args(args)
             .output()
             .expect("sync-server admin");

@@ -277,7 +277,7 @@ fn check_invariants(
     let email = store.owner_email.clone();
     let store_id = store.store_id.clone();
     let report: Value = rt.block_on(async move {
-        let c = reqwest::Client::new();
+        let c = snapkasir_tests::processes::http_client();
         let login: Value = c
             .post(format!("{base}/api/v1/auth/login"))
             .json(&json!({"email": email, "password": "rahasia-panjang-1"}))

@@ -302,7 +302,7 @@ fn enroll(
         .to_string();
     let url = format!("{}/api/v1/terminals/enroll", server.url());
     let reply: Value = rt.block_on(async {
-        reqwest::Client::new()
+        snapkasir_tests::processes::http_client()
             .post(url)
             .json(&json!({ "code": code }))
             .send()
