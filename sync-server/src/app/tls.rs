@@ -21,10 +21,17 @@ use crate::error::{Error, Result};
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The acceptor for the configured certificate and key, or `None` when TLS is not configured.
-/// Fails, saying which file and why, when only one of the two is set or a file is unusable.
+/// Fails, saying which file and why, when only one of the two is set or a file is unusable, and
+/// with instance peering, which dials the other instances over plain `ws://`.
 pub fn acceptor(config: &Config) -> Result<Option<TlsAcceptor>> {
     match (&config.tls_cert, &config.tls_key) {
         (None, None) => Ok(None),
+        (Some(_), Some(_)) if config.advertise_url.is_some() => Err(Error::Config(
+            "instance peering (advertise_url) dials other instances over plain ws://, which a \
+             server serving TLS itself does not answer: terminate TLS in a proxy in front of \
+             clustered instances instead"
+                .into(),
+        )),
         (Some(cert), Some(key)) => load(cert, key).map(Some),
         _ => Err(Error::Config(
             "TLS needs both a certificate and a key (tls_cert and tls_key, or --tls-cert and \
@@ -207,6 +214,15 @@ mod tests {
         assert!(e.contains("cannot read the TLS certificate") && e.contains("missing.pem"));
         let e = error(Some(&cert), None);
         assert!(e.contains("both a certificate and a key"), "{e}");
+        let clustered = Config {
+            advertise_url: Some("ws://10.0.0.2:8080/sync".into()),
+            ..config(Some(&cert), Some(&key))
+        };
+        let e = acceptor(&clustered)
+            .err()
+            .expect("peering with TLS")
+            .to_string();
+        assert!(e.contains("instance peering"), "{e}");
         // The certificate given as the key, and a key that is not this certificate's.
         let e = error(Some(&cert), Some(&cert));
         assert!(e.contains("no usable PEM private key"), "{e}");
