@@ -118,7 +118,7 @@ pub struct Product {
     pub active: bool,
     pub barcodes: Vec<Barcode>,
     pub variants: Vec<Variant>,
-    /// Below this stock on hand the product shows on the low-stock list.
+    /// At or below this stock on hand the product shows on the low-stock list.
     pub low_stock_threshold: Option<Quantity>,
     pub updated_at: Timestamp,
 }

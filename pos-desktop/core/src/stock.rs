@@ -19,7 +19,7 @@ use crate::error::{CoreError, CoreResult};
 use crate::projection;
 use crate::terminal::{Terminal, put_entry, register_doc};
 
-/// A product below its low-stock threshold.
+/// A product at or below its low-stock threshold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LowStock {
     pub product_id: ProductId,
@@ -103,7 +103,8 @@ impl Terminal {
         on_hand_one(&self.conn, product)
     }
 
-    /// Every product whose stock on hand is below its low-stock threshold.
+    /// Every active product whose stock on hand is at or below its low-stock threshold (the same
+    /// rule as the server's low-stock report).
     pub fn low_stock(&self) -> CoreResult<Vec<LowStock>> {
         let on_hand = on_hand_all(&self.conn)?;
         let mut stmt = self.conn.prepare(
@@ -123,7 +124,7 @@ impl Terminal {
             let (id, sku, name, t) = row?;
             let threshold = parse_q(&t)?;
             let q = on_hand.get(&id).copied().unwrap_or_default();
-            if q < threshold {
+            if q <= threshold {
                 out.push(LowStock {
                     product_id: id.parse()?,
                     sku,

@@ -118,6 +118,15 @@ fn stock_adjustments_counts_and_the_low_stock_list() {
     )
     .unwrap();
     assert!(s.t.low_stock().unwrap().is_empty());
+    // Exactly at the threshold counts as low, as on the server's report.
+    let mut at = s.t.product(s.kopi.id).unwrap().unwrap();
+    at.low_stock_threshold = Some(s.t.stock_on_hand(s.kopi.id).unwrap());
+    s.t.update_product(at).unwrap();
+    assert_eq!(s.t.low_stock().unwrap().len(), 1);
+    let mut back = s.t.product(s.kopi.id).unwrap().unwrap();
+    back.low_stock_threshold = Some(Quantity::from_i64(10));
+    s.t.update_product(back).unwrap();
+    assert!(s.t.low_stock().unwrap().is_empty());
     assert!(
         s.t.adjust_stock(
             s.kopi.id,
