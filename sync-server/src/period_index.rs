@@ -45,6 +45,15 @@ pub async fn index_pending(writer: &DocWriter, storage: &DynStorage) -> Result<u
     for ((store_id, month), journals) in groups {
         match list_in_index(writer, storage, &store_id, &month, &journals).await {
             Ok(n) => written += n,
+            // The derived id is claimed by another store: never listable, do not retry.
+            Err(Error::Conflict(reason)) => {
+                tracing::error!(
+                    store_id,
+                    month,
+                    reason,
+                    "period index not writable; journals left unlisted"
+                );
+            }
             Err(e) => {
                 tracing::error!(store_id, month, error = %e, "listing journals in the period index failed; retrying later");
                 continue;
