@@ -32,6 +32,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 4,
         sql: include_str!("../../../migrations/terminal/0004_sync.sql"),
     },
+    Migration {
+        version: 5,
+        sql: include_str!("../../../migrations/terminal/0005_baseline_included.sql"),
+    },
 ];
 
 /// How long a writer waits for another connection's lock before giving up.

@@ -386,6 +386,9 @@ pub(crate) fn project_doc(
         | DocumentKind::Users
         | DocumentKind::ParkedCarts => {}
     }
+    if matches!(kind, DocumentKind::Journal | DocumentKind::StockAdjustments) {
+        mark_included(conn, d, doc_id)?;
+    }
     Ok(())
 }
 
@@ -413,40 +416,64 @@ pub(crate) fn project_baseline(conn: &Connection, d: &mut Docs, doc_id: &str) ->
         }
     }
     conn.execute("UPDATE stock_movements SET in_baseline = 0", [])?;
+    conn.execute("DELETE FROM stock_baseline_included", [])?;
     for inc in &b.included {
         let id = docs::id_of(&inc.url).to_string();
-        if !d.exists(conn, &id)? {
-            continue;
+        conn.prepare_cached(
+            "INSERT OR REPLACE INTO stock_baseline_included (doc_id, heads) VALUES (?1, ?2)",
+        )?
+        .execute(params![id, json(&inc.heads)?])?;
+        if d.exists(conn, &id)? {
+            mark_in_baseline(conn, d, &id, &inc.heads)?;
         }
-        let doc = d.get(conn, &id)?;
-        let heads: Vec<ChangeHash> = inc
-            .heads
-            .iter()
-            .filter_map(|h| ChangeHash::from_str(h).ok())
-            .filter(|h| doc.get_change_by_hash(h).is_some())
-            .collect();
-        if heads.is_empty() {
-            continue;
-        }
-        let rows: Vec<(String, String, String)> = {
-            let mut stmt = conn.prepare_cached(
-                "SELECT movement_id, source_map, source_key FROM stock_movements
-                 WHERE source_doc = ?1",
-            )?;
-            let rows = stmt.query_map([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-            rows.collect::<Result<_, _>>()?
+    }
+    Ok(())
+}
+
+/// Marks the movements of a document the latest baseline includes (those present at the heads
+/// it lists) after the document changed: a journal or adjustment that arrives after the baseline
+/// must not count what the baseline already counts.
+pub(crate) fn mark_included(conn: &Connection, d: &mut Docs, doc_id: &str) -> CoreResult<()> {
+    let heads: Option<String> = conn
+        .prepare_cached("SELECT heads FROM stock_baseline_included WHERE doc_id = ?1")?
+        .query_row([doc_id], |r| r.get(0))
+        .optional()?;
+    let Some(heads) = heads else {
+        return Ok(());
+    };
+    let heads: Vec<String> = serde_json::from_str(&heads)?;
+    mark_in_baseline(conn, d, doc_id, &heads)
+}
+
+/// Sets `in_baseline` on the movements of `id` whose entry exists in the document at `heads`.
+fn mark_in_baseline(conn: &Connection, d: &mut Docs, id: &str, heads: &[String]) -> CoreResult<()> {
+    let doc = d.get(conn, id)?;
+    let heads: Vec<ChangeHash> = heads
+        .iter()
+        .filter_map(|h| ChangeHash::from_str(h).ok())
+        .filter(|h| doc.get_change_by_hash(h).is_some())
+        .collect();
+    if heads.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<(String, String, String)> = {
+        let mut stmt = conn.prepare_cached(
+            "SELECT movement_id, source_map, source_key FROM stock_movements
+             WHERE source_doc = ?1 AND in_baseline = 0",
+        )?;
+        let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for (mid, map, key) in rows {
+        let included = match doc.get_at(automerge::ROOT, map.as_str(), &heads)? {
+            Some((_, obj)) => doc.get_at(&obj, key.as_str(), &heads)?.is_some(),
+            None => false,
         };
-        for (mid, map, key) in rows {
-            let included = match doc.get_at(automerge::ROOT, map.as_str(), &heads)? {
-                Some((_, obj)) => doc.get_at(&obj, key.as_str(), &heads)?.is_some(),
-                None => false,
-            };
-            if included {
-                conn.prepare_cached(
-                    "UPDATE stock_movements SET in_baseline = 1 WHERE movement_id = ?1",
-                )?
-                .execute([mid])?;
-            }
+        if included {
+            conn.prepare_cached(
+                "UPDATE stock_movements SET in_baseline = 1 WHERE movement_id = ?1",
+            )?
+            .execute([mid])?;
         }
     }
     Ok(())
@@ -468,6 +495,7 @@ pub const PROJECTED_TABLES: &[&str] = &[
     "cash_movements",
     "stock_movements",
     "stock_baseline",
+    "stock_baseline_included",
 ];
 
 /// Clears the projected tables and refills them from every document held.
@@ -621,5 +649,5 @@ pub(crate) fn project_journal_entries(
             }
         }
     }
-    Ok(())
+    mark_included(conn, d, doc_id)
 }

@@ -44,6 +44,19 @@ fn listed_in_index(index: &AutoCommit, scope: &str) -> CoreResult<bool> {
     })
 }
 
+/// The id of the stock baseline a store root links (`latest_baseline`), read as one key: this
+/// runs on every poll.
+fn latest_baseline(root: &AutoCommit) -> CoreResult<Option<String>> {
+    use automerge::ReadDoc;
+    Ok(match root.get(automerge::ROOT, "latest_baseline")? {
+        Some((automerge::Value::Scalar(s), _)) => match s.as_ref() {
+            automerge::ScalarValue::Str(url) => Some(crate::docs::id_of(url).to_string()),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
 impl Terminal {
     /// Lists every own journal in its month's period index (creating the index from its shared
     /// genesis when this till is the first to need it). Idempotent.
@@ -95,8 +108,9 @@ impl Terminal {
         Ok(())
     }
 
-    /// Documents to keep in sync: every document held, the followed period indexes, and the
-    /// journals they list that this terminal does not hold yet.
+    /// Documents to keep in sync: every document held, the followed period indexes, the
+    /// journals they list that this terminal does not hold yet, and the latest stock baseline
+    /// the store root links.
     pub(crate) fn sync_doc_ids(&mut self) -> CoreResult<Vec<String>> {
         let ident = self.identity()?.clone();
         let mut ids: Vec<String> = {
@@ -119,6 +133,12 @@ impl Terminal {
                 );
             }
             ids.push(index_id);
+        }
+        // The stock baseline the server wrote last (it links it from the store root).
+        if self.docs.exists(&self.conn, &ident.root_doc)?
+            && let Some(id) = latest_baseline(self.docs.get(&self.conn, &ident.root_doc)?)?
+        {
+            ids.push(id);
         }
         ids.sort();
         ids.dedup();
