@@ -110,3 +110,79 @@ async fn offline_terminal_warns_and_keeps_its_sales_waiting() {
     }
     client.stop().await;
 }
+
+/// While the client waits out its backoff, a checkout's nudge updates the waiting count at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_count_follows_checkouts_while_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = Terminal::open(dir.path().join("t.db")).unwrap();
+    t.create_store(NewStore {
+        store_id: "store-1".into(),
+        store_code: "JKT1".into(),
+        terminal_code: "T1".into(),
+        settings: StoreSettings::indonesia("Toko", "Jl. 1"),
+    })
+    .unwrap();
+    let cashier = t.add_user("Siti", Role::Cashier, "1234").unwrap();
+    t.start_shift(cashier.id, Money::from_i64(100_000)).unwrap();
+    let p = t
+        .create_product(Product::new(
+            "AQ",
+            "Aqua",
+            Money::from_i64(4_000),
+            "standard",
+        ))
+        .unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut config = SyncConfig::new(
+        &format!("http://{closed}"),
+        DeviceCredential("skd_test".into()),
+    );
+    // Far longer than the test waits: only the nudge can refresh the status.
+    config.min_backoff = Duration::from_secs(120);
+    config.max_backoff = Duration::from_secs(120);
+    let terminal = Arc::new(Mutex::new(t));
+    let client = SyncClient::start(terminal.clone(), config);
+    let mut rx = client.subscribe();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while rx.borrow_and_update().last_error.is_none() {
+            rx.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("the first connection attempt fails");
+    assert_eq!(client.status().waiting_sales, 0);
+    for expected in 1..=2u64 {
+        {
+            let mut t = terminal.lock().unwrap();
+            let mut cart = Cart::new();
+            t.cart_add_product(&mut cart, p.id, None, Quantity::ONE)
+                .unwrap();
+            t.checkout(
+                &cart,
+                &[Tender::cash(Money::from_i64(4_000))],
+                cashier.id,
+                None,
+            )
+            .unwrap();
+        }
+        client.nudge();
+        let status = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                let s = rx.borrow_and_update().clone();
+                if s.waiting_sales == expected {
+                    return s;
+                }
+                rx.changed().await.unwrap();
+            }
+        })
+        .await
+        .expect("the waiting count follows the checkout while offline");
+        assert!(!status.online);
+        assert!(status.last_error.is_some(), "{status:?}");
+    }
+    client.stop().await;
+}

@@ -233,7 +233,7 @@ impl Worker {
                 }
                 last_logged = Some(e.clone());
             }
-            self.publish(false, None, error);
+            self.publish(false, None, error.clone());
             if *self.stop.borrow() {
                 return;
             }
@@ -241,10 +241,16 @@ impl Worker {
                 backoff = self.config.min_backoff;
             }
             let jittered = backoff.mul_f64(rand::rng().random_range(0.5..1.0));
+            let retry_at = tokio::time::Instant::now() + jittered;
             let mut stop = self.stop.clone();
-            tokio::select! {
-                _ = tokio::time::sleep(jittered) => {}
-                _ = stop.changed() => return,
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(retry_at) => break,
+                    _ = stop.changed() => return,
+                    // A checkout while offline: the cashier sees the waiting count grow at once
+                    // rather than at the next connection attempt; the backoff is kept.
+                    _ = self.nudge.notified() => self.publish(false, None, error.clone()),
+                }
             }
             backoff = (backoff * 2).min(self.config.max_backoff);
         }
