@@ -524,3 +524,144 @@ async fn two_instances_write_one_baseline() {
     assert_eq!(total, 1);
     assert_eq!(s1.stock_baselines(&a.store_id).await.unwrap().len(), 1);
 }
+
+/// The store-document tables behave the same on both backends.
+async fn store_docs_storage_story(s: DynStorage) {
+    use sync_server::storage::{StoreAdjustmentsRow, StoreJournalRow, StoreRootRow};
+    let root = |id: &str, baseline: Option<&str>| StoreRootRow {
+        store_id: "s1".into(),
+        root_doc_id: id.into(),
+        catalog_doc_id: "c".into(),
+        settings_doc_id: "st".into(),
+        users_doc_id: "u".into(),
+        parked_carts_doc_id: "p".into(),
+        latest_baseline_doc_id: baseline.map(str::to_string),
+        updated_at: 1,
+    };
+    assert_eq!(
+        s.upsert_store_root(&root("r1", None)).await.unwrap(),
+        root("r1", None)
+    );
+    // A second root for the store does not replace the first; the first one's links update.
+    assert_eq!(
+        s.upsert_store_root(&root("r2", Some("b"))).await.unwrap(),
+        root("r1", None)
+    );
+    assert_eq!(
+        s.upsert_store_root(&root("r1", Some("b"))).await.unwrap(),
+        root("r1", Some("b"))
+    );
+    assert_eq!(s.store_roots().await.unwrap().len(), 1);
+    assert_eq!(s.store_root("s2").await.unwrap(), None);
+
+    let j = StoreJournalRow {
+        doc_id: "j1".into(),
+        store_id: "s1".into(),
+        terminal_code: "T1".into(),
+        business_date: "2026-11-01".into(),
+        indexed_at: None,
+    };
+    s.insert_store_journal(&j).await.unwrap();
+    s.insert_store_journal(&j).await.unwrap();
+    assert_eq!(s.store_journals("s1").await.unwrap(), vec![j.clone()]);
+    assert_eq!(s.unindexed_journals(10).await.unwrap(), vec![j.clone()]);
+    s.mark_journals_indexed(&["j1".into()], 7).await.unwrap();
+    assert!(s.unindexed_journals(10).await.unwrap().is_empty());
+    // Recording it again (a reprojection) keeps it indexed.
+    s.insert_store_journal(&j).await.unwrap();
+    assert_eq!(s.store_journals("s1").await.unwrap()[0].indexed_at, Some(7));
+
+    let a = StoreAdjustmentsRow {
+        doc_id: "a1".into(),
+        store_id: "s1".into(),
+        period: "2026-11".into(),
+    };
+    s.insert_store_adjustments(&a).await.unwrap();
+    s.insert_store_adjustments(&a).await.unwrap();
+    assert_eq!(s.store_adjustments("s1").await.unwrap(), vec![a]);
+
+    // One writer per store and date; a writer that never finished is replaced once stale.
+    let d = "2026-11-01";
+    assert!(
+        s.elect_baseline_writer("s1", d, "i1", 100, 0)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.elect_baseline_writer("s1", d, "i2", 101, 50)
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.elect_baseline_writer("s1", d, "i2", 200, 150)
+            .await
+            .unwrap()
+    );
+    s.finish_baseline("s1", d, "b1", 201).await.unwrap();
+    assert!(
+        !s.elect_baseline_writer("s1", d, "i3", 10_000, 9_000)
+            .await
+            .unwrap()
+    );
+    let rows = s.stock_baselines("s1").await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].claimed_by.as_str(), rows[0].doc_id.as_deref()),
+        ("i2", Some("b1"))
+    );
+}
+
+#[tokio::test]
+async fn store_docs_storage_postgres() {
+    let db = TestDb::create().await;
+    store_docs_storage_story(db.storage().await).await;
+}
+
+#[tokio::test]
+async fn store_docs_storage_sqlite() {
+    let (s, _dir) = sqlite_storage().await;
+    store_docs_storage_story(s).await;
+}
+
+/// A storage failure while the server changes a document is an error for the caller (500
+/// `internal`), not a success that was never stored; once storage is back the change is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storage_failure_while_writing_is_an_error() {
+    let (storage, dir) = sqlite_storage().await;
+    let server = TestServer::start(storage.clone()).await;
+    let state = &server.state;
+    let a = setup_tenant(state, "Toko A", "FA").await;
+    let (repo, _dialer) = rust_client(&server.ws_url(&a.t1.device_credential)).await;
+    let docs = make_store_docs(&repo, &a.store_id, "FA").await;
+    eventually("store root recorded", async || {
+        storage.store_root(&a.store_id).await.unwrap()
+    })
+    .await;
+    // Another connection to the same file takes the chunk table away.
+    let raw = sync_server::storage::SqliteStorage::open(dir.path())
+        .await
+        .unwrap();
+    sqlx::query("ALTER TABLE automerge_chunks RENAME TO chunks_away")
+        .execute(raw.pool())
+        .await
+        .unwrap();
+    let staff = format!("/api/v1/stores/{}/staff", a.store_id);
+    let body = json!({"name": "Siti", "role": "cashier", "pin": "1234"});
+    let (st, v) = call(state, "POST", &staff, &a.owner_token, Some(body)).await;
+    assert_eq!(st, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
+    assert_eq!(v["code"], "internal");
+    sqlx::query("ALTER TABLE chunks_away RENAME TO automerge_chunks")
+        .execute(raw.pool())
+        .await
+        .unwrap();
+    // samod's write was retried, not dropped: the cashier reaches storage and the till.
+    let users_id = docs.users.document_id().to_string();
+    eventually("the change reaches storage once it is back", async || {
+        let doc = sync_server::projection::load_document(&storage, &users_id)
+            .await
+            .ok()??;
+        let users: UsersDoc = documents::read(&doc).ok()?;
+        users.users.values().any(|u| u.name == "Siti").then_some(())
+    })
+    .await;
+}
