@@ -72,6 +72,12 @@ fn story(db_args: Vec<String>) {
     );
     let code: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(code["code"].as_str().unwrap().len(), 14);
+    // No store has a root yet: nothing is due.
+    let out = run(&["admin", "write-baselines"], &db_args);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out).unwrap(),
+        serde_json::json!([])
+    );
 
     let mut child = Command::new(BIN)
         .args(&db_args)
