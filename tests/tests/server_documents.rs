@@ -3,7 +3,7 @@
 //! stock baseline written by the server gives the tills the same stock on hand as the server's
 //! stock-on-hand report, right after and after more sales. The sync server runs in this process
 //! (its library), on PostgreSQL and on SQLite; the tills are `pos_core::Terminal`s with their
-//! `SyncClient`.
+//! `SyncClient`. The heartbeat's acknowledgements of a large backlog are checked here too.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -333,5 +333,81 @@ async fn server_documents_reach_real_tills_sqlite() {
     let dir = tempfile_dir();
     let storage = SqliteStorage::open(&dir).await.expect("open sqlite");
     story(Arc::new(storage)).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A backlog bigger than one heartbeat page is acknowledged page after page without waiting a
+/// heartbeat interval between pages: the till asks again at once after a fully acknowledged page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_is_acknowledged_page_after_page() {
+    let dir = tempfile_dir();
+    let storage: DynStorage = Arc::new(SqliteStorage::open(&dir.join("server")).await.unwrap());
+    let server = start(storage).await;
+    let services = &server.state.services;
+    let b = services
+        .bootstrap(
+            "Toko Antri",
+            "AN1",
+            "Toko Antri",
+            &format!("owner-{}@example.com", uuid_like()),
+            "rahasia-123",
+        )
+        .await
+        .unwrap();
+    let code = services
+        .admin_enrollment_code(&b.store_id, "Kasir 1")
+        .await
+        .unwrap();
+    let enrolment = services
+        .enroll(&code.code, "127.0.0.1".parse().unwrap())
+        .await
+        .unwrap();
+    let mut t = Terminal::open(dir.join("t1.db")).unwrap();
+    t.create_store(NewStore {
+        store_id: b.store_id.clone(),
+        store_code: "AN1".into(),
+        terminal_code: "T1".into(),
+        settings: StoreSettings::indonesia("Toko Antri", "Jl. Antri 1"),
+    })
+    .unwrap();
+    let cashier = t.add_user("Siti", Role::Cashier, "2468").unwrap();
+    t.start_shift(cashier.id, Money::from_i64(100_000)).unwrap();
+    let product = t
+        .create_product(Product::new(
+            "AQ",
+            "Aqua",
+            Money::from_i64(4_000),
+            "standard",
+        ))
+        .unwrap()
+        .id;
+    let till: Till = Arc::new(Mutex::new(t));
+    // Sold before the till ever reaches the server: a backlog of 35, pages of 10.
+    const BACKLOG: u64 = 35;
+    for _ in 0..BACKLOG {
+        sell(&till, cashier.id, product, 1);
+    }
+    let interval = Duration::from_secs(5);
+    let mut config = SyncConfig::new(&server.url, DeviceCredential(enrolment.device_credential));
+    config.poll_interval = Duration::from_millis(100);
+    config.heartbeat_interval = interval;
+    config.heartbeat_page = 10;
+    let client = SyncClient::start(till.clone(), config);
+    let waiting = || lock(&till).waiting_records().unwrap();
+    let first_page = eventually("the first page is acknowledged", async || {
+        (waiting() < BACKLOG).then(Instant::now)
+    })
+    .await;
+    eventually("the whole backlog is acknowledged", async || {
+        (waiting() == 0).then_some(())
+    })
+    .await;
+    // Four pages: one interval per page would take at least three more intervals.
+    assert!(
+        first_page.elapsed() < interval,
+        "the remaining pages took {:?}, as if each waited for the {interval:?} heartbeat",
+        first_page.elapsed()
+    );
+    client.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

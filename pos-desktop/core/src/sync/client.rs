@@ -56,6 +56,10 @@ pub struct SyncConfig {
     pub resync_interval: Duration,
     /// How often waiting sales are reported and acknowledgements asked for.
     pub heartbeat_interval: Duration,
+    /// How many unacknowledged sales one heartbeat asks about (the server takes at most 1,000).
+    /// When a whole page comes back acknowledged the next heartbeat goes at once, so a day's
+    /// backlog is confirmed in a few round trips rather than one page per interval.
+    pub heartbeat_page: usize,
     /// Warn the cashier after this long without a complete sync.
     pub offline_warning_after: Duration,
     /// Warn the cashier when more sales than this wait.
@@ -74,6 +78,7 @@ impl SyncConfig {
             connect_timeout: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(15),
             heartbeat_interval: Duration::from_secs(2),
+            heartbeat_page: 1000,
             resync_interval: Duration::from_secs(30),
             offline_warning_after: Duration::from_secs(24 * 3600),
             waiting_warning_threshold: 500,
@@ -340,7 +345,12 @@ impl Worker {
                 _ = heartbeat.tick() => {
                     if session.is_connected() {
                         match self.heartbeat(&http, &mut session).await {
-                            Ok(skew) => clock_skew = Some(skew),
+                            Ok((skew, more)) => {
+                                clock_skew = Some(skew);
+                                if more {
+                                    heartbeat.reset_immediately();
+                                }
+                            }
                             Err(e) => warn!(error = %e, "heartbeat failed"),
                         }
                         self.refresh(&mut session, clock_skew)?;
@@ -393,7 +403,7 @@ impl Worker {
         &mut self,
         http: &reqwest::Client,
         session: &mut Session,
-    ) -> CoreResult<i64> {
+    ) -> CoreResult<(i64, bool)> {
         let body = {
             let waiting_documents = self.waiting_documents(session)?;
             let t = lock(&self.terminal);
@@ -401,7 +411,7 @@ impl Worker {
                 terminal_time: Timestamp::now(),
                 waiting_documents,
                 waiting_sales: t.waiting_records()?,
-                unacknowledged: t.unacknowledged_records(1000)?,
+                unacknowledged: t.unacknowledged_records(self.config.heartbeat_page)?,
             }
         };
         let sent = Instant::now();
@@ -433,7 +443,10 @@ impl Worker {
         if skew.abs() > MAX_CLOCK_SKEW_MS {
             warn!(skew_ms = skew, "terminal clock differs from the server's");
         }
-        Ok(skew)
+        // A full page, all acknowledged: more may be waiting behind it.
+        let more = body.unacknowledged.len() >= self.config.heartbeat_page.max(1)
+            && reply.acknowledged.len() == body.unacknowledged.len();
+        Ok((skew, more))
     }
 
     /// Documents with local changes the server is not yet known to have.
