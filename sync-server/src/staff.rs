@@ -23,7 +23,7 @@ use shared_model::ids::UserId;
 use shared_model::users::{Role, StoreUser, check_pin};
 use tracing::instrument;
 
-use crate::api::{ApiJson, UserAuth};
+use crate::api::UserAuth;
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::documents_writer::DocWriter;
@@ -118,6 +118,31 @@ impl std::fmt::Debug for StaffChange {
             .field("active", &self.active)
             .field("pin", &self.pin.as_ref().map(|_| "<hidden>"))
             .finish()
+    }
+}
+
+/// JSON body of the staff endpoints. A rejection never repeats the body: serde's messages quote
+/// the offending value (`invalid type: integer `1234``), which could be a PIN, and rejections are
+/// logged.
+#[derive(Debug)]
+pub struct StaffJson<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for StaffJson<T>
+where
+    Json<T>: axum::extract::FromRequest<S, Rejection = axum::extract::rejection::JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(StaffJson(v)),
+            Err(_) => Err(Error::BadRequest(
+                "invalid staff request: a JSON object with name, role (cashier or supervisor), \
+                 active (true or false) and pin (4–8 digits, as a string)"
+                    .into(),
+            )),
+        }
     }
 }
 
@@ -289,7 +314,7 @@ pub async fn add_staff(
     State(app): State<AppState>,
     UserAuth(who): UserAuth,
     Path(store_id): Path<String>,
-    ApiJson(req): ApiJson<NewStaffMember>,
+    StaffJson(req): StaffJson<NewStaffMember>,
 ) -> Result<(StatusCode, Json<StaffMember>)> {
     Ok((
         StatusCode::CREATED,
@@ -306,7 +331,7 @@ pub async fn update_staff(
     State(app): State<AppState>,
     UserAuth(who): UserAuth,
     Path((store_id, user_id)): Path<(String, String)>,
-    ApiJson(req): ApiJson<StaffChange>,
+    StaffJson(req): StaffJson<StaffChange>,
 ) -> Result<Json<StaffMember>> {
     Ok(Json(update(&app, &who, &store_id, &user_id, req).await?))
 }

@@ -230,9 +230,12 @@ async fn staff_story(storage: DynStorage) {
         json!({"name": "Budi", "role": "manager", "pin": "1234"}),
         json!({"name": " ", "role": "cashier", "pin": "1234"}),
         json!({"name": "Budi", "role": "owner", "pin": "1234"}),
+        json!({"name": "Budi", "role": "cashier", "pin": 97531}),
     ] {
         let (st, v) = call(state, "POST", &staff, &a.owner_token, Some(body.clone())).await;
         assert_eq!(st, StatusCode::BAD_REQUEST, "{body}: {v}");
+        // A rejection never repeats what was sent (it could be a PIN).
+        assert!(!v.to_string().contains("97531"), "{v}");
     }
 
     // Rename, promote, new PIN, deactivate.
