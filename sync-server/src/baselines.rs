@@ -240,6 +240,34 @@ async fn write_store(
     Ok(out)
 }
 
+/// Waits (at most 10 s per connection) until the given connections (instances dialed by an
+/// admin command) have the store roots that link the written baselines.
+pub async fn deliver(
+    writer: &DocWriter,
+    storage: &DynStorage,
+    written: &[WrittenBaseline],
+    dialers: &[samod::DialerHandle<std::io::Error>],
+) -> Result<()> {
+    for w in written {
+        let Some(root) = storage.store_root(&w.store_id).await? else {
+            continue;
+        };
+        let Some(handle) = writer.find(&root.root_doc_id).await? else {
+            continue;
+        };
+        for d in dialers {
+            if let Some(conn) = d.connection_id()
+                && tokio::time::timeout(Duration::from_secs(10), handle.they_have_our_changes(conn))
+                    .await
+                    .is_err()
+            {
+                tracing::warn!(store_id = %w.store_id, "an instance did not take the new store root in time");
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Runs until the process ends: writes due baselines every `interval`.
 pub async fn run(state: AppState, interval: Duration) {
     let writer = DocWriter::new(&state);

@@ -81,8 +81,9 @@ enum Admin {
     /// Rebuild projections from the stored documents.
     Reproject,
     /// Write the stock baselines that are due (closed business days), for one store or all.
-    /// Run it while no server instance holds the stores open (a running server also writes
-    /// them itself every `baseline_interval_secs`).
+    /// Live instances that advertise themselves (`advertise_url`) are dialed and receive the
+    /// change; an instance without one sees it only after a restart (a running server also
+    /// writes baselines itself every `baseline_interval_secs`).
     WriteBaselines {
         #[arg(long)]
         store: Option<String>,
@@ -226,6 +227,8 @@ async fn main() -> anyhow::Result<()> {
                 }
                 Admin::WriteBaselines { store } => {
                     let state = AppState::new(services.storage.clone(), config.clone()).await?;
+                    // Running instances that advertise themselves receive the changes.
+                    let dialers = sync_server::sync::cluster::dial_live(&state).await?;
                     let writer = sync_server::documents_writer::DocWriter::new(&state);
                     let written = sync_server::baselines::write_due(
                         &writer,
@@ -234,6 +237,10 @@ async fn main() -> anyhow::Result<()> {
                         shared_model::codec::Timestamp::now(),
                     )
                     .await;
+                    if let Ok(w) = &written {
+                        sync_server::baselines::deliver(&writer, &services.storage, w, &dialers)
+                            .await?;
+                    }
                     state.shutdown().await;
                     println!("{}", serde_json::to_string_pretty(&written?)?);
                 }

@@ -668,3 +668,58 @@ async fn a_storage_failure_while_writing_is_an_error() {
     })
     .await;
 }
+
+/// `admin write-baselines` beside a running instance: it dials the instance, whose terminals
+/// then receive the store root's new `latest_baseline` (samod does not reload a document
+/// changed in storage, so writing to storage alone would not reach them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_run_reaches_a_running_instance() {
+    let db = TestDb::create().await;
+    let storage = db.storage().await;
+    let server = TestServer::start_clustered(storage.clone()).await;
+    let a = setup_tenant(&server.state, "Toko A", "CA").await;
+    let (repo, _dialer) = rust_client(&server.ws_url(&a.t1.device_credential)).await;
+    let docs = make_store_docs(&repo, &a.store_id, "CA").await;
+    let mut j = JournalDoc::new(&a.store_id, "T1", "2026-10-30".parse().unwrap());
+    let m = movement(ProductId::new(), MovementKind::Adjustment, -1);
+    j.stock_movements.insert(m.id.to_string(), m);
+    create_doc(&repo, &j).await;
+    eventually("root, journal and instance recorded", async || {
+        let ready = !storage
+            .store_journals(&a.store_id)
+            .await
+            .unwrap()
+            .is_empty()
+            && storage.store_root(&a.store_id).await.unwrap().is_some()
+            && !storage
+                .live_instances(sync_server::now_ms() - 5_000)
+                .await
+                .unwrap()
+                .is_empty();
+        ready.then_some(())
+    })
+    .await;
+
+    // The admin command: its own state over the same database, not serving.
+    let cli = AppState::new(
+        db.storage().await,
+        std::sync::Arc::new(sync_server::config::Config::default()),
+    )
+    .await
+    .unwrap();
+    let dialers = sync_server::sync::cluster::dial_live(&cli).await.unwrap();
+    assert_eq!(dialers.len(), 1);
+    let writer = DocWriter::new(&cli);
+    let now = Timestamp("2026-11-02T12:00:00Z".parse().unwrap());
+    let written =
+        sync_server::baselines::write_due(&writer, &cli.services.storage, Some(&a.store_id), now)
+            .await
+            .unwrap();
+    assert_eq!(written.len(), 1);
+    sync_server::baselines::deliver(&writer, &cli.services.storage, &written, &dialers)
+        .await
+        .unwrap();
+    cli.shutdown().await;
+    let link = wait_root_link(&docs.root).await;
+    assert_eq!(link, format!("automerge:{}", written[0].doc_id));
+}

@@ -118,3 +118,47 @@ pub async fn run(state: AppState, advertise_url: String) {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
+
+/// Dials every live instance once and waits (bounded) for the handshakes; returns the
+/// connected dialers. For admin commands that write documents (`admin write-baselines`): the
+/// instances that hold those documents open must receive the changes, since samod does not
+/// reload a document changed in storage beneath it. Only instances that advertise themselves
+/// (`advertise_url`) are found.
+pub async fn dial_live(
+    state: &AppState,
+) -> crate::Result<Vec<samod::DialerHandle<std::io::Error>>> {
+    let token = state.services.cluster_token(&state.sync.instance_id);
+    let live = state
+        .services
+        .storage
+        .live_instances(now_ms() - LIVE_WINDOW_MS)
+        .await?;
+    let mut out = Vec::new();
+    for (id, url) in live {
+        if id == state.sync.instance_id {
+            continue;
+        }
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let Ok(url) = samod::Url::parse(&format!("{url}{sep}token={token}")) else {
+            tracing::error!(peer_instance = %id, "instance has an invalid url");
+            continue;
+        };
+        let backoff = samod::BackoffConfig {
+            initial_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+            max_retries: Some(3),
+        };
+        let d = state
+            .sync
+            .repo
+            .dial(backoff, Arc::new(WsDialer::new(url)))
+            .map_err(|_| crate::Error::Internal("samod stopped".into()))?;
+        match tokio::time::timeout(Duration::from_secs(5), d.established()).await {
+            Ok(Ok(_)) => out.push(d),
+            _ => {
+                tracing::warn!(peer_instance = %id, "live instance not reachable; it will not see the change until it restarts")
+            }
+        }
+    }
+    Ok(out)
+}
