@@ -9,15 +9,14 @@ use pos_core::shared_model::catalog::Product;
 use pos_core::shared_model::money::{Money, Quantity};
 use pos_core::shared_model::payment::Tender;
 use pos_core::shared_model::settings::StoreSettings;
-use pos_core::shared_model::users::Role;
+use pos_core::shared_model::users::{Role, StoreUser};
 use pos_core::sync::SyncWarning;
 use pos_core::sync::client::{DeviceCredential, SyncClient, SyncConfig};
 use pos_core::{NewStore, Terminal};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn offline_terminal_warns_and_keeps_its_sales_waiting() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut t = Terminal::open(dir.path().join("t.db")).unwrap();
+/// A till of its own store with a cashier on shift and one product.
+fn till(dir: &std::path::Path) -> (Terminal, StoreUser, Product) {
+    let mut t = Terminal::open(dir.join("t.db")).unwrap();
     t.create_store(NewStore {
         store_id: "store-1".into(),
         store_code: "JKT1".into(),
@@ -35,6 +34,13 @@ async fn offline_terminal_warns_and_keeps_its_sales_waiting() {
             "standard",
         ))
         .unwrap();
+    (t, cashier, p)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_terminal_warns_and_keeps_its_sales_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut t, cashier, p) = till(dir.path());
     for _ in 0..3 {
         let mut cart = Cart::new();
         t.cart_add_product(&mut cart, p.id, None, Quantity::ONE)
@@ -115,24 +121,7 @@ async fn offline_terminal_warns_and_keeps_its_sales_waiting() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn waiting_count_follows_checkouts_while_offline() {
     let dir = tempfile::tempdir().unwrap();
-    let mut t = Terminal::open(dir.path().join("t.db")).unwrap();
-    t.create_store(NewStore {
-        store_id: "store-1".into(),
-        store_code: "JKT1".into(),
-        terminal_code: "T1".into(),
-        settings: StoreSettings::indonesia("Toko", "Jl. 1"),
-    })
-    .unwrap();
-    let cashier = t.add_user("Siti", Role::Cashier, "1234").unwrap();
-    t.start_shift(cashier.id, Money::from_i64(100_000)).unwrap();
-    let p = t
-        .create_product(Product::new(
-            "AQ",
-            "Aqua",
-            Money::from_i64(4_000),
-            "standard",
-        ))
-        .unwrap();
+    let (t, cashier, p) = till(dir.path());
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
