@@ -37,21 +37,26 @@ fn till(dir: &std::path::Path) -> (Terminal, StoreUser, Product) {
     (t, cashier, p)
 }
 
+/// One of the product, paid in cash.
+fn sell_one(t: &mut Terminal, cashier: &StoreUser, p: &Product) {
+    let mut cart = Cart::new();
+    t.cart_add_product(&mut cart, p.id, None, Quantity::ONE)
+        .unwrap();
+    t.checkout(
+        &cart,
+        &[Tender::cash(Money::from_i64(4_000))],
+        cashier.id,
+        None,
+    )
+    .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_terminal_warns_and_keeps_its_sales_waiting() {
     let dir = tempfile::tempdir().unwrap();
     let (mut t, cashier, p) = till(dir.path());
     for _ in 0..3 {
-        let mut cart = Cart::new();
-        t.cart_add_product(&mut cart, p.id, None, Quantity::ONE)
-            .unwrap();
-        t.checkout(
-            &cart,
-            &[Tender::cash(Money::from_i64(4_000))],
-            cashier.id,
-            None,
-        )
-        .unwrap();
+        sell_one(&mut t, &cashier, &p);
     }
     // A port nobody listens on: the server is unreachable.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
@@ -101,19 +106,7 @@ async fn offline_terminal_warns_and_keeps_its_sales_waiting() {
         "{status:?}"
     );
     // Checkout is not blocked by the sync client.
-    {
-        let mut t = terminal.lock().unwrap();
-        let mut cart = Cart::new();
-        t.cart_add_product(&mut cart, p.id, None, Quantity::ONE)
-            .unwrap();
-        t.checkout(
-            &cart,
-            &[Tender::cash(Money::from_i64(4_000))],
-            cashier.id,
-            None,
-        )
-        .unwrap();
-    }
+    sell_one(&mut terminal.lock().unwrap(), &cashier, &p);
     client.stop().await;
 }
 
@@ -145,19 +138,7 @@ async fn waiting_count_follows_checkouts_while_offline() {
     .expect("the first connection attempt fails");
     assert_eq!(client.status().waiting_sales, 0);
     for expected in 1..=2u64 {
-        {
-            let mut t = terminal.lock().unwrap();
-            let mut cart = Cart::new();
-            t.cart_add_product(&mut cart, p.id, None, Quantity::ONE)
-                .unwrap();
-            t.checkout(
-                &cart,
-                &[Tender::cash(Money::from_i64(4_000))],
-                cashier.id,
-                None,
-            )
-            .unwrap();
-        }
+        sell_one(&mut terminal.lock().unwrap(), &cashier, &p);
         client.nudge();
         let status = tokio::time::timeout(Duration::from_secs(5), async {
             loop {
