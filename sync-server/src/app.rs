@@ -14,11 +14,11 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::projection::Projector;
 use crate::service::Services;
 use crate::storage::{DynStorage, PgStorage, SqliteStorage};
-use crate::sync::{self, Gate, SamodStorage, StorageHealth};
+use crate::sync::{self, Gate, StorageHealth, TenantRepos};
 
 /// Counters exported at `/metrics`.
 #[derive(Debug, Default)]
@@ -29,10 +29,9 @@ pub struct Metrics {
     pub denied: AtomicU64,
 }
 
-/// The sync side: samod repo, acceptor, claim gate.
+/// The sync side: the tenants' samod repos, claim gate.
 pub struct SyncHub {
-    pub repo: samod::Repo,
-    pub acceptor: samod::AcceptorHandle,
+    pub repos: TenantRepos,
     pub gate: Arc<Gate>,
     pub health: Arc<StorageHealth>,
     pub metrics: Metrics,
@@ -40,14 +39,12 @@ pub struct SyncHub {
     pub projector: Arc<Projector>,
     /// Id of this instance (cluster peering).
     pub instance_id: String,
-    /// The server's own peer id (sender of replies it makes itself).
-    pub server_peer: String,
 }
 
 impl std::fmt::Debug for SyncHub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SyncHub")
-            .field("server_peer", &self.server_peer)
+            .field("instance_id", &self.instance_id)
             .finish_non_exhaustive()
     }
 }
@@ -81,40 +78,23 @@ impl AppState {
         let health = Arc::new(StorageHealth::default());
         let projector = Arc::new(Projector::default());
         let instance_id = uuid::Uuid::now_v7().to_string();
-        let repo = samod::Repo::build_tokio()
-            .with_peer_id(samod::PeerId::from_string(format!(
-                "{}{instance_id}",
-                crate::auth::INSTANCE_PEER_PREFIX
-            )))
-            .with_storage(SamodStorage::new(
-                storage,
-                services.connections.clone(),
-                health.clone(),
-                projector.clone(),
-            ))
-            .with_share_policy(sync::share_policy(
-                services.connections.clone(),
-                gate.clone(),
-            ))
-            .load()
-            .await;
-        let url = samod::Url::parse("ws://snapkasir-sync/")
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        let acceptor = repo
-            .make_acceptor(url)
-            .map_err(|_| Error::Internal("samod stopped".into()))?;
-        let server_peer = repo.peer_id().to_string();
+        let repos = TenantRepos::new(
+            storage,
+            services.connections.clone(),
+            gate.clone(),
+            health.clone(),
+            projector.clone(),
+            instance_id.clone(),
+        );
         Ok(Self {
             services,
             sync: Arc::new(SyncHub {
-                repo,
-                acceptor,
+                repos,
                 gate,
                 health,
                 metrics: Metrics::default(),
                 projector,
                 instance_id,
-                server_peer,
             }),
         })
     }
@@ -122,7 +102,7 @@ impl AppState {
     /// Closes every connection and stops samod, waiting for pending storage writes.
     pub async fn shutdown(&self) {
         self.services.connections.close_all("server shutting down");
-        self.sync.repo.stop().await;
+        self.sync.repos.stop_all().await;
     }
 }
 
@@ -183,7 +163,8 @@ async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
          # TYPE snapkasir_sync_access_denied_total counter\nsnapkasir_sync_access_denied_total {}\n\
          # TYPE snapkasir_storage_failing gauge\nsnapkasir_storage_failing {}\n\
          # TYPE snapkasir_storage_errors_total counter\nsnapkasir_storage_errors_total {}\n\
-         # TYPE snapkasir_storage_chunk_puts_total counter\nsnapkasir_storage_chunk_puts_total {}\n",
+         # TYPE snapkasir_storage_chunk_puts_total counter\nsnapkasir_storage_chunk_puts_total {}\n\
+         # TYPE snapkasir_sync_tenant_repos gauge\nsnapkasir_sync_tenant_repos {}\n",
         app.services.connections.len(),
         m.connections_total.load(Ordering::Relaxed),
         m.frames_in.load(Ordering::Relaxed),
@@ -192,6 +173,7 @@ async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
         h.failing.load(Ordering::Relaxed),
         h.errors_total.load(Ordering::Relaxed),
         h.puts_total.load(Ordering::Relaxed),
+        app.sync.repos.open_count(),
     );
     (
         [(
@@ -260,7 +242,7 @@ pub async fn serve_with_tls(
                 .await?
         }
     }
-    state.sync.repo.stop().await;
+    state.sync.repos.stop_all().await;
     if let Err(e) = state.sync.projector.flush(&state.services.storage).await {
         tracing::error!(error = %e, "final projection failed; run `admin reproject`");
     }

@@ -240,32 +240,47 @@ async fn write_store(
     Ok(out)
 }
 
-/// Waits (at most 10 s per connection) until the given connections (instances dialed by an
-/// admin command) have the store roots that link the written baselines.
+/// Delivers the store roots that link the written baselines to the running instances (for
+/// `admin write-baselines`, which is not one of them): dials every live instance for each
+/// tenant written ([`crate::sync::cluster::dial_live`]) and waits (at most 10 s per connection)
+/// until it has the root. Returns how many (instance, store root) deliveries were confirmed.
 pub async fn deliver(
+    state: &AppState,
     writer: &DocWriter,
-    storage: &DynStorage,
     written: &[WrittenBaseline],
-    dialers: &[samod::DialerHandle<std::io::Error>],
-) -> Result<()> {
+) -> Result<usize> {
+    let storage = &state.services.storage;
+    let mut dialers: HashMap<String, Vec<samod::DialerHandle<std::io::Error>>> = HashMap::new();
+    let mut delivered = 0;
     for w in written {
         let Some(root) = storage.store_root(&w.store_id).await? else {
+            continue;
+        };
+        let Some(claim) = state.sync.gate.claim_of(&root.root_doc_id).await? else {
             continue;
         };
         let Some(handle) = writer.find(&root.root_doc_id).await? else {
             continue;
         };
-        for d in dialers {
-            if let Some(conn) = d.connection_id()
-                && tokio::time::timeout(Duration::from_secs(10), handle.they_have_our_changes(conn))
-                    .await
-                    .is_err()
+        if !dialers.contains_key(&claim.tenant_id) {
+            let d = crate::sync::cluster::dial_live(state, &claim.tenant_id).await?;
+            dialers.insert(claim.tenant_id.clone(), d);
+        }
+        for d in &dialers[&claim.tenant_id] {
+            let Some(conn) = d.connection_id() else {
+                continue;
+            };
+            match tokio::time::timeout(Duration::from_secs(10), handle.they_have_our_changes(conn))
+                .await
             {
-                tracing::warn!(store_id = %w.store_id, "an instance did not take the new store root in time");
+                Ok(_) => delivered += 1,
+                Err(_) => {
+                    tracing::warn!(store_id = %w.store_id, "an instance did not take the new store root in time")
+                }
             }
         }
     }
-    Ok(())
+    Ok(delivered)
 }
 
 /// Runs until the process ends: writes due baselines every `interval`.

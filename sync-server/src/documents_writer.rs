@@ -1,7 +1,8 @@
 //! "The server changes a document": one primitive for every document the server writes (users,
 //! period indexes, store roots, stock baselines).
 //!
-//! Changes go through the samod [`samod::Repo`] (`find` → `DocHandle::with_document`), so the
+//! Changes go through the samod [`samod::Repo`] of the document's tenant (found from its claim;
+//! `find` → `DocHandle::with_document`), so the
 //! terminals connected to this instance (and other instances, by peering) receive them by sync,
 //! and samod persists them through our storage adapter. That adapter cannot report an error to
 //! samod (it retries until it succeeds), so a write here is only reported done once its heads are
@@ -15,7 +16,9 @@ use automerge::{ActorId, AutoCommit, Automerge, ChangeHash};
 use samod::{DocHandle, DocumentId};
 use shared_model::documents::{self, Document};
 
-use crate::app::AppState;
+use std::sync::Arc;
+
+use crate::app::{AppState, SyncHub};
 use crate::error::{Error, Result};
 use crate::storage::{DocClaim, DynStorage};
 
@@ -25,7 +28,7 @@ const PERSIST_TIMEOUT: Duration = Duration::from_secs(15);
 /// Writes documents as the server.
 #[derive(Clone)]
 pub struct DocWriter {
-    repo: samod::Repo,
+    hub: Arc<SyncHub>,
     storage: DynStorage,
     actor: ActorId,
     label: String,
@@ -60,14 +63,14 @@ fn editable(doc: &Automerge, actor: &ActorId) -> Result<AutoCommit> {
 }
 
 impl DocWriter {
-    /// A writer over the instance's repo. Its automerge actor is derived from the instance id,
+    /// A writer over the instance's tenant repos. Its automerge actor is derived from the instance id,
     /// so every instance writes with its own actor and a restart never reuses one.
     pub fn new(state: &AppState) -> Self {
         let instance = uuid::Uuid::parse_str(&state.sync.instance_id)
             .map(|u| u.as_bytes().to_vec())
             .unwrap_or_else(|_| uuid::Uuid::new_v4().as_bytes().to_vec());
         DocWriter {
-            repo: state.sync.repo.clone(),
+            hub: state.sync.clone(),
             storage: state.services.storage.clone(),
             actor: ActorId::from(instance),
             label: format!("instance:{}", state.sync.instance_id),
@@ -79,10 +82,19 @@ impl DocWriter {
         &self.label
     }
 
-    /// The repo's handle of a document: loaded from storage, or asked of connected peers.
-    /// `None` when nobody has it.
+    /// The handle of a document in its tenant's repo: loaded from storage, or asked of
+    /// connected peers. `None` when nobody has it. A document nobody claimed yet belongs to no
+    /// tenant and is [`Error::NotFound`] (the server claims before it creates).
     pub async fn find(&self, id: &str) -> Result<Option<DocHandle>> {
-        self.repo.find(doc_id(id)?).await.map_err(stopped)
+        let doc = doc_id(id)?;
+        let claim = self
+            .hub
+            .gate
+            .claim_of(id)
+            .await?
+            .ok_or(Error::NotFound("document not claimed by any tenant"))?;
+        let repo = self.hub.repos.get(&claim.tenant_id).await?.repo;
+        repo.find(doc).await.map_err(stopped)
     }
 
     /// Reads a document of kind `D` through the repo (`None` when nobody has it).

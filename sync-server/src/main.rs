@@ -227,8 +227,6 @@ async fn main() -> anyhow::Result<()> {
                 }
                 Admin::WriteBaselines { store } => {
                     let state = AppState::new(services.storage.clone(), config.clone()).await?;
-                    // Running instances that advertise themselves receive the changes.
-                    let dialers = sync_server::sync::cluster::dial_live(&state).await?;
                     let writer = sync_server::documents_writer::DocWriter::new(&state);
                     let written = sync_server::baselines::write_due(
                         &writer,
@@ -237,9 +235,9 @@ async fn main() -> anyhow::Result<()> {
                         shared_model::codec::Timestamp::now(),
                     )
                     .await;
+                    // Running instances that advertise themselves receive the changes.
                     if let Ok(w) = &written {
-                        sync_server::baselines::deliver(&writer, &services.storage, w, &dialers)
-                            .await?;
+                        sync_server::baselines::deliver(&state, &writer, w).await?;
                     }
                     state.shutdown().await;
                     println!("{}", serde_json::to_string_pretty(&written?)?);

@@ -707,8 +707,6 @@ async fn an_admin_run_reaches_a_running_instance() {
     )
     .await
     .unwrap();
-    let dialers = sync_server::sync::cluster::dial_live(&cli).await.unwrap();
-    assert_eq!(dialers.len(), 1);
     let writer = DocWriter::new(&cli);
     let now = Timestamp("2026-11-02T12:00:00Z".parse().unwrap());
     let written =
@@ -716,9 +714,10 @@ async fn an_admin_run_reaches_a_running_instance() {
             .await
             .unwrap();
     assert_eq!(written.len(), 1);
-    sync_server::baselines::deliver(&writer, &cli.services.storage, &written, &dialers)
+    let delivered = sync_server::baselines::deliver(&cli, &writer, &written)
         .await
         .unwrap();
+    assert_eq!(delivered, 1, "the running instance took the new store root");
     cli.shutdown().await;
     let link = wait_root_link(&docs.root).await;
     assert_eq!(link, format!("automerge:{}", written[0].doc_id));

@@ -79,3 +79,69 @@ impl RawClientAttempt {
         }
     }
 }
+
+/// Each tenant has its own repo on each instance, and instances peer per tenant: two tenants'
+/// changes both cross instances, neither tenant reaches the other's document, and an
+/// instance's connection must say which tenant it is for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_tenant_crosses_instances_in_its_own_repo() {
+    let db = TestDb::create().await;
+    let a = TestServer::start_clustered(db.storage().await).await;
+    let b = TestServer::start_clustered(db.storage().await).await;
+    let t1 = setup_tenant(&a.state, "Toko Satu", "S1").await;
+    let t2 = setup_tenant(&a.state, "Toko Dua", "D1").await;
+
+    let mut docs = Vec::new();
+    for (t, value) in [(&t1, "satu"), (&t2, "dua")] {
+        let (on_a, da) = rust_client(&a.ws_url(&t.t1.device_credential)).await;
+        let (on_b, db_) = rust_client(&b.ws_url(&t.t2.device_credential)).await;
+        let doc_a = on_a.create(automerge::Automerge::new()).await.unwrap();
+        doc_a.with_document(|d| put_str(d, "k", value));
+        let id = doc_a.document_id().clone();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let doc_b = loop {
+            if let Some(d) = on_b.find(id.clone()).await.unwrap() {
+                break d;
+            }
+            assert!(Instant::now() < deadline, "instance B never served {value}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        wait_doc(&doc_b, "A -> B", |d| {
+            get_str(d, "k").as_deref() == Some(value)
+        })
+        .await;
+        doc_b.with_document(|d| put_str(d, "back", value));
+        wait_doc(&doc_a, "B -> A", |d| get_str(d, "back").is_some()).await;
+        docs.push((id, on_a, on_b, da, db_));
+    }
+    assert_eq!(
+        a.state.sync.repos.open_count(),
+        2,
+        "one repo per tenant on A"
+    );
+    assert_eq!(
+        b.state.sync.repos.open_count(),
+        2,
+        "one repo per tenant on B"
+    );
+
+    // Tenant 2's till asks for tenant 1's document: not available, on either instance.
+    let other = docs[0].0.clone();
+    assert!(docs[1].1.find(other.clone()).await.unwrap().is_none());
+    assert!(docs[1].2.find(other).await.unwrap().is_none());
+
+    // An instance credential without a tenant is refused before the upgrade.
+    let token = a.state.services.cluster_token(&a.state.sync.instance_id);
+    let refused = tokio_tungstenite::connect_async(b.ws_url(&token)).await;
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+            assert_eq!(resp.status(), 400)
+        }
+        other => panic!("expected HTTP 400, got {other:?}"),
+    }
+
+    for (_, on_a, on_b, _, _) in docs {
+        on_a.stop().await;
+        on_b.stop().await;
+    }
+}

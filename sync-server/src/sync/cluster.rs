@@ -1,6 +1,7 @@
 //! Several instances on one database: each instance heartbeats into the
 //! `instances` table and dials every older live instance over the sync
-//! protocol with a cluster credential, so a change accepted by one instance
+//! protocol with a cluster credential (one connection per tenant whose repo is
+//! open, see [`super::TenantRepos`]), so a change accepted by one instance
 //! reaches clients connected to another within moments. samod cannot reload a
 //! document changed in storage beneath it, hence peering instead of
 //! LISTEN/NOTIFY (see docs/sync-server.md).
@@ -66,13 +67,23 @@ impl samod::Dialer for WsDialer {
 /// Heartbeat every second; an instance silent for this long is gone.
 const LIVE_WINDOW_MS: i64 = 10_000;
 
-/// Runs until the process ends: heartbeats `advertise_url` (this instance's
-/// `ws://…/sync`) and keeps one connection to every older live instance.
+/// The sync URL of an instance for one tenant's repo, with this instance's credential.
+fn peering_url(url: &str, token: &str, tenant_id: &str) -> Option<samod::Url> {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    samod::Url::parse(&format!("{url}{sep}token={token}&tenant={tenant_id}")).ok()
+}
+
+/// Runs until the process ends: heartbeats `advertise_url` (this instance's `ws://…/sync`) and
+/// keeps, for every tenant whose repo is open here, one connection from that repo to the
+/// tenant's repo on every older live instance. A tenant nobody here uses needs no connection:
+/// its repo opens with the first client or server write, and the next pass (within a second)
+/// dials it; samod syncs every open document of the repo when a connection is established.
 pub async fn run(state: AppState, advertise_url: String) {
     let me = state.sync.instance_id.clone();
     let storage = state.services.storage.clone();
     let token = state.services.cluster_token(&me);
-    let mut dialers: HashMap<String, samod::DialerHandle<std::io::Error>> = HashMap::new();
+    let mut dialers: HashMap<(String, String), samod::DialerHandle<std::io::Error>> =
+        HashMap::new();
     loop {
         let now = now_ms();
         if let Err(e) = storage.heartbeat_instance(&me, &advertise_url, now).await {
@@ -81,35 +92,42 @@ pub async fn run(state: AppState, advertise_url: String) {
         match storage.live_instances(now - LIVE_WINDOW_MS).await {
             Ok(live) => {
                 let live: HashMap<String, String> = live.into_iter().collect();
-                dialers.retain(|id, d| {
+                dialers.retain(|(id, tenant), d| {
                     let keep = live.contains_key(id);
                     if !keep {
-                        tracing::info!(peer_instance = %id, "instance gone; closing peering");
+                        tracing::info!(peer_instance = %id, tenant, "instance gone; closing peering");
                         d.close();
                     }
                     keep
                 });
-                for (id, url) in live {
-                    // Newer instances dial older ones: one connection per pair.
-                    if id >= me || dialers.contains_key(&id) {
+                let tenants = state.sync.repos.open().await;
+                for (id, url) in &live {
+                    // Newer instances dial older ones: one connection per pair and tenant.
+                    if *id >= me {
                         continue;
                     }
-                    let sep = if url.contains('?') { '&' } else { '?' };
-                    let Ok(url) = samod::Url::parse(&format!("{url}{sep}token={token}")) else {
-                        tracing::error!(peer_instance = %id, "instance has an invalid url");
-                        continue;
-                    };
-                    let backoff = samod::BackoffConfig {
-                        initial_delay: Duration::from_millis(100),
-                        max_delay: Duration::from_secs(2),
-                        max_retries: None,
-                    };
-                    match state.sync.repo.dial(backoff, Arc::new(WsDialer::new(url))) {
-                        Ok(d) => {
-                            tracing::info!(peer_instance = %id, "peering with instance");
-                            dialers.insert(id, d);
+                    for (tenant, repo) in &tenants {
+                        let key = (id.clone(), tenant.clone());
+                        if dialers.contains_key(&key) {
+                            continue;
                         }
-                        Err(_) => return,
+                        let Some(url) = peering_url(url, &token, tenant) else {
+                            tracing::error!(peer_instance = %id, "instance has an invalid url");
+                            continue;
+                        };
+                        let backoff = samod::BackoffConfig {
+                            initial_delay: Duration::from_millis(100),
+                            max_delay: Duration::from_secs(2),
+                            max_retries: None,
+                        };
+                        match repo.dial(backoff, Arc::new(WsDialer::new(url))) {
+                            Ok(d) => {
+                                tracing::info!(peer_instance = %id, tenant, "peering with instance");
+                                dialers.insert(key, d);
+                            }
+                            // Shutting down.
+                            Err(_) => return,
+                        }
                     }
                 }
             }
@@ -119,15 +137,18 @@ pub async fn run(state: AppState, advertise_url: String) {
     }
 }
 
-/// Dials every live instance once and waits (bounded) for the handshakes; returns the
-/// connected dialers. For admin commands that write documents (`admin write-baselines`): the
-/// instances that hold those documents open must receive the changes, since samod does not
-/// reload a document changed in storage beneath it. Only instances that advertise themselves
-/// (`advertise_url`) are found.
+/// Dials every live instance once for `tenant_id` and waits (bounded) for the handshakes;
+/// returns the connected dialers. For admin commands that write documents (`admin
+/// write-baselines`): the instances that hold those documents open must receive the changes,
+/// since samod does not reload a document changed in storage beneath it. samod syncs the
+/// repo's open documents on connecting, so dialing after writing delivers them. Only instances
+/// that advertise themselves (`advertise_url`) are found.
 pub async fn dial_live(
     state: &AppState,
+    tenant_id: &str,
 ) -> crate::Result<Vec<samod::DialerHandle<std::io::Error>>> {
     let token = state.services.cluster_token(&state.sync.instance_id);
+    let repo = state.sync.repos.get(tenant_id).await?.repo;
     let live = state
         .services
         .storage
@@ -138,8 +159,7 @@ pub async fn dial_live(
         if id == state.sync.instance_id {
             continue;
         }
-        let sep = if url.contains('?') { '&' } else { '?' };
-        let Ok(url) = samod::Url::parse(&format!("{url}{sep}token={token}")) else {
+        let Some(url) = peering_url(&url, &token, tenant_id) else {
             tracing::error!(peer_instance = %id, "instance has an invalid url");
             continue;
         };
@@ -148,9 +168,7 @@ pub async fn dial_live(
             max_delay: Duration::from_secs(1),
             max_retries: Some(3),
         };
-        let d = state
-            .sync
-            .repo
+        let d = repo
             .dial(backoff, Arc::new(WsDialer::new(url)))
             .map_err(|_| crate::Error::Internal("samod stopped".into()))?;
         match tokio::time::timeout(Duration::from_secs(5), d.established()).await {

@@ -5,6 +5,7 @@
 pub mod cluster;
 pub mod protocol;
 mod registry;
+mod repos;
 mod samod_storage;
 pub(crate) mod ws;
 
@@ -12,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub use registry::{ConnId, ConnectionRegistry};
+pub use repos::{TenantRepo, TenantRepos, instance_peer_id};
 pub use samod_storage::{SamodStorage, StorageHealth};
 pub use ws::{bearer as bearer_token, sync_handler};
 

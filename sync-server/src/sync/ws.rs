@@ -25,6 +25,9 @@ use crate::error::Error;
 pub struct SyncQuery {
     /// Device credential or access token (browsers cannot set headers on WebSockets).
     token: Option<String>,
+    /// The tenant an instance's peering connection is for (instances serve every tenant, and
+    /// each tenant has its own repo, [`super::TenantRepos`]); ignored for everyone else.
+    tenant: Option<String>,
 }
 
 /// Bearer token of a request, if any.
@@ -56,6 +59,15 @@ pub async fn sync_handler(
             return e.into_response();
         }
     };
+    // Everyone else's tenant is the one their credential belongs to.
+    let tenant = match (&principal, q.tenant) {
+        (Principal::Instance { .. }, Some(t)) if !t.is_empty() => t,
+        (Principal::Instance { .. }, _) => {
+            return Error::BadRequest("instance peering needs a tenant parameter".into())
+                .into_response();
+        }
+        (p, _) => p.tenant_id().to_string(),
+    };
     let max = app.services.config.max_frame_bytes;
     ws.max_message_size(max)
         .max_frame_size(max)
@@ -63,7 +75,7 @@ pub async fn sync_handler(
         // the common case, and the 128 KiB default dominates their memory.
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
-        .on_upgrade(move |socket| run_connection(app, principal, socket))
+        .on_upgrade(move |socket| run_connection(app, principal, tenant, socket))
 }
 
 /// Token bucket over frames and bytes.
@@ -243,7 +255,7 @@ fn first_frame(msg: Option<Result<Message, axum::Error>>) -> Result<(Vec<u8>, St
     Ok((bytes, peer))
 }
 
-async fn run_connection(app: AppState, principal: Principal, socket: WebSocket) {
+async fn run_connection(app: AppState, principal: Principal, tenant: String, socket: WebSocket) {
     let registry = app.services.connections.clone();
     let (id, close_rx) = registry.register(principal.clone());
     app.sync
@@ -253,7 +265,7 @@ async fn run_connection(app: AppState, principal: Principal, socket: WebSocket) 
     let span = tracing::info_span!("sync_conn", conn = id, who = %principal.label());
     async {
         tracing::info!("connected");
-        let reason = pump(&app, id, principal, socket, close_rx).await;
+        let reason = pump(&app, id, principal, &tenant, socket, close_rx).await;
         match &reason {
             Ok(()) => tracing::info!("disconnected"),
             Err(r) => tracing::warn!(reason = %r, "connection closed by server"),
@@ -283,6 +295,7 @@ async fn pump(
     app: &AppState,
     id: ConnId,
     principal: Principal,
+    tenant: &str,
     socket: WebSocket,
     mut close_rx: tokio::sync::mpsc::UnboundedReceiver<String>,
 ) -> Result<(), String> {
@@ -301,7 +314,7 @@ async fn pump(
     let instance_peer = peer_id.starts_with(crate::auth::INSTANCE_PEER_PREFIX);
     let peer_ok = match &principal {
         Principal::Instance { instance_id } => {
-            peer_id == format!("{}{instance_id}", crate::auth::INSTANCE_PEER_PREFIX)
+            peer_id == super::instance_peer_id(instance_id, tenant)
         }
         _ => !instance_peer,
     };
@@ -314,11 +327,20 @@ async fn pump(
         close_with(&mut ws_tx, r).await;
         return Err(r.to_string());
     }
+    let repo = match app.sync.repos.get(tenant).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, tenant, "no repo for the tenant");
+            let r = "server shutting down";
+            close_with(&mut ws_tx, r).await;
+            return Err(r.into());
+        }
+    };
     let (in_tx, in_rx) = futures::channel::mpsc::unbounded::<Result<Vec<u8>, std::io::Error>>();
     let (out_tx, mut out_rx) = futures::channel::mpsc::unbounded::<Vec<u8>>();
     let transport = samod::Transport::new(in_rx, out_tx)
         .with_expected_peer_id(samod::PeerId::from_string(peer_id.clone()));
-    if app.sync.acceptor.accept(transport).is_err() {
+    if repo.acceptor.accept(transport).is_err() {
         close_with(&mut ws_tx, "server shutting down").await;
         return Err("server shutting down".into());
     }
@@ -328,7 +350,7 @@ async fn pump(
         id,
         principal,
         peer_id,
-        server_peer: app.sync.server_peer.clone(),
+        server_peer: repo.peer_id.clone(),
     };
     let cfg = &app.services.config;
     let mut limit = RateLimit::new(

@@ -1,0 +1,157 @@
+//! One samod repo per tenant, built on first use.
+//!
+//! samod's hub walks every established connection × every loaded document on each event
+//! (samod-core `State::ensure_connections`), so with one repo for the whole server every change
+//! costs in proportion to all connections × all documents of the server: with 100 tills that
+//! walk took two thirds of the server's CPU (BENCHMARKS.md). Tenants never share a document (a
+//! claim never moves, and the gate keeps every peer to its own tenant), so nothing is lost by
+//! giving each tenant its own repo, and the walk then grows only with one tenant's tills and
+//! documents. samod has no switch for this, hence the partition here.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::{ConnectionRegistry, Gate, SamodStorage, StorageHealth};
+use crate::error::{Error, Result};
+use crate::projection::Projector;
+use crate::storage::DynStorage;
+
+/// A tenant's repo and the acceptor its WebSocket connections are handed to.
+#[derive(Clone)]
+pub struct TenantRepo {
+    pub repo: samod::Repo,
+    pub acceptor: samod::AcceptorHandle,
+    /// The repo's peer id (sender of the replies the server makes itself).
+    pub peer_id: String,
+}
+
+impl std::fmt::Debug for TenantRepo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenantRepo")
+            .field("peer_id", &self.peer_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Peer id of `instance_id`'s repo for `tenant_id`: instance peering opens one connection per
+/// tenant, and each needs its own peer id (the registry lets one peer id hold one connection).
+pub fn instance_peer_id(instance_id: &str, tenant_id: &str) -> String {
+    format!(
+        "{}{instance_id}.{tenant_id}",
+        crate::auth::INSTANCE_PEER_PREFIX
+    )
+}
+
+/// The repos of one server instance, by tenant id.
+pub struct TenantRepos {
+    storage: DynStorage,
+    registry: Arc<ConnectionRegistry>,
+    gate: Arc<Gate>,
+    health: Arc<StorageHealth>,
+    projector: Arc<Projector>,
+    instance_id: String,
+    /// `None` once stopped: no repo is built after shutdown began.
+    repos: tokio::sync::Mutex<Option<HashMap<String, TenantRepo>>>,
+    open_count: AtomicUsize,
+}
+
+impl std::fmt::Debug for TenantRepos {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenantRepos")
+            .field("instance_id", &self.instance_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TenantRepos {
+    /// No repo yet; each is built by the first [`TenantRepos::get`] of its tenant.
+    pub fn new(
+        storage: DynStorage,
+        registry: Arc<ConnectionRegistry>,
+        gate: Arc<Gate>,
+        health: Arc<StorageHealth>,
+        projector: Arc<Projector>,
+        instance_id: String,
+    ) -> Self {
+        Self {
+            storage,
+            registry,
+            gate,
+            health,
+            projector,
+            instance_id,
+            repos: tokio::sync::Mutex::new(Some(HashMap::new())),
+            open_count: AtomicUsize::new(0),
+        }
+    }
+
+    /// The repo of `tenant_id`, built on first use. An error once the server is shutting down.
+    pub async fn get(&self, tenant_id: &str) -> Result<TenantRepo> {
+        if tenant_id.is_empty() {
+            return Err(Error::Internal("a repo needs a tenant".into()));
+        }
+        let mut guard = self.repos.lock().await;
+        let repos = guard.as_mut().ok_or_else(shutting_down)?;
+        if let Some(r) = repos.get(tenant_id) {
+            return Ok(r.clone());
+        }
+        let repo = samod::Repo::build_tokio()
+            .with_peer_id(samod::PeerId::from_string(instance_peer_id(
+                &self.instance_id,
+                tenant_id,
+            )))
+            .with_storage(SamodStorage::new(
+                self.storage.clone(),
+                self.registry.clone(),
+                self.health.clone(),
+                self.projector.clone(),
+            ))
+            .with_share_policy(super::share_policy(
+                self.registry.clone(),
+                self.gate.clone(),
+            ))
+            .load()
+            .await;
+        let url = samod::Url::parse("ws://snapkasir-sync/")
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let acceptor = repo.make_acceptor(url).map_err(|_| shutting_down())?;
+        let r = TenantRepo {
+            peer_id: repo.peer_id().to_string(),
+            repo,
+            acceptor,
+        };
+        tracing::debug!(tenant_id, "tenant repo opened");
+        repos.insert(tenant_id.to_string(), r.clone());
+        self.open_count.store(repos.len(), Ordering::Relaxed);
+        Ok(r)
+    }
+
+    /// The tenants whose repo is open on this instance, with their repos.
+    pub async fn open(&self) -> Vec<(String, samod::Repo)> {
+        let guard = self.repos.lock().await;
+        guard
+            .iter()
+            .flatten()
+            .map(|(t, r)| (t.clone(), r.repo.clone()))
+            .collect()
+    }
+
+    /// How many tenant repos are open (for `/metrics`).
+    pub fn open_count(&self) -> usize {
+        self.open_count.load(Ordering::Relaxed)
+    }
+
+    /// Stops every repo, waiting for their pending storage writes; builds none afterwards.
+    pub async fn stop_all(&self) {
+        let repos = self.repos.lock().await.take().unwrap_or_default();
+        self.open_count.store(0, Ordering::Relaxed);
+        for (_, r) in repos {
+            r.repo.stop().await;
+        }
+    }
+}
+
+fn shutting_down() -> Error {
+    Error::Internal("server shutting down".into())
+}
