@@ -3,12 +3,13 @@
 //! Before the clock: one samod client ("terminal") per writer URL connects and
 //! creates its own document with one change, and waits until the server has
 //! it. On the clock: every terminal makes `changes` changes as fast as it can;
-//! then a fresh verifying samod client connects and fetches every document,
+//! then fresh verifying samod clients (one per tenant) connect and fetch every document,
 //! and the clock stops when it holds every terminal's last change. Two more
 //! times are taken on the same clock: when every terminal's sync state says
 //! the server has its changes (acked), and an optional server-specific check
 //! (SnapKasir: read back from its storage).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,8 +32,9 @@ pub struct Target {
     pub label: String,
     /// One WebSocket URL per terminal (with its token, where the server wants one).
     pub writer_urls: Vec<String>,
-    /// URL of the verifying client, which must be allowed to read every document.
-    pub verifier_url: String,
+    /// For each terminal, the URL of a verifying client allowed to read its document (one
+    /// client per distinct URL: the owner of each tenant).
+    pub verifier_urls: Vec<String>,
     /// The server's process when it is not this one (its CPU is read from /proc).
     pub server_pid: Option<u32>,
 }
@@ -223,11 +225,25 @@ pub async fn run(
         started.elapsed().as_secs_f64()
     };
     let verified = async {
-        let (verifier, dialer) = dial(&target.verifier_url).await?;
-        try_join_all(written.iter().map(|w| verify(verifier.clone(), w.clone()))).await?;
+        let mut verifiers: HashMap<&str, (samod::Repo, samod::DialerHandle<std::io::Error>)> =
+            HashMap::new();
+        for url in &target.verifier_urls {
+            if !verifiers.contains_key(url.as_str()) {
+                verifiers.insert(url, dial(url).await?);
+            }
+        }
+        try_join_all(
+            written
+                .iter()
+                .zip(&target.verifier_urls)
+                .map(|(w, url)| verify(verifiers[url.as_str()].0.clone(), w.clone())),
+        )
+        .await?;
         let secs = started.elapsed().as_secs_f64();
-        drop(dialer);
-        verifier.stop().await;
+        for (_, (verifier, dialer)) in verifiers {
+            drop(dialer);
+            verifier.stop().await;
+        }
         Ok::<_, anyhow::Error>(secs)
     };
     let extra_done = async {

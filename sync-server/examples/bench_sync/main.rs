@@ -1,11 +1,12 @@
 //! Sync-server benchmarks (figures go to BENCHMARKS.md).
 //!
-//! `cargo run --release -p sync-server --example bench_sync -- [--postgres URL] [--terminals 100] [--per-store 1] [--changes 20] [--idle 2000] [--js-reference] [--js-share none|all] [--js-dir DIR] [--rounds 1]`
+//! `cargo run --release -p sync-server --example bench_sync -- [--postgres URL] [--terminals 100] [--per-store 1] [--per-tenant 100] [--changes 20] [--idle 2000] [--js-reference] [--js-share none|all] [--js-dir DIR] [--rounds 1]`
 //!
 //! 1. ingest (`ingest.rs`): `--terminals` samod clients (one enrolled
-//!    terminal each, one journal-like document each) make `--changes`
-//!    changes as fast as they can; the clock stops when a fresh verifying
-//!    samod client (the owner's token) has fetched every document with every
+//!    terminal each, one journal-like document each; `--per-store` to a store,
+//!    `--per-tenant` to a tenant, all in one tenant by default) make `--changes`
+//!    changes as fast as they can; the clock stops when fresh verifying samod
+//!    clients (each tenant's owner) have fetched every document with every
 //!    change. The time at which every change reads back from storage
 //!    (`Services::persisted`) is reported as well. Projections run.
 //! 2. `--js-reference`: the same workload, in the same run and with the same
@@ -58,9 +59,10 @@ struct Sk {
     state: AppState,
     addr: SocketAddr,
     backend: &'static str,
-    creds: Vec<Enrollment>,
-    owner: Principal,
-    owner_token: String,
+    /// Per terminal: its enrollment and the index of its tenant's owner.
+    creds: Vec<(Enrollment, usize)>,
+    /// Per tenant: the owner and the owner's access token.
+    owners: Vec<(Principal, String)>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
 }
@@ -76,11 +78,12 @@ impl Sk {
 }
 
 /// Starts the server (on the current runtime: call it on the server's) and
-/// enrolls `terminals` terminals, `per_store` to a store.
+/// enrolls `terminals` terminals, `per_store` to a store and `per_tenant` to a tenant.
 async fn start_server(
     postgres: Option<String>,
     terminals: usize,
     per_store: usize,
+    per_tenant: usize,
 ) -> anyhow::Result<Sk> {
     let dir = tempfile::tempdir()?;
     let storage: DynStorage = match postgres {
@@ -102,39 +105,48 @@ async fn start_server(
         let _ = stopped.await;
     }));
     let s = &state.services;
-    let email = format!("bench-{}@example.com", uuid::Uuid::now_v7().simple());
-    let b = s
-        .bootstrap("Bench", "B1", "Bench", &email, "bench-password")
-        .await?;
-    let owner = Principal::User {
-        user_id: b.owner_id,
-        tenant_id: b.tenant_id.clone(),
-        store_id: None,
-        role: Role::Owner,
-    };
     let ip = "127.0.0.1".parse()?;
     // Within a store the server shares every document with every till, so
     // K tills per store multiply the traffic.
     let mut creds = Vec::new();
-    let mut store_id = b.store_id.clone();
+    let mut owners: Vec<(Principal, String)> = Vec::new();
+    let mut store_id = String::new();
+    let (per_store, per_tenant) = (per_store.max(1), per_tenant.max(1));
     for i in 0..terminals {
-        if i > 0 && i % per_store.max(1) == 0 {
-            store_id = s.create_store(&owner, &format!("S{i}"), "Bench").await?.id;
+        if i % per_tenant == 0 {
+            let email = format!("bench-{}@example.com", uuid::Uuid::now_v7().simple());
+            let b = s
+                .bootstrap("Bench", "B1", "Bench", &email, "bench-password")
+                .await?;
+            let owner = Principal::User {
+                user_id: b.owner_id,
+                tenant_id: b.tenant_id.clone(),
+                store_id: None,
+                role: Role::Owner,
+            };
+            // The verifying client is the owner, who may read every store's documents.
+            let token = s.login(&email, "bench-password", ip).await?.access_token;
+            owners.push((owner, token));
+            store_id = b.store_id;
+        } else if i % per_tenant % per_store == 0 {
+            let owner = &owners.last().expect("a tenant").0;
+            store_id = s.create_store(owner, &format!("S{i}"), "Bench").await?.id;
         }
         let code = s
-            .create_enrollment_code(&owner, &store_id, &format!("T{i}"))
+            .create_enrollment_code(
+                &owners.last().expect("a tenant").0,
+                &store_id,
+                &format!("T{i}"),
+            )
             .await?;
-        creds.push(s.enroll(&code.code, ip).await?);
+        creds.push((s.enroll(&code.code, ip).await?, owners.len() - 1));
     }
-    // The verifying client is the owner, who may read every store's documents.
-    let owner_token = s.login(&email, "bench-password", ip).await?.access_token;
     Ok(Sk {
         state,
         addr,
         backend,
         creds,
-        owner,
-        owner_token,
+        owners,
         stop: Some(stop),
         _dir: dir,
     })
@@ -143,17 +155,21 @@ async fn start_server(
 /// Storage read-back on the server's runtime: every document's heads are in storage.
 fn persisted_check(sk: &Sk, server: &Handle) -> ingest::ExtraCheck {
     let state = sk.state.clone();
-    let owner = sk.owner.clone();
+    let owners: Vec<Principal> = sk
+        .creds
+        .iter()
+        .map(|(_, o)| sk.owners[*o].0.clone())
+        .collect();
     let server = server.clone();
     Box::new(move |written| {
         Box::pin(async move {
             server
                 .spawn(async move {
                     let s = &state.services;
-                    for w in written {
+                    for (w, owner) in written.into_iter().zip(&owners) {
                         let heads: Vec<String> = w.heads.iter().map(|h| h.to_string()).collect();
                         loop {
-                            match s.persisted(&owner, &w.document_id, &heads).await {
+                            match s.persisted(owner, &w.document_id, &heads).await {
                                 Ok(p) if p.all => break,
                                 Ok(_) => {}
                                 Err(e) => eprintln!("persisted check failed (retrying): {e}"),
@@ -201,6 +217,7 @@ async fn bench(server: Handle) -> anyhow::Result<()> {
     let changes = num(&args, "--changes", 20)?;
     let idle = num(&args, "--idle", 2000)?;
     let per_store = num(&args, "--per-store", 1)?;
+    let per_tenant = num(&args, "--per-tenant", terminals)?;
     let rounds = num(&args, "--rounds", 1)?.max(1);
     let js = args.iter().any(|a| a == "--js-reference");
     let js_share = arg(&args, "--js-share").unwrap_or_else(|| "none".into());
@@ -208,7 +225,7 @@ async fn bench(server: Handle) -> anyhow::Result<()> {
 
     let postgres = arg(&args, "--postgres");
     println!(
-        "ingest: {terminals} terminals ({per_store} per store) x {changes} changes, {rounds} round(s), fresh servers every round, {} cores, load average {:.2}",
+        "ingest: {terminals} terminals ({per_store} per store, {per_tenant} per tenant) x {changes} changes, {rounds} round(s), fresh servers every round, {} cores, load average {:.2}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         procstat::loadavg()
     );
@@ -218,7 +235,12 @@ async fn bench(server: Handle) -> anyhow::Result<()> {
     let mut js_runs = Vec::new();
     for round in 0..rounds {
         let mut sk = server
-            .spawn(start_server(postgres.clone(), terminals, per_store))
+            .spawn(start_server(
+                postgres.clone(),
+                terminals,
+                per_store,
+                per_tenant,
+            ))
             .await??;
         backend = sk.backend;
         let sk_target = ingest::Target {
@@ -226,9 +248,13 @@ async fn bench(server: Handle) -> anyhow::Result<()> {
             writer_urls: sk
                 .creds
                 .iter()
-                .map(|e| format!("ws://{}/sync?token={}", sk.addr, e.device_credential))
+                .map(|(e, _)| format!("ws://{}/sync?token={}", sk.addr, e.device_credential))
                 .collect(),
-            verifier_url: format!("ws://{}/sync?token={}", sk.addr, sk.owner_token),
+            verifier_urls: sk
+                .creds
+                .iter()
+                .map(|(_, o)| format!("ws://{}/sync?token={}", sk.addr, sk.owners[*o].1))
+                .collect(),
             server_pid: None,
         };
         let js_server = if js {
@@ -246,7 +272,7 @@ async fn bench(server: Handle) -> anyhow::Result<()> {
                 j.ready["automergeRepo"].as_str().unwrap_or("?")
             ),
             writer_urls: vec![format!("ws://127.0.0.1:{}/", j.port); terminals],
-            verifier_url: format!("ws://127.0.0.1:{}/", j.port),
+            verifier_urls: vec![format!("ws://127.0.0.1:{}/", j.port); terminals],
             server_pid: Some(j.pid),
         });
         // The order flips every round.
@@ -309,7 +335,7 @@ async fn idle_connections(sk: &Sk, idle: usize) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = procstat::rss_kib();
     let mut sockets = Vec::with_capacity(idle);
-    let token = &sk.creds[0].device_credential;
+    let token = &sk.creds[0].0.device_credential;
     for i in 0..idle {
         // Small client buffers so that the RSS growth is mostly the server's.
         let cfg = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
