@@ -176,8 +176,8 @@ pub fn decode(bytes: &[u8]) -> Result<Frame, FrameError> {
 }
 
 /// Checks that `data` of a `request`/`sync` frame is a well-formed automerge
-/// sync message whose change chunks load. CPU-bound: call it off the async
-/// threads. Panics inside automerge are caught by the caller's `spawn_blocking`.
+/// sync message whose change chunks load. CPU-bound: the caller runs large
+/// payloads off the async threads, and catches panics inside automerge.
 pub fn validate_sync_data(data: &[u8]) -> Result<(), FrameError> {
     let msg = automerge::sync::Message::decode(data)
         .map_err(|e| err(format!("invalid sync message: {e}")))?;

@@ -163,7 +163,7 @@ impl Conn {
         let is_doc_msg = matches!(frame.kind, Kind::Request | Kind::Sync);
         if is_doc_msg
             && let Some(data) = &frame.data
-            && let Err(reason) = validate(data.clone()).await
+            && let Err(reason) = validate(data).await
         {
             return Verdict::Close(reason);
         }
@@ -223,11 +223,26 @@ impl Conn {
     }
 }
 
-async fn validate(data: Vec<u8>) -> Result<(), String> {
-    match tokio::task::spawn_blocking(move || protocol::validate_sync_data(&data)).await {
+/// Payloads up to this size are validated on the connection's own task: parsing a few KiB
+/// costs less than the two thread hand-offs of `spawn_blocking`, which were most of the
+/// server's context switches when every sale is a small frame. Larger ones go to the blocking
+/// pool so that they never hold up other connections.
+const INLINE_VALIDATE_BYTES: usize = 16 * 1024;
+
+async fn validate(data: &[u8]) -> Result<(), String> {
+    let outcome = if data.len() <= INLINE_VALIDATE_BYTES {
+        // A panic inside automerge on hostile bytes must not take the connection task down.
+        std::panic::catch_unwind(|| protocol::validate_sync_data(data)).map_err(|_| ())
+    } else {
+        let data = data.to_vec();
+        tokio::task::spawn_blocking(move || protocol::validate_sync_data(&data))
+            .await
+            .map_err(|_| ())
+    };
+    match outcome {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(e.0),
-        Err(_) => Err("invalid automerge data".into()),
+        Err(()) => Err("invalid automerge data".into()),
     }
 }
 
