@@ -60,6 +60,43 @@ async fn story(s: DynStorage) {
     );
     assert!(s.load_chunk_range("nope").await.unwrap().is_empty());
 
+    // Several chunks in one transaction: an overwrite, and a key twice (the later wins).
+    let batch: Vec<(String, Vec<u8>)> = [
+        ("doc2/incremental/aa", &b"first"[..]),
+        ("doc1/incremental/bb", b"TWO"),
+        ("doc2/incremental/bb", b"b"),
+        ("doc2/incremental/aa", b"second"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_vec()))
+    .collect();
+    s.put_chunks(&batch).await.unwrap();
+    s.put_chunks(&[]).await.unwrap();
+    let doc2 = s.load_chunk_range("doc2").await.unwrap();
+    assert_eq!(
+        doc2,
+        [
+            ("doc2/incremental/aa".to_string(), b"second".to_vec()),
+            ("doc2/incremental/bb".to_string(), b"b".to_vec()),
+        ]
+    );
+    assert_eq!(
+        s.load_chunk("doc1/incremental/bb").await.unwrap().unwrap(),
+        b"TWO"
+    );
+    // More rows than one INSERT takes.
+    let many: Vec<(String, Vec<u8>)> = (0..1_201)
+        .map(|i| (format!("doc3/incremental/{i:05}"), vec![i as u8]))
+        .collect();
+    s.put_chunks(&many).await.unwrap();
+    assert_eq!(s.load_chunk_range("doc3").await.unwrap().len(), 1_201);
+    for key in ["doc2/incremental/aa", "doc2/incremental/bb"] {
+        s.delete_chunk(key).await.unwrap();
+    }
+    for (key, _) in &many {
+        s.delete_chunk(key).await.unwrap();
+    }
+
     s.delete_chunk("doc1/incremental/aa").await.unwrap();
     s.delete_chunk("doc1/incremental/aa").await.unwrap(); // absent: fine
     assert_eq!(s.load_chunk_range("doc1").await.unwrap().len(), 2);

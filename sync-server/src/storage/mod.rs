@@ -282,6 +282,9 @@ pub trait Storage: StoreDocsStorage + Send + Sync + Debug + 'static {
     // ---- automerge chunks, keyed as samod keys them (components joined by '/')
     /// Inserts or replaces one chunk.
     fn put_chunk<'a>(&'a self, key: &'a str, data: &'a [u8]) -> BoxFuture<'a, Result<()>>;
+    /// Inserts or replaces several chunks in one transaction (all or none); of two chunks with
+    /// the same key, the later wins.
+    fn put_chunks<'a>(&'a self, chunks: &'a [Chunk]) -> BoxFuture<'a, Result<()>>;
     /// Loads one chunk.
     fn load_chunk<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>>>;
     /// Loads every chunk whose key is `prefix` or starts with `prefix/`.
@@ -489,6 +492,25 @@ pub(crate) fn range_end(prefix: &str) -> String {
     format!("{prefix}0")
 }
 
+/// Rows per multi-row `INSERT` of [`Storage::put_chunks`]: four parameters each, well under
+/// SQLite's 32,766 and PostgreSQL's 65,535 bind parameters.
+pub(crate) const PUT_CHUNKS_ROWS: usize = 500;
+
+/// `chunks` with only the last of each key, in first-seen order (one multi-row upsert may not
+/// touch a row twice on PostgreSQL).
+pub(crate) fn last_of_each_key(chunks: &[Chunk]) -> Vec<&Chunk> {
+    let mut last = std::collections::HashMap::with_capacity(chunks.len());
+    for (i, (key, _)) in chunks.iter().enumerate() {
+        last.insert(key.as_str(), i);
+    }
+    chunks
+        .iter()
+        .enumerate()
+        .filter(|(i, (key, _))| last.get(key.as_str()) == Some(i))
+        .map(|(_, c)| c)
+        .collect()
+}
+
 /// First component of a storage key when it looks like a document id.
 pub(crate) fn doc_id_of_key(key: &str) -> Option<&str> {
     let first = key.split('/').next()?;
@@ -530,6 +552,34 @@ macro_rules! impl_storage {
                     .bind($crate::now_ms())
                     .execute(&self.pool)
                     .await?;
+                    Ok(())
+                })
+            }
+
+            fn put_chunks<'a>(&'a self, chunks: &'a [Chunk]) -> BoxFuture<'a, Result<()>> {
+                Box::pin(async move {
+                    let chunks = $crate::storage::last_of_each_key(chunks);
+                    if chunks.is_empty() {
+                        return Ok(());
+                    }
+                    let now = $crate::now_ms();
+                    let mut tx = self.pool.begin().await?;
+                    for rows in chunks.chunks($crate::storage::PUT_CHUNKS_ROWS) {
+                        let mut q = sqlx::QueryBuilder::new(
+                            "INSERT INTO automerge_chunks (key, doc_id, data, updated_at) ",
+                        );
+                        q.push_values(rows, |mut row, (key, data)| {
+                            row.push_bind(key.as_str())
+                                .push_bind($crate::storage::doc_id_of_key(key))
+                                .push_bind(data.as_slice())
+                                .push_bind(now);
+                        });
+                        q.push(
+                            " ON CONFLICT (key) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
+                        );
+                        q.build().execute(&mut *tx).await?;
+                    }
+                    tx.commit().await?;
                     Ok(())
                 })
             }

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use super::samod_storage::PutBatcher;
 use super::{ConnectionRegistry, Gate, SamodStorage, StorageHealth};
 use crate::error::{Error, Result};
 use crate::projection::Projector;
@@ -49,7 +50,8 @@ pub struct TenantRepos {
     registry: Arc<ConnectionRegistry>,
     gate: Arc<Gate>,
     health: Arc<StorageHealth>,
-    projector: Arc<Projector>,
+    /// One batch writer for every tenant's chunk puts.
+    puts: PutBatcher,
     instance_id: String,
     /// `None` once stopped: no repo is built after shutdown began.
     repos: tokio::sync::Mutex<Option<HashMap<String, TenantRepo>>>,
@@ -65,7 +67,8 @@ impl std::fmt::Debug for TenantRepos {
 }
 
 impl TenantRepos {
-    /// No repo yet; each is built by the first [`TenantRepos::get`] of its tenant.
+    /// No repo yet; each is built by the first [`TenantRepos::get`] of its tenant. Starts the
+    /// chunk batch writer, so call it inside the tokio runtime.
     pub fn new(
         storage: DynStorage,
         registry: Arc<ConnectionRegistry>,
@@ -74,12 +77,13 @@ impl TenantRepos {
         projector: Arc<Projector>,
         instance_id: String,
     ) -> Self {
+        let puts = PutBatcher::start(storage.clone(), registry.clone(), health.clone(), projector);
         Self {
             storage,
             registry,
             gate,
             health,
-            projector,
+            puts,
             instance_id,
             repos: tokio::sync::Mutex::new(Some(HashMap::new())),
             open_count: AtomicUsize::new(0),
@@ -105,7 +109,7 @@ impl TenantRepos {
                 self.storage.clone(),
                 self.registry.clone(),
                 self.health.clone(),
-                self.projector.clone(),
+                self.puts.clone(),
             ))
             .with_share_policy(super::share_policy(
                 self.registry.clone(),

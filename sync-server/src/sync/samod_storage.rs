@@ -5,6 +5,11 @@
 //! readiness reports the storage as failing. A load therefore never reports
 //! "absent" for a document whose chunks could not be read, and a put is
 //! never dropped.
+//!
+//! Puts go through one [`PutBatcher`] per instance (shared by every tenant's repo), which writes
+//! whatever has queued up while the previous batch was committing in one transaction: a commit
+//! per chunk made storage the slowest part of ingest, and the database's own CPU competed with
+//! the server's on the same cores.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -43,29 +48,112 @@ pub struct SamodStorage {
     storage: DynStorage,
     registry: Arc<ConnectionRegistry>,
     health: Arc<StorageHealth>,
-    projector: Arc<Projector>,
+    puts: PutBatcher,
+}
+
+/// Chunks a batch holds at most.
+const MAX_BATCH: usize = 1_000;
+
+type QueuedPut = (String, Vec<u8>, tokio::sync::oneshot::Sender<()>);
+
+/// Writes queued chunk puts in batches, one transaction each; a put's future resolves once
+/// its batch is committed. Failing batches are retried like every other operation.
+#[derive(Debug, Clone)]
+pub struct PutBatcher {
+    queue: tokio::sync::mpsc::UnboundedSender<QueuedPut>,
+}
+
+impl PutBatcher {
+    /// Starts the batching task (on the current tokio runtime). It ends when every handle to
+    /// the batcher is gone and the queue is drained.
+    pub fn start(
+        storage: DynStorage,
+        registry: Arc<ConnectionRegistry>,
+        health: Arc<StorageHealth>,
+        projector: Arc<Projector>,
+    ) -> Self {
+        let (queue, mut rx) = tokio::sync::mpsc::unbounded_channel::<QueuedPut>();
+        let retrier = Retrier {
+            registry,
+            health: health.clone(),
+        };
+        tokio::spawn(async move {
+            let mut batch: Vec<QueuedPut> = Vec::new();
+            while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+                let chunks: Vec<(String, Vec<u8>)> = batch
+                    .iter_mut()
+                    .map(|(k, v, _)| (std::mem::take(k), std::mem::take(v)))
+                    .collect();
+                let keys: Vec<&str> = chunks.iter().map(|(k, _)| k.as_str()).collect();
+                retrier
+                    .retry("put", &keys, || storage.put_chunks(&chunks))
+                    .await;
+                health
+                    .puts_total
+                    .fetch_add(chunks.len() as u64, Ordering::Relaxed);
+                for (key, _) in &chunks {
+                    if let Some(doc) = doc_id_of_key(key) {
+                        projector.mark(doc);
+                    }
+                }
+                for (_, _, done) in batch.drain(..) {
+                    let _ = done.send(());
+                }
+            }
+        });
+        Self { queue }
+    }
+
+    /// Queues a put and waits until it is committed.
+    async fn put(&self, key: String, data: Vec<u8>) {
+        let (done, committed) = tokio::sync::oneshot::channel();
+        if self.queue.send((key.clone(), data, done)).is_err() || committed.await.is_err() {
+            // Only when the runtime is shutting down: never report a put that was not written.
+            tracing::error!(key, "chunk put abandoned: the batch writer stopped");
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Retries storage operations; shared by the adapter and the batcher.
+#[derive(Debug, Clone)]
+struct Retrier {
+    registry: Arc<ConnectionRegistry>,
+    health: Arc<StorageHealth>,
 }
 
 /// Failed attempts after which affected connections are closed.
 const CLOSE_AFTER: u32 = 3;
 
 impl SamodStorage {
-    /// An adapter; `registry` is used to close affected connections.
+    /// An adapter whose puts go through `puts`; `registry` is used to close affected
+    /// connections.
     pub fn new(
         storage: DynStorage,
         registry: Arc<ConnectionRegistry>,
         health: Arc<StorageHealth>,
-        projector: Arc<Projector>,
+        puts: PutBatcher,
     ) -> Self {
         Self {
             storage,
             registry,
             health,
-            projector,
+            puts,
         }
     }
 
-    async fn retry<T, F, Fut>(&self, op: &'static str, key: &str, mut f: F) -> T
+    fn retrier(&self) -> Retrier {
+        Retrier {
+            registry: self.registry.clone(),
+            health: self.health.clone(),
+        }
+    }
+}
+
+impl Retrier {
+    /// Runs `f` until it succeeds. After [`CLOSE_AFTER`] failed attempts the connections that
+    /// touched the documents of `keys` are closed.
+    async fn retry<T, F, Fut>(&self, op: &'static str, keys: &[&str], mut f: F) -> T
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T>>,
@@ -77,7 +165,13 @@ impl SamodStorage {
                 Ok(v) => {
                     if attempt > 0 {
                         self.health.failing.fetch_sub(1, Ordering::Relaxed);
-                        tracing::info!(op, key, attempt, "storage recovered");
+                        tracing::info!(
+                            op,
+                            key = keys.first(),
+                            chunks = keys.len(),
+                            attempt,
+                            "storage recovered"
+                        );
                     }
                     return v;
                 }
@@ -87,19 +181,21 @@ impl SamodStorage {
                         self.health.failing.fetch_add(1, Ordering::Relaxed);
                     }
                     self.health.errors_total.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!(op, key, attempt, error = %e, "storage operation failed, retrying");
-                    if attempt == CLOSE_AFTER
-                        && let Some(doc) = doc_id_of_key(key)
-                    {
-                        let closed = self
-                            .registry
-                            .close_doc(doc, "server storage unavailable, retry later");
-                        tracing::error!(
-                            op,
-                            doc,
-                            closed,
-                            "closed connections of a document whose storage fails"
-                        );
+                    tracing::error!(op, key = keys.first(), chunks = keys.len(), attempt, error = %e, "storage operation failed, retrying");
+                    if attempt == CLOSE_AFTER {
+                        let docs: std::collections::BTreeSet<&str> =
+                            keys.iter().filter_map(|k| doc_id_of_key(k)).collect();
+                        for doc in docs {
+                            let closed = self
+                                .registry
+                                .close_doc(doc, "server storage unavailable, retry later");
+                            tracing::error!(
+                                op,
+                                doc,
+                                closed,
+                                "closed connections of a document whose storage fails"
+                            );
+                        }
                     }
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(5));
@@ -114,7 +210,9 @@ impl samod::storage::Storage for SamodStorage {
         let this = self.clone();
         async move {
             let k = key.to_string();
-            this.retry("load", &k, || this.storage.load_chunk(&k)).await
+            this.retrier()
+                .retry("load", &[&k], || this.storage.load_chunk(&k))
+                .await
         }
     }
 
@@ -125,8 +223,10 @@ impl samod::storage::Storage for SamodStorage {
         let this = self.clone();
         async move {
             let p = prefix.to_string();
+            let range = format!("{p}/");
             let rows = this
-                .retry("load_range", &format!("{p}/"), || {
+                .retrier()
+                .retry("load_range", &[&range], || {
                     this.storage.load_chunk_range(&p)
                 })
                 .await;
@@ -145,22 +245,15 @@ impl samod::storage::Storage for SamodStorage {
 
     fn put(&self, key: StorageKey, data: Vec<u8>) -> impl Future<Output = ()> + Send {
         let this = self.clone();
-        async move {
-            let k = key.to_string();
-            this.retry("put", &k, || this.storage.put_chunk(&k, &data))
-                .await;
-            this.health.puts_total.fetch_add(1, Ordering::Relaxed);
-            if let Some(doc) = doc_id_of_key(&k) {
-                this.projector.mark(doc);
-            }
-        }
+        async move { this.puts.put(key.to_string(), data).await }
     }
 
     fn delete(&self, key: StorageKey) -> impl Future<Output = ()> + Send {
         let this = self.clone();
         async move {
             let k = key.to_string();
-            this.retry("delete", &k, || this.storage.delete_chunk(&k))
+            this.retrier()
+                .retry("delete", &[&k], || this.storage.delete_chunk(&k))
                 .await
         }
     }
