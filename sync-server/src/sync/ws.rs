@@ -306,6 +306,27 @@ async fn close_with(ws_tx: &mut futures::stream::SplitSink<WebSocket, Message>, 
     let _ = ws_tx.close().await;
 }
 
+/// Frames written to the socket before one flush at most.
+const SEND_BATCH: usize = 64;
+
+/// Writes `first` and whatever else samod has already queued for this peer (up to
+/// [`SEND_BATCH`] frames), then flushes once: a flush per frame was a write system call per
+/// frame while a busy document answers every change.
+async fn send_queued(
+    ws_tx: &mut futures::stream::SplitSink<WebSocket, Message>,
+    first: Vec<u8>,
+    queued: &mut futures::channel::mpsc::UnboundedReceiver<Vec<u8>>,
+) -> Result<(), axum::Error> {
+    ws_tx.feed(Message::Binary(first.into())).await?;
+    for _ in 1..SEND_BATCH {
+        match queued.try_recv() {
+            Ok(bytes) => ws_tx.feed(Message::Binary(bytes.into())).await?,
+            _ => break,
+        }
+    }
+    ws_tx.flush().await
+}
+
 async fn pump(
     app: &AppState,
     id: ConnId,
@@ -380,7 +401,7 @@ async fn pump(
             reason = close_rx.recv() => break Err(reason.unwrap_or_else(|| "closed".into())),
             out = out_rx.next() => match out {
                 Some(bytes) => {
-                    if let Err(e) = ws_tx.send(Message::Binary(bytes.into())).await {
+                    if let Err(e) = send_queued(&mut ws_tx, bytes, &mut out_rx).await {
                         tracing::debug!(error = %e, "send failed");
                         break Ok(());
                     }
