@@ -1,10 +1,10 @@
 //! Sync-server benchmarks (figures go to BENCHMARKS.md).
 //!
-//! `cargo run --release -p sync-server --example bench_sync -- [--postgres URL] [--terminals 100] [--per-store 1] [--per-tenant 100] [--changes 20] [--idle 2000] [--js-reference] [--js-share none|all] [--js-dir DIR] [--rounds 1]`
+//! `cargo run --release -p sync-server --example bench_sync -- [--postgres URL] [--terminals 100] [--per-store 1] [--per-tenant 2] [--changes 20] [--idle 2000] [--js-reference] [--js-share none|all] [--js-dir DIR] [--rounds 1]`
 //!
 //! 1. ingest (`ingest.rs`): `--terminals` samod clients (one enrolled
 //!    terminal each, one journal-like document each; `--per-store` to a store,
-//!    `--per-tenant` to a tenant, all in one tenant by default) make `--changes`
+//!    `--per-tenant` to a tenant, 2 by default) make `--changes`
 //!    changes as fast as they can; the clock stops when fresh verifying samod
 //!    clients (each tenant's owner) have fetched every document with every
 //!    change. The time at which every change reads back from storage
@@ -217,7 +217,7 @@ async fn bench(server: Handle) -> anyhow::Result<()> {
     let changes = num(&args, "--changes", 20)?;
     let idle = num(&args, "--idle", 2000)?;
     let per_store = num(&args, "--per-store", 1)?;
-    let per_tenant = num(&args, "--per-tenant", terminals)?;
+    let per_tenant = num(&args, "--per-tenant", 2)?;
     let rounds = num(&args, "--rounds", 1)?.max(1);
     let js = args.iter().any(|a| a == "--js-reference");
     let js_share = arg(&args, "--js-share").unwrap_or_else(|| "none".into());
