@@ -653,6 +653,16 @@ async fn a_storage_failure_while_writing_is_an_error() {
     let (st, v) = call(state, "POST", &staff, &a.owner_token, Some(body)).await;
     assert_eq!(st, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
     assert_eq!(v["code"], "internal");
+    // Meanwhile the batched put kept failing: readiness says so, and the till's connection,
+    // which touched the users document, was closed ("server storage unavailable").
+    use std::sync::atomic::Ordering::Relaxed;
+    eventually("the failing put closes the till's connection", async || {
+        let closed = state.sync.metrics.frames_rejected.load(Relaxed) >= 1;
+        let failing = !state.sync.health.healthy();
+        let attempts = state.sync.health.errors_total.load(Relaxed) >= 3;
+        (closed && failing && attempts).then_some(())
+    })
+    .await;
     sqlx::query("ALTER TABLE chunks_away RENAME TO automerge_chunks")
         .execute(raw.pool())
         .await
@@ -665,6 +675,10 @@ async fn a_storage_failure_while_writing_is_an_error() {
             .ok()??;
         let users: UsersDoc = documents::read(&doc).ok()?;
         users.users.values().any(|u| u.name == "Siti").then_some(())
+    })
+    .await;
+    eventually("storage healthy again", async || {
+        state.sync.health.healthy().then_some(())
     })
     .await;
 }

@@ -11,7 +11,7 @@
 //! per chunk made storage the slowest part of ingest, and the database's own CPU competed with
 //! the server's on the same cores.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,18 +46,21 @@ impl StorageHealth {
 #[derive(Debug, Clone)]
 pub struct SamodStorage {
     storage: DynStorage,
-    registry: Arc<ConnectionRegistry>,
-    health: Arc<StorageHealth>,
+    retrier: Retrier,
     puts: PutBatcher,
 }
 
 /// Chunks a batch holds at most.
 const MAX_BATCH: usize = 1_000;
 
+/// Failed attempts after which affected connections are closed.
+const CLOSE_AFTER: u32 = 3;
+
 type QueuedPut = (String, Vec<u8>, tokio::sync::oneshot::Sender<()>);
 
 /// Writes queued chunk puts in batches, one transaction each; a put's future resolves once
-/// its batch is committed. Failing batches are retried like every other operation.
+/// its batch is committed. A failing batch is retried like every other operation, and takes in
+/// the puts that queue up meanwhile, so that their documents' connections are closed too.
 #[derive(Debug, Clone)]
 pub struct PutBatcher {
     queue: tokio::sync::mpsc::UnboundedSender<QueuedPut>,
@@ -73,22 +76,33 @@ impl PutBatcher {
         projector: Arc<Projector>,
     ) -> Self {
         let (queue, mut rx) = tokio::sync::mpsc::unbounded_channel::<QueuedPut>();
-        let retrier = Retrier {
-            registry,
-            health: health.clone(),
-        };
+        let retrier = Retrier { registry, health };
         tokio::spawn(async move {
-            let mut batch: Vec<QueuedPut> = Vec::new();
-            while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-                let chunks: Vec<(String, Vec<u8>)> = batch
-                    .iter_mut()
-                    .map(|(k, v, _)| (std::mem::take(k), std::mem::take(v)))
-                    .collect();
-                let keys: Vec<&str> = chunks.iter().map(|(k, _)| k.as_str()).collect();
+            let mut incoming: Vec<QueuedPut> = Vec::new();
+            while rx.recv_many(&mut incoming, MAX_BATCH).await > 0 {
+                let (mut chunks, mut waiting): (Vec<_>, Vec<_>) = incoming
+                    .drain(..)
+                    .map(|(key, data, done)| ((key, data), done))
+                    .unzip();
+                let mut failure = Failure::default();
+                loop {
+                    let keys: Vec<&str> = chunks.iter().map(|(k, _)| k.as_str()).collect();
+                    match storage.put_chunks(&chunks).await {
+                        Ok(()) => {
+                            retrier.recovered(&failure, "put", &keys);
+                            break;
+                        }
+                        Err(e) => {
+                            retrier.failed(&mut failure, "put", &keys, &e).await;
+                            while let Ok((key, data, done)) = rx.try_recv() {
+                                chunks.push((key, data));
+                                waiting.push(done);
+                            }
+                        }
+                    }
+                }
                 retrier
-                    .retry("put", &keys, || storage.put_chunks(&chunks))
-                    .await;
-                health
+                    .health
                     .puts_total
                     .fetch_add(chunks.len() as u64, Ordering::Relaxed);
                 for (key, _) in &chunks {
@@ -96,7 +110,7 @@ impl PutBatcher {
                         projector.mark(doc);
                     }
                 }
-                for (_, _, done) in batch.drain(..) {
+                for done in waiting {
                     let _ = done.send(());
                 }
             }
@@ -115,15 +129,32 @@ impl PutBatcher {
     }
 }
 
-/// Retries storage operations; shared by the adapter and the batcher.
+/// Retries storage operations and reports their failures; shared by the adapter and the
+/// batcher.
 #[derive(Debug, Clone)]
 struct Retrier {
     registry: Arc<ConnectionRegistry>,
     health: Arc<StorageHealth>,
 }
 
-/// Failed attempts after which affected connections are closed.
-const CLOSE_AFTER: u32 = 3;
+/// The failed attempts of one operation so far.
+#[derive(Debug)]
+struct Failure {
+    attempts: u32,
+    delay: Duration,
+    /// Documents whose connections were already closed.
+    closed: BTreeSet<String>,
+}
+
+impl Default for Failure {
+    fn default() -> Self {
+        Self {
+            attempts: 0,
+            delay: Duration::from_millis(50),
+            closed: BTreeSet::new(),
+        }
+    }
+}
 
 impl SamodStorage {
     /// An adapter whose puts go through `puts`; `registry` is used to close affected
@@ -136,71 +167,77 @@ impl SamodStorage {
     ) -> Self {
         Self {
             storage,
-            registry,
-            health,
+            retrier: Retrier { registry, health },
             puts,
-        }
-    }
-
-    fn retrier(&self) -> Retrier {
-        Retrier {
-            registry: self.registry.clone(),
-            health: self.health.clone(),
         }
     }
 }
 
 impl Retrier {
-    /// Runs `f` until it succeeds. After [`CLOSE_AFTER`] failed attempts the connections that
-    /// touched the documents of `keys` are closed.
+    /// Runs `f` until it succeeds.
     async fn retry<T, F, Fut>(&self, op: &'static str, keys: &[&str], mut f: F) -> T
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        let mut attempt: u32 = 0;
-        let mut delay = Duration::from_millis(50);
+        let mut failure = Failure::default();
         loop {
             match f().await {
                 Ok(v) => {
-                    if attempt > 0 {
-                        self.health.failing.fetch_sub(1, Ordering::Relaxed);
-                        tracing::info!(
-                            op,
-                            key = keys.first(),
-                            chunks = keys.len(),
-                            attempt,
-                            "storage recovered"
-                        );
-                    }
+                    self.recovered(&failure, op, keys);
                     return v;
                 }
-                Err(e) => {
-                    attempt += 1;
-                    if attempt == 1 {
-                        self.health.failing.fetch_add(1, Ordering::Relaxed);
-                    }
-                    self.health.errors_total.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!(op, key = keys.first(), chunks = keys.len(), attempt, error = %e, "storage operation failed, retrying");
-                    if attempt == CLOSE_AFTER {
-                        let docs: std::collections::BTreeSet<&str> =
-                            keys.iter().filter_map(|k| doc_id_of_key(k)).collect();
-                        for doc in docs {
-                            let closed = self
-                                .registry
-                                .close_doc(doc, "server storage unavailable, retry later");
-                            tracing::error!(
-                                op,
-                                doc,
-                                closed,
-                                "closed connections of a document whose storage fails"
-                            );
-                        }
-                    }
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(5));
+                Err(e) => self.failed(&mut failure, op, keys, &e).await,
+            }
+        }
+    }
+
+    /// Counts and logs a failed attempt; from the [`CLOSE_AFTER`]th on, closes the connections
+    /// that touched the documents of `keys` (each document once); then waits before the next
+    /// attempt (capped exponential backoff).
+    async fn failed(
+        &self,
+        failure: &mut Failure,
+        op: &'static str,
+        keys: &[&str],
+        e: &crate::error::Error,
+    ) {
+        failure.attempts += 1;
+        if failure.attempts == 1 {
+            self.health.failing.fetch_add(1, Ordering::Relaxed);
+        }
+        self.health.errors_total.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(op, key = keys.first(), chunks = keys.len(), attempt = failure.attempts, error = %e, "storage operation failed, retrying");
+        if failure.attempts >= CLOSE_AFTER {
+            for doc in keys.iter().filter_map(|k| doc_id_of_key(k)) {
+                if failure.closed.insert(doc.to_string()) {
+                    let closed = self
+                        .registry
+                        .close_doc(doc, "server storage unavailable, retry later");
+                    tracing::error!(
+                        op,
+                        doc,
+                        closed,
+                        "closed connections of a document whose storage fails"
+                    );
                 }
             }
+        }
+        tokio::time::sleep(failure.delay).await;
+        failure.delay = (failure.delay * 2).min(Duration::from_secs(5));
+    }
+
+    /// Ends a failure (if there was one) once the operation succeeded.
+    fn recovered(&self, failure: &Failure, op: &'static str, keys: &[&str]) {
+        if failure.attempts > 0 {
+            self.health.failing.fetch_sub(1, Ordering::Relaxed);
+            tracing::info!(
+                op,
+                key = keys.first(),
+                chunks = keys.len(),
+                attempt = failure.attempts,
+                "storage recovered"
+            );
         }
     }
 }
@@ -210,7 +247,7 @@ impl samod::storage::Storage for SamodStorage {
         let this = self.clone();
         async move {
             let k = key.to_string();
-            this.retrier()
+            this.retrier
                 .retry("load", &[&k], || this.storage.load_chunk(&k))
                 .await
         }
@@ -225,7 +262,7 @@ impl samod::storage::Storage for SamodStorage {
             let p = prefix.to_string();
             let range = format!("{p}/");
             let rows = this
-                .retrier()
+                .retrier
                 .retry("load_range", &[&range], || {
                     this.storage.load_chunk_range(&p)
                 })
@@ -252,7 +289,7 @@ impl samod::storage::Storage for SamodStorage {
         let this = self.clone();
         async move {
             let k = key.to_string();
-            this.retrier()
+            this.retrier
                 .retry("delete", &[&k], || this.storage.delete_chunk(&k))
                 .await
         }
