@@ -2,21 +2,20 @@
 //! period indexes, store roots, stock baselines).
 //!
 //! Changes go through the samod [`samod::Repo`] of the document's tenant (found from its claim;
-//! `find` → `DocHandle::with_document`), so the
-//! terminals connected to this instance (and other instances, by peering) receive them by sync,
-//! and samod persists them through our storage adapter. That adapter cannot report an error to
-//! samod (it retries until it succeeds), so a write here is only reported done once its heads are
-//! read back from storage; a storage error while checking is returned, and a write that does not
-//! reach storage in time is an error too, never a silent success.
+//! `find` → `DocHandle::with_document`), so the terminals connected to this instance (and other
+//! instances, by peering) receive them by sync, and samod persists them through our storage
+//! adapter. That adapter cannot report an error to samod (it retries until it succeeds), so a
+//! write here is only reported done once its heads are read back from storage; a storage error
+//! while checking is returned, and a write that does not reach storage in time is an error too,
+//! never a silent success.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use automerge::{ActorId, AutoCommit, Automerge, ChangeHash};
 use samod::{DocHandle, DocumentId};
 use shared_model::documents::{self, Document};
-
-use std::sync::Arc;
 
 use crate::app::{AppState, SyncHub};
 use crate::error::{Error, Result};
@@ -63,8 +62,8 @@ fn editable(doc: &Automerge, actor: &ActorId) -> Result<AutoCommit> {
 }
 
 impl DocWriter {
-    /// A writer over the instance's tenant repos. Its automerge actor is derived from the instance id,
-    /// so every instance writes with its own actor and a restart never reuses one.
+    /// A writer over the instance's tenant repos. Its automerge actor is derived from the
+    /// instance id, so every instance writes with its own actor and a restart never reuses one.
     pub fn new(state: &AppState) -> Self {
         let instance = uuid::Uuid::parse_str(&state.sync.instance_id)
             .map(|u| u.as_bytes().to_vec())
