@@ -185,6 +185,76 @@ async fn converge_and_isolate(storage: DynStorage) {
     }
 }
 
+/// A tenant-wide document (made by the owner) reaches the tills of both stores, and what any of
+/// them writes reaches the others, while a store's document written by the owner after a till
+/// opened it reaches that till.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenant_wide_documents_reach_every_store() {
+    let (storage, _dir) = sqlite_storage().await;
+    let server = TestServer::start(storage).await;
+    let a = setup_tenant(&server.state, "Toko A", "W1").await;
+    let (owner, _do) = rust_client(&server.ws_url(&a.owner_token)).await;
+    let (till1, _d1) = rust_client(&server.ws_url(&a.t1.device_credential)).await;
+    let (till3, _d3) = rust_client(&server.ws_url(&a.t_other_store.device_credential)).await;
+
+    let shared = owner.create(automerge::Automerge::new()).await.unwrap();
+    shared.with_document(|d| put_str(d, "from", "owner"));
+    let id = shared.document_id().clone();
+    let mut on_tills = Vec::new();
+    for (name, till) in [("store 1", &till1), ("store 2", &till3)] {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let doc = loop {
+            if let Some(d) = till.find(id.clone()).await.unwrap() {
+                break d;
+            }
+            assert!(Instant::now() < deadline, "{name} never found the document");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        on_tills.push(doc);
+    }
+    on_tills[0].with_document(|d| put_str(d, "s1", "till of store 1"));
+    on_tills[1].with_document(|d| put_str(d, "s2", "till of store 2"));
+    for (name, doc) in [
+        ("owner", &shared),
+        ("store 1", &on_tills[0]),
+        ("store 2", &on_tills[1]),
+    ] {
+        wait_doc(doc, &format!("{name} converges"), |d| {
+            get_str(d, "s1").is_some() && get_str(d, "s2").is_some()
+        })
+        .await;
+    }
+
+    // A store's document: the till makes it, the owner opens it, both keep writing.
+    let store_doc = till1.create(automerge::Automerge::new()).await.unwrap();
+    store_doc.with_document(|d| put_str(d, "from", "till"));
+    let store_id = store_doc.document_id().clone();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let on_owner = loop {
+        if let Some(d) = owner.find(store_id.clone()).await.unwrap() {
+            break d;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the owner never found the store's document"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    on_owner.with_document(|d| put_str(d, "price", "from the owner"));
+    wait_doc(&store_doc, "the till gets the owner's write", |d| {
+        get_str(d, "price").is_some()
+    })
+    .await;
+    store_doc.with_document(|d| put_str(d, "sold", "by the till"));
+    wait_doc(&on_owner, "the owner gets the till's write", |d| {
+        get_str(d, "sold").is_some()
+    })
+    .await;
+    for r in [owner, till1, till3] {
+        r.stop().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn converge_and_isolate_postgres() {
     let db = TestDb::create().await;
