@@ -18,7 +18,7 @@ use crate::error::Result;
 use crate::projection::Projector;
 use crate::service::Services;
 use crate::storage::{DynStorage, PgStorage, SqliteStorage};
-use crate::sync::{self, Gate, Repos, StorageHealth};
+use crate::sync::{self, Gate, StorageHealth, TenantRepos};
 
 /// Counters exported at `/metrics`.
 #[derive(Debug, Default)]
@@ -29,9 +29,9 @@ pub struct Metrics {
     pub denied: AtomicU64,
 }
 
-/// The sync side: the samod repos (per store and per tenant), claim gate.
+/// The sync side: the tenants' samod repos, claim gate.
 pub struct SyncHub {
-    pub repos: Repos,
+    pub repos: TenantRepos,
     pub gate: Arc<Gate>,
     pub health: Arc<StorageHealth>,
     pub metrics: Metrics,
@@ -78,7 +78,7 @@ impl AppState {
         let health = Arc::new(StorageHealth::default());
         let projector = Arc::new(Projector::default());
         let instance_id = uuid::Uuid::now_v7().to_string();
-        let repos = Repos::new(
+        let repos = TenantRepos::new(
             storage,
             services.connections.clone(),
             gate.clone(),
@@ -164,7 +164,7 @@ async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
          # TYPE snapkasir_storage_failing gauge\nsnapkasir_storage_failing {}\n\
          # TYPE snapkasir_storage_errors_total counter\nsnapkasir_storage_errors_total {}\n\
          # TYPE snapkasir_storage_chunk_puts_total counter\nsnapkasir_storage_chunk_puts_total {}\n\
-         # TYPE snapkasir_sync_repos gauge\nsnapkasir_sync_repos {}\n",
+         # TYPE snapkasir_sync_tenant_repos gauge\nsnapkasir_sync_tenant_repos {}\n",
         app.services.connections.len(),
         m.connections_total.load(Ordering::Relaxed),
         m.frames_in.load(Ordering::Relaxed),

@@ -35,7 +35,6 @@ use crate::error::{Error, Result};
 use crate::projection::load_document;
 use crate::storage::{DynStorage, StoreRootRow};
 use crate::store_index::url_of;
-use crate::sync::Scope;
 
 /// An elected writer that has not finished after this long is replaced.
 pub const STALE_AFTER_MS: i64 = 10 * 60 * 1000;
@@ -243,7 +242,7 @@ async fn write_store(
 
 /// Delivers the store roots that link the written baselines to the running instances (for
 /// `admin write-baselines`, which is not one of them): dials every live instance for each
-/// store written ([`crate::sync::cluster::dial_live`]) and waits (at most 10 s per connection)
+/// tenant written ([`crate::sync::cluster::dial_live`]) and waits (at most 10 s per connection)
 /// until it has the root. Returns how many (instance, store root) deliveries were confirmed.
 pub async fn deliver(
     state: &AppState,
@@ -251,7 +250,7 @@ pub async fn deliver(
     written: &[WrittenBaseline],
 ) -> Result<usize> {
     let storage = &state.services.storage;
-    let mut dialers: HashMap<Scope, Vec<samod::DialerHandle<std::io::Error>>> = HashMap::new();
+    let mut dialers: HashMap<String, Vec<samod::DialerHandle<std::io::Error>>> = HashMap::new();
     let mut delivered = 0;
     for w in written {
         let Some(root) = storage.store_root(&w.store_id).await? else {
@@ -263,12 +262,11 @@ pub async fn deliver(
         let Some(handle) = writer.find(&root.root_doc_id).await? else {
             continue;
         };
-        let scope = Scope::of_claim(&claim.tenant_id, claim.store_id.as_deref());
-        if !dialers.contains_key(&scope) {
-            let d = crate::sync::cluster::dial_live(state, &scope).await?;
-            dialers.insert(scope.clone(), d);
+        if !dialers.contains_key(&claim.tenant_id) {
+            let d = crate::sync::cluster::dial_live(state, &claim.tenant_id).await?;
+            dialers.insert(claim.tenant_id.clone(), d);
         }
-        for d in &dialers[&scope] {
+        for d in &dialers[&claim.tenant_id] {
             let Some(conn) = d.connection_id() else {
                 continue;
             };

@@ -229,18 +229,6 @@ async fn tenant_wide_documents_reach_every_store() {
     let store_doc = till1.create(automerge::Automerge::new()).await.unwrap();
     store_doc.with_document(|d| put_str(d, "from", "till"));
     let store_id = store_doc.document_id().clone();
-    // The owner asks once the server has it (an owner opens a store's documents by the ids the
-    // store's documents list; a store's repo does not offer them to the tenant's repo).
-    let storage = server.state.services.storage.clone();
-    let id = store_id.to_string();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while storage.doc_claim(&id).await.unwrap().is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "the till's document never reached the server"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     let deadline = Instant::now() + Duration::from_secs(10);
     let on_owner = loop {
         if let Some(d) = owner.find(store_id.clone()).await.unwrap() {

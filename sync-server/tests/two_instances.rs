@@ -80,11 +80,11 @@ impl RawClientAttempt {
     }
 }
 
-/// Each store and tenant has its own repo on each instance, and instances peer per repo: two tenants'
+/// Each tenant has its own repo on each instance, and instances peer per tenant: two tenants'
 /// changes both cross instances, neither tenant reaches the other's document, and an
 /// instance's connection must say which tenant it is for.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_tenant_crosses_instances_in_its_own_repos() {
+async fn each_tenant_crosses_instances_in_its_own_repo() {
     let db = TestDb::create().await;
     let a = TestServer::start_clustered(db.storage().await).await;
     let b = TestServer::start_clustered(db.storage().await).await;
@@ -114,16 +114,15 @@ async fn each_tenant_crosses_instances_in_its_own_repos() {
         wait_doc(&doc_a, "B -> A", |d| get_str(d, "back").is_some()).await;
         docs.push((id, on_a, on_b, da, db_));
     }
-    // Per tenant: the store's repo (the tills) and the tenant's repo it is linked to.
     assert_eq!(
         a.state.sync.repos.open_count(),
-        4,
-        "two repos per tenant on A"
+        2,
+        "one repo per tenant on A"
     );
     assert_eq!(
         b.state.sync.repos.open_count(),
-        4,
-        "two repos per tenant on B"
+        2,
+        "one repo per tenant on B"
     );
 
     // Tenant 2's till asks for tenant 1's document: not available, on either instance.

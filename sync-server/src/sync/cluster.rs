@@ -1,7 +1,7 @@
 //! Several instances on one database: each instance heartbeats into the
 //! `instances` table and dials every older live instance over the sync
-//! protocol with a cluster credential (one connection per scope whose repo is
-//! open, see [`super::Repos`]), so a change accepted by one instance
+//! protocol with a cluster credential (one connection per tenant whose repo is
+//! open, see [`super::TenantRepos`]), so a change accepted by one instance
 //! reaches clients connected to another within moments. samod cannot reload a
 //! document changed in storage beneath it, hence peering instead of
 //! LISTEN/NOTIFY (see docs/sync-server.md).
@@ -13,7 +13,6 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::Scope;
 use crate::app::AppState;
 use crate::now_ms;
 
@@ -68,32 +67,23 @@ impl samod::Dialer for WsDialer {
 /// Heartbeat every second; an instance silent for this long is gone.
 const LIVE_WINDOW_MS: i64 = 10_000;
 
-/// The sync URL of an instance for one scope's repo, with this instance's credential.
-fn peering_url(url: &str, token: &str, scope: &Scope) -> Option<samod::Url> {
+/// The sync URL of an instance for one tenant's repo, with this instance's credential.
+fn peering_url(url: &str, token: &str, tenant_id: &str) -> Option<samod::Url> {
     let sep = if url.contains('?') { '&' } else { '?' };
-    let store = scope
-        .store_id
-        .as_deref()
-        .map(|s| format!("&store={s}"))
-        .unwrap_or_default();
-    samod::Url::parse(&format!(
-        "{url}{sep}token={token}&tenant={}{store}",
-        scope.tenant_id
-    ))
-    .ok()
+    samod::Url::parse(&format!("{url}{sep}token={token}&tenant={tenant_id}")).ok()
 }
 
 /// Runs until the process ends: heartbeats `advertise_url` (this instance's `ws://…/sync`) and
-/// keeps, for every scope (store or tenant) whose repo is open here, one connection from that
-/// repo to the same scope's repo on every older live instance. A scope nobody here uses needs
-/// no connection: its repo opens with the first client or server write, and the next pass
-/// (within a second) dials it; samod syncs every open document of the repo when a connection
-/// is established.
+/// keeps, for every tenant whose repo is open here, one connection from that repo to the
+/// tenant's repo on every older live instance. A tenant nobody here uses needs no connection:
+/// its repo opens with the first client or server write, and the next pass (within a second)
+/// dials it; samod syncs every open document of the repo when a connection is established.
 pub async fn run(state: AppState, advertise_url: String) {
     let me = state.sync.instance_id.clone();
     let storage = state.services.storage.clone();
     let token = state.services.cluster_token(&me);
-    let mut dialers: HashMap<(String, Scope), samod::DialerHandle<std::io::Error>> = HashMap::new();
+    let mut dialers: HashMap<(String, String), samod::DialerHandle<std::io::Error>> =
+        HashMap::new();
     loop {
         let now = now_ms();
         if let Err(e) = storage.heartbeat_instance(&me, &advertise_url, now).await {
@@ -102,26 +92,26 @@ pub async fn run(state: AppState, advertise_url: String) {
         match storage.live_instances(now - LIVE_WINDOW_MS).await {
             Ok(live) => {
                 let live: HashMap<String, String> = live.into_iter().collect();
-                dialers.retain(|(id, scope), d| {
+                dialers.retain(|(id, tenant), d| {
                     let keep = live.contains_key(id);
                     if !keep {
-                        tracing::info!(peer_instance = %id, ?scope, "instance gone; closing peering");
+                        tracing::info!(peer_instance = %id, tenant, "instance gone; closing peering");
                         d.close();
                     }
                     keep
                 });
-                let scopes = state.sync.repos.open().await;
+                let tenants = state.sync.repos.open().await;
                 for (id, url) in &live {
-                    // Newer instances dial older ones: one connection per pair and scope.
+                    // Newer instances dial older ones: one connection per pair and tenant.
                     if *id >= me {
                         continue;
                     }
-                    for (scope, repo) in &scopes {
-                        let key = (id.clone(), scope.clone());
+                    for (tenant, repo) in &tenants {
+                        let key = (id.clone(), tenant.clone());
                         if dialers.contains_key(&key) {
                             continue;
                         }
-                        let Some(url) = peering_url(url, &token, scope) else {
+                        let Some(url) = peering_url(url, &token, tenant) else {
                             tracing::error!(peer_instance = %id, "instance has an invalid url");
                             continue;
                         };
@@ -132,7 +122,7 @@ pub async fn run(state: AppState, advertise_url: String) {
                         };
                         match repo.dial(backoff, Arc::new(WsDialer::new(url))) {
                             Ok(d) => {
-                                tracing::info!(peer_instance = %id, ?scope, "peering with instance");
+                                tracing::info!(peer_instance = %id, tenant, "peering with instance");
                                 dialers.insert(key, d);
                             }
                             // Shutting down.
@@ -147,7 +137,7 @@ pub async fn run(state: AppState, advertise_url: String) {
     }
 }
 
-/// Dials every live instance once for `scope` and waits (bounded) for the handshakes;
+/// Dials every live instance once for `tenant_id` and waits (bounded) for the handshakes;
 /// returns the connected dialers. For admin commands that write documents (`admin
 /// write-baselines`): the instances that hold those documents open must receive the changes,
 /// since samod does not reload a document changed in storage beneath it. samod syncs the
@@ -155,10 +145,10 @@ pub async fn run(state: AppState, advertise_url: String) {
 /// that advertise themselves (`advertise_url`) are found.
 pub async fn dial_live(
     state: &AppState,
-    scope: &Scope,
+    tenant_id: &str,
 ) -> crate::Result<Vec<samod::DialerHandle<std::io::Error>>> {
     let token = state.services.cluster_token(&state.sync.instance_id);
-    let repo = state.sync.repos.get(scope).await?.repo;
+    let repo = state.sync.repos.get(tenant_id).await?.repo;
     let live = state
         .services
         .storage
@@ -169,7 +159,7 @@ pub async fn dial_live(
         if id == state.sync.instance_id {
             continue;
         }
-        let Some(url) = peering_url(&url, &token, scope) else {
+        let Some(url) = peering_url(&url, &token, tenant_id) else {
             tracing::error!(peer_instance = %id, "instance has an invalid url");
             continue;
         };

@@ -5,7 +5,7 @@
 pub mod cluster;
 pub mod protocol;
 mod registry;
-pub(crate) mod repos;
+mod repos;
 mod samod_storage;
 pub(crate) mod ws;
 
@@ -13,8 +13,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub use registry::{ConnId, ConnectionRegistry};
-use repos::RepoPeer;
-pub use repos::{Repos, Scope, ScopeRepo, instance_peer_id};
+pub use repos::{TenantRepo, TenantRepos, instance_peer_id};
 pub use samod_storage::{SamodStorage, StorageHealth};
 pub use ws::{bearer as bearer_token, sync_handler};
 
@@ -88,37 +87,25 @@ impl Gate {
     }
 }
 
-/// samod share policy of this instance's repo for `scope`. A client peer id is shared a
-/// document only when the connection that bound that peer id belongs to the document's
-/// tenant/store; another instance's repo of the same scope gets everything (its own clients
-/// were checked there); and the in-process link between a store's repo and its tenant's repo
-/// carries that store's documents and the tenant-wide ones (see [`repos`]).
-pub fn share_policy(
-    registry: Arc<ConnectionRegistry>,
-    gate: Arc<Gate>,
-    instance_id: String,
-    scope: Scope,
-) -> impl samod::SharePolicy {
+/// samod share policy: a peer id is shared a document only when the
+/// connection that bound that peer id belongs to the document's tenant/store.
+pub fn share_policy(registry: Arc<ConnectionRegistry>, gate: Arc<Gate>) -> impl samod::SharePolicy {
     move |doc_id: samod::DocumentId, peer_id: samod::PeerId| {
         let registry = registry.clone();
         let gate = gate.clone();
-        let peer = repos::repo_peer(peer_id.as_str(), &instance_id, &scope);
         futures::stream::once(async move {
             let doc = doc_id.to_string();
-            let who = match peer {
-                // Only authenticated instances can bind these peer ids (ws.rs), and instances
-                // dial only instances listed in the database.
-                RepoPeer::OtherInstance => return samod::ShareConfig::read_write(),
-                RepoPeer::OwnTenantRepo | RepoPeer::OwnStoreRepo(_) => {
-                    return link_share(&gate, &doc, &peer).await;
-                }
-                RepoPeer::Client => match registry.principal_of_peer(peer_id.as_str()) {
-                    Some(who) => who,
-                    None => {
-                        tracing::debug!(%doc, peer = %peer_id, "share denied: unknown peer");
-                        return samod::ShareConfig::none();
-                    }
-                },
+            // Only authenticated instances can bind these peer ids (ws.rs), and
+            // instances dial only instances listed in the database.
+            if peer_id
+                .as_str()
+                .starts_with(crate::auth::INSTANCE_PEER_PREFIX)
+            {
+                return samod::ShareConfig::read_write();
+            }
+            let Some(who) = registry.principal_of_peer(peer_id.as_str()) else {
+                tracing::debug!(%doc, peer = %peer_id, "share denied: unknown peer");
+                return samod::ShareConfig::none();
             };
             match gate.allows(&doc, &who).await {
                 Ok(true) => samod::ShareConfig::read_write(),
@@ -129,26 +116,5 @@ pub fn share_policy(
                 }
             }
         })
-    }
-}
-
-/// What the link between a store's repo and its tenant's repo carries. From the store repo:
-/// tenant-wide documents offered, the store's own answered when asked (the tenant repo asks
-/// for those an owner opened) but not offered, so that the tenant repo does not load every
-/// store's documents. From the tenant repo: that store's documents and the tenant-wide ones.
-async fn link_share(gate: &Gate, doc: &str, peer: &RepoPeer) -> samod::ShareConfig {
-    let claim = match gate.claim_of(doc).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return samod::ShareConfig::none(),
-        Err(e) => {
-            tracing::error!(error = %e, %doc, "share policy: claim lookup failed, denying");
-            return samod::ShareConfig::none();
-        }
-    };
-    match (peer, claim.store_id.as_deref()) {
-        (_, None) => samod::ShareConfig::read_write(),
-        (RepoPeer::OwnTenantRepo, Some(_)) => samod::ShareConfig::read_write().with_announce(false),
-        (RepoPeer::OwnStoreRepo(store), Some(s)) if s == store => samod::ShareConfig::read_write(),
-        _ => samod::ShareConfig::none(),
     }
 }

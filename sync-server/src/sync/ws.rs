@@ -14,8 +14,8 @@ use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
 use tracing::Instrument;
 
+use super::ConnId;
 use super::protocol::{self, Frame, Kind, PROTOCOL_VERSION};
-use super::{ConnId, Scope};
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::error::Error;
@@ -25,10 +25,9 @@ use crate::error::Error;
 pub struct SyncQuery {
     /// Device credential or access token (browsers cannot set headers on WebSockets).
     token: Option<String>,
-    /// The tenant (and store) an instance's peering connection is for (instances serve every
-    /// scope, and each has its own repo, [`super::Repos`]); ignored for everyone else.
+    /// The tenant an instance's peering connection is for (instances serve every tenant, and
+    /// each tenant has its own repo, [`super::TenantRepos`]); ignored for everyone else.
     tenant: Option<String>,
-    store: Option<String>,
 }
 
 /// Bearer token of a request, if any.
@@ -60,17 +59,14 @@ pub async fn sync_handler(
             return e.into_response();
         }
     };
-    // Everyone else's scope is the one their credential belongs to.
-    let scope = match (Scope::of(&principal), q.tenant) {
-        (Some(scope), _) => scope,
-        (None, Some(t)) if !t.is_empty() => Scope {
-            tenant_id: t,
-            store_id: q.store.filter(|s| !s.is_empty()),
-        },
-        (None, _) => {
+    // Everyone else's tenant is the one their credential belongs to.
+    let tenant = match (&principal, q.tenant) {
+        (Principal::Instance { .. }, Some(t)) if !t.is_empty() => t,
+        (Principal::Instance { .. }, _) => {
             return Error::BadRequest("instance peering needs a tenant parameter".into())
                 .into_response();
         }
+        (p, _) => p.tenant_id().to_string(),
     };
     let max = app.services.config.max_frame_bytes;
     ws.max_message_size(max)
@@ -79,7 +75,7 @@ pub async fn sync_handler(
         // the common case, and the 128 KiB default dominates their memory.
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
-        .on_upgrade(move |socket| run_connection(app, principal, scope, socket))
+        .on_upgrade(move |socket| run_connection(app, principal, tenant, socket))
 }
 
 /// Token bucket over frames and bytes.
@@ -274,7 +270,7 @@ fn first_frame(msg: Option<Result<Message, axum::Error>>) -> Result<(Vec<u8>, St
     Ok((bytes, peer))
 }
 
-async fn run_connection(app: AppState, principal: Principal, scope: Scope, socket: WebSocket) {
+async fn run_connection(app: AppState, principal: Principal, tenant: String, socket: WebSocket) {
     let registry = app.services.connections.clone();
     let (id, close_rx) = registry.register(principal.clone());
     app.sync
@@ -284,7 +280,7 @@ async fn run_connection(app: AppState, principal: Principal, scope: Scope, socke
     let span = tracing::info_span!("sync_conn", conn = id, who = %principal.label());
     async {
         tracing::info!("connected");
-        let reason = pump(&app, id, principal, &scope, socket, close_rx).await;
+        let reason = pump(&app, id, principal, &tenant, socket, close_rx).await;
         match &reason {
             Ok(()) => tracing::info!("disconnected"),
             Err(r) => tracing::warn!(reason = %r, "connection closed by server"),
@@ -335,7 +331,7 @@ async fn pump(
     app: &AppState,
     id: ConnId,
     principal: Principal,
-    scope: &Scope,
+    tenant: &str,
     socket: WebSocket,
     mut close_rx: tokio::sync::mpsc::UnboundedReceiver<String>,
 ) -> Result<(), String> {
@@ -354,7 +350,7 @@ async fn pump(
     let instance_peer = peer_id.starts_with(crate::auth::INSTANCE_PEER_PREFIX);
     let peer_ok = match &principal {
         Principal::Instance { instance_id } => {
-            peer_id == super::instance_peer_id(instance_id, scope)
+            peer_id == super::instance_peer_id(instance_id, tenant)
         }
         _ => !instance_peer,
     };
@@ -367,10 +363,10 @@ async fn pump(
         close_with(&mut ws_tx, r).await;
         return Err(r.to_string());
     }
-    let repo = match app.sync.repos.get(scope).await {
+    let repo = match app.sync.repos.get(tenant).await {
         Ok(r) => r,
         Err(e) => {
-            tracing::error!(error = %e, ?scope, "no repo for the connection");
+            tracing::error!(error = %e, tenant, "no repo for the tenant");
             let r = "server shutting down";
             close_with(&mut ws_tx, r).await;
             return Err(r.into());
