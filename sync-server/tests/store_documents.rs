@@ -683,6 +683,43 @@ async fn a_storage_failure_while_writing_is_an_error() {
     .await;
 }
 
+/// A tenant whose repo cannot load (storage down while its first till connects) holds up no
+/// other tenant: a till of a tenant whose repo is open still joins, and the stuck tenant joins
+/// once storage is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_whose_repo_cannot_load_holds_up_no_other_tenant() {
+    let (storage, dir) = sqlite_storage().await;
+    let server = TestServer::start(storage.clone()).await;
+    let a = setup_tenant(&server.state, "Toko A", "LA").await;
+    let b = setup_tenant(&server.state, "Toko B", "LB").await;
+    let _a1 = RawClient::connect(&server.ws_url(&a.t1.device_credential), "a-till-1").await;
+    let raw = sync_server::storage::SqliteStorage::open(dir.path())
+        .await
+        .unwrap();
+    sqlx::query("ALTER TABLE automerge_chunks RENAME TO chunks_away")
+        .execute(raw.pool())
+        .await
+        .unwrap();
+    let b_url = server.ws_url(&b.t1.device_credential);
+    let stuck = tokio::spawn(async move { RawClient::connect(&b_url, "b-till-1").await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!stuck.is_finished(), "tenant B's repo cannot load yet");
+    let a2 = tokio::time::timeout(
+        Duration::from_secs(5),
+        RawClient::connect(&server.ws_url(&a.t2.device_credential), "a-till-2"),
+    )
+    .await;
+    assert!(a2.is_ok(), "tenant A's second till was held up by tenant B");
+    sqlx::query("ALTER TABLE chunks_away RENAME TO automerge_chunks")
+        .execute(raw.pool())
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(15), stuck)
+        .await
+        .expect("tenant B joins once storage is back")
+        .unwrap();
+}
+
 /// `admin write-baselines` beside a running instance: it dials the instance, whose terminals
 /// then receive the store root's new `latest_baseline` (samod does not reload a document
 /// changed in storage, so writing to storage alone would not reach them).

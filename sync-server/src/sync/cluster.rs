@@ -100,7 +100,7 @@ pub async fn run(state: AppState, advertise_url: String) {
                     }
                     keep
                 });
-                let tenants = state.sync.repos.open().await;
+                let tenants = state.sync.repos.open();
                 for (id, url) in &live {
                     // Newer instances dial older ones: one connection per pair and tenant.
                     if *id >= me {

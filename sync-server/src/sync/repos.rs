@@ -53,8 +53,10 @@ pub struct TenantRepos {
     /// One batch writer for every tenant's chunk puts.
     puts: PutBatcher,
     instance_id: String,
-    /// `None` once stopped: no repo is built after shutdown began.
-    repos: tokio::sync::Mutex<Option<HashMap<String, TenantRepo>>>,
+    /// `None` once stopped: no repo is built after shutdown began. Each tenant's cell is built
+    /// by its first `get` while the map's lock is not held, so a tenant whose repo cannot load
+    /// (storage down: our adapter retries until it can) holds up only its own connections.
+    repos: std::sync::Mutex<Option<HashMap<String, Arc<tokio::sync::OnceCell<TenantRepo>>>>>,
     open_count: AtomicUsize,
 }
 
@@ -85,7 +87,7 @@ impl TenantRepos {
             health,
             puts,
             instance_id,
-            repos: tokio::sync::Mutex::new(Some(HashMap::new())),
+            repos: std::sync::Mutex::new(Some(HashMap::new())),
             open_count: AtomicUsize::new(0),
         }
     }
@@ -95,11 +97,31 @@ impl TenantRepos {
         if tenant_id.is_empty() {
             return Err(Error::Internal("a repo needs a tenant".into()));
         }
-        let mut guard = self.repos.lock().await;
-        let repos = guard.as_mut().ok_or_else(shutting_down)?;
-        if let Some(r) = repos.get(tenant_id) {
-            return Ok(r.clone());
+        let cell = {
+            let mut guard = self.lock();
+            let repos = guard.as_mut().ok_or_else(shutting_down)?;
+            repos.entry(tenant_id.to_string()).or_default().clone()
+        };
+        let r = cell
+            .get_or_try_init(|| self.build(tenant_id))
+            .await?
+            .clone();
+        if self.lock().is_none() {
+            // Shutdown began while the repo was being built: stop_all did not see it.
+            r.repo.stop().await;
+            return Err(shutting_down());
         }
+        Ok(r)
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, Option<HashMap<String, Arc<tokio::sync::OnceCell<TenantRepo>>>>>
+    {
+        self.repos.lock().expect("repos lock")
+    }
+
+    async fn build(&self, tenant_id: &str) -> Result<TenantRepo> {
         let repo = samod::Repo::build_tokio()
             .with_peer_id(samod::PeerId::from_string(instance_peer_id(
                 &self.instance_id,
@@ -120,24 +142,21 @@ impl TenantRepos {
         let url = samod::Url::parse("ws://snapkasir-sync/")
             .map_err(|e| Error::Internal(e.to_string()))?;
         let acceptor = repo.make_acceptor(url).map_err(|_| shutting_down())?;
-        let r = TenantRepo {
+        tracing::debug!(tenant_id, "tenant repo opened");
+        self.open_count.fetch_add(1, Ordering::Relaxed);
+        Ok(TenantRepo {
             peer_id: repo.peer_id().to_string(),
             repo,
             acceptor,
-        };
-        tracing::debug!(tenant_id, "tenant repo opened");
-        repos.insert(tenant_id.to_string(), r.clone());
-        self.open_count.store(repos.len(), Ordering::Relaxed);
-        Ok(r)
+        })
     }
 
     /// The tenants whose repo is open on this instance, with their repos.
-    pub async fn open(&self) -> Vec<(String, samod::Repo)> {
-        let guard = self.repos.lock().await;
-        guard
+    pub fn open(&self) -> Vec<(String, samod::Repo)> {
+        self.lock()
             .iter()
             .flatten()
-            .map(|(t, r)| (t.clone(), r.repo.clone()))
+            .filter_map(|(t, cell)| cell.get().map(|r| (t.clone(), r.repo.clone())))
             .collect()
     }
 
@@ -148,10 +167,12 @@ impl TenantRepos {
 
     /// Stops every repo, waiting for their pending storage writes; builds none afterwards.
     pub async fn stop_all(&self) {
-        let repos = self.repos.lock().await.take().unwrap_or_default();
+        let repos = self.lock().take().unwrap_or_default();
         self.open_count.store(0, Ordering::Relaxed);
-        for (_, r) in repos {
-            r.repo.stop().await;
+        for (_, cell) in repos {
+            if let Some(r) = cell.get() {
+                r.repo.stop().await;
+            }
         }
     }
 }
