@@ -641,13 +641,7 @@ async fn a_storage_failure_while_writing_is_an_error() {
     })
     .await;
     // Another connection to the same file takes the chunk table away.
-    let raw = sync_server::storage::SqliteStorage::open(dir.path())
-        .await
-        .unwrap();
-    sqlx::query("ALTER TABLE automerge_chunks RENAME TO chunks_away")
-        .execute(raw.pool())
-        .await
-        .unwrap();
+    chunk_table(dir.path(), true).await;
     let staff = format!("/api/v1/stores/{}/staff", a.store_id);
     let body = json!({"name": "Siti", "role": "cashier", "pin": "1234"});
     let (st, v) = call(state, "POST", &staff, &a.owner_token, Some(body)).await;
@@ -663,10 +657,7 @@ async fn a_storage_failure_while_writing_is_an_error() {
         (closed && failing && attempts).then_some(())
     })
     .await;
-    sqlx::query("ALTER TABLE chunks_away RENAME TO automerge_chunks")
-        .execute(raw.pool())
-        .await
-        .unwrap();
+    chunk_table(dir.path(), false).await;
     // samod's write was retried, not dropped: the cashier reaches storage and the till.
     let users_id = docs.users.document_id().to_string();
     eventually("the change reaches storage once it is back", async || {
@@ -693,13 +684,7 @@ async fn a_tenant_whose_repo_cannot_load_holds_up_no_other_tenant() {
     let a = setup_tenant(&server.state, "Toko A", "LA").await;
     let b = setup_tenant(&server.state, "Toko B", "LB").await;
     let _a1 = RawClient::connect(&server.ws_url(&a.t1.device_credential), "a-till-1").await;
-    let raw = sync_server::storage::SqliteStorage::open(dir.path())
-        .await
-        .unwrap();
-    sqlx::query("ALTER TABLE automerge_chunks RENAME TO chunks_away")
-        .execute(raw.pool())
-        .await
-        .unwrap();
+    chunk_table(dir.path(), true).await;
     let b_url = server.ws_url(&b.t1.device_credential);
     let stuck = tokio::spawn(async move { RawClient::connect(&b_url, "b-till-1").await });
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -710,10 +695,7 @@ async fn a_tenant_whose_repo_cannot_load_holds_up_no_other_tenant() {
     )
     .await;
     assert!(a2.is_ok(), "tenant A's second till was held up by tenant B");
-    sqlx::query("ALTER TABLE chunks_away RENAME TO automerge_chunks")
-        .execute(raw.pool())
-        .await
-        .unwrap();
+    chunk_table(dir.path(), false).await;
     tokio::time::timeout(Duration::from_secs(15), stuck)
         .await
         .expect("tenant B joins once storage is back")

@@ -24,17 +24,7 @@ async fn converge_and_isolate(storage: DynStorage) {
 
     // Same store, second terminal: finds it through the server.
     let (repo2, _d2) = rust_client(&server.ws_url(&a.t2.device_credential)).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let doc2 = loop {
-        if let Some(d) = repo2.find(doc_id.clone()).await.unwrap() {
-            break d;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "terminal 2 never found the document"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let doc2 = find_within(&repo2, &doc_id, 10, "terminal 2 never found the document").await;
     wait_doc(&doc2, "t2 sees t1's write", |d| {
         get_str(d, "from").as_deref() == Some("terminal 1")
     })
@@ -202,14 +192,7 @@ async fn tenant_wide_documents_reach_every_store() {
     let id = shared.document_id().clone();
     let mut on_tills = Vec::new();
     for (name, till) in [("store 1", &till1), ("store 2", &till3)] {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let doc = loop {
-            if let Some(d) = till.find(id.clone()).await.unwrap() {
-                break d;
-            }
-            assert!(Instant::now() < deadline, "{name} never found the document");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
+        let doc = find_within(till, &id, 10, &format!("{name} never found the document")).await;
         on_tills.push(doc);
     }
     on_tills[0].with_document(|d| put_str(d, "s1", "till of store 1"));
@@ -229,17 +212,13 @@ async fn tenant_wide_documents_reach_every_store() {
     let store_doc = till1.create(automerge::Automerge::new()).await.unwrap();
     store_doc.with_document(|d| put_str(d, "from", "till"));
     let store_id = store_doc.document_id().clone();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let on_owner = loop {
-        if let Some(d) = owner.find(store_id.clone()).await.unwrap() {
-            break d;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the owner never found the store's document"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let on_owner = find_within(
+        &owner,
+        &store_id,
+        10,
+        "the owner never found the store's document",
+    )
+    .await;
     on_owner.with_document(|d| put_str(d, "price", "from the owner"));
     wait_doc(&store_doc, "the till gets the owner's write", |d| {
         get_str(d, "price").is_some()

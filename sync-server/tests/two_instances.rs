@@ -20,17 +20,7 @@ async fn changes_cross_instances() {
     doc_x.with_document(|d| put_str(d, "k", "1"));
     let id = doc_x.document_id().clone();
 
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let doc_y = loop {
-        if let Some(d) = repo_y.find(id.clone()).await.unwrap() {
-            break d;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "instance B never served the document"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let doc_y = find_within(&repo_y, &id, 20, "instance B never served the document").await;
     wait_doc(&doc_y, "first write via B", |d| {
         get_str(d, "k").as_deref() == Some("1")
     })
@@ -98,14 +88,7 @@ async fn each_tenant_crosses_instances_in_its_own_repo() {
         let doc_a = on_a.create(automerge::Automerge::new()).await.unwrap();
         doc_a.with_document(|d| put_str(d, "k", value));
         let id = doc_a.document_id().clone();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let doc_b = loop {
-            if let Some(d) = on_b.find(id.clone()).await.unwrap() {
-                break d;
-            }
-            assert!(Instant::now() < deadline, "instance B never served {value}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
+        let doc_b = find_within(&on_b, &id, 20, &format!("instance B never served {value}")).await;
         wait_doc(&doc_b, "A -> B", |d| {
             get_str(d, "k").as_deref() == Some(value)
         })

@@ -279,6 +279,35 @@ pub async fn rust_client(url: &str) -> (samod::Repo, samod::DialerHandle<std::io
     (repo, handle)
 }
 
+/// Asks `repo` for `id` every 50 ms until the server serves it; fails with `what` after `secs`.
+pub async fn find_within(
+    repo: &samod::Repo,
+    id: &samod::DocumentId,
+    secs: u64,
+    what: &str,
+) -> samod::DocHandle {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(d) = repo.find(id.clone()).await.unwrap() {
+            return d;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Renames the SQLite chunk table in `dir` away (`away = true`) or back, through a connection
+/// of its own: every storage operation on chunks fails meanwhile.
+pub async fn chunk_table(dir: &std::path::Path, away: bool) {
+    let raw = SqliteStorage::open(dir).await.unwrap();
+    let sql = if away {
+        "ALTER TABLE automerge_chunks RENAME TO chunks_away"
+    } else {
+        "ALTER TABLE chunks_away RENAME TO automerge_chunks"
+    };
+    sqlx::query(sql).execute(raw.pool()).await.unwrap();
+}
+
 /// Waits (bounded) until `f` holds for the document.
 pub async fn wait_doc(
     doc: &samod::DocHandle,
