@@ -1,6 +1,8 @@
 //! Every document kind round-trips through automerge, and concurrent edits merge.
 
 mod common;
+#[path = "../../tests/corpus/automerge.rs"]
+mod corpus;
 
 use automerge::AutoCommit;
 use common::*;
@@ -239,44 +241,14 @@ fn two_terminals_journals_and_catalog_edits_merge() {
 
 #[test]
 fn malformed_automerge_bytes_are_rejected_with_an_error() {
-    // The corpus lives in the `shared/` folder beside the checkout (`SNAPKASIR_SHARED_DIR`
-    // overrides it); a clone elsewhere finds the machine's /work/shared.
-    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let candidates = std::env::var_os("SNAPKASIR_SHARED_DIR")
-        .map(std::path::PathBuf::from)
-        .into_iter()
-        .chain(manifest.ancestors().map(|a| a.join("shared")))
-        .chain([std::path::PathBuf::from("/work/shared")]);
-    let dir = candidates
-        .map(|d| d.join("fuzz-corpus/automerge-crashers"))
-        .find(|d| d.is_dir())
-        .unwrap_or_else(|| panic!("the automerge crashers corpus (shared/fuzz-corpus) was not found beside the checkout nor in /work/shared; set SNAPKASIR_SHARED_DIR"));
-    let entries: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| {
-            panic!(
-                "the fuzz corpus must be at {} (the shared/ folder beside the checkout): {e}",
-                dir.display()
-            )
-        })
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.extension().is_none_or(|x| x != "md") && p.file_name().is_some_and(|n| n != "LICENSE")
-        })
-        .collect();
-    assert!(
-        entries.len() >= 5,
-        "expected the crashers in {}",
-        dir.display()
-    );
-    for path in entries {
-        let bytes = std::fs::read(&path).unwrap();
+    for (name, bytes) in corpus::crashers() {
         let result = std::panic::catch_unwind(|| {
-            documents::load_bytes(&bytes).map(|mut d: AutoCommit| d.save())
+            documents::load_bytes(bytes).map(|mut d: AutoCommit| d.save())
         });
         match result {
             Ok(Err(_)) => {}
-            Ok(Ok(_)) => panic!("{} loaded although it is malformed", path.display()),
-            Err(_) => panic!("{} made automerge panic", path.display()),
+            Ok(Ok(_)) => panic!("{name} loaded although it is malformed"),
+            Err(_) => panic!("{name} made automerge panic"),
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Storage: identity, documents as chunks, fresh actor ids, rebuild of the query tables.
 
 mod common;
+#[path = "../../../tests/corpus/automerge.rs"]
+mod corpus;
 
 use common::*;
 use pos_core::shared_model::cart::Cart;
@@ -132,25 +134,10 @@ fn documents_are_chunks_in_the_same_file_and_reload() {
 #[test]
 fn malformed_documents_from_outside_are_refused_and_change_nothing() {
     let mut s = shop();
-    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fuzz-corpus/automerge-crashers");
-    let corpus = if corpus.exists() {
-        corpus
-    } else {
-        std::path::PathBuf::from("/work/shared/fuzz-corpus/automerge-crashers")
-    };
     let mut tried = 0;
-    for entry in std::fs::read_dir(&corpus)
-        .expect("the automerge crashers corpus (shared/fuzz-corpus) must be present")
-    {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        if name == "LICENSE" || name.ends_with(".md") {
-            continue;
-        }
-        let bytes = std::fs::read(&path).unwrap();
+    for (name, bytes) in corpus::crashers() {
         let before = dump_tables(&s.path);
-        let res = s.t.merge_document("4XyzCrasherDoc1", &bytes);
+        let res = s.t.merge_document("4XyzCrasherDoc1", bytes);
         assert!(res.is_err(), "{name} was accepted");
         assert_eq!(before, dump_tables(&s.path));
         tried += 1;

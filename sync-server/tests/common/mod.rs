@@ -462,26 +462,13 @@ pub fn empty_sync_message() -> Vec<u8> {
     doc.generate_sync_message(&mut state).unwrap().encode()
 }
 
-/// Files of the shared automerge crasher corpus.
+#[path = "../../../tests/corpus/automerge.rs"]
+mod corpus;
+
+/// The repository's automerge crasher corpus (`tests/corpus/automerge/`).
 pub fn crashers() -> Vec<(String, Vec<u8>)> {
-    let manifest = std::fs::canonicalize(env!("CARGO_MANIFEST_DIR")).unwrap();
-    let dir = manifest.join("../../shared/fuzz-corpus/automerge-crashers");
-    let dir = if dir.is_dir() {
-        dir
-    } else {
-        std::path::PathBuf::from("/work/shared/fuzz-corpus/automerge-crashers")
-    };
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("crasher corpus at {}: {e}", dir.display()))
-    {
-        let p = e.unwrap().path();
-        let name = p.file_name().unwrap().to_string_lossy().to_string();
-        if name.starts_with("LICENSE") || name.starts_with("README") {
-            continue;
-        }
-        out.push((name, std::fs::read(&p).unwrap()));
-    }
-    assert!(out.len() >= 5, "crasher corpus looks empty");
-    out
+    corpus::crashers()
+        .into_iter()
+        .map(|(name, bytes)| (name.to_string(), bytes.to_vec()))
+        .collect()
 }
