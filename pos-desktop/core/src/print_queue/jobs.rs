@@ -190,36 +190,42 @@ impl PrintQueue {
 
     /// Cancels a job that has not been sent: waiting, retrying, held or failed.
     pub fn cancel(&mut self, job_id: i64) -> CoreResult<QueuedJob> {
-        let n = self.conn.execute(
+        let job = self.transition(
+            job_id,
+            "cancelled",
             "UPDATE print_jobs SET status = 'cancelled', updated_at = ?2
              WHERE job_id = ?1 AND status IN ('pending', 'held', 'failed')",
-            params![job_id, Timestamp::now().to_string()],
         )?;
-        let job = self.job(job_id)?;
-        if n == 0 {
-            return Err(CoreError::PrintJobState {
-                job_id,
-                action: "cancelled",
-                state: job.description,
-            });
-        }
         info!(job_id, "print job cancelled");
-        self.signal.notify();
         Ok(job)
     }
 
     /// Puts a failed or cancelled job back in the queue for an attempt now.
     pub fn retry(&mut self, job_id: i64) -> CoreResult<QueuedJob> {
-        let n = self.conn.execute(
+        self.transition(
+            job_id,
+            "retried",
             "UPDATE print_jobs SET status = 'pending', next_attempt_ms = 0, updated_at = ?2
              WHERE job_id = ?1 AND status IN ('failed', 'cancelled', 'pending', 'held')",
-            params![job_id, Timestamp::now().to_string()],
-        )?;
+        )
+    }
+
+    /// Runs `update` (`?1` the job, `?2` now) and wakes the workers; refused with the job's
+    /// state in words when the update changed nothing (the job was not in a state it allows).
+    fn transition(
+        &mut self,
+        job_id: i64,
+        action: &'static str,
+        update: &str,
+    ) -> CoreResult<QueuedJob> {
+        let n = self
+            .conn
+            .execute(update, params![job_id, Timestamp::now().to_string()])?;
         let job = self.job(job_id)?;
         if n == 0 {
             return Err(CoreError::PrintJobState {
                 job_id,
-                action: "retried",
+                action,
                 state: job.description,
             });
         }

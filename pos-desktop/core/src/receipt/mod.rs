@@ -5,7 +5,7 @@
 //! model owns the money, this module only chooses what goes on paper and in which words
 //! (Indonesian). The printed receipt is a simplified tax invoice: seller name, address and
 //! NPWP, the goods, DPP and PPN (included or added), cash rounding, payments, change, the QRIS
-//! reference and a QR code linking to the digital receipt.
+//! reference and a QR code linking to the digital receipt. The Z report is in `z_report`.
 
 use chrono::NaiveDateTime;
 use receipt_printer::{
