@@ -3,7 +3,6 @@
 //! open `/dev/ttyUSB0`.
 #![cfg(unix)]
 
-use std::process::Command;
 use std::time::Duration;
 
 use receipt_printer::driver::{self, Target, Timeouts};
@@ -83,31 +82,4 @@ fn serial_status_paper_out_and_bad_reply() {
             byte: 0x80
         })
     ));
-}
-
-#[test]
-fn cli_status_over_serial() {
-    let profile = PrinterProfile::by_name("xprinter-80").expect("built in");
-    let printer = serial_printer(&profile);
-    printer.set_condition(Condition {
-        cover_open: true,
-        ..Condition::ready()
-    });
-    let out = Command::new(env!("CARGO_BIN_EXE_escpos-print"))
-        .args([
-            "--to",
-            &printer.target(),
-            "--profile",
-            "xprinter-80",
-            "status",
-        ])
-        .output()
-        .expect("the escpos-print binary runs");
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        "offline: cover open",
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.status.code(), Some(1));
 }

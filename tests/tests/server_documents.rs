@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use pos_core::shared_model::cart::Cart;
 use pos_core::shared_model::catalog::Product;
 use pos_core::shared_model::codec::Timestamp;
-use pos_core::shared_model::ids::{ProductId, UserId};
+use pos_core::shared_model::ids::{ProductId, SaleId, UserId};
 use pos_core::shared_model::money::{Money, Quantity};
 use pos_core::shared_model::payment::Tender;
 use pos_core::shared_model::settings::StoreSettings;
@@ -93,14 +93,15 @@ fn sync(till: &Till, server: &Server, credential: &str) -> SyncClient {
     SyncClient::start(till.clone(), config)
 }
 
-fn sell(till: &Till, cashier: UserId, product: ProductId, qty: i64) {
+fn sell(till: &Till, cashier: UserId, product: ProductId, qty: i64) -> SaleId {
     let mut t = lock(till);
     let mut cart = Cart::new();
     t.cart_add_product(&mut cart, product, None, Quantity::from_i64(qty))
         .unwrap();
     let total = t.price(&cart).unwrap().total();
     t.checkout(&cart, &[Tender::cash(total)], cashier, None)
-        .unwrap();
+        .unwrap()
+        .id
 }
 
 fn till_stock(till: &Till, products: &[ProductId]) -> BTreeMap<String, String> {
@@ -343,52 +344,14 @@ async fn a_backlog_is_acknowledged_page_after_page() {
     let dir = tempfile_dir();
     let storage: DynStorage = Arc::new(SqliteStorage::open(&dir.join("server")).await.unwrap());
     let server = start(storage).await;
-    let services = &server.state.services;
-    let b = services
-        .bootstrap(
-            "Toko Antri",
-            "AN1",
-            "Toko Antri",
-            &format!("owner-{}@example.com", uuid_like()),
-            "rahasia-123",
-        )
-        .await
-        .unwrap();
-    let code = services
-        .admin_enrollment_code(&b.store_id, "Kasir 1")
-        .await
-        .unwrap();
-    let enrolment = services
-        .enroll(&code.code, "127.0.0.1".parse().unwrap())
-        .await
-        .unwrap();
-    let mut t = Terminal::open(dir.join("t1.db")).unwrap();
-    t.create_store(NewStore {
-        store_id: b.store_id.clone(),
-        store_code: "AN1".into(),
-        terminal_code: "T1".into(),
-        settings: StoreSettings::indonesia("Toko Antri", "Jl. Antri 1"),
-    })
-    .unwrap();
-    let cashier = t.add_user("Siti", Role::Cashier, "2468").unwrap();
-    t.start_shift(cashier.id, Money::from_i64(100_000)).unwrap();
-    let product = t
-        .create_product(Product::new(
-            "AQ",
-            "Aqua",
-            Money::from_i64(4_000),
-            "standard",
-        ))
-        .unwrap()
-        .id;
-    let till: Till = Arc::new(Mutex::new(t));
+    let (till, credential, _, cashier, product) = enrolled_till(&server, &dir, "AN1").await;
     // Sold before the till ever reaches the server: a backlog of 35, pages of 10.
     const BACKLOG: u64 = 35;
     for _ in 0..BACKLOG {
-        sell(&till, cashier.id, product, 1);
+        sell(&till, cashier, product, 1);
     }
     let interval = Duration::from_secs(5);
-    let mut config = SyncConfig::new(&server.url, DeviceCredential(enrolment.device_credential));
+    let mut config = SyncConfig::new(&server.url, DeviceCredential(credential));
     config.poll_interval = Duration::from_millis(100);
     config.heartbeat_interval = interval;
     config.heartbeat_page = 10;
@@ -408,6 +371,96 @@ async fn a_backlog_is_acknowledged_page_after_page() {
         "the remaining pages took {:?}, as if each waited for the {interval:?} heartbeat",
         first_page.elapsed()
     );
+    client.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A store bootstrapped on the server (`code`) with one enrolled till holding the store's
+/// documents, a cashier on shift and one product. Returns the till, its device credential, the
+/// store id, the cashier and the product.
+async fn enrolled_till(
+    server: &Server,
+    dir: &std::path::Path,
+    code: &str,
+) -> (Till, String, String, UserId, ProductId) {
+    let services = &server.state.services;
+    let name = format!("Toko {code}");
+    let b = services
+        .bootstrap(
+            &name,
+            code,
+            &name,
+            &format!("owner-{}@example.com", uuid_like()),
+            "rahasia-123",
+        )
+        .await
+        .unwrap();
+    let enrollment = services
+        .admin_enrollment_code(&b.store_id, "Kasir 1")
+        .await
+        .unwrap();
+    let enrolment = services
+        .enroll(&enrollment.code, "127.0.0.1".parse().unwrap())
+        .await
+        .unwrap();
+    let mut t = Terminal::open(dir.join("t1.db")).unwrap();
+    t.create_store(NewStore {
+        store_id: b.store_id.clone(),
+        store_code: code.into(),
+        terminal_code: "T1".into(),
+        settings: StoreSettings::indonesia(&name, "Jl. Antri 1"),
+    })
+    .unwrap();
+    let cashier = t.add_user("Siti", Role::Cashier, "2468").unwrap();
+    t.start_shift(cashier.id, Money::from_i64(100_000)).unwrap();
+    let product = t
+        .create_product(Product::new(
+            "AQ",
+            "Aqua",
+            Money::from_i64(4_000),
+            "standard",
+        ))
+        .unwrap()
+        .id;
+    let till: Till = Arc::new(Mutex::new(t));
+    (
+        till,
+        enrolment.device_credential,
+        b.store_id,
+        cashier.id,
+        product,
+    )
+}
+
+/// Checkout wakes the sync client itself (issue 11), in every shell: with the client's poll,
+/// resync and heartbeat intervals far longer than the test waits, a sale reaches the server
+/// with no call but the checkout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sale_reaches_the_server_right_after_checkout() {
+    let dir = tempfile_dir();
+    let storage: DynStorage = Arc::new(SqliteStorage::open(&dir.join("server")).await.unwrap());
+    let server = start(storage.clone()).await;
+    let (till, credential, store_id, cashier, product) = enrolled_till(&server, &dir, "SG1").await;
+    let never = Duration::from_secs(3_600);
+    let mut config = SyncConfig::new(&server.url, DeviceCredential(credential));
+    config.poll_interval = never;
+    config.resync_interval = never;
+    config.heartbeat_interval = never;
+    let client = SyncClient::start(till.clone(), config);
+    eventually("the till's documents are on the server", async || {
+        let s = client.status();
+        (s.online && s.last_sync.is_some() && s.waiting_documents == 0).then_some(())
+    })
+    .await;
+    let sale = sell(&till, cashier, product, 1).to_string();
+    eventually("the sale reaches the server", async || {
+        let projected = storage
+            .projected_records(&store_id, std::slice::from_ref(&sale))
+            .await
+            .unwrap();
+        projected.contains(&sale).then_some(())
+    })
+    .await;
     client.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -13,9 +13,10 @@ use shared_model::money::{Money, Quantity};
 use shared_model::settings::StoreSettings;
 use tracing::instrument;
 
+use crate::docs::{get_entry, put_entry};
 use crate::error::{CoreError, CoreResult};
 use crate::projection;
-use crate::terminal::{Terminal, get_entry, put_entry};
+use crate::terminal::Terminal;
 
 /// A search result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -20,9 +20,10 @@ use shared_model::money::{Money, Quantity};
 use tracing::{info, instrument};
 
 use crate::catalog::check_unique_codes;
+use crate::docs::put_entries;
 use crate::error::{CoreError, CoreResult};
 use crate::projection;
-use crate::terminal::{Terminal, put_entries};
+use crate::terminal::Terminal;
 
 /// Progress of an import, reported every [`PROGRESS_EVERY`] rows and at the end of each phase.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -36,6 +36,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 5,
         sql: include_str!("../../../migrations/terminal/0005_baseline_included.sql"),
     },
+    Migration {
+        version: 6,
+        sql: include_str!("../../../migrations/terminal/0006_legacy_print_jobs.sql"),
+    },
 ];
 
 /// How long a writer waits for another connection's lock before giving up.

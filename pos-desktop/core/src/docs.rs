@@ -5,13 +5,16 @@
 //! [`COMPACT_AFTER`] incrementals the document is written as one snapshot
 //! (`<doc>/snapshot/<sha256>`) and the incrementals are deleted, in one transaction.
 //! Every open of the store uses a fresh actor id.
+//!
+//! Also the helpers every use-case writes documents with: registering a document's kind and
+//! scope, and reading and writing entries of a document's root maps.
 
 use std::collections::{HashMap, HashSet};
 
-use automerge::{ActorId, AutoCommit, ChangeHash};
-use rusqlite::{Connection, params};
+use automerge::{ActorId, AutoCommit, ChangeHash, ObjType, ReadDoc};
+use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
-use shared_model::documents::{self, Document};
+use shared_model::documents::{self, Document, DocumentKind};
 
 use crate::chunks::{self, ChunkKey};
 use crate::error::{CoreError, CoreResult};
@@ -262,4 +265,138 @@ fn load_doc(conn: &Connection, doc_id: &str, actor: &ActorId) -> CoreResult<Opti
 /// Reads a typed document.
 pub fn read<D: Document>(doc: &AutoCommit) -> CoreResult<D> {
     Ok(documents::read(doc)?)
+}
+
+/// Records which document an id is. The (kind, scope) of an id never changes.
+pub(crate) fn register_doc(
+    tx: &Connection,
+    doc_id: &str,
+    kind: DocumentKind,
+    scope: &str,
+) -> CoreResult<()> {
+    let existing: Option<(String, String)> = tx
+        .query_row(
+            "SELECT kind, scope FROM documents WHERE doc_id = ?1",
+            [doc_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match existing {
+        Some((k, s)) if k == kind.as_str() && s == scope => Ok(()),
+        Some((k, s)) => Err(CoreError::Document {
+            doc: doc_id.into(),
+            reason: format!("is a {k} ({s}), received as a {} ({scope})", kind.as_str()),
+        }),
+        None => {
+            tx.execute(
+                "INSERT INTO documents (doc_id, kind, scope) VALUES (?1, ?2, ?3)",
+                params![doc_id, kind.as_str(), scope],
+            )
+            .map_err(|e| CoreError::Document {
+                doc: doc_id.into(),
+                reason: format!("cannot register: {e}"),
+            })?;
+            Ok(())
+        }
+    }
+}
+
+/// The scope of a document from its content: journals `<terminal>/<date>`, adjustments their
+/// period, baselines their date, period indexes their month.
+pub(crate) fn scope_of(doc: &AutoCommit, kind: DocumentKind) -> String {
+    let s = |key: &str| -> String {
+        match doc.get(automerge::ROOT, key).ok().flatten() {
+            Some((automerge::Value::Scalar(v), _)) => match v.as_ref() {
+                automerge::ScalarValue::Str(s) => s.to_string(),
+                _ => String::new(),
+            },
+            _ => String::new(),
+        }
+    };
+    match kind {
+        DocumentKind::Journal => format!("{}/{}", s("terminal_code"), s("business_date")),
+        DocumentKind::StockAdjustments => s("period"),
+        DocumentKind::StockBaseline => s("business_date"),
+        DocumentKind::PeriodIndex => s("month"),
+        _ => String::new(),
+    }
+}
+
+/// The object id of a map at the root of a document.
+pub(crate) fn root_map(doc: &AutoCommit, key: &str) -> CoreResult<automerge::ObjId> {
+    match doc.get(automerge::ROOT, key)? {
+        Some((automerge::Value::Object(ObjType::Map), id)) => Ok(id),
+        _ => Err(CoreError::Document {
+            doc: String::new(),
+            reason: format!("has no map {key:?} at its root"),
+        }),
+    }
+}
+
+/// Writes one entry of a root map.
+pub(crate) fn put_entry<R: autosurgeon::Reconcile>(
+    doc: &mut AutoCommit,
+    map: &str,
+    key: &str,
+    value: &R,
+) -> CoreResult<()> {
+    let obj = root_map(doc, map)?;
+    autosurgeon::reconcile_prop(doc, &obj, key, value).map_err(|e| CoreError::Document {
+        doc: String::new(),
+        reason: e.to_string(),
+    })
+}
+
+/// Entries to write into a map, leaving its other entries alone (one automerge change for
+/// all of them, unlike one `put_entry` each).
+struct PartialMap<'a, V>(&'a [(String, &'a V)]);
+
+impl<V: autosurgeon::Reconcile> autosurgeon::Reconcile for PartialMap<'_, V> {
+    type Key<'k> = autosurgeon::reconcile::NoKey;
+    fn reconcile<R: autosurgeon::Reconciler>(&self, mut r: R) -> Result<(), R::Error> {
+        use autosurgeon::reconcile::MapReconciler;
+        let mut m = r.map()?;
+        for (k, v) in self.0 {
+            m.put(k, *v)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes many entries of a root map in one change.
+pub(crate) fn put_entries<V: autosurgeon::Reconcile>(
+    doc: &mut AutoCommit,
+    map: &str,
+    entries: &[(String, &V)],
+) -> CoreResult<()> {
+    autosurgeon::reconcile_prop(doc, automerge::ROOT, map, PartialMap(entries)).map_err(|e| {
+        CoreError::Document {
+            doc: String::new(),
+            reason: e.to_string(),
+        }
+    })
+}
+
+/// Reads one entry of a root map; `None` when absent.
+pub(crate) fn get_entry<H: autosurgeon::Hydrate>(
+    doc: &AutoCommit,
+    map: &str,
+    key: &str,
+) -> CoreResult<Option<H>> {
+    let obj = root_map(doc, map)?;
+    if doc.get(&obj, key)?.is_none() {
+        return Ok(None);
+    }
+    autosurgeon::hydrate_prop(doc, &obj, key)
+        .map(Some)
+        .map_err(|e| CoreError::Document {
+            doc: String::new(),
+            reason: e.to_string(),
+        })
+}
+
+/// Whether a root map holds `key`.
+pub(crate) fn has_entry(doc: &AutoCommit, map: &str, key: &str) -> CoreResult<bool> {
+    let obj = root_map(doc, map)?;
+    Ok(doc.get(&obj, key)?.is_some())
 }

@@ -9,9 +9,9 @@ use shared_model::documents::{CartClaim, ParkedCart, ParkedCartsDoc};
 use shared_model::ids::{CartId, UserId};
 use tracing::instrument;
 
-use crate::docs;
+use crate::docs::{self, get_entry, put_entry};
 use crate::error::{CoreError, CoreResult};
-use crate::terminal::{Terminal, get_entry, put_entry};
+use crate::terminal::Terminal;
 
 /// A parked cart waiting to be resumed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,8 +1,8 @@
-//! Pricing, checkout with the durable outbox, refunds, voids and the print queue.
+//! Pricing, checkout, refunds and voids: each record commits with its outbox entry
+//! ([`crate::outbox`]) and its receipt's print job ([`crate::print_queue`]).
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 use shared_model::cart::Cart;
 use shared_model::codec::{BusinessDate, Timestamp};
 use shared_model::documents::{CatalogDoc, JournalDoc};
@@ -16,51 +16,16 @@ use shared_model::refund::{
     OverRefund, Refund, RefundContext, build_refund, over_refunds, refunded_per_line,
 };
 use shared_model::sale::{Sale, SaleContext, Void};
-use shared_model::shift::{CashMovement, Shift};
+use shared_model::shift::Shift;
 use tracing::{info, instrument, warn};
 
-use crate::docs::Docs;
+use crate::docs::put_entry;
 use crate::error::{CoreError, CoreResult};
+use crate::outbox::{JournalEntry, enqueue, journal_for};
+use crate::print_queue;
 use crate::projection;
-use crate::terminal::{CRASH_AFTER_COMMIT_ENV, Terminal, has_entry, put_entry, register_doc};
+use crate::terminal::Terminal;
 use crate::users::Approval;
-
-/// A queued print job (the printer worker of the receipt-printer issue consumes these).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PrintJob {
-    pub job_id: i64,
-    /// The sale or refund id.
-    pub record_id: String,
-    /// `receipt` (a sale) or `refund`.
-    pub kind: String,
-    /// `pending`, `printing`, `done` or `failed`.
-    pub status: String,
-    pub attempts: u32,
-    /// Reprints are marked as copies.
-    pub copy: bool,
-    pub last_error: Option<String>,
-    pub created_at: String,
-}
-
-/// Status a print worker reports for a job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PrintStatus {
-    Pending,
-    Printing,
-    Done,
-    Failed,
-}
-
-impl PrintStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            PrintStatus::Pending => "pending",
-            PrintStatus::Printing => "printing",
-            PrintStatus::Done => "done",
-            PrintStatus::Failed => "failed",
-        }
-    }
-}
 
 /// A refund as the cashier asks for it.
 #[derive(Debug, Clone)]
@@ -87,109 +52,6 @@ pub(crate) fn next_sequence(tx: &Connection, date: BusinessDate) -> CoreResult<u
         )?
         .query_row([date.to_string()], |r| r.get(0))?;
     u32::try_from(seq).map_err(|_| CoreError::SequenceExhausted(date.to_string()))
-}
-
-/// The journal document of a terminal's business day (registered on first use; the document
-/// itself is created when the first entry is applied).
-pub(crate) fn journal_for(
-    tx: &Connection,
-    terminal: &str,
-    date: BusinessDate,
-) -> CoreResult<String> {
-    let scope = format!("{terminal}/{date}");
-    let existing: Option<String> = tx
-        .prepare_cached(
-            "SELECT doc_id FROM documents WHERE kind = 'journal' AND scope = ?1 AND own = 1",
-        )?
-        .query_row([&scope], |r| r.get(0))
-        .optional()?;
-    if let Some(id) = existing {
-        return Ok(id);
-    }
-    let id = crate::docs::new_doc_id();
-    register_doc(
-        tx,
-        &id,
-        shared_model::documents::DocumentKind::Journal,
-        &scope,
-    )?;
-    tx.execute("UPDATE documents SET own = 1 WHERE doc_id = ?1", [&id])?;
-    Ok(id)
-}
-
-/// Queues a journal entry for its document. The entry's content is read from its query table
-/// when the entry is applied (it was written there in the same transaction), so the outbox row
-/// stays small.
-pub(crate) fn enqueue(
-    tx: &Connection,
-    journal_doc: &str,
-    terminal: &str,
-    date: BusinessDate,
-    map: &str,
-    id: &str,
-) -> CoreResult<()> {
-    tx.prepare_cached(
-        "INSERT INTO outbox (journal_doc, terminal_code, business_date, entry_map, entry_id, data)
-         VALUES (?1, ?2, ?3, ?4, ?5, '')",
-    )?
-    .execute(params![journal_doc, terminal, date.to_string(), map, id])?;
-    Ok(())
-}
-
-/// The current content of a journal entry, from its query table.
-fn entry_data(tx: &Connection, map: &str, id: &str) -> CoreResult<String> {
-    let sql = match map {
-        "sales" => "SELECT data FROM sales WHERE sale_id = ?1",
-        "refunds" => "SELECT data FROM refunds WHERE refund_id = ?1",
-        "voids" => "SELECT data FROM voids WHERE void_id = ?1",
-        "shifts" => "SELECT data FROM shifts WHERE shift_id = ?1",
-        "cash_movements" => "SELECT data FROM cash_movements WHERE movement_id = ?1",
-        other => {
-            return Err(CoreError::Corrupt(format!(
-                "outbox entry for map {other:?}"
-            )));
-        }
-    };
-    tx.prepare_cached(sql)?
-        .query_row([id], |r| r.get(0))
-        .optional()?
-        .ok_or_else(|| CoreError::Corrupt(format!("outbox entry {map}/{id} has no record")))
-}
-
-fn enqueue_print(tx: &Connection, record_id: &str, kind: &str, copy: bool) -> CoreResult<i64> {
-    let now = Timestamp::now().to_string();
-    Ok(tx
-        .prepare_cached(
-            "INSERT INTO print_jobs (record_id, kind, copy, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?4) RETURNING job_id",
-        )?
-        .query_row(params![record_id, kind, copy, now], |r| r.get(0))?)
-}
-
-/// Applies one outbox entry to its journal document; entries already there are left alone
-/// (idempotent by id), except shifts, whose later state (closed) replaces the earlier.
-fn apply_entry(
-    doc: &mut automerge::AutoCommit,
-    map: &str,
-    id: &str,
-    data: &str,
-) -> CoreResult<bool> {
-    if map != "shifts" && has_entry(doc, map, id)? {
-        return Ok(false);
-    }
-    match map {
-        "sales" => put_entry(doc, map, id, &serde_json::from_str::<Sale>(data)?)?,
-        "refunds" => put_entry(doc, map, id, &serde_json::from_str::<Refund>(data)?)?,
-        "voids" => put_entry(doc, map, id, &serde_json::from_str::<Void>(data)?)?,
-        "shifts" => put_entry(doc, map, id, &serde_json::from_str::<Shift>(data)?)?,
-        "cash_movements" => put_entry(doc, map, id, &serde_json::from_str::<CashMovement>(data)?)?,
-        other => {
-            return Err(CoreError::Corrupt(format!(
-                "outbox entry for map {other:?}"
-            )));
-        }
-    }
-    Ok(true)
 }
 
 impl Terminal {
@@ -330,83 +192,19 @@ impl Terminal {
             let journal = journal_for(tx, &ident.terminal_code, date)?;
             projection::project_sale(tx, &sale, &journal)?;
             let id = sale.id.to_string();
-            enqueue(tx, &journal, &ident.terminal_code, date, "sales", &id)?;
-            enqueue_print(tx, &id, "receipt", false)?;
+            enqueue(
+                tx,
+                &journal,
+                &ident.terminal_code,
+                date,
+                JournalEntry::Sale(sale.id),
+            )?;
+            print_queue::queue_receipt(tx, &id, "receipt")?;
             Ok(sale)
         })?;
         info!(receipt = %sale.receipt_no, total = %sale.total(), "sale committed");
         self.after_commit();
         Ok(sale)
-    }
-
-    /// The crash-test hook and the journal update after a committed record.
-    fn after_commit(&mut self) {
-        if std::env::var_os(CRASH_AFTER_COMMIT_ENV).is_some() {
-            std::process::abort();
-        }
-        crate::print_queue::notify_jobs_queued(&self.path);
-        if !self.defer_journal
-            && let Err(e) = self.drain_outbox()
-        {
-            // The record is durable in SQLite; the outbox retries on the next call or start.
-            warn!(error = %e, "journal update failed; left in the outbox");
-        }
-    }
-
-    /// Leaves journal updates to explicit [`Terminal::drain_outbox`] calls (e.g. from the
-    /// shell's idle loop), so checkout returns right after the SQLite commit.
-    pub fn set_defer_journal(&mut self, defer: bool) {
-        self.defer_journal = defer;
-    }
-
-    /// Applies every committed journal entry still waiting in the outbox to its journal
-    /// document, idempotently by entry id; the document change and the removal of the entry
-    /// commit together. Returns how many entries were applied.
-    #[instrument(skip_all)]
-    pub fn drain_outbox(&mut self) -> CoreResult<usize> {
-        let store_id = self.identity()?.store_id.clone();
-        let rows: Vec<(i64, String, String, String, String, String)> = {
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT seq, journal_doc, terminal_code, business_date, entry_map, entry_id
-                 FROM outbox ORDER BY seq",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })?;
-            rows.collect::<Result<_, _>>()?
-        };
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        self.write(|tx, d| {
-            let mut n = 0;
-            for (seq, doc_id, terminal, date, map, id) in &rows {
-                ensure_journal(tx, d, doc_id, &store_id, terminal, date)?;
-                let data = entry_data(tx, map, id)?;
-                let doc = d.get_mut(tx, doc_id)?;
-                if apply_entry(doc, map, id, &data)? {
-                    n += 1;
-                }
-                tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?
-                    .execute([seq])?;
-            }
-            Ok(n)
-        })
-    }
-
-    /// Entries committed but not yet in their journal.
-    pub fn outbox_len(&self) -> CoreResult<u64> {
-        Ok(self
-            .conn
-            .query_row("SELECT count(*) FROM outbox", [], |r| r.get::<_, i64>(0))?
-            as u64)
     }
 
     /// A sale from the query tables (this terminal's or a peer's, once synced).
@@ -510,8 +308,14 @@ impl Terminal {
             let journal = journal_for(tx, &ident.terminal_code, date)?;
             projection::project_refund(tx, &refund, &journal)?;
             let id = refund.id.to_string();
-            enqueue(tx, &journal, &ident.terminal_code, date, "refunds", &id)?;
-            enqueue_print(tx, &id, "refund", false)?;
+            enqueue(
+                tx,
+                &journal,
+                &ident.terminal_code,
+                date,
+                JournalEntry::Refund(refund.id),
+            )?;
+            print_queue::queue_receipt(tx, &id, "refund")?;
             Ok(refund)
         })?;
         info!(receipt = %refund.receipt_no, total = %refund.total, "refund committed");
@@ -565,8 +369,13 @@ impl Terminal {
         self.write(|tx, _| {
             let journal = journal_for(tx, &ident.terminal_code, date)?;
             projection::project_void(tx, &void, &journal)?;
-            let id = void.id.to_string();
-            enqueue(tx, &journal, &ident.terminal_code, date, "voids", &id)?;
+            enqueue(
+                tx,
+                &journal,
+                &ident.terminal_code,
+                date,
+                JournalEntry::Void(void.id),
+            )?;
             Ok(())
         })?;
         self.after_commit();
@@ -591,72 +400,6 @@ impl Terminal {
             out.extend(over_refunds(&sale, &self.refunds_of(id)?)?);
         }
         Ok(out)
-    }
-
-    /// Print jobs waiting for the printer worker, oldest first.
-    pub fn pending_print_jobs(&self, limit: usize) -> CoreResult<Vec<PrintJob>> {
-        self.print_jobs_where("status IN ('pending', 'printing')", limit)
-    }
-
-    pub fn print_jobs_for(&self, record_id: &str) -> CoreResult<Vec<PrintJob>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT job_id, record_id, kind, status, attempts, copy, last_error, created_at
-             FROM print_jobs WHERE record_id = ?1 ORDER BY job_id",
-        )?;
-        let rows = stmt.query_map([record_id], print_job_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    fn print_jobs_where(&self, cond: &str, limit: usize) -> CoreResult<Vec<PrintJob>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT job_id, record_id, kind, status, attempts, copy, last_error, created_at
-             FROM print_jobs WHERE {cond} ORDER BY job_id LIMIT ?1"
-        ))?;
-        let rows = stmt.query_map([limit as i64], print_job_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Records what the printer worker did with a job.
-    pub fn set_print_status(
-        &mut self,
-        job_id: i64,
-        status: PrintStatus,
-        error: Option<&str>,
-    ) -> CoreResult<()> {
-        let n = self.conn.execute(
-            "UPDATE print_jobs SET status = ?2, last_error = ?3, updated_at = ?4,
-                attempts = attempts + CASE WHEN ?2 IN ('failed', 'printing') THEN 1 ELSE 0 END
-             WHERE job_id = ?1",
-            params![job_id, status.as_str(), error, Timestamp::now().to_string()],
-        )?;
-        if n == 0 {
-            return Err(CoreError::NotFound {
-                what: "print job",
-                id: job_id.to_string(),
-            });
-        }
-        Ok(())
-    }
-
-    /// Queues a reprint (marked as a copy) of a sale or refund receipt.
-    pub fn reprint(&mut self, record_id: &str) -> CoreResult<i64> {
-        let kind: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT 'receipt' FROM sales WHERE sale_id = ?1
-                 UNION ALL SELECT 'refund' FROM refunds WHERE refund_id = ?1",
-                [record_id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let kind = kind.ok_or_else(|| CoreError::NotFound {
-            what: "sale or refund",
-            id: record_id.to_string(),
-        })?;
-        let tx = self.conn.transaction()?;
-        let id = enqueue_print(&tx, record_id, &kind, true)?;
-        tx.commit()?;
-        Ok(id)
     }
 
     /// The journal document held for a terminal's business day, if any.
@@ -705,33 +448,4 @@ impl Terminal {
         self.drain_outbox()?;
         self.write(|tx, d| projection::rebuild(tx, d))
     }
-}
-
-fn print_job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PrintJob> {
-    Ok(PrintJob {
-        job_id: r.get(0)?,
-        record_id: r.get(1)?,
-        kind: r.get(2)?,
-        status: r.get(3)?,
-        attempts: r.get(4)?,
-        copy: r.get(5)?,
-        last_error: r.get(6)?,
-        created_at: r.get(7)?,
-    })
-}
-
-/// Creates the journal document on first use.
-pub(crate) fn ensure_journal(
-    tx: &Transaction<'_>,
-    d: &mut Docs,
-    doc_id: &str,
-    store_id: &str,
-    terminal: &str,
-    date: &str,
-) -> CoreResult<()> {
-    if d.exists(tx, doc_id)? {
-        return Ok(());
-    }
-    let date: BusinessDate = date.parse()?;
-    d.create(doc_id, &JournalDoc::new(store_id, terminal, date))
 }

@@ -12,8 +12,8 @@ use shared_model::zreport::{ZReport, ZReportInput};
 use tracing::instrument;
 
 use crate::error::{CoreError, CoreResult};
+use crate::outbox::{JournalEntry, enqueue, journal_for};
 use crate::projection;
-use crate::sales::{enqueue, journal_for};
 use crate::terminal::Terminal;
 
 fn load_all<T: serde::de::DeserializeOwned>(
@@ -54,19 +54,16 @@ impl Terminal {
         self.write(|tx, _| {
             let journal = journal_for(tx, &ident.terminal_code, date)?;
             projection::project_shift(tx, shift, &journal)?;
-            let id = shift.id.to_string();
-            enqueue(tx, &journal, &ident.terminal_code, date, "shifts", &id)
+            enqueue(
+                tx,
+                &journal,
+                &ident.terminal_code,
+                date,
+                JournalEntry::Shift(shift.id),
+            )
         })?;
         self.drain_quietly();
         Ok(())
-    }
-
-    fn drain_quietly(&mut self) {
-        if !self.defer_journal
-            && let Err(e) = self.drain_outbox()
-        {
-            tracing::warn!(error = %e, "journal update failed; left in the outbox");
-        }
     }
 
     /// Cash put into or taken out of the drawer outside a sale.
@@ -88,14 +85,12 @@ impl Terminal {
         self.write(|tx, _| {
             let journal = journal_for(tx, &ident.terminal_code, date)?;
             projection::project_cash_movement(tx, &m, &journal)?;
-            let id = m.id.to_string();
             enqueue(
                 tx,
                 &journal,
                 &ident.terminal_code,
                 date,
-                "cash_movements",
-                &id,
+                JournalEntry::CashMovement(m.id),
             )
         })?;
         self.drain_quietly();

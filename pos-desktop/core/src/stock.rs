@@ -14,10 +14,10 @@ use shared_model::money::Quantity;
 use shared_model::stock::{MovementKind, StockCount, StockMovement};
 use tracing::instrument;
 
-use crate::docs::{self, Docs};
+use crate::docs::{self, Docs, put_entry, register_doc};
 use crate::error::{CoreError, CoreResult};
 use crate::projection;
-use crate::terminal::{Terminal, put_entry, register_doc};
+use crate::terminal::Terminal;
 
 /// A product at or below its low-stock threshold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,9 +2,9 @@
 //! query tables. Every use-case is a method of [`Terminal`].
 
 use std::path::{Path, PathBuf};
+use std::sync::Weak;
 use std::time::Duration;
 
-use automerge::{AutoCommit, ObjType, ReadDoc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use shared_model::codec::{BusinessDate, Timestamp};
@@ -13,10 +13,11 @@ use shared_model::documents::{
 };
 use shared_model::receipt_number::check_code;
 use shared_model::settings::StoreSettings;
+use tokio::sync::Notify;
 use tracing::{info, instrument, warn};
 
 use crate::db;
-use crate::docs::{self, Docs};
+use crate::docs::{self, Docs, register_doc, scope_of};
 use crate::error::{CoreError, CoreResult};
 
 /// Who this terminal is and where its store's documents are.
@@ -68,6 +69,9 @@ pub struct Terminal {
     pub(crate) settings_cache: Option<StoreSettings>,
     pub(crate) promotions_cache: Option<Vec<shared_model::promotion::Promotion>>,
     backup: Option<PathBuf>,
+    /// The running sync client's wake-up ([`Terminal::nudge_sync`]); weak, so a stopped client
+    /// is not kept alive by the terminal.
+    sync_nudge: Option<Weak<Notify>>,
 }
 
 /// The environment variable that makes checkout abort the process right after the SQLite
@@ -93,6 +97,7 @@ impl Terminal {
             settings_cache: None,
             promotions_cache: None,
             backup,
+            sync_nudge: None,
         };
         if t.ident.is_some() {
             let applied = t.drain_outbox()?;
@@ -115,6 +120,20 @@ impl Terminal {
     /// The automerge actor id this open writes with (fresh on every open).
     pub fn actor_id(&self) -> String {
         self.docs.actor().to_hex_string()
+    }
+
+    /// Registers the sync client to wake after every committed journal record (see
+    /// [`crate::sync::client::SyncClient::start`]), so a sale leaves for the server at once
+    /// in every shell.
+    pub(crate) fn set_sync_nudge(&mut self, nudge: Weak<Notify>) {
+        self.sync_nudge = Some(nudge);
+    }
+
+    /// Wakes the sync client, if one runs, to offer local changes now.
+    pub(crate) fn nudge_sync(&self) {
+        if let Some(nudge) = self.sync_nudge.as_ref().and_then(Weak::upgrade) {
+            nudge.notify_one();
+        }
     }
 
     /// Lets tests shorten the PIN lockout.
@@ -400,138 +419,4 @@ fn insert_identity(tx: &Transaction<'_>, i: &Identity) -> CoreResult<()> {
         register_doc(tx, id, kind, "")?;
     }
     Ok(())
-}
-
-/// Records which document an id is. The (kind, scope) of an id never changes.
-pub(crate) fn register_doc(
-    tx: &Connection,
-    doc_id: &str,
-    kind: DocumentKind,
-    scope: &str,
-) -> CoreResult<()> {
-    let existing: Option<(String, String)> = tx
-        .query_row(
-            "SELECT kind, scope FROM documents WHERE doc_id = ?1",
-            [doc_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    match existing {
-        Some((k, s)) if k == kind.as_str() && s == scope => Ok(()),
-        Some((k, s)) => Err(CoreError::Document {
-            doc: doc_id.into(),
-            reason: format!("is a {k} ({s}), received as a {} ({scope})", kind.as_str()),
-        }),
-        None => {
-            tx.execute(
-                "INSERT INTO documents (doc_id, kind, scope) VALUES (?1, ?2, ?3)",
-                params![doc_id, kind.as_str(), scope],
-            )
-            .map_err(|e| CoreError::Document {
-                doc: doc_id.into(),
-                reason: format!("cannot register: {e}"),
-            })?;
-            Ok(())
-        }
-    }
-}
-
-/// The scope of a document from its content: journals `<terminal>/<date>`, adjustments their
-/// period, baselines their date, period indexes their month.
-pub(crate) fn scope_of(doc: &AutoCommit, kind: DocumentKind) -> String {
-    let s = |key: &str| -> String {
-        match doc.get(automerge::ROOT, key).ok().flatten() {
-            Some((automerge::Value::Scalar(v), _)) => match v.as_ref() {
-                automerge::ScalarValue::Str(s) => s.to_string(),
-                _ => String::new(),
-            },
-            _ => String::new(),
-        }
-    };
-    match kind {
-        DocumentKind::Journal => format!("{}/{}", s("terminal_code"), s("business_date")),
-        DocumentKind::StockAdjustments => s("period"),
-        DocumentKind::StockBaseline => s("business_date"),
-        DocumentKind::PeriodIndex => s("month"),
-        _ => String::new(),
-    }
-}
-
-/// The object id of a map at the root of a document.
-pub(crate) fn root_map(doc: &AutoCommit, key: &str) -> CoreResult<automerge::ObjId> {
-    match doc.get(automerge::ROOT, key)? {
-        Some((automerge::Value::Object(ObjType::Map), id)) => Ok(id),
-        _ => Err(CoreError::Document {
-            doc: String::new(),
-            reason: format!("has no map {key:?} at its root"),
-        }),
-    }
-}
-
-/// Writes one entry of a root map.
-pub(crate) fn put_entry<R: autosurgeon::Reconcile>(
-    doc: &mut AutoCommit,
-    map: &str,
-    key: &str,
-    value: &R,
-) -> CoreResult<()> {
-    let obj = root_map(doc, map)?;
-    autosurgeon::reconcile_prop(doc, &obj, key, value).map_err(|e| CoreError::Document {
-        doc: String::new(),
-        reason: e.to_string(),
-    })
-}
-
-/// Entries to write into a map, leaving its other entries alone (one automerge change for
-/// all of them, unlike one `put_entry` each).
-struct PartialMap<'a, V>(&'a [(String, &'a V)]);
-
-impl<V: autosurgeon::Reconcile> autosurgeon::Reconcile for PartialMap<'_, V> {
-    type Key<'k> = autosurgeon::reconcile::NoKey;
-    fn reconcile<R: autosurgeon::Reconciler>(&self, mut r: R) -> Result<(), R::Error> {
-        use autosurgeon::reconcile::MapReconciler;
-        let mut m = r.map()?;
-        for (k, v) in self.0 {
-            m.put(k, *v)?;
-        }
-        Ok(())
-    }
-}
-
-/// Writes many entries of a root map in one change.
-pub(crate) fn put_entries<V: autosurgeon::Reconcile>(
-    doc: &mut AutoCommit,
-    map: &str,
-    entries: &[(String, &V)],
-) -> CoreResult<()> {
-    autosurgeon::reconcile_prop(doc, automerge::ROOT, map, PartialMap(entries)).map_err(|e| {
-        CoreError::Document {
-            doc: String::new(),
-            reason: e.to_string(),
-        }
-    })
-}
-
-/// Reads one entry of a root map; `None` when absent.
-pub(crate) fn get_entry<H: autosurgeon::Hydrate>(
-    doc: &AutoCommit,
-    map: &str,
-    key: &str,
-) -> CoreResult<Option<H>> {
-    let obj = root_map(doc, map)?;
-    if doc.get(&obj, key)?.is_none() {
-        return Ok(None);
-    }
-    autosurgeon::hydrate_prop(doc, &obj, key)
-        .map(Some)
-        .map_err(|e| CoreError::Document {
-            doc: String::new(),
-            reason: e.to_string(),
-        })
-}
-
-/// Whether a root map holds `key`.
-pub(crate) fn has_entry(doc: &AutoCommit, map: &str, key: &str) -> CoreResult<bool> {
-    let obj = root_map(doc, map)?;
-    Ok(doc.get(&obj, key)?.is_some())
 }

@@ -10,9 +10,9 @@ use shared_model::ids::UserId;
 use shared_model::users::{Role, StoreUser, check_pin};
 use tracing::{instrument, warn};
 
-use crate::docs;
+use crate::docs::{self, get_entry, put_entry};
 use crate::error::{CoreError, CoreResult};
-use crate::terminal::{Terminal, get_entry, put_entry};
+use crate::terminal::Terminal;
 
 /// Wrong PINs in a row after which a user is locked.
 pub const MAX_PIN_FAILURES: u32 = 5;

@@ -5,12 +5,13 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use pos_core::print_queue::{JobFilter, JobState, PrintQueue, QueueConfig, QueuedJob};
 use pos_core::shared_model::cart::{Cart, Discount};
 use pos_core::shared_model::ids::UserId;
 use pos_core::shared_model::money::{Money, Percent, Quantity};
 use pos_core::shared_model::payment::{PaymentMethod, QrisMode, Tender};
 use pos_core::shared_model::users::Role;
-use pos_core::{Approval, CoreError, JoinStore, PrintStatus, RefundRequest, Terminal};
+use pos_core::{Approval, CoreError, JoinStore, RefundRequest, Terminal};
 use rust_decimal_macros::dec;
 
 fn cash(n: i64) -> Vec<Tender> {
@@ -54,10 +55,10 @@ fn checkout_commits_the_sale_with_payments_stock_print_job_and_journal_entry() {
         Quantity::from_i64(-2)
     );
     assert_eq!(s.t.stock_on_hand(s.beras.id).unwrap(), Quantity(dec!(-2.5)));
-    let jobs = s.t.print_jobs_for(&sale.id.to_string()).unwrap();
+    let jobs = print_jobs(&s, &sale.id.to_string());
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].kind, "receipt");
-    assert_eq!(jobs[0].status, "pending");
+    assert_eq!(jobs[0].state, JobState::Waiting);
     assert_eq!(s.t.outbox_len().unwrap(), 0);
     let j = s.t.journal("T1", sale.business_date).unwrap().unwrap();
     assert_eq!(j.sales.get(&sale.id.to_string()), Some(&sale));
@@ -318,10 +319,7 @@ fn refunds_partial_whole_and_their_errors() {
     assert_eq!(r2.total, Money::from_i64(10_500));
     assert!(s.t.refundable_lines(sale.id).unwrap().is_empty());
     assert_eq!(s.t.refunds_of(sale.id).unwrap().len(), 2);
-    assert_eq!(
-        s.t.print_jobs_for(&r2.id.to_string()).unwrap()[0].kind,
-        "refund"
-    );
+    assert_eq!(print_jobs(&s, &r2.id.to_string())[0].kind, "refund");
     let j = s.t.journal("T1", sale.business_date).unwrap().unwrap();
     assert_eq!(j.refunds.len(), 2);
     assert!(s.t.over_refund_flags().unwrap().is_empty());
@@ -460,34 +458,31 @@ fn print_jobs_are_queued_durably_and_reprints_are_copies() {
     let cart = indomie_cart(&mut s, 1);
     let sale = s.t.checkout(&cart, &cash(5000), s.cashier, None).unwrap();
     s.reopen();
-    let jobs = s.t.pending_print_jobs(10).unwrap();
+    // No printer is set up, so the queue runs no worker: the receipt waits.
+    let mut q = PrintQueue::open(&s.path, QueueConfig::default()).unwrap();
+    let jobs = q.jobs(JobFilter::Open, 10).unwrap();
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].record_id, sale.id.to_string());
     assert!(!jobs[0].copy);
-    s.t.set_print_status(jobs[0].job_id, PrintStatus::Printing, None)
-        .unwrap();
-    s.t.set_print_status(jobs[0].job_id, PrintStatus::Failed, Some("paper out"))
-        .unwrap();
-    let j = &s.t.print_jobs_for(&sale.id.to_string()).unwrap()[0];
-    assert_eq!(j.status, "failed");
-    assert_eq!(j.attempts, 2);
-    assert_eq!(j.last_error.as_deref(), Some("paper out"));
-    s.t.set_print_status(jobs[0].job_id, PrintStatus::Done, None)
-        .unwrap();
-    assert!(s.t.pending_print_jobs(10).unwrap().is_empty());
-    let copy = s.t.reprint(&sale.id.to_string()).unwrap();
-    let pending = s.t.pending_print_jobs(10).unwrap();
+    assert_eq!(jobs[0].state, JobState::Waiting);
+    q.cancel(jobs[0].job_id).unwrap();
+    assert!(q.jobs(JobFilter::Open, 10).unwrap().is_empty());
+    let copy = q.reprint(&sale.id.to_string()).unwrap();
+    let pending = q.jobs(JobFilter::Open, 10).unwrap();
     assert_eq!(pending.len(), 1);
-    assert_eq!(pending[0].job_id, copy);
+    assert_eq!(pending[0].job_id, copy.job_id);
     assert!(pending[0].copy);
-    assert!(matches!(
-        s.t.reprint("nope"),
-        Err(CoreError::NotFound { .. })
-    ));
-    assert!(matches!(
-        s.t.set_print_status(9999, PrintStatus::Done, None),
-        Err(CoreError::NotFound { .. })
-    ));
+    assert!(matches!(q.reprint("nope"), Err(CoreError::NotFound { .. })));
+    assert!(matches!(q.cancel(9999), Err(CoreError::NotFound { .. })));
+}
+
+/// The print jobs of a sale or refund, as the print queue lists them (a queue with no printer
+/// set up starts no worker, so nothing is printed or changed).
+fn print_jobs(s: &Shop, record_id: &str) -> Vec<QueuedJob> {
+    PrintQueue::open(&s.path, QueueConfig::default())
+        .unwrap()
+        .jobs_for(record_id)
+        .unwrap()
 }
 
 #[test]

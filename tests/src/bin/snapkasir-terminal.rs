@@ -13,8 +13,8 @@
 //! - `{"cmd":"wait_sale","id":…,"timeout_ms":…}`: replies once this store holds the sale
 //!   (checked every millisecond) or the timeout passes: `{"found":…}`
 //! - `{"cmd":"journal_size"}`: bytes of this terminal's journal of today (saved document)
-//! - `sync` takes `"intervals":"shop"` to keep `SyncConfig::new`'s intervals, and `sell`
-//!   takes `"nudge":false` to leave the sync client to its poll
+//! - `sync` takes `"intervals":"shop"` to keep `SyncConfig::new`'s intervals (checkout itself
+//!   wakes the sync client, so a sale leaves at once whatever the poll interval)
 //! - LAN sync (docs/lan-sync.md): `{"cmd":"store_key","key":…}`,
 //!   `{"cmd":"lan","listen":"127.0.0.1:0"|null,"peers":[…],"discovery":false}` (replies with the
 //!   listening address), `{"cmd":"lan_status"}`, `{"cmd":"sales_of","terminal":…}` (sale ids of
@@ -238,11 +238,6 @@ fn handle(state: &mut State, cmd: &Value, path: &str) -> Result<Value> {
                 let total = t.price(&cart)?.total();
                 t.checkout(&cart, &[Tender::cash(total)], cashier, None)?
             };
-            if let Some(s) = &state.sync
-                && cmd["nudge"] != false
-            {
-                s.nudge();
-            }
             Ok(
                 json!({"sale_id": sale.id.to_string(), "receipt_no": sale.receipt_no.to_string(), "total": sale.total().to_string()}),
             )

@@ -14,16 +14,16 @@ use pos_core::shared_model::ids::UserId;
 use pos_core::shared_model::money::{Money, Quantity};
 use pos_core::shared_model::payment::Tender;
 
-fn main() -> anyhow::Result<()> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let [_, db, log, cashier, sku] = args.as_slice() else {
-        anyhow::bail!("usage: checkout_loop <db> <log> <cashier id> <sku>");
+        return Err("usage: checkout_loop <db> <log> <cashier id> <sku>".into());
     };
     let cashier: UserId = cashier.parse()?;
     let mut t = Terminal::open(db)?;
     let product = t
         .product_by_sku(sku)?
-        .ok_or_else(|| anyhow::anyhow!("no product {sku}"))?;
+        .ok_or_else(|| format!("no product {sku}"))?;
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -14,8 +14,9 @@ use shared_model::codec::BusinessDate;
 use shared_model::documents::{self, DocumentKind, JournalRef, PeriodIndexDoc};
 use shared_model::sync_session::SyncStore;
 
+use crate::docs::{register_doc, scope_of};
 use crate::error::{CoreError, CoreResult};
-use crate::terminal::{Terminal, register_doc, scope_of};
+use crate::terminal::Terminal;
 
 /// Borrows the terminal for one step of a session. Documents we asked for but do not hold yet
 /// live in `pending` until their first content arrives.

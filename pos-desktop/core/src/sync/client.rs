@@ -139,6 +139,8 @@ impl SyncClient {
     pub fn start(terminal: Arc<Mutex<Terminal>>, config: SyncConfig) -> SyncClient {
         let (status_tx, status) = watch::channel(SyncStatus::default());
         let nudge = Arc::new(Notify::new());
+        // Every committed journal record wakes the client, whichever shell made it.
+        lock(&terminal).set_sync_nudge(Arc::downgrade(&nudge));
         let (stop, stop_rx) = watch::channel(false);
         let worker = Worker {
             terminal,
@@ -165,7 +167,8 @@ impl SyncClient {
         self.status.clone()
     }
 
-    /// Tells the client something changed locally (e.g. after a checkout).
+    /// Tells the client something changed locally. Checkout, refunds, voids, shifts and cash
+    /// movements of the terminal it was started with do this themselves.
     pub fn nudge(&self) {
         self.nudge.notify_one();
     }

@@ -227,3 +227,31 @@ fn devices_lists_usb_and_serial() {
         "{text}"
     );
 }
+
+/// `status` over the real serial driver, against the test printer on a pseudo-terminal (moved
+/// here from receipt-printer's `serial_printer` tests with the binary).
+#[cfg(unix)]
+#[test]
+fn cli_status_over_serial() {
+    let printer =
+        TestPrinter::start_serial(PrinterProfile::by_name("xprinter-80").expect("built in"))
+            .expect("a pseudo-terminal for the serial test printer (needs /dev/ptmx and /dev/pts)");
+    printer.set_condition(Condition {
+        cover_open: true,
+        ..Condition::ready()
+    });
+    let out = escpos_print(&[
+        "--to",
+        &printer.target(),
+        "--profile",
+        "xprinter-80",
+        "status",
+    ]);
+    assert_eq!(
+        stdout(&out).trim(),
+        "offline: cover open",
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
