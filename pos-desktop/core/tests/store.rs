@@ -132,16 +132,11 @@ fn documents_are_chunks_in_the_same_file_and_reload() {
 #[test]
 fn malformed_documents_from_outside_are_refused_and_change_nothing() {
     let mut s = shop();
-    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fuzz-corpus/automerge-crashers");
-    let corpus = if corpus.exists() {
-        corpus
-    } else {
-        std::path::PathBuf::from("/work/shared/fuzz-corpus/automerge-crashers")
-    };
+    let corpus =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus/automerge");
     let mut tried = 0;
     for entry in std::fs::read_dir(&corpus)
-        .expect("the automerge crashers corpus (shared/fuzz-corpus) must be present")
+        .expect("the automerge crashers corpus (tests/corpus/automerge) must be present")
     {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
