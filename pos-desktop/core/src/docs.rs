@@ -12,28 +12,14 @@ use automerge::{ActorId, AutoCommit, ChangeHash};
 use rusqlite::{Connection, params};
 use sha2::{Digest, Sha256};
 use shared_model::documents::{self, Document};
+/// Document ids and `automerge:` URLs, as the server makes and reads them.
+pub use shared_model::wire::{id_of, new_document_id, url};
 
 use crate::chunks::{self, ChunkKey};
 use crate::error::{CoreError, CoreResult};
 
 /// Incremental chunks a document may collect before it is compacted into a snapshot.
 pub const COMPACT_AFTER: usize = 64;
-
-/// A new automerge-repo document id: bs58check of 16 random bytes.
-pub fn new_doc_id() -> String {
-    let bytes: [u8; 16] = rand::random();
-    bs58::encode(bytes).with_check().into_string()
-}
-
-/// `automerge:<id>`.
-pub fn url(doc_id: &str) -> String {
-    format!("automerge:{doc_id}")
-}
-
-/// The id of an `automerge:` URL (or the id itself).
-pub fn id_of(url: &str) -> &str {
-    url.strip_prefix("automerge:").unwrap_or(url)
-}
 
 fn sha_hex(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);

@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rand::Rng;
 use receipt_printer::driver::{self, Target, Timeouts};
@@ -44,7 +44,7 @@ use receipt_printer::{
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
-use shared_model::codec::Timestamp;
+use shared_model::codec::{Timestamp, now_ms};
 use shared_model::documents::{SettingsDoc, UsersDoc};
 use shared_model::refund::Refund;
 use shared_model::sale::Sale;
@@ -245,13 +245,6 @@ pub enum JobFilter {
     Open,
     /// Everything, newest first.
     All,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 fn ms_to_rfc3339(ms: i64) -> Option<String> {

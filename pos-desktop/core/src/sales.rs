@@ -106,7 +106,7 @@ pub(crate) fn journal_for(
     if let Some(id) = existing {
         return Ok(id);
     }
-    let id = crate::docs::new_doc_id();
+    let id = crate::docs::new_document_id();
     register_doc(
         tx,
         &id,

@@ -142,11 +142,11 @@ impl Terminal {
             store_id: new.store_id.clone(),
             store_code: new.store_code.clone(),
             terminal_code: new.terminal_code.clone(),
-            root_doc: docs::new_doc_id(),
-            catalog_doc: docs::new_doc_id(),
-            settings_doc: docs::new_doc_id(),
-            users_doc: docs::new_doc_id(),
-            parked_doc: docs::new_doc_id(),
+            root_doc: docs::new_document_id(),
+            catalog_doc: docs::new_document_id(),
+            settings_doc: docs::new_document_id(),
+            users_doc: docs::new_document_id(),
+            parked_doc: docs::new_document_id(),
         };
         let root = StoreRootDoc::new(
             &new.store_id,
@@ -439,15 +439,7 @@ pub(crate) fn register_doc(
 /// The scope of a document from its content: journals `<terminal>/<date>`, adjustments their
 /// period, baselines their date, period indexes their month.
 pub(crate) fn scope_of(doc: &AutoCommit, kind: DocumentKind) -> String {
-    let s = |key: &str| -> String {
-        match doc.get(automerge::ROOT, key).ok().flatten() {
-            Some((automerge::Value::Scalar(v), _)) => match v.as_ref() {
-                automerge::ScalarValue::Str(s) => s.to_string(),
-                _ => String::new(),
-            },
-            _ => String::new(),
-        }
-    };
+    let s = |key: &str| shared_model::documents::root_str(doc, key).unwrap_or_default();
     match kind {
         DocumentKind::Journal => format!("{}/{}", s("terminal_code"), s("business_date")),
         DocumentKind::StockAdjustments => s("period"),
