@@ -48,6 +48,11 @@ impl Timestamp {
     }
 }
 
+/// Current time in unix milliseconds.
+pub fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
 impl From<DateTime<Utc>> for Timestamp {
     fn from(t: DateTime<Utc>) -> Self {
         Timestamp(t.trunc_subsecs(3))

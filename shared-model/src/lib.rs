@@ -13,6 +13,7 @@ pub mod codec;
 pub mod conflicts;
 pub mod documents;
 pub mod error;
+pub mod heartbeat;
 pub mod ids;
 pub mod money;
 pub mod payment;

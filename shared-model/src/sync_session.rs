@@ -219,7 +219,11 @@ impl Session {
                 });
             }
             Message::Error { message } => return Err(SessionError::Remote(message)),
-            Message::Ephemeral { .. } | Message::Other { .. } => {}
+            Message::Ephemeral { .. }
+            | Message::Leave { .. }
+            | Message::RemoteSubscriptionChange { .. }
+            | Message::RemoteHeadsChanged { .. }
+            | Message::Other { .. } => {}
         }
         Ok(step)
     }

@@ -1,6 +1,7 @@
 //! The automerge-repo wire protocol (version "1"): CBOR maps exchanged over a WebSocket as
-//! binary frames. Bytes in, values out and back: no IO, so terminals, tests and servers share
-//! one codec and test it without sockets.
+//! binary frames. Bytes in, values out and back: no IO, so terminals, tests and the server
+//! share this one codec, with the same size limits and required fields, and test it without
+//! sockets. (The server adds only what is its own: see `sync-server/src/sync/protocol.rs`.)
 
 use minicbor::data::Type;
 use minicbor::{Decoder, Encoder};
@@ -10,6 +11,12 @@ pub const PROTOCOL_VERSION: &str = "1";
 
 /// Longest peer id accepted.
 pub const MAX_PEER_ID_LEN: usize = 256;
+
+/// Most fields a frame may have.
+pub const MAX_FIELDS: u64 = 64;
+
+/// Most entries of `supportedProtocolVersions`.
+pub const MAX_PROTOCOL_VERSIONS: u64 = 16;
 
 /// One frame of the protocol.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +32,8 @@ pub enum Message {
         target_id: String,
         selected_protocol_version: String,
     },
+    /// The sender is going away.
+    Leave { sender_id: String },
     /// A first sync message for a document the sender does not have yet.
     Request {
         sender_id: String,
@@ -52,13 +61,79 @@ pub enum Message {
         document_id: String,
         data: Vec<u8>,
     },
+    /// Which storage ids' heads the sender wants to hear about (the lists are not kept).
+    RemoteSubscriptionChange {
+        sender_id: String,
+        target_id: String,
+    },
+    /// Heads of a document at another storage (the heads are not kept).
+    RemoteHeadsChanged {
+        sender_id: String,
+        target_id: String,
+        document_id: String,
+    },
     /// The sender is closing the connection because of `message`.
     Error { message: String },
-    /// A frame type this codec does not interpret (`remote-heads-changed`, `leave`, …).
+    /// A frame type this codec does not know.
     Other { kind: String },
 }
 
-/// Why a frame could not be decoded.
+impl Message {
+    /// A `join` offering [`PROTOCOL_VERSION`].
+    pub fn join(sender_id: impl Into<String>) -> Message {
+        Message::Join {
+            sender_id: sender_id.into(),
+            supported_protocol_versions: vec![PROTOCOL_VERSION.to_string()],
+        }
+    }
+
+    /// The frame's `type` as written on the wire.
+    pub fn kind(&self) -> &str {
+        match self {
+            Message::Join { .. } => "join",
+            Message::Peer { .. } => "peer",
+            Message::Leave { .. } => "leave",
+            Message::Request { .. } => "request",
+            Message::Sync { .. } => "sync",
+            Message::DocUnavailable { .. } => "doc-unavailable",
+            Message::Ephemeral { .. } => "ephemeral",
+            Message::RemoteSubscriptionChange { .. } => "remote-subscription-change",
+            Message::RemoteHeadsChanged { .. } => "remote-heads-changed",
+            Message::Error { .. } => "error",
+            Message::Other { kind } => kind,
+        }
+    }
+
+    /// Who sent the frame (`error` and unknown frames carry none).
+    pub fn sender_id(&self) -> Option<&str> {
+        match self {
+            Message::Join { sender_id, .. }
+            | Message::Peer { sender_id, .. }
+            | Message::Leave { sender_id }
+            | Message::Request { sender_id, .. }
+            | Message::Sync { sender_id, .. }
+            | Message::DocUnavailable { sender_id, .. }
+            | Message::Ephemeral { sender_id, .. }
+            | Message::RemoteSubscriptionChange { sender_id, .. }
+            | Message::RemoteHeadsChanged { sender_id, .. } => Some(sender_id),
+            Message::Error { .. } | Message::Other { .. } => None,
+        }
+    }
+
+    /// The document the frame is about, if any.
+    pub fn document_id(&self) -> Option<&str> {
+        match self {
+            Message::Request { document_id, .. }
+            | Message::Sync { document_id, .. }
+            | Message::DocUnavailable { document_id, .. }
+            | Message::Ephemeral { document_id, .. }
+            | Message::RemoteHeadsChanged { document_id, .. } => Some(document_id),
+            _ => None,
+        }
+    }
+}
+
+/// Why a frame could not be decoded. The message is what a peer is told.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("malformed frame: {0}")]
 pub struct WireError(pub String);
@@ -84,6 +159,21 @@ pub fn document_id_from_bytes(bytes: &[u8; 16]) -> String {
     bs58::encode(bytes).with_check().into_string()
 }
 
+/// A new automerge-repo document id: bs58check of 16 random bytes.
+pub fn new_document_id() -> String {
+    document_id_from_bytes(&rand::random())
+}
+
+/// `automerge:<id>`.
+pub fn url(document_id: &str) -> String {
+    format!("automerge:{document_id}")
+}
+
+/// The id of an `automerge:` URL (or the id itself).
+pub fn id_of(url: &str) -> &str {
+    url.strip_prefix("automerge:").unwrap_or(url)
+}
+
 #[derive(Default)]
 struct Fields {
     kind: Option<String>,
@@ -96,112 +186,141 @@ struct Fields {
     message: Option<String>,
 }
 
+fn req<T>(v: Option<T>, name: &str) -> Result<T, WireError> {
+    v.ok_or_else(|| bad(format!("missing {name}")))
+}
+
 impl Fields {
-    fn req(v: Option<String>, name: &str) -> Result<String, WireError> {
-        v.ok_or_else(|| bad(format!("missing {name}")))
+    fn read(bytes: &[u8]) -> Result<Fields, WireError> {
+        let mut d = Decoder::new(bytes);
+        let len = d
+            .map()
+            .map_err(cbor)?
+            .ok_or_else(|| bad("indefinite-length map"))?;
+        if len > MAX_FIELDS {
+            return Err(bad("too many fields"));
+        }
+        let mut f = Fields::default();
+        for _ in 0..len {
+            if d.datatype().map_err(cbor)? != Type::String {
+                return Err(bad("map keys must be strings"));
+            }
+            match d.str().map_err(cbor)? {
+                "type" => f.kind = Some(d.str().map_err(cbor)?.to_string()),
+                "senderId" => f.sender_id = Some(d.str().map_err(cbor)?.to_string()),
+                "targetId" => f.target_id = Some(d.str().map_err(cbor)?.to_string()),
+                "message" => f.message = Some(d.str().map_err(cbor)?.to_string()),
+                "selectedProtocolVersion" => f.selected = Some(d.str().map_err(cbor)?.to_string()),
+                "documentId" => f.document_id = Some(read_document_id(&mut d)?),
+                "data" => f.data = Some(d.bytes().map_err(cbor)?.to_vec()),
+                "supportedProtocolVersions" => {
+                    let n = d
+                        .array()
+                        .map_err(cbor)?
+                        .ok_or_else(|| bad("indefinite-length array"))?;
+                    if n > MAX_PROTOCOL_VERSIONS {
+                        return Err(bad("too many protocol versions"));
+                    }
+                    for _ in 0..n {
+                        f.versions.push(d.str().map_err(cbor)?.to_string());
+                    }
+                }
+                _ => d.skip().map_err(cbor)?,
+            }
+        }
+        for id in [&f.sender_id, &f.target_id].into_iter().flatten() {
+            if id.is_empty() || id.len() > MAX_PEER_ID_LEN {
+                return Err(bad("invalid peer id"));
+            }
+        }
+        Ok(f)
+    }
+
+    fn sender(&mut self) -> Result<String, WireError> {
+        req(self.sender_id.take(), "senderId")
+    }
+
+    fn target(&mut self) -> Result<String, WireError> {
+        req(self.target_id.take(), "targetId")
+    }
+
+    fn document(&mut self) -> Result<String, WireError> {
+        req(self.document_id.take(), "documentId")
+    }
+
+    fn data(&mut self) -> Result<Vec<u8>, WireError> {
+        req(self.data.take(), "data")
     }
 }
 
-/// Decodes one frame. Unknown fields are skipped; malformed CBOR, missing fields, bad ids and
-/// oversized peer ids are errors.
+/// A `documentId`, as a string or as 16 raw bytes; normalised to the string form.
+fn read_document_id(d: &mut Decoder<'_>) -> Result<String, WireError> {
+    let id = match d.datatype().map_err(cbor)? {
+        Type::String => d.str().map_err(cbor)?.to_string(),
+        Type::Bytes => {
+            let b: [u8; 16] = d
+                .bytes()
+                .map_err(cbor)?
+                .try_into()
+                .map_err(|_| bad("document id must be 16 bytes"))?;
+            document_id_from_bytes(&b)
+        }
+        _ => return Err(bad("documentId must be a string")),
+    };
+    check_document_id(&id)?;
+    Ok(id)
+}
+
+/// Decodes one frame. Unknown fields are skipped and unknown types come back as
+/// [`Message::Other`]; malformed CBOR, indefinite lengths, too many fields or versions, missing
+/// required fields, bad document ids and empty or oversized peer ids are errors.
 pub fn decode(bytes: &[u8]) -> Result<Message, WireError> {
-    let mut d = Decoder::new(bytes);
-    let len = d
-        .map()
-        .map_err(cbor)?
-        .ok_or_else(|| bad("indefinite-length map"))?;
-    if len > 64 {
-        return Err(bad("too many fields"));
-    }
-    let mut f = Fields::default();
-    for _ in 0..len {
-        if d.datatype().map_err(cbor)? != Type::String {
-            return Err(bad("map keys must be strings"));
-        }
-        match d.str().map_err(cbor)? {
-            "type" => f.kind = Some(d.str().map_err(cbor)?.to_string()),
-            "senderId" => f.sender_id = Some(d.str().map_err(cbor)?.to_string()),
-            "targetId" => f.target_id = Some(d.str().map_err(cbor)?.to_string()),
-            "message" => f.message = Some(d.str().map_err(cbor)?.to_string()),
-            "selectedProtocolVersion" => f.selected = Some(d.str().map_err(cbor)?.to_string()),
-            "documentId" => {
-                let id = match d.datatype().map_err(cbor)? {
-                    Type::String => d.str().map_err(cbor)?.to_string(),
-                    Type::Bytes => {
-                        let b: [u8; 16] = d
-                            .bytes()
-                            .map_err(cbor)?
-                            .try_into()
-                            .map_err(|_| bad("document id must be 16 bytes"))?;
-                        document_id_from_bytes(&b)
-                    }
-                    _ => return Err(bad("documentId must be a string")),
-                };
-                check_document_id(&id)?;
-                f.document_id = Some(id);
-            }
-            "data" => f.data = Some(d.bytes().map_err(cbor)?.to_vec()),
-            "supportedProtocolVersions" => {
-                let n = d
-                    .array()
-                    .map_err(cbor)?
-                    .ok_or_else(|| bad("indefinite-length array"))?;
-                if n > 16 {
-                    return Err(bad("too many protocol versions"));
-                }
-                for _ in 0..n {
-                    f.versions.push(d.str().map_err(cbor)?.to_string());
-                }
-            }
-            _ => d.skip().map_err(cbor)?,
-        }
-    }
-    for id in [&f.sender_id, &f.target_id].into_iter().flatten() {
-        if id.is_empty() || id.len() > MAX_PEER_ID_LEN {
-            return Err(bad("invalid peer id"));
-        }
-    }
-    let kind = Fields::req(f.kind.take(), "type")?;
+    let mut f = Fields::read(bytes)?;
+    let kind = req(f.kind.take(), "type")?;
     Ok(match kind.as_str() {
         "join" => Message::Join {
-            sender_id: Fields::req(f.sender_id, "senderId")?,
-            supported_protocol_versions: f.versions,
+            sender_id: f.sender()?,
+            supported_protocol_versions: std::mem::take(&mut f.versions),
         },
         "peer" => Message::Peer {
-            sender_id: Fields::req(f.sender_id, "senderId")?,
-            target_id: Fields::req(f.target_id, "targetId")?,
+            sender_id: f.sender()?,
+            target_id: f.target()?,
             selected_protocol_version: f.selected.unwrap_or_else(|| PROTOCOL_VERSION.to_string()),
         },
-        "request" | "sync" | "ephemeral" => {
-            let sender_id = Fields::req(f.sender_id, "senderId")?;
-            let target_id = Fields::req(f.target_id, "targetId")?;
-            let document_id = Fields::req(f.document_id, "documentId")?;
-            let data = f.data.ok_or_else(|| bad("missing data"))?;
-            match kind.as_str() {
-                "request" => Message::Request {
-                    sender_id,
-                    target_id,
-                    document_id,
-                    data,
-                },
-                "sync" => Message::Sync {
-                    sender_id,
-                    target_id,
-                    document_id,
-                    data,
-                },
-                _ => Message::Ephemeral {
-                    sender_id,
-                    target_id,
-                    document_id,
-                    data,
-                },
-            }
-        }
+        "leave" => Message::Leave {
+            sender_id: f.sender()?,
+        },
+        "request" => Message::Request {
+            sender_id: f.sender()?,
+            target_id: f.target()?,
+            document_id: f.document()?,
+            data: f.data()?,
+        },
+        "sync" => Message::Sync {
+            sender_id: f.sender()?,
+            target_id: f.target()?,
+            document_id: f.document()?,
+            data: f.data()?,
+        },
+        "ephemeral" => Message::Ephemeral {
+            sender_id: f.sender()?,
+            target_id: f.target()?,
+            document_id: f.document()?,
+            data: f.data()?,
+        },
         "doc-unavailable" => Message::DocUnavailable {
-            sender_id: Fields::req(f.sender_id, "senderId")?,
-            target_id: Fields::req(f.target_id, "targetId")?,
-            document_id: Fields::req(f.document_id, "documentId")?,
+            sender_id: f.sender()?,
+            target_id: f.target()?,
+            document_id: f.document()?,
+        },
+        "remote-subscription-change" => Message::RemoteSubscriptionChange {
+            sender_id: f.sender()?,
+            target_id: f.target()?,
+        },
+        "remote-heads-changed" => Message::RemoteHeadsChanged {
+            sender_id: f.sender()?,
+            target_id: f.target()?,
+            document_id: f.document()?,
         },
         "error" => Message::Error {
             message: f.message.unwrap_or_default(),
@@ -213,105 +332,62 @@ pub fn decode(bytes: &[u8]) -> Result<Message, WireError> {
 /// Encodes a frame.
 pub fn encode(message: &Message) -> Vec<u8> {
     let mut e = Encoder::new(Vec::new());
-    // Writing into a Vec cannot fail; the results are ignored for that reason.
+    // Writing into a Vec cannot fail; the result is ignored for that reason.
     let _ = write(&mut e, message);
     e.into_writer()
 }
 
-fn write(
-    e: &mut Encoder<Vec<u8>>,
-    m: &Message,
-) -> Result<(), minicbor::encode::Error<std::convert::Infallible>> {
+type Written = Result<(), minicbor::encode::Error<std::convert::Infallible>>;
+
+fn write(e: &mut Encoder<Vec<u8>>, m: &Message) -> Written {
+    let mut fields: Vec<(&str, &str)> = Vec::with_capacity(4);
+    if let Some(sender) = m.sender_id() {
+        fields.push(("senderId", sender));
+    }
     match m {
-        Message::Join {
-            sender_id,
-            supported_protocol_versions,
-        } => {
-            e.map(3)?
-                .str("type")?
-                .str("join")?
-                .str("senderId")?
-                .str(sender_id)?;
-            e.str("supportedProtocolVersions")?
-                .array(supported_protocol_versions.len() as u64)?;
-            for v in supported_protocol_versions {
-                e.str(v)?;
-            }
-        }
+        Message::Peer { target_id, .. }
+        | Message::Request { target_id, .. }
+        | Message::Sync { target_id, .. }
+        | Message::DocUnavailable { target_id, .. }
+        | Message::Ephemeral { target_id, .. }
+        | Message::RemoteSubscriptionChange { target_id, .. }
+        | Message::RemoteHeadsChanged { target_id, .. } => fields.push(("targetId", target_id)),
+        _ => {}
+    }
+    if let Some(doc) = m.document_id() {
+        fields.push(("documentId", doc));
+    }
+    match m {
         Message::Peer {
-            sender_id,
-            target_id,
             selected_protocol_version,
-        } => {
-            e.map(4)?
-                .str("type")?
-                .str("peer")?
-                .str("senderId")?
-                .str(sender_id)?;
-            e.str("targetId")?
-                .str(target_id)?
-                .str("selectedProtocolVersion")?
-                .str(selected_protocol_version)?;
-        }
-        Message::Request {
-            sender_id,
-            target_id,
-            document_id,
-            data,
-        }
-        | Message::Sync {
-            sender_id,
-            target_id,
-            document_id,
-            data,
-        }
-        | Message::Ephemeral {
-            sender_id,
-            target_id,
-            document_id,
-            data,
-        } => {
-            let kind = match m {
-                Message::Request { .. } => "request",
-                Message::Sync { .. } => "sync",
-                _ => "ephemeral",
-            };
-            e.map(5)?
-                .str("type")?
-                .str(kind)?
-                .str("senderId")?
-                .str(sender_id)?
-                .str("targetId")?
-                .str(target_id)?;
-            e.str("documentId")?
-                .str(document_id)?
-                .str("data")?
-                .bytes(data)?;
-        }
-        Message::DocUnavailable {
-            sender_id,
-            target_id,
-            document_id,
-        } => {
-            e.map(4)?
-                .str("type")?
-                .str("doc-unavailable")?
-                .str("senderId")?
-                .str(sender_id)?;
-            e.str("targetId")?
-                .str(target_id)?
-                .str("documentId")?
-                .str(document_id)?;
-        }
-        Message::Error { message } => {
-            e.map(2)?
-                .str("type")?
-                .str("error")?
-                .str("message")?
-                .str(message)?;
-        }
-        Message::Other { kind } => {
-            e.map(1)?.str("type")?.str(kind)?;
+            ..
+        } => fields.push(("selectedProtocolVersion", selected_protocol_version)),
+        Message::Error { message } => fields.push(("message", message)),
+        _ => {}
+    }
+    let (data, versions) = match m {
+        Message::Request { data, .. }
+        | Message::Sync { data, .. }
+        | Message::Ephemeral { data, .. } => (Some(data), None),
+        Message::Join {
+            supported_protocol_versions,
+            ..
+        } => (None, Some(supported_protocol_versions)),
+        _ => (None, None),
+    };
+    let len = 1 + fields.len() + usize::from(data.is_some()) + usize::from(versions.is_some());
+    e.map(len as u64)?.str("type")?.str(m.kind())?;
+    for (key, value) in fields {
+        e.str(key)?.str(value)?;
+    }
+    if let Some(data) = data {
+        e.str("data")?.bytes(data)?;
+    }
+    if let Some(versions) = versions {
+        e.str("supportedProtocolVersions")?
+            .array(versions.len() as u64)?;
+        for v in versions {
+            e.str(v)?;
         }
     }
     Ok(())

@@ -313,62 +313,6 @@ fn merged_catalog_edits_and_parked_carts_reveal_conflicts() {
 }
 
 #[test]
-fn wire_frames_round_trip_and_bad_frames_are_errors() {
-    use shared_model::wire::{self, Message};
-    let doc = wire::document_id_from_bytes(&[7u8; 16]);
-    let frames = [
-        Message::Join {
-            sender_id: "t1".into(),
-            supported_protocol_versions: vec!["1".into()],
-        },
-        Message::Peer {
-            sender_id: "srv".into(),
-            target_id: "t1".into(),
-            selected_protocol_version: "1".into(),
-        },
-        Message::Request {
-            sender_id: "t1".into(),
-            target_id: "srv".into(),
-            document_id: doc.clone(),
-            data: vec![1, 2],
-        },
-        Message::Sync {
-            sender_id: "t1".into(),
-            target_id: "srv".into(),
-            document_id: doc.clone(),
-            data: vec![3],
-        },
-        Message::DocUnavailable {
-            sender_id: "srv".into(),
-            target_id: "t1".into(),
-            document_id: doc.clone(),
-        },
-        Message::Ephemeral {
-            sender_id: "t1".into(),
-            target_id: "srv".into(),
-            document_id: doc.clone(),
-            data: vec![],
-        },
-        Message::Error {
-            message: "nope".into(),
-        },
-    ];
-    for f in frames {
-        assert_eq!(wire::decode(&wire::encode(&f)).unwrap(), f);
-    }
-    assert!(wire::decode(b"").is_err());
-    assert!(wire::decode(&[0xa1, 0x01, 0x02]).is_err());
-    let bad_doc = Message::Sync {
-        sender_id: "a".into(),
-        target_id: "b".into(),
-        document_id: "not-a-doc".into(),
-        data: vec![],
-    };
-    assert!(wire::decode(&wire::encode(&bad_doc)).is_err());
-    assert!(wire::check_document_id(&doc).is_ok());
-}
-
-#[test]
 fn period_indexes_made_offline_on_two_tills_are_one_document() {
     let id = documents::period_index_id("store-1", "2026-11");
     assert_eq!(id, documents::period_index_id("store-1", "2026-11"));

@@ -34,7 +34,7 @@ use crate::documents_writer::DocWriter;
 use crate::error::{Error, Result};
 use crate::projection::load_document;
 use crate::storage::{DynStorage, StoreRootRow};
-use crate::store_index::url_of;
+use shared_model::wire::url as url_of;
 
 /// An elected writer that has not finished after this long is replaced.
 pub const STALE_AFTER_MS: i64 = 10 * 60 * 1000;

@@ -180,9 +180,7 @@ impl DocWriter {
         let mut ac = documents::create(value).map_err(|e| Error::Internal(e.to_string()))?;
         ac.set_actor(self.actor.clone());
         ac.commit();
-        let id = DocumentId::try_from(rand::random::<[u8; 16]>().to_vec())
-            .map_err(|_| Error::Internal("document id".into()))?
-            .to_string();
+        let id = shared_model::wire::new_document_id();
         self.claim_for_store(&id, tenant_id, store_id).await?;
         self.seed(&id, &mut ac).await?;
         let heads = ac.get_heads();

@@ -21,7 +21,5 @@ pub mod terminal_report;
 
 pub use error::{Error, Result};
 
-/// Current time in unix milliseconds.
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
+/// Current time in unix milliseconds (shared-model's clock, the terminal's too).
+pub use shared_model::codec::now_ms;

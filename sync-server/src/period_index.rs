@@ -21,7 +21,7 @@ use crate::app::AppState;
 use crate::documents_writer::DocWriter;
 use crate::error::{Error, Result};
 use crate::storage::{DynStorage, StoreJournalRow};
-use crate::store_index::url_of;
+use shared_model::wire::url as url_of;
 
 /// Journals listed per pass at most.
 const BATCH: i64 = 500;

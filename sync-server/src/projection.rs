@@ -442,14 +442,7 @@ pub async fn project_stored(storage: &DynStorage, doc_id: &str) -> Result<bool> 
 }
 
 fn doc_store_id(doc: &AutoCommit) -> Option<String> {
-    use automerge::ReadDoc;
-    match doc.get(automerge::ROOT, "store_id").ok()?? {
-        (automerge::Value::Scalar(s), _) => match s.as_ref() {
-            automerge::ScalarValue::Str(s) => Some(s.to_string()),
-            _ => None,
-        },
-        _ => None,
-    }
+    shared_model::documents::root_str(doc, "store_id")
 }
 
 /// Rebuilds every projection from the stored documents; returns how many

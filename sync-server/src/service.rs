@@ -694,7 +694,7 @@ impl Services {
         document_id: &str,
         heads: &[String],
     ) -> Result<Persisted> {
-        crate::sync::protocol::parse_document_id(document_id)
+        shared_model::wire::check_document_id(document_id)
             .map_err(|_| Error::BadRequest("invalid document id".into()))?;
         if heads.len() > 1000 {
             return Err(Error::BadRequest("at most 1000 heads".into()));

@@ -9,8 +9,8 @@
 //!
 //! The users document is made by the store's first terminal; until a terminal has synced the
 //! store root the answer is 409 `store_has_no_terminal`. PINs are checked with
-//! `shared_model::users::check_pin` and hashed the way pos-core hashes and verifies them (argon2
-//! default parameters, 16 random salt bytes, PHC string); neither the PIN nor its hash is ever
+//! `shared_model::users::check_pin` and hashed by `shared_model::users::hash_pin`, the function
+//! pos-core hashes with (argon2 default parameters, 16 random salt bytes, PHC string); neither the PIN nor its hash is ever
 //! answered or logged. Changes go through [`DocWriter`], so connected terminals receive them.
 
 use axum::extract::{Path, State};
@@ -146,19 +146,12 @@ where
     }
 }
 
-/// Hashes a PIN exactly as pos-core does (`pos-desktop/core/src/users.rs`): argon2 with default
-/// parameters and 16 random salt bytes, as a PHC string. Runs on a blocking thread.
+/// Checks and hashes a PIN with shared-model's [`shared_model::users::hash_pin`], the one the
+/// terminal uses too, on a blocking thread.
 async fn hash_pin(pin: String) -> Result<String> {
     check_pin(&pin).map_err(|e| Error::BadRequest(e.to_string()))?;
     tokio::task::spawn_blocking(move || {
-        use argon2::Argon2;
-        use argon2::password_hash::{PasswordHasher, SaltString};
-        let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
-            .map_err(|e| Error::Internal(format!("PIN salt: {e}")))?;
-        Argon2::default()
-            .hash_password(pin.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| Error::Internal(format!("PIN hash: {e}")))
+        shared_model::users::hash_pin(&pin).map_err(|e| Error::Internal(e.to_string()))
     })
     .await
     .map_err(|e| Error::Internal(format!("PIN hash task: {e}")))?

@@ -3,8 +3,9 @@
 //! business date) and the stock-adjustment documents. Period indexes, baselines and the staff
 //! API start from here.
 
-use automerge::{AutoCommit, ReadDoc};
-use shared_model::documents::{self, DocumentKind, StoreRootDoc};
+use automerge::AutoCommit;
+use shared_model::documents::{self, DocumentKind, StoreRootDoc, root_str};
+use shared_model::wire::id_of;
 
 use crate::error::Result;
 use crate::storage::{DynStorage, StoreAdjustmentsRow, StoreJournalRow, StoreRootRow};
@@ -15,26 +16,6 @@ pub enum StoreDocEntry {
     Root(StoreRootRow),
     Journal(StoreJournalRow),
     Adjustments(StoreAdjustmentsRow),
-}
-
-/// The id of an `automerge:` URL (or the id itself).
-pub fn id_of_url(url: &str) -> &str {
-    url.strip_prefix("automerge:").unwrap_or(url)
-}
-
-/// `automerge:<id>`.
-pub fn url_of(doc_id: &str) -> String {
-    format!("automerge:{doc_id}")
-}
-
-fn root_str(doc: &AutoCommit, key: &str) -> Option<String> {
-    match doc.get(automerge::ROOT, key).ok()?? {
-        (automerge::Value::Scalar(s), _) => match s.as_ref() {
-            automerge::ScalarValue::Str(s) => Some(s.to_string()),
-            _ => None,
-        },
-        _ => None,
-    }
 }
 
 /// The entry of a loaded document of store `store_id` (its claim's store), `None` for kinds the
@@ -65,14 +46,11 @@ pub fn entry(
             StoreDocEntry::Root(StoreRootRow {
                 store_id: store_id.to_string(),
                 root_doc_id: doc_id.to_string(),
-                catalog_doc_id: id_of_url(&r.catalog).to_string(),
-                settings_doc_id: id_of_url(&r.settings).to_string(),
-                users_doc_id: id_of_url(&r.users).to_string(),
-                parked_carts_doc_id: id_of_url(&r.parked_carts).to_string(),
-                latest_baseline_doc_id: r
-                    .latest_baseline
-                    .as_deref()
-                    .map(|u| id_of_url(u).to_string()),
+                catalog_doc_id: id_of(&r.catalog).to_string(),
+                settings_doc_id: id_of(&r.settings).to_string(),
+                users_doc_id: id_of(&r.users).to_string(),
+                parked_carts_doc_id: id_of(&r.parked_carts).to_string(),
+                latest_baseline_doc_id: r.latest_baseline.as_deref().map(|u| id_of(u).to_string()),
                 updated_at: crate::now_ms(),
             })
         }

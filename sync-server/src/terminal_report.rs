@@ -9,8 +9,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::Utc;
+use shared_model::codec::Timestamp;
+use shared_model::heartbeat::{HeartbeatRequest, HeartbeatResponse};
 
 use crate::api::ApiJson;
 use crate::app::AppState;
@@ -20,24 +21,6 @@ use crate::storage::TerminalReport;
 
 /// At most this many ids per heartbeat; the terminal sends its oldest first.
 pub const MAX_IDS: usize = 1_000;
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct HeartbeatRequest {
-    /// The terminal's clock, RFC 3339.
-    pub terminal_time: String,
-    pub waiting_documents: u64,
-    pub waiting_sales: u64,
-    /// Sale and refund ids the terminal has not heard about yet.
-    pub unacknowledged: Vec<String>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct HeartbeatResponse {
-    /// The server's clock, RFC 3339 with milliseconds.
-    pub server_time: String,
-    /// Those of `unacknowledged` that are stored and projected.
-    pub acknowledged: Vec<String>,
-}
 
 #[utoipa::path(post, path = "/api/v1/terminals/me/heartbeat", request_body = HeartbeatRequest,
     responses((status = 200, body = HeartbeatResponse), (status = 400, body = crate::error::ErrorBody),
@@ -78,9 +61,7 @@ pub async fn report(
     {
         return Err(Error::BadRequest("invalid record id".into()));
     }
-    let terminal_time = DateTime::parse_from_rfc3339(&req.terminal_time)
-        .map_err(|_| Error::BadRequest("terminal_time must be RFC 3339".into()))?
-        .with_timezone(&Utc);
+    let terminal_time = req.terminal_time.0;
     let now = Utc::now();
     let cap = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     app.services
@@ -102,7 +83,7 @@ pub async fn report(
             .await?
     };
     Ok(HeartbeatResponse {
-        server_time: now.to_rfc3339_opts(SecondsFormat::Millis, true),
+        server_time: Timestamp::from(now),
         acknowledged,
     })
 }

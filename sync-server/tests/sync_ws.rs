@@ -6,9 +6,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
+use shared_model::wire;
 use sync_server::config::Config;
 use sync_server::storage::DynStorage;
-use sync_server::sync::protocol::{self, Kind};
 
 /// Two terminals of one store and the owner share a document; a terminal of
 /// another store and another tenant's terminal cannot reach it.
@@ -73,13 +73,13 @@ async fn converge_and_isolate(storage: DynStorage) {
         raw.send(raw.request_frame(&doc)).await;
         let f = raw.next_frame().await.expect("reply");
         assert_eq!(
-            (f.kind, f.document_id.as_deref()),
-            (Kind::DocUnavailable, Some(doc.as_str()))
+            (f.kind(), f.document_id()),
+            ("doc-unavailable", Some(doc.as_str()))
         );
         raw.send(raw.sync_frame(&doc, &sync_message_with_changes()))
             .await;
         let f = raw.next_frame().await.expect("reply");
-        assert_eq!(f.kind, Kind::DocUnavailable);
+        assert_eq!(f.kind(), "doc-unavailable");
         repo_x.stop().await;
     }
     // The write attempt changed nothing and the claim never moved.
@@ -359,12 +359,12 @@ async fn bad_input_closes_only_the_offending_connection() {
     let good_doc = good.create(automerge::Automerge::new()).await.unwrap();
     good_doc.with_document(|d| put_str(d, "n", "0"));
 
-    let doc = protocol::new_document_id();
+    let doc = wire::new_document_id();
     let mut cases: Vec<(String, Vec<u8>)> = vec![
         ("malformed cbor".into(), vec![0xa5, 0xff, 0x00, 0x13]),
         ("not a map".into(), vec![0x83, 0x01, 0x02, 0x03]),
         ("unknown type".into(), {
-            let mut f = protocol::encode_doc_message("sync", "x", "y", &doc, &[]);
+            let mut f = doc_frame("sync", "x", "y", &doc, &[]);
             let pos = f.windows(4).position(|w| w == b"sync").unwrap();
             f[pos..pos + 4].copy_from_slice(b"xync");
             f
@@ -426,7 +426,11 @@ async fn bad_input_closes_only_the_offending_connection() {
             .await
             .unwrap();
         ws.send(tokio_tungstenite::tungstenite::Message::Binary(
-            protocol::encode_join("v9", &["9"]).into(),
+            wire::encode(&wire::Message::Join {
+                sender_id: "v9".into(),
+                supported_protocol_versions: vec!["9".into()],
+            })
+            .into(),
         ))
         .await
         .unwrap();
@@ -444,7 +448,7 @@ async fn bad_input_closes_only_the_offending_connection() {
     // senderId spoofing.
     {
         let mut raw = RawClient::connect(&url, "honest").await;
-        let f = protocol::encode_doc_message(
+        let f = doc_frame(
             "request",
             "someone-else",
             &raw.server_peer,

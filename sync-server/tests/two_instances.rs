@@ -58,7 +58,7 @@ impl RawClientAttempt {
         use futures::SinkExt;
         let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
         ws.send(tokio_tungstenite::tungstenite::Message::Binary(
-            sync_server::sync::protocol::encode_join(peer, &["1"]).into(),
+            join_frame(peer).into(),
         ))
         .await
         .unwrap();

@@ -15,28 +15,14 @@ use automerge::{ActorId, AutoCommit, ChangeHash, ObjType, ReadDoc};
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 use shared_model::documents::{self, Document, DocumentKind};
+/// Document ids and `automerge:` URLs, as the server makes and reads them.
+pub use shared_model::wire::{id_of, new_document_id, url};
 
 use crate::chunks::{self, ChunkKey};
 use crate::error::{CoreError, CoreResult};
 
 /// Incremental chunks a document may collect before it is compacted into a snapshot.
 pub const COMPACT_AFTER: usize = 64;
-
-/// A new automerge-repo document id: bs58check of 16 random bytes.
-pub fn new_doc_id() -> String {
-    let bytes: [u8; 16] = rand::random();
-    bs58::encode(bytes).with_check().into_string()
-}
-
-/// `automerge:<id>`.
-pub fn url(doc_id: &str) -> String {
-    format!("automerge:{doc_id}")
-}
-
-/// The id of an `automerge:` URL (or the id itself).
-pub fn id_of(url: &str) -> &str {
-    url.strip_prefix("automerge:").unwrap_or(url)
-}
 
 fn sha_hex(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
@@ -304,15 +290,7 @@ pub(crate) fn register_doc(
 /// The scope of a document from its content: journals `<terminal>/<date>`, adjustments their
 /// period, baselines their date, period indexes their month.
 pub(crate) fn scope_of(doc: &AutoCommit, kind: DocumentKind) -> String {
-    let s = |key: &str| -> String {
-        match doc.get(automerge::ROOT, key).ok().flatten() {
-            Some((automerge::Value::Scalar(v), _)) => match v.as_ref() {
-                automerge::ScalarValue::Str(s) => s.to_string(),
-                _ => String::new(),
-            },
-            _ => String::new(),
-        }
-    };
+    let s = |key: &str| documents::root_str(doc, key).unwrap_or_default();
     match kind {
         DocumentKind::Journal => format!("{}/{}", s("terminal_code"), s("business_date")),
         DocumentKind::StockAdjustments => s("period"),

@@ -127,7 +127,7 @@ pub(crate) fn journal_for(
     if let Some(id) = existing {
         return Ok(id);
     }
-    let id = docs::new_doc_id();
+    let id = docs::new_document_id();
     register_doc(tx, &id, DocumentKind::Journal, &scope)?;
     tx.execute("UPDATE documents SET own = 1 WHERE doc_id = ?1", [&id])?;
     Ok(id)

@@ -89,7 +89,7 @@ fn own_adjustments(
     if let Some(id) = id {
         return Ok(id);
     }
-    let id = docs::new_doc_id();
+    let id = docs::new_document_id();
     register_doc(conn, &id, DocumentKind::StockAdjustments, period)?;
     conn.execute("UPDATE documents SET own = 1 WHERE doc_id = ?1", [&id])?;
     d.create(&id, &StockAdjustmentsDoc::new(store_id, period))?;

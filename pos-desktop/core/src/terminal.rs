@@ -161,11 +161,11 @@ impl Terminal {
             store_id: new.store_id.clone(),
             store_code: new.store_code.clone(),
             terminal_code: new.terminal_code.clone(),
-            root_doc: docs::new_doc_id(),
-            catalog_doc: docs::new_doc_id(),
-            settings_doc: docs::new_doc_id(),
-            users_doc: docs::new_doc_id(),
-            parked_doc: docs::new_doc_id(),
+            root_doc: docs::new_document_id(),
+            catalog_doc: docs::new_document_id(),
+            settings_doc: docs::new_document_id(),
+            users_doc: docs::new_document_id(),
+            parked_doc: docs::new_document_id(),
         };
         let root = StoreRootDoc::new(
             &new.store_id,

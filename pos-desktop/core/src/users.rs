@@ -1,8 +1,6 @@
 //! Cashiers and supervisors (the store's users document, argon2 PIN hashes) and PIN checks
 //! with a persisted lockout.
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rusqlite::{OptionalExtension, params};
 use shared_model::codec::Timestamp;
 use shared_model::documents::UsersDoc;
@@ -25,13 +23,7 @@ pub struct Approval {
 }
 
 fn hash_pin(pin: &str) -> CoreResult<String> {
-    let salt_bytes: [u8; 16] = rand::random();
-    let salt = SaltString::encode_b64(&salt_bytes)
-        .map_err(|e| CoreError::Invalid(format!("PIN salt: {e}")))?;
-    Argon2::default()
-        .hash_password(pin.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| CoreError::Invalid(format!("PIN hash: {e}")))
+    shared_model::users::hash_pin(pin).map_err(|e| CoreError::Invalid(e.to_string()))
 }
 
 impl Terminal {
@@ -128,13 +120,7 @@ impl Terminal {
         if !user.active {
             return Err(CoreError::InactiveUser(user.name));
         }
-        let ok = PasswordHash::new(&user.pin_hash)
-            .map(|h| {
-                Argon2::default()
-                    .verify_password(pin.as_bytes(), &h)
-                    .is_ok()
-            })
-            .unwrap_or(false);
+        let ok = shared_model::users::verify_pin(&user.pin_hash, pin);
         if ok {
             self.conn
                 .execute("DELETE FROM pin_attempts WHERE user_id = ?1", [&key])?;

@@ -250,7 +250,7 @@ fn stock_on_hand_is_the_latest_baseline_plus_movements_not_in_it() {
         None,
     )
     .unwrap();
-    s.t.merge_document(&pos_core::docs::new_doc_id(), &bytes)
+    s.t.merge_document(&pos_core::docs::new_document_id(), &bytes)
         .unwrap();
     assert_eq!(
         s.t.stock_on_hand(s.indomie.id).unwrap(),

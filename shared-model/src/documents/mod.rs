@@ -64,13 +64,18 @@ impl DocumentKind {
 
     /// Reads the kind of an automerge document, `None` when it has none we know.
     pub fn of(doc: &AutoCommit) -> Option<DocumentKind> {
-        match doc.get(automerge::ROOT, "kind").ok().flatten() {
-            Some((automerge::Value::Scalar(s), _)) => match s.as_ref() {
-                automerge::ScalarValue::Str(s) => DocumentKind::parse(s),
-                _ => None,
-            },
+        DocumentKind::parse(&root_str(doc, "kind")?)
+    }
+}
+
+/// The string at `key` in a document's root, `None` when it is absent or not a string.
+pub fn root_str(doc: &impl ReadDoc, key: &str) -> Option<String> {
+    match doc.get(automerge::ROOT, key).ok()?? {
+        (automerge::Value::Scalar(s), _) => match s.as_ref() {
+            automerge::ScalarValue::Str(s) => Some(s.to_string()),
             _ => None,
-        }
+        },
+        _ => None,
     }
 }
 

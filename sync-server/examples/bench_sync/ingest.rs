@@ -30,8 +30,8 @@ use automerge::transaction::Transactable;
 use automerge::{Automerge, ChangeHash, ReadDoc, sync};
 use futures::future::{BoxFuture, try_join_all};
 use futures::{SinkExt, StreamExt};
+use shared_model::wire::{self, Message};
 use sync_server::sync::cluster::WsDialer;
-use sync_server::sync::protocol;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::procstat;
@@ -192,21 +192,16 @@ fn sync_messages(doc: &mut Automerge, changes: usize) -> anyhow::Result<Vec<Vec<
 /// A plain WebSocket that has joined as `peer`; returns it with the server's peer id.
 async fn join(url: &str, peer: &str) -> anyhow::Result<(WsStream, String)> {
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
-    ws.send(WsMessage::Binary(
-        protocol::encode_join(peer, &["1"]).into(),
-    ))
-    .await?;
+    ws.send(WsMessage::Binary(wire::encode(&Message::join(peer)).into()))
+        .await?;
     let reply = tokio::time::timeout(Duration::from_secs(30), ws.next())
         .await
         .context("no peer message")?
         .context("closed before peer")??;
-    let frame = protocol::decode(&reply.into_data()).map_err(|e| anyhow::anyhow!(e.0))?;
-    anyhow::ensure!(
-        frame.kind == protocol::Kind::Peer,
-        "expected peer, got {:?}",
-        frame.kind
-    );
-    Ok((ws, frame.sender_id.context("peer without senderId")?))
+    match wire::decode(&reply.into_data())? {
+        Message::Peer { sender_id, .. } => Ok((ws, sender_id)),
+        other => anyhow::bail!("expected peer, got {:?}", other.kind()),
+    }
 }
 
 async fn connect_terminal(index: usize, url: &str, changes: usize) -> anyhow::Result<Terminal> {
@@ -215,8 +210,15 @@ async fn connect_terminal(index: usize, url: &str, changes: usize) -> anyhow::Re
     let peer = format!("bench-writer-{index}-{}", rand::random::<u32>());
     let (ws, server) = join(url, &peer).await?;
     let frames = messages
-        .iter()
-        .map(|m| protocol::encode_doc_message("sync", &peer, &server, &document_id, m))
+        .into_iter()
+        .map(|data| {
+            wire::encode(&Message::Sync {
+                sender_id: peer.clone(),
+                target_id: server.clone(),
+                document_id: document_id.clone(),
+                data,
+            })
+        })
         .collect();
     Ok(Terminal {
         ws,
@@ -238,12 +240,11 @@ async fn replay(t: Terminal) -> anyhow::Result<()> {
             let WsMessage::Binary(bytes) = msg? else {
                 continue;
             };
-            let frame = protocol::decode(&bytes).map_err(|e| anyhow::anyhow!(e.0))?;
-            if frame.kind == protocol::Kind::Error {
-                anyhow::bail!("server error: {:?}", frame.message);
+            let frame = wire::decode(&bytes)?;
+            if let Message::Error { message } = &frame {
+                anyhow::bail!("server error: {message:?}");
             }
-            if let Some(data) = frame.data
-                && frame.kind == protocol::Kind::Sync
+            if let Message::Sync { data, .. } = frame
                 && sync::Message::decode(&data)
                     .is_ok_and(|m| last.iter().all(|h| m.heads.contains(h)))
             {

@@ -348,7 +348,8 @@ async fn idle_connections(sk: &Sk, idle: usize) -> anyhow::Result<()> {
         )
         .await?;
         ws.send(tokio_tungstenite::tungstenite::Message::Binary(
-            sync_server::sync::protocol::encode_join(&format!("idle-{i}"), &["1"]).into(),
+            shared_model::wire::encode(&shared_model::wire::Message::join(format!("idle-{i}")))
+                .into(),
         ))
         .await?;
         let _peer = ws.next().await;

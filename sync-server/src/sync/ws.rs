@@ -15,7 +15,9 @@ use serde::Deserialize;
 use tracing::Instrument;
 
 use super::ConnId;
-use super::protocol::{self, Frame, Kind, PROTOCOL_VERSION};
+use shared_model::wire::{self, Message as Frame, PROTOCOL_VERSION};
+
+use super::protocol;
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::error::Error;
@@ -137,32 +139,34 @@ struct Conn {
 
 impl Conn {
     async fn inspect(&self, frame: &Frame) -> Verdict {
-        if frame.kind != Kind::Error && frame.sender_id.as_deref() != Some(self.peer_id.as_str()) {
+        if let Some(sender) = frame.sender_id()
+            && sender != self.peer_id
+        {
             return Verdict::Close("senderId does not match the peer id of this connection".into());
         }
-        match frame.kind {
-            Kind::Join => Verdict::Close("duplicate join".into()),
-            Kind::Peer => Verdict::Close("unexpected peer message from a client".into()),
-            Kind::Error => Verdict::Close(format!(
-                "peer reported an error: {}",
-                frame.message.as_deref().unwrap_or("")
-            )),
-            Kind::Leave | Kind::RemoteSubscriptionChange => Verdict::Forward,
-            Kind::Request
-            | Kind::Sync
-            | Kind::DocUnavailable
-            | Kind::Ephemeral
-            | Kind::RemoteHeadsChanged => self.inspect_doc_frame(frame).await,
+        match frame {
+            Frame::Join { .. } => Verdict::Close("duplicate join".into()),
+            Frame::Peer { .. } => Verdict::Close("unexpected peer message from a client".into()),
+            Frame::Error { message } => {
+                Verdict::Close(format!("peer reported an error: {message}"))
+            }
+            Frame::Leave { .. } | Frame::RemoteSubscriptionChange { .. } => Verdict::Forward,
+            Frame::Request { .. }
+            | Frame::Sync { .. }
+            | Frame::DocUnavailable { .. }
+            | Frame::Ephemeral { .. }
+            | Frame::RemoteHeadsChanged { .. } => self.inspect_doc_frame(frame).await,
+            // `protocol::decode` refuses types it does not know.
+            Frame::Other { kind } => Verdict::Close(format!("unknown message type {kind:?}")),
         }
     }
 
     async fn inspect_doc_frame(&self, frame: &Frame) -> Verdict {
-        let Some(doc) = frame.document_id.as_deref() else {
+        let Some(doc) = frame.document_id() else {
             return Verdict::Close("missing documentId".into());
         };
-        let is_doc_msg = matches!(frame.kind, Kind::Request | Kind::Sync);
-        if is_doc_msg
-            && let Some(data) = &frame.data
+        let is_doc_msg = matches!(frame, Frame::Request { .. } | Frame::Sync { .. });
+        if let Some(data) = protocol::sync_data(frame)
             && let Err(reason) = validate(data).await
         {
             return Verdict::Close(reason);
@@ -179,17 +183,17 @@ impl Conn {
                 return Verdict::Close("server storage unavailable, retry later".into());
             }
         };
-        let claim = match (claim, frame.kind) {
+        let claim = match (claim, frame) {
             (Some(c), _) => c,
             // The first authenticated writer of a new document claims it.
-            (None, Kind::Sync) => match gate.claim(doc, &self.principal).await {
+            (None, Frame::Sync { .. }) => match gate.claim(doc, &self.principal).await {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::error!(error = %e, doc, "claiming document failed");
                     return Verdict::Close("server storage unavailable, retry later".into());
                 }
             },
-            (None, Kind::Request) => {
+            (None, Frame::Request { .. }) => {
                 tracing::debug!(doc, "request for an unknown document");
                 return Verdict::Reply(self.unavailable(doc));
             }
@@ -203,7 +207,7 @@ impl Conn {
             tracing::warn!(
                 doc,
                 who = %self.principal.label(),
-                kind = ?frame.kind,
+                kind = frame.kind(),
                 "access denied: document belongs to another tenant or store"
             );
             return if is_doc_msg {
@@ -219,7 +223,11 @@ impl Conn {
     }
 
     fn unavailable(&self, doc: &str) -> Vec<u8> {
-        protocol::encode_doc_unavailable(&self.server_peer, &self.peer_id, doc)
+        wire::encode(&Frame::DocUnavailable {
+            sender_id: self.server_peer.clone(),
+            target_id: self.peer_id.clone(),
+            document_id: doc.to_string(),
+        })
     }
 }
 
@@ -253,12 +261,14 @@ fn first_frame(msg: Option<Result<Message, axum::Error>>) -> Result<(Vec<u8>, St
         Some(Err(e)) => return Err(format!("receive failed: {e}")),
         None => return Err("closed before join".into()),
     };
-    let frame = protocol::decode(&bytes).map_err(|e| e.0)?;
-    if frame.kind != Kind::Join {
+    let Frame::Join {
+        sender_id,
+        supported_protocol_versions,
+    } = protocol::decode(&bytes).map_err(|e| e.0)?
+    else {
         return Err("the first message must be join".into());
-    }
-    if !frame
-        .supported_protocol_versions
+    };
+    if !supported_protocol_versions
         .iter()
         .any(|v| v == PROTOCOL_VERSION)
     {
@@ -266,8 +276,7 @@ fn first_frame(msg: Option<Result<Message, axum::Error>>) -> Result<(Vec<u8>, St
             "unsupported protocol version; this server speaks {PROTOCOL_VERSION}"
         ));
     }
-    let peer = frame.sender_id.ok_or("missing senderId")?;
-    Ok((bytes, peer))
+    Ok((bytes, sender_id))
 }
 
 async fn run_connection(app: AppState, principal: Principal, tenant: String, socket: WebSocket) {
@@ -293,7 +302,12 @@ async fn run_connection(app: AppState, principal: Principal, tenant: String, soc
 
 async fn close_with(ws_tx: &mut futures::stream::SplitSink<WebSocket, Message>, reason: &str) {
     let _ = ws_tx
-        .send(Message::Binary(protocol::encode_error(reason).into()))
+        .send(Message::Binary(
+            wire::encode(&Frame::Error {
+                message: reason.to_string(),
+            })
+            .into(),
+        ))
         .await;
     let mut short = reason.to_string();
     short.truncate(120);

@@ -102,6 +102,7 @@ pub async fn sqlite_storage() -> (DynStorage, tempfile::TempDir) {
 use std::net::SocketAddr;
 
 use futures::{SinkExt, StreamExt};
+use shared_model::wire;
 use sync_server::app::AppState;
 use sync_server::auth::{Principal, Role};
 use sync_server::config::Config;
@@ -367,19 +368,17 @@ impl RawClient {
         let (mut ws, _) = tokio_tungstenite::connect_async(url)
             .await
             .expect("connect");
-        ws.send(Message::Binary(
-            sync_server::sync::protocol::encode_join(peer, &["1"]).into(),
-        ))
-        .await
-        .unwrap();
+        ws.send(Message::Binary(join_frame(peer).into()))
+            .await
+            .unwrap();
         let mut c = RawClient {
             ws,
             peer: peer.to_string(),
             server_peer: String::new(),
         };
         let f = c.next_frame().await.expect("peer reply");
-        assert_eq!(f.kind, sync_server::sync::protocol::Kind::Peer, "{f:?}");
-        c.server_peer = f.sender_id.unwrap();
+        assert_eq!(f.kind(), "peer", "{f:?}");
+        c.server_peer = f.sender_id().unwrap().to_string();
         c
     }
 
@@ -389,16 +388,14 @@ impl RawClient {
     }
 
     /// Next decoded frame, `None` once closed. Times out after 10 s.
-    pub async fn next_frame(&mut self) -> Option<sync_server::sync::protocol::Frame> {
+    pub async fn next_frame(&mut self) -> Option<wire::Message> {
         loop {
             let msg = tokio::time::timeout(std::time::Duration::from_secs(10), self.ws.next())
                 .await
                 .expect("frame in time");
             match msg {
                 Some(Ok(Message::Binary(b))) => {
-                    return Some(
-                        sync_server::sync::protocol::decode(&b).expect("server frames decode"),
-                    );
+                    return Some(wire::decode(&b).expect("server frames decode"));
                 }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
                 Some(Ok(_)) => {}
@@ -410,8 +407,8 @@ impl RawClient {
     pub async fn expect_error_and_close(&mut self) -> String {
         let mut message = None;
         while let Some(f) = self.next_frame().await {
-            if f.kind == sync_server::sync::protocol::Kind::Error {
-                message = f.message;
+            if let wire::Message::Error { message: m } = f {
+                message = Some(m);
             }
         }
         message.expect("an error frame before the close")
@@ -419,18 +416,12 @@ impl RawClient {
 
     /// A sync frame for `doc` with `data`.
     pub fn sync_frame(&self, doc: &str, data: &[u8]) -> Vec<u8> {
-        sync_server::sync::protocol::encode_doc_message(
-            "sync",
-            &self.peer,
-            &self.server_peer,
-            doc,
-            data,
-        )
+        doc_frame("sync", &self.peer, &self.server_peer, doc, data)
     }
 
     /// A request frame for `doc`.
     pub fn request_frame(&self, doc: &str) -> Vec<u8> {
-        sync_server::sync::protocol::encode_doc_message(
+        doc_frame(
             "request",
             &self.peer,
             &self.server_peer,
@@ -438,6 +429,32 @@ impl RawClient {
             &empty_sync_message(),
         )
     }
+}
+
+/// A `join` frame offering protocol version 1.
+pub fn join_frame(peer: &str) -> Vec<u8> {
+    wire::encode(&wire::Message::join(peer))
+}
+
+/// A `request` frame (`kind` "request") or a `sync` frame (any other `kind`).
+pub fn doc_frame(kind: &str, sender: &str, target: &str, doc: &str, data: &[u8]) -> Vec<u8> {
+    let (sender_id, target_id, document_id, data) =
+        (sender.into(), target.into(), doc.into(), data.to_vec());
+    wire::encode(&if kind == "request" {
+        wire::Message::Request {
+            sender_id,
+            target_id,
+            document_id,
+            data,
+        }
+    } else {
+        wire::Message::Sync {
+            sender_id,
+            target_id,
+            document_id,
+            data,
+        }
+    })
 }
 
 /// A valid sync message carrying the changes of a small document.

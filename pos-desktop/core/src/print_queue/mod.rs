@@ -38,12 +38,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use rand::Rng;
 use receipt_printer::driver::Timeouts;
 use rusqlite::{Connection, params};
-use shared_model::codec::Timestamp;
+use shared_model::codec::{Timestamp, now_ms};
 use tracing::{error, instrument, warn};
 
 use crate::db;
@@ -114,13 +114,6 @@ pub fn backoff_delay(config: &QueueConfig, attempts: u32) -> Duration {
     let half = full / 2;
     let jitter_ms = full.saturating_sub(half).as_millis() as u64;
     half + Duration::from_millis(rand::rng().random_range(0..=jitter_ms))
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 fn ms_to_rfc3339(ms: i64) -> Option<String> {

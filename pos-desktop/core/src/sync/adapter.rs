@@ -48,14 +48,8 @@ fn listed_in_index(index: &AutoCommit, scope: &str) -> CoreResult<bool> {
 /// The id of the stock baseline a store root links (`latest_baseline`), read as one key: this
 /// runs on every poll.
 fn latest_baseline(root: &AutoCommit) -> CoreResult<Option<String>> {
-    use automerge::ReadDoc;
-    Ok(match root.get(automerge::ROOT, "latest_baseline")? {
-        Some((automerge::Value::Scalar(s), _)) => match s.as_ref() {
-            automerge::ScalarValue::Str(url) => Some(crate::docs::id_of(url).to_string()),
-            _ => None,
-        },
-        _ => None,
-    })
+    Ok(shared_model::documents::root_str(root, "latest_baseline")
+        .map(|url| crate::docs::id_of(&url).to_string()))
 }
 
 impl Terminal {

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
 use rand::Rng;
-use serde::{Deserialize, Serialize};
 use shared_model::codec::Timestamp;
+use shared_model::heartbeat::{HeartbeatRequest, HeartbeatResponse};
 use shared_model::sync_session::{Session, Step};
 use shared_model::wire;
 use tokio::sync::{Notify, watch};
@@ -106,23 +106,6 @@ impl SyncConfig {
             self.server_url.clone()
         }
     }
-}
-
-/// What the terminal reports to the server and what it answers (see docs/terminal-sync.md).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct HeartbeatRequest {
-    pub terminal_time: Timestamp,
-    pub waiting_documents: u64,
-    pub waiting_sales: u64,
-    /// Sales and refunds this terminal still waits to hear about.
-    pub unacknowledged: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct HeartbeatResponse {
-    pub server_time: Timestamp,
-    /// Those of `unacknowledged` the server has stored and projected.
-    pub acknowledged: Vec<String>,
 }
 
 /// The running client. Dropping it stops the loop.

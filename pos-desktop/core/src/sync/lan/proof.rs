@@ -2,11 +2,11 @@
 //! document moves, and the mDNS advert of a store's till. No IO: tested without sockets.
 
 use std::collections::HashMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use hmac::{Hmac, Mac};
 use rand::Rng;
 use sha2::Sha256;
+pub(super) use shared_model::codec::now_ms;
 
 use crate::error::{CoreError, CoreResult};
 use crate::terminal::Terminal;
@@ -68,13 +68,6 @@ pub(super) fn unhex(s: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
         .collect()
-}
-
-pub(super) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 pub(super) fn valid_code(code: &str) -> bool {

@@ -1,0 +1,31 @@
+//! The terminal heartbeat (`POST /api/v1/terminals/me/heartbeat`): what a terminal reports and
+//! what the server answers, defined once for both sides (see docs/terminal-sync.md). JSON:
+//! times are RFC 3339 strings.
+
+use serde::{Deserialize, Serialize};
+
+use crate::codec::Timestamp;
+
+/// What the terminal reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HeartbeatRequest {
+    /// The terminal's clock, RFC 3339.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub terminal_time: Timestamp,
+    pub waiting_documents: u64,
+    pub waiting_sales: u64,
+    /// Sale and refund ids the terminal has not heard about yet.
+    pub unacknowledged: Vec<String>,
+}
+
+/// What the server answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HeartbeatResponse {
+    /// The server's clock, RFC 3339 with milliseconds.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub server_time: Timestamp,
+    /// Those of `unacknowledged` the server has stored and projected.
+    pub acknowledged: Vec<String>,
+}
