@@ -8,14 +8,12 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::api::ApiJson;
-use crate::app::AppState;
-use crate::auth::Principal;
 use crate::error::{Error, Result};
+use crate::extract::{ApiJson, DeviceAuth};
+use crate::state::AppState;
 use crate::storage::TerminalReport;
 
 /// At most this many ids per heartbeat; the terminal sends its oldest first.
@@ -44,19 +42,12 @@ pub struct HeartbeatResponse {
               (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn heartbeat(
     State(app): State<AppState>,
-    headers: HeaderMap,
+    device: DeviceAuth,
     ApiJson(req): ApiJson<HeartbeatRequest>,
 ) -> Result<Json<HeartbeatResponse>> {
-    let token = crate::sync::ws::bearer(&headers).ok_or(Error::Unauthorized("missing token"))?;
-    let Principal::Terminal {
-        terminal_id,
-        store_id,
-        ..
-    } = app.services.authenticate_sync(&token).await?
-    else {
-        return Err(Error::Forbidden("only terminals send heartbeats"));
-    };
-    Ok(Json(report(&app, &terminal_id, &store_id, req).await?))
+    Ok(Json(
+        report(&app, &device.terminal_id, &device.store_id, req).await?,
+    ))
 }
 
 /// The service behind the handler.

@@ -8,8 +8,9 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use sync_server::app::{AppState, router};
+use sync_server::app::router;
 use sync_server::config::Config;
+use sync_server::state::AppState;
 use sync_server::storage::DynStorage;
 use tower::ServiceExt;
 

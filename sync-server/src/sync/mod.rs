@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 pub use registry::{ConnId, ConnectionRegistry};
 pub use repos::{TenantRepo, TenantRepos, instance_peer_id};
 pub use samod_storage::{SamodStorage, StorageHealth};
-pub use ws::{bearer as bearer_token, sync_handler};
+pub use ws::sync_handler;
 
 use crate::auth::Principal;
 use crate::error::Result;

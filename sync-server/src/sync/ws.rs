@@ -16,9 +16,10 @@ use tracing::Instrument;
 
 use super::ConnId;
 use super::protocol::{self, Frame, Kind, PROTOCOL_VERSION};
-use crate::app::AppState;
 use crate::auth::Principal;
 use crate::error::Error;
+use crate::extract::bearer_token;
+use crate::state::AppState;
 
 /// Query parameters of the sync endpoint.
 #[derive(Debug, Deserialize)]
@@ -30,18 +31,6 @@ pub struct SyncQuery {
     tenant: Option<String>,
 }
 
-/// Bearer token of a request, if any.
-pub fn bearer(headers: &HeaderMap) -> Option<String> {
-    let v = headers
-        .get(axum::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    let t = v
-        .strip_prefix("Bearer ")
-        .or_else(|| v.strip_prefix("bearer "))?;
-    Some(t.trim().to_string())
-}
-
 /// `GET /sync`: authenticate, then upgrade to the automerge-repo protocol.
 pub async fn sync_handler(
     State(app): State<AppState>,
@@ -49,7 +38,7 @@ pub async fn sync_handler(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let Some(token) = bearer(&headers).or(q.token) else {
+    let Some(token) = bearer_token(&headers).or(q.token) else {
         return Error::Unauthorized("missing token").into_response();
     };
     let principal = match app.services.authenticate_sync(&token).await {
