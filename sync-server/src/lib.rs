@@ -1,6 +1,7 @@
 //! SnapKasir sync server library: storage, auth and tenancy services, the
 //! automerge-repo sync endpoint (on `samod`) and the HTTP API.
 
+pub mod access;
 pub mod api;
 pub mod app;
 pub mod auth;

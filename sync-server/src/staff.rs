@@ -23,6 +23,7 @@ use shared_model::ids::UserId;
 use shared_model::users::{Role, StoreUser, check_pin};
 use tracing::instrument;
 
+use crate::access;
 use crate::auth::Principal;
 use crate::documents_writer::DocWriter;
 use crate::error::{Error, ErrorBody, Result};
@@ -232,11 +233,7 @@ pub async fn update(
                 .users
                 .get_mut(&id.to_string())
                 .ok_or(Error::NotFound("staff member not found"))?;
-            if user.role == Role::Manager {
-                return Err(Error::Forbidden(
-                    "managers are managed on the terminals; only cashiers and supervisors here",
-                ));
-            }
+            access::change_staff_member(user.role)?;
             if let Some(n) = name {
                 user.name = n;
             }

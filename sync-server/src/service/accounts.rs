@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use tracing::instrument;
 
 use super::{Services, new_id, normalize_email};
+use crate::access;
 use crate::auth::{self, Principal, Role};
 use crate::error::{Error, Result};
 use crate::now_ms;
@@ -107,14 +108,8 @@ impl Services {
     /// Adds a store to the caller's tenant (owners only).
     #[instrument(skip_all)]
     pub async fn create_store(&self, who: &Principal, code: &str, name: &str) -> Result<StoreView> {
-        match who {
-            Principal::User {
-                role: Role::Owner,
-                tenant_id,
-                ..
-            } => Ok(self.insert_store(tenant_id, code, name).await?.into()),
-            _ => Err(Error::Forbidden("only owners create stores")),
-        }
+        let tenant_id = access::create_store(who)?;
+        Ok(self.insert_store(tenant_id, code, name).await?.into())
     }
 
     /// Stores visible to the caller.
@@ -122,7 +117,7 @@ impl Services {
         let stores = self.storage.stores_of_tenant(who.tenant_id()).await?;
         Ok(stores
             .into_iter()
-            .filter(|s| who.may_access(&s.tenant_id, Some(&s.id)))
+            .filter(|s| access::may_see_store(who, s))
             .map(StoreView::from)
             .collect())
     }
@@ -136,14 +131,7 @@ impl Services {
         email: &str,
         password: &str,
     ) -> Result<String> {
-        let Principal::User {
-            role: Role::Owner,
-            tenant_id,
-            ..
-        } = who
-        else {
-            return Err(Error::Forbidden("only owners add managers"));
-        };
+        let tenant_id = access::add_manager(who)?;
         self.store_for(who, store_id).await?;
         if password.chars().count() < 8 {
             return Err(Error::BadRequest(
@@ -156,7 +144,7 @@ impl Services {
         }
         let user = UserRow {
             id: new_id(),
-            tenant_id: tenant_id.clone(),
+            tenant_id: tenant_id.to_string(),
             store_id: Some(store_id.to_string()),
             email,
             password_hash: auth::hash_password(password)?,

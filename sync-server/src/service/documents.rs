@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use tracing::instrument;
 
 use super::Services;
+use crate::access;
 use crate::auth::Principal;
 use crate::error::{Error, Result};
 
@@ -47,10 +48,7 @@ impl Services {
             );
         }
         let claim = self.storage.doc_claim(document_id).await?;
-        match claim {
-            Some(c) if who.may_access(&c.tenant_id, c.store_id.as_deref()) => {}
-            _ => return Err(Error::NotFound("document not found")),
-        }
+        access::document(who, claim.as_ref())?;
         let mut doc = crate::projection::load_document(&self.storage, document_id).await?;
         let mut missing = Vec::new();
         for (s, h) in heads.iter().zip(&hashes) {

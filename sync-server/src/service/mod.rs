@@ -16,6 +16,7 @@ pub use enrollment::{Enrollment, NewEnrollmentCode};
 pub use sessions::{LoginLimiter, TokenPair};
 pub use terminals::{TerminalReportView, TerminalView};
 
+use crate::access;
 use crate::auth::{self, JwtKey, Principal};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -58,18 +59,14 @@ impl Services {
         })
     }
 
+    /// `store_id` when `who` may manage it ([`access::manage_store`]).
     pub(crate) async fn store_for(&self, who: &Principal, store_id: &str) -> Result<StoreRow> {
         let store = self
             .storage
             .store(store_id)
             .await?
             .ok_or(Error::NotFound("store not found"))?;
-        if !who.may_access(&store.tenant_id, Some(&store.id)) {
-            return Err(Error::NotFound("store not found"));
-        }
-        if !who.may_manage_store(&store.tenant_id, &store.id) {
-            return Err(Error::Forbidden("not allowed to manage this store"));
-        }
+        access::manage_store(who, &store)?;
         Ok(store)
     }
 }

@@ -16,6 +16,7 @@ use tracing::Instrument;
 
 use super::ConnId;
 use super::protocol::{self, Frame, Kind, PROTOCOL_VERSION};
+use crate::access;
 use crate::auth::Principal;
 use crate::error::Error;
 use crate::extract::bearer_token;
@@ -184,10 +185,7 @@ impl Conn {
             }
             (None, _) => return Verdict::Drop,
         };
-        if !self
-            .principal
-            .may_access(&claim.tenant_id, claim.store_id.as_deref())
-        {
+        if !access::may_see_document(&self.principal, &claim) {
             self.app.sync.metrics.denied.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(
                 doc,
@@ -336,14 +334,7 @@ async fn pump(
             return Err(r);
         }
     };
-    let instance_peer = peer_id.starts_with(crate::auth::INSTANCE_PEER_PREFIX);
-    let peer_ok = match &principal {
-        Principal::Instance { instance_id } => {
-            peer_id == super::instance_peer_id(instance_id, tenant)
-        }
-        _ => !instance_peer,
-    };
-    if !peer_ok {
+    if !access::may_bind_peer(&principal, &peer_id, tenant) {
         let r = "peer id does not match the credential";
         close_with(&mut ws_tx, r).await;
         return Err(r.into());
