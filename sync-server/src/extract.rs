@@ -120,10 +120,9 @@ where
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(ApiJson(v)),
-            Err(rejection) => Err(Error::BadRequest(json_rejection_message(&rejection))),
-        }
+        let body = Json::<T>::from_request(req, state).await;
+        body.map(|Json(v)| ApiJson(v))
+            .map_err(|rejection| Error::BadRequest(json_rejection_message(&rejection)))
     }
 }
 
@@ -140,14 +139,14 @@ where
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(StaffJson(v)),
-            Err(_) => Err(Error::BadRequest(
+        let body = Json::<T>::from_request(req, state).await;
+        body.map(|Json(v)| StaffJson(v)).map_err(|_| {
+            Error::BadRequest(
                 "invalid staff request: a JSON object with name, role (cashier or supervisor), \
                  active (true or false) and pin (4–8 digits, as a string)"
                     .into(),
-            )),
-        }
+            )
+        })
     }
 }
 

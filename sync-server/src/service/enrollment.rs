@@ -148,12 +148,7 @@ impl Services {
         // The terminal row is inserted in the same transaction that consumes
         // the code, so tenant/store come from the code itself.
         let Some(code_row) = self.peek_code(&code_hash).await? else {
-            self.limiter
-                .addresses
-                .lock()
-                .expect("limiter lock")
-                .fail(&addr_key, window, now);
-            return Err(Error::Unauthorized("invalid or expired enrollment code"));
+            return Err(self.enroll_failed(&addr_key, window, now));
         };
         let credential = format!(
             "{}{}",
@@ -176,12 +171,7 @@ impl Services {
             .await?
             .is_none()
         {
-            self.limiter
-                .addresses
-                .lock()
-                .expect("limiter lock")
-                .fail(&addr_key, window, now);
-            return Err(Error::Unauthorized("invalid or expired enrollment code"));
+            return Err(self.enroll_failed(&addr_key, window, now));
         }
         let store = self
             .storage
@@ -198,6 +188,16 @@ impl Services {
             store_key: store.store_key,
             sync_path: "/sync".into(),
         })
+    }
+
+    /// Counts a failed enrollment from `addr_key` and the error to answer it with.
+    fn enroll_failed(&self, addr_key: &str, window: i64, now: i64) -> Error {
+        self.limiter
+            .addresses
+            .lock()
+            .expect("limiter lock")
+            .fail(addr_key, window, now);
+        Error::Unauthorized("invalid or expired enrollment code")
     }
 
     async fn peek_code(&self, code_hash: &str) -> Result<Option<EnrollmentCodeRow>> {
