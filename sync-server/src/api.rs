@@ -1,90 +1,23 @@
 //! HTTP API under `/api/v1/`: thin handlers that extract, call one service
 //! function and map the error. OpenAPI at `/api/v1/openapi.json`.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::http::request::Parts;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 
-use crate::app::AppState;
 use crate::auth::{Principal, Role};
 use crate::error::{Error, ErrorBody, Result};
+use crate::extract::{AnyAuth, ApiJson, ApiQuery, ClientAddr, UserAuth};
 use crate::reports::{
     ConflictItem, DateRange, DaySales, HourSales, KeySales, LowStockItem, MethodSales,
     ProductSales, RefundItem, ShiftItem, StockOnHand,
 };
 use crate::service::{Enrollment, NewEnrollmentCode, StoreView, TerminalView, TokenPair};
 use crate::service::{Persisted, PersistedRequest};
-
-/// An owner or manager authenticated by `Authorization: Bearer <access token>`.
-#[derive(Debug, Clone)]
-pub struct UserAuth(pub Principal);
-
-impl FromRequestParts<AppState> for UserAuth {
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        let token = crate::sync::bearer_token(&parts.headers)
-            .ok_or(Error::Unauthorized("missing bearer token"))?;
-        Ok(UserAuth(state.services.authenticate_access(&token)?))
-    }
-}
-
-/// A terminal (device credential) or a user (access token).
-#[derive(Debug, Clone)]
-pub struct AnyAuth(pub Principal);
-
-impl FromRequestParts<AppState> for AnyAuth {
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        let token = crate::sync::bearer_token(&parts.headers)
-            .ok_or(Error::Unauthorized("missing bearer token"))?;
-        Ok(AnyAuth(state.services.authenticate_sync(&token).await?))
-    }
-}
-
-/// The client's address (from the socket; `0.0.0.0` in in-process tests).
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddr(pub IpAddr);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self> {
-        Ok(ClientAddr(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip())
-                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
-        ))
-    }
-}
-
-/// JSON body whose rejection is a JSON error with code `bad_request`.
-#[derive(Debug)]
-pub struct ApiJson<T>(pub T);
-
-impl<T, S> FromRequest<S> for ApiJson<T>
-where
-    Json<T>: FromRequest<S, Rejection = axum::extract::rejection::JsonRejection>,
-    S: Send + Sync,
-{
-    type Rejection = Error;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(ApiJson(v)),
-            Err(rejection) => Err(Error::BadRequest(rejection.body_text())),
-        }
-    }
-}
+use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
@@ -461,25 +394,6 @@ async fn conflicts(
     Path(store_id): Path<String>,
 ) -> Result<Json<Vec<ConflictItem>>> {
     Ok(Json(app.services.conflicts(&who, &store_id).await?))
-}
-
-/// Query string whose rejection is a JSON error with code `bad_request`.
-#[derive(Debug)]
-pub struct ApiQuery<T>(pub T);
-
-impl<T, S> FromRequestParts<S> for ApiQuery<T>
-where
-    T: serde::de::DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
-        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
-            Err(rejection) => Err(Error::BadRequest(rejection.body_text())),
-        }
-    }
 }
 
 /// The OpenAPI document.

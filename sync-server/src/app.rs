@@ -1,11 +1,12 @@
-//! Wiring: storage selection, the samod repo, the router, serving (plain or TLS, see [`tls`])
-//! with graceful shutdown.
+//! Wiring: storage selection, the router, serving (plain or TLS, see [`tls`]) with the
+//! background tasks and graceful shutdown. The state it wires lives in [`crate::state`]; only
+//! `main.rs` (and tests) import this module.
 
 pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::extract::State;
@@ -15,46 +16,9 @@ use axum::routing::get;
 
 use crate::config::Config;
 use crate::error::Result;
-use crate::projection::Projector;
-use crate::service::Services;
+use crate::state::AppState;
 use crate::storage::{DynStorage, PgStorage, SqliteStorage};
-use crate::sync::{self, Gate, StorageHealth, TenantRepos};
-
-/// Counters exported at `/metrics`.
-#[derive(Debug, Default)]
-pub struct Metrics {
-    pub connections_total: AtomicU64,
-    pub frames_in: AtomicU64,
-    pub frames_rejected: AtomicU64,
-    pub denied: AtomicU64,
-}
-
-/// The sync side: the tenants' samod repos, claim gate.
-pub struct SyncHub {
-    pub repos: TenantRepos,
-    pub gate: Arc<Gate>,
-    pub health: Arc<StorageHealth>,
-    pub metrics: Metrics,
-    /// Projects changed documents into the report tables.
-    pub projector: Arc<Projector>,
-    /// Id of this instance (cluster peering).
-    pub instance_id: String,
-}
-
-impl std::fmt::Debug for SyncHub {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SyncHub")
-            .field("instance_id", &self.instance_id)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Shared state of every handler.
-#[derive(Debug, Clone)]
-pub struct AppState {
-    pub services: Services,
-    pub sync: Arc<SyncHub>,
-}
+use crate::sync;
 
 /// Opens the configured backend: PostgreSQL when a URL is set, else SQLite in the data dir.
 pub async fn open_storage(config: &Config) -> Result<DynStorage> {
@@ -68,42 +32,6 @@ pub async fn open_storage(config: &Config) -> Result<DynStorage> {
             Arc::new(SqliteStorage::open(&config.data_dir).await?)
         }
     })
-}
-
-impl AppState {
-    /// Builds services and the sync hub over migrated `storage`.
-    pub async fn new(storage: DynStorage, config: Arc<Config>) -> Result<Self> {
-        let services = Services::new(storage.clone(), config).await?;
-        let gate = Arc::new(Gate::new(storage.clone()));
-        let health = Arc::new(StorageHealth::default());
-        let projector = Arc::new(Projector::default());
-        let instance_id = uuid::Uuid::now_v7().to_string();
-        let repos = TenantRepos::new(
-            storage,
-            services.connections.clone(),
-            gate.clone(),
-            health.clone(),
-            projector.clone(),
-            instance_id.clone(),
-        );
-        Ok(Self {
-            services,
-            sync: Arc::new(SyncHub {
-                repos,
-                gate,
-                health,
-                metrics: Metrics::default(),
-                projector,
-                instance_id,
-            }),
-        })
-    }
-
-    /// Closes every connection and stops samod, waiting for pending storage writes.
-    pub async fn shutdown(&self) {
-        self.services.connections.close_all("server shutting down");
-        self.sync.repos.stop_all().await;
-    }
 }
 
 /// The whole HTTP surface.

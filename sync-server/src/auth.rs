@@ -57,33 +57,6 @@ impl Principal {
             Principal::Instance { instance_id } => format!("instance:{instance_id}"),
         }
     }
-    /// Whether this principal may reach a document owned by `tenant`/`store`.
-    pub fn may_access(&self, tenant: &str, store: Option<&str>) -> bool {
-        if matches!(self, Principal::Instance { .. }) {
-            return true;
-        }
-        if self.tenant_id() != tenant {
-            return false;
-        }
-        match (self.store_id(), store) {
-            (None, _) | (_, None) => true,
-            (Some(mine), Some(theirs)) => mine == theirs,
-        }
-    }
-    /// Whether this principal may manage `store` (owners: any store of the tenant).
-    pub fn may_manage_store(&self, tenant: &str, store: &str) -> bool {
-        match self {
-            Principal::User {
-                tenant_id,
-                store_id,
-                role,
-                ..
-            } => {
-                tenant_id == tenant && (*role == Role::Owner || store_id.as_deref() == Some(store))
-            }
-            Principal::Terminal { .. } | Principal::Instance { .. } => false,
-        }
-    }
 }
 
 /// Role of a password user.
@@ -252,6 +225,12 @@ pub const CLUSTER_CREDENTIAL_PREFIX: &str = "skc_";
 /// Peer ids of server instances; clients may not use this prefix.
 pub const INSTANCE_PEER_PREFIX: &str = "snapkasir-instance-";
 
+/// Peer id of `instance_id`'s repo for `tenant_id`: instance peering opens one connection per
+/// tenant, and each needs its own peer id (the registry lets one peer id hold one connection).
+pub fn instance_peer_id(instance_id: &str, tenant_id: &str) -> String {
+    format!("{INSTANCE_PEER_PREFIX}{instance_id}.{tenant_id}")
+}
+
 /// Prefix of terminal device credentials, so the kind of a token is visible.
 pub const DEVICE_CREDENTIAL_PREFIX: &str = "skd_";
 
@@ -299,20 +278,11 @@ mod tests {
     }
 
     #[test]
-    fn passwords_and_access() {
+    fn passwords_and_tokens() {
         let h = hash_password("rahasia").unwrap();
         assert!(verify_password("rahasia", &h));
         assert!(!verify_password("salah", &h));
         assert!(!verify_password("x", "not a phc string"));
-        let term = Principal::Terminal {
-            terminal_id: "x".into(),
-            tenant_id: "t".into(),
-            store_id: "s".into(),
-        };
-        assert!(term.may_access("t", Some("s")));
-        assert!(term.may_access("t", None));
-        assert!(!term.may_access("t", Some("s2")));
-        assert!(!term.may_access("t2", None));
         assert_ne!(sha256_hex("a"), sha256_hex("b"));
         assert_eq!(random_token(32).len(), 43);
     }

@@ -29,10 +29,10 @@ use shared_model::documents::{
 use shared_model::money::Quantity;
 use shared_model::stock::StockMovement;
 
-use crate::app::AppState;
 use crate::documents_writer::DocWriter;
 use crate::error::{Error, Result};
 use crate::projection::load_document;
+use crate::state::AppState;
 use crate::storage::{DynStorage, StoreRootRow};
 use shared_model::wire::url as url_of;
 

@@ -17,8 +17,8 @@ use automerge::{ActorId, AutoCommit, Automerge, ChangeHash};
 use samod::{DocHandle, DocumentId};
 use shared_model::documents::{self, Document};
 
-use crate::app::{AppState, SyncHub};
 use crate::error::{Error, Result};
+use crate::state::{AppState, SyncHub};
 use crate::storage::{DocClaim, DynStorage};
 
 /// How long a write may take to reach storage before it is reported as failed.

@@ -1,6 +1,7 @@
 //! SnapKasir sync server library: storage, auth and tenancy services, the
 //! automerge-repo sync endpoint (on `samod`) and the HTTP API.
 
+pub mod access;
 pub mod api;
 pub mod app;
 pub mod auth;
@@ -8,11 +9,13 @@ pub mod baselines;
 pub mod config;
 pub mod documents_writer;
 pub mod error;
+pub mod extract;
 pub mod period_index;
 pub mod projection;
 pub mod reports;
 pub mod service;
 pub mod staff;
+pub mod state;
 pub mod storage;
 pub mod store_index;
 pub mod store_tasks;

@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use sync_server::app::{self, AppState};
+use sync_server::app;
 use sync_server::config::{Config, Secret};
+use sync_server::state::AppState;
 
 #[derive(Debug, Parser)]
 #[command(name = "sync-server", version, about = "SnapKasir sync server")]
@@ -95,8 +96,11 @@ fn init_tracing() {
     let filter =
         EnvFilter::try_from_env("SNAPKASIR_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("SNAPKASIR_LOG_FORMAT").is_ok_and(|v| v == "json");
+    // Colour codes only for a person at a terminal, not in a log file or a pipe.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     if json {
         builder.json().init();

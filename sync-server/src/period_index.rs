@@ -17,9 +17,9 @@ use std::time::Duration;
 use shared_model::codec::BusinessDate;
 use shared_model::documents::{self, JournalRef, PeriodIndexDoc};
 
-use crate::app::AppState;
 use crate::documents_writer::DocWriter;
 use crate::error::{Error, Result};
+use crate::state::AppState;
 use crate::storage::{DynStorage, StoreJournalRow};
 use shared_model::wire::url as url_of;
 

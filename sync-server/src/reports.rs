@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 
+use crate::access;
 use crate::auth::Principal;
 use crate::error::{Error, Result};
 use crate::projection::from_e4;
@@ -175,12 +176,7 @@ impl Services {
             .store(store_id)
             .await?
             .ok_or(Error::NotFound("store not found"))?;
-        if !who.may_access(&store.tenant_id, Some(&store.id))
-            || matches!(who, Principal::Terminal { .. })
-        {
-            return Err(Error::NotFound("store not found"));
-        }
-        Ok(())
+        access::read_reports(who, &store)
     }
 
     /// Non-voided sales per business day.

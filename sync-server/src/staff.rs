@@ -23,11 +23,12 @@ use shared_model::ids::UserId;
 use shared_model::users::{Role, StoreUser, check_pin};
 use tracing::instrument;
 
-use crate::api::UserAuth;
-use crate::app::AppState;
+use crate::access;
 use crate::auth::Principal;
 use crate::documents_writer::DocWriter;
 use crate::error::{Error, ErrorBody, Result};
+use crate::extract::{StaffJson, UserAuth};
+use crate::state::AppState;
 
 /// Roles the staff API manages (managers log in with a password on the server instead).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -118,31 +119,6 @@ impl std::fmt::Debug for StaffChange {
             .field("active", &self.active)
             .field("pin", &self.pin.as_ref().map(|_| "<hidden>"))
             .finish()
-    }
-}
-
-/// JSON body of the staff endpoints. A rejection never repeats the body: serde's messages quote
-/// the offending value (`invalid type: integer `1234``), which could be a PIN, and rejections are
-/// logged.
-#[derive(Debug)]
-pub struct StaffJson<T>(pub T);
-
-impl<T, S> axum::extract::FromRequest<S> for StaffJson<T>
-where
-    Json<T>: axum::extract::FromRequest<S, Rejection = axum::extract::rejection::JsonRejection>,
-    S: Send + Sync,
-{
-    type Rejection = Error;
-
-    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(StaffJson(v)),
-            Err(_) => Err(Error::BadRequest(
-                "invalid staff request: a JSON object with name, role (cashier or supervisor), \
-                 active (true or false) and pin (4–8 digits, as a string)"
-                    .into(),
-            )),
-        }
     }
 }
 
@@ -250,11 +226,7 @@ pub async fn update(
                 .users
                 .get_mut(&id.to_string())
                 .ok_or(Error::NotFound("staff member not found"))?;
-            if user.role == Role::Manager {
-                return Err(Error::Forbidden(
-                    "managers are managed on the terminals; only cashiers and supervisors here",
-                ));
-            }
+            access::change_staff_member(user.role)?;
             if let Some(n) = name {
                 user.name = n;
             }

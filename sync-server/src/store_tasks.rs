@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// Spawns the tasks; they run until the process ends.
 pub fn spawn(state: &AppState) {

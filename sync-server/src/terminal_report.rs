@@ -8,15 +8,13 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use chrono::Utc;
 use shared_model::codec::Timestamp;
 use shared_model::heartbeat::{HeartbeatRequest, HeartbeatResponse};
 
-use crate::api::ApiJson;
-use crate::app::AppState;
-use crate::auth::Principal;
 use crate::error::{Error, Result};
+use crate::extract::{ApiJson, DeviceAuth};
+use crate::state::AppState;
 use crate::storage::TerminalReport;
 
 /// At most this many ids per heartbeat; the terminal sends its oldest first.
@@ -27,19 +25,12 @@ pub const MAX_IDS: usize = 1_000;
               (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn heartbeat(
     State(app): State<AppState>,
-    headers: HeaderMap,
+    device: DeviceAuth,
     ApiJson(req): ApiJson<HeartbeatRequest>,
 ) -> Result<Json<HeartbeatResponse>> {
-    let token = crate::sync::ws::bearer(&headers).ok_or(Error::Unauthorized("missing token"))?;
-    let Principal::Terminal {
-        terminal_id,
-        store_id,
-        ..
-    } = app.services.authenticate_sync(&token).await?
-    else {
-        return Err(Error::Forbidden("only terminals send heartbeats"));
-    };
-    Ok(Json(report(&app, &terminal_id, &store_id, req).await?))
+    Ok(Json(
+        report(&app, &device.terminal_id, &device.store_id, req).await?,
+    ))
 }
 
 /// The service behind the handler.

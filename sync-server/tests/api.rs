@@ -8,8 +8,9 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use sync_server::app::{AppState, router};
+use sync_server::app::router;
 use sync_server::config::Config;
+use sync_server::state::AppState;
 use sync_server::storage::DynStorage;
 use tower::ServiceExt;
 
@@ -383,4 +384,60 @@ async fn login_limited_per_address() {
             .await
             .is_ok()
     );
+}
+
+#[tokio::test]
+async fn rejected_bodies_and_queries_are_not_repeated() {
+    let (s, _dir) = common::sqlite_storage().await;
+    let state = AppState::new(s, Arc::new(Config::default())).await.unwrap();
+    let b = state
+        .services
+        .bootstrap("T", "S1", "S", "o@example.com", "rahasia-123")
+        .await
+        .unwrap();
+    let api = Api { state };
+    // A password sent as a number, an enrollment code as an object: the answer names the
+    // field and the problem, not the value.
+    for (path, body, secret) in [
+        (
+            "/api/v1/auth/login",
+            r#"{"email":"o@example.com","password":73519246}"#,
+            "73519246",
+        ),
+        (
+            "/api/v1/terminals/enroll",
+            r#"{"code":{"K7QM":"2XWP-9HDA"}}"#,
+            "2XWP",
+        ),
+    ] {
+        let (st, v) = api.call("POST", path, None, Some(body)).await;
+        assert_eq!(
+            (st, v["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("bad_request")),
+            "{v}"
+        );
+        let message = v["message"].as_str().unwrap();
+        assert!(!message.contains(secret), "{message}");
+        assert!(message.contains("invalid type"), "{message}");
+    }
+    let (_, v) = api
+        .call("POST", "/api/v1/auth/login", None, Some(r#"{"email":"x"}"#))
+        .await;
+    assert_eq!(v["message"], "invalid JSON body: missing field `password`");
+    let (_, v) = api
+        .call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(r#"{"email":"o@example.com","password":"rahasia-123"}"#),
+        )
+        .await;
+    let access = v["access_token"].as_str().unwrap().to_string();
+    let path = format!(
+        "/api/v1/stores/{}/reports/sales-by-day?from=2026-11-01&to[s3cr3t]=x",
+        b.store_id
+    );
+    let (st, v) = api.call("GET", &path, Some(&access), None).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert!(!v.to_string().contains("s3cr3t"), "{v}");
 }

@@ -179,3 +179,25 @@ fn serve_refuses_to_start_with_a_bad_tls_certificate_path() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--tls-key"));
 }
+
+#[test]
+fn logs_written_to_a_file_carry_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let status = Command::new(BIN)
+        .args(["--data-dir", &dir.path().display().to_string(), "migrate"])
+        .env("SNAPKASIR_LOG", "info")
+        .env_remove("SNAPKASIR_LOG_FORMAT")
+        .env_remove("SNAPKASIR_DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .status()
+        .expect("run sync-server");
+    assert!(status.success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("storage: embedded sqlite"), "{text:?}");
+    assert!(
+        !text.contains("\x1b["),
+        "colour codes in a log file: {text:?}"
+    );
+}

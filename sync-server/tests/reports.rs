@@ -24,7 +24,8 @@ use shared_model::receipt_number::ReceiptNumber;
 use shared_model::sale::{Sale, SaleContext, Void};
 use shared_model::settings::StoreSettings;
 use shared_model::stock::{MovementKind, StockMovement};
-use sync_server::app::{AppState, router};
+use sync_server::app::router;
+use sync_server::state::AppState;
 use sync_server::storage::DynStorage;
 use tower::ServiceExt;
 

@@ -24,8 +24,9 @@ use shared_model::money::Quantity;
 use shared_model::settings::StoreSettings;
 use shared_model::stock::{MovementKind, StockCount, StockMovement};
 use shared_model::users::{Role, StoreUser};
-use sync_server::app::{AppState, router};
+use sync_server::app::router;
 use sync_server::documents_writer::DocWriter;
+use sync_server::state::AppState;
 use sync_server::storage::DynStorage;
 use tower::ServiceExt;
 

@@ -6,8 +6,9 @@ mod common;
 use axum::body::Body;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use sync_server::app::{AppState, router};
+use sync_server::app::router;
 use sync_server::projection::{ProjectedDoc, SaleRow};
+use sync_server::state::AppState;
 use sync_server::storage::DynStorage;
 use tower::ServiceExt;
 

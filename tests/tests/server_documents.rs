@@ -20,11 +20,11 @@ use pos_core::shared_model::stock::MovementKind;
 use pos_core::shared_model::users::Role;
 use pos_core::sync::client::{DeviceCredential, SyncClient, SyncConfig};
 use pos_core::{Identity, JoinStore, NewStore, Terminal};
-use sync_server::app::AppState;
 use sync_server::auth::Principal;
 use sync_server::config::Config;
 use sync_server::documents_writer::DocWriter;
 use sync_server::staff::{NewStaffMember, StaffRole};
+use sync_server::state::AppState;
 use sync_server::storage::{DynStorage, SqliteStorage};
 
 type Till = Arc<Mutex<Terminal>>;

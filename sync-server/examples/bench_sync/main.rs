@@ -34,10 +34,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use sync_server::app::AppState;
 use sync_server::auth::{Principal, Role};
 use sync_server::config::Config;
 use sync_server::service::Enrollment;
+use sync_server::state::AppState;
 use sync_server::storage::{DynStorage, PgStorage, SqliteStorage};
 use tokio::runtime::Handle;
 

@@ -13,8 +13,8 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::app::AppState;
 use crate::now_ms;
+use crate::state::AppState;
 
 /// samod dialer over tokio-tungstenite (plain `ws://`; use a TLS-terminating
 /// proxy or a private network between instances).

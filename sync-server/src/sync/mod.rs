@@ -13,9 +13,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub use registry::{ConnId, ConnectionRegistry};
-pub use repos::{TenantRepo, TenantRepos, instance_peer_id};
+pub use repos::{TenantRepo, TenantRepos};
 pub use samod_storage::{SamodStorage, StorageHealth};
-pub use ws::{bearer as bearer_token, sync_handler};
+pub use ws::sync_handler;
 
 use crate::auth::Principal;
 use crate::error::Result;
@@ -83,7 +83,7 @@ impl Gate {
         Ok(self
             .claim_of(doc_id)
             .await?
-            .is_some_and(|c| who.may_access(&c.tenant_id, c.store_id.as_deref())))
+            .is_some_and(|c| crate::access::may_see_document(who, &c)))
     }
 }
 
@@ -97,10 +97,7 @@ pub fn share_policy(registry: Arc<ConnectionRegistry>, gate: Arc<Gate>) -> impl 
             let doc = doc_id.to_string();
             // Only authenticated instances can bind these peer ids (ws.rs), and
             // instances dial only instances listed in the database.
-            if peer_id
-                .as_str()
-                .starts_with(crate::auth::INSTANCE_PEER_PREFIX)
-            {
+            if crate::access::is_instance_peer(peer_id.as_str()) {
                 return samod::ShareConfig::read_write();
             }
             let Some(who) = registry.principal_of_peer(peer_id.as_str()) else {

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::samod_storage::PutBatcher;
 use super::{ConnectionRegistry, Gate, SamodStorage, StorageHealth};
+use crate::auth::instance_peer_id;
 use crate::error::{Error, Result};
 use crate::projection::Projector;
 use crate::storage::DynStorage;
@@ -33,15 +34,6 @@ impl std::fmt::Debug for TenantRepo {
             .field("peer_id", &self.peer_id)
             .finish_non_exhaustive()
     }
-}
-
-/// Peer id of `instance_id`'s repo for `tenant_id`: instance peering opens one connection per
-/// tenant, and each needs its own peer id (the registry lets one peer id hold one connection).
-pub fn instance_peer_id(instance_id: &str, tenant_id: &str) -> String {
-    format!(
-        "{}{instance_id}.{tenant_id}",
-        crate::auth::INSTANCE_PEER_PREFIX
-    )
 }
 
 /// The repos of one server instance, by tenant id.

@@ -18,9 +18,11 @@ use super::ConnId;
 use shared_model::wire::{self, Message as Frame, PROTOCOL_VERSION};
 
 use super::protocol;
-use crate::app::AppState;
+use crate::access;
 use crate::auth::Principal;
 use crate::error::Error;
+use crate::extract::bearer_token;
+use crate::state::AppState;
 
 /// Query parameters of the sync endpoint.
 #[derive(Debug, Deserialize)]
@@ -32,18 +34,6 @@ pub struct SyncQuery {
     tenant: Option<String>,
 }
 
-/// Bearer token of a request, if any.
-pub fn bearer(headers: &HeaderMap) -> Option<String> {
-    let v = headers
-        .get(axum::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    let t = v
-        .strip_prefix("Bearer ")
-        .or_else(|| v.strip_prefix("bearer "))?;
-    Some(t.trim().to_string())
-}
-
 /// `GET /sync`: authenticate, then upgrade to the automerge-repo protocol.
 pub async fn sync_handler(
     State(app): State<AppState>,
@@ -51,7 +41,7 @@ pub async fn sync_handler(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let Some(token) = bearer(&headers).or(q.token) else {
+    let Some(token) = bearer_token(&headers).or(q.token) else {
         return Error::Unauthorized("missing token").into_response();
     };
     let principal = match app.services.authenticate_sync(&token).await {
@@ -199,10 +189,7 @@ impl Conn {
             }
             (None, _) => return Verdict::Drop,
         };
-        if !self
-            .principal
-            .may_access(&claim.tenant_id, claim.store_id.as_deref())
-        {
+        if !access::may_see_document(&self.principal, &claim) {
             self.app.sync.metrics.denied.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(
                 doc,
@@ -361,14 +348,7 @@ async fn pump(
             return Err(r);
         }
     };
-    let instance_peer = peer_id.starts_with(crate::auth::INSTANCE_PEER_PREFIX);
-    let peer_ok = match &principal {
-        Principal::Instance { instance_id } => {
-            peer_id == super::instance_peer_id(instance_id, tenant)
-        }
-        _ => !instance_peer,
-    };
-    if !peer_ok {
+    if !access::may_bind_peer(&principal, &peer_id, tenant) {
         let r = "peer id does not match the credential";
         close_with(&mut ws_tx, r).await;
         return Err(r.into());

@@ -103,10 +103,10 @@ use std::net::SocketAddr;
 
 use futures::{SinkExt, StreamExt};
 use shared_model::wire;
-use sync_server::app::AppState;
 use sync_server::auth::{Principal, Role};
 use sync_server::config::Config;
 use sync_server::service::Enrollment;
+use sync_server::state::AppState;
 use tokio_tungstenite::tungstenite::Message;
 
 /// Logs to the test's output when `SNAPKASIR_TEST_LOG` is set (an env filter).

@@ -1,0 +1,221 @@
+//! Enrolling terminals: owners and managers (or the operator) make one-time codes, a
+//! terminal redeems one for its device credential; attempts are limited per address.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+use tracing::instrument;
+
+use super::{Services, new_id};
+use crate::auth::{self, Principal};
+use crate::error::{Error, Result};
+use crate::now_ms;
+use crate::storage::{EnrollmentCodeRow, StoreRow, TerminalRow};
+
+/// What a terminal receives when it enrols.
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Enrollment {
+    pub terminal_id: String,
+    pub tenant_id: String,
+    pub store_id: String,
+    pub store_code: String,
+    /// Secret device credential: the token for the sync endpoint. Shown once.
+    pub device_credential: String,
+    /// Secret shared by the store's terminals for LAN sync.
+    pub store_key: String,
+    /// Path of the WebSocket sync endpoint on this server.
+    pub sync_path: String,
+}
+
+impl std::fmt::Debug for Enrollment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Enrollment")
+            .field("terminal_id", &self.terminal_id)
+            .field("store_id", &self.store_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A freshly made enrollment code.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct NewEnrollmentCode {
+    /// The one-time code to type on the terminal, e.g. `K7QM-2XWP-9HDA`.
+    pub code: String,
+    pub store_id: String,
+    pub terminal_name: String,
+    /// Unix milliseconds.
+    pub expires_at: i64,
+}
+
+fn normalize_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+fn make_enrollment_code() -> String {
+    // Crockford-like alphabet without look-alikes; 12 symbols = 60 bits.
+    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+    let raw: String = (0..12)
+        .map(|_| ALPHABET[(rand::random::<u8>() as usize) % ALPHABET.len()] as char)
+        .collect();
+    format!("{}-{}-{}", &raw[0..4], &raw[4..8], &raw[8..12])
+}
+
+impl Services {
+    /// Makes a one-time enrollment code for a new terminal of `store_id`.
+    #[instrument(skip_all, fields(store_id))]
+    pub async fn create_enrollment_code(
+        &self,
+        who: &Principal,
+        store_id: &str,
+        terminal_name: &str,
+    ) -> Result<NewEnrollmentCode> {
+        let store = self.store_for(who, store_id).await?;
+        self.make_code(store, &who.label(), terminal_name).await
+    }
+
+    /// Makes an enrollment code as the operator (admin CLI).
+    pub async fn admin_enrollment_code(
+        &self,
+        store_id: &str,
+        terminal_name: &str,
+    ) -> Result<NewEnrollmentCode> {
+        let store = self
+            .storage
+            .store(store_id)
+            .await?
+            .ok_or(Error::NotFound("store not found"))?;
+        self.make_code(store, "admin", terminal_name).await
+    }
+
+    async fn make_code(
+        &self,
+        store: StoreRow,
+        created_by: &str,
+        terminal_name: &str,
+    ) -> Result<NewEnrollmentCode> {
+        let name = terminal_name.trim();
+        if name.is_empty() || name.chars().count() > 64 {
+            return Err(Error::BadRequest(
+                "terminal name must have 1-64 characters".into(),
+            ));
+        }
+        let code = make_enrollment_code();
+        let now = now_ms();
+        let row = EnrollmentCodeRow {
+            code_hash: auth::sha256_hex(&normalize_code(&code)),
+            tenant_id: store.tenant_id,
+            store_id: store.id.clone(),
+            created_by: created_by.to_string(),
+            terminal_name: name.to_string(),
+            created_at: now,
+            expires_at: now + self.config.enrollment_code_ttl_secs * 1000,
+            used_at: None,
+            terminal_id: None,
+        };
+        self.storage.insert_enrollment_code(&row).await?;
+        Ok(NewEnrollmentCode {
+            code,
+            store_id: store.id,
+            terminal_name: row.terminal_name,
+            expires_at: row.expires_at,
+        })
+    }
+
+    /// Enrols a terminal with a one-time code; attempts are limited per address.
+    #[instrument(skip_all, fields(addr = %addr))]
+    pub async fn enroll(&self, code: &str, addr: IpAddr) -> Result<Enrollment> {
+        let now = now_ms();
+        let window = self.config.login_window_secs * 1000;
+        let addr_key = format!("enroll:{addr}");
+        if self
+            .limiter
+            .addresses
+            .lock()
+            .expect("limiter lock")
+            .blocked(
+                &addr_key,
+                self.config.login_max_failures_per_address,
+                window,
+                now,
+            )
+        {
+            return Err(Error::RateLimited);
+        }
+        let code_hash = auth::sha256_hex(&normalize_code(code));
+        // The terminal row is inserted in the same transaction that consumes
+        // the code, so tenant/store come from the code itself.
+        let Some(code_row) = self.peek_code(&code_hash).await? else {
+            return Err(self.enroll_failed(&addr_key, window, now));
+        };
+        let credential = format!(
+            "{}{}",
+            auth::DEVICE_CREDENTIAL_PREFIX,
+            auth::random_token(32)
+        );
+        let terminal = TerminalRow {
+            id: new_id(),
+            tenant_id: code_row.tenant_id.clone(),
+            store_id: code_row.store_id.clone(),
+            name: code_row.terminal_name.clone(),
+            credential_hash: auth::sha256_hex(&credential),
+            created_at: now,
+            revoked_at: None,
+            last_seen_at: None,
+        };
+        if self
+            .storage
+            .redeem_enrollment_code(&code_hash, &terminal, now)
+            .await?
+            .is_none()
+        {
+            return Err(self.enroll_failed(&addr_key, window, now));
+        }
+        let store = self
+            .storage
+            .store(&terminal.store_id)
+            .await?
+            .ok_or(Error::NotFound("store not found"))?;
+        tracing::info!(terminal_id = %terminal.id, store_id = %store.id, "terminal enrolled");
+        Ok(Enrollment {
+            terminal_id: terminal.id,
+            tenant_id: store.tenant_id,
+            store_id: store.id,
+            store_code: store.code,
+            device_credential: credential,
+            store_key: store.store_key,
+            sync_path: "/sync".into(),
+        })
+    }
+
+    /// Counts a failed enrollment from `addr_key` and the error to answer it with.
+    fn enroll_failed(&self, addr_key: &str, window: i64, now: i64) -> Error {
+        self.limiter
+            .addresses
+            .lock()
+            .expect("limiter lock")
+            .fail(addr_key, window, now);
+        Error::Unauthorized("invalid or expired enrollment code")
+    }
+
+    async fn peek_code(&self, code_hash: &str) -> Result<Option<EnrollmentCodeRow>> {
+        // Reading through a redeem would consume it; codes are looked up by
+        // hash in the same table, so a tiny helper query is enough.
+        self.storage.enrollment_code(code_hash).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_normalize() {
+        let c = make_enrollment_code();
+        assert_eq!(c.len(), 14);
+        assert_eq!(normalize_code(&c.to_lowercase()), normalize_code(&c));
+        assert_eq!(normalize_code(" ab-cd "), "ABCD");
+    }
+}
