@@ -367,14 +367,14 @@ async fn sqlite_reopens_existing_data() {
         let s = sync_server::storage::SqliteStorage::open(dir.path())
             .await
             .unwrap();
-        use sync_server::storage::Storage;
+        use sync_server::storage::prelude::*;
         s.migrate().await.unwrap();
         s.put_chunk("d/incremental/1", b"x").await.unwrap();
     }
     let s = sync_server::storage::SqliteStorage::open(dir.path())
         .await
         .unwrap();
-    use sync_server::storage::Storage;
+    use sync_server::storage::prelude::*;
     s.migrate().await.unwrap();
     assert_eq!(
         s.load_chunk("d/incremental/1").await.unwrap().unwrap(),

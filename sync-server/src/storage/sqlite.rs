@@ -1,21 +1,47 @@
 //! Embedded SQLite backend: the default when no PostgreSQL URL is configured.
-//! One file, `snapkasir-server.db`, in the data directory, WAL journal.
+//! One file, `snapkasir-server.db`, in the data directory, WAL journal. The area
+//! implementations in `sql/` are compiled here with `Backend` = [`SqliteStorage`] (see the
+//! module documentation of [`crate::storage`]).
+#![allow(
+    clippy::duplicate_mod,
+    reason = "the sql/ area files are compiled once per backend, on purpose"
+)]
 
-use futures::future::BoxFuture;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::path::Path;
 use std::time::Duration;
 
-use super::{
-    Chunk, ConflictListRow, DayTotal, DocClaim, EnrollmentCodeRow, InstanceRow, KeyTotal,
-    OverRefundRow, ProductTotal, RefreshTokenRow, RefundListRow, SaleListRow, ShiftListRow,
-    StockLevel, StoreRow, Tenant, TerminalRow, UserRow,
-};
-use crate::error::{Error, Result};
-use crate::projection::ProjectedDoc;
+use crate::error::Result;
+
+#[path = "sql/accounts.rs"]
+mod accounts;
+#[path = "sql/base.rs"]
+mod base;
+#[path = "sql/chunks.rs"]
+mod chunks;
+#[path = "sql/claims.rs"]
+mod claims;
+#[path = "sql/projections.rs"]
+mod projections;
+#[path = "sql/reports.rs"]
+mod reports;
+#[path = "sql/store_docs.rs"]
+mod store_docs;
+
+/// The storage type the `sql/` files implement, in this module.
+type Backend = SqliteStorage;
+
+/// [`crate::storage::Storage::backend`].
+const BACKEND: &str = "sqlite";
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/server-sqlite");
+
+/// Ids of the store's projected sales and refunds among a JSON array of ids (`$2`), unpacked
+/// by SQLite's own JSON function so that any number of ids costs one query.
+const PROJECTED_RECORDS_SQL: &str = "SELECT id FROM sales WHERE store_id = $1 AND id IN \
+     (SELECT value FROM json_each($2)) \
+     UNION SELECT id FROM refunds WHERE store_id = $1 AND id IN (SELECT value FROM json_each($2))";
 
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "snapkasir-server.db";
@@ -49,6 +75,3 @@ impl SqliteStorage {
         &self.pool
     }
 }
-
-super::impl_storage!(SqliteStorage, "sqlite", MIGRATOR);
-super::store_docs::impl_store_docs!(SqliteStorage);
