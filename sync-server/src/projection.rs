@@ -60,10 +60,6 @@ fn ms(t: &shared_model::codec::Timestamp) -> i64 {
     t.0.timestamp_millis()
 }
 
-fn debug_name<T: std::fmt::Debug>(v: &T) -> String {
-    format!("{v:?}").to_lowercase()
-}
-
 /// Rows of a loaded document, `None` for kinds that have no tables (store
 /// root, settings, users, ...). `store_id` is the store the document's claim
 /// belongs to; a document naming another store is refused.
@@ -173,7 +169,7 @@ pub fn project(
                 out.cash_movements.push(CashMovementRow {
                     id: c.id.to_string(),
                     shift_id: c.shift_id.to_string(),
-                    direction: debug_name(&c.direction),
+                    direction: c.direction.as_str().to_string(),
                     amount_e4: e4(c.amount.0)?,
                     at: ms(&c.at),
                 });
@@ -238,7 +234,7 @@ fn stock_row(m: &shared_model::stock::StockMovement) -> Result<StockMovementRow,
     Ok(StockMovementRow {
         id: m.id.to_string(),
         product_id: m.product_id.to_string(),
-        kind: debug_name(&m.kind),
+        kind: m.kind.as_str().to_string(),
         quantity_e4: e4(m.quantity.0)?,
         at: ms(&m.at),
     })
