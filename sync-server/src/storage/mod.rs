@@ -17,10 +17,10 @@
 //!
 //! Both backends run the same SQL (numbered `$n` parameters work on both drivers). Each area's
 //! implementation is written once, as plain Rust, in `sql/<area>.rs` against the name
-//! `Backend`; `postgres.rs` and `sqlite.rs` each include those files as their own submodules
-//! (`#[path = "sql/<area>.rs"] mod <area>;`) with `Backend` naming their storage type, so the
-//! compiler checks every query's types against both drivers and errors point at the real line.
-//! Where the SQL must differ (JSON arrays), the backend module provides a constant.
+//! `Backend`; `postgres.rs` and `sqlite.rs` each include the `sql/` directory as their own
+//! submodule (`#[path = "sql/mod.rs"] mod sql;`) with `Backend` naming their storage type, so
+//! the compiler checks every query's types against both drivers and errors point at the real
+//! line. Where the SQL must differ (JSON arrays), the backend module provides a constant.
 //!
 //! We chose this over a generic `impl<DB: sqlx::Database>`: such an impl needs a dozen
 //! higher-ranked bounds (`for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>`,

@@ -1,10 +1,6 @@
 //! PostgreSQL backend (production; several server instances may share it). The area
-//! implementations in `sql/` are compiled here with `Backend` = [`PgStorage`] (see the
-//! module documentation of [`crate::storage`]).
-#![allow(
-    clippy::duplicate_mod,
-    reason = "the sql/ area files are compiled once per backend, on purpose"
-)]
+//! implementations in `sql/` are compiled here (module `sql`) with `Backend` = [`PgStorage`]
+//! (see the module documentation of [`crate::storage`]).
 
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -13,20 +9,12 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 
-#[path = "sql/accounts.rs"]
-mod accounts;
-#[path = "sql/base.rs"]
-mod base;
-#[path = "sql/chunks.rs"]
-mod chunks;
-#[path = "sql/claims.rs"]
-mod claims;
-#[path = "sql/projections.rs"]
-mod projections;
-#[path = "sql/reports.rs"]
-mod reports;
-#[path = "sql/store_docs.rs"]
-mod store_docs;
+#[allow(
+    clippy::duplicate_mod,
+    reason = "sql/ is compiled once per backend, on purpose"
+)]
+#[path = "sql/mod.rs"]
+mod sql;
 
 /// The storage type the `sql/` files implement, in this module.
 type Backend = PgStorage;

@@ -1,11 +1,7 @@
 //! Embedded SQLite backend: the default when no PostgreSQL URL is configured.
 //! One file, `snapkasir-server.db`, in the data directory, WAL journal. The area
-//! implementations in `sql/` are compiled here with `Backend` = [`SqliteStorage`] (see the
+//! implementations in `sql/` are compiled here (module `sql`) with `Backend` = [`SqliteStorage`] (see the
 //! module documentation of [`crate::storage`]).
-#![allow(
-    clippy::duplicate_mod,
-    reason = "the sql/ area files are compiled once per backend, on purpose"
-)]
 
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -14,20 +10,12 @@ use std::time::Duration;
 
 use crate::error::Result;
 
-#[path = "sql/accounts.rs"]
-mod accounts;
-#[path = "sql/base.rs"]
-mod base;
-#[path = "sql/chunks.rs"]
-mod chunks;
-#[path = "sql/claims.rs"]
-mod claims;
-#[path = "sql/projections.rs"]
-mod projections;
-#[path = "sql/reports.rs"]
-mod reports;
-#[path = "sql/store_docs.rs"]
-mod store_docs;
+#[allow(
+    clippy::duplicate_mod,
+    reason = "sql/ is compiled once per backend, on purpose"
+)]
+#[path = "sql/mod.rs"]
+mod sql;
 
 /// The storage type the `sql/` files implement, in this module.
 type Backend = SqliteStorage;

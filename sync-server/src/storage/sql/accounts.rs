@@ -1,8 +1,7 @@
 //! SQL of [`AccountStorage`]: server settings, tenants, stores, users, terminals, enrollment
 //! codes and refresh tokens.
 //!
-//! Compiled once per backend: `postgres.rs` and `sqlite.rs` include this file as a submodule
-//! in which `super::Backend` is their storage type (see [`crate::storage`]).
+//! Compiled once per backend, with `super::Backend` the backend's storage type (see `mod.rs`).
 
 use futures::future::BoxFuture;
 

@@ -1,8 +1,7 @@
 //! SQL of [`ProjectionStorage`]: replacing a document's projected rows, and reading them back
 //! for heartbeats and business-day settings.
 //!
-//! Compiled once per backend: `postgres.rs` and `sqlite.rs` include this file as a submodule
-//! in which `super::Backend` is their storage type (see [`crate::storage`]).
+//! Compiled once per backend, with `super::Backend` the backend's storage type (see `mod.rs`).
 
 use futures::future::BoxFuture;
 use sqlx::AssertSqlSafe;

@@ -1,7 +1,6 @@
 //! SQL of [`StoreDocsStorage`]: store roots, journals, adjustment documents, stock baselines.
 //!
-//! Compiled once per backend: `postgres.rs` and `sqlite.rs` include this file as a submodule
-//! in which `super::Backend` is their storage type (see [`crate::storage`]).
+//! Compiled once per backend, with `super::Backend` the backend's storage type (see `mod.rs`).
 
 use futures::future::BoxFuture;
 
