@@ -15,6 +15,17 @@ pub enum CashDirection {
     Out,
 }
 
+impl CashDirection {
+    /// The direction's name in the terminal's query tables and the server's projected rows
+    /// (`in`, `out`): both write it from here, so they cannot disagree.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CashDirection::In => "in",
+            CashDirection::Out => "out",
+        }
+    }
+}
+
 /// Cash put into or taken out of the drawer outside a sale (change float top-up, paying a
 /// supplier, a bank deposit).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]

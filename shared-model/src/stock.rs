@@ -26,6 +26,22 @@ pub enum MovementKind {
     Count,
 }
 
+impl MovementKind {
+    /// The kind's name in the terminal's query tables and the server's projected rows
+    /// (`transfer_in`, ...): both write it from here, so they cannot disagree.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MovementKind::Sale => "sale",
+            MovementKind::Refund => "refund",
+            MovementKind::Adjustment => "adjustment",
+            MovementKind::Receipt => "receipt",
+            MovementKind::TransferIn => "transfer_in",
+            MovementKind::TransferOut => "transfer_out",
+            MovementKind::Count => "count",
+        }
+    }
+}
+
 /// A signed change of stock on hand.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Reconcile, Hydrate)]
 pub struct StockMovement {

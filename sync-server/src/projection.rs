@@ -17,6 +17,11 @@ use tokio::sync::Notify;
 
 use crate::error::{Error, Result};
 use crate::storage::DynStorage;
+// The rows are storage's models; re-exported so `projection::ProjectedDoc` etc. keep resolving.
+pub use crate::storage::models::{
+    CashMovementRow, ConflictRow, PaymentRow, ProductRow, ProjectedDoc, RefundLineRow, RefundRow,
+    SaleLineRow, SaleRow, SettingsRow, ShiftRow, StockMovementRow,
+};
 
 /// Scale of `*_e4` columns.
 const SCALE: i64 = 10_000;
@@ -38,122 +43,6 @@ pub fn from_e4(v: i64) -> Decimal {
     Decimal::new(v, 4).normalize()
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SaleRow {
-    pub id: String,
-    pub terminal_code: String,
-    pub business_date: String,
-    pub created_at: i64,
-    pub cashier_id: String,
-    pub receipt_no: String,
-    pub total_e4: i64,
-    pub tax_e4: i64,
-    pub voided: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SaleLineRow {
-    pub sale_id: String,
-    pub line_no: i64,
-    pub line_id: String,
-    pub product_id: String,
-    pub sku: String,
-    pub name: String,
-    pub category_id: Option<String>,
-    pub quantity_e4: i64,
-    pub amount_e4: i64,
-    pub tax_e4: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PaymentRow {
-    pub sale_id: String,
-    pub seq: i64,
-    pub method: String,
-    pub amount_e4: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RefundRow {
-    pub id: String,
-    pub sale_id: String,
-    pub terminal_code: String,
-    pub business_date: String,
-    pub created_at: i64,
-    pub total_e4: i64,
-    pub tax_e4: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ShiftRow {
-    pub id: String,
-    pub terminal_code: String,
-    pub cashier_id: String,
-    pub business_date: String,
-    pub opened_at: i64,
-    pub closed_at: Option<i64>,
-    pub opening_float_e4: i64,
-    pub expected_cash_e4: Option<i64>,
-    pub counted_cash_e4: Option<i64>,
-    pub difference_e4: Option<i64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CashMovementRow {
-    pub id: String,
-    pub shift_id: String,
-    pub direction: String,
-    pub amount_e4: i64,
-    pub at: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StockMovementRow {
-    pub id: String,
-    pub product_id: String,
-    pub kind: String,
-    pub quantity_e4: i64,
-    pub at: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProductRow {
-    pub id: String,
-    pub sku: String,
-    pub name: String,
-    pub category_id: Option<String>,
-    pub price_e4: i64,
-    /// Low-stock threshold (`None`: the product is never reported low).
-    pub low_stock_threshold_e4: Option<i64>,
-    pub active: bool,
-}
-
-/// A store's business-day settings (from its settings document).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SettingsRow {
-    /// IANA time zone name, e.g. `Asia/Jakarta`.
-    pub time_zone: String,
-    pub cutoff_hour: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RefundLineRow {
-    pub refund_id: String,
-    pub seq: i64,
-    pub sale_id: String,
-    pub sale_line_id: String,
-    pub quantity_e4: i64,
-}
-
-/// A conflict found inside one document.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConflictRow {
-    pub key: String,
-    pub kind: String,
-    /// JSON of the model's `Conflict`.
-    pub detail: String,
-}
-
 fn conflict_row(c: &shared_model::conflicts::Conflict) -> Result<ConflictRow, String> {
     let detail = serde_json::to_string(c).map_err(|e| e.to_string())?;
     let kind = serde_json::from_str::<serde_json::Value>(&detail)
@@ -167,32 +56,8 @@ fn conflict_row(c: &shared_model::conflicts::Conflict) -> Result<ConflictRow, St
     })
 }
 
-/// Every row one document projects to.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProjectedDoc {
-    pub doc_id: String,
-    pub store_id: String,
-    pub kind: String,
-    pub sales: Vec<SaleRow>,
-    pub sale_lines: Vec<SaleLineRow>,
-    pub payments: Vec<PaymentRow>,
-    pub refunds: Vec<RefundRow>,
-    pub shifts: Vec<ShiftRow>,
-    pub cash_movements: Vec<CashMovementRow>,
-    pub stock_movements: Vec<StockMovementRow>,
-    pub products: Vec<ProductRow>,
-    pub refund_lines: Vec<RefundLineRow>,
-    pub conflicts: Vec<ConflictRow>,
-    /// Set for settings documents.
-    pub settings: Option<SettingsRow>,
-}
-
 fn ms(t: &shared_model::codec::Timestamp) -> i64 {
     t.0.timestamp_millis()
-}
-
-fn debug_name<T: std::fmt::Debug>(v: &T) -> String {
-    format!("{v:?}").to_lowercase()
 }
 
 /// Rows of a loaded document, `None` for kinds that have no tables (store
@@ -304,7 +169,7 @@ pub fn project(
                 out.cash_movements.push(CashMovementRow {
                     id: c.id.to_string(),
                     shift_id: c.shift_id.to_string(),
-                    direction: debug_name(&c.direction),
+                    direction: c.direction.as_str().to_string(),
                     amount_e4: e4(c.amount.0)?,
                     at: ms(&c.at),
                 });
@@ -369,7 +234,7 @@ fn stock_row(m: &shared_model::stock::StockMovement) -> Result<StockMovementRow,
     Ok(StockMovementRow {
         id: m.id.to_string(),
         product_id: m.product_id.to_string(),
-        kind: debug_name(&m.kind),
+        kind: m.kind.as_str().to_string(),
         quantity_e4: e4(m.quantity.0)?,
         at: ms(&m.at),
     })

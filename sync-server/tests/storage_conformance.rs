@@ -367,17 +367,61 @@ async fn sqlite_reopens_existing_data() {
         let s = sync_server::storage::SqliteStorage::open(dir.path())
             .await
             .unwrap();
-        use sync_server::storage::Storage;
+        use sync_server::storage::prelude::*;
         s.migrate().await.unwrap();
         s.put_chunk("d/incremental/1", b"x").await.unwrap();
     }
     let s = sync_server::storage::SqliteStorage::open(dir.path())
         .await
         .unwrap();
-    use sync_server::storage::Storage;
+    use sync_server::storage::prelude::*;
     s.migrate().await.unwrap();
     assert_eq!(
         s.load_chunk("d/incremental/1").await.unwrap().unwrap(),
         b"x"
+    );
+}
+
+// ---- migration 0008: stock movement kinds projected before it read under the till's names
+
+/// Stock movements as the server projected them before migration 0008 (`Debug` names,
+/// lowercased).
+const ROWS_BEFORE_0008: &str = "INSERT INTO stock_movements \
+     (id, doc_id, store_id, product_id, kind, quantity_e4, at) VALUES \
+     ('m1', 'd', 's', 'p', 'receipt', 10, 0), ('m2', 'd', 's', 'p', 'transferin', 20, 0), \
+     ('m3', 'd', 's', 'p', 'transferout', -30, 0), ('m4', 'd', 's', 'p', 'count', 40, 0)";
+
+const KINDS: &str = "SELECT kind FROM stock_movements ORDER BY id";
+
+/// Opens `$storage` (a `PgStorage` or `SqliteStorage`), migrates it up to 0007 with the
+/// migrations in `$dir`, stores [`ROWS_BEFORE_0008`], migrates it fully, and checks the kinds
+/// read under the names terminals write. (A macro because the pool type differs.)
+macro_rules! renames_kinds_stored_before_0008 {
+    ($storage:expr, $dir:literal) => {{
+        let s = $storage.await.unwrap();
+        let pool = s.pool().clone();
+        sqlx::migrate!($dir).run_to(7, &pool).await.unwrap();
+        sqlx::query(ROWS_BEFORE_0008).execute(&pool).await.unwrap();
+        sync_server::storage::Storage::migrate(&s).await.unwrap();
+        let kinds: Vec<String> = sqlx::query_scalar(KINDS).fetch_all(&pool).await.unwrap();
+        assert_eq!(kinds, ["receipt", "transfer_in", "transfer_out", "count"]);
+    }};
+}
+
+#[tokio::test]
+async fn postgres_renames_kinds_stored_before_0008() {
+    let db = common::TestDb::create().await;
+    renames_kinds_stored_before_0008!(
+        sync_server::storage::PgStorage::connect(&db.url, 2),
+        "../migrations/server-postgres"
+    );
+}
+
+#[tokio::test]
+async fn sqlite_renames_kinds_stored_before_0008() {
+    let dir = tempfile::tempdir().unwrap();
+    renames_kinds_stored_before_0008!(
+        sync_server::storage::SqliteStorage::open(dir.path()),
+        "../migrations/server-sqlite"
     );
 }

@@ -12,8 +12,8 @@ use shared_model::documents::{
 };
 use shared_model::refund::Refund;
 use shared_model::sale::{Sale, Void};
-use shared_model::shift::{CashDirection, CashMovement, Shift};
-use shared_model::stock::{MovementKind, StockMovement};
+use shared_model::shift::{CashMovement, Shift};
+use shared_model::stock::StockMovement;
 use tracing::instrument;
 
 use crate::docs::{self, Docs};
@@ -21,18 +21,6 @@ use crate::error::{CoreError, CoreResult};
 
 pub(crate) fn json<T: serde::Serialize>(v: &T) -> CoreResult<String> {
     Ok(serde_json::to_string(v)?)
-}
-
-pub(crate) fn kind_str(k: MovementKind) -> &'static str {
-    match k {
-        MovementKind::Sale => "sale",
-        MovementKind::Refund => "refund",
-        MovementKind::Adjustment => "adjustment",
-        MovementKind::Receipt => "receipt",
-        MovementKind::TransferIn => "transfer_in",
-        MovementKind::TransferOut => "transfer_out",
-        MovementKind::Count => "count",
-    }
 }
 
 pub(crate) fn upsert_category(conn: &Connection, c: &Category) -> CoreResult<()> {
@@ -139,7 +127,7 @@ pub(crate) fn insert_movement(
     .execute(params![
         m.id.to_string(),
         m.product_id.to_string(),
-        kind_str(m.kind),
+        m.kind.as_str(),
         m.quantity.to_string(),
         m.at.to_string(),
         source_doc,
@@ -292,10 +280,7 @@ pub(crate) fn project_cash_movement(
     .execute(params![
         c.id.to_string(),
         c.shift_id.to_string(),
-        match c.direction {
-            CashDirection::In => "in",
-            CashDirection::Out => "out",
-        },
+        c.direction.as_str(),
         c.amount.to_string(),
         journal_doc,
         json(c)?,

@@ -1,20 +1,35 @@
-//! PostgreSQL backend (production; several server instances may share it).
+//! PostgreSQL backend (production; several server instances may share it). The area
+//! implementations in `sql/` are compiled here (module `sql`) with `Backend` = [`PgStorage`]
+//! (see the module documentation of [`crate::storage`]).
 
-use futures::future::BoxFuture;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::{
-    Chunk, ConflictListRow, DayTotal, DocClaim, EnrollmentCodeRow, InstanceRow, KeyTotal,
-    OverRefundRow, ProductTotal, RefreshTokenRow, RefundListRow, SaleListRow, ShiftListRow,
-    StockLevel, StoreRow, Tenant, TerminalRow, UserRow,
-};
 use crate::error::{Error, Result};
-use crate::projection::ProjectedDoc;
+
+#[allow(
+    clippy::duplicate_mod,
+    reason = "sql/ is compiled once per backend, on purpose"
+)]
+#[path = "sql/mod.rs"]
+mod sql;
+
+/// The storage type the `sql/` files implement, in this module.
+type Backend = PgStorage;
+
+/// [`crate::storage::Storage::backend`].
+const BACKEND: &str = "postgres";
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/server-postgres");
+
+/// Ids of the store's projected sales and refunds among a JSON array of ids (`$2`), unpacked
+/// by PostgreSQL's own JSON function so that any number of ids costs one query.
+const PROJECTED_RECORDS_SQL: &str = "SELECT id FROM sales WHERE store_id = $1 AND id IN \
+     (SELECT value FROM json_array_elements_text($2::json)) \
+     UNION SELECT id FROM refunds WHERE store_id = $1 AND id IN \
+     (SELECT value FROM json_array_elements_text($2::json))";
 
 /// Storage on PostgreSQL.
 #[derive(Debug, Clone)]
@@ -40,6 +55,3 @@ impl PgStorage {
         &self.pool
     }
 }
-
-super::impl_storage!(PgStorage, "postgres", MIGRATOR);
-super::store_docs::impl_store_docs!(PgStorage);

@@ -1,21 +1,35 @@
 //! Embedded SQLite backend: the default when no PostgreSQL URL is configured.
-//! One file, `snapkasir-server.db`, in the data directory, WAL journal.
+//! One file, `snapkasir-server.db`, in the data directory, WAL journal. The area
+//! implementations in `sql/` are compiled here (module `sql`) with `Backend` = [`SqliteStorage`] (see the
+//! module documentation of [`crate::storage`]).
 
-use futures::future::BoxFuture;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::path::Path;
 use std::time::Duration;
 
-use super::{
-    Chunk, ConflictListRow, DayTotal, DocClaim, EnrollmentCodeRow, InstanceRow, KeyTotal,
-    OverRefundRow, ProductTotal, RefreshTokenRow, RefundListRow, SaleListRow, ShiftListRow,
-    StockLevel, StoreRow, Tenant, TerminalRow, UserRow,
-};
-use crate::error::{Error, Result};
-use crate::projection::ProjectedDoc;
+use crate::error::Result;
+
+#[allow(
+    clippy::duplicate_mod,
+    reason = "sql/ is compiled once per backend, on purpose"
+)]
+#[path = "sql/mod.rs"]
+mod sql;
+
+/// The storage type the `sql/` files implement, in this module.
+type Backend = SqliteStorage;
+
+/// [`crate::storage::Storage::backend`].
+const BACKEND: &str = "sqlite";
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/server-sqlite");
+
+/// Ids of the store's projected sales and refunds among a JSON array of ids (`$2`), unpacked
+/// by SQLite's own JSON function so that any number of ids costs one query.
+const PROJECTED_RECORDS_SQL: &str = "SELECT id FROM sales WHERE store_id = $1 AND id IN \
+     (SELECT value FROM json_each($2)) \
+     UNION SELECT id FROM refunds WHERE store_id = $1 AND id IN (SELECT value FROM json_each($2))";
 
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "snapkasir-server.db";
@@ -49,6 +63,3 @@ impl SqliteStorage {
         &self.pool
     }
 }
-
-super::impl_storage!(SqliteStorage, "sqlite", MIGRATOR);
-super::store_docs::impl_store_docs!(SqliteStorage);

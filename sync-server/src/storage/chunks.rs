@@ -1,0 +1,55 @@
+//! The automerge chunks samod stores, keyed as samod keys them (components joined by '/'), and
+//! the key arithmetic both backends share.
+
+use futures::future::BoxFuture;
+
+use crate::error::Result;
+use crate::storage::Chunk;
+
+/// Chunk storage: what [`crate::sync::SamodStorage`] reads and writes.
+pub trait ChunkStorage: Send + Sync {
+    /// Inserts or replaces one chunk.
+    fn put_chunk<'a>(&'a self, key: &'a str, data: &'a [u8]) -> BoxFuture<'a, Result<()>>;
+    /// Inserts or replaces several chunks in one transaction (all or none); of two chunks with
+    /// the same key, the later wins.
+    fn put_chunks<'a>(&'a self, chunks: &'a [Chunk]) -> BoxFuture<'a, Result<()>>;
+    /// Loads one chunk.
+    fn load_chunk<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>>>;
+    /// Loads every chunk whose key is `prefix` or starts with `prefix/`.
+    fn load_chunk_range<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<Chunk>>>;
+    /// Deletes one chunk (no error when absent).
+    fn delete_chunk<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>>;
+    /// Every document id that has chunks.
+    fn chunk_doc_ids(&self) -> BoxFuture<'_, Result<Vec<String>>>;
+}
+
+/// Upper bound of a key range: every key starting with `prefix/` sorts before
+/// `prefix0` ('0' is the byte after '/'), with byte-wise collation.
+pub(crate) fn range_end(prefix: &str) -> String {
+    format!("{prefix}0")
+}
+
+/// Rows per multi-row `INSERT` of [`Storage::put_chunks`]: four parameters each, well under
+/// SQLite's 32,766 and PostgreSQL's 65,535 bind parameters.
+pub(crate) const PUT_CHUNKS_ROWS: usize = 500;
+
+/// `chunks` with only the last of each key, in first-seen order (one multi-row upsert may not
+/// touch a row twice on PostgreSQL).
+pub(crate) fn last_of_each_key(chunks: &[Chunk]) -> Vec<&Chunk> {
+    let mut last = std::collections::HashMap::with_capacity(chunks.len());
+    for (i, (key, _)) in chunks.iter().enumerate() {
+        last.insert(key.as_str(), i);
+    }
+    chunks
+        .iter()
+        .enumerate()
+        .filter(|(i, (key, _))| last.get(key.as_str()) == Some(i))
+        .map(|(_, c)| c)
+        .collect()
+}
+
+/// First component of a storage key when it looks like a document id.
+pub(crate) fn doc_id_of_key(key: &str) -> Option<&str> {
+    let first = key.split('/').next()?;
+    (key.contains('/') && !first.is_empty()).then_some(first)
+}

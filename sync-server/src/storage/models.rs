@@ -1,0 +1,447 @@
+//! The rows the storage layer reads and writes, in one place: accounts and credentials, claims,
+//! report rows, the store-document tables, and the rows a projected document replaces. They are
+//! plain data (`sqlx::FromRow` where a query returns them); `projection` builds
+//! [`ProjectedDoc`]s from documents and imports them from here, never the reverse.
+
+use std::fmt::Debug;
+
+// ---- accounts, credentials, claims and reports
+
+/// A stored chunk: its key and bytes.
+pub type Chunk = (String, Vec<u8>);
+
+/// A live instance: its id and sync URL.
+pub type InstanceRow = (String, String);
+
+/// A tenant: one business, owning stores.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+pub struct Tenant {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+/// A store (shop) of a tenant. `store_key` is a secret shared by the
+/// store's enrolled terminals for LAN sync.
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoreRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub code: String,
+    pub name: String,
+    pub store_key: String,
+    pub created_at: i64,
+}
+
+impl Debug for StoreRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreRow")
+            .field("id", &self.id)
+            .field("tenant_id", &self.tenant_id)
+            .field("code", &self.code)
+            .field("name", &self.name)
+            .field("store_key", &"<hidden>")
+            .finish()
+    }
+}
+
+/// An owner or manager who logs in with a password.
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: String,
+    pub tenant_id: String,
+    /// `None` for tenant-wide users (owners).
+    pub store_id: Option<String>,
+    pub email: String,
+    pub password_hash: String,
+    /// `owner` or `manager`.
+    pub role: String,
+    pub created_at: i64,
+}
+
+impl Debug for UserRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRow")
+            .field("id", &self.id)
+            .field("tenant_id", &self.tenant_id)
+            .field("store_id", &self.store_id)
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An enrolled terminal; `credential_hash` is the SHA-256 of its device credential.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TerminalRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub store_id: String,
+    pub name: String,
+    pub credential_hash: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+    pub last_seen_at: Option<i64>,
+}
+
+/// A one-time enrollment code (stored hashed).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct EnrollmentCodeRow {
+    pub code_hash: String,
+    pub tenant_id: String,
+    pub store_id: String,
+    pub created_by: String,
+    pub terminal_name: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub terminal_id: Option<String>,
+}
+
+/// A refresh token (stored hashed), usable once.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RefreshTokenRow {
+    pub token_hash: String,
+    pub user_id: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+/// Which tenant (and store) owns a document id. Never moves once written.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DocClaim {
+    pub doc_id: String,
+    pub tenant_id: String,
+    /// `None` for tenant-wide documents.
+    pub store_id: Option<String>,
+    pub claimed_by: String,
+    pub claimed_at: i64,
+}
+
+/// Sales of one business day.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DayTotal {
+    pub business_date: String,
+    pub sales: i64,
+    pub total_e4: i64,
+    pub tax_e4: i64,
+}
+
+/// A total grouped by a key (payment method, ...).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct KeyTotal {
+    pub key: String,
+    pub count: i64,
+    pub amount_e4: i64,
+}
+
+/// Sales of one product.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ProductTotal {
+    pub product_id: String,
+    pub name: String,
+    pub quantity_e4: i64,
+    pub amount_e4: i64,
+}
+
+/// One projected sale, for lists and CSV export.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SaleListRow {
+    pub id: String,
+    pub receipt_no: String,
+    pub terminal_code: String,
+    pub business_date: String,
+    pub created_at: i64,
+    pub cashier_id: String,
+    pub total_e4: i64,
+    pub tax_e4: i64,
+    pub voided: bool,
+}
+
+/// One projected refund.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RefundListRow {
+    pub id: String,
+    pub sale_id: String,
+    pub terminal_code: String,
+    pub business_date: String,
+    pub created_at: i64,
+    pub total_e4: i64,
+    pub tax_e4: i64,
+}
+
+/// One projected shift.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ShiftListRow {
+    pub id: String,
+    pub terminal_code: String,
+    pub cashier_id: String,
+    pub business_date: String,
+    pub opened_at: i64,
+    pub closed_at: Option<i64>,
+    pub opening_float_e4: i64,
+    pub expected_cash_e4: Option<i64>,
+    pub counted_cash_e4: Option<i64>,
+    pub difference_e4: Option<i64>,
+}
+
+/// A conflict: `kind`, stable `key`, JSON `detail`.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ConflictListRow {
+    pub kind: String,
+    pub key: String,
+    pub detail: String,
+}
+
+/// A sale line refunded beyond what was sold (across journals).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OverRefundRow {
+    pub sale_id: String,
+    pub sale_line_id: String,
+    pub sold_e4: i64,
+    pub refunded_e4: i64,
+}
+
+/// Stock on hand of one product (sum of its movements).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StockLevel {
+    pub product_id: String,
+    pub quantity_e4: i64,
+}
+
+/// Width of the time buckets of [`super::ReportStorage::report_sales_by_quarter_hour`]: every time zone in
+/// use today is offset from UTC by a multiple of 15 minutes, so a bucket lies in one local hour.
+pub const QUARTER_HOUR_MS: i64 = 900_000;
+
+/// Non-voided sales created in one quarter hour (`bucket` = unix ms / [`QUARTER_HOUR_MS`]).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct QuarterHourTotal {
+    pub bucket: i64,
+    pub sales: i64,
+    pub total_e4: i64,
+    pub tax_e4: i64,
+}
+
+/// An active product at or below its low-stock threshold.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct LowStockRow {
+    pub product_id: String,
+    pub sku: String,
+    pub name: String,
+    pub on_hand_e4: i64,
+    pub threshold_e4: i64,
+}
+
+/// A store's business-day settings, as projected from its settings document.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoreSettingsRow {
+    pub time_zone: String,
+    pub cutoff_hour: i64,
+}
+
+/// A terminal with what it last reported through its heartbeat (`last_report_at` is `None`
+/// when it never reported; the counters are then 0).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TerminalStatusRow {
+    #[sqlx(flatten)]
+    pub terminal: TerminalRow,
+    pub last_report_at: Option<i64>,
+    pub waiting_documents: i64,
+    pub waiting_sales: i64,
+    pub clock_skew_ms: Option<i64>,
+}
+
+/// A terminal's heartbeat report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminalReport {
+    pub terminal_id: String,
+    pub at: i64,
+    pub waiting_documents: i64,
+    pub waiting_sales: i64,
+    pub clock_skew_ms: i64,
+}
+
+// ---- store documents (migration 0007)
+
+/// A store root and the documents it links.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoreRootRow {
+    pub store_id: String,
+    pub root_doc_id: String,
+    pub catalog_doc_id: String,
+    pub settings_doc_id: String,
+    pub users_doc_id: String,
+    pub parked_carts_doc_id: String,
+    pub latest_baseline_doc_id: Option<String>,
+    pub updated_at: i64,
+}
+
+/// A journal of a store.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoreJournalRow {
+    pub doc_id: String,
+    pub store_id: String,
+    pub terminal_code: String,
+    /// `YYYY-MM-DD`.
+    pub business_date: String,
+    pub indexed_at: Option<i64>,
+}
+
+/// A stock-adjustments document of a store.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoreAdjustmentsRow {
+    pub doc_id: String,
+    pub store_id: String,
+    /// `YYYY-MM`.
+    pub period: String,
+}
+
+/// A stock baseline: elected (`doc_id` `None`) or written.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StockBaselineRow {
+    pub store_id: String,
+    pub business_date: String,
+    pub claimed_by: String,
+    pub claimed_at: i64,
+    pub doc_id: Option<String>,
+    pub written_at: Option<i64>,
+}
+
+// ---- rows of a projected document (replaced as a whole by `ProjectionStorage::project_doc`)
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaleRow {
+    pub id: String,
+    pub terminal_code: String,
+    pub business_date: String,
+    pub created_at: i64,
+    pub cashier_id: String,
+    pub receipt_no: String,
+    pub total_e4: i64,
+    pub tax_e4: i64,
+    pub voided: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaleLineRow {
+    pub sale_id: String,
+    pub line_no: i64,
+    pub line_id: String,
+    pub product_id: String,
+    pub sku: String,
+    pub name: String,
+    pub category_id: Option<String>,
+    pub quantity_e4: i64,
+    pub amount_e4: i64,
+    pub tax_e4: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentRow {
+    pub sale_id: String,
+    pub seq: i64,
+    pub method: String,
+    pub amount_e4: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundRow {
+    pub id: String,
+    pub sale_id: String,
+    pub terminal_code: String,
+    pub business_date: String,
+    pub created_at: i64,
+    pub total_e4: i64,
+    pub tax_e4: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShiftRow {
+    pub id: String,
+    pub terminal_code: String,
+    pub cashier_id: String,
+    pub business_date: String,
+    pub opened_at: i64,
+    pub closed_at: Option<i64>,
+    pub opening_float_e4: i64,
+    pub expected_cash_e4: Option<i64>,
+    pub counted_cash_e4: Option<i64>,
+    pub difference_e4: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CashMovementRow {
+    pub id: String,
+    pub shift_id: String,
+    pub direction: String,
+    pub amount_e4: i64,
+    pub at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockMovementRow {
+    pub id: String,
+    pub product_id: String,
+    pub kind: String,
+    pub quantity_e4: i64,
+    pub at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductRow {
+    pub id: String,
+    pub sku: String,
+    pub name: String,
+    pub category_id: Option<String>,
+    pub price_e4: i64,
+    /// Low-stock threshold (`None`: the product is never reported low).
+    pub low_stock_threshold_e4: Option<i64>,
+    pub active: bool,
+}
+
+/// A store's business-day settings (from its settings document).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsRow {
+    /// IANA time zone name, e.g. `Asia/Jakarta`.
+    pub time_zone: String,
+    pub cutoff_hour: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundLineRow {
+    pub refund_id: String,
+    pub seq: i64,
+    pub sale_id: String,
+    pub sale_line_id: String,
+    pub quantity_e4: i64,
+}
+
+/// A conflict found inside one document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConflictRow {
+    pub key: String,
+    pub kind: String,
+    /// JSON of the model's `Conflict`.
+    pub detail: String,
+}
+
+/// Every row one document projects to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProjectedDoc {
+    pub doc_id: String,
+    pub store_id: String,
+    pub kind: String,
+    pub sales: Vec<SaleRow>,
+    pub sale_lines: Vec<SaleLineRow>,
+    pub payments: Vec<PaymentRow>,
+    pub refunds: Vec<RefundRow>,
+    pub shifts: Vec<ShiftRow>,
+    pub cash_movements: Vec<CashMovementRow>,
+    pub stock_movements: Vec<StockMovementRow>,
+    pub products: Vec<ProductRow>,
+    pub refund_lines: Vec<RefundLineRow>,
+    pub conflicts: Vec<ConflictRow>,
+    /// Set for settings documents.
+    pub settings: Option<SettingsRow>,
+}

@@ -1,0 +1,24 @@
+//! The relational rows documents project to (written by [`crate::projection`], replaced per
+//! document), and the lookups the sync layer makes on them.
+
+use futures::future::BoxFuture;
+
+use crate::error::Result;
+use crate::storage::{ProjectedDoc, StoreSettingsRow};
+
+/// Projected rows.
+pub trait ProjectionStorage: Send + Sync {
+    /// Replaces every projected row of one document, in one transaction.
+    fn project_doc<'a>(&'a self, rows: &'a ProjectedDoc) -> BoxFuture<'a, Result<()>>;
+    /// Those of `ids` that are projected sales or refunds of the store.
+    fn projected_records<'a>(
+        &'a self,
+        store_id: &'a str,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<String>>>;
+    /// The store's projected business-day settings, if its settings document arrived.
+    fn store_settings<'a>(
+        &'a self,
+        store_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<StoreSettingsRow>>>;
+}
