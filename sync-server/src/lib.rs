@@ -8,6 +8,7 @@ pub mod baselines;
 pub mod config;
 pub mod documents_writer;
 pub mod error;
+pub mod openapi;
 pub mod period_index;
 pub mod projection;
 pub mod reports;

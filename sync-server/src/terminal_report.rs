@@ -24,10 +24,12 @@ pub const MAX_IDS: usize = 1_000;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct HeartbeatRequest {
     /// The terminal's clock, RFC 3339.
+    #[schema(format = DateTime)]
     pub terminal_time: String,
     pub waiting_documents: u64,
     pub waiting_sales: u64,
-    /// Sale and refund ids the terminal has not heard about yet.
+    /// Sale and refund ids the terminal has not heard about yet (at most 1000, each 1–64 bytes).
+    #[schema(max_items = 1000)]
     pub unacknowledged: Vec<String>,
 }
 
@@ -40,8 +42,14 @@ pub struct HeartbeatResponse {
 }
 
 #[utoipa::path(post, path = "/api/v1/terminals/me/heartbeat", request_body = HeartbeatRequest,
-    responses((status = 200, body = HeartbeatResponse), (status = 400, body = crate::error::ErrorBody),
-              (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+    security(("bearer" = [])),
+    description = "Takes a device credential. Records what the terminal still has to send and its clock \
+        skew, and answers which of `unacknowledged` are stored and projected.",
+    responses((status = 200, description = "the acknowledged ids and the server's clock", body = HeartbeatResponse),
+        (status = 400, description = "`bad_request`: not JSON of this shape, too many or invalid ids, or a time that is not RFC 3339",
+            body = crate::error::ErrorBody),
+        (status = 401, description = "`unauthorized`: missing, unknown or revoked credential", body = crate::error::ErrorBody),
+        (status = 403, description = "`forbidden`: the token is not a terminal's", body = crate::error::ErrorBody)))]
 pub async fn heartbeat(
     State(app): State<AppState>,
     headers: HeaderMap,
