@@ -15,7 +15,8 @@ pub struct HeartbeatRequest {
     pub terminal_time: Timestamp,
     pub waiting_documents: u64,
     pub waiting_sales: u64,
-    /// Sale and refund ids the terminal has not heard about yet.
+    /// Sale and refund ids the terminal has not heard about yet (at most 1000, each 1–64 bytes).
+    #[cfg_attr(feature = "openapi", schema(max_items = 1000))]
     pub unacknowledged: Vec<String>,
 }
 

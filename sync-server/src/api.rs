@@ -11,6 +11,9 @@ use utoipa::OpenApi;
 use crate::auth::{Principal, Role};
 use crate::error::{Error, ErrorBody, Result};
 use crate::extract::{AnyAuth, ApiJson, ApiQuery, ClientAddr, UserAuth};
+use crate::openapi::{
+    ApiDoc, BAD_RANGE, DocumentPath, NO_STORE, NOT_MANAGER, StorePath, TerminalPath,
+};
 use crate::reports::{
     ConflictItem, DateRange, DaySales, HourSales, KeySales, LowStockItem, MethodSales,
     ProductSales, RefundItem, ShiftItem, StockOnHand,
@@ -46,13 +49,19 @@ impl std::fmt::Debug for RefreshRequest {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateStoreRequest {
+    /// 1–16 letters or digits (surrounding spaces are trimmed; stored upper-case).
+    #[schema(pattern = r"^\s*[A-Za-z0-9]{1,16}\s*$")]
     pub code: String,
     pub name: String,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct CreateManagerRequest {
+    /// Any text with an `@` (trimmed and lower-cased).
+    #[schema(pattern = "@")]
     pub email: String,
+    /// At least 8 characters.
+    #[schema(min_length = 8)]
     pub password: String,
 }
 
@@ -71,7 +80,8 @@ pub struct Created {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct EnrollmentCodeRequest {
-    /// Name shown for the terminal, e.g. "Kasir 1".
+    /// Name shown for the terminal, e.g. "Kasir 1": 1–64 characters once trimmed.
+    #[schema(pattern = r"\S", max_length = 64)]
     pub terminal_name: String,
 }
 
@@ -96,8 +106,10 @@ pub struct Me {
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginRequest,
-    responses((status = 200, body = TokenPair), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
-async fn login(
+    responses((status = 200, description = "signed in", body = TokenPair),
+        (status = 401, description = "`unauthorized`: wrong email or password", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many failures for the account or address; see `Retry-After`", body = ErrorBody)))]
+pub(crate) async fn login(
     State(app): State<AppState>,
     ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<LoginRequest>,
@@ -108,16 +120,19 @@ async fn login(
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/refresh", request_body = RefreshRequest,
-    responses((status = 200, body = TokenPair), (status = 401, body = ErrorBody)))]
-async fn refresh(
+    responses((status = 200, description = "a new pair; the old refresh token is spent", body = TokenPair),
+        (status = 401, description = "`unauthorized`: unknown, spent or expired refresh token", body = ErrorBody)))]
+pub(crate) async fn refresh(
     State(app): State<AppState>,
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> Result<Json<TokenPair>> {
     Ok(Json(app.services.refresh(&req.refresh_token).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
-async fn me(UserAuth(who): UserAuth) -> Result<Json<Me>> {
+#[utoipa::path(get, path = "/api/v1/me", security(("bearer" = [])),
+    responses((status = 200, description = "the signed-in user", body = Me),
+        (status = 403, description = "`forbidden`: the token is not a user's", body = ErrorBody)))]
+pub(crate) async fn me(UserAuth(who): UserAuth) -> Result<Json<Me>> {
     match who {
         Principal::User {
             user_id,
@@ -136,17 +151,21 @@ async fn me(UserAuth(who): UserAuth) -> Result<Json<Me>> {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/stores", responses((status = 200, body = Vec<StoreView>), (status = 401, body = ErrorBody)))]
-async fn list_stores(
+#[utoipa::path(get, path = "/api/v1/stores", security(("bearer" = [])),
+    responses((status = 200, description = "the stores the user may see", body = Vec<StoreView>)))]
+pub(crate) async fn list_stores(
     State(app): State<AppState>,
     UserAuth(who): UserAuth,
 ) -> Result<Json<Vec<StoreView>>> {
     Ok(Json(app.services.list_stores(&who).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/stores", request_body = CreateStoreRequest,
-    responses((status = 201, body = StoreView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn create_store(
+#[utoipa::path(post, path = "/api/v1/stores", request_body = CreateStoreRequest, security(("bearer" = [])),
+    responses((status = 201, description = "created", body = StoreView),
+        (status = 400, description = "`bad_request`: not JSON of this shape, or an invalid code", body = ErrorBody),
+        (status = 403, description = "`forbidden`: only owners create stores", body = ErrorBody),
+        (status = 409, description = "`conflict`: the tenant has a store with this code", body = ErrorBody)))]
+pub(crate) async fn create_store(
     State(app): State<AppState>,
     UserAuth(who): UserAuth,
     ApiJson(req): ApiJson<CreateStoreRequest>,
@@ -162,9 +181,13 @@ async fn create_store(
 }
 
 #[utoipa::path(post, path = "/api/v1/stores/{store_id}/managers", request_body = CreateManagerRequest,
-    params(("store_id" = String, Path)),
-    responses((status = 201, body = Created), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn create_manager(
+    params(StorePath), security(("bearer" = [])),
+    responses((status = 201, description = "created", body = Created),
+        (status = 400, description = "`bad_request`: not JSON of this shape, an invalid email or a short password", body = ErrorBody),
+        (status = 403, description = "`forbidden`: only owners add managers", body = ErrorBody),
+        (status = 404, description = NO_STORE, body = ErrorBody),
+        (status = 409, description = "`conflict`: a user has this email", body = ErrorBody)))]
+pub(crate) async fn create_manager(
     State(app): State<AppState>,
     UserAuth(who): UserAuth,
     Path(store_id): Path<String>,
@@ -177,10 +200,12 @@ async fn create_manager(
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
 
-#[utoipa::path(get, path = "/api/v1/stores/{store_id}/terminals", params(("store_id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/stores/{store_id}/terminals", params(StorePath), security(("bearer" = [])),
     description = "The store's terminals with their last sync (`last_seen_at`), open connection and last heartbeat report (`last_report`, null when never reported).",
-    responses((status = 200, body = Vec<TerminalView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn list_terminals(
+    responses((status = 200, description = "the store's terminals", body = Vec<TerminalView>),
+        (status = 403, description = NOT_MANAGER, body = ErrorBody),
+        (status = 404, description = NO_STORE, body = ErrorBody)))]
+pub(crate) async fn list_terminals(
     State(app): State<AppState>,
     UserAuth(who): UserAuth,
     Path(store_id): Path<String>,
@@ -189,9 +214,12 @@ async fn list_terminals(
 }
 
 #[utoipa::path(post, path = "/api/v1/stores/{store_id}/enrollment-codes", request_body = EnrollmentCodeRequest,
-    params(("store_id" = String, Path)),
-    responses((status = 201, body = NewEnrollmentCode), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn create_enrollment_code(
+    params(StorePath), security(("bearer" = [])),
+    responses((status = 201, description = "a one-time code", body = NewEnrollmentCode),
+        (status = 400, description = "`bad_request`: not JSON of this shape, or an empty or long terminal name", body = ErrorBody),
+        (status = 403, description = NOT_MANAGER, body = ErrorBody),
+        (status = 404, description = NO_STORE, body = ErrorBody)))]
+pub(crate) async fn create_enrollment_code(
     State(app): State<AppState>,
     UserAuth(who): UserAuth,
     Path(store_id): Path<String>,
@@ -205,8 +233,10 @@ async fn create_enrollment_code(
 }
 
 #[utoipa::path(post, path = "/api/v1/terminals/enroll", request_body = EnrollRequest,
-    responses((status = 200, body = Enrollment), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
-async fn enroll(
+    responses((status = 200, description = "enrolled; the credential is shown once", body = Enrollment),
+        (status = 401, description = "`unauthorized`: unknown, used or expired code", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many failures from this address; see `Retry-After`", body = ErrorBody)))]
+pub(crate) async fn enroll(
     State(app): State<AppState>,
     ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<EnrollRequest>,
@@ -214,9 +244,11 @@ async fn enroll(
     Ok(Json(app.services.enroll(&req.code, addr).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/terminals/{terminal_id}/revoke", params(("terminal_id" = String, Path)),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn revoke_terminal(
+#[utoipa::path(post, path = "/api/v1/terminals/{terminal_id}/revoke", params(TerminalPath), security(("bearer" = [])),
+    responses((status = 204, description = "revoked; its connections are closed"),
+        (status = 403, description = NOT_MANAGER, body = ErrorBody),
+        (status = 404, description = "`not_found`: no such terminal, or not the caller's", body = ErrorBody)))]
+pub(crate) async fn revoke_terminal(
     State(app): State<AppState>,
     UserAuth(who): UserAuth,
     Path(terminal_id): Path<String>,
@@ -227,9 +259,11 @@ async fn revoke_terminal(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-day", params(("store_id" = String, Path), DateRange),
-    responses((status = 200, body = Vec<DaySales>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn sales_by_day(
+#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-day", params(StorePath, DateRange), security(("bearer" = [])),
+    description = "Non-voided sales per business date of `from`..=`to`.",
+    responses((status = 200, description = "one row per business date with sales", body = Vec<DaySales>),
+        (status = 400, description = BAD_RANGE, body = ErrorBody), (status = 404, description = NO_STORE, body = ErrorBody)))]
+pub(crate) async fn sales_by_day(
     State(app): State<AppState>,
     UserAuth(who): UserAuth,
     Path(store_id): Path<String>,
@@ -238,12 +272,13 @@ async fn sales_by_day(
     Ok(Json(app.services.sales_by_day(&who, &store_id, &r).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-hour", params(("store_id" = String, Path), DateRange),
+#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-hour", params(StorePath, DateRange), security(("bearer" = [])),
     description = "Non-voided sales of the business dates `from`..=`to` per hour of the day (0–23) of their \
         `created_at`, in the store's time zone (its settings document's business day; Asia/Jakarta, UTC+07:00, \
         until one arrives). Always 24 rows.",
-    responses((status = 200, body = Vec<HourSales>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn sales_by_hour(
+    responses((status = 200, description = "24 rows, hour 0 to 23", body = Vec<HourSales>),
+        (status = 400, description = BAD_RANGE, body = ErrorBody), (status = 404, description = NO_STORE, body = ErrorBody)))]
+pub(crate) async fn sales_by_hour(
     State(app): State<AppState>,
     UserAuth(who): UserAuth,
     Path(store_id): Path<String>,
@@ -252,10 +287,11 @@ async fn sales_by_hour(
     Ok(Json(app.services.sales_by_hour(&who, &store_id, &r).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/low-stock", params(("store_id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/low-stock", params(StorePath), security(("bearer" = [])),
     description = "Active products with a low-stock threshold whose stock on hand (as in stock-on-hand) is at or below it.",
-    responses((status = 200, body = Vec<LowStockItem>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn low_stock(
+    responses((status = 200, description = "the products low on stock", body = Vec<LowStockItem>),
+        (status = 404, description = NO_STORE, body = ErrorBody)))]
+pub(crate) async fn low_stock(
     State(app): State<AppState>,
     UserAuth(who): UserAuth,
     Path(store_id): Path<String>,
@@ -263,9 +299,11 @@ async fn low_stock(
     Ok(Json(app.services.low_stock(&who, &store_id).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-payment-method", params(("store_id" = String, Path), DateRange),
-    responses((status = 200, body = Vec<MethodSales>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn sales_by_payment_method(
+#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-payment-method", params(StorePath, DateRange), security(("bearer" = [])),
+    description = "Payments of non-voided sales of `from`..=`to` per method.",
+    responses((status = 200, description = "one row per method", body = Vec<MethodSales>),
+        (status = 400, description = BAD_RANGE, body = ErrorBody), (status = 404, description = NO_STORE, body = ErrorBody)))]
+pub(crate) async fn sales_by_payment_method(
     State(app): State<AppState>,
     UserAuth(who): UserAuth,
     Path(store_id): Path<String>,
@@ -278,9 +316,11 @@ async fn sales_by_payment_method(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-product", params(("store_id" = String, Path), DateRange),
-    responses((status = 200, body = Vec<ProductSales>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn sales_by_product(
+#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-product", params(StorePath, DateRange), security(("bearer" = [])),
+    description = "Lines of non-voided sales of `from`..=`to` per product.",
+    responses((status = 200, description = "one row per product sold", body = Vec<ProductSales>),
+        (status = 400, description = BAD_RANGE, body = ErrorBody), (status = 404, description = NO_STORE, body = ErrorBody)))]
+pub(crate) async fn sales_by_product(
     State(app): State<AppState>,
     UserAuth(who): UserAuth,
     Path(store_id): Path<String>,
@@ -291,9 +331,11 @@ async fn sales_by_product(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/stock-on-hand", params(("store_id" = String, Path)),
-    responses((status = 200, body = Vec<StockOnHand>), (status = 404, body = ErrorBody)))]
-async fn stock_on_hand(
+#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/stock-on-hand", params(StorePath), security(("bearer" = [])),
+    description = "Stock on hand per product: the sum of its stock movements.",
+    responses((status = 200, description = "one row per product with movements", body = Vec<StockOnHand>),
+        (status = 404, description = NO_STORE, body = ErrorBody)))]
+pub(crate) async fn stock_on_hand(
     State(app): State<AppState>,
     UserAuth(who): UserAuth,
     Path(store_id): Path<String>,
@@ -302,14 +344,20 @@ async fn stock_on_hand(
 }
 
 #[utoipa::path(post, path = "/api/v1/documents/{document_id}/persisted", request_body = PersistedRequest,
-    params(("document_id" = String, Path)),
-    responses((status = 200, body = Persisted), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn persisted(
+    params(DocumentPath), security(("bearer" = [])),
+    description = "Which of `heads` the server has in durable storage. Takes a user's token or a device credential.",
+    responses((status = 200, description = "the stored and missing heads", body = Persisted),
+        (status = 400, description = "`bad_request`: not JSON of this shape, too many heads or a head that is no change hash", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such document, or not the caller's", body = ErrorBody)))]
+pub(crate) async fn persisted(
     State(app): State<AppState>,
     AnyAuth(who): AnyAuth,
     Path(document_id): Path<String>,
     ApiJson(req): ApiJson<PersistedRequest>,
 ) -> Result<Json<Persisted>> {
+    // A path that is no document id names no document: 404, like an id of another tenant's.
+    shared_model::wire::check_document_id(&document_id)
+        .map_err(|_| Error::NotFound("document not found"))?;
     Ok(Json(
         app.services
             .persisted(&who, &document_id, &req.heads)
@@ -317,9 +365,11 @@ async fn persisted(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-category", params(("store_id" = String, Path), DateRange),
-    responses((status = 200, body = Vec<KeySales>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn sales_by_category(
+#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-category", params(StorePath, DateRange), security(("bearer" = [])),
+    description = "Lines of non-voided sales of `from`..=`to` per category (`key` is the category id, `\"\"` for none).",
+    responses((status = 200, description = "one row per category", body = Vec<KeySales>),
+        (status = 400, description = BAD_RANGE, body = ErrorBody), (status = 404, description = NO_STORE, body = ErrorBody)))]
+pub(crate) async fn sales_by_category(
     State(app): State<AppState>,
     UserAuth(who): UserAuth,
     Path(store_id): Path<String>,
@@ -330,9 +380,11 @@ async fn sales_by_category(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-cashier", params(("store_id" = String, Path), DateRange),
-    responses((status = 200, body = Vec<KeySales>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn sales_by_cashier(
+#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-cashier", params(StorePath, DateRange), security(("bearer" = [])),
+    description = "Non-voided sales of `from`..=`to` per cashier (`key` is the cashier id).",
+    responses((status = 200, description = "one row per cashier", body = Vec<KeySales>),
+        (status = 400, description = BAD_RANGE, body = ErrorBody), (status = 404, description = NO_STORE, body = ErrorBody)))]
+pub(crate) async fn sales_by_cashier(
     State(app): State<AppState>,
     UserAuth(who): UserAuth,
     Path(store_id): Path<String>,
@@ -343,9 +395,11 @@ async fn sales_by_cashier(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/refunds", params(("store_id" = String, Path), DateRange),
-    responses((status = 200, body = Vec<RefundItem>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn refunds(
+#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/refunds", params(StorePath, DateRange), security(("bearer" = [])),
+    description = "Refunds of the business dates `from`..=`to`.",
+    responses((status = 200, description = "the refunds", body = Vec<RefundItem>),
+        (status = 400, description = BAD_RANGE, body = ErrorBody), (status = 404, description = NO_STORE, body = ErrorBody)))]
+pub(crate) async fn refunds(
     State(app): State<AppState>,
     UserAuth(who): UserAuth,
     Path(store_id): Path<String>,
@@ -354,9 +408,11 @@ async fn refunds(
     Ok(Json(app.services.refunds(&who, &store_id, &r).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/shifts", params(("store_id" = String, Path), DateRange),
-    responses((status = 200, body = Vec<ShiftItem>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn shifts(
+#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/shifts", params(StorePath, DateRange), security(("bearer" = [])),
+    description = "Shifts of the business dates `from`..=`to`, open or closed, with their cash count.",
+    responses((status = 200, description = "the shifts", body = Vec<ShiftItem>),
+        (status = 400, description = BAD_RANGE, body = ErrorBody), (status = 404, description = NO_STORE, body = ErrorBody)))]
+pub(crate) async fn shifts(
     State(app): State<AppState>,
     UserAuth(who): UserAuth,
     Path(store_id): Path<String>,
@@ -365,9 +421,11 @@ async fn shifts(
     Ok(Json(app.services.shifts(&who, &store_id, &r).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/stores/{store_id}/exports/sales.csv", params(("store_id" = String, Path), DateRange),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn sales_csv(
+#[utoipa::path(get, path = "/api/v1/stores/{store_id}/exports/sales.csv", params(StorePath, DateRange), security(("bearer" = [])),
+    description = "The sales of `from`..=`to` as CSV (an attachment `sales.csv`); every field quoted, formulas neutralised.",
+    responses((status = 200, description = "CSV with a header row", content_type = "text/csv", body = String),
+        (status = 400, description = BAD_RANGE, body = ErrorBody), (status = 404, description = NO_STORE, body = ErrorBody)))]
+pub(crate) async fn sales_csv(
     State(app): State<AppState>,
     UserAuth(who): UserAuth,
     Path(store_id): Path<String>,
@@ -386,9 +444,11 @@ async fn sales_csv(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/conflicts", params(("store_id" = String, Path)),
-    responses((status = 200, body = Vec<ConflictItem>), (status = 404, body = ErrorBody)))]
-async fn conflicts(
+#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/conflicts", params(StorePath), security(("bearer" = [])),
+    description = "Conflicts merging revealed in the store's documents (over-refunds, a cart resumed twice, duplicate barcodes or SKUs).",
+    responses((status = 200, description = "the conflicts", body = Vec<ConflictItem>),
+        (status = 404, description = NO_STORE, body = ErrorBody)))]
+pub(crate) async fn conflicts(
     State(app): State<AppState>,
     UserAuth(who): UserAuth,
     Path(store_id): Path<String>,
@@ -396,36 +456,10 @@ async fn conflicts(
     Ok(Json(app.services.conflicts(&who, &store_id).await?))
 }
 
-/// The OpenAPI document.
-#[derive(Debug, OpenApi)]
-#[openapi(
-    info(
-        title = "SnapKasir sync server",
-        description = "Tenancy, auth and terminal enrolment. The sync endpoint is the automerge-repo WebSocket protocol at /sync."
-    ),
-    paths(
-        login,
-        refresh,
-        me,
-        list_stores,
-        create_store,
-        create_manager,
-        list_terminals,
-        create_enrollment_code,
-        enroll,
-        revoke_terminal,
-        sales_by_day,
-        sales_by_hour,
-        low_stock,
-        stock_on_hand
-    )
-)]
-pub struct ApiDoc;
-
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    let mut doc = ApiDoc::openapi();
-    doc.merge(crate::staff::StaffApi::openapi());
-    Json(doc)
+#[utoipa::path(get, path = "/api/v1/openapi.json",
+    responses((status = 200, description = "this document (OpenAPI 3.1)", content_type = "application/json", body = Object)))]
+pub(crate) async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
 }
 
 async fn not_found() -> Error {

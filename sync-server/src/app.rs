@@ -37,7 +37,7 @@ pub async fn open_storage(config: &Config) -> Result<DynStorage> {
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/sync", get(sync::sync_handler))
@@ -66,7 +66,16 @@ async fn trace(
     .await
 }
 
-async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
+#[utoipa::path(get, path = "/healthz",
+    responses((status = 200, description = "the process is up", content_type = "text/plain", body = String)))]
+pub(crate) async fn healthz() -> &'static str {
+    "ok"
+}
+
+#[utoipa::path(get, path = "/readyz",
+    responses((status = 200, description = "storage reachable and no storage operation failing", content_type = "text/plain", body = String),
+        (status = 503, description = "storage unreachable or its operations failing", content_type = "text/plain", body = String)))]
+pub(crate) async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
     match app.services.storage.ping().await {
         Ok(()) if app.sync.health.healthy() => (StatusCode::OK, "ready"),
         Ok(()) => (
@@ -80,7 +89,9 @@ async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
     }
 }
 
-async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
+#[utoipa::path(get, path = "/metrics",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
+pub(crate) async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
     let m = &app.sync.metrics;
     let h = &app.sync.health;
     let body = format!(

@@ -10,6 +10,7 @@ pub mod config;
 pub mod documents_writer;
 pub mod error;
 pub mod extract;
+pub mod openapi;
 pub mod period_index;
 pub mod projection;
 pub mod reports;

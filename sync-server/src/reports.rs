@@ -14,7 +14,11 @@ use shared_model::business_day::BusinessDayConfig;
 /// Inclusive range of business dates, `YYYY-MM-DD`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct DateRange {
+    /// First business date, `YYYY-MM-DD`.
+    #[param(format = Date)]
     pub from: String,
+    /// Last business date, `YYYY-MM-DD`; not before `from`.
+    #[param(format = Date)]
     pub to: String,
 }
 

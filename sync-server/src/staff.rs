@@ -28,7 +28,13 @@ use crate::auth::Principal;
 use crate::documents_writer::DocWriter;
 use crate::error::{Error, ErrorBody, Result};
 use crate::extract::{StaffJson, UserAuth};
+use crate::openapi::{NO_STORE, NOT_MANAGER, StaffPath, StorePath};
 use crate::state::AppState;
+
+/// 409 of the staff operations.
+const NO_TERMINAL: &str = "`store_has_no_terminal`: no terminal synced the store yet";
+/// 400 of the staff operations that take a body.
+const BAD_STAFF: &str = "`bad_request`: not JSON of this shape, or an invalid name, role or PIN";
 
 /// Roles the staff API manages (managers log in with a password on the server instead).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -84,10 +90,17 @@ impl From<&StoreUser> for StaffMember {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewStaffMember {
+    /// 1–100 characters once trimmed, no control characters.
+    #[schema(
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*\S[^\x00-\x1F\x7F-\x9F]*$",
+        max_length = 100
+    )]
     pub name: String,
     /// `cashier` or `supervisor`.
+    #[schema(value_type = crate::openapi::ManagedStaffRole)]
     pub role: StaffRole,
     /// 4–8 digits.
+    #[schema(pattern = "^[0-9]{4,8}$")]
     pub pin: String,
 }
 
@@ -103,11 +116,19 @@ impl std::fmt::Debug for NewStaffMember {
 /// Fields to change; absent fields stay.
 #[derive(Default, Deserialize, utoipa::ToSchema)]
 pub struct StaffChange {
+    /// 1–100 characters once trimmed, no control characters.
+    #[schema(
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*\S[^\x00-\x1F\x7F-\x9F]*$",
+        max_length = 100
+    )]
     pub name: Option<String>,
+    /// `cashier` or `supervisor`.
+    #[schema(value_type = Option<crate::openapi::ManagedStaffRole>)]
     pub role: Option<StaffRole>,
     /// `false` deactivates (the user can no longer log in on the terminals).
     pub active: Option<bool>,
     /// A new PIN (4–8 digits).
+    #[schema(pattern = "^[0-9]{4,8}$")]
     pub pin: Option<String>,
 }
 
@@ -258,10 +279,10 @@ fn not_found_is_no_terminal(e: Error) -> Error {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/stores/{store_id}/staff", params(("store_id" = String, Path)),
-    responses((status = 200, body = Vec<StaffMember>), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, description = "`store_has_no_terminal`: no terminal synced the store yet", body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/stores/{store_id}/staff", params(StorePath), security(("bearer" = [])),
+    responses((status = 200, description = "the store's users, by name", body = Vec<StaffMember>),
+        (status = 403, description = NOT_MANAGER, body = ErrorBody), (status = 404, description = NO_STORE, body = ErrorBody),
+        (status = 409, description = NO_TERMINAL, body = ErrorBody)))]
 pub async fn list_staff(
     State(app): State<AppState>,
     UserAuth(who): UserAuth,
@@ -271,10 +292,10 @@ pub async fn list_staff(
 }
 
 #[utoipa::path(post, path = "/api/v1/stores/{store_id}/staff", request_body = NewStaffMember,
-    params(("store_id" = String, Path)),
-    responses((status = 201, body = StaffMember), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, description = "`store_has_no_terminal`: no terminal synced the store yet", body = ErrorBody)))]
+    params(StorePath), security(("bearer" = [])),
+    responses((status = 201, description = "added", body = StaffMember), (status = 400, description = BAD_STAFF, body = ErrorBody),
+        (status = 403, description = NOT_MANAGER, body = ErrorBody), (status = 404, description = NO_STORE, body = ErrorBody),
+        (status = 409, description = NO_TERMINAL, body = ErrorBody)))]
 pub async fn add_staff(
     State(app): State<AppState>,
     UserAuth(who): UserAuth,
@@ -288,10 +309,11 @@ pub async fn add_staff(
 }
 
 #[utoipa::path(patch, path = "/api/v1/stores/{store_id}/staff/{user_id}", request_body = StaffChange,
-    params(("store_id" = String, Path), ("user_id" = String, Path)),
-    responses((status = 200, body = StaffMember), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, description = "`store_has_no_terminal`: no terminal synced the store yet", body = ErrorBody)))]
+    params(StaffPath), security(("bearer" = [])),
+    responses((status = 200, description = "changed", body = StaffMember), (status = 400, description = BAD_STAFF, body = ErrorBody),
+        (status = 403, description = "`forbidden`: the user may not manage the store, or the staff member is a manager", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such store or staff member, or not the caller's", body = ErrorBody),
+        (status = 409, description = NO_TERMINAL, body = ErrorBody)))]
 pub async fn update_staff(
     State(app): State<AppState>,
     UserAuth(who): UserAuth,
@@ -307,8 +329,3 @@ pub fn routes() -> Router<AppState> {
         .route("/stores/{store_id}/staff", get(list_staff).post(add_staff))
         .route("/stores/{store_id}/staff/{user_id}", patch(update_staff))
 }
-
-/// OpenAPI entries of the staff API (merged into `/api/v1/openapi.json`).
-#[derive(Debug, utoipa::OpenApi)]
-#[openapi(paths(list_staff, add_staff, update_staff))]
-pub struct StaffApi;

@@ -21,8 +21,14 @@ use crate::storage::TerminalReport;
 pub const MAX_IDS: usize = 1_000;
 
 #[utoipa::path(post, path = "/api/v1/terminals/me/heartbeat", request_body = HeartbeatRequest,
-    responses((status = 200, body = HeartbeatResponse), (status = 400, body = crate::error::ErrorBody),
-              (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+    security(("bearer" = [])),
+    description = "Takes a device credential. Records what the terminal still has to send and its clock \
+        skew, and answers which of `unacknowledged` are stored and projected.",
+    responses((status = 200, description = "the acknowledged ids and the server's clock", body = HeartbeatResponse),
+        (status = 400, description = "`bad_request`: not JSON of this shape, too many or invalid ids, or a time that is not RFC 3339",
+            body = crate::error::ErrorBody),
+        (status = 401, description = "`unauthorized`: missing, unknown or revoked credential", body = crate::error::ErrorBody),
+        (status = 403, description = "`forbidden`: the token is not a terminal's", body = crate::error::ErrorBody)))]
 pub async fn heartbeat(
     State(app): State<AppState>,
     device: DeviceAuth,

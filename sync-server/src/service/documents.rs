@@ -12,6 +12,8 @@ use crate::error::{Error, Result};
 /// Change hashes (hex) a client wants confirmed as persisted.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PersistedRequest {
+    /// At most 1000 change hashes, each 64 hex digits.
+    #[schema(value_type = Vec<crate::openapi::ChangeHashHex>, max_items = 1000)]
     pub heads: Vec<String>,
 }
 

@@ -25,7 +25,8 @@ use crate::extract::bearer_token;
 use crate::state::AppState;
 
 /// Query parameters of the sync endpoint.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SyncQuery {
     /// Device credential or access token (browsers cannot set headers on WebSockets).
     token: Option<String>,
@@ -35,6 +36,18 @@ pub struct SyncQuery {
 }
 
 /// `GET /sync`: authenticate, then upgrade to the automerge-repo protocol.
+#[utoipa::path(get, path = "/sync", params(SyncQuery,
+        ("Connection" = String, Header, description = "`Upgrade`"),
+        ("Upgrade" = String, Header, description = "`websocket`"),
+        ("Sec-WebSocket-Version" = String, Header, description = "`13`"),
+        ("Sec-WebSocket-Key" = String, Header)),
+    security(("bearer" = [])),
+    description = "The automerge-repo sync protocol over a WebSocket. Takes a device credential, an access \
+        token or an instance token, as a bearer token or as `token`.",
+    responses((status = 101, description = "switched to the WebSocket protocol"),
+        (status = 400, description = "not a WebSocket upgrade request (text), or an instance without `tenant`", content_type = "text/plain", body = String),
+        (status = 401, description = "`unauthorized`: missing, unknown or revoked token", body = crate::error::ErrorBody),
+        (status = 500, description = "`internal`: storage failed", body = crate::error::ErrorBody)))]
 pub async fn sync_handler(
     State(app): State<AppState>,
     Query(q): Query<SyncQuery>,
