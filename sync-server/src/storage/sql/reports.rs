@@ -30,6 +30,20 @@ macro_rules! ranged_reports {
     };
 }
 
+/// Implements [`ReportStorage`] reads of a whole store: `name -> Row = sql;` binds `$1`
+/// store.
+macro_rules! store_reports {
+    ($($name:ident -> $row:ty = $sql:expr;)*) => {
+        $(
+            fn $name<'a>(&'a self, store_id: &'a str) -> BoxFuture<'a, Result<Vec<$row>>> {
+                Box::pin(async move {
+                    Ok(sqlx::query_as($sql).bind(store_id).fetch_all(&self.pool).await?)
+                })
+            }
+        )*
+    };
+}
+
 /// With the `voided = $4` filter: only non-voided sales.
 const NON_VOIDED: bool = true;
 /// Every row, voided sales included.
@@ -107,51 +121,18 @@ impl ReportStorage for Backend {
              GROUP BY created_at / 900000 ORDER BY bucket";
     }
 
-    fn report_doc_conflicts<'a>(
-        &'a self,
-        store_id: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<ConflictListRow>>> {
-        Box::pin(async move {
-            Ok(sqlx::query_as(
-                "SELECT DISTINCT kind, key, detail FROM doc_conflicts WHERE store_id = $1 ORDER BY key",
-            )
-            .bind(store_id)
-            .fetch_all(&self.pool)
-            .await?)
-        })
-    }
-
-    fn report_over_refunds<'a>(
-        &'a self,
-        store_id: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<OverRefundRow>>> {
-        Box::pin(async move {
-            Ok(sqlx::query_as(
-                "SELECT r.sale_id, r.sale_line_id, MAX(l.quantity_e4) AS sold_e4, \
-                 CAST(SUM(r.quantity_e4) AS BIGINT) AS refunded_e4 \
-                 FROM refund_lines r JOIN sale_lines l ON l.sale_id = r.sale_id AND l.line_id = r.sale_line_id \
-                 WHERE r.store_id = $1 GROUP BY r.sale_id, r.sale_line_id \
-                 HAVING SUM(r.quantity_e4) > MAX(l.quantity_e4) ORDER BY r.sale_id, r.sale_line_id",
-            )
-            .bind(store_id)
-            .fetch_all(&self.pool)
-            .await?)
-        })
-    }
-
-    fn report_stock_on_hand<'a>(
-        &'a self,
-        store_id: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<StockLevel>>> {
-        Box::pin(async move {
-            Ok(sqlx::query_as(
-                "SELECT product_id, CAST(COALESCE(SUM(quantity_e4), 0) AS BIGINT) AS quantity_e4 \
-                 FROM stock_movements WHERE store_id = $1 GROUP BY product_id ORDER BY product_id",
-            )
-            .bind(store_id)
-            .fetch_all(&self.pool)
-            .await?)
-        })
+    store_reports! {
+        report_doc_conflicts -> ConflictListRow =
+            "SELECT DISTINCT kind, key, detail FROM doc_conflicts WHERE store_id = $1 ORDER BY key";
+        report_over_refunds -> OverRefundRow =
+            "SELECT r.sale_id, r.sale_line_id, MAX(l.quantity_e4) AS sold_e4, \
+             CAST(SUM(r.quantity_e4) AS BIGINT) AS refunded_e4 \
+             FROM refund_lines r JOIN sale_lines l ON l.sale_id = r.sale_id AND l.line_id = r.sale_line_id \
+             WHERE r.store_id = $1 GROUP BY r.sale_id, r.sale_line_id \
+             HAVING SUM(r.quantity_e4) > MAX(l.quantity_e4) ORDER BY r.sale_id, r.sale_line_id";
+        report_stock_on_hand -> StockLevel =
+            "SELECT product_id, CAST(COALESCE(SUM(quantity_e4), 0) AS BIGINT) AS quantity_e4 \
+             FROM stock_movements WHERE store_id = $1 GROUP BY product_id ORDER BY product_id";
     }
 
     fn report_low_stock<'a>(
