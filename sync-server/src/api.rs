@@ -200,17 +200,40 @@ pub(crate) async fn create_manager(
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
 
-#[utoipa::path(get, path = "/api/v1/stores/{store_id}/terminals", params(StorePath), security(("bearer" = [])),
-    description = "The store's terminals with their last sync (`last_seen_at`), open connection and last heartbeat report (`last_report`, null when never reported).",
-    responses((status = 200, description = "the store's terminals", body = Vec<TerminalView>),
-        (status = 403, description = NOT_MANAGER, body = ErrorBody),
-        (status = 404, description = NO_STORE, body = ErrorBody)))]
-pub(crate) async fn list_terminals(
-    State(app): State<AppState>,
-    UserAuth(who): UserAuth,
-    Path(store_id): Path<String>,
-) -> Result<Json<Vec<TerminalView>>> {
-    Ok(Json(app.services.list_terminals(&who, &store_id).await?))
+/// A `GET` handler of a store's rows (reports, terminals): the [`crate::service::Services`]
+/// method of the same name for the caller, over the query's business-date range when marked
+/// `(range)`; its rows as JSON. The `#[utoipa::path]` attribute goes before the name.
+macro_rules! store_rows_handler {
+    ($(#[$attr:meta])* $name:ident(range) -> $item:ty) => {
+        $(#[$attr])*
+        pub(crate) async fn $name(
+            State(app): State<AppState>,
+            UserAuth(who): UserAuth,
+            Path(store_id): Path<String>,
+            ApiQuery(r): ApiQuery<DateRange>,
+        ) -> Result<Json<Vec<$item>>> {
+            Ok(Json(app.services.$name(&who, &store_id, &r).await?))
+        }
+    };
+    ($(#[$attr:meta])* $name:ident -> $item:ty) => {
+        $(#[$attr])*
+        pub(crate) async fn $name(
+            State(app): State<AppState>,
+            UserAuth(who): UserAuth,
+            Path(store_id): Path<String>,
+        ) -> Result<Json<Vec<$item>>> {
+            Ok(Json(app.services.$name(&who, &store_id).await?))
+        }
+    };
+}
+
+store_rows_handler! {
+    #[utoipa::path(get, path = "/api/v1/stores/{store_id}/terminals", params(StorePath), security(("bearer" = [])),
+        description = "The store's terminals with their last sync (`last_seen_at`), open connection and last heartbeat report (`last_report`, null when never reported).",
+        responses((status = 200, description = "the store's terminals", body = Vec<TerminalView>),
+            (status = 403, description = NOT_MANAGER, body = ErrorBody),
+            (status = 404, description = NO_STORE, body = ErrorBody)))]
+    list_terminals -> TerminalView
 }
 
 #[utoipa::path(post, path = "/api/v1/stores/{store_id}/enrollment-codes", request_body = EnrollmentCodeRequest,
@@ -259,88 +282,54 @@ pub(crate) async fn revoke_terminal(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-day", params(StorePath, DateRange), security(("bearer" = [])),
-    description = "Non-voided sales per business date of `from`..=`to`.",
-    responses((status = 200, description = "one row per business date with sales", body = Vec<DaySales>),
-        (status = 400, description = BAD_RANGE, body = ErrorBody), (status = 404, description = NO_STORE, body = ErrorBody)))]
-pub(crate) async fn sales_by_day(
-    State(app): State<AppState>,
-    UserAuth(who): UserAuth,
-    Path(store_id): Path<String>,
-    ApiQuery(r): ApiQuery<DateRange>,
-) -> Result<Json<Vec<DaySales>>> {
-    Ok(Json(app.services.sales_by_day(&who, &store_id, &r).await?))
+store_rows_handler! {
+    #[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-day", params(StorePath, DateRange), security(("bearer" = [])),
+        description = "Non-voided sales per business date of `from`..=`to`.",
+        responses((status = 200, description = "one row per business date with sales", body = Vec<DaySales>),
+            (status = 400, description = BAD_RANGE, body = ErrorBody), (status = 404, description = NO_STORE, body = ErrorBody)))]
+    sales_by_day(range) -> DaySales
 }
 
-#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-hour", params(StorePath, DateRange), security(("bearer" = [])),
-    description = "Non-voided sales of the business dates `from`..=`to` per hour of the day (0–23) of their \
-        `created_at`, in the store's time zone (its settings document's business day; Asia/Jakarta, UTC+07:00, \
-        until one arrives). Always 24 rows.",
-    responses((status = 200, description = "24 rows, hour 0 to 23", body = Vec<HourSales>),
-        (status = 400, description = BAD_RANGE, body = ErrorBody), (status = 404, description = NO_STORE, body = ErrorBody)))]
-pub(crate) async fn sales_by_hour(
-    State(app): State<AppState>,
-    UserAuth(who): UserAuth,
-    Path(store_id): Path<String>,
-    ApiQuery(r): ApiQuery<DateRange>,
-) -> Result<Json<Vec<HourSales>>> {
-    Ok(Json(app.services.sales_by_hour(&who, &store_id, &r).await?))
+store_rows_handler! {
+    #[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-hour", params(StorePath, DateRange), security(("bearer" = [])),
+        description = "Non-voided sales of the business dates `from`..=`to` per hour of the day (0–23) of their \
+            `created_at`, in the store's time zone (its settings document's business day; Asia/Jakarta, UTC+07:00, \
+            until one arrives). Always 24 rows.",
+        responses((status = 200, description = "24 rows, hour 0 to 23", body = Vec<HourSales>),
+            (status = 400, description = BAD_RANGE, body = ErrorBody), (status = 404, description = NO_STORE, body = ErrorBody)))]
+    sales_by_hour(range) -> HourSales
 }
 
-#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/low-stock", params(StorePath), security(("bearer" = [])),
-    description = "Active products with a low-stock threshold whose stock on hand (as in stock-on-hand) is at or below it.",
-    responses((status = 200, description = "the products low on stock", body = Vec<LowStockItem>),
-        (status = 404, description = NO_STORE, body = ErrorBody)))]
-pub(crate) async fn low_stock(
-    State(app): State<AppState>,
-    UserAuth(who): UserAuth,
-    Path(store_id): Path<String>,
-) -> Result<Json<Vec<LowStockItem>>> {
-    Ok(Json(app.services.low_stock(&who, &store_id).await?))
+store_rows_handler! {
+    #[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/low-stock", params(StorePath), security(("bearer" = [])),
+        description = "Active products with a low-stock threshold whose stock on hand (as in stock-on-hand) is at or below it.",
+        responses((status = 200, description = "the products low on stock", body = Vec<LowStockItem>),
+            (status = 404, description = NO_STORE, body = ErrorBody)))]
+    low_stock -> LowStockItem
 }
 
-#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-payment-method", params(StorePath, DateRange), security(("bearer" = [])),
-    description = "Payments of non-voided sales of `from`..=`to` per method.",
-    responses((status = 200, description = "one row per method", body = Vec<MethodSales>),
-        (status = 400, description = BAD_RANGE, body = ErrorBody), (status = 404, description = NO_STORE, body = ErrorBody)))]
-pub(crate) async fn sales_by_payment_method(
-    State(app): State<AppState>,
-    UserAuth(who): UserAuth,
-    Path(store_id): Path<String>,
-    ApiQuery(r): ApiQuery<DateRange>,
-) -> Result<Json<Vec<MethodSales>>> {
-    Ok(Json(
-        app.services
-            .sales_by_payment_method(&who, &store_id, &r)
-            .await?,
-    ))
+store_rows_handler! {
+    #[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-payment-method", params(StorePath, DateRange), security(("bearer" = [])),
+        description = "Payments of non-voided sales of `from`..=`to` per method.",
+        responses((status = 200, description = "one row per method", body = Vec<MethodSales>),
+            (status = 400, description = BAD_RANGE, body = ErrorBody), (status = 404, description = NO_STORE, body = ErrorBody)))]
+    sales_by_payment_method(range) -> MethodSales
 }
 
-#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-product", params(StorePath, DateRange), security(("bearer" = [])),
-    description = "Lines of non-voided sales of `from`..=`to` per product.",
-    responses((status = 200, description = "one row per product sold", body = Vec<ProductSales>),
-        (status = 400, description = BAD_RANGE, body = ErrorBody), (status = 404, description = NO_STORE, body = ErrorBody)))]
-pub(crate) async fn sales_by_product(
-    State(app): State<AppState>,
-    UserAuth(who): UserAuth,
-    Path(store_id): Path<String>,
-    ApiQuery(r): ApiQuery<DateRange>,
-) -> Result<Json<Vec<ProductSales>>> {
-    Ok(Json(
-        app.services.sales_by_product(&who, &store_id, &r).await?,
-    ))
+store_rows_handler! {
+    #[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-product", params(StorePath, DateRange), security(("bearer" = [])),
+        description = "Lines of non-voided sales of `from`..=`to` per product.",
+        responses((status = 200, description = "one row per product sold", body = Vec<ProductSales>),
+            (status = 400, description = BAD_RANGE, body = ErrorBody), (status = 404, description = NO_STORE, body = ErrorBody)))]
+    sales_by_product(range) -> ProductSales
 }
 
-#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/stock-on-hand", params(StorePath), security(("bearer" = [])),
-    description = "Stock on hand per product: the sum of its stock movements.",
-    responses((status = 200, description = "one row per product with movements", body = Vec<StockOnHand>),
-        (status = 404, description = NO_STORE, body = ErrorBody)))]
-pub(crate) async fn stock_on_hand(
-    State(app): State<AppState>,
-    UserAuth(who): UserAuth,
-    Path(store_id): Path<String>,
-) -> Result<Json<Vec<StockOnHand>>> {
-    Ok(Json(app.services.stock_on_hand(&who, &store_id).await?))
+store_rows_handler! {
+    #[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/stock-on-hand", params(StorePath), security(("bearer" = [])),
+        description = "Stock on hand per product: the sum of its stock movements.",
+        responses((status = 200, description = "one row per product with movements", body = Vec<StockOnHand>),
+            (status = 404, description = NO_STORE, body = ErrorBody)))]
+    stock_on_hand -> StockOnHand
 }
 
 #[utoipa::path(post, path = "/api/v1/documents/{document_id}/persisted", request_body = PersistedRequest,
@@ -365,60 +354,36 @@ pub(crate) async fn persisted(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-category", params(StorePath, DateRange), security(("bearer" = [])),
-    description = "Lines of non-voided sales of `from`..=`to` per category (`key` is the category id, `\"\"` for none).",
-    responses((status = 200, description = "one row per category", body = Vec<KeySales>),
-        (status = 400, description = BAD_RANGE, body = ErrorBody), (status = 404, description = NO_STORE, body = ErrorBody)))]
-pub(crate) async fn sales_by_category(
-    State(app): State<AppState>,
-    UserAuth(who): UserAuth,
-    Path(store_id): Path<String>,
-    ApiQuery(r): ApiQuery<DateRange>,
-) -> Result<Json<Vec<KeySales>>> {
-    Ok(Json(
-        app.services.sales_by_category(&who, &store_id, &r).await?,
-    ))
+store_rows_handler! {
+    #[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-category", params(StorePath, DateRange), security(("bearer" = [])),
+        description = "Lines of non-voided sales of `from`..=`to` per category (`key` is the category id, `\"\"` for none).",
+        responses((status = 200, description = "one row per category", body = Vec<KeySales>),
+            (status = 400, description = BAD_RANGE, body = ErrorBody), (status = 404, description = NO_STORE, body = ErrorBody)))]
+    sales_by_category(range) -> KeySales
 }
 
-#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-cashier", params(StorePath, DateRange), security(("bearer" = [])),
-    description = "Non-voided sales of `from`..=`to` per cashier (`key` is the cashier id).",
-    responses((status = 200, description = "one row per cashier", body = Vec<KeySales>),
-        (status = 400, description = BAD_RANGE, body = ErrorBody), (status = 404, description = NO_STORE, body = ErrorBody)))]
-pub(crate) async fn sales_by_cashier(
-    State(app): State<AppState>,
-    UserAuth(who): UserAuth,
-    Path(store_id): Path<String>,
-    ApiQuery(r): ApiQuery<DateRange>,
-) -> Result<Json<Vec<KeySales>>> {
-    Ok(Json(
-        app.services.sales_by_cashier(&who, &store_id, &r).await?,
-    ))
+store_rows_handler! {
+    #[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/sales-by-cashier", params(StorePath, DateRange), security(("bearer" = [])),
+        description = "Non-voided sales of `from`..=`to` per cashier (`key` is the cashier id).",
+        responses((status = 200, description = "one row per cashier", body = Vec<KeySales>),
+            (status = 400, description = BAD_RANGE, body = ErrorBody), (status = 404, description = NO_STORE, body = ErrorBody)))]
+    sales_by_cashier(range) -> KeySales
 }
 
-#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/refunds", params(StorePath, DateRange), security(("bearer" = [])),
-    description = "Refunds of the business dates `from`..=`to`.",
-    responses((status = 200, description = "the refunds", body = Vec<RefundItem>),
-        (status = 400, description = BAD_RANGE, body = ErrorBody), (status = 404, description = NO_STORE, body = ErrorBody)))]
-pub(crate) async fn refunds(
-    State(app): State<AppState>,
-    UserAuth(who): UserAuth,
-    Path(store_id): Path<String>,
-    ApiQuery(r): ApiQuery<DateRange>,
-) -> Result<Json<Vec<RefundItem>>> {
-    Ok(Json(app.services.refunds(&who, &store_id, &r).await?))
+store_rows_handler! {
+    #[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/refunds", params(StorePath, DateRange), security(("bearer" = [])),
+        description = "Refunds of the business dates `from`..=`to`.",
+        responses((status = 200, description = "the refunds", body = Vec<RefundItem>),
+            (status = 400, description = BAD_RANGE, body = ErrorBody), (status = 404, description = NO_STORE, body = ErrorBody)))]
+    refunds(range) -> RefundItem
 }
 
-#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/shifts", params(StorePath, DateRange), security(("bearer" = [])),
-    description = "Shifts of the business dates `from`..=`to`, open or closed, with their cash count.",
-    responses((status = 200, description = "the shifts", body = Vec<ShiftItem>),
-        (status = 400, description = BAD_RANGE, body = ErrorBody), (status = 404, description = NO_STORE, body = ErrorBody)))]
-pub(crate) async fn shifts(
-    State(app): State<AppState>,
-    UserAuth(who): UserAuth,
-    Path(store_id): Path<String>,
-    ApiQuery(r): ApiQuery<DateRange>,
-) -> Result<Json<Vec<ShiftItem>>> {
-    Ok(Json(app.services.shifts(&who, &store_id, &r).await?))
+store_rows_handler! {
+    #[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/shifts", params(StorePath, DateRange), security(("bearer" = [])),
+        description = "Shifts of the business dates `from`..=`to`, open or closed, with their cash count.",
+        responses((status = 200, description = "the shifts", body = Vec<ShiftItem>),
+            (status = 400, description = BAD_RANGE, body = ErrorBody), (status = 404, description = NO_STORE, body = ErrorBody)))]
+    shifts(range) -> ShiftItem
 }
 
 #[utoipa::path(get, path = "/api/v1/stores/{store_id}/exports/sales.csv", params(StorePath, DateRange), security(("bearer" = [])),
@@ -444,16 +409,12 @@ pub(crate) async fn sales_csv(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/conflicts", params(StorePath), security(("bearer" = [])),
-    description = "Conflicts merging revealed in the store's documents (over-refunds, a cart resumed twice, duplicate barcodes or SKUs).",
-    responses((status = 200, description = "the conflicts", body = Vec<ConflictItem>),
-        (status = 404, description = NO_STORE, body = ErrorBody)))]
-pub(crate) async fn conflicts(
-    State(app): State<AppState>,
-    UserAuth(who): UserAuth,
-    Path(store_id): Path<String>,
-) -> Result<Json<Vec<ConflictItem>>> {
-    Ok(Json(app.services.conflicts(&who, &store_id).await?))
+store_rows_handler! {
+    #[utoipa::path(get, path = "/api/v1/stores/{store_id}/reports/conflicts", params(StorePath), security(("bearer" = [])),
+        description = "Conflicts merging revealed in the store's documents (over-refunds, a cart resumed twice, duplicate barcodes or SKUs).",
+        responses((status = 200, description = "the conflicts", body = Vec<ConflictItem>),
+            (status = 404, description = NO_STORE, body = ErrorBody)))]
+    conflicts -> ConflictItem
 }
 
 #[utoipa::path(get, path = "/api/v1/openapi.json",

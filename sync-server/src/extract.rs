@@ -107,48 +107,48 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
-/// JSON body whose rejection is a JSON error with code `bad_request` that does not repeat the
-/// body.
-#[derive(Debug)]
-pub struct ApiJson<T>(pub T);
+/// Declares a JSON-body extractor `$name<T>` whose rejection is the [`Error`] `$reject` makes
+/// of axum's [`JsonRejection`].
+macro_rules! json_extractor {
+    ($(#[$doc:meta])* $name:ident, $reject:expr) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name<T>(pub T);
 
-impl<T, S> FromRequest<S> for ApiJson<T>
-where
-    Json<T>: FromRequest<S, Rejection = JsonRejection>,
-    S: Send + Sync,
-{
-    type Rejection = Error;
+        impl<T, S> FromRequest<S> for $name<T>
+        where
+            Json<T>: FromRequest<S, Rejection = JsonRejection>,
+            S: Send + Sync,
+        {
+            type Rejection = Error;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self> {
-        let body = Json::<T>::from_request(req, state).await;
-        body.map(|Json(v)| ApiJson(v))
-            .map_err(|rejection| Error::BadRequest(json_rejection_message(&rejection)))
-    }
+            async fn from_request(req: Request, state: &S) -> Result<Self> {
+                let body = Json::<T>::from_request(req, state).await;
+                body.map(|Json(v)| $name(v)).map_err($reject)
+            }
+        }
+    };
 }
 
-/// JSON body of the staff endpoints: any rejection is one fixed message that says what a staff
-/// request looks like.
-#[derive(Debug)]
-pub struct StaffJson<T>(pub T);
+json_extractor!(
+    /// JSON body whose rejection is a JSON error with code `bad_request` that does not repeat
+    /// the body.
+    ApiJson,
+    |rejection: JsonRejection| Error::BadRequest(json_rejection_message(&rejection))
+);
 
-impl<T, S> FromRequest<S> for StaffJson<T>
-where
-    Json<T>: FromRequest<S, Rejection = JsonRejection>,
-    S: Send + Sync,
-{
-    type Rejection = Error;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self> {
-        let body = Json::<T>::from_request(req, state).await;
-        body.map(|Json(v)| StaffJson(v)).map_err(|_| {
-            Error::BadRequest(
-                "invalid staff request: a JSON object with name, role (cashier or supervisor), \
-                 active (true or false) and pin (4–8 digits, as a string)"
-                    .into(),
-            )
-        })
+json_extractor!(
+    /// JSON body of the staff endpoints: any rejection is one fixed message that says what a
+    /// staff request looks like.
+    StaffJson,
+    |_: JsonRejection| {
+        Error::BadRequest(
+            "invalid staff request: a JSON object with name, role (cashier or supervisor), \
+             active (true or false) and pin (4–8 digits, as a string)"
+                .into(),
+        )
     }
-}
+);
 
 /// Query string whose rejection is a JSON error with code `bad_request` that does not repeat
 /// the query.

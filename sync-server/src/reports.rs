@@ -8,7 +8,13 @@ use crate::auth::Principal;
 use crate::error::{Error, Result};
 use crate::projection::from_e4;
 use crate::service::Services;
-use crate::storage::{QUARTER_HOUR_MS, QuarterHourTotal};
+use crate::storage::ReportStorage as Db;
+use crate::storage::{KeyTotal, QUARTER_HOUR_MS, QuarterHourTotal, Storage};
+use futures::future::BoxFuture;
+
+/// A [`Db`] (report storage) read of a store's rows over a business-date range (`from`, `to`).
+type RangedRead<T> =
+    for<'a> fn(&'a dyn Storage, &'a str, &'a str, &'a str) -> BoxFuture<'a, Result<Vec<T>>>;
 use shared_model::business_day::BusinessDayConfig;
 
 /// Inclusive range of business dates, `YYYY-MM-DD`.
@@ -146,6 +152,14 @@ fn dec(v: i64) -> String {
     from_e4(v).to_string()
 }
 
+fn key_sales(k: KeyTotal) -> KeySales {
+    KeySales {
+        key: k.key,
+        count: k.count,
+        amount: dec(k.amount_e4),
+    }
+}
+
 /// Adds quarter-hour buckets into the 24 hours of the day in `tz` (every hour present).
 pub fn hours_of_day<Tz: chrono::TimeZone>(buckets: &[QuarterHourTotal], tz: &Tz) -> Vec<HourSales> {
     use chrono::Timelike;
@@ -183,6 +197,22 @@ impl Services {
         access::read_reports(who, &store)
     }
 
+    /// Checks the range and the caller's right to the store's reports, then reads `rows` of
+    /// the range and maps each with `f`.
+    async fn ranged<T, U>(
+        &self,
+        who: &Principal,
+        store_id: &str,
+        r: &DateRange,
+        rows: RangedRead<T>,
+        f: impl FnMut(T) -> U,
+    ) -> Result<Vec<U>> {
+        r.check()?;
+        self.readable_store(who, store_id).await?;
+        let rows = rows(&*self.storage, store_id, &r.from, &r.to).await?;
+        Ok(rows.into_iter().map(f).collect())
+    }
+
     /// Non-voided sales per business day.
     #[instrument(skip_all, fields(store_id))]
     pub async fn sales_by_day(
@@ -191,20 +221,13 @@ impl Services {
         store_id: &str,
         r: &DateRange,
     ) -> Result<Vec<DaySales>> {
-        r.check()?;
-        self.readable_store(who, store_id).await?;
-        Ok(self
-            .storage
-            .report_sales_by_day(store_id, &r.from, &r.to)
-            .await?
-            .into_iter()
-            .map(|d| DaySales {
-                business_date: d.business_date,
-                sales: d.sales,
-                total: dec(d.total_e4),
-                tax: dec(d.tax_e4),
-            })
-            .collect())
+        self.ranged(who, store_id, r, Db::report_sales_by_day, |d| DaySales {
+            business_date: d.business_date,
+            sales: d.sales,
+            total: dec(d.total_e4),
+            tax: dec(d.tax_e4),
+        })
+        .await
     }
 
     /// Non-voided sales of the business dates in the range per hour of the day of their
@@ -247,19 +270,14 @@ impl Services {
         store_id: &str,
         r: &DateRange,
     ) -> Result<Vec<MethodSales>> {
-        r.check()?;
-        self.readable_store(who, store_id).await?;
-        Ok(self
-            .storage
-            .report_sales_by_payment(store_id, &r.from, &r.to)
-            .await?
-            .into_iter()
-            .map(|k| MethodSales {
+        self.ranged(who, store_id, r, Db::report_sales_by_payment, |k| {
+            MethodSales {
                 method: k.key,
                 payments: k.count,
                 amount: dec(k.amount_e4),
-            })
-            .collect())
+            }
+        })
+        .await
     }
 
     /// Sales per product.
@@ -270,20 +288,15 @@ impl Services {
         store_id: &str,
         r: &DateRange,
     ) -> Result<Vec<ProductSales>> {
-        r.check()?;
-        self.readable_store(who, store_id).await?;
-        Ok(self
-            .storage
-            .report_sales_by_product(store_id, &r.from, &r.to)
-            .await?
-            .into_iter()
-            .map(|p| ProductSales {
+        self.ranged(who, store_id, r, Db::report_sales_by_product, |p| {
+            ProductSales {
                 product_id: p.product_id,
                 name: p.name,
                 quantity: dec(p.quantity_e4),
                 amount: dec(p.amount_e4),
-            })
-            .collect())
+            }
+        })
+        .await
     }
 
     /// Sales per category.
@@ -293,19 +306,8 @@ impl Services {
         store_id: &str,
         r: &DateRange,
     ) -> Result<Vec<KeySales>> {
-        r.check()?;
-        self.readable_store(who, store_id).await?;
-        Ok(self
-            .storage
-            .report_sales_by_category(store_id, &r.from, &r.to)
-            .await?
-            .into_iter()
-            .map(|k| KeySales {
-                key: k.key,
-                count: k.count,
-                amount: dec(k.amount_e4),
-            })
-            .collect())
+        self.ranged(who, store_id, r, Db::report_sales_by_category, key_sales)
+            .await
     }
 
     /// Sales per cashier.
@@ -315,19 +317,8 @@ impl Services {
         store_id: &str,
         r: &DateRange,
     ) -> Result<Vec<KeySales>> {
-        r.check()?;
-        self.readable_store(who, store_id).await?;
-        Ok(self
-            .storage
-            .report_sales_by_cashier(store_id, &r.from, &r.to)
-            .await?
-            .into_iter()
-            .map(|k| KeySales {
-                key: k.key,
-                count: k.count,
-                amount: dec(k.amount_e4),
-            })
-            .collect())
+        self.ranged(who, store_id, r, Db::report_sales_by_cashier, key_sales)
+            .await
     }
 
     /// Refunds in the range.
@@ -337,23 +328,16 @@ impl Services {
         store_id: &str,
         r: &DateRange,
     ) -> Result<Vec<RefundItem>> {
-        r.check()?;
-        self.readable_store(who, store_id).await?;
-        Ok(self
-            .storage
-            .report_refunds(store_id, &r.from, &r.to)
-            .await?
-            .into_iter()
-            .map(|x| RefundItem {
-                id: x.id,
-                sale_id: x.sale_id,
-                terminal_code: x.terminal_code,
-                business_date: x.business_date,
-                created_at: x.created_at,
-                total: dec(x.total_e4),
-                tax: dec(x.tax_e4),
-            })
-            .collect())
+        self.ranged(who, store_id, r, Db::report_refunds, |x| RefundItem {
+            id: x.id,
+            sale_id: x.sale_id,
+            terminal_code: x.terminal_code,
+            business_date: x.business_date,
+            created_at: x.created_at,
+            total: dec(x.total_e4),
+            tax: dec(x.tax_e4),
+        })
+        .await
     }
 
     /// Shifts in the range, with cash differences.
@@ -363,26 +347,19 @@ impl Services {
         store_id: &str,
         r: &DateRange,
     ) -> Result<Vec<ShiftItem>> {
-        r.check()?;
-        self.readable_store(who, store_id).await?;
-        Ok(self
-            .storage
-            .report_shifts(store_id, &r.from, &r.to)
-            .await?
-            .into_iter()
-            .map(|x| ShiftItem {
-                id: x.id,
-                terminal_code: x.terminal_code,
-                cashier_id: x.cashier_id,
-                business_date: x.business_date,
-                opened_at: x.opened_at,
-                closed_at: x.closed_at,
-                opening_float: dec(x.opening_float_e4),
-                expected_cash: x.expected_cash_e4.map(dec),
-                counted_cash: x.counted_cash_e4.map(dec),
-                difference: x.difference_e4.map(dec),
-            })
-            .collect())
+        self.ranged(who, store_id, r, Db::report_shifts, |x| ShiftItem {
+            id: x.id,
+            terminal_code: x.terminal_code,
+            cashier_id: x.cashier_id,
+            business_date: x.business_date,
+            opened_at: x.opened_at,
+            closed_at: x.closed_at,
+            opening_float: dec(x.opening_float_e4),
+            expected_cash: x.expected_cash_e4.map(dec),
+            counted_cash: x.counted_cash_e4.map(dec),
+            difference: x.difference_e4.map(dec),
+        })
+        .await
     }
 
     /// Every sale of the range as CSV (voided ones marked).

@@ -19,6 +19,9 @@ mod sql;
 /// The storage type the `sql/` files implement, in this module.
 type Backend = PgStorage;
 
+/// The sqlx database of `Backend`.
+type Db = sqlx::Postgres;
+
 /// [`crate::storage::Storage::backend`].
 const BACKEND: &str = "postgres";
 

@@ -20,6 +20,9 @@ mod sql;
 /// The storage type the `sql/` files implement, in this module.
 type Backend = SqliteStorage;
 
+/// The sqlx database of `Backend`.
+type Db = sqlx::Sqlite;
+
 /// [`crate::storage::Storage::backend`].
 const BACKEND: &str = "sqlite";
 

@@ -1,8 +1,8 @@
 //! The SQL of every storage area, written once and compiled once per backend: `postgres.rs`
 //! and `sqlite.rs` each declare this directory as their submodule `sql`
 //! (`#[path = "sql/mod.rs"] mod sql;`) after defining, for their own backend, `Backend` (the
-//! storage type, with its sqlx `pool`), `BACKEND` (its name), `MIGRATOR` and the few SQL
-//! texts that differ between the two databases. Each area file implements its trait for
+//! storage type, with its sqlx `pool`), `Db` (its sqlx database), `BACKEND` (its name),
+//! `MIGRATOR` and the few SQL texts that differ between the two databases. Each area file implements its trait for
 //! `super::Backend`. Why not a generic `impl<DB: sqlx::Database>`: see [`crate::storage`].
 
 mod accounts;
@@ -13,4 +13,4 @@ mod projections;
 mod reports;
 mod store_docs;
 
-use super::{BACKEND, Backend, MIGRATOR, PROJECTED_RECORDS_SQL};
+use super::{BACKEND, Backend, Db, MIGRATOR, PROJECTED_RECORDS_SQL};
