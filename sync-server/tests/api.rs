@@ -99,29 +99,19 @@ async fn story(storage: DynStorage) {
     assert_error(st, &v, StatusCode::NOT_FOUND, "not_found");
 
     // ---- stores, managers
+    const STORES: &str = "/api/v1/stores";
+    let owner = Some(access.as_str());
     let (st, v) = api
-        .post(
-            "/api/v1/stores",
-            Some(&access),
-            r#"{"code":"BDG1","name":"Bandung"}"#,
-        )
+        .post(STORES, owner, r#"{"code":"BDG1","name":"Bandung"}"#)
         .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     let store2 = v["id"].as_str().unwrap().to_string();
     let (st, v) = api
-        .post(
-            "/api/v1/stores",
-            Some(&access),
-            r#"{"code":"BDG1","name":"Again"}"#,
-        )
+        .post(STORES, owner, r#"{"code":"BDG1","name":"Again"}"#)
         .await;
     assert_error(st, &v, StatusCode::CONFLICT, "conflict");
     let (st, v) = api
-        .post(
-            "/api/v1/stores",
-            Some(&access),
-            r#"{"code":"no spaces!","name":"x"}"#,
-        )
+        .post(STORES, owner, r#"{"code":"no spaces!","name":"x"}"#)
         .await;
     assert_error(st, &v, StatusCode::BAD_REQUEST, "bad_request");
     let (_, v) = api.get("/api/v1/stores", Some(&access)).await;
