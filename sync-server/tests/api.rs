@@ -4,15 +4,11 @@ mod common;
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
 use serde_json::{Value, json};
-use sync_server::app::router;
 use sync_server::config::Config;
 use sync_server::state::AppState;
 use sync_server::storage::DynStorage;
-use tower::ServiceExt;
 
 struct Api {
     state: AppState,
@@ -26,28 +22,28 @@ impl Api {
         token: Option<&str>,
         body: Option<&str>,
     ) -> (StatusCode, Value) {
-        let mut req = Request::builder().method(method).uri(path);
-        if let Some(t) = token {
-            req = req.header("authorization", format!("Bearer {t}"));
-        }
-        let req = match body {
-            Some(b) => req
-                .header("content-type", "application/json")
-                .body(Body::from(b.to_string())),
-            None => req.body(Body::empty()),
-        }
-        .unwrap();
-        let resp = router(self.state.clone()).oneshot(req).await.unwrap();
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        let v = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
-        };
-        (status, v)
+        let body = body.map(str::to_string);
+        let (status, bytes) = common::router_call(&self.state, method, path, token, body).await;
+        (status, common::body_value(&bytes))
     }
+
+    async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        self.call("GET", path, token, None).await
+    }
+
+    async fn post(&self, path: &str, token: Option<&str>, body: &str) -> (StatusCode, Value) {
+        self.call("POST", path, token, Some(body)).await
+    }
+
+    async fn login(&self, body: &str) -> (StatusCode, Value) {
+        self.post("/api/v1/auth/login", None, body).await
+    }
+}
+
+/// Asserts that the answer `st`, `v` is the error `status` with the JSON `code`.
+#[track_caller]
+fn assert_error(st: StatusCode, v: &Value, status: StatusCode, code: &str) {
+    assert_eq!((st, v["code"].as_str()), (status, Some(code)), "{v}");
 }
 
 async fn story(storage: DynStorage) {
@@ -71,168 +67,99 @@ async fn story(storage: DynStorage) {
 
     // ---- login and tokens
     let (st, v) = api
-        .call(
-            "POST",
-            "/api/v1/auth/login",
-            None,
-            Some(r#"{"email":"owner@example.com","password":"rahasia-123"}"#),
-        )
+        .login(r#"{"email":"owner@example.com","password":"rahasia-123"}"#)
         .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     let access = v["access_token"].as_str().unwrap().to_string();
-    let refresh_token = v["refresh_token"].as_str().unwrap().to_string();
-    let (st, me) = api.call("GET", "/api/v1/me", Some(&access), None).await;
+    let refresh = json!({"refresh_token": v["refresh_token"]}).to_string();
+    let (st, me) = api.get("/api/v1/me", Some(&access)).await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(me["tenant_id"], b.tenant_id.as_str());
     assert_eq!(me["role"], "owner");
 
-    let (st, v) = api
-        .call(
-            "POST",
-            "/api/v1/auth/refresh",
-            None,
-            Some(&json!({"refresh_token": refresh_token}).to_string()),
-        )
-        .await;
+    let (st, v) = api.post("/api/v1/auth/refresh", None, &refresh).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert!(v["access_token"].is_string());
-    let (st, v) = api
-        .call(
-            "POST",
-            "/api/v1/auth/refresh",
-            None,
-            Some(&json!({"refresh_token": refresh_token}).to_string()),
-        )
-        .await;
-    assert_eq!(
-        (st, v["code"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("unauthorized")),
-        "refresh tokens are one-time"
-    );
+    let (st, v) = api.post("/api/v1/auth/refresh", None, &refresh).await;
+    // Refresh tokens are one-time.
+    assert_error(st, &v, StatusCode::UNAUTHORIZED, "unauthorized");
 
     // ---- bad credentials, tokens and JSON
     for token in ["garbage", "a.b.c", &format!("{}x", access)] {
-        let (st, v) = api.call("GET", "/api/v1/me", Some(token), None).await;
-        assert_eq!(
-            (st, v["code"].as_str()),
-            (StatusCode::UNAUTHORIZED, Some("unauthorized"))
-        );
+        let (st, v) = api.get("/api/v1/me", Some(token)).await;
+        assert_error(st, &v, StatusCode::UNAUTHORIZED, "unauthorized");
     }
-    let (st, v) = api.call("GET", "/api/v1/stores", None, None).await;
-    assert_eq!(
-        (st, v["code"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("unauthorized"))
-    );
-    let (st, v) = api
-        .call("POST", "/api/v1/auth/login", None, Some("{not json"))
-        .await;
-    assert_eq!(
-        (st, v["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("bad_request")),
-        "{v}"
-    );
-    let (st, v) = api
-        .call("POST", "/api/v1/auth/login", None, Some(r#"{"email":"x"}"#))
-        .await;
-    assert_eq!(
-        (st, v["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("bad_request"))
-    );
-    let (st, v) = api.call("GET", "/api/v1/nope", None, None).await;
-    assert_eq!(
-        (st, v["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("not_found"))
-    );
+    let (st, v) = api.get("/api/v1/stores", None).await;
+    assert_error(st, &v, StatusCode::UNAUTHORIZED, "unauthorized");
+    let (st, v) = api.login("{not json").await;
+    assert_error(st, &v, StatusCode::BAD_REQUEST, "bad_request");
+    let (st, v) = api.login(r#"{"email":"x"}"#).await;
+    assert_error(st, &v, StatusCode::BAD_REQUEST, "bad_request");
+    let (st, v) = api.get("/api/v1/nope", None).await;
+    assert_error(st, &v, StatusCode::NOT_FOUND, "not_found");
 
     // ---- stores, managers
+    const STORES: &str = "/api/v1/stores";
+    let owner = Some(access.as_str());
     let (st, v) = api
-        .call(
-            "POST",
-            "/api/v1/stores",
-            Some(&access),
-            Some(r#"{"code":"BDG1","name":"Bandung"}"#),
-        )
+        .post(STORES, owner, r#"{"code":"BDG1","name":"Bandung"}"#)
         .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     let store2 = v["id"].as_str().unwrap().to_string();
     let (st, v) = api
-        .call(
-            "POST",
-            "/api/v1/stores",
-            Some(&access),
-            Some(r#"{"code":"BDG1","name":"Again"}"#),
-        )
+        .post(STORES, owner, r#"{"code":"BDG1","name":"Again"}"#)
         .await;
-    assert_eq!(
-        (st, v["code"].as_str()),
-        (StatusCode::CONFLICT, Some("conflict"))
-    );
+    assert_error(st, &v, StatusCode::CONFLICT, "conflict");
     let (st, v) = api
-        .call(
-            "POST",
-            "/api/v1/stores",
-            Some(&access),
-            Some(r#"{"code":"no spaces!","name":"x"}"#),
-        )
+        .post(STORES, owner, r#"{"code":"no spaces!","name":"x"}"#)
         .await;
-    assert_eq!(
-        (st, v["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("bad_request"))
-    );
-    let (_, v) = api.call("GET", "/api/v1/stores", Some(&access), None).await;
+    assert_error(st, &v, StatusCode::BAD_REQUEST, "bad_request");
+    let (_, v) = api.get("/api/v1/stores", Some(&access)).await;
     assert_eq!(v.as_array().unwrap().len(), 2);
     assert!(
         v.to_string().find("store_key").is_none(),
         "store keys are not listed"
     );
     let (st, _) = api
-        .call(
-            "POST",
+        .post(
             &format!("/api/v1/stores/{store2}/managers"),
             Some(&access),
-            Some(r#"{"email":"mgr@example.com","password":"manager-123"}"#),
+            r#"{"email":"mgr@example.com","password":"manager-123"}"#,
         )
         .await;
     assert_eq!(st, StatusCode::CREATED);
     let (_, v) = api
-        .call(
-            "POST",
-            "/api/v1/auth/login",
-            None,
-            Some(r#"{"email":"mgr@example.com","password":"manager-123"}"#),
-        )
+        .login(r#"{"email":"mgr@example.com","password":"manager-123"}"#)
         .await;
     let mgr = v["access_token"].as_str().unwrap().to_string();
     // A manager of store 2 cannot see store 1 or make codes for it.
     let (st, _) = api
-        .call(
-            "POST",
+        .post(
             &format!("/api/v1/stores/{}/enrollment-codes", b.store_id),
             Some(&mgr),
-            Some(r#"{"terminal_name":"x"}"#),
+            r#"{"terminal_name":"x"}"#,
         )
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
-    let (_, v) = api.call("GET", "/api/v1/stores", Some(&mgr), None).await;
+    let (_, v) = api.get("/api/v1/stores", Some(&mgr)).await;
     assert_eq!(v.as_array().unwrap().len(), 1);
 
     // ---- enrolment and revocation
     let (st, v) = api
-        .call(
-            "POST",
+        .post(
             &format!("/api/v1/stores/{}/enrollment-codes", b.store_id),
             Some(&access),
-            Some(r#"{"terminal_name":"Kasir 1"}"#),
+            r#"{"terminal_name":"Kasir 1"}"#,
         )
         .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     let code = v["code"].as_str().unwrap().to_string();
+    let enroll = |code: &str| json!({ "code": code }).to_string();
     let (st, v) = api
-        .call(
-            "POST",
+        .post(
             "/api/v1/terminals/enroll",
             None,
-            Some(&json!({"code": code.to_lowercase()}).to_string()),
+            &enroll(&code.to_lowercase()),
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{v}");
@@ -242,43 +169,20 @@ async fn story(storage: DynStorage) {
     assert!(!v["store_key"].as_str().unwrap().is_empty());
     let terminal_id = v["terminal_id"].as_str().unwrap().to_string();
     let (st, v) = api
-        .call(
-            "POST",
-            "/api/v1/terminals/enroll",
-            None,
-            Some(&json!({"code": code}).to_string()),
-        )
+        .post("/api/v1/terminals/enroll", None, &enroll(&code))
         .await;
-    assert_eq!(
-        (st, v["code"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("unauthorized")),
-        "codes are one-time"
-    );
+    // Codes are one-time.
+    assert_error(st, &v, StatusCode::UNAUTHORIZED, "unauthorized");
     // A manager of another store cannot revoke it.
-    let (st, _) = api
-        .call(
-            "POST",
-            &format!("/api/v1/terminals/{terminal_id}/revoke"),
-            Some(&mgr),
-            None,
-        )
-        .await;
+    let revoke = format!("/api/v1/terminals/{terminal_id}/revoke");
+    let (st, _) = api.call("POST", &revoke, Some(&mgr), None).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
-    let (st, _) = api
-        .call(
-            "POST",
-            &format!("/api/v1/terminals/{terminal_id}/revoke"),
-            Some(&access),
-            None,
-        )
-        .await;
+    let (st, _) = api.call("POST", &revoke, Some(&access), None).await;
     assert_eq!(st, StatusCode::NO_CONTENT);
     let (_, v) = api
-        .call(
-            "GET",
+        .get(
             &format!("/api/v1/stores/{}/terminals", b.store_id),
             Some(&access),
-            None,
         )
         .await;
     assert!(v[0]["revoked_at"].is_i64(), "{v}");
@@ -287,35 +191,17 @@ async fn story(storage: DynStorage) {
     // ---- login limits per account
     for _ in 0..3 {
         let (st, _) = api
-            .call(
-                "POST",
-                "/api/v1/auth/login",
-                None,
-                Some(r#"{"email":"owner@example.com","password":"wrong"}"#),
-            )
+            .login(r#"{"email":"owner@example.com","password":"wrong"}"#)
             .await;
         assert_eq!(st, StatusCode::UNAUTHORIZED);
     }
     let (st, v) = api
-        .call(
-            "POST",
-            "/api/v1/auth/login",
-            None,
-            Some(r#"{"email":"owner@example.com","password":"rahasia-123"}"#),
-        )
+        .login(r#"{"email":"owner@example.com","password":"rahasia-123"}"#)
         .await;
-    assert_eq!(
-        (st, v["code"].as_str()),
-        (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited"))
-    );
+    assert_error(st, &v, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
     // Unknown accounts answer like wrong passwords.
     let (st, v) = api
-        .call(
-            "POST",
-            "/api/v1/auth/login",
-            None,
-            Some(r#"{"email":"ghost@example.com","password":"whatever"}"#),
-        )
+        .login(r#"{"email":"ghost@example.com","password":"whatever"}"#)
         .await;
     assert_eq!(
         (st, v["message"].as_str()),
@@ -323,17 +209,17 @@ async fn story(storage: DynStorage) {
     );
 
     // ---- OpenAPI, health
-    let (st, v) = api.call("GET", "/api/v1/openapi.json", None, None).await;
+    let (st, v) = api.get("/api/v1/openapi.json", None).await;
     assert_eq!(st, StatusCode::OK);
     assert!(
         v["paths"]["/api/v1/terminals/enroll"]["post"].is_object(),
         "{v}"
     );
-    let (st, _) = api.call("GET", "/healthz", None, None).await;
+    let (st, _) = api.get("/healthz", None).await;
     assert_eq!(st, StatusCode::OK);
-    let (st, _) = api.call("GET", "/readyz", None, None).await;
+    let (st, _) = api.get("/readyz", None).await;
     assert_eq!(st, StatusCode::OK);
-    let (st, v) = api.call("GET", "/metrics", None, None).await;
+    let (st, v) = api.get("/metrics", None).await;
     assert_eq!(st, StatusCode::OK);
     assert!(v.as_str().unwrap().contains("snapkasir_sync_connections"));
 }
@@ -410,34 +296,23 @@ async fn rejected_bodies_and_queries_are_not_repeated() {
             "2XWP",
         ),
     ] {
-        let (st, v) = api.call("POST", path, None, Some(body)).await;
-        assert_eq!(
-            (st, v["code"].as_str()),
-            (StatusCode::BAD_REQUEST, Some("bad_request")),
-            "{v}"
-        );
+        let (st, v) = api.post(path, None, body).await;
+        assert_error(st, &v, StatusCode::BAD_REQUEST, "bad_request");
         let message = v["message"].as_str().unwrap();
         assert!(!message.contains(secret), "{message}");
         assert!(message.contains("invalid type"), "{message}");
     }
-    let (_, v) = api
-        .call("POST", "/api/v1/auth/login", None, Some(r#"{"email":"x"}"#))
-        .await;
+    let (_, v) = api.login(r#"{"email":"x"}"#).await;
     assert_eq!(v["message"], "invalid JSON body: missing field `password`");
     let (_, v) = api
-        .call(
-            "POST",
-            "/api/v1/auth/login",
-            None,
-            Some(r#"{"email":"o@example.com","password":"rahasia-123"}"#),
-        )
+        .login(r#"{"email":"o@example.com","password":"rahasia-123"}"#)
         .await;
     let access = v["access_token"].as_str().unwrap().to_string();
     let path = format!(
         "/api/v1/stores/{}/reports/sales-by-day?from=2026-11-01&to[s3cr3t]=x",
         b.store_id
     );
-    let (st, v) = api.call("GET", &path, Some(&access), None).await;
+    let (st, v) = api.get(&path, Some(&access)).await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
     assert!(!v.to_string().contains("s3cr3t"), "{v}");
 }

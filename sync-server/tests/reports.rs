@@ -6,11 +6,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use chrono::{NaiveDate, TimeZone, Utc};
 use common::*;
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use shared_model::cart::{Cart, ProductSnapshot};
 use shared_model::catalog::Product;
@@ -24,10 +22,8 @@ use shared_model::receipt_number::ReceiptNumber;
 use shared_model::sale::{Sale, SaleContext, Void};
 use shared_model::settings::StoreSettings;
 use shared_model::stock::{MovementKind, StockMovement};
-use sync_server::app::router;
 use sync_server::state::AppState;
 use sync_server::storage::DynStorage;
-use tower::ServiceExt;
 
 async fn call(
     state: &AppState,
@@ -36,24 +32,9 @@ async fn call(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut req = Request::builder().method(method).uri(path);
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    let req = match body {
-        Some(b) => req
-            .header("content-type", "application/json")
-            .body(Body::from(b.to_string())),
-        None => req.body(Body::empty()),
-    }
-    .unwrap();
-    let resp = router(state.clone()).oneshot(req).await.unwrap();
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let (status, bytes) =
+        router_call(state, method, path, token, body.map(|b| b.to_string())).await;
+    (status, body_value(&bytes))
 }
 
 async fn get(state: &AppState, path: &str, token: &str) -> (StatusCode, Value) {

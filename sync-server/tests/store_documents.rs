@@ -9,10 +9,8 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use automerge::{AutoCommit, Automerge, ReadDoc};
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use common::*;
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use shared_model::codec::{BusinessDate, Timestamp};
 use shared_model::documents::{
@@ -24,12 +22,11 @@ use shared_model::money::Quantity;
 use shared_model::settings::StoreSettings;
 use shared_model::stock::{MovementKind, StockCount, StockMovement};
 use shared_model::users::{Role, StoreUser};
-use sync_server::app::router;
 use sync_server::documents_writer::DocWriter;
 use sync_server::state::AppState;
 use sync_server::storage::DynStorage;
-use tower::ServiceExt;
 
+/// One request through the router as `token`; fails when the answer holds a PIN hash.
 async fn call(
     state: &AppState,
     method: &str,
@@ -37,28 +34,11 @@ async fn call(
     token: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("authorization", format!("Bearer {token}"));
-    let req = match body {
-        Some(b) => req
-            .header("content-type", "application/json")
-            .body(Body::from(b.to_string())),
-        None => req.body(Body::empty()),
-    }
-    .unwrap();
-    let resp = router(state.clone()).oneshot(req).await.unwrap();
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let body = body.map(|b| b.to_string());
+    let (status, bytes) = router_call(state, method, path, Some(token), body).await;
     let text = String::from_utf8_lossy(&bytes).to_string();
     assert!(!text.contains("$argon2"), "a PIN hash was answered: {text}");
-    let v = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap_or(Value::String(text))
-    };
-    (status, v)
+    (status, body_value(&bytes))
 }
 
 /// A new document in a client repo holding `value`.

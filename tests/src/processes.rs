@@ -33,6 +33,43 @@ pub fn workspace_bin(name: &str) -> PathBuf {
     p
 }
 
+/// The lines `out` prints, read on a thread of their own until it closes (or nobody listens).
+pub fn lines_of(out: impl std::io::Read + Send + 'static) -> Receiver<String> {
+    let (tx, lines) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    lines
+}
+
+/// The `sync-server admin` arguments that create a tenant with one store and its owner (password
+/// `rahasia-panjang-1`).
+pub fn create_tenant_args<'a>(
+    tenant_name: &'a str,
+    store_code: &'a str,
+    store_name: &'a str,
+    owner_email: &'a str,
+) -> [&'a str; 11] {
+    [
+        "create-tenant",
+        "--tenant-name",
+        tenant_name,
+        "--store-code",
+        store_code,
+        "--store-name",
+        store_name,
+        "--owner-email",
+        owner_email,
+        "--owner-password",
+        "rahasia-panjang-1",
+    ]
+}
+
 /// The admin URL of the PostgreSQL server tests may use (scripts/test sets DATABASE_URL).
 pub fn admin_url() -> String {
     std::env::var("DATABASE_URL")
@@ -306,15 +343,7 @@ impl TerminalProcess {
             .expect("start snapkasir-terminal");
         let stdin = child.stdin.take().expect("stdin");
         let stdout = child.stdout.take().expect("stdout");
-        let (tx, replies) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { return };
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
+        let replies = lines_of(stdout);
         TerminalProcess {
             child,
             stdin,

@@ -16,7 +16,9 @@ use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use shared_model::money::Money;
-use snapkasir_tests::processes::{ServerProcess, TerminalProcess, TestDatabase, psql};
+use snapkasir_tests::processes::{
+    ServerProcess, TerminalProcess, TestDatabase, create_tenant_args, psql,
+};
 use snapkasir_tests::proxy::{FaultKind, FaultProxy};
 use snapkasir_tests::schedule::Schedule;
 
@@ -46,19 +48,7 @@ fn setup_store(
 ) -> Store {
     let code = format!("S{}", seed % 1_000_000);
     let owner_email = format!("owner{seed}@example.com");
-    let made = server.admin(&[
-        "create-tenant",
-        "--tenant-name",
-        &code,
-        "--store-code",
-        &code,
-        "--store-name",
-        &code,
-        "--owner-email",
-        &owner_email,
-        "--owner-password",
-        "rahasia-panjang-1",
-    ]);
+    let made = server.admin(&create_tenant_args(&code, &code, &code, &owner_email));
     let store_id = made["store_id"].as_str().expect("store id").to_string();
     let mut terminals = Vec::new();
     let mut proxies = Vec::new();

@@ -9,7 +9,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use snapkasir_tests::processes::{ServerProcess, TerminalProcess, TestDatabase, psql};
+use snapkasir_tests::processes::{
+    ServerProcess, TerminalProcess, TestDatabase, create_tenant_args, psql,
+};
 
 const SKUS: [&str; 2] = ["AQUA", "TEH"];
 const START: i64 = 1000;
@@ -78,19 +80,12 @@ fn lan_sync_while_the_server_is_down_then_every_sale_reaches_postgres_once() {
     // Enrolment needs the server once; then it goes down for the whole LAN phase.
     let server = ServerProcess::start(&db.url, "127.0.0.1:0", &log);
     let server_addr = server.addr.to_string();
-    let made = server.admin(&[
-        "create-tenant",
-        "--tenant-name",
+    let made = server.admin(&create_tenant_args(
         "LanTenant",
-        "--store-code",
         "LAN1",
-        "--store-name",
         "Toko LAN",
-        "--owner-email",
         "owner-lan@example.com",
-        "--owner-password",
-        "rahasia-panjang-1",
-    ]);
+    ));
     let store_id = made["store_id"].as_str().expect("store id").to_string();
     let enrolled: Vec<(String, String)> = ["T1", "T2", "T3"]
         .iter()

@@ -42,6 +42,18 @@ async fn roundtrip(s: &mut TcpStream, msg: &[u8], wait: Duration) -> Option<Vec<
     }
 }
 
+/// A proxy in front of a bare listener, a client connected through it and the server's side of
+/// that connection.
+async fn client_and_server() -> (FaultProxy, TcpStream, TcpStream) {
+    let upstream = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let proxy = FaultProxy::start(upstream.local_addr().unwrap())
+        .await
+        .unwrap();
+    let client = TcpStream::connect(proxy.addr()).await.unwrap();
+    let (server, _) = upstream.accept().await.unwrap();
+    (proxy, client, server)
+}
+
 const SHORT: Duration = Duration::from_millis(300);
 const LONG: Duration = Duration::from_secs(5);
 
@@ -113,12 +125,7 @@ async fn partition_refuses_new_connections_and_blackholes_old_ones() {
 
 #[tokio::test]
 async fn one_way_partition_loses_one_direction_only() {
-    let upstream = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
-    let proxy = FaultProxy::start(upstream.local_addr().unwrap())
-        .await
-        .unwrap();
-    let mut client = TcpStream::connect(proxy.addr()).await.unwrap();
-    let (mut server, _) = upstream.accept().await.unwrap();
+    let (proxy, mut client, mut server) = client_and_server().await;
     proxy.one_way_partition(Direction::ServerToClient);
     client.write_all(b"up").await.unwrap();
     let mut buf = [0u8; 2];
@@ -154,12 +161,7 @@ async fn cut_closes_every_open_connection() {
 
 #[tokio::test]
 async fn cut_mid_frame_delivers_part_of_a_chunk_then_closes() {
-    let upstream = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
-    let proxy = FaultProxy::start(upstream.local_addr().unwrap())
-        .await
-        .unwrap();
-    let mut client = TcpStream::connect(proxy.addr()).await.unwrap();
-    let (mut server, _) = upstream.accept().await.unwrap();
+    let (proxy, mut client, mut server) = client_and_server().await;
     proxy.cut_mid_frame(Direction::ClientToServer);
     client.write_all(&[7u8; 100]).await.unwrap();
     let mut got = Vec::new();

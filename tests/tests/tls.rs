@@ -19,7 +19,7 @@ use pos_core::shared_model::users::Role;
 use pos_core::sync::SyncStatus;
 use pos_core::sync::client::{DeviceCredential, SyncClient, SyncConfig};
 use pos_core::{NewStore, Terminal};
-use snapkasir_tests::processes::ServerProcess;
+use snapkasir_tests::processes::{ServerProcess, create_tenant_args};
 
 /// A CA (`ca.pem`) and the server's certificate and key for 127.0.0.1 and localhost
 /// (`cert.pem`, `key.pem`), all in `dir`.
@@ -65,19 +65,8 @@ fn start_server(dir: &Path, tls: bool) -> ServerProcess {
 
 /// A store on the server and its first terminal: the store's id and code.
 fn create_store(server: &ServerProcess, code: &str) -> (String, String) {
-    let made = server.admin(&[
-        "create-tenant",
-        "--tenant-name",
-        code,
-        "--store-code",
-        code,
-        "--store-name",
-        code,
-        "--owner-email",
-        &format!("owner-{code}@example.com"),
-        "--owner-password",
-        "rahasia-panjang-1",
-    ]);
+    let owner_email = format!("owner-{code}@example.com");
+    let made = server.admin(&create_tenant_args(code, code, code, &owner_email));
     (made["store_id"].as_str().unwrap().to_string(), code.into())
 }
 

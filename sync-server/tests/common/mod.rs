@@ -141,20 +141,7 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(sync_server::app::serve(
-            listener,
-            state.clone(),
-            async move {
-                let _ = rx.await;
-            },
-        ));
-        TestServer {
-            addr,
-            state,
-            stop: Some(tx),
-        }
+        Self::serve(listener, state)
     }
 
     /// A server that advertises its own `ws://…/sync` for instance peering.
@@ -171,6 +158,12 @@ impl TestServer {
         let state = AppState::new(storage, Arc::new(config))
             .await
             .expect("app state");
+        Self::serve(listener, state)
+    }
+
+    /// Serves `state` on `listener` until the returned server drops.
+    fn serve(listener: tokio::net::TcpListener, state: AppState) -> Self {
+        let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(sync_server::app::serve(
             listener,
@@ -256,6 +249,50 @@ pub async fn setup_tenant(state: &AppState, name: &str, code: &str) -> Tenancy {
         t1,
         t2,
         t_other_store,
+    }
+}
+
+// ------------------------------------------------------------------ HTTP through the router
+
+/// Sends one request through the router of `state` (no socket): a bearer `token` and a JSON
+/// `body` when given. Returns the status and the raw response body.
+pub async fn router_call(
+    state: &AppState,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<String>,
+) -> (axum::http::StatusCode, Vec<u8>) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let mut req = axum::http::Request::builder().method(method).uri(path);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let req = match body {
+        Some(b) => req
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(b)),
+        None => req.body(axum::body::Body::empty()),
+    }
+    .unwrap();
+    let resp = sync_server::app::router(state.clone())
+        .oneshot(req)
+        .await
+        .unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, bytes.to_vec())
+}
+
+/// A response body as JSON: `Null` when empty, the text as a JSON string when it is not JSON.
+pub fn body_value(bytes: &[u8]) -> serde_json::Value {
+    if bytes.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(bytes).unwrap_or_else(|_| {
+            serde_json::Value::String(String::from_utf8_lossy(bytes).into_owned())
+        })
     }
 }
 

@@ -25,13 +25,13 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Value, json};
-use snapkasir_tests::processes::{TestDatabase, psql};
+use snapkasir_tests::processes::{TestDatabase, create_tenant_args, lines_of, psql};
 use snapkasir_tests::proxy::FaultProxy;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -145,15 +145,7 @@ impl Term {
             .context("start snapkasir-terminal")?;
         let stdin = child.stdin.take().context("stdin")?;
         let stdout = child.stdout.take().context("stdout")?;
-        let (tx, replies) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { return };
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
+        let replies = lines_of(stdout);
         Ok(Term {
             child,
             stdin,
@@ -330,19 +322,8 @@ fn setup_store(
     code: &str,
     n: usize,
 ) -> Result<Store> {
-    let made = server.admin(&[
-        "create-tenant",
-        "--tenant-name",
-        code,
-        "--store-code",
-        code,
-        "--store-name",
-        code,
-        "--owner-email",
-        &format!("owner-{}@example.com", code.to_lowercase()),
-        "--owner-password",
-        "rahasia-panjang-1",
-    ])?;
+    let owner_email = format!("owner-{}@example.com", code.to_lowercase());
+    let made = server.admin(&create_tenant_args(code, code, code, &owner_email))?;
     let store_id = made["store_id"].as_str().context("store id")?.to_string();
     let products: Vec<Value> = SKUS.iter().map(|s| json!([s, 5000, 1_000_000])).collect();
     let export = dir.join(format!("{code}.json"));
