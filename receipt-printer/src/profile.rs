@@ -152,6 +152,20 @@ struct Spec {
     qr_module_size: u8,
 }
 
+/// The Epson TM-T20; the TM-T82 differs from it in name only.
+const EPSON_TM_T20: Spec = Spec {
+    name: "epson-tm-t20",
+    description: "Epson TM-T20 family, 80 mm: 48 columns, 576 dots, auto cutter",
+    width_dots: 576,
+    columns_font_a: 48,
+    columns_font_b: 64,
+    pages: &EPSON_PAGES,
+    cut: CutMode::Partial,
+    status: StatusSupport::FULL,
+    cancel_kanji_mode: false,
+    qr_module_size: 6,
+};
+
 const BUILT_IN: [Spec; 6] = [
     Spec {
         name: "generic-58",
@@ -177,29 +191,11 @@ const BUILT_IN: [Spec; 6] = [
         cancel_kanji_mode: false,
         qr_module_size: 6,
     },
-    Spec {
-        name: "epson-tm-t20",
-        description: "Epson TM-T20 family, 80 mm: 48 columns, 576 dots, auto cutter",
-        width_dots: 576,
-        columns_font_a: 48,
-        columns_font_b: 64,
-        pages: &EPSON_PAGES,
-        cut: CutMode::Partial,
-        status: StatusSupport::FULL,
-        cancel_kanji_mode: false,
-        qr_module_size: 6,
-    },
+    EPSON_TM_T20,
     Spec {
         name: "epson-tm-t82",
         description: "Epson TM-T82 family, 80 mm: 48 columns, 576 dots, auto cutter",
-        width_dots: 576,
-        columns_font_a: 48,
-        columns_font_b: 64,
-        pages: &EPSON_PAGES,
-        cut: CutMode::Partial,
-        status: StatusSupport::FULL,
-        cancel_kanji_mode: false,
-        qr_module_size: 6,
+        ..EPSON_TM_T20
     },
     Spec {
         name: "xprinter-58",
