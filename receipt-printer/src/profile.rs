@@ -96,86 +96,48 @@ pub struct PrinterProfile {
     pub tear_off_feed: u8,
 }
 
-/// `ESC t` numbers from the Epson ESC/POS reference (TM-T20/TM-T82 family).
-const EPSON_PAGES: [CodePageSlot; 9] = [
-    CodePageSlot {
-        page: CodePage::Pc437,
-        esc_t: 0,
-    },
-    CodePageSlot {
-        page: CodePage::Wpc1252,
-        esc_t: 16,
-    },
-    CodePageSlot {
-        page: CodePage::Pc858,
-        esc_t: 19,
-    },
-    CodePageSlot {
-        page: CodePage::Pc850,
-        esc_t: 2,
-    },
-    CodePageSlot {
-        page: CodePage::Pc852,
-        esc_t: 18,
-    },
-    CodePageSlot {
-        page: CodePage::Pc860,
-        esc_t: 3,
-    },
-    CodePageSlot {
-        page: CodePage::Pc863,
-        esc_t: 4,
-    },
-    CodePageSlot {
-        page: CodePage::Pc865,
-        esc_t: 5,
-    },
-    CodePageSlot {
-        page: CodePage::Pc866,
-        esc_t: 17,
-    },
+/// The `ESC t` number of a code page in the Epson ESC/POS reference (TM-T20/TM-T82 family).
+/// Every built-in profile numbers its pages this way.
+const fn epson_esc_t(page: CodePage) -> u8 {
+    match page {
+        CodePage::Pc437 => 0,
+        CodePage::Pc850 => 2,
+        CodePage::Pc860 => 3,
+        CodePage::Pc863 => 4,
+        CodePage::Pc865 => 5,
+        CodePage::Wpc1252 => 16,
+        CodePage::Pc866 => 17,
+        CodePage::Pc852 => 18,
+        CodePage::Pc858 => 19,
+    }
+}
+
+/// The pages of the Epson TM-T20/TM-T82 family.
+const EPSON_PAGES: [CodePage; 9] = [
+    CodePage::Pc437,
+    CodePage::Wpc1252,
+    CodePage::Pc858,
+    CodePage::Pc850,
+    CodePage::Pc852,
+    CodePage::Pc860,
+    CodePage::Pc863,
+    CodePage::Pc865,
+    CodePage::Pc866,
 ];
 
 /// Xprinter XP-58/XP-80 firmware: the same numbers as Epson for these pages
 /// (its table adds Arabic, Hebrew and Asian pages this crate does not use).
-const XPRINTER_PAGES: [CodePageSlot; 6] = [
-    CodePageSlot {
-        page: CodePage::Pc437,
-        esc_t: 0,
-    },
-    CodePageSlot {
-        page: CodePage::Wpc1252,
-        esc_t: 16,
-    },
-    CodePageSlot {
-        page: CodePage::Pc858,
-        esc_t: 19,
-    },
-    CodePageSlot {
-        page: CodePage::Pc850,
-        esc_t: 2,
-    },
-    CodePageSlot {
-        page: CodePage::Pc852,
-        esc_t: 18,
-    },
-    CodePageSlot {
-        page: CodePage::Pc866,
-        esc_t: 17,
-    },
+const XPRINTER_PAGES: [CodePage; 6] = [
+    CodePage::Pc437,
+    CodePage::Wpc1252,
+    CodePage::Pc858,
+    CodePage::Pc850,
+    CodePage::Pc852,
+    CodePage::Pc866,
 ];
 
 /// Unknown clones: only what nearly every ESC/POS printer has.
-const GENERIC_PAGES: [CodePageSlot; 2] = [
-    CodePageSlot {
-        page: CodePage::Pc437,
-        esc_t: 0,
-    },
-    CodePageSlot {
-        page: CodePage::Pc850,
-        esc_t: 2,
-    },
-];
+const GENERIC_PAGES: [CodePage; 2] = [CodePage::Pc437, CodePage::Pc850];
 
 struct Spec {
     name: &'static str,
@@ -183,12 +145,26 @@ struct Spec {
     width_dots: u16,
     columns_font_a: u16,
     columns_font_b: u16,
-    pages: &'static [CodePageSlot],
+    pages: &'static [CodePage],
     cut: CutMode,
     status: StatusSupport,
     cancel_kanji_mode: bool,
     qr_module_size: u8,
 }
+
+/// The Epson TM-T20; the TM-T82 differs from it in name only.
+const EPSON_TM_T20: Spec = Spec {
+    name: "epson-tm-t20",
+    description: "Epson TM-T20 family, 80 mm: 48 columns, 576 dots, auto cutter",
+    width_dots: 576,
+    columns_font_a: 48,
+    columns_font_b: 64,
+    pages: &EPSON_PAGES,
+    cut: CutMode::Partial,
+    status: StatusSupport::FULL,
+    cancel_kanji_mode: false,
+    qr_module_size: 6,
+};
 
 const BUILT_IN: [Spec; 6] = [
     Spec {
@@ -215,29 +191,11 @@ const BUILT_IN: [Spec; 6] = [
         cancel_kanji_mode: false,
         qr_module_size: 6,
     },
-    Spec {
-        name: "epson-tm-t20",
-        description: "Epson TM-T20 family, 80 mm: 48 columns, 576 dots, auto cutter",
-        width_dots: 576,
-        columns_font_a: 48,
-        columns_font_b: 64,
-        pages: &EPSON_PAGES,
-        cut: CutMode::Partial,
-        status: StatusSupport::FULL,
-        cancel_kanji_mode: false,
-        qr_module_size: 6,
-    },
+    EPSON_TM_T20,
     Spec {
         name: "epson-tm-t82",
         description: "Epson TM-T82 family, 80 mm: 48 columns, 576 dots, auto cutter",
-        width_dots: 576,
-        columns_font_a: 48,
-        columns_font_b: 64,
-        pages: &EPSON_PAGES,
-        cut: CutMode::Partial,
-        status: StatusSupport::FULL,
-        cancel_kanji_mode: false,
-        qr_module_size: 6,
+        ..EPSON_TM_T20
     },
     Spec {
         name: "xprinter-58",
@@ -318,7 +276,14 @@ impl PrinterProfile {
             width_dots: spec.width_dots,
             columns_font_a: spec.columns_font_a,
             columns_font_b: spec.columns_font_b,
-            code_pages: spec.pages.to_vec(),
+            code_pages: spec
+                .pages
+                .iter()
+                .map(|&page| CodePageSlot {
+                    page,
+                    esc_t: epson_esc_t(page),
+                })
+                .collect(),
             cut: spec.cut,
             drawer_pin: DrawerPin::Pin2,
             status: spec.status,
@@ -375,6 +340,45 @@ mod tests {
             let back: PrinterProfile = serde_json::from_str(&json).expect("deserializes");
             assert_eq!(back, p);
         }
+    }
+
+    #[test]
+    fn built_in_pages_keep_their_order_and_epson_numbers() {
+        let slots = |name: &str| -> Vec<(CodePage, u8)> {
+            PrinterProfile::by_name(name)
+                .expect("built in")
+                .code_pages
+                .iter()
+                .map(|s| (s.page, s.esc_t))
+                .collect()
+        };
+        use CodePage::*;
+        assert_eq!(
+            slots("epson-tm-t20"),
+            [
+                (Pc437, 0),
+                (Wpc1252, 16),
+                (Pc858, 19),
+                (Pc850, 2),
+                (Pc852, 18),
+                (Pc860, 3),
+                (Pc863, 4),
+                (Pc865, 5),
+                (Pc866, 17)
+            ]
+        );
+        assert_eq!(
+            slots("xprinter-80"),
+            [
+                (Pc437, 0),
+                (Wpc1252, 16),
+                (Pc858, 19),
+                (Pc850, 2),
+                (Pc852, 18),
+                (Pc866, 17)
+            ]
+        );
+        assert_eq!(slots("generic-58"), [(Pc437, 0), (Pc850, 2)]);
     }
 
     #[test]

@@ -287,16 +287,7 @@ impl Terminal {
         if q.is_empty() {
             return Ok(out);
         }
-        let hit = |r: &rusqlite::Row<'_>| -> rusqlite::Result<HitRow> {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        };
+        let hit = |r: &rusqlite::Row<'_>| HitRow::try_from(r);
         for sql in [
             "SELECT product_id, sku, name, price, unit, active FROM products WHERE sku = ?1",
             "SELECT p.product_id, p.sku, p.name, p.price, p.unit, p.active

@@ -14,32 +14,24 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
+/// A [`Migration`] from its version and its file in `migrations/terminal/`.
+macro_rules! migration {
+    ($version:literal, $file:literal) => {
+        Migration {
+            version: $version,
+            sql: include_str!(concat!("../../../migrations/terminal/", $file)),
+        }
+    };
+}
+
 /// The terminal schema, from `migrations/terminal/`.
 pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        sql: include_str!("../../../migrations/terminal/0001_init.sql"),
-    },
-    Migration {
-        version: 2,
-        sql: include_str!("../../../migrations/terminal/0002_promotions.sql"),
-    },
-    Migration {
-        version: 3,
-        sql: include_str!("../../../migrations/terminal/0003_print_queue.sql"),
-    },
-    Migration {
-        version: 4,
-        sql: include_str!("../../../migrations/terminal/0004_sync.sql"),
-    },
-    Migration {
-        version: 5,
-        sql: include_str!("../../../migrations/terminal/0005_baseline_included.sql"),
-    },
-    Migration {
-        version: 6,
-        sql: include_str!("../../../migrations/terminal/0006_legacy_print_jobs.sql"),
-    },
+    migration!(1, "0001_init.sql"),
+    migration!(2, "0002_promotions.sql"),
+    migration!(3, "0003_print_queue.sql"),
+    migration!(4, "0004_sync.sql"),
+    migration!(5, "0005_baseline_included.sql"),
+    migration!(6, "0006_legacy_print_jobs.sql"),
 ];
 
 /// How long a writer waits for another connection's lock before giving up.

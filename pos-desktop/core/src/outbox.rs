@@ -208,16 +208,7 @@ impl Terminal {
                 "SELECT seq, journal_doc, terminal_code, business_date, entry_map, entry_id
                  FROM outbox ORDER BY seq",
             )?;
-            let rows = stmt.query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })?;
+            let rows = stmt.query_map([], |r| r.try_into())?;
             rows.collect::<Result<_, _>>()?
         };
         if rows.is_empty() {

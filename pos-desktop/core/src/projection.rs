@@ -299,6 +299,17 @@ fn bump_sequence(conn: &Connection, date: &str, seq: u32) -> CoreResult<()> {
     Ok(())
 }
 
+/// This till's terminal code, if it has joined a store yet.
+fn own_terminal_code(conn: &Connection) -> CoreResult<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT terminal_code FROM terminal_identity WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
 /// Projects a whole document into the query tables (idempotent).
 #[instrument(skip_all, fields(doc = doc_id, kind = kind.as_str()))]
 pub(crate) fn project_doc(
@@ -307,13 +318,7 @@ pub(crate) fn project_doc(
     doc_id: &str,
     kind: DocumentKind,
 ) -> CoreResult<()> {
-    let own_terminal: Option<String> = conn
-        .query_row(
-            "SELECT terminal_code FROM terminal_identity WHERE id = 1",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let own_terminal = own_terminal_code(conn)?;
     match kind {
         DocumentKind::Catalog => {
             let cat: CatalogDoc = docs::read(d.get(conn, doc_id)?)?;
@@ -558,13 +563,7 @@ pub(crate) fn project_journal_entries(
     touched: &TouchedEntries,
 ) -> CoreResult<()> {
     use automerge::ReadDoc;
-    let own_terminal: Option<String> = conn
-        .query_row(
-            "SELECT terminal_code FROM terminal_identity WHERE id = 1",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let own_terminal = own_terminal_code(conn)?;
     let doc = d.get(conn, doc_id)?;
     let entry =
         |doc: &automerge::AutoCommit, section: &str| -> CoreResult<Option<automerge::ObjId>> {

@@ -127,31 +127,7 @@ impl Terminal {
     /// The Z report of a shift.
     pub fn z_report_shift(&self, id: ShiftId) -> CoreResult<ZReport> {
         let shift = self.shift(id)?;
-        let key = id.to_string();
-        let sales: Vec<Sale> = load_all(
-            &self.conn,
-            "SELECT data FROM sales WHERE shift_id = ?1",
-            &key,
-        )?;
-        let refunds: Vec<Refund> = load_all(
-            &self.conn,
-            "SELECT data FROM refunds WHERE shift_id = ?1",
-            &key,
-        )?;
-        let cash: Vec<CashMovement> = load_all(
-            &self.conn,
-            "SELECT data FROM cash_movements WHERE shift_id = ?1",
-            &key,
-        )?;
-        let voided = self.voided_among(&sales)?;
-        Ok(ZReport::compute(ZReportInput {
-            sales: &sales,
-            voided: &voided,
-            refunds: &refunds,
-            cash_movements: &cash,
-            opening_float: shift.opening_float,
-            counted_cash: shift.close.as_ref().map(|c| c.counted_cash),
-        })?)
+        self.z_report_of(&[shift])
     }
 
     /// The Z report of this terminal's business day: every shift that started in it.
@@ -170,12 +146,18 @@ impl Terminal {
             }
             v
         };
+        self.z_report_of(&shifts)
+    }
+
+    /// The Z report over the given shifts: their sales, refunds and cash movements, the sum of
+    /// their floats, and the sum of their counted cash when every one of them is closed.
+    fn z_report_of(&self, shifts: &[Shift]) -> CoreResult<ZReport> {
         let mut sales: Vec<Sale> = Vec::new();
         let mut refunds: Vec<Refund> = Vec::new();
         let mut cash: Vec<CashMovement> = Vec::new();
         let mut float = Money::ZERO;
         let mut counted = Some(Money::ZERO);
-        for s in &shifts {
+        for s in shifts {
             let key = s.id.to_string();
             sales.extend(load_all::<Sale>(
                 &self.conn,

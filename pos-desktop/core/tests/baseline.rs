@@ -10,7 +10,6 @@ use pos_core::shared_model::documents::{self, IncludedDoc, StockBaselineDoc};
 use pos_core::shared_model::money::Quantity;
 use pos_core::shared_model::payment::Tender;
 use pos_core::shared_model::stock::MovementKind;
-use pos_core::{JoinStore, Terminal};
 
 fn sell_indomie(s: &mut Shop, n: i64) {
     let mut cart = Cart::new();
@@ -58,25 +57,7 @@ fn documents_arriving_after_the_baseline_that_includes_them_count_once() {
     let baseline_bytes = documents::create(&baseline).unwrap().save();
 
     // Till B gets the baseline first, then the documents it includes.
-    let ident = a.t.identity().unwrap().clone();
-    let docs: Vec<_> = [
-        &ident.root_doc,
-        &ident.catalog_doc,
-        &ident.settings_doc,
-        &ident.users_doc,
-        &ident.parked_doc,
-    ]
-    .into_iter()
-    .map(|id| (id.clone(), a.t.export_document(id).unwrap()))
-    .collect();
-    let mut b = Terminal::open(a.dir.path().join("b.db")).unwrap();
-    let mut id_b = ident.clone();
-    id_b.terminal_code = "T2".into();
-    b.join_store(JoinStore {
-        identity: id_b,
-        documents: docs,
-    })
-    .unwrap();
+    let mut b = join_second_till(&mut a);
     b.merge_document(&baseline_id, &baseline_bytes).unwrap();
     assert_eq!(
         b.stock_on_hand(a.indomie.id).unwrap(),

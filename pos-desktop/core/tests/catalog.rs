@@ -3,12 +3,12 @@
 mod common;
 
 use common::*;
+use pos_core::CoreError;
 use pos_core::shared_model::barcode::{EmbeddedValue, WeighedBarcodeRule, gtin_check_digit};
 use pos_core::shared_model::cart::Cart;
 use pos_core::shared_model::catalog::{Category, Unit, Variant};
 use pos_core::shared_model::ids::{CategoryId, ProductId, VariantId};
 use pos_core::shared_model::money::{Money, Quantity};
-use pos_core::{CoreError, JoinStore, Terminal};
 use rust_decimal_macros::dec;
 
 fn ean13(body12: &str) -> String {
@@ -249,25 +249,7 @@ fn barcodes_are_looked_up_exactly_and_weighed_codes_decoded() {
 fn duplicate_codes_from_two_offline_tills_are_flagged_after_merge() {
     let mut a = shop();
     let ident = a.t.identity().unwrap().clone();
-    let mut docs = Vec::new();
-    for id in [
-        &ident.root_doc,
-        &ident.catalog_doc,
-        &ident.settings_doc,
-        &ident.users_doc,
-        &ident.parked_doc,
-    ] {
-        docs.push((id.clone(), a.t.export_document(id).unwrap()));
-    }
-    let path_b = a.dir.path().join("b.db");
-    let mut b = Terminal::open(&path_b).unwrap();
-    let mut id_b = ident.clone();
-    id_b.terminal_code = "T2".into();
-    b.join_store(JoinStore {
-        identity: id_b,
-        documents: docs,
-    })
-    .unwrap();
+    let mut b = join_second_till(&mut a);
     assert_eq!(b.product_count().unwrap(), 3);
     assert!(b.search("indomie", 5, false).unwrap().len() == 1);
     // Both tills add a product with the same barcode while offline.

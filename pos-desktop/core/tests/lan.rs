@@ -3,6 +3,8 @@
 //! one till reach the others (also through a till in the middle); a till with the wrong store
 //! key is refused and changes nothing.
 
+mod common;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -18,6 +20,8 @@ use pos_core::shared_model::users::Role;
 use pos_core::sync::lan::{LanAuth, LanConfig, LanSync, StoreKey};
 use pos_core::{Identity, JoinStore, NewStore, Terminal};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use common::store_documents;
 
 const KEY: &str = "kunci-toko-rahasia-0123456789";
 
@@ -67,16 +71,7 @@ fn first_till(dir: &Path, store_id: &str) -> (Till, Store) {
     }
     t.set_store_key(&StoreKey::new(KEY).unwrap()).unwrap();
     t.start_shift(cashier, Money::from_i64(100_000)).unwrap();
-    let docs = [
-        &ident.root_doc,
-        &ident.catalog_doc,
-        &ident.settings_doc,
-        &ident.users_doc,
-        &ident.parked_doc,
-    ]
-    .into_iter()
-    .map(|id| (id.clone(), t.export_document(id).unwrap()))
-    .collect();
+    let docs = store_documents(&mut t);
     (
         Arc::new(Mutex::new(t)),
         Store {

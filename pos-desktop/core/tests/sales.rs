@@ -11,7 +11,7 @@ use pos_core::shared_model::ids::UserId;
 use pos_core::shared_model::money::{Money, Percent, Quantity};
 use pos_core::shared_model::payment::{PaymentMethod, QrisMode, Tender};
 use pos_core::shared_model::users::Role;
-use pos_core::{Approval, CoreError, JoinStore, RefundRequest, Terminal};
+use pos_core::{Approval, CoreError, RefundRequest};
 use rust_decimal_macros::dec;
 
 fn cash(n: i64) -> Vec<Tender> {
@@ -342,25 +342,7 @@ fn an_over_refund_only_a_merge_reveals_is_flagged() {
     let cart = indomie_cart(&mut a, 2);
     let sale = a.t.checkout(&cart, &cash(7000), a.cashier, None).unwrap();
     // Terminal B of the same store gets the store documents and A's journal.
-    let ident = a.t.identity().unwrap().clone();
-    let mut docs = Vec::new();
-    for id in [
-        &ident.root_doc,
-        &ident.catalog_doc,
-        &ident.settings_doc,
-        &ident.users_doc,
-        &ident.parked_doc,
-    ] {
-        docs.push((id.clone(), a.t.export_document(id).unwrap()));
-    }
-    let mut b = Terminal::open(a.dir.path().join("b.db")).unwrap();
-    let mut id_b = ident.clone();
-    id_b.terminal_code = "T2".into();
-    b.join_store(JoinStore {
-        identity: id_b,
-        documents: docs,
-    })
-    .unwrap();
+    let mut b = join_second_till(&mut a);
     let journal_a = a.t.journal_id("T1", sale.business_date).unwrap().unwrap();
     b.merge_document(&journal_a, &a.t.export_document(&journal_a).unwrap())
         .unwrap();

@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use pos_core::CoreError;
 use pos_core::shared_model::cart::Cart;
 use pos_core::shared_model::codec::Timestamp;
 use pos_core::shared_model::documents::{IncludedDoc, StockBaselineDoc};
@@ -10,7 +11,6 @@ use pos_core::shared_model::money::{Money, Quantity};
 use pos_core::shared_model::payment::{PaymentMethod, Tender};
 use pos_core::shared_model::shift::CashDirection;
 use pos_core::shared_model::stock::MovementKind;
-use pos_core::{CoreError, JoinStore, Terminal};
 
 fn sell(s: &mut Shop, n: i64, tenders: &[Tender]) -> pos_core::shared_model::sale::Sale {
     let mut cart = Cart::new();
@@ -127,36 +127,17 @@ fn stock_adjustments_counts_and_the_low_stock_list() {
     back.low_stock_threshold = Some(Quantity::from_i64(10));
     s.t.update_product(back).unwrap();
     assert!(s.t.low_stock().unwrap().is_empty());
-    assert!(
-        s.t.adjust_stock(
-            s.kopi.id,
-            MovementKind::Receipt,
-            Quantity::from_i64(-1),
-            None,
-            s.supervisor
-        )
-        .is_err()
-    );
-    assert!(
-        s.t.adjust_stock(
-            s.kopi.id,
-            MovementKind::TransferOut,
-            Quantity::from_i64(3),
-            None,
-            s.supervisor
-        )
-        .is_err()
-    );
-    assert!(
-        s.t.adjust_stock(
-            s.kopi.id,
-            MovementKind::Sale,
-            Quantity::from_i64(-3),
-            None,
-            s.supervisor
-        )
-        .is_err()
-    );
+    // Adjustments that the kind does not allow are refused.
+    for (kind, qty) in [
+        (MovementKind::Receipt, -1),
+        (MovementKind::TransferOut, 3),
+        (MovementKind::Sale, -3),
+    ] {
+        assert!(
+            s.t.adjust_stock(s.kopi.id, kind, Quantity::from_i64(qty), None, s.supervisor)
+                .is_err()
+        );
+    }
     s.t.adjust_stock(
         s.kopi.id,
         MovementKind::TransferOut,
@@ -168,13 +149,7 @@ fn stock_adjustments_counts_and_the_low_stock_list() {
     let mut cart = Cart::new();
     s.t.cart_add_product(&mut cart, s.kopi.id, None, Quantity::from_i64(5))
         .unwrap();
-    s.t.checkout(
-        &cart,
-        &[Tender::cash(Money::from_i64(70_000))],
-        s.cashier,
-        None,
-    )
-    .unwrap();
+    s.pay_cash(&cart, 70_000);
     assert_eq!(s.t.stock_on_hand(s.kopi.id).unwrap(), Quantity::from_i64(9));
     let low = s.t.low_stock().unwrap();
     assert_eq!(low.len(), 1);
@@ -216,14 +191,7 @@ fn stock_on_hand_is_the_latest_baseline_plus_movements_not_in_it() {
     let mut cart = Cart::new();
     s.t.cart_add_product(&mut cart, s.indomie.id, None, Quantity::from_i64(3))
         .unwrap();
-    let sale =
-        s.t.checkout(
-            &cart,
-            &[Tender::cash(Money::from_i64(20_000))],
-            s.cashier,
-            None,
-        )
-        .unwrap();
+    let sale = s.pay_cash(&cart, 20_000);
     let journal = s.t.journal_id("T1", sale.business_date).unwrap().unwrap();
     let heads: Vec<String> = {
         let bytes = s.t.export_document(&journal).unwrap();
@@ -243,13 +211,7 @@ fn stock_on_hand_is_the_latest_baseline_plus_movements_not_in_it() {
         .unwrap()
         .save();
     // A sale after the baseline's heads.
-    s.t.checkout(
-        &cart,
-        &[Tender::cash(Money::from_i64(20_000))],
-        s.cashier,
-        None,
-    )
-    .unwrap();
+    s.pay_cash(&cart, 20_000);
     s.t.merge_document(&pos_core::docs::new_document_id(), &bytes)
         .unwrap();
     assert_eq!(
@@ -283,24 +245,7 @@ fn parked_carts_resume_on_another_till_and_double_claims_are_flagged() {
     assert_eq!(list[0].label.as_deref(), Some("Ibu baju merah"));
     // Terminal B gets the store's documents (as after a sync).
     let ident = a.t.identity().unwrap().clone();
-    let mut docs = Vec::new();
-    for id in [
-        &ident.root_doc,
-        &ident.catalog_doc,
-        &ident.settings_doc,
-        &ident.users_doc,
-        &ident.parked_doc,
-    ] {
-        docs.push((id.clone(), a.t.export_document(id).unwrap()));
-    }
-    let mut b = Terminal::open(a.dir.path().join("b.db")).unwrap();
-    let mut id_b = ident.clone();
-    id_b.terminal_code = "T2".into();
-    b.join_store(JoinStore {
-        identity: id_b,
-        documents: docs,
-    })
-    .unwrap();
+    let mut b = join_second_till(&mut a);
     assert_eq!(b.parked_carts().unwrap().len(), 1);
     // Both tills resume it while offline.
     let on_a = a.t.resume_cart(cart.id).unwrap();

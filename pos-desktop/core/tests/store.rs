@@ -163,24 +163,10 @@ fn query_tables_rebuild_from_the_documents_alone() {
         Quantity(rust_decimal_macros::dec!(1.25)),
     )
     .unwrap();
-    let sale =
-        s.t.checkout(
-            &cart,
-            &[Tender::cash(Money::from_i64(50_000))],
-            s.cashier,
-            None,
-        )
-        .unwrap();
+    let sale = s.pay_cash(&cart, 50_000);
     let mut cart = Cart::new();
     s.t.cart_add_scan(&mut cart, "8991002101104").unwrap();
-    let sale2 =
-        s.t.checkout(
-            &cart,
-            &[Tender::cash(Money::from_i64(20_000))],
-            s.cashier,
-            None,
-        )
-        .unwrap();
+    let sale2 = s.pay_cash(&cart, 20_000);
     let lines = s.t.refundable_lines(sale.id).unwrap();
     s.t.refund(pos_core::RefundRequest {
         sale_id: sale.id,
@@ -236,14 +222,7 @@ fn a_journal_holds_one_terminal_business_day() {
     let mut s = shop();
     let mut cart = Cart::new();
     s.t.cart_add_scan(&mut cart, "8998866200301").unwrap();
-    let sale =
-        s.t.checkout(
-            &cart,
-            &[Tender::cash(Money::from_i64(5_000))],
-            s.cashier,
-            None,
-        )
-        .unwrap();
+    let sale = s.pay_cash(&cart, 5_000);
     let j = s.t.journal("T1", sale.business_date).unwrap().unwrap();
     assert_eq!(j.terminal_code, "T1");
     assert_eq!(j.business_date, sale.business_date);
@@ -314,14 +293,7 @@ fn cart_operations_before_checkout() {
     );
     // 5 × 3.500 + 1,2 kg × 15.000 − 500
     assert_eq!(s.t.price(&cart).unwrap().total(), Money::from_i64(35_000));
-    let sale =
-        s.t.checkout(
-            &cart,
-            &[Tender::cash(Money::from_i64(35_000))],
-            s.cashier,
-            None,
-        )
-        .unwrap();
+    let sale = s.pay_cash(&cart, 35_000);
     assert_eq!(sale.note.as_deref(), Some("pelanggan tetap"));
     assert_eq!(sale.lines[1].note.as_deref(), Some("potong dua"));
     assert_eq!(sale.settlement.change, Money::ZERO);

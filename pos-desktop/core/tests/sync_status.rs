@@ -1,29 +1,25 @@
 //! What the cashier sees when the server cannot be reached: offline, sales waiting, and the
 //! warnings once the configured limits pass. A real SQLite file and a real (closed) port.
 
+mod common;
+
+use common::new_terminal;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use pos_core::Terminal;
 use pos_core::shared_model::cart::Cart;
 use pos_core::shared_model::catalog::Product;
 use pos_core::shared_model::money::{Money, Quantity};
 use pos_core::shared_model::payment::Tender;
-use pos_core::shared_model::settings::StoreSettings;
 use pos_core::shared_model::users::{Role, StoreUser};
 use pos_core::sync::SyncWarning;
 use pos_core::sync::client::{DeviceCredential, SyncClient, SyncConfig};
-use pos_core::{NewStore, Terminal};
 
 /// A till of its own store with a cashier on shift and one product.
 fn till(dir: &std::path::Path) -> (Terminal, StoreUser, Product) {
-    let mut t = Terminal::open(dir.join("t.db")).unwrap();
-    t.create_store(NewStore {
-        store_id: "store-1".into(),
-        store_code: "JKT1".into(),
-        terminal_code: "T1".into(),
-        settings: StoreSettings::indonesia("Toko", "Jl. 1"),
-    })
-    .unwrap();
+    let mut t = new_terminal(&dir.join("t.db"), "T1");
     let cashier = t.add_user("Siti", Role::Cashier, "1234").unwrap();
     t.start_shift(cashier.id, Money::from_i64(100_000)).unwrap();
     let p = t
@@ -35,6 +31,18 @@ fn till(dir: &std::path::Path) -> (Terminal, StoreUser, Product) {
         ))
         .unwrap();
     (t, cashier, p)
+}
+
+/// A client configuration whose server is a port nobody listens on: unreachable.
+fn unreachable_server() -> SyncConfig {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    SyncConfig::new(
+        &format!("http://{closed}"),
+        DeviceCredential("skd_test".into()),
+    )
 }
 
 /// One of the product, paid in cash.
@@ -58,15 +66,7 @@ async fn offline_terminal_warns_and_keeps_its_sales_waiting() {
     for _ in 0..3 {
         sell_one(&mut t, &cashier, &p);
     }
-    // A port nobody listens on: the server is unreachable.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let mut config = SyncConfig::new(
-        &format!("http://{closed}"),
-        DeviceCredential("skd_test".into()),
-    );
+    let mut config = unreachable_server();
     config.offline_warning_after = Duration::from_millis(300);
     config.waiting_warning_threshold = 2;
     config.max_backoff = Duration::from_millis(200);
@@ -115,14 +115,7 @@ async fn offline_terminal_warns_and_keeps_its_sales_waiting() {
 async fn waiting_count_follows_checkouts_while_offline() {
     let dir = tempfile::tempdir().unwrap();
     let (t, cashier, p) = till(dir.path());
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let mut config = SyncConfig::new(
-        &format!("http://{closed}"),
-        DeviceCredential("skd_test".into()),
-    );
+    let mut config = unreachable_server();
     // Far longer than the test waits: only the nudge can refresh the status.
     config.min_backoff = Duration::from_secs(120);
     config.max_backoff = Duration::from_secs(120);

@@ -3,15 +3,18 @@
 //! with a CA and certificate made for the test; `snapkasir-tests`' tests/tls.rs runs a whole sync
 //! over wss against the real sync server.
 
+mod common;
+
+use common::new_terminal;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use pos_core::shared_model::settings::StoreSettings;
+use pos_core::Terminal;
 use pos_core::sync::SyncStatus;
 use pos_core::sync::client::{DeviceCredential, SyncClient, SyncConfig};
-use pos_core::{NewStore, Terminal};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -80,14 +83,7 @@ async fn tls_server(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'sta
 
 fn terminal(dir: &Path) -> Arc<Mutex<Terminal>> {
     std::fs::create_dir_all(dir).unwrap();
-    let mut t = Terminal::open(dir.join("t.db")).unwrap();
-    t.create_store(NewStore {
-        store_id: "store-1".into(),
-        store_code: "JKT1".into(),
-        terminal_code: "T1".into(),
-        settings: StoreSettings::indonesia("Toko", "Jl. 1"),
-    })
-    .unwrap();
+    let t = new_terminal(&dir.join("t.db"), "T1");
     Arc::new(Mutex::new(t))
 }
 

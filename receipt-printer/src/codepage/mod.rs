@@ -142,6 +142,19 @@ mod tests {
     }
 
     #[test]
+    fn pages_written_as_changes_have_both_the_changes_and_the_rest() {
+        assert_eq!(CodePage::Pc865.decode(0x9B), Some('ø'));
+        assert_eq!(CodePage::Pc865.decode(0x9D), Some('Ø'));
+        assert_eq!(CodePage::Pc865.decode(0x80), Some('Ç'));
+        assert_eq!(CodePage::Pc860.decode(0x84), Some('ã'));
+        assert_eq!(CodePage::Pc860.decode(0xB0), Some('░'));
+        assert_eq!(CodePage::Pc863.decode(0x84), Some('Â'));
+        assert_eq!(CodePage::Pc863.decode(0xE1), Some('ß'));
+        assert_eq!(CodePage::Pc858.decode(0xD5), Some('€'));
+        assert_eq!(CodePage::Pc858.decode(0xD4), Some('È'));
+    }
+
+    #[test]
     fn every_defined_byte_round_trips() {
         for page in CodePage::ALL {
             for b in 0x20..=0xFFu8 {

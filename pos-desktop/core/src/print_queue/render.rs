@@ -138,18 +138,22 @@ pub(super) fn render_record(
                 id: job.record_id.clone(),
             })
     };
-    let base = config.digital_receipt_base_url.as_deref();
+    // Every field but the cashier, who is named by the record.
+    let context = ReceiptContext {
+        settings: &settings,
+        cashier: "",
+        terminal_code: &terminal_code,
+        digital_receipt_base_url: config.digital_receipt_base_url.as_deref(),
+        is_copy: job.copy,
+    };
     match job.kind.as_str() {
         "receipt" => {
             let sale: Sale =
                 serde_json::from_str(&record("SELECT data FROM sales WHERE sale_id = ?1")?)?;
             let cashier = name_of(sale.cashier_id);
             let ctx = ReceiptContext {
-                settings: &settings,
                 cashier: &cashier,
-                terminal_code: &terminal_code,
-                digital_receipt_base_url: base,
-                is_copy: job.copy,
+                ..context
             };
             let drawer = !job.copy && receipt::moves_cash(&sale.settlement);
             Ok((
@@ -171,11 +175,8 @@ pub(super) fn render_record(
                 .transpose()?;
             let cashier = name_of(refund.cashier_id);
             let ctx = ReceiptContext {
-                settings: &settings,
                 cashier: &cashier,
-                terminal_code: &terminal_code,
-                digital_receipt_base_url: base,
-                is_copy: job.copy,
+                ..context
             };
             let drawer = !job.copy && receipt::moves_cash(&refund.payout);
             Ok((

@@ -4,12 +4,15 @@
 use std::path::{Path, PathBuf};
 
 use pos_core::shared_model::barcode::Barcode;
+use pos_core::shared_model::cart::Cart;
 use pos_core::shared_model::catalog::{Product, Unit};
 use pos_core::shared_model::ids::UserId;
 use pos_core::shared_model::money::Money;
+use pos_core::shared_model::payment::Tender;
+use pos_core::shared_model::sale::Sale;
 use pos_core::shared_model::settings::StoreSettings;
 use pos_core::shared_model::users::Role;
-use pos_core::{Approval, NewStore, Terminal};
+use pos_core::{Approval, JoinStore, NewStore, Terminal};
 
 pub const CASHIER_PIN: &str = "1111";
 pub const SUPERVISOR_PIN: &str = "2468";
@@ -31,6 +34,18 @@ impl Shop {
             user_id: self.supervisor,
             pin: SUPERVISOR_PIN.into(),
         }
+    }
+
+    /// Checks `cart` out, paid in cash with `amount` rupiah, by the cashier.
+    pub fn pay_cash(&mut self, cart: &Cart, amount: i64) -> Sale {
+        self.t
+            .checkout(
+                cart,
+                &[Tender::cash(Money::from_i64(amount))],
+                self.cashier,
+                None,
+            )
+            .unwrap()
     }
 
     pub fn reopen(&mut self) {
@@ -138,4 +153,33 @@ pub fn dump_tables(path: &Path) -> Vec<String> {
 
 pub fn rusqlite_open(path: &Path) -> rusqlite::Connection {
     rusqlite::Connection::open(path).unwrap()
+}
+
+/// The store-wide documents of a till, as a sync carries them to another till of the store.
+pub fn store_documents(t: &mut Terminal) -> Vec<(String, Vec<u8>)> {
+    let ident = t.identity().unwrap().clone();
+    [
+        &ident.root_doc,
+        &ident.catalog_doc,
+        &ident.settings_doc,
+        &ident.users_doc,
+        &ident.parked_doc,
+    ]
+    .into_iter()
+    .map(|id| (id.clone(), t.export_document(id).unwrap()))
+    .collect()
+}
+
+/// Till "T2" of `a`'s store, in `b.db` next to it, joined with `a`'s store-wide documents.
+pub fn join_second_till(a: &mut Shop) -> Terminal {
+    let documents = store_documents(&mut a.t);
+    let mut identity = a.t.identity().unwrap().clone();
+    identity.terminal_code = "T2".into();
+    let mut b = Terminal::open(a.dir.path().join("b.db")).unwrap();
+    b.join_store(JoinStore {
+        identity,
+        documents,
+    })
+    .unwrap();
+    b
 }
