@@ -25,5 +25,7 @@ pub mod terminal_report;
 
 pub use error::{Error, Result};
 
+/// The shared model, for tools built on the server library (the fuzz target).
+pub use shared_model;
 /// Current time in unix milliseconds (shared-model's clock, the terminal's too).
 pub use shared_model::codec::now_ms;

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shared_model::wire;
+use sync_server::shared_model::wire;
 use sync_server::sync::protocol;
 
 fuzz_target!(|data: &[u8]| {
