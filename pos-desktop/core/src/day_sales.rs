@@ -54,28 +54,29 @@ impl Terminal {
              FROM sales s WHERE s.business_date = ?1
              ORDER BY s.created_at DESC, s.receipt_no DESC",
         )?;
-        let rows = stmt.query_map(
-            params![date.to_string(), own, SERVER_PEER_PREFIX],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, bool>(5)?,
-                    r.get::<_, bool>(6)?,
-                    r.get::<_, bool>(7)?,
-                    r.get::<_, Option<String>>(8)?,
-                ))
-            },
-        )?;
+        let rows = stmt.query_map(params![date.to_string(), own, SERVER_PEER_PREFIX], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, bool>(5)?,
+                r.get::<_, bool>(6)?,
+                r.get::<_, bool>(7)?,
+                r.get::<_, Option<String>>(8)?,
+            ))
+        })?;
         let mut out = Vec::new();
         for row in rows {
             let (sale_id, receipt_no, created_at, total, cashier, is_own, acked, shared, methods) =
                 row?;
             let mut payment_methods: Vec<String> = Vec::new();
-            for m in methods.unwrap_or_default().split(' ').filter(|m| !m.is_empty()) {
+            for m in methods
+                .unwrap_or_default()
+                .split(' ')
+                .filter(|m| !m.is_empty())
+            {
                 if !payment_methods.iter().any(|p| p == m) {
                     payment_methods.push(m.to_string());
                 }
@@ -118,7 +119,12 @@ mod tests {
         t.cart_add_product(&mut cart, hits[0].product_id, None, "1".parse().unwrap())
             .unwrap();
         let first = t
-            .checkout(&cart, &[Tender::cash(Money::from_i64(5_000))], cashier.id, None)
+            .checkout(
+                &cart,
+                &[Tender::cash(Money::from_i64(5_000))],
+                cashier.id,
+                None,
+            )
             .unwrap();
         let qris = Tender {
             method: PaymentMethod::Qris {

@@ -17,7 +17,7 @@ pub mod views;
 
 use std::path::PathBuf;
 
-use tauri::Manager;
+use tauri::{Manager, Runtime};
 use tracing::error;
 
 pub use plugin_commands::PLUGIN_COMMANDS;
@@ -27,7 +27,22 @@ use crate::state::{App, DATA_DIR_ENV};
 /// Runs the app until its window closes.
 pub fn run() {
     init_tracing();
-    let app = tauri::Builder::default()
+    let data_dir = std::env::var_os(DATA_DIR_ENV).map(PathBuf::from);
+    let app = configure(tauri::Builder::default(), data_dir).run(tauri::generate_context!());
+    if let Err(e) = app {
+        error!(error = %e, "the app stopped with an error");
+        std::process::exit(1);
+    }
+}
+
+/// Wires the plugins and the state into `builder`: the store in `data_dir` (else the OS app
+/// data directory), the print-job watcher and the sync services. The tests build the same app
+/// on tauri's mock runtime.
+pub fn configure<R: Runtime>(
+    builder: tauri::Builder<R>,
+    data_dir: Option<PathBuf>,
+) -> tauri::Builder<R> {
+    builder
         .plugin(api::session::init())
         .plugin(api::enrolment::init())
         .plugin(api::selling::init())
@@ -35,9 +50,9 @@ pub fn run() {
         .plugin(api::printing::init())
         .plugin(api::sync::init())
         .plugin(api::settings::init())
-        .setup(|app| {
-            let dir = match std::env::var_os(DATA_DIR_ENV) {
-                Some(dir) => PathBuf::from(dir),
+        .setup(move |app| {
+            let dir = match data_dir {
+                Some(dir) => dir,
                 None => app.path().app_data_dir()?,
             };
             let (state, print_wake) = App::open(&dir)?;
@@ -51,11 +66,6 @@ pub fn run() {
             });
             Ok(())
         })
-        .run(tauri::generate_context!());
-    if let Err(e) = app {
-        error!(error = %e, "the app stopped with an error");
-        std::process::exit(1);
-    }
 }
 
 /// Logs go to stderr (stdout carries the `snapkasir-ready` line); `RUST_LOG` filters them.
