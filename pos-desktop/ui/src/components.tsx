@@ -50,7 +50,9 @@ export function Dialog(p: DialogProps) {
   useKeys({ "*": () => {}, Escape: close }, [close]);
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
-    const first = ref.current?.querySelector<HTMLElement>("input, select, textarea");
+    const first =
+      ref.current?.querySelector<HTMLElement>("[data-autofocus]") ??
+      ref.current?.querySelector<HTMLElement>("input, select, textarea");
     first?.focus();
   }, []);
   return (

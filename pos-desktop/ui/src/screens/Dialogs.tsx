@@ -240,6 +240,7 @@ function SupervisorDialog(p: { reason: string; approve: (a: Approval) => Promise
           {t("supervisor.pin")}
           <input
             data-testid="supervisor-pin"
+            data-autofocus
             type="password"
             inputMode="numeric"
             autoComplete="off"

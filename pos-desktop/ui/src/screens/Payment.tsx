@@ -8,9 +8,10 @@ import { payment } from "../api";
 import type { Due, PaymentMethod, Tender } from "../api/types";
 import { Btn } from "../components";
 import { useKeys } from "../keyboard";
-import { t } from "../i18n";
-import { decOf, decStr, formatMoney, parseTypedAmount, type Dec } from "../money";
-import { attempt, currency, pay, showToast, store, view } from "../state";
+import { lang, t } from "../i18n";
+import { decOf, decStr, formatMoney, formatQty, parseTypedAmount, type Dec } from "../money";
+import { attempt, cartView, currency, pay, showToast, store, view } from "../state";
+import { unitSymbol } from "./Selling";
 import { quickAmounts, summarize } from "../tenders";
 import { methodText } from "./SalesList";
 
@@ -53,6 +54,24 @@ function QrImage({ payload }: { payload: string }) {
     };
   }, [payload]);
   return url ? <img class="qris" src={url} alt="QRIS" data-testid="qris-image" /> : null;
+}
+
+/** What is being paid for, read-only. */
+function PayLines() {
+  const p = cartView.value?.priced;
+  const cur = currency.value;
+  if (!p) return null;
+  return (
+    <ul class="pay-lines">
+      {p.lines.map((l) => (
+        <li key={l.line_id}>
+          <span class="name">{l.item.name}</span>
+          <span class="muted">{formatQty(l.quantity, unitSymbol(l.item.unit), lang.value)}</span>
+          <span class="num">{formatMoney(l.amount, cur)}</span>
+        </li>
+      ))}
+    </ul>
+  );
 }
 
 export function Payment() {
@@ -174,6 +193,7 @@ export function Payment() {
             </Btn>
           ))}
         </div>
+        {tenders.length === 0 && <PayLines />}
         {tenders.length > 0 && (
           <div class="tender-list">
             <h3>{t("pay.tenders")}</h3>

@@ -192,6 +192,14 @@ function SearchPanel() {
 
 // ---- cart ----
 
+function TrashIcon() {
+  return (
+    <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true">
+      <path d="M4 7h16M10 11v6M14 11v6M6 7l1 13h10l1-13M9 7V4h6v3" />
+    </svg>
+  );
+}
+
 interface LineProps {
   line: CartLine;
   priced: PricedLine | undefined;
@@ -236,7 +244,6 @@ const LineRow = memo(function LineRow({ line, priced, last }: LineProps) {
         <div class="line-name">
           {line.item.name}
           <span class="muted line-unit-price">
-            {" "}
             @ {formatMoney(line.item.unit_price, cur)}
             {unit && `/${unit}`}
           </span>
@@ -300,7 +307,7 @@ const LineRow = memo(function LineRow({ line, priced, last }: LineProps) {
           title={t("sell.remove")}
           onClick={() => void removeLine(line.id)}
         >
-          🗑
+          <TrashIcon />
         </button>
       </div>
     </li>

@@ -53,7 +53,6 @@ export function SyncBar() {
   const f = syncFacts(v);
   const enrolled = v?.enrolled ?? false;
   const at = now.value;
-  void lang.value;
   return (
     <header class="topbar">
       <div
@@ -64,8 +63,8 @@ export function SyncBar() {
         role="status"
       >
         <span class="dot" aria-hidden="true" />
-        {st?.ready && !enrolled && st.demo ? (
-          <span>{t("sync.demo")}</span>
+        {!enrolled ? (
+          <span>{st?.ready ? t("sync.demo") : t("sync.not_enrolled")}</span>
         ) : (
           <>
             <strong>{f.online ? t("sync.online") : t("sync.offline")}</strong>
@@ -93,11 +92,12 @@ export function SyncBar() {
           </>
         )}
         <Btn testid="language-toggle" kind="ghost" onClick={() => void toggleLanguage()} title={t("lang.toggle")}>
-          🌐 {t("lang.current")}
+          <span class={lang.value === "id" ? "lang-on" : "lang-off"}>ID</span>
+          <span class={lang.value === "en" ? "lang-on" : "lang-off"}>EN</span>
         </Btn>
         {st?.user && (
           <Btn testid="lock-button" kind="ghost" hint="Ctrl+L" onClick={() => void lock()}>
-            🔒 {t("sell.lock")}
+            {t("sell.lock")}
           </Btn>
         )}
       </div>
