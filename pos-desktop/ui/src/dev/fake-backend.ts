@@ -277,6 +277,8 @@ void import("../state").then((st) => {
     if (at === "pay") st.view.value = "pay";
     if (at === "paid") void st.pay([{ method: "Cash", amount: "200000", reference: null }], performance.now());
     const line = st.cartView.value?.cart.lines[0];
+    const click = q.get("click");
+    if (click) setTimeout(() => click.split(",").forEach((id) => document.querySelector<HTMLElement>(`[data-testid=${id}]`)?.click()), 200);
     const typed = q.get("search");
     const input = document.querySelector<HTMLInputElement>("[data-testid=search-input]");
     if (typed !== null && input) {

@@ -2,7 +2,6 @@
 //! payload as a QR image), card (EDC approval code), e-wallet (provider and reference), and a
 //! split across methods (the tender list and what is left).
 
-import QRCode from "qrcode";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { payment } from "../api";
 import type { Due, PaymentMethod, Tender } from "../api/types";
@@ -46,7 +45,9 @@ function QrImage({ payload }: { payload: string }) {
   const [url, setUrl] = useState<string | null>(null);
   useEffect(() => {
     let live = true;
-    QRCode.toDataURL(payload, { margin: 1, width: 260, errorCorrectionLevel: "M" })
+    // Loaded on first use: the QR encoder is most of the bundle and only QRIS needs it.
+    import("qrcode")
+      .then((QRCode) => QRCode.toDataURL(payload, { margin: 1, width: 260, errorCorrectionLevel: "M" }))
       .then((u) => live && setUrl(u))
       .catch(() => live && setUrl(null));
     return () => {
@@ -272,10 +273,12 @@ export function Payment() {
             <input data-testid="tender-reference" autoComplete="off" value={reference} onInput={(e) => setReference(e.currentTarget.value)} />
           </label>
         )}
-        <div class="change">
-          <span>{t("pay.change")}</span>
-          <strong data-testid="change-amount">{formatMoney(change, cur)}</strong>
-        </div>
+        {(method === "cash" || tenders.some((e) => e.method === "cash")) && (
+          <div class="change">
+            <span>{t("pay.change")}</span>
+            <strong data-testid="change-amount">{formatMoney(change, cur)}</strong>
+          </div>
+        )}
         <div class="pay-buttons">
           <Btn testid="pay-back" onClick={back} hint="Esc">
             {t("pay.back")}
