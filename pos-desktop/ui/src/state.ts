@@ -34,6 +34,11 @@ export const syncView = signal<SyncView | null>(null);
 export const daySales = signal<SaleSummary[]>([]);
 export const lastPaid = signal<Paid | null>(null);
 export const printJobs = signal<Record<number, QueuedJob>>({});
+/** A supervisor's approval given for the current cart (asked when the cart first needs one,
+ * checked by the shell at payment), cleared with the cart. */
+export const approval = signal<Approval | null>(null);
+/** The cart pos-core reported as resumed on two tills: warned about until it is paid or left. */
+export const resumedTwice = signal<string | null>(null);
 /** Line that was just added or changed (highlighted, scrolled into view). */
 export const lastLineId = signal<string | null>(null);
 
@@ -184,6 +189,7 @@ export async function toggleLanguage(): Promise<void> {
 // ---- cart ----
 
 function applyCart(cv: CartView, changedLine?: string | null): void {
+  const prev = cartView.value;
   const before = new Set(cartView.value?.cart.lines.map((l) => `${l.id}:${l.quantity}`) ?? []);
   batch(() => {
     cartView.value = cv;
@@ -195,7 +201,15 @@ function applyCart(cv: CartView, changedLine?: string | null): void {
       lastLineId.value = changed?.id ?? lastLineId.value;
     }
   });
-  if (cv.warning === "resumed_twice") showToast(t("sell.resumed_twice"), "error");
+  if (cv.warning === "resumed_twice") resumedTwice.value = cv.cart.id;
+  if (prev?.cart.id !== cv.cart.id || cv.cart.lines.length === 0) approval.value = null;
+  // A change that needs a supervisor (a large discount): ask now, while they are at the till.
+  if (cv.supervisor_reason && !prev?.supervisor_reason && !approval.value && overlay.value?.kind !== "supervisor") {
+    askSupervisor(cv.supervisor_reason, async (a) => {
+      approval.value = a;
+      overlay.value = null;
+    });
+  }
 }
 
 async function cartAction(f: () => Promise<CartView>, changedLine?: string | null) {
@@ -291,21 +305,22 @@ export async function openPayment(): Promise<void> {
 /** Pays; asks for a supervisor when the cart or the shell says one is needed. */
 export async function pay(tenders: Tender[], start: number): Promise<void> {
   const reason = cartView.value?.supervisor_reason;
-  if (reason) {
+  if (reason && !approval.value) {
     askSupervisor(reason, (a) => payWith(tenders, a, start));
     return;
   }
-  await payWith(tenders, null, start);
+  await payWith(tenders, approval.value, start);
 }
 
 function askSupervisor(reason: string, approve: (a: Approval) => Promise<void>): void {
   overlay.value = { kind: "supervisor", reason, approve };
 }
 
-async function payWith(tenders: Tender[], approval: Approval | null, start: number) {
+async function payWith(tenders: Tender[], given: Approval | null, start: number) {
   try {
-    const paid = await payment.pay(tenders, approval);
+    const paid = await payment.pay(tenders, given);
     batch(() => {
+      approval.value = null;
       lastPaid.value = paid;
       overlay.value = null;
       view.value = "paid";
@@ -322,10 +337,18 @@ async function payWith(tenders: Tender[], approval: Approval | null, start: numb
     void refreshSales();
   } catch (e) {
     const err = toAppError(e);
+    const refused = ["wrong_pin", "user_locked", "not_authorized"].includes(err.code);
+    if (given && refused) {
+      // The approval was refused (wrong PIN, not a supervisor): ask again.
+      approval.value = null;
+      askSupervisor(cartView.value?.supervisor_reason ?? "", (a) => payWith(tenders, a, performance.now()));
+      showToast(errorText(err), "error");
+      return;
+    }
     if (err.code === "supervisor_required") {
       const r = String(err.params.reason ?? "");
       askSupervisor(r, (a) => payWith(tenders, a, performance.now()));
-      if (approval) showToast(errorText(err), "error");
+      if (given) showToast(errorText(err), "error");
       return;
     }
     showToast(errorText(err), "error");

@@ -15,6 +15,7 @@ const status: AppStatus = {
 };
 const tax = { class: "standard", name: "PPN 12%", rate_percent: "12", base_numerator: 11, base_denominator: 12 };
 let qty = 0;
+let cartDiscount: { Percent: string } | null = null;
 
 function cartView(): CartView {
   if (qty === 0) return { cart: { id: "c1", lines: [], discount: null, note: null }, priced: null, supervisor_reason: null, promotions: [], warning: null };
@@ -28,7 +29,7 @@ function cartView(): CartView {
       totals: { subtotal: amount, line_discounts: "0", promotion_discounts: "0", cart_discount: "0", tax: split },
       cart_discount: null,
     },
-    supervisor_reason: null, promotions: [], warning: null,
+    supervisor_reason: cartDiscount ? "a cart discount above 10%" : null, promotions: [], warning: null,
   };
 }
 
@@ -36,7 +37,7 @@ function shell(cmd: string, args: Record<string, unknown>): unknown {
   calls.push({ cmd, args });
   switch (cmd) {
     case "plugin:session|status": return status;
-    case "plugin:session|users": return [status.user];
+    case "plugin:session|users": return [status.user, { id: "u2", name: "Budi", role: "Supervisor" }];
     case "plugin:session|ui_ready": return null;
     case "plugin:settings|store": return { currency_code: "IDR", currency_minor_units: 0, price_mode: "Inclusive", cash_rounding_unit: "100", offline_warning_hours: 24 };
     case "plugin:sync|status": return { server: { online: false, last_sync: null, waiting_documents: 0, waiting_sales: 3, clock_skew_ms: null, warnings: [], last_error: null }, lan: null, enrolled: true };
@@ -50,7 +51,13 @@ function shell(cmd: string, args: Record<string, unknown>): unknown {
       return cartView();
     case "plugin:selling|add_product": qty += Number(args.quantity); return cartView();
     case "plugin:payment|due": return { total: String(3500 * qty), cash_total: String(3500 * qty), quick_amounts: ["10000"], qris_payload: null };
-    case "plugin:payment|pay": qty = 0; return { sale_id: "s1", receipt_no: "TU-T1-261202-0001", total: "7000", change: "3000", paid_ms: 0.5 };
+    case "plugin:selling|set_cart_discount": cartDiscount = args.discount as { Percent: string }; return cartView();
+    case "plugin:selling|users": return [];
+    case "plugin:payment|pay":
+      if (cartDiscount && !args.approval) throw { code: "supervisor_required", message_key: "error.supervisor_required", params: { reason: "a cart discount above 10%" } };
+      if (cartDiscount && (args.approval as { pin: string }).pin !== "9999") throw { code: "wrong_pin", message_key: "error.wrong_pin", params: { attempts_left: 2 } };
+      qty = 0;
+      cartDiscount = null; return { sale_id: "s1", receipt_no: "TU-T1-261202-0001", total: "7000", change: "3000", paid_ms: 0.5 };
     case "plugin:printing|receipt_preview": return "iVBORw0KGgo=";
   }
   throw { code: "internal", message_key: "error.internal", params: { detail: cmd } };
@@ -65,8 +72,11 @@ async function until<T>(f: () => T | null | undefined | false, what: string): Pr
     if (v) return v;
     await new Promise((r) => setTimeout(r, 10));
   }
-  throw new Error(`timed out waiting for ${what}`);
+  throw new Error(`timed out waiting for ${what}; calls: ${calls.slice(-4).map((c) => c.cmd).join(", ")}; toast: ${$("toast")?.textContent}`);
 }
+
+/** Lets Preact render what the last event changed. */
+const tick = () => new Promise((r) => setTimeout(r, 0));
 
 function key(k: string, target: EventTarget = document.activeElement ?? window) {
   target.dispatchEvent(new KeyboardEvent("keydown", { key: k, bubbles: true, cancelable: true }));
@@ -171,6 +181,48 @@ describe("cashier app against a mocked shell", () => {
     await until(() => window.__snapkasirPerf.pays.length === 1, "the pay timing");
     key("Enter", window);
     await until(() => $("search-input"), "the selling screen again");
+  });
+
+  it("asks a supervisor for a large discount and pays with the approval, asking again on a wrong PIN", async () => {
+    const input = $("search-input") as HTMLInputElement;
+    input.focus();
+    for (const c of "8886008101053") typeChar(c);
+    key("Enter");
+    await until(() => $("cart-line"), "a cart line");
+    $("cart-discount-button")!.click();
+    const field = (await until(() => $("discount-input"), "the discount dialog")) as HTMLInputElement;
+    field.value = "15%";
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+    await tick();
+    $("discount-apply")!.click();
+    await until(() => $("supervisor-dialog"), "the supervisor dialog");
+    expect(calls.find((c) => c.cmd === "plugin:selling|set_cart_discount")!.args).toEqual({ discount: { Percent: "15" } });
+    expect(($("supervisor-user") as HTMLSelectElement).value).toBe("u2");
+    const pin = $("supervisor-pin") as HTMLInputElement;
+    pin.value = "1234";
+    pin.dispatchEvent(new Event("input", { bubbles: true }));
+    await tick();
+    $("supervisor-ok")!.click();
+    await until(() => !$("supervisor-dialog"), "the dialog to close");
+    expect($("supervisor-needed")!.textContent).toContain("✓");
+
+    $("pay-button")!.click();
+    await until(() => $("uang-pas"), "the payment screen");
+    await until(() => calls.filter((c) => c.cmd === "plugin:payment|due").length === 2, "due");
+    $("pay-confirm")!.click();
+    // The approval given earlier carried a wrong PIN: the shell refuses, the dialog comes back.
+    await until(() => $("supervisor-dialog"), "the supervisor dialog again");
+    expect($("toast")!.textContent).toBe("PIN salah. Sisa 2 percobaan.");
+    const pin2 = $("supervisor-pin") as HTMLInputElement;
+    pin2.value = "9999";
+    pin2.dispatchEvent(new Event("input", { bubbles: true }));
+    await tick();
+    $("supervisor-ok")!.click();
+    await until(() => $("paid-screen"), "the paid screen");
+    const pays = calls.filter((c) => c.cmd === "plugin:payment|pay").map((c) => c.args.approval);
+    expect(pays.slice(-2)).toEqual([{ userId: "u2", pin: "1234" }, { userId: "u2", pin: "9999" }]);
+    $("new-sale")!.click();
+    await until(() => $("search-input"), "the selling screen");
   });
 
   it("switches the language at once and tells the shell", async () => {

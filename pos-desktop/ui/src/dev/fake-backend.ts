@@ -151,6 +151,8 @@ if (nLines > 1) {
   cart.lines[0].note = "tanpa es";
 }
 
+parked[0].cart.lines = structuredClone(cart.lines.slice(0, 2)).map((l) => ({ ...l, id: `${l.id}-k` }));
+
 const sync: SyncView = {
   enrolled: true,
   server: {

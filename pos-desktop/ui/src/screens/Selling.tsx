@@ -12,6 +12,8 @@ import { lang, t } from "../i18n";
 import { decOf, decStr, formatMoney, formatQty } from "../money";
 import {
   addHit,
+  approval,
+  resumedTwice,
   attempt,
   cartView,
   currency,
@@ -327,8 +329,16 @@ function Totals() {
   const promos = tot ? decOf(tot.promotion_discounts) : 0n;
   return (
     <div class="totals">
+      {cv && resumedTwice.value === cv.cart.id && cv.cart.lines.length > 0 && (
+        <p class="banner banner-warn" data-testid="resume-warning" role="alert">
+          {t("sell.resumed_twice")}
+        </p>
+      )}
       {cv?.supervisor_reason && (
-        <p class="banner banner-warn">{t("sell.needs_supervisor", { reason: cv.supervisor_reason })}</p>
+        <p class="banner banner-warn" data-testid="supervisor-needed">
+          {t("sell.needs_supervisor", { reason: cv.supervisor_reason })}
+          {approval.value && " ✓"}
+        </p>
       )}
       {cv && cv.promotions.length > 0 && (
         <p class="banner banner-promo" data-testid="promotions">
