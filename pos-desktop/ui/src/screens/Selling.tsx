@@ -166,6 +166,11 @@ function SearchPanel() {
           <strong>{cat.name}</strong>
         </div>
       )}
+      {showCats && (
+        <h3 class="cat-head">
+          {t("sell.categories")} <kbd class="hint">F3</kbd>
+        </h3>
+      )}
       {showCats ? (
         <div class="cat-grid" aria-label={t("sell.categories")}>
           {cats.map((c) => (
