@@ -1,25 +1,29 @@
 //! Window-level keys: the barcode scanner (wherever the focus is) and the F-key shortcuts of
 //! contract.md. Screens register what a shortcut does while they are shown (`useKeys`).
 
-import { useEffect } from "preact/hooks";
+import { useEffect, useRef } from "preact/hooks";
 import { ScanDetector } from "./scan";
 
 export type KeyHandlers = Partial<Record<string, (e: KeyboardEvent) => void>>;
 
-/** The handlers of the screens shown now, innermost (last registered) first. */
-const stack: KeyHandlers[] = [];
+/** The layers of the screens shown now, innermost (last registered) last. */
+const stack: { current: KeyHandlers }[] = [];
 
 /** Registers shortcuts while the calling component is mounted. Keys are KeyboardEvent.key
- * values ("F2", "Escape") or "Ctrl+l"; a "*" entry (never called) makes the layer modal. */
-export function useKeys(handlers: KeyHandlers, deps: unknown[]): void {
+ * values ("F2", "Escape") or "Ctrl+l"; a "*" entry (never called) makes the layer modal.
+ * The layer always calls the handlers of the latest render: keys typed faster than effects run
+ * (a test driver, a scanner) never reach a stale closure. */
+export function useKeys(handlers: KeyHandlers): void {
+  const layer = useRef(handlers);
+  layer.current = handlers;
   useEffect(() => {
-    stack.push(handlers);
+    const l = layer;
+    stack.push(l);
     return () => {
-      const i = stack.lastIndexOf(handlers);
+      const i = stack.lastIndexOf(l);
       if (i >= 0) stack.splice(i, 1);
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, deps);
+  }, []);
 }
 
 function keyName(e: KeyboardEvent): string {
@@ -67,7 +71,7 @@ export function installKeys(scanner: ScannerHooks): () => void {
     }
     const name = keyName(e);
     for (let i = stack.length - 1; i >= 0; i--) {
-      const h = stack[i][name];
+      const h = stack[i].current[name];
       if (h) {
         e.preventDefault();
         e.stopPropagation();
@@ -75,7 +79,7 @@ export function installKeys(scanner: ScannerHooks): () => void {
         return;
       }
       // A dialog's layer ("*") keeps the screens below it from seeing shortcuts.
-      if (stack[i]["*"]) return;
+      if (stack[i].current["*"]) return;
     }
   };
   window.addEventListener("keydown", onKey, true);

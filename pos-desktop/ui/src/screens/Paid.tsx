@@ -20,7 +20,7 @@ export function Paid() {
       else setMissing(true);
     });
   }, [paid?.sale_id]);
-  useKeys({ Enter: newSale, Escape: newSale, F12: newSale }, []);
+  useKeys({ Enter: newSale, Escape: newSale, F12: newSale });
   if (!paid) return null;
   const jobs = Object.values(printJobs.value).filter((j) => j.record_id === paid.sale_id);
   const job = jobs.sort((a, b) => b.job_id - a.job_id)[0];

@@ -157,7 +157,6 @@ export function Payment() {
       F12: () => void confirm(),
       Enter: () => void confirm(),
     },
-    [due, tenders, method, amountText, reference, provider, busy],
   );
 
   const change = withCurrent.change;

@@ -123,7 +123,6 @@ function SearchPanel() {
         document.querySelector<HTMLElement>(".cat-grid button")?.focus();
       },
     },
-    [],
   );
 
   const showCats = hits === null;
@@ -430,7 +429,6 @@ export function Selling() {
       F8: () => (overlay.value = { kind: "parked" }),
       F12: () => void openPayment(),
     },
-    [],
   );
   return (
     <main class="selling" data-store={status.value?.store_code ?? ""}>
