@@ -135,6 +135,8 @@ describe("cashier app against a mocked shell", () => {
     const line = await until(() => $("cart-line"), "a cart line");
     expect(input.value).toBe("");
     expect(calls.filter((c) => c.cmd === "plugin:selling|scan").map((c) => c.args)).toEqual([{ code: "8886008101053" }]);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(calls.filter((c) => c.cmd === "plugin:selling|search")).toEqual([]);
     expect(line.querySelector('[data-testid="line-qty"]')!.textContent).toBe("1");
     expect($("cart-total")!.textContent).toBe("Rp 3.500");
     await until(() => window.__snapkasirPerf.scans.length === 1, "the scan timing");

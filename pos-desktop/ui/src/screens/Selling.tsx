@@ -29,6 +29,7 @@ import {
 import { markReady } from "../perf";
 
 const SEARCH_LIMIT = 40;
+const SEARCH_PAUSE_MS = 40;
 
 export function unitSymbol(unit: string): string {
   return unit === "Kilogram" ? "kg" : unit === "Gram" ? "g" : "";
@@ -78,15 +79,22 @@ function SearchPanel() {
     input.current?.focus();
   }, []);
 
-  const runSearch = async (q: string) => {
+  // Searches wait for a 40 ms pause: a person sees hits as they type, while a scanner's burst
+  // (characters a few ms apart) sends no search at all ahead of its scan.
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const runSearch = (q: string) => {
     const my = ++seq.current;
+    clearTimeout(timer.current);
     if (q.trim() === "") {
       setHits(null);
       return;
     }
-    const r = await attempt(() => selling.search(q.trim(), SEARCH_LIMIT));
-    if (my === seq.current && r) setHits(r);
+    timer.current = setTimeout(async () => {
+      const r = await attempt(() => selling.search(q.trim(), SEARCH_LIMIT));
+      if (my === seq.current && r) setHits(r);
+    }, SEARCH_PAUSE_MS);
   };
+  useEffect(() => () => clearTimeout(timer.current), []);
 
   const openCategory = async (c: Category | null) => {
     const my = ++seq.current;
@@ -110,6 +118,7 @@ function SearchPanel() {
       setQuery("");
       setHits(null);
       seq.current++;
+      clearTimeout(timer.current);
     } else {
       setHits(r ?? []);
     }
@@ -142,7 +151,7 @@ function SearchPanel() {
             const q = e.currentTarget.value;
             setQuery(q);
             setCat(null);
-            void runSearch(q);
+            runSearch(q);
           }}
           onKeyDown={(e) => {
             if (e.key === "Enter") {
