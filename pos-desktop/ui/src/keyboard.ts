@@ -36,6 +36,8 @@ export interface ScannerHooks {
   /** A scan: `start` is the time of its Enter's keydown; `fromSearch` when the focus was in
    * the search box (the code may then be a name typed quickly). */
   onScan: (code: string, start: number, fromSearch: boolean) => void;
+  /** Where typing goes when no field has the focus. */
+  searchBox: () => HTMLInputElement | null;
 }
 
 function isTextField(el: Element | null): el is HTMLInputElement | HTMLTextAreaElement {
@@ -52,6 +54,11 @@ export function installKeys(scanner: ScannerHooks): () => void {
     const now = performance.now();
     if (!e.ctrlKey && !e.altKey && !e.metaKey) {
       const ev = detector.feed(e.key, now);
+      if (ev.kind === "char" && !isTextField(document.activeElement) && scanner.active()) {
+        // Typing with no field focused goes to the search box (focus moves before the
+        // character lands, so it lands there).
+        scanner.searchBox()?.focus();
+      }
       if (ev.kind === "char" && ev.burstStart) {
         const el = document.activeElement;
         before = isTextField(el) ? { el, value: el.value } : null;

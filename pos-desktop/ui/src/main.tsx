@@ -32,6 +32,7 @@ async function start(): Promise<void> {
     active: () =>
       !!status.value?.user && !!status.value.shift_open && view.value === "sell" && overlay.value === null,
     onScan: (code, start, fromSearch) => void scan(code, start, fromSearch),
+    searchBox: () => document.querySelector<HTMLInputElement>("[data-testid=search-input]"),
   });
   try {
     await loadStatus();

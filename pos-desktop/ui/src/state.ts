@@ -172,6 +172,7 @@ export async function lock(): Promise<void> {
   if (s) {
     batch(() => {
       overlay.value = null;
+      if (view.value === "paid") view.value = "sell";
       setStatus(s);
     });
   }

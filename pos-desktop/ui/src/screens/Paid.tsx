@@ -42,6 +42,9 @@ export function Paid() {
             {tData(`print.state.${job.state}`, job.state)}
           </p>
         )}
+        {job && ["Held", "Retrying", "Failed"].includes(job.state) && (
+          <p class="muted print-detail">{job.last_error ?? job.description}</p>
+        )}
         <div class="paid-buttons">
           <Btn testid="print-button" onClick={() => void printReceipt(paid.sale_id)}>
             {t("paid.print")}

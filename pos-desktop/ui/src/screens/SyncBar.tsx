@@ -60,6 +60,7 @@ export function SyncBar() {
         data-testid="sync-bar"
         data-online={String(f.online)}
         data-waiting={String(f.waiting)}
+        title={v?.server?.last_error ?? v?.lan?.last_error ?? undefined}
         role="status"
       >
         <span class="dot" aria-hidden="true" />
