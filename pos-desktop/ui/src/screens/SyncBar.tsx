@@ -81,7 +81,7 @@ export function SyncBar() {
         ))}
       </div>
       <div class="top-actions">
-        {st?.user && (
+        {st?.user && st.shift_open && (
           <>
             <span class="who">{t("sell.cashier", { name: st.user.name })}</span>
             <Btn testid="sales-button" kind="ghost" hint="F9" onClick={() => (overlay.value = { kind: "sales" })}>
