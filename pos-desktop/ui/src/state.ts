@@ -34,9 +34,6 @@ export const syncView = signal<SyncView | null>(null);
 export const daySales = signal<SaleSummary[]>([]);
 export const lastPaid = signal<Paid | null>(null);
 export const printJobs = signal<Record<number, QueuedJob>>({});
-/** A supervisor's approval given for the current cart (asked when the cart first needs one,
- * checked by the shell at payment), cleared with the cart. */
-export const approval = signal<Approval | null>(null);
 /** The cart pos-core reported as resumed on two tills: warned about until it is paid or left. */
 export const resumedTwice = signal<string | null>(null);
 /** Line that was just added or changed (highlighted, scrolled into view). */
@@ -190,7 +187,6 @@ export async function toggleLanguage(): Promise<void> {
 // ---- cart ----
 
 function applyCart(cv: CartView, changedLine?: string | null): void {
-  const prev = cartView.value;
   const before = new Set(cartView.value?.cart.lines.map((l) => `${l.id}:${l.quantity}`) ?? []);
   batch(() => {
     cartView.value = cv;
@@ -203,14 +199,6 @@ function applyCart(cv: CartView, changedLine?: string | null): void {
     }
   });
   if (cv.warning === "resumed_twice") resumedTwice.value = cv.cart.id;
-  if (prev?.cart.id !== cv.cart.id || cv.cart.lines.length === 0) approval.value = null;
-  // A change that needs a supervisor (a large discount): ask now, while they are at the till.
-  if (cv.supervisor_reason && !prev?.supervisor_reason && !approval.value && overlay.value?.kind !== "supervisor") {
-    askSupervisor(cv.supervisor_reason, async (a) => {
-      approval.value = a;
-      overlay.value = null;
-    });
-  }
 }
 
 async function cartAction(f: () => Promise<CartView>, changedLine?: string | null) {
@@ -305,12 +293,14 @@ export async function openPayment(): Promise<void> {
 
 /** Pays; asks for a supervisor when the cart or the shell says one is needed. */
 export async function pay(tenders: Tender[], start: number): Promise<void> {
+  // The cart shows why a supervisor is needed (a banner); the PIN is asked at payment, the one
+  // command that takes an approval.
   const reason = cartView.value?.supervisor_reason;
-  if (reason && !approval.value) {
+  if (reason) {
     askSupervisor(reason, (a) => payWith(tenders, a, start));
     return;
   }
-  await payWith(tenders, approval.value, start);
+  await payWith(tenders, null, start);
 }
 
 function askSupervisor(reason: string, approve: (a: Approval) => Promise<void>): void {
@@ -321,7 +311,6 @@ async function payWith(tenders: Tender[], given: Approval | null, start: number)
   try {
     const paid = await payment.pay(tenders, given);
     batch(() => {
-      approval.value = null;
       lastPaid.value = paid;
       overlay.value = null;
       view.value = "paid";
@@ -341,7 +330,6 @@ async function payWith(tenders: Tender[], given: Approval | null, start: number)
     const refused = ["wrong_pin", "user_locked", "not_authorized"].includes(err.code);
     if (given && refused) {
       // The approval was refused (wrong PIN, not a supervisor): ask again.
-      approval.value = null;
       askSupervisor(cartView.value?.supervisor_reason ?? "", (a) => payWith(tenders, a, performance.now()));
       showToast(errorText(err), "error");
       return;

@@ -50,14 +50,14 @@ function shell(cmd: string, args: Record<string, unknown>): unknown {
       qty += 1;
       return cartView();
     case "plugin:selling|add_product": qty += Number(args.quantity); return cartView();
-    case "plugin:payment|due": return { total: String(3500 * qty), cash_total: String(3500 * qty), quick_amounts: ["10000"], qris_payload: null };
+    case "plugin:payment|due": return { total: String(3500 * qty), cash_total: String(3500 * qty), quick_amounts: ["20000", "50000"], qris_payload: null };
     case "plugin:selling|set_cart_discount": cartDiscount = args.discount as { Percent: string }; return cartView();
     case "plugin:selling|users": return [];
     case "plugin:payment|pay":
       if (cartDiscount && !args.approval) throw { code: "supervisor_required", message_key: "error.supervisor_required", params: { reason: "a cart discount above 10%" } };
       if (cartDiscount && (args.approval as { pin: string }).pin !== "9999") throw { code: "wrong_pin", message_key: "error.wrong_pin", params: { attempts_left: 2 } };
       qty = 0;
-      cartDiscount = null; return { sale_id: "s1", receipt_no: "TU-T1-261202-0001", total: "7000", change: "3000", paid_ms: 0.5 };
+      cartDiscount = null; return { sale_id: "s1", receipt_no: "TU-T1-261202-0001", total: "10500", change: "9500", paid_ms: 0.5 };
     case "plugin:printing|receipt_preview": return "iVBORw0KGgo=";
   }
   throw { code: "internal", message_key: "error.internal", params: { detail: cmd } };
@@ -160,8 +160,23 @@ describe("cashier app against a mocked shell", () => {
     await until(() => $$("search-result").length === 1, "a search hit");
     key("Enter");
     await until(() => $("line-qty")?.textContent === "2", "the quantity to become 2");
+    // No product has the code "aq": it is searched, and the first hit added.
+    expect(calls.filter((c) => c.cmd === "plugin:selling|scan").at(-1)!.args).toEqual({ code: "aq" });
     expect(calls.find((c) => c.cmd === "plugin:selling|add_product")!.args).toEqual({ productId: "p1", variantId: null, quantity: "1" });
-    expect(calls.filter((c) => c.cmd === "plugin:selling|scan")).toHaveLength(2);
+    expect(window.__snapkasirPerf.scans).toHaveLength(1);
+  });
+
+  it("Enter after a barcode typed by hand in the search box scans it", async () => {
+    const input = $("search-input") as HTMLInputElement;
+    input.focus();
+    for (const c of "8886008101053") {
+      typeChar(c);
+      await new Promise((r) => setTimeout(r, 35)); // slower than a scanner
+    }
+    key("Enter");
+    await until(() => $("line-qty")?.textContent === "3", "the quantity to become 3");
+    expect(input.value).toBe("");
+    expect(window.__snapkasirPerf.scans).toHaveLength(2);
   });
 
   it("pays in cash with Uang pas and shows the paid screen", async () => {
@@ -171,21 +186,22 @@ describe("cashier app against a mocked shell", () => {
     $("method-cash")!.click();
     await new Promise((r) => setTimeout(r, 20));
     $("quick-amount")!.click();
-    await until(() => $("change-amount")?.textContent === "Rp 3.000", "the change");
+    await until(() => $("change-amount")?.textContent === "Rp 9.500", "the change");
     $("pay-confirm")!.click();
     const paid = await until(() => $("paid-screen"), "the paid screen");
     expect(calls.find((c) => c.cmd === "plugin:payment|pay")!.args).toEqual({
-      tenders: [{ method: "Cash", amount: "10000", reference: null }],
+      tenders: [{ method: "Cash", amount: "20000", reference: null }],
       approval: null,
     });
-    expect(paid.querySelector('[data-testid="change-amount"]')!.textContent).toBe("Rp 3.000");
+    expect(paid.querySelector('[data-testid="change-amount"]')!.textContent).toBe("Rp 9.500");
+    expect(paid.textContent).toContain("Nota TU-T1-261202-0001");
     await until(() => $("receipt-preview"), "the receipt preview");
     await until(() => window.__snapkasirPerf.pays.length === 1, "the pay timing");
     key("Enter", window);
     await until(() => $("search-input"), "the selling screen again");
   });
 
-  it("asks a supervisor for a large discount and pays with the approval, asking again on a wrong PIN", async () => {
+  it("shows why a supervisor is needed and asks the PIN at payment, again after a wrong PIN", async () => {
     const input = $("search-input") as HTMLInputElement;
     input.focus();
     for (const c of "8886008101053") typeChar(c);
@@ -197,29 +213,29 @@ describe("cashier app against a mocked shell", () => {
     field.dispatchEvent(new Event("input", { bubbles: true }));
     await tick();
     $("discount-apply")!.click();
-    await until(() => $("supervisor-dialog"), "the supervisor dialog");
+    await until(() => $("supervisor-needed"), "the supervisor banner");
+    expect($("supervisor-needed")!.textContent).toBe("Perlu PIN supervisor: a cart discount above 10%");
+    expect($("discount-input")).toBeNull();
+    expect($("supervisor-dialog")).toBeNull();
     expect(calls.find((c) => c.cmd === "plugin:selling|set_cart_discount")!.args).toEqual({ discount: { Percent: "15" } });
-    expect(($("supervisor-user") as HTMLSelectElement).value).toBe("u2");
-    const pin = $("supervisor-pin") as HTMLInputElement;
-    pin.value = "1234";
-    pin.dispatchEvent(new Event("input", { bubbles: true }));
-    await tick();
-    $("supervisor-ok")!.click();
-    await until(() => !$("supervisor-dialog"), "the dialog to close");
-    expect($("supervisor-needed")!.textContent).toContain("✓");
 
     $("pay-button")!.click();
     await until(() => $("uang-pas"), "the payment screen");
     await until(() => calls.filter((c) => c.cmd === "plugin:payment|due").length === 2, "due");
     $("pay-confirm")!.click();
-    // The approval given earlier carried a wrong PIN: the shell refuses, the dialog comes back.
-    await until(() => $("supervisor-dialog"), "the supervisor dialog again");
-    expect($("toast")!.textContent).toBe("PIN salah. Sisa 2 percobaan.");
-    const pin2 = $("supervisor-pin") as HTMLInputElement;
-    pin2.value = "9999";
-    pin2.dispatchEvent(new Event("input", { bubbles: true }));
-    await tick();
-    $("supervisor-ok")!.click();
+    await until(() => $("supervisor-dialog"), "the supervisor dialog");
+    expect(($("supervisor-user") as HTMLSelectElement).value).toBe("u2");
+    for (const pin of ["1234", "9999"]) {
+      const field = $("supervisor-pin") as HTMLInputElement;
+      field.value = pin;
+      field.dispatchEvent(new Event("input", { bubbles: true }));
+      await tick();
+      $("supervisor-ok")!.click();
+      if (pin === "1234") {
+        await until(() => $("toast")?.textContent === "PIN salah. Sisa 2 percobaan.", "the wrong PIN message");
+        expect($("supervisor-dialog")).not.toBeNull();
+      }
+    }
     await until(() => $("paid-screen"), "the paid screen");
     const pays = calls.filter((c) => c.cmd === "plugin:payment|pay").map((c) => c.args.approval);
     expect(pays.slice(-2)).toEqual([{ userId: "u2", pin: "1234" }, { userId: "u2", pin: "9999" }]);

@@ -27,8 +27,7 @@ function close() {
   overlay.value = null;
 }
 
-/** Closes the dialog after its change went through, unless the change opened another one
- * (a discount that needs a supervisor). */
+/** Closes the dialog after its change went through, unless something else opened meanwhile. */
 function done(kind: Overlay["kind"]) {
   if (overlay.value?.kind === kind) close();
 }

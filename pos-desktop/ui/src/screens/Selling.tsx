@@ -12,7 +12,6 @@ import { lang, t } from "../i18n";
 import { decOf, decStr, formatMoney, formatQty } from "../money";
 import {
   addHit,
-  approval,
   resumedTwice,
   attempt,
   cartView,
@@ -22,6 +21,7 @@ import {
   overlay,
   park,
   removeLine,
+  scan,
   setQuantity,
   status,
   store,
@@ -108,9 +108,19 @@ function SearchPanel() {
     if (my === seq.current && r) setHits(r);
   };
 
-  const onEnter = async () => {
+  const onEnter = async (start: number) => {
     const q = query.trim();
     if (!q) return;
+    if (!/\s/.test(q)) {
+      // A code typed by hand (or by a scanner too slow to be told from a person) is a scan;
+      // a code no product has is searched, and its first hit added.
+      setQuery("");
+      setHits(null);
+      seq.current++;
+      clearTimeout(timer.current);
+      await scan(q, start, true);
+      return;
+    }
     // The list may be behind the last keystroke: search once more, then take the first hit.
     const r = await attempt(() => selling.search(q, SEARCH_LIMIT));
     if (r && r.length > 0) {
@@ -156,7 +166,7 @@ function SearchPanel() {
           onKeyDown={(e) => {
             if (e.key === "Enter") {
               e.preventDefault();
-              void onEnter();
+              void onEnter(performance.now());
             } else if (e.key === "Escape" && query) {
               e.stopPropagation();
               setQuery("");
@@ -350,7 +360,6 @@ function Totals() {
       {cv?.supervisor_reason && (
         <p class="banner banner-warn" data-testid="supervisor-needed">
           {t("sell.needs_supervisor", { reason: cv.supervisor_reason })}
-          {approval.value && " ✓"}
         </p>
       )}
       {cv && cv.promotions.length > 0 && (
