@@ -12,10 +12,9 @@ import { decOf, decStr, formatMoney, formatQty, parseTypedAmount, type Dec } fro
 import { attempt, cartView, currency, pay, showToast, store, view } from "../state";
 import { unitSymbol } from "./Selling";
 import { quickAmounts, summarize } from "../tenders";
-import { methodText } from "./SalesList";
+import { methodText, PROVIDERS } from "./SalesList";
 
 type Method = "cash" | "qris" | "card" | "ewallet";
-export const PROVIDERS = ["GoPay", "OVO", "DANA", "ShopeePay", "LinkAja"];
 
 interface Entry {
   method: Method;
