@@ -4,7 +4,9 @@
 //! - `sync://status` ([`SyncView`]) whenever the server client's or the LAN sync's status moves
 //!   (their `subscribe` watch channels);
 //! - `sales://changed` when the server acknowledged sales (fewer waiting) or a sync round
-//!   completed (documents merged), and when LAN peers come or go;
+//!   completed (documents merged), when LAN peers come or go, and when the day's sales list
+//!   changed while a LAN peer is connected (LAN merges raise no status change, so while a
+//!   peer is connected the list's fingerprint is read every 2 s);
 //! - `print://job` ([`QueuedJob`]) whenever a print job changes state.
 //!
 //! pos-core's print queue has no subscription (its wake-up signal is private to it), so a
@@ -84,7 +86,8 @@ pub async fn start_services<R: Runtime>(app: &App, handle: &AppHandle<R>) -> App
                 if let Some(old) = old {
                     old.stop().await;
                 }
-                tauri::async_runtime::spawn(watch_lan(handle.clone(), app.clone(), rx));
+                tauri::async_runtime::spawn(watch_lan(handle.clone(), app.clone(), rx.clone()));
+                tauri::async_runtime::spawn(watch_lan_sales(handle.clone(), app.clone(), rx));
             }
             Err(e) => warn!(error = %e, "LAN sync not started"),
         }
@@ -156,6 +159,48 @@ async fn watch_lan<R: Runtime>(handle: AppHandle<R>, app: App, mut rx: watch::Re
             emit(&handle, SALES_CHANGED_EVENT, ());
         }
         last = now;
+    }
+}
+
+const LAN_SALES_POLL: Duration = Duration::from_secs(2);
+
+/// What changes in the day's sales list when a sale arrives or reaches the server.
+type SalesFingerprint = (usize, usize, Option<String>);
+
+fn sales_fingerprint(t: &mut pos_core::Terminal) -> AppResult<SalesFingerprint> {
+    let date = t.business_date_at(pos_core::shared_model::codec::Timestamp::now())?;
+    let sales = t.day_sales(date)?;
+    let on_server = sales.iter().filter(|s| s.on_server).count();
+    Ok((
+        sales.len(),
+        on_server,
+        sales.first().map(|s| s.sale_id.clone()),
+    ))
+}
+
+/// While a LAN peer is connected, `sales://changed` whenever the day's sales list changes
+/// (a peer's sale merged). Ends with the LAN sync (its status channel closes).
+async fn watch_lan_sales<R: Runtime>(
+    handle: AppHandle<R>,
+    app: App,
+    rx: watch::Receiver<LanStatus>,
+) {
+    let mut last: Option<SalesFingerprint> = None;
+    while rx.has_changed().is_ok() {
+        tokio::time::sleep(LAN_SALES_POLL).await;
+        if rx.borrow().peers.is_empty() {
+            last = None;
+            continue;
+        }
+        match app.with_terminal(|t, _| sales_fingerprint(t)).await {
+            Ok(now) => {
+                if last.as_ref().is_some_and(|l| *l != now) {
+                    emit(&handle, SALES_CHANGED_EVENT, ());
+                }
+                last = Some(now);
+            }
+            Err(e) => warn!(error = %e, "cannot read the day's sales"),
+        }
     }
 }
 
