@@ -61,22 +61,10 @@ fn emit<R: Runtime, S: serde::Serialize + Clone>(handle: &AppHandle<R>, event: &
 /// Starts server sync when the terminal is enrolled and LAN sync when it holds a store key
 /// (replacing any running ones), with their watchers. Called at start-up and after enrolment.
 pub async fn start_services<R: Runtime>(app: &App, handle: &AppHandle<R>) -> AppResult<()> {
-    let (enrolment, has_store_key) = app
-        .with_terminal(|t, _| Ok((t.enrolment()?, t.store_key()?.is_some())))
+    let has_store_key = app
+        .with_terminal(|t, _| Ok(t.store_key()?.is_some()))
         .await?;
-    if let Some((enrolment, credential)) = enrolment {
-        info!(server = %enrolment.server_url, "starting server sync");
-        let client = SyncClient::start(
-            app.0.terminal.clone(),
-            SyncConfig::new(&enrolment.server_url, credential),
-        );
-        let rx = client.subscribe();
-        let old = guard(&app.0.services).sync.replace(client);
-        if let Some(old) = old {
-            old.stop().await;
-        }
-        tauri::async_runtime::spawn(watch_server(handle.clone(), app.clone(), rx));
-    }
+    start_server_sync(app, handle).await?;
     if has_store_key {
         match LanSync::start(app.0.terminal.clone(), lan_config()).await {
             Ok(lan) => {
@@ -93,6 +81,40 @@ pub async fn start_services<R: Runtime>(app: &App, handle: &AppHandle<R>) -> App
         }
     }
     emit(handle, SYNC_STATUS_EVENT, sync_view(&app.0));
+    Ok(())
+}
+
+/// (Re)starts the server sync client from the stored enrolment, if there is one. A fresh
+/// client connects at once (a running one may be waiting out its reconnection backoff).
+pub async fn start_server_sync<R: Runtime>(app: &App, handle: &AppHandle<R>) -> AppResult<()> {
+    let Some((enrolment, credential)) = app.with_terminal(|t, _| Ok(t.enrolment()?)).await? else {
+        return Ok(());
+    };
+    info!(server = %enrolment.server_url, "starting server sync");
+    let client = SyncClient::start(
+        app.0.terminal.clone(),
+        SyncConfig::new(&enrolment.server_url, credential),
+    );
+    let rx = client.subscribe();
+    let old = guard(&app.0.services).sync.replace(client);
+    if let Some(old) = old {
+        old.stop().await;
+    }
+    tauri::async_runtime::spawn(watch_server(handle.clone(), app.clone(), rx));
+    Ok(())
+}
+
+/// "Sync now": offers local changes to the server and the LAN peers at once; a server client
+/// that is offline is restarted so that it tries to connect now rather than after its backoff.
+pub async fn sync_now<R: Runtime>(app: &App, handle: &AppHandle<R>) -> AppResult<()> {
+    let offline = guard(&app.0.services)
+        .sync
+        .as_ref()
+        .is_some_and(|s| !s.status().online);
+    if offline {
+        start_server_sync(app, handle).await?;
+    }
+    app.0.nudge_sync();
     Ok(())
 }
 

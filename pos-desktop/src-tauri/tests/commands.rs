@@ -385,3 +385,18 @@ fn parked_carts_swap_without_losing_the_cart_on_the_till() {
     assert_eq!(parked.as_array().expect("list").len(), 1);
     assert_eq!(parked[0]["cart_id"], second_id.as_str());
 }
+
+#[test]
+fn a_till_without_enrolment_has_no_sync_to_show() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    store(dir.path());
+    let (_app, w) = app(dir.path());
+    assert_eq!(
+        ok(&w, "plugin:sync|status", json!({})),
+        json!({ "server": null, "lan": null, "enrolled": false })
+    );
+    assert_eq!(ok(&w, "plugin:sync|sync_now", json!({})), Value::Null);
+    let settings = ok(&w, "plugin:settings|store", json!({}));
+    assert_eq!(settings["store_name"], "Toko Maju");
+    assert_eq!(settings["currency_code"], "IDR");
+}
