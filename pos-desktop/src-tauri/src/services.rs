@@ -288,3 +288,92 @@ pub fn watch_print_jobs<R: Runtime>(handle: AppHandle<R>, app: App, wake: mpsc::
         warn!(error = %e, "cannot start the print-job watcher");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: i64, state: JobState) -> QueuedJob {
+        QueuedJob {
+            job_id: id,
+            kind: "receipt".into(),
+            record_id: format!("sale-{id}"),
+            number: None,
+            copy: false,
+            copy_of: None,
+            printer_id: None,
+            printer: None,
+            state,
+            description: format!("{state:?}"),
+            last_error: None,
+            attempts: 0,
+            next_attempt_at: None,
+            created_at: "2026-12-02T10:00:00Z".into(),
+            updated_at: "2026-12-02T10:00:00Z".into(),
+            written_at: None,
+        }
+    }
+
+    #[test]
+    fn only_new_or_changed_jobs_are_announced() {
+        let mut seen = HashMap::new();
+        let first = changed_jobs(
+            &mut seen,
+            vec![job(2, JobState::Waiting), job(1, JobState::Printed)],
+        );
+        assert_eq!(
+            first.iter().map(|j| j.job_id).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
+        let same = changed_jobs(
+            &mut seen,
+            vec![job(2, JobState::Waiting), job(1, JobState::Printed)],
+        );
+        assert!(same.is_empty());
+        let next = changed_jobs(
+            &mut seen,
+            vec![
+                job(3, JobState::Waiting),
+                job(2, JobState::Printed),
+                job(1, JobState::Printed),
+            ],
+        );
+        assert_eq!(
+            next.iter().map(|j| (j.job_id, j.state)).collect::<Vec<_>>(),
+            vec![(2, JobState::Printed), (3, JobState::Waiting)]
+        );
+        assert!(is_open(JobState::Held) && !is_open(JobState::Cancelled));
+    }
+
+    #[test]
+    fn acknowledgements_and_completed_rounds_change_the_sales_list() {
+        let before = SyncStatus {
+            online: true,
+            waiting_sales: 3,
+            ..SyncStatus::default()
+        };
+        let mut after = before.clone();
+        after.waiting_documents = 2;
+        assert!(
+            !sales_may_have_changed(&before, &after),
+            "only documents waiting"
+        );
+        after.waiting_sales = 1;
+        assert!(
+            sales_may_have_changed(&before, &after),
+            "two sales acknowledged"
+        );
+        let mut synced = before.clone();
+        synced.last_sync = Some("2026-12-02T10:00:00Z".parse().expect("timestamp"));
+        assert!(
+            sales_may_have_changed(&before, &synced),
+            "a round completed"
+        );
+        let mut more = before.clone();
+        more.waiting_sales = 4;
+        assert!(
+            !sales_may_have_changed(&before, &more),
+            "a new sale of this till"
+        );
+    }
+}
