@@ -118,7 +118,7 @@ describe("first run to selling", () => {
     $("start-shift")!.click();
     await until(() => $("search-input"), "the selling screen");
     expect(calls.find((c) => c.cmd === "plugin:session|start_shift")!.args).toEqual({ openingFloat: "200000" });
-    expect($("category-c-drink")!.textContent).toBe("Minuman");
+    expect((await until(() => $("category-c-drink"), "the categories")).textContent).toBe("Minuman");
   });
 
   it("locks itself after auto_lock_secs without input", async () => {

@@ -7,7 +7,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { selling } from "../api";
 import type { CartLine, Category, Discount, PricedLine, ProductHit } from "../api/types";
 import { Btn } from "../components";
-import { useKeys } from "../keyboard";
+import { eventTime, useKeys } from "../keyboard";
 import { lang, t } from "../i18n";
 import { decOf, decStr, formatMoney, formatQty } from "../money";
 import {
@@ -166,7 +166,7 @@ function SearchPanel() {
           onKeyDown={(e) => {
             if (e.key === "Enter") {
               e.preventDefault();
-              void onEnter(performance.now());
+              void onEnter(eventTime(e));
             } else if (e.key === "Escape" && query) {
               e.stopPropagation();
               setQuery("");
