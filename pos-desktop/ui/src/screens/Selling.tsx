@@ -217,6 +217,14 @@ function SearchPanel() {
 
 // ---- cart ----
 
+function PencilIcon() {
+  return (
+    <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true">
+      <path d="M4 20h4L19 9l-4-4L4 16v4zM13 7l4 4" />
+    </svg>
+  );
+}
+
 function TrashIcon() {
   return (
     <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true">
@@ -323,7 +331,7 @@ const LineRow = memo(function LineRow({ line, priced, last }: LineProps) {
           title={t("sell.line_note")}
           onClick={() => (overlay.value = { kind: "note", line })}
         >
-          ✎
+          <PencilIcon />
         </button>
         <button
           type="button"
