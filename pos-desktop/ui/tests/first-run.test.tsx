@@ -26,7 +26,7 @@ function answer(cmd: string, args: Record<string, unknown>): unknown {
     case "plugin:session|ui_ready": return null;
     case "plugin:sync|status": return { server: null, lan: null, enrolled: false };
     case "plugin:enrolment|enrol":
-      throw { code: "enrolment_failed", message_key: "error.enrolment_failed", params: { reason: "code expired" } };
+      throw { code: "enrolment_failed", message_key: "error.enrolment_failed", params: { reason: "enrolment_code_invalid" } };
     case "plugin:enrolment|start_demo":
       Object.assign(status, {
         ready: true, store_name: "Toko Demo", store_code: "DEMO", terminal_code: "T1",
@@ -81,7 +81,7 @@ describe("first run to selling", () => {
     await fill("enrol-code", "ABCD-1234");
     $("enrol-submit")!.click();
     await until(() => $("toast"), "the toast");
-    expect($("toast")!.textContent).toBe("Pendaftaran gagal: code expired");
+    expect($("toast")!.textContent).toBe("Pendaftaran gagal: kode pendaftaran salah atau sudah dipakai");
     expect(calls.find((c) => c.cmd === "plugin:enrolment|enrol")!.args).toEqual({ serverUrl: "https://toko.example", code: "ABCD-1234" });
   });
 

@@ -216,6 +216,10 @@ export const id = {
   "error.csv": "Kesalahan CSV: {detail}",
   "error.printer": "Printer bermasalah.",
   "error.print_job_state": "Tugas cetak {job_id} sedang {state}.",
+  "error.server_unreachable": "server tidak dapat dihubungi",
+  "error.enrolment_code_invalid": "kode pendaftaran salah atau sudah dipakai",
+  "error.enrolment_rate_limited": "terlalu banyak percobaan, coba lagi nanti",
+  "error.tls": "sambungan aman ke server gagal",
 } as const;
 
 export type Key = keyof typeof id;
@@ -435,4 +439,8 @@ export const en: Record<Key, string> = {
   "error.csv": "CSV error: {detail}",
   "error.printer": "Printer problem.",
   "error.print_job_state": "Print job {job_id} is {state}.",
+  "error.server_unreachable": "the server cannot be reached",
+  "error.enrolment_code_invalid": "the enrolment code is wrong or already used",
+  "error.enrolment_rate_limited": "too many attempts, try again later",
+  "error.tls": "the secure connection to the server failed",
 };
