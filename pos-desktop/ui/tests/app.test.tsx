@@ -67,7 +67,7 @@ const $ = (id: string) => document.querySelector<HTMLElement>(`[data-testid="${i
 const $$ = (id: string) => [...document.querySelectorAll<HTMLElement>(`[data-testid="${id}"]`)];
 
 async function until<T>(f: () => T | null | undefined | false, what: string): Promise<T> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 500; i++) {
     const v = f();
     if (v) return v;
     await new Promise((r) => setTimeout(r, 10));

@@ -7,7 +7,7 @@ import type { AppStatus } from "../src/api/types";
 const calls: { cmd: string; args: Record<string, unknown> }[] = [];
 const status: AppStatus = {
   ready: false, store_name: null, store_code: null, terminal_code: null, language: "id",
-  user: null, shift_open: false, demo: null, auto_lock_secs: 1, time_zone: "Asia/Jakarta",
+  user: null, shift_open: false, demo: null, auto_lock_secs: 600, time_zone: "Asia/Jakarta",
 };
 const users = [
   { id: "u1", name: "Sari", role: "Cashier" },
@@ -39,7 +39,11 @@ function answer(cmd: string, args: Record<string, unknown>): unknown {
       if (args.pin !== "1111") throw { code: "wrong_pin", message_key: "error.wrong_pin", params: { attempts_left: 4 } };
       status.user = users[0];
       return status;
-    case "plugin:session|start_shift": status.shift_open = true; return status;
+    case "plugin:session|start_shift":
+      // From here the till locks after one idle second (the last test waits for it).
+      status.shift_open = true;
+      status.auto_lock_secs = 1;
+      return status;
     case "plugin:session|lock": status.user = null; return status;
     case "plugin:selling|cart": return { cart: { id: "c1", lines: [], discount: null, note: null }, priced: null, supervisor_reason: null, promotions: [], warning: null };
     case "plugin:selling|categories": return [{ id: "c-drink", name: "Minuman", parent: null }];
@@ -50,7 +54,7 @@ function answer(cmd: string, args: Record<string, unknown>): unknown {
 
 const $ = (id: string) => document.querySelector<HTMLElement>(`[data-testid="${id}"]`);
 const tick = () => new Promise((r) => setTimeout(r, 0));
-async function until<T>(f: () => T | null | undefined | false, what: string, ms = 2000): Promise<T> {
+async function until<T>(f: () => T | null | undefined | false, what: string, ms = 5000): Promise<T> {
   for (let i = 0; i < ms / 10; i++) {
     const v = f();
     if (v) return v;
