@@ -55,7 +55,7 @@ pub enum CoreError {
     #[error("a shift is already open on this terminal ({0})")]
     ShiftAlreadyOpen(String),
     #[error("this needs a supervisor's PIN: {0}")]
-    SupervisorRequired(String),
+    SupervisorRequired(crate::sales::SupervisorReason),
     #[error("wrong PIN ({attempts_left} attempts left before the user is locked)")]
     WrongPin { attempts_left: u32 },
     #[error("user is locked after too many wrong PINs until {until}")]
@@ -161,7 +161,12 @@ impl CoreError {
             CoreError::UnknownBarcode(code) => json!({ "barcode": code }),
             CoreError::InactiveProduct(product) => json!({ "product": product }),
             CoreError::ShiftAlreadyOpen(shift) => json!({ "shift": shift }),
-            CoreError::SupervisorRequired(reason) => json!({ "reason": reason }),
+            CoreError::SupervisorRequired(reason) => {
+                // The reason in English for logs, and its kind and fields for translation.
+                let mut params = serde_json::to_value(reason).unwrap_or_else(|_| json!({}));
+                params["reason"] = json!(reason.to_string());
+                params
+            }
             CoreError::WrongPin { attempts_left } => json!({ "attempts_left": attempts_left }),
             CoreError::UserLocked { until } => json!({ "until": until }),
             CoreError::NotAuthorized(user) | CoreError::InactiveUser(user) => {
@@ -266,7 +271,9 @@ mod tests {
             CoreError::InactiveProduct("Aqua".into()),
             CoreError::NoOpenShift,
             CoreError::ShiftAlreadyOpen("sh1".into()),
-            CoreError::SupervisorRequired("a cart discount above 10%".into()),
+            CoreError::SupervisorRequired(crate::sales::SupervisorReason::CartDiscount {
+                threshold: 10.into(),
+            }),
             CoreError::WrongPin { attempts_left: 2 },
             CoreError::UserLocked {
                 until: "2026-12-02T10:00:00Z".into(),

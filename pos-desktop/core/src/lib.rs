@@ -41,7 +41,7 @@ pub use enrolment::Enrolment;
 pub use error::{CoreError, CoreResult};
 pub use parked::{DoubleClaim, ParkedSummary};
 pub use projection::PROJECTED_TABLES;
-pub use sales::RefundRequest;
+pub use sales::{RefundRequest, SupervisorReason};
 pub use stock::LowStock;
 pub use terminal::{CRASH_AFTER_COMMIT_ENV, Identity, JoinStore, NewStore, Terminal};
 pub use users::{Approval, MAX_PIN_FAILURES};

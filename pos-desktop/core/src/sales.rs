@@ -3,6 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension};
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 use shared_model::cart::Cart;
 use shared_model::codec::{BusinessDate, Timestamp};
 use shared_model::documents::{CatalogDoc, JournalDoc};
@@ -54,6 +55,30 @@ pub(crate) fn next_sequence(tx: &Connection, date: BusinessDate) -> CoreResult<u
     u32::try_from(seq).map_err(|_| CoreError::SequenceExhausted(date.to_string()))
 }
 
+/// Why a sale needs a supervisor's PIN; shells show it in the cashier's language from `kind`
+/// and its fields (JSON `{"kind": "line_discount", "product": …, "threshold": "20"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SupervisorReason {
+    /// A line's discount is above the store's threshold (percent).
+    LineDiscount { product: String, threshold: Decimal },
+    /// The cart discount is above the store's threshold (percent).
+    CartDiscount { threshold: Decimal },
+}
+
+impl std::fmt::Display for SupervisorReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SupervisorReason::LineDiscount { product, threshold } => {
+                write!(f, "a line discount on {product} above {threshold}%")
+            }
+            SupervisorReason::CartDiscount { threshold } => {
+                write!(f, "a cart discount above {threshold}%")
+            }
+        }
+    }
+}
+
 impl Terminal {
     /// The promotions of the catalog (from the query tables: pricing never loads the catalog
     /// document).
@@ -99,7 +124,10 @@ impl Terminal {
     }
 
     /// Whether the cart's discounts need a supervisor (above the store's threshold).
-    pub fn needs_supervisor(&mut self, priced: &PricedCart) -> CoreResult<Option<String>> {
+    pub fn needs_supervisor(
+        &mut self,
+        priced: &PricedCart,
+    ) -> CoreResult<Option<SupervisorReason>> {
         let threshold = self.settings()?.supervisor_discount_percent.value();
         let pct = |off: Decimal, of: Decimal| {
             if of.is_zero() {
@@ -114,10 +142,10 @@ impl Terminal {
         };
         for l in &priced.lines {
             if pct(l.line_discount.0, l.base.0) > threshold {
-                return Ok(Some(format!(
-                    "a line discount on {} above {threshold}%",
-                    l.item.name
-                )));
+                return Ok(Some(SupervisorReason::LineDiscount {
+                    product: l.item.name.clone(),
+                    threshold,
+                }));
             }
         }
         let before_cart = priced
@@ -126,7 +154,7 @@ impl Terminal {
             .checked_sub(priced.totals.line_discounts)?
             .checked_sub(priced.totals.promotion_discounts)?;
         if pct(priced.totals.cart_discount.0, before_cart.0) > threshold {
-            return Ok(Some(format!("a cart discount above {threshold}%")));
+            return Ok(Some(SupervisorReason::CartDiscount { threshold }));
         }
         Ok(None)
     }
@@ -169,7 +197,7 @@ impl Terminal {
         let priced = self.price(cart)?;
         if let Some(why) = self.needs_supervisor(&priced)? {
             let a = approval.ok_or(CoreError::SupervisorRequired(why.clone()))?;
-            self.authorize(a, &why)?;
+            self.authorize(a, &why.to_string())?;
         }
         let now = Timestamp::now();
         let date = settings.business_day.business_date(now)?;

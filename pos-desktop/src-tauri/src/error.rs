@@ -110,6 +110,7 @@ impl Serialize for AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pos_core::SupervisorReason;
 
     fn v(e: AppError) -> Value {
         serde_json::to_value(e).expect("serialise")
@@ -121,9 +122,15 @@ mod tests {
         let expected = serde_json::to_value(&core).expect("serialise");
         assert_eq!(v(AppError::from(core)), expected);
         assert_eq!(
-            v(CoreError::SupervisorRequired("a cart discount above 20%".into()).into()),
+            v(
+                CoreError::SupervisorRequired(SupervisorReason::CartDiscount {
+                    threshold: 20.into()
+                })
+                .into()
+            ),
             json!({ "code": "supervisor_required", "message_key": "error.supervisor_required",
-                    "params": { "reason": "a cart discount above 20%" } })
+                    "params": { "reason": "a cart discount above 20%",
+                                "kind": "cart_discount", "threshold": "20" } })
         );
     }
 

@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 
-use pos_core::Terminal;
 use pos_core::shared_model::cart::Cart;
 use pos_core::shared_model::ids::{SaleId, UserId};
 use pos_core::shared_model::money::Money;
@@ -11,6 +10,7 @@ use pos_core::shared_model::pricing::PricedCart;
 use pos_core::shared_model::users::{Role, StoreUser};
 use pos_core::sync::SyncStatus;
 use pos_core::sync::lan::LanStatus;
+use pos_core::{SupervisorReason, Terminal};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -104,7 +104,7 @@ pub struct CartView {
     /// `None` while the cart is empty.
     pub priced: Option<PricedCart>,
     /// Why a supervisor must approve the payment (pos-core's `needs_supervisor`).
-    pub supervisor_reason: Option<String>,
+    pub supervisor_reason: Option<SupervisorReason>,
     /// Names of the promotions applied.
     pub promotions: Vec<String>,
     /// `resumed_twice` when this resumed cart was also resumed on another till.

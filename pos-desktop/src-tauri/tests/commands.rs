@@ -154,7 +154,11 @@ fn a_cashier_logs_in_rings_up_and_pays() {
         "plugin:selling|set_cart_discount",
         json!({ "discount": { "Percent": "50" } }),
     );
-    assert!(view["supervisor_reason"].is_string(), "{view}");
+    assert_eq!(
+        view["supervisor_reason"],
+        json!({ "kind": "cart_discount", "threshold": "20" }),
+        "{view}"
+    );
     let e = err_code(
         &w,
         "plugin:payment|pay",
@@ -162,6 +166,7 @@ fn a_cashier_logs_in_rings_up_and_pays() {
     );
     assert_eq!(e["code"], "supervisor_required", "{e}");
     assert!(e["params"]["reason"].is_string(), "{e}");
+    assert_eq!(e["params"]["kind"], "cart_discount", "{e}");
     let view = ok(
         &w,
         "plugin:selling|set_cart_discount",

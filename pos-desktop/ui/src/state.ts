@@ -16,6 +16,7 @@ import type {
   QueuedJob,
   SaleSummary,
   StoreSettings,
+  SupervisorReason,
   SyncView,
   Tender,
   UserView,
@@ -50,7 +51,7 @@ export type Overlay =
   | { kind: "weight"; name: string; apply: (q: string) => Promise<void> }
   | { kind: "discount"; line: CartLine | null }
   | { kind: "note"; line: CartLine }
-  | { kind: "supervisor"; reason: string; approve: (a: Approval) => Promise<void> };
+  | { kind: "supervisor"; reason: SupervisorReason | null; approve: (a: Approval) => Promise<void> };
 export const overlay = signal<Overlay | null>(null);
 
 export interface Toast {
@@ -307,7 +308,7 @@ export async function pay(tenders: Tender[], start: number): Promise<void> {
   await payWith(tenders, null, start);
 }
 
-function askSupervisor(reason: string, approve: (a: Approval) => Promise<void>): void {
+function askSupervisor(reason: SupervisorReason | null, approve: (a: Approval) => Promise<void>): void {
   overlay.value = { kind: "supervisor", reason, approve };
 }
 
@@ -334,12 +335,12 @@ async function payWith(tenders: Tender[], given: Approval | null, start: number)
     const refused = ["wrong_pin", "user_locked", "not_authorized"].includes(err.code);
     if (given && refused) {
       // The approval was refused (wrong PIN, not a supervisor): ask again.
-      askSupervisor(cartView.value?.supervisor_reason ?? "", (a) => payWith(tenders, a, performance.now()));
+      askSupervisor(cartView.value?.supervisor_reason ?? null, (a) => payWith(tenders, a, performance.now()));
       showToast(errorText(err), "error");
       return;
     }
     if (err.code === "supervisor_required") {
-      const r = String(err.params.reason ?? "");
+      const r = typeof err.params.kind === "string" ? (err.params as unknown as SupervisorReason) : null;
       askSupervisor(r, (a) => payWith(tenders, a, performance.now()));
       if (given) showToast(errorText(err), "error");
       return;

@@ -29,7 +29,7 @@ function cartView(): CartView {
       totals: { subtotal: amount, line_discounts: "0", promotion_discounts: "0", cart_discount: "0", tax: split },
       cart_discount: null,
     },
-    supervisor_reason: cartDiscount ? "a cart discount above 10%" : null, promotions: [], warning: null,
+    supervisor_reason: cartDiscount ? { kind: "cart_discount" as const, threshold: "10" } : null, promotions: [], warning: null,
   };
 }
 
@@ -54,7 +54,7 @@ function shell(cmd: string, args: Record<string, unknown>): unknown {
     case "plugin:selling|set_cart_discount": cartDiscount = args.discount as { Percent: string }; return cartView();
     case "plugin:selling|users": return [];
     case "plugin:payment|pay":
-      if (cartDiscount && !args.approval) throw { code: "supervisor_required", message_key: "error.supervisor_required", params: { reason: "a cart discount above 10%" } };
+      if (cartDiscount && !args.approval) throw { code: "supervisor_required", message_key: "error.supervisor_required", params: { reason: "a cart discount above 10%", kind: "cart_discount", threshold: "10" } };
       if (cartDiscount && (args.approval as { pin: string }).pin !== "9999") throw { code: "wrong_pin", message_key: "error.wrong_pin", params: { attempts_left: 2 } };
       qty = 0;
       cartDiscount = null; return { sale_id: "s1", receipt_no: "TU-T1-261202-0001", total: "14000", change: "6000", paid_ms: 0.5 };
@@ -230,7 +230,7 @@ describe("cashier app against a mocked shell", () => {
     await tick();
     $("discount-apply")!.click();
     await until(() => $("supervisor-needed"), "the supervisor banner");
-    expect($("supervisor-needed")!.textContent).toBe("Perlu PIN supervisor: a cart discount above 10%");
+    expect($("supervisor-needed")!.textContent).toBe("Perlu PIN supervisor: diskon nota di atas 10%");
     expect($("discount-input")).toBeNull();
     expect($("supervisor-dialog")).toBeNull();
     expect(calls.find((c) => c.cmd === "plugin:selling|set_cart_discount")!.args).toEqual({ discount: { Percent: "15" } });

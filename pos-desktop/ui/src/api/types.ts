@@ -132,7 +132,7 @@ export interface PricedCart {
 export interface CartView {
   cart: Cart;
   priced: PricedCart | null;
-  supervisor_reason: string | null;
+  supervisor_reason: SupervisorReason | null;
   promotions: string[];
   warning: string | null;
 }
@@ -284,3 +284,8 @@ export interface StoreSettings {
   /** Absent before core added it. */
   qris_static_payload?: string | null;
 }
+
+/** Why a supervisor must approve (pos-core's `SupervisorReason`). */
+export type SupervisorReason =
+  | { kind: "line_discount"; product: string; threshold: string }
+  | { kind: "cart_discount"; threshold: string };

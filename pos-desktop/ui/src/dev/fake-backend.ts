@@ -117,7 +117,7 @@ function view(warning: string | null = null): CartView {
   return {
     cart: structuredClone(cart),
     priced: p,
-    supervisor_reason: big ? "diskon nota di atas 10%" : null,
+    supervisor_reason: big ? { kind: "cart_discount" as const, threshold: "10" } : null,
     promotions: p?.lines.some((l) => l.promotions.length) ? ["Aqua 3 lebih hemat"] : [],
     warning,
   };
@@ -240,7 +240,7 @@ function handle(cmd: string, a: Record<string, any>): unknown {
     case "payment.pay": {
       const total = D(priced()?.totals.tax.gross ?? "0");
       const tenders = a.tenders as Tender[];
-      if (view().supervisor_reason && !a.approval) throw err("supervisor_required", { reason: "diskon nota di atas 10%" });
+      if (view().supervisor_reason && !a.approval) throw err("supervisor_required", { reason: "a cart discount above 10%", kind: "cart_discount", threshold: "10" });
       const cashDue = Math.round((total - tenders.filter((t) => t.method !== "Cash").reduce((s, t) => s + D(t.amount), 0)) / 100) * 100;
       const cash = tenders.filter((t) => t.method === "Cash").reduce((s, t) => s + D(t.amount), 0);
       const no = `TMJ-T1-261202-${String(++receiptSeq).padStart(4, "0")}`;
@@ -295,7 +295,7 @@ void import("../state").then((st) => {
       case "note": if (line) st.overlay.value = { kind: "note", line }; break;
       case "qty": if (line) st.overlay.value = { kind: "qty", line }; break;
       case "weight": st.overlay.value = { kind: "weight", name: "Apel Fuji", apply: async () => {} }; break;
-      case "supervisor": st.overlay.value = { kind: "supervisor", reason: "diskon nota di atas 10%", approve: async () => {} }; break;
+      case "supervisor": st.overlay.value = { kind: "supervisor", reason: { kind: "cart_discount" as const, threshold: "10" }, approve: async () => {} }; break;
       case "toast": st.showToast("Barcode 8990000000 tidak dikenal.", "error"); break;
     }
   }, 300);

@@ -3,7 +3,7 @@
 //! component that shows text re-render when the language changes.
 
 import { signal } from "@preact/signals";
-import type { AppError, Language } from "../api/types";
+import type { AppError, Language, SupervisorReason } from "../api/types";
 import { en, id, type Key } from "./dict";
 
 export type { Key };
@@ -27,9 +27,21 @@ export function tDynamic(key: string, fallback: Key, params?: Record<string, unk
   return key in d ? fill(d[key], params) : t(fallback, params);
 }
 
+/** Why a supervisor is needed, in the cashier's language (pos-core's `SupervisorReason`). */
+export function supervisorReasonText(r: SupervisorReason | null | undefined): string {
+  if (!r) return "";
+  const threshold = Number(r.threshold).toLocaleString(locale());
+  return r.kind === "line_discount"
+    ? t("supervisor.reason.line_discount", { product: r.product, threshold })
+    : t("supervisor.reason.cart_discount", { threshold });
+}
+
 /** An error in the cashier's words; unknown codes show the code (contract.md "Errors"). */
 export function errorText(e: AppError): string {
   const params: Record<string, unknown> = { ...e.params, code: e.code };
+  if (e.code === "supervisor_required" && typeof e.params.kind === "string") {
+    params.reason = supervisorReasonText(e.params as unknown as SupervisorReason);
+  }
   if (e.code === "enrolment_failed" && typeof e.params.reason === "string") {
     // The reason is pos-core's error code: said in words when the dictionary has it.
     params.reason = tData(`error.${e.params.reason}`, e.params.reason);

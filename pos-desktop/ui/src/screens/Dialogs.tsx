@@ -3,9 +3,9 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { selling } from "../api";
-import type { Approval, CartLine, Discount, ParkedSummary } from "../api/types";
+import type { Approval, CartLine, Discount, ParkedSummary, SupervisorReason } from "../api/types";
 import { Btn, Dialog } from "../components";
-import { locale, t, type Key } from "../i18n";
+import { locale, supervisorReasonText, t, type Key } from "../i18n";
 import { decOf, decStr, parseTypedAmount, parseTypedQuantity } from "../money";
 import {
   attempt,
@@ -214,7 +214,7 @@ function NoteDialog({ line }: { line: CartLine }) {
   );
 }
 
-function SupervisorDialog(p: { reason: string; approve: (a: Approval) => Promise<void> }) {
+function SupervisorDialog(p: { reason: SupervisorReason | null; approve: (a: Approval) => Promise<void> }) {
   const supervisors = users.value.filter((u) => u.role !== "Cashier");
   const [userId, setUserId] = useState(supervisors[0]?.id ?? "");
   const [pin, setPin] = useState("");
@@ -230,7 +230,7 @@ function SupervisorDialog(p: { reason: string; approve: (a: Approval) => Promise
   return (
     <Dialog title={t("supervisor.title")} testid="supervisor-dialog">
       <form class="form" onSubmit={submit}>
-        <p class="banner banner-warn">{p.reason}</p>
+        <p class="banner banner-warn">{supervisorReasonText(p.reason)}</p>
         <label>
           {t("supervisor.user")}
           <select data-testid="supervisor-user" value={userId} onChange={(e) => setUserId(e.currentTarget.value)}>

@@ -8,7 +8,7 @@ import { selling } from "../api";
 import type { CartLine, Category, Discount, PricedLine, ProductHit } from "../api/types";
 import { Btn } from "../components";
 import { eventTime, useKeys } from "../keyboard";
-import { lang, t } from "../i18n";
+import { lang, supervisorReasonText, t } from "../i18n";
 import { decOf, decStr, formatMoney, formatQty } from "../money";
 import {
   addHit,
@@ -367,7 +367,7 @@ function Totals() {
       )}
       {cv?.supervisor_reason && (
         <p class="banner banner-warn" data-testid="supervisor-needed">
-          {t("sell.needs_supervisor", { reason: cv.supervisor_reason })}
+          {t("sell.needs_supervisor", { reason: supervisorReasonText(cv.supervisor_reason) })}
         </p>
       )}
       {cv && cv.promotions.length > 0 && (
