@@ -4,6 +4,8 @@
 export interface SnapkasirPerf {
   scans: number[];
   pays: number[];
+  /** The shell's checkout commit time of each pay (`Paid.paid_ms`), the pays' baseline. */
+  commits: number[];
   ready_at: number;
 }
 
@@ -14,7 +16,7 @@ declare global {
 }
 
 export function perf(): SnapkasirPerf {
-  if (!window.__snapkasirPerf) window.__snapkasirPerf = { scans: [], pays: [], ready_at: 0 };
+  if (!window.__snapkasirPerf) window.__snapkasirPerf = { scans: [], pays: [], commits: [], ready_at: 0 };
   return window.__snapkasirPerf;
 }
 
@@ -24,6 +26,11 @@ export function recordAfterFrame(list: "scans" | "pays", start: number): void {
   requestAnimationFrame(() => {
     perf()[list].push(performance.now() - start);
   });
+}
+
+/** Records the shell's own checkout commit time of a pay. */
+export function recordCommit(ms: number): void {
+  perf().commits.push(ms);
 }
 
 let readySet = false;

@@ -25,7 +25,7 @@ import { toAppError } from "./api/call";
 import { errorText, lang, t, type Key } from "./i18n";
 import type { CurrencyFmt } from "./money";
 import { IDR } from "./money";
-import { recordAfterFrame } from "./perf";
+import { recordAfterFrame, recordCommit } from "./perf";
 
 export const status = signal<AppStatus | null>(null);
 export const users = signal<UserView[]>([]);
@@ -328,6 +328,7 @@ async function payWith(tenders: Tender[], given: Approval | null, start: number)
       };
     });
     recordAfterFrame("pays", start);
+    recordCommit(paid.paid_ms);
     void attempt(selling.cart).then((cv) => cv && (cartView.value = cv));
     void refreshSales();
   } catch (e) {

@@ -46,6 +46,7 @@ async fn start_demo(app: State<'_, App>) -> AppResult<AppStatus> {
         app_status(t, &guard(&s.session))
     })
     .await
+    .inspect(|_| app.drain_journal_soon())
 }
 
 #[tauri::command]

@@ -85,4 +85,5 @@ async fn pay(app: State<'_, App>, tenders: Value, approval: Option<Value>) -> Ap
         })
     })
     .await
+    .inspect(|_| app.drain_journal_soon())
 }

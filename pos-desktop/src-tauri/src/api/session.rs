@@ -65,6 +65,7 @@ async fn start_shift(app: State<'_, App>, opening_float: String) -> AppResult<Ap
         app_status(t, &session)
     })
     .await
+    .inspect(|_| app.drain_journal_soon())
 }
 
 #[tauri::command]
