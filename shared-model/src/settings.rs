@@ -30,6 +30,10 @@ pub struct StoreSettings {
     pub weighed_barcodes: Vec<WeighedBarcodeRule>,
     /// Warn the cashier after this many hours without a successful sync.
     pub offline_warning_hours: u32,
+    /// The store's static QRIS payload (EMVCo merchant-presented QR text, CRC included), shown
+    /// as a QR code at payment. Absent in documents written before it existed.
+    #[serde(default)]
+    pub qris_static_payload: Option<String>,
 }
 
 impl StoreSettings {
@@ -55,6 +59,7 @@ impl StoreSettings {
             supervisor_discount_percent: Percent(rust_decimal::Decimal::from(20)),
             weighed_barcodes: WeighedBarcodeRule::default_rules(),
             offline_warning_hours: 24,
+            qris_static_payload: None,
         }
     }
 

@@ -477,6 +477,17 @@ impl Terminal {
         Ok(out)
     }
 
+    /// The active products of a category, by name (the category buttons of the selling
+    /// screen).
+    pub fn category_products(
+        &self,
+        category: CategoryId,
+        limit: usize,
+    ) -> CoreResult<Vec<ProductHit>> {
+        let _ = (category, limit);
+        unimplemented!()
+    }
+
     /// Products in the query tables.
     pub fn product_count(&self) -> CoreResult<u64> {
         Ok(self

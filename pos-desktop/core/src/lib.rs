@@ -10,11 +10,15 @@
 //! first (`synchronous=FULL`) and reach this terminal's journal document through an outbox
 //! ([`Terminal::drain_outbox`]). See `docs/terminal-core.md`.
 
+pub mod app_settings;
 pub mod catalog;
 pub mod chunks;
 pub mod csv_io;
+pub mod day_sales;
 pub mod db;
+pub mod demo;
 pub mod docs;
+pub mod enrolment;
 pub mod error;
 mod outbox;
 pub mod parked;
@@ -31,6 +35,9 @@ pub mod users;
 pub use catalog::{DuplicateCode, ProductHit, ScanMatch};
 pub use chunks::{ChunkKey, ChunkStore};
 pub use csv_io::{ImportProgress, ImportReport, RowError};
+pub use day_sales::SaleSummary;
+pub use demo::DemoStore;
+pub use enrolment::Enrolment;
 pub use error::{CoreError, CoreResult};
 pub use parked::{DoubleClaim, ParkedSummary};
 pub use projection::PROJECTED_TABLES;

@@ -15,6 +15,8 @@ pub mod client;
 pub mod lan;
 pub mod tls;
 
+pub use client::DeviceCredential;
+
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use shared_model::codec::Timestamp;

@@ -1,0 +1,96 @@
+//! Small pieces every screen uses: buttons with their F-key hint, dialogs, the toast.
+
+import type { ButtonHTMLAttributes, ComponentChildren } from "preact";
+import { useEffect, useRef } from "preact/hooks";
+import { useKeys } from "./keyboard";
+import { toast, overlay } from "./state";
+import { t, type Key } from "./i18n";
+
+interface BtnProps {
+  testid?: string;
+  hint?: string;
+  kind?: "primary" | "secondary" | "danger" | "ghost" | "big";
+  onClick?: (e: MouseEvent) => void;
+  disabled?: boolean;
+  title?: string;
+  class?: string;
+  type?: "button" | "submit";
+  children: ComponentChildren;
+  extra?: ButtonHTMLAttributes<HTMLButtonElement>;
+}
+
+export function Btn(p: BtnProps) {
+  return (
+    <button
+      type={p.type ?? "button"}
+      class={`btn btn-${p.kind ?? "secondary"} ${p.class ?? ""}`}
+      data-testid={p.testid}
+      onClick={p.onClick}
+      disabled={p.disabled}
+      title={p.title}
+      {...p.extra}
+    >
+      <span class="btn-label">{p.children}</span>
+      {p.hint && <kbd class="hint">{p.hint}</kbd>}
+    </button>
+  );
+}
+
+interface DialogProps {
+  title: string;
+  testid?: string;
+  onClose?: () => void;
+  children: ComponentChildren;
+  wide?: boolean;
+}
+
+/** A modal layer: Esc closes it, screens below see no shortcut while it is open. */
+export function Dialog(p: DialogProps) {
+  const close = p.onClose ?? (() => (overlay.value = null));
+  useKeys({ "*": () => {}, Escape: close }, [close]);
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const first = ref.current?.querySelector<HTMLElement>("input, select, textarea");
+    first?.focus();
+  }, []);
+  return (
+    <div class="backdrop" onClick={(e) => e.target === e.currentTarget && close()}>
+      <div
+        class={`dialog ${p.wide ? "dialog-wide" : ""}`}
+        role="dialog"
+        aria-modal="true"
+        aria-label={p.title}
+        data-testid={p.testid}
+        ref={ref}
+      >
+        <header class="dialog-head">
+          <h2>{p.title}</h2>
+          <Btn kind="ghost" onClick={close} hint="Esc" title={t("dlg.close")}>
+            ✕
+          </Btn>
+        </header>
+        <div class="dialog-body">{p.children}</div>
+      </div>
+    </div>
+  );
+}
+
+export function ToastView() {
+  const v = toast.value;
+  if (!v) return null;
+  return (
+    <div
+      key={v.id}
+      class={`toast toast-${v.kind}`}
+      data-testid="toast"
+      role={v.kind === "error" ? "alert" : "status"}
+      onClick={() => (toast.value = null)}
+    >
+      {v.text}
+    </div>
+  );
+}
+
+export function T({ k, p }: { k: Key; p?: Record<string, unknown> }) {
+  return <>{t(k, p)}</>;
+}

@@ -1,0 +1,274 @@
+//! Payment: cash (quick amounts, "Uang pas", change shown large), static QRIS (the store's
+//! payload as a QR image), card (EDC approval code), e-wallet (provider and reference), and a
+//! split across methods (the tender list and what is left).
+
+import QRCode from "qrcode";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { payment } from "../api";
+import type { Due, PaymentMethod, Tender } from "../api/types";
+import { Btn } from "../components";
+import { useKeys } from "../keyboard";
+import { t } from "../i18n";
+import { decOf, decStr, formatMoney, parseTypedAmount, type Dec } from "../money";
+import { attempt, currency, pay, showToast, store, view } from "../state";
+import { quickAmounts, summarize } from "../tenders";
+import { methodText } from "./SalesList";
+
+type Method = "cash" | "qris" | "card" | "ewallet";
+export const PROVIDERS = ["GoPay", "OVO", "DANA", "ShopeePay", "LinkAja"];
+
+interface Entry {
+  method: Method;
+  amount: Dec;
+  reference: string;
+  provider: string;
+}
+
+function toTender(e: Entry): Tender {
+  const m: PaymentMethod =
+    e.method === "cash"
+      ? "Cash"
+      : e.method === "qris"
+        ? { Qris: { mode: "Static" } }
+        : e.method === "card"
+          ? "Card"
+          : { EWallet: { provider: e.provider } };
+  const ref = e.reference.trim();
+  return { method: m, amount: decStr(e.amount), reference: e.method === "cash" || ref === "" ? null : ref };
+}
+
+function methodKey(e: Entry): string {
+  return e.method === "ewallet" ? `ewallet:${e.provider}` : e.method;
+}
+
+function QrImage({ payload }: { payload: string }) {
+  const [url, setUrl] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    QRCode.toDataURL(payload, { margin: 1, width: 260, errorCorrectionLevel: "M" })
+      .then((u) => live && setUrl(u))
+      .catch(() => live && setUrl(null));
+    return () => {
+      live = false;
+    };
+  }, [payload]);
+  return url ? <img class="qris" src={url} alt="QRIS" data-testid="qris-image" /> : null;
+}
+
+export function Payment() {
+  const [due, setDue] = useState<Due | null>(null);
+  const [tenders, setTenders] = useState<Entry[]>([]);
+  const [method, setMethod] = useState<Method>("cash");
+  const [amountText, setAmountText] = useState("");
+  const [reference, setReference] = useState("");
+  const [provider, setProvider] = useState(PROVIDERS[0]);
+  const [busy, setBusy] = useState(false);
+  const amountRef = useRef<HTMLInputElement>(null);
+  const cur = currency.value;
+
+  useEffect(() => {
+    void attempt(payment.due).then((d) => d && setDue(d));
+  }, []);
+  useEffect(() => amountRef.current?.focus(), [method, tenders.length]);
+
+  const total = due ? decOf(due.total) : 0n;
+  const unit = decOf(store.value?.cash_rounding_unit ?? "0");
+  const typed = amountText.trim() === "" ? null : parseTypedAmount(amountText, cur);
+  const listed = tenders.map((e) => ({ cash: e.method === "cash", amount: e.amount }));
+  const before = summarize(total, listed, unit);
+  const suggested = method === "cash" ? before.outstandingCash : before.outstandingNonCash;
+  const current: Entry | null =
+    typed !== null && typed > 0n ? { method, amount: typed, reference, provider } : null;
+  const withCurrent = summarize(
+    total,
+    current ? [...listed, { cash: method === "cash", amount: current.amount }] : listed,
+    unit,
+  );
+  const quick =
+    tenders.length === 0 && due
+      ? due.quick_amounts.map((q) => decOf(q)).filter((q) => q > decOf(due.cash_total))
+      : quickAmounts(before.outstandingCash);
+  const cashDueShown = tenders.length === 0 && due ? decOf(due.cash_total) : before.outstandingCash;
+
+  const back = () => (view.value = "sell");
+
+  const addTender = () => {
+    const amount = typed ?? suggested;
+    if (amount <= 0n) return;
+    if (method === "card" && reference.trim() === "") {
+      showToast(t("pay.need_approval"), "error");
+      return;
+    }
+    setTenders([...tenders, { method, amount, reference, provider }]);
+    setAmountText("");
+    setReference("");
+  };
+
+  const confirm = async () => {
+    if (busy || !due) return;
+    const start = performance.now();
+    if (amountText.trim() !== "" && typed === null) return showToast(t("pay.invalid_amount"), "error");
+    // An empty amount means "exactly what is left" in the chosen method.
+    const entry: Entry | null =
+      current ?? (suggested > 0n ? { method, amount: suggested, reference, provider } : null);
+    const all = entry ? [...tenders, entry] : tenders;
+    const s = summarize(total, all.map((e) => ({ cash: e.method === "cash", amount: e.amount })), unit);
+    if (s.nonCashOver) return showToast(t("pay.over_noncash"), "error");
+    if (!s.complete) {
+      return showToast(t("pay.short", { amount: formatMoney(s.outstandingCash, cur) }), "error");
+    }
+    if (all.some((e) => e.method === "card" && e.reference.trim() === "")) {
+      return showToast(t("pay.need_approval"), "error");
+    }
+    setBusy(true);
+    await pay(all.map(toTender), start);
+    setBusy(false);
+  };
+
+  const pickMethod = (m: Method) => {
+    setMethod(m);
+    setAmountText("");
+    setReference("");
+  };
+
+  useKeys(
+    {
+      Escape: back,
+      F12: () => void confirm(),
+      Enter: () => void confirm(),
+    },
+    [due, tenders, method, amountText, reference, provider, busy],
+  );
+
+  const change = withCurrent.change;
+  const methods: { m: Method; key: "pay.cash" | "pay.qris" | "pay.card" | "pay.ewallet" }[] = [
+    { m: "cash", key: "pay.cash" },
+    { m: "qris", key: "pay.qris" },
+    { m: "card", key: "pay.card" },
+    { m: "ewallet", key: "pay.ewallet" },
+  ];
+
+  return (
+    <main class="payment">
+      <section class="pay-left">
+        <h2>{t("pay.title")}</h2>
+        <div class="pay-due">
+          <span>{t("pay.due")}</span>
+          <strong data-testid="pay-total">{formatMoney(total, cur)}</strong>
+        </div>
+        {due && decOf(due.cash_total) !== total && tenders.length === 0 && (
+          <div class="pay-sub muted">
+            {t("pay.cash_due")}: {formatMoney(due.cash_total, cur)}
+          </div>
+        )}
+        <div class="methods">
+          {methods.map(({ m, key }) => (
+            <Btn
+              key={m}
+              testid={`method-${m}`}
+              kind={method === m ? "primary" : "secondary"}
+              extra={{ "aria-pressed": method === m }}
+              onClick={() => pickMethod(m)}
+            >
+              {t(key)}
+            </Btn>
+          ))}
+        </div>
+        {tenders.length > 0 && (
+          <div class="tender-list">
+            <h3>{t("pay.tenders")}</h3>
+            <ul>
+              {tenders.map((e, i) => (
+                <li key={i} class="tender-line" data-testid="tender-line">
+                  <span>{methodText(methodKey(e))}</span>
+                  {e.reference && <span class="muted">{e.reference}</span>}
+                  <span class="num">{formatMoney(e.amount, cur)}</span>
+                  <Btn kind="ghost" onClick={() => setTenders(tenders.filter((_, j) => j !== i))}>
+                    {t("pay.remove_tender")}
+                  </Btn>
+                </li>
+              ))}
+            </ul>
+            <div class="pay-remaining">
+              <span>{t("pay.remaining")}</span>
+              <strong data-testid="remaining-amount">
+                {formatMoney(method === "cash" ? before.outstandingCash : before.outstandingNonCash, cur)}
+              </strong>
+            </div>
+          </div>
+        )}
+      </section>
+
+      <section class="pay-right">
+        {method === "qris" && (
+          <div class="qris-box">
+            {due?.qris_payload ? <QrImage payload={due.qris_payload} /> : <p class="banner banner-warn">{t("pay.qris_missing")}</p>}
+            <p>{t("pay.qris_scan", { amount: formatMoney(typed ?? suggested, cur) })}</p>
+          </div>
+        )}
+        {method === "ewallet" && (
+          <div class="providers" role="group" aria-label={t("pay.provider")}>
+            {PROVIDERS.map((p) => (
+              <Btn key={p} testid={`provider-${p}`} kind={provider === p ? "primary" : "secondary"} onClick={() => setProvider(p)}>
+                {p}
+              </Btn>
+            ))}
+          </div>
+        )}
+        <label class="amount-label">
+          {method === "cash" ? t("pay.received") : t("pay.amount")}
+          <input
+            ref={amountRef}
+            data-testid="tender-amount"
+            class="amount-input big"
+            inputMode="numeric"
+            autoComplete="off"
+            placeholder={formatMoney(method === "cash" ? cashDueShown : suggested, cur)}
+            value={amountText}
+            onInput={(e) => setAmountText(e.currentTarget.value)}
+          />
+        </label>
+        {method === "cash" && (
+          <div class="quick">
+            <Btn testid="uang-pas" onClick={() => setAmountText(decStr(cashDueShown))}>
+              {t("pay.exact")}
+            </Btn>
+            {quick.map((q) => (
+              <Btn key={String(q)} testid="quick-amount" onClick={() => setAmountText(decStr(q))}>
+                {formatMoney(q, cur)}
+              </Btn>
+            ))}
+          </div>
+        )}
+        {method === "card" && (
+          <label>
+            {t("pay.approval")}
+            <input data-testid="card-approval" autoComplete="off" value={reference} onInput={(e) => setReference(e.currentTarget.value)} />
+          </label>
+        )}
+        {(method === "qris" || method === "ewallet") && (
+          <label>
+            {t("pay.reference")}
+            <input data-testid="tender-reference" autoComplete="off" value={reference} onInput={(e) => setReference(e.currentTarget.value)} />
+          </label>
+        )}
+        <div class="change">
+          <span>{t("pay.change")}</span>
+          <strong data-testid="change-amount">{formatMoney(change, cur)}</strong>
+        </div>
+        <div class="pay-buttons">
+          <Btn testid="pay-back" onClick={back} hint="Esc">
+            {t("pay.back")}
+          </Btn>
+          <Btn testid="add-tender" onClick={addTender}>
+            {t("pay.add_tender")}
+          </Btn>
+          <Btn testid="pay-confirm" kind="primary" class="confirm" hint="Enter" disabled={busy || !due} onClick={() => void confirm()}>
+            {t("pay.confirm")}
+          </Btn>
+        </div>
+      </section>
+    </main>
+  );
+}
+
