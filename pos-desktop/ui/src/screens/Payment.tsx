@@ -2,20 +2,19 @@
 //! payload as a QR image), card (EDC approval code), e-wallet (provider and reference), and a
 //! split across methods (the tender list and what is left).
 
-import QRCode from "qrcode";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { payment } from "../api";
 import type { Due, PaymentMethod, Tender } from "../api/types";
 import { Btn } from "../components";
 import { useKeys } from "../keyboard";
-import { t } from "../i18n";
-import { decOf, decStr, formatMoney, parseTypedAmount, type Dec } from "../money";
-import { attempt, currency, pay, showToast, store, view } from "../state";
+import { lang, t } from "../i18n";
+import { decOf, decStr, formatMoney, formatQty, parseTypedAmount, type Dec } from "../money";
+import { attempt, cartView, currency, pay, showToast, store, view } from "../state";
+import { unitSymbol } from "./Selling";
 import { quickAmounts, summarize } from "../tenders";
-import { methodText } from "./SalesList";
+import { methodText, PROVIDERS } from "./SalesList";
 
 type Method = "cash" | "qris" | "card" | "ewallet";
-export const PROVIDERS = ["GoPay", "OVO", "DANA", "ShopeePay", "LinkAja"];
 
 interface Entry {
   method: Method;
@@ -45,7 +44,9 @@ function QrImage({ payload }: { payload: string }) {
   const [url, setUrl] = useState<string | null>(null);
   useEffect(() => {
     let live = true;
-    QRCode.toDataURL(payload, { margin: 1, width: 260, errorCorrectionLevel: "M" })
+    // Loaded on first use: the QR encoder is most of the bundle and only QRIS needs it.
+    import("qrcode")
+      .then((QRCode) => QRCode.toDataURL(payload, { margin: 1, width: 260, errorCorrectionLevel: "M" }))
       .then((u) => live && setUrl(u))
       .catch(() => live && setUrl(null));
     return () => {
@@ -53,6 +54,24 @@ function QrImage({ payload }: { payload: string }) {
     };
   }, [payload]);
   return url ? <img class="qris" src={url} alt="QRIS" data-testid="qris-image" /> : null;
+}
+
+/** What is being paid for, read-only. */
+function PayLines() {
+  const p = cartView.value?.priced;
+  const cur = currency.value;
+  if (!p) return null;
+  return (
+    <ul class="pay-lines">
+      {p.lines.map((l) => (
+        <li key={l.line_id}>
+          <span class="name">{l.item.name}</span>
+          <span class="muted">{formatQty(l.quantity, unitSymbol(l.item.unit), lang.value)}</span>
+          <span class="num">{formatMoney(l.amount, cur)}</span>
+        </li>
+      ))}
+    </ul>
+  );
 }
 
 export function Payment() {
@@ -75,7 +94,8 @@ export function Payment() {
   const unit = decOf(store.value?.cash_rounding_unit ?? "0");
   const typed = amountText.trim() === "" ? null : parseTypedAmount(amountText, cur);
   const listed = tenders.map((e) => ({ cash: e.method === "cash", amount: e.amount }));
-  const before = summarize(total, listed, unit);
+  const cashTotal = due ? decOf(due.cash_total) : undefined;
+  const before = summarize(total, listed, unit, cashTotal);
   const suggested = method === "cash" ? before.outstandingCash : before.outstandingNonCash;
   const current: Entry | null =
     typed !== null && typed > 0n ? { method, amount: typed, reference, provider } : null;
@@ -83,12 +103,13 @@ export function Payment() {
     total,
     current ? [...listed, { cash: method === "cash", amount: current.amount }] : listed,
     unit,
+    cashTotal,
   );
   const quick =
     tenders.length === 0 && due
       ? due.quick_amounts.map((q) => decOf(q)).filter((q) => q > decOf(due.cash_total))
       : quickAmounts(before.outstandingCash);
-  const cashDueShown = tenders.length === 0 && due ? decOf(due.cash_total) : before.outstandingCash;
+  const cashDueShown = before.outstandingCash;
 
   const back = () => (view.value = "sell");
 
@@ -112,7 +133,12 @@ export function Payment() {
     const entry: Entry | null =
       current ?? (suggested > 0n ? { method, amount: suggested, reference, provider } : null);
     const all = entry ? [...tenders, entry] : tenders;
-    const s = summarize(total, all.map((e) => ({ cash: e.method === "cash", amount: e.amount })), unit);
+    const s = summarize(
+      total,
+      all.map((e) => ({ cash: e.method === "cash", amount: e.amount })),
+      unit,
+      cashTotal,
+    );
     if (s.nonCashOver) return showToast(t("pay.over_noncash"), "error");
     if (!s.complete) {
       return showToast(t("pay.short", { amount: formatMoney(s.outstandingCash, cur) }), "error");
@@ -137,7 +163,6 @@ export function Payment() {
       F12: () => void confirm(),
       Enter: () => void confirm(),
     },
-    [due, tenders, method, amountText, reference, provider, busy],
   );
 
   const change = withCurrent.change;
@@ -174,6 +199,7 @@ export function Payment() {
             </Btn>
           ))}
         </div>
+        {tenders.length === 0 && <PayLines />}
         {tenders.length > 0 && (
           <div class="tender-list">
             <h3>{t("pay.tenders")}</h3>
@@ -252,10 +278,12 @@ export function Payment() {
             <input data-testid="tender-reference" autoComplete="off" value={reference} onInput={(e) => setReference(e.currentTarget.value)} />
           </label>
         )}
-        <div class="change">
-          <span>{t("pay.change")}</span>
-          <strong data-testid="change-amount">{formatMoney(change, cur)}</strong>
-        </div>
+        {(method === "cash" || tenders.some((e) => e.method === "cash")) && (
+          <div class="change">
+            <span>{t("pay.change")}</span>
+            <strong data-testid="change-amount">{formatMoney(change, cur)}</strong>
+          </div>
+        )}
         <div class="pay-buttons">
           <Btn testid="pay-back" onClick={back} hint="Esc">
             {t("pay.back")}
