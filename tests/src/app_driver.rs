@@ -423,12 +423,36 @@ impl App {
             .expect("key actions");
     }
 
-    /// A barcode scanner: each character as key down/up 5 ms apart, then Enter, into whatever
-    /// has the focus (the selling screen keeps it on the search field).
-    pub fn scan(&mut self, code: &str) {
+    /// A barcode scanner: each character as its own key down and up, then Enter, into whatever
+    /// has the focus (the UI catches scans at window level). Returns the largest gap between two
+    /// of these keydowns as the page saw them, in ms (a scanner's are a few ms; the UI takes
+    /// gaps up to 30 ms as a scanner).
+    ///
+    /// No pause between keys: WebKitWebDriver dispatches each key as its own round trip, which
+    /// already spaces them about 10 ms apart (a pause of 5 ms would come on top of that).
+    pub fn scan(&mut self, code: &str) -> f64 {
+        self.execute(
+            "if (!window.__e2eKeys) { window.addEventListener('keydown', \
+               e => window.__e2eKeys.push(performance.now()), true); } \
+             window.__e2eKeys = [];",
+            vec![],
+        );
         let mut chars: Vec<char> = code.chars().collect();
         chars.push(Key::Enter.into());
-        self.keys(&chars, Duration::from_millis(5));
+        self.keys(&chars, Duration::ZERO);
+        let times = self.execute("return window.__e2eKeys", vec![]);
+        let times: Vec<f64> = times
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_f64).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            times.len(),
+            chars.len(),
+            "the page saw {} of the {} keys of scan {code}",
+            times.len(),
+            chars.len()
+        );
+        times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max)
     }
 
     /// The visible text of the element with test id `id`.
