@@ -206,6 +206,17 @@ impl App {
         let driver_bin = tauri_driver();
         std::fs::create_dir_all(data_dir).expect("data dir");
         std::fs::create_dir_all(screens_dir()).expect("screens dir");
+        // This run's screenshots replace the last run's of the same prefix.
+        let mine = format!("-{prefix}-");
+        for e in std::fs::read_dir(screens_dir())
+            .expect("screens dir")
+            .flatten()
+        {
+            let name = e.file_name().to_string_lossy().to_string();
+            if name.ends_with(".png") && name.get(2..).is_some_and(|n| n.starts_with(&mine)) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
         let xvfb = Xvfb::start();
         let port = free_port();
         let native_port = free_port();

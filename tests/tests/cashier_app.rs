@@ -459,6 +459,11 @@ fn cashier_story() {
         .find(|j| j.printed_anything())
         .expect("a receipt printed");
     let text = printed.printout.text();
+    std::fs::write(
+        snapkasir_tests::app_driver::screens_dir().join("story-receipt.txt"),
+        &text,
+    )
+    .expect("save the receipt text");
     for p in [&a, &b, &c, &weighed] {
         let head: String = p.name.chars().take(12).collect();
         assert!(
@@ -618,6 +623,7 @@ fn cashier_story() {
 /// Every visible main panel that overflows horizontally and every visible button under 44 px.
 const LAYOUT_CHECK: &str = r#"
 const bad = [];
+let buttons = 0;
 const shown = (e) => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden'; };
 const name = (e) => e.getAttribute('data-testid') || (e.className && String(e.className)) || e.tagName;
 if (document.documentElement.scrollWidth > window.innerWidth + 1) bad.push('page wider than the window: ' + document.documentElement.scrollWidth + ' > ' + window.innerWidth);
@@ -626,10 +632,11 @@ for (const e of document.querySelectorAll('main, header, section, .dialog, .dial
 }
 for (const b of document.querySelectorAll('button')) {
   if (!shown(b)) continue;
+  buttons++;
   const h = b.getBoundingClientRect().height;
   if (h < 44 - 0.5) bad.push('button under 44px: ' + name(b) + ' "' + b.textContent.trim().slice(0, 30) + '" ' + h.toFixed(1));
 }
-return bad;
+return { bad, buttons };
 "#;
 
 /// Screenshots of the current screen at every size, and its layout problems.
@@ -638,8 +645,12 @@ fn look(app: &mut App, name: &str, problems: &mut Vec<String>) {
         app.set_size(size);
         let lang = app.html_lang();
         app.screenshot(&format!("{name}-{lang}-{}", size.name()));
-        let bad = app.execute(LAYOUT_CHECK, vec![]);
-        for b in bad.as_array().cloned().unwrap_or_default() {
+        let check = app.execute(LAYOUT_CHECK, vec![]);
+        assert!(
+            check["buttons"].as_u64().unwrap_or(0) > 0,
+            "{name}: the layout check found no button to measure: {check}"
+        );
+        for b in check["bad"].as_array().cloned().unwrap_or_default() {
             problems.push(format!(
                 "{name} {lang} {}: {}",
                 size.name(),
@@ -697,32 +708,26 @@ fn screens_tour() {
     app.wait_for("search-input");
     look_both(&mut app, "selling-empty", &mut problems);
 
-    // A cart with a few lines, a search open.
-    for q in ["a", "e", "i"] {
-        app.type_into("search-input", q);
-        let hits = app.poll("search hits", Duration::from_secs(10), |x| {
-            let h = x.all("search-result");
-            (!h.is_empty()).then_some(h)
-        });
-        // The first piece product of the hits (weighed items open the weight dialog).
-        let mut added = false;
-        for h in hits.iter().take(5) {
-            let before = cart_lines(&mut app);
-            app.click_element(h, "search hit");
-            std::thread::sleep(Duration::from_millis(300));
-            if app.visible("weight-input") {
-                app.press(Key::Escape);
-                continue;
-            }
-            if cart_lines(&mut app) > before {
-                added = true;
-                break;
-            }
-        }
-        assert!(added, "a piece product found for {q:?}");
-    }
-    app.type_into("search-input", "a");
+    // A cart with three piece products from the first category, its products listed.
+    let first_category = app.wait_for_css("[data-testid^=\"category-\"]");
+    app.click_element(&first_category, "the first category");
     app.wait_for("search-result");
+    let mut index = 0;
+    while cart_lines(&mut app) < 3 {
+        let hits = app.all("search-result");
+        assert!(
+            index < hits.len(),
+            "three piece products in the first category"
+        );
+        let text = app.text_of(&hits[index]);
+        index += 1;
+        if text.contains("/kg") {
+            continue;
+        }
+        let before = cart_lines(&mut app);
+        app.click_element(&hits[index - 1], "a product of the category");
+        wait_lines(&mut app, before + 1);
+    }
     look_both(&mut app, "selling-cart", &mut problems);
 
     look_dialog(&mut app, "dialog-line-discount", &mut problems, &|x| {
