@@ -211,15 +211,55 @@ fn wait_lines(app: &mut App, n: usize) {
     });
 }
 
-/// Scans `code` and waits for the cart to have `lines` lines (the keys' largest gap is in the
-/// failure: above 30 ms the UI takes the keys for a person typing).
+/// The cart as the screen shows it (every line's text).
+fn cart_text(app: &mut App) -> Vec<String> {
+    let lines = app.all("cart-line");
+    lines.iter().map(|l| app.text_of(l)).collect()
+}
+
+/// Scans `code` until `done` holds (up to 10 s). WebKitWebDriver hands the page one key at a
+/// time and waits for it, so on a busy machine its keys can come further apart than a
+/// scanner's ever do (a real scanner's keys queue up and arrive together when the page is
+/// busy); the UI then rightly takes them for a person typing. Such a scan is repeated (at most
+/// three times, each said on stderr) after checking it left the cart as it was; a scan at
+/// scanner speed that does not reach `done` fails at once.
+fn scan_until(app: &mut App, code: &str, what: &str, done: impl Fn(&mut App) -> bool) {
+    let before = cart_text(app);
+    for attempt in 1..=3 {
+        let gap = app.scan(code);
+        if gap <= 30.0 {
+            app.poll(
+                &format!("{what} after scanning {code} (keys up to {gap:.0} ms apart)"),
+                Duration::from_secs(10),
+                |a| done(a).then_some(()),
+            );
+            return;
+        }
+        eprintln!(
+            "scan {code} (attempt {attempt}): keys up to {gap:.0} ms apart, slower than a \
+             scanner; the machine is busy"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+        if done(app) {
+            return;
+        }
+        assert_eq!(
+            cart_text(app),
+            before,
+            "a scan of {code} at {gap:.0} ms between keys changed the cart"
+        );
+        // What the UI took for typing is in the search box: clear it.
+        app.click("search-input");
+        app.press(Key::Escape);
+    }
+    panic!("three scans of {code} all came slower than a scanner: the machine is too busy");
+}
+
+/// Scans `code` and waits for the cart to have `lines` lines.
 fn scan_to(app: &mut App, code: &str, lines: usize) {
-    let gap = app.scan(code);
-    app.poll(
-        &format!("{lines} cart lines after scanning {code} (keys up to {gap:.0} ms apart)"),
-        Duration::from_secs(10),
-        |a| (cart_lines(a) == lines).then_some(()),
-    );
+    scan_until(app, code, &format!("{lines} cart lines"), |a| {
+        cart_lines(a) == lines
+    });
 }
 
 /// The receipt number the paid screen shows ("Nota MAJU-T2-…" / "Receipt …").
@@ -240,10 +280,24 @@ fn paid_receipt(app: &mut App) -> String {
         .to_string()
 }
 
+/// Waits until the payment screen has the amount due from the shell (the amount field's
+/// placeholder shows it; "Uang pas" before that would take Rp 0).
+fn wait_due(app: &mut App) {
+    app.poll(
+        "the amount due on the payment screen",
+        Duration::from_secs(10),
+        |a| {
+            let shown = a.attr("tender-amount", "placeholder")?;
+            (rupiah(&shown) > 0).then_some(())
+        },
+    );
+}
+
 /// Pays the current cart with exact cash and starts a new sale; the receipt number.
 fn pay_exact_cash(app: &mut App) -> String {
     app.click("pay-button");
     app.click("method-cash");
+    wait_due(app);
     app.click("uang-pas");
     app.click("pay-confirm");
     let r = paid_receipt(app);
@@ -350,17 +404,15 @@ fn cashier_story() {
 
     // Sale 1: two scans of A and one of B at scanner speed, C by search, a weighed item.
     scan_to(&mut app, &a_ean, 1);
-    app.scan(&a_ean);
-    app.poll("A's quantity 2", Duration::from_secs(10), |x| {
-        (x.text("line-qty").trim() == "2").then_some(())
+    scan_until(&mut app, &a_ean, "A's quantity 2", |x| {
+        x.text("line-qty").trim() == "2"
     });
     scan_to(&mut app, &b_ean, 2);
     app.screenshot("scanned");
     let perf = app.execute("return window.__snapkasirPerf", vec![]);
-    assert_eq!(
-        perf["scans"].as_array().map(Vec::len),
-        Some(3),
-        "three scans were measured: {perf}"
+    assert!(
+        perf["scans"].as_array().map(Vec::len) >= Some(3),
+        "the scans were measured: {perf}"
     );
 
     let word = c.name.split_whitespace().next().expect("name").to_string();
@@ -414,6 +466,7 @@ fn cashier_story() {
     // Pay cash with the first quick amount: the supervisor approves, the change is shown.
     app.click("pay-button");
     app.click("method-cash");
+    wait_due(&mut app);
     let due = app
         .invoke("plugin:payment|due", json!({}))
         .unwrap_or_else(|e| panic!("due: {e}"));
@@ -493,6 +546,7 @@ fn cashier_story() {
     scan_to(&mut app, &b_ean, 2);
     let total2 = rupiah(&app.text("cart-total"));
     app.click("pay-button");
+    wait_due(&mut app);
     app.click("method-card");
     let card_part = total2 / 2;
     app.type_into("tender-amount", &card_part.to_string());
@@ -763,6 +817,7 @@ fn screens_tour() {
     app.wait_gone("discount-input");
     app.click("pay-button");
     app.click("method-cash");
+    wait_due(&mut app);
     app.click("uang-pas");
     app.click("pay-confirm");
     app.wait_for("supervisor-dialog");
