@@ -60,7 +60,7 @@ fn grouped(v: i64) -> String {
     let s = v.abs().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push('.');
         }
         out.push(c);
@@ -598,7 +598,7 @@ fn cashier_story() {
     });
     let mut offline = Vec::new();
     for (_, ean) in catalog.scannable.iter().take(3) {
-        scan_to(&mut app, &ean, 1);
+        scan_to(&mut app, ean, 1);
         offline.push(pay_exact_cash(&mut app));
     }
     app.poll("three sales waiting", Duration::from_secs(10), |x| {
