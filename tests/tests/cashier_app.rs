@@ -280,6 +280,23 @@ fn paid_receipt(app: &mut App) -> String {
         .to_string()
 }
 
+/// Waits until the paid screen's receipt preview is a decoded picture.
+fn wait_preview(app: &mut App) {
+    app.wait_for("receipt-preview");
+    app.poll(
+        "the receipt preview decoded",
+        Duration::from_secs(10),
+        |a| {
+            let w = a.execute(
+                "const i = document.querySelector('[data-testid=\"receipt-preview\"]');\
+             return i && i.complete ? i.naturalWidth : 0",
+                vec![],
+            );
+            (w.as_u64().unwrap_or(0) > 0).then_some(())
+        },
+    );
+}
+
 /// Waits until the payment screen has the amount due from the shell (the amount field's
 /// placeholder shows it; "Uang pas" before that would take Rp 0).
 fn wait_due(app: &mut App) {
@@ -502,7 +519,7 @@ fn cashier_story() {
         given - cash_total,
         "change on the paid screen"
     );
-    app.wait_for("receipt-preview");
+    wait_preview(&mut app);
     app.screenshot("paid");
 
     // The receipt at the printer: the goods, PPN and the total.
@@ -560,6 +577,7 @@ fn cashier_story() {
     app.screenshot("payment-split");
     app.click("pay-confirm");
     let receipt2 = paid_receipt(&mut app);
+    wait_preview(&mut app);
     app.screenshot("paid-split");
     app.click("new-sale");
     app.wait_for("search-input");
@@ -828,7 +846,7 @@ fn screens_tour() {
         .to_string();
     app.type_into("supervisor-pin", &supervisor_pin);
     app.click("supervisor-ok");
-    app.wait_for("receipt-preview");
+    wait_preview(&mut app);
     look_both(&mut app, "paid", &mut problems);
     app.click("new-sale");
     app.wait_for("search-input");
