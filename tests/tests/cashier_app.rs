@@ -689,7 +689,10 @@ fn cashier_story() {
     );
 
     drop(app);
+    drop(server);
     eprintln!("cashier_story took {:?}", started.elapsed());
+    // Kept when the test fails (the app's, the server's and tauri-driver's logs are there).
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Every visible main panel that overflows horizontally and every visible button under 44 px.
@@ -856,6 +859,7 @@ fn screens_tour() {
     app.wait_for(&format!("user-{cashier}"));
     look_both(&mut app, "locked", &mut problems);
 
+    drop(app);
     assert!(
         problems.is_empty(),
         "layout problems ({}), screenshots in {}:\n{}",
@@ -863,4 +867,5 @@ fn screens_tour() {
         snapkasir_tests::app_driver::screens_dir().display(),
         problems.join("\n")
     );
+    let _ = std::fs::remove_dir_all(&dir);
 }
