@@ -284,16 +284,30 @@ mod tests {
         let cats = t.categories().unwrap();
         assert_eq!(cats.len(), 5);
         for c in &cats {
-            assert!(!t.category_products(c.id, 100).unwrap().is_empty());
+            let hits = t.category_products(c.id, 100).unwrap();
+            assert_eq!(hits.len(), 6, "{}", c.name);
+            let mut names: Vec<&str> = hits.iter().map(|h| h.name.as_str()).collect();
+            names.sort();
+            assert_eq!(
+                names,
+                hits.iter().map(|h| h.name.as_str()).collect::<Vec<_>>()
+            );
         }
+        let drinks = cats.iter().find(|c| c.name == "Minuman").unwrap().id;
+        assert_eq!(t.category_products(drinks, 2).unwrap().len(), 2);
+        let first = t.category_products(drinks, 1).unwrap()[0].product_id;
+        t.set_product_active(first, false).unwrap();
+        let left = t.category_products(drinks, 100).unwrap();
+        assert_eq!(left.len(), 5);
+        assert!(left.iter().all(|h| h.product_id != first));
         let s = t.settings().unwrap();
         s.validate().unwrap();
         assert_eq!(s.cash_rounding_unit, Money::from_i64(100));
         assert!(s.qris_static_payload.is_some());
         assert_eq!(t.promotions().unwrap().len(), 1);
         assert!(t.open_shift().unwrap().is_none());
-        let aqua = t.search("Aqua", 1, false).unwrap()[0].product_id;
-        assert_eq!(t.stock_on_hand(aqua).unwrap(), Quantity::from_i64(100));
+        let kopi = t.search("Kopi Kapal Api", 1, false).unwrap()[0].product_id;
+        assert_eq!(t.stock_on_hand(kopi).unwrap(), Quantity::from_i64(100));
         let users = t.users().unwrap();
         let cashier = users.iter().find(|u| u.name == d.cashier_name).unwrap();
         t.verify_pin(cashier.id, "1234").unwrap();
