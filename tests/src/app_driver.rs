@@ -256,7 +256,11 @@ impl App {
             shots: 0,
         };
         let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        // Both tauri-driver and the WebKitWebDriver it starts must listen before a session can
+        // be made (tauri-driver forwards to the native port and fails if it is not up yet).
+        while TcpStream::connect(("127.0.0.1", port)).is_err()
+            || TcpStream::connect(("127.0.0.1", native_port)).is_err()
+        {
             if let Ok(Some(status)) = app_driver.driver.try_wait() {
                 panic!(
                     "tauri-driver exited ({status}); see {}",
@@ -265,7 +269,7 @@ impl App {
             }
             assert!(
                 start.elapsed() < WAIT,
-                "tauri-driver did not listen on {port}"
+                "tauri-driver did not listen on {port} and WebKitWebDriver on {native_port}"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -444,6 +448,7 @@ impl App {
     /// machine). Instead the keys overlap as a scanner's do: two keyboards take turns, the next
     /// key going down in the tick the previous one comes up, which measured 1–15 ms.
     pub fn scan(&mut self, code: &str) -> f64 {
+        self.settle();
         self.execute(
             "if (!window.__e2eKeys) { window.addEventListener('keydown', \
                e => window.__e2eKeys.push(performance.now()), true); } \
@@ -492,6 +497,17 @@ impl App {
             chars.len()
         );
         times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max)
+    }
+
+    /// Waits until the page has painted twice and had 50 ms more (what a screen does when it
+    /// appears is done before a burst of keys comes).
+    pub fn settle(&mut self) {
+        let c = self.c().clone();
+        let script = "const done = arguments[arguments.length - 1];\
+             requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 50)));";
+        self.rt
+            .block_on(c.execute_async(script, vec![]))
+            .unwrap_or_else(|e| panic!("settle: {e}"));
     }
 
     /// The visible text of the element with test id `id`.
