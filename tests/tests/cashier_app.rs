@@ -39,6 +39,17 @@ fn temp_dir(name: &str) -> PathBuf {
     d
 }
 
+/// Removes a passing test's temp directory; the app's processes may still be going away, so a
+/// file they leave behind gets a few more tries.
+fn remove_temp(dir: &Path) {
+    for _ in 0..10 {
+        if std::fs::remove_dir_all(dir).is_ok() || !dir.exists() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// "Rp 12.500" -> 12500 (whole rupiah; the store has no minor units).
 fn rupiah(text: &str) -> i64 {
     let neg = text.contains('-') || text.contains('−');
@@ -692,7 +703,7 @@ fn cashier_story() {
     drop(server);
     eprintln!("cashier_story took {:?}", started.elapsed());
     // Kept when the test fails (the app's, the server's and tauri-driver's logs are there).
-    let _ = std::fs::remove_dir_all(&dir);
+    remove_temp(&dir);
 }
 
 /// Every visible main panel that overflows horizontally and every visible button under 44 px.
@@ -867,5 +878,5 @@ fn screens_tour() {
         snapkasir_tests::app_driver::screens_dir().display(),
         problems.join("\n")
     );
-    let _ = std::fs::remove_dir_all(&dir);
+    remove_temp(&dir);
 }
