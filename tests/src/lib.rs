@@ -1,6 +1,8 @@
 //! Support for SnapKasir's cross-process tests: a fault-injecting TCP proxy that sits between
-//! terminals and the sync server, and seeded schedules of faults that replay exactly.
+//! terminals and the sync server, seeded schedules of faults that replay exactly, and a driver
+//! for the real cashier app (WebDriver through tauri-driver).
 
+pub mod app_driver;
 pub mod processes;
 pub mod proxy;
 pub mod schedule;
