@@ -257,7 +257,7 @@ export function Payment() {
         {typed !== null && <p class="amount-echo">{formatMoney(typed, cur)}</p>}
         {method === "cash" && (
           <div class="quick">
-            <Btn testid="uang-pas" onClick={() => setAmountText(decStr(cashDueShown))}>
+            <Btn testid="uang-pas" disabled={!due} onClick={() => setAmountText(decStr(cashDueShown))}>
               {t("pay.exact")}
             </Btn>
             {quick.map((q) => (
