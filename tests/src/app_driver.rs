@@ -235,6 +235,8 @@ impl App {
             .env("DISPLAY", &xvfb.display)
             .env("SNAPKASIR_DATA_DIR", data_dir)
             .env("SNAPKASIR_LOG", "info")
+            // LAN sync on loopback only, on a free port: tests never listen on other addresses.
+            .env("SNAPKASIR_LAN_LISTEN", "127.0.0.1:0")
             .env_remove("WAYLAND_DISPLAY")
             // (No WEBKIT_DISABLE_COMPOSITING_MODE: with it WebKitWebDriver's screenshots hang.)
             .stdin(Stdio::null())
