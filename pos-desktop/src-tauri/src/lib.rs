@@ -24,7 +24,9 @@ pub use plugin_commands::PLUGIN_COMMANDS;
 
 use crate::state::{App, DATA_DIR_ENV};
 
-/// Runs the app until its window closes.
+/// Runs the app until its window closes. On Android and iOS this is the app's entry point
+/// (docs/cashier-app.md, "Other platforms").
+#[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
     init_tracing();
     let data_dir = std::env::var_os(DATA_DIR_ENV).map(PathBuf::from);
