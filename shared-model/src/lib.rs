@@ -19,6 +19,7 @@ pub mod money;
 pub mod payment;
 pub mod pricing;
 pub mod promotion;
+pub mod qris;
 pub mod receipt_number;
 pub mod refund;
 pub mod sale;

@@ -33,6 +33,7 @@ pub struct StoreSettings {
     /// The store's static QRIS payload (EMVCo merchant-presented QR text, CRC included), shown
     /// as a QR code at payment. Absent in documents written before it existed.
     #[serde(default)]
+    #[autosurgeon(missing = "Default::default")]
     pub qris_static_payload: Option<String>,
 }
 
@@ -98,6 +99,56 @@ impl StoreSettings {
         for r in &self.weighed_barcodes {
             r.validate()?;
         }
+        if let Some(payload) = &self.qris_static_payload {
+            crate::qris::check_payload(payload)?;
+        }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::transaction::Transactable;
+    use automerge::{AutoCommit, ROOT};
+
+    use super::*;
+
+    #[test]
+    fn settings_written_before_the_qris_payload_existed_still_load() {
+        let mut doc = AutoCommit::new();
+        autosurgeon::reconcile_prop(
+            &mut doc,
+            ROOT,
+            "settings",
+            StoreSettings::indonesia("Toko", "Jl. 1"),
+        )
+        .unwrap();
+        let settings = match automerge::ReadDoc::get(&doc, ROOT, "settings").unwrap() {
+            Some((_, id)) => id,
+            None => panic!("no settings"),
+        };
+        doc.delete(&settings, "qris_static_payload").unwrap();
+        let back: StoreSettings = autosurgeon::hydrate_prop(&doc, ROOT, "settings").unwrap();
+        assert_eq!(back.qris_static_payload, None);
+        // And from JSON without the field.
+        let mut json = serde_json::to_value(StoreSettings::indonesia("Toko", "Jl. 1")).unwrap();
+        json.as_object_mut().unwrap().remove("qris_static_payload");
+        let back: StoreSettings = serde_json::from_value(json).unwrap();
+        assert_eq!(back.qris_static_payload, None);
+    }
+
+    #[test]
+    fn a_mistyped_qris_payload_is_refused() {
+        let mut s = StoreSettings::indonesia("Toko", "Jl. 1");
+        let good = crate::qris::with_crc("000201010211520454115303360580" /* cut */);
+        s.qris_static_payload = Some(good);
+        // The body above is cut mid-object, so even with its CRC it is no payload.
+        assert!(s.validate().is_err());
+        let good = crate::qris::with_crc("0002010102115204541153033605802ID5909TOKO DEMO");
+        s.qris_static_payload = Some(good.clone());
+        s.validate().unwrap();
+        s.qris_static_payload = Some(good.replacen("DEMO", "DEMI", 1));
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("QRIS payload") && err.contains("CRC"), "{err}");
     }
 }

@@ -484,8 +484,18 @@ impl Terminal {
         category: CategoryId,
         limit: usize,
     ) -> CoreResult<Vec<ProductHit>> {
-        let _ = (category, limit);
-        unimplemented!()
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT product_id, sku, name, price, unit, active FROM products
+             WHERE category_id = ?1 AND active ORDER BY name, sku LIMIT ?2",
+        )?;
+        let mut out = Vec::new();
+        for row in stmt.query_map(
+            params![category.to_string(), limit.clamp(1, 500) as i64],
+            |r| HitRow::try_from(r),
+        )? {
+            push_hit(&mut out, row?, false)?;
+        }
+        Ok(out)
     }
 
     /// Products in the query tables.

@@ -32,6 +32,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(4, "0004_sync.sql"),
     migration!(5, "0005_baseline_included.sql"),
     migration!(6, "0006_legacy_print_jobs.sql"),
+    migration!(7, "0007_app.sql"),
 ];
 
 /// How long a writer waits for another connection's lock before giving up.

@@ -61,7 +61,6 @@ export function App() {
           "Ctrl+l": () => void lock(),
         }
       : {},
-    [loggedIn],
   );
   return (
     <div class="app">

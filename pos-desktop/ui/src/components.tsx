@@ -47,10 +47,12 @@ interface DialogProps {
 /** A modal layer: Esc closes it, screens below see no shortcut while it is open. */
 export function Dialog(p: DialogProps) {
   const close = p.onClose ?? (() => (overlay.value = null));
-  useKeys({ "*": () => {}, Escape: close }, [close]);
+  useKeys({ "*": () => {}, Escape: close });
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
-    const first = ref.current?.querySelector<HTMLElement>("input, select, textarea");
+    const first =
+      ref.current?.querySelector<HTMLElement>("[data-autofocus]") ??
+      ref.current?.querySelector<HTMLElement>("input, select, textarea");
     first?.focus();
   }, []);
   return (

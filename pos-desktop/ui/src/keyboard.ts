@@ -1,25 +1,29 @@
 //! Window-level keys: the barcode scanner (wherever the focus is) and the F-key shortcuts of
 //! contract.md. Screens register what a shortcut does while they are shown (`useKeys`).
 
-import { useEffect } from "preact/hooks";
+import { useEffect, useRef } from "preact/hooks";
 import { ScanDetector } from "./scan";
 
 export type KeyHandlers = Partial<Record<string, (e: KeyboardEvent) => void>>;
 
-/** The handlers of the screens shown now, innermost (last registered) first. */
-const stack: KeyHandlers[] = [];
+/** The layers of the screens shown now, innermost (last registered) last. */
+const stack: { current: KeyHandlers }[] = [];
 
 /** Registers shortcuts while the calling component is mounted. Keys are KeyboardEvent.key
- * values ("F2", "Escape") or "Ctrl+l"; a "*" entry (never called) makes the layer modal. */
-export function useKeys(handlers: KeyHandlers, deps: unknown[]): void {
+ * values ("F2", "Escape") or "Ctrl+l"; a "*" entry (never called) makes the layer modal.
+ * The layer always calls the handlers of the latest render: keys typed faster than effects run
+ * (a test driver, a scanner) never reach a stale closure. */
+export function useKeys(handlers: KeyHandlers): void {
+  const layer = useRef(handlers);
+  layer.current = handlers;
   useEffect(() => {
-    stack.push(handlers);
+    const l = layer;
+    stack.push(l);
     return () => {
-      const i = stack.lastIndexOf(handlers);
+      const i = stack.lastIndexOf(l);
       if (i >= 0) stack.splice(i, 1);
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, deps);
+  }, []);
 }
 
 function keyName(e: KeyboardEvent): string {
@@ -32,6 +36,8 @@ export interface ScannerHooks {
   /** A scan: `start` is the time of its Enter's keydown; `fromSearch` when the focus was in
    * the search box (the code may then be a name typed quickly). */
   onScan: (code: string, start: number, fromSearch: boolean) => void;
+  /** Where typing goes when no field has the focus. */
+  searchBox: () => HTMLInputElement | null;
 }
 
 function isTextField(el: Element | null): el is HTMLInputElement | HTMLTextAreaElement {
@@ -48,6 +54,11 @@ export function installKeys(scanner: ScannerHooks): () => void {
     const now = performance.now();
     if (!e.ctrlKey && !e.altKey && !e.metaKey) {
       const ev = detector.feed(e.key, now);
+      if (ev.kind === "char" && !isTextField(document.activeElement) && scanner.active()) {
+        // Typing with no field focused goes to the search box (focus moves before the
+        // character lands, so it lands there).
+        scanner.searchBox()?.focus();
+      }
       if (ev.kind === "char" && ev.burstStart) {
         const el = document.activeElement;
         before = isTextField(el) ? { el, value: el.value } : null;
@@ -67,7 +78,7 @@ export function installKeys(scanner: ScannerHooks): () => void {
     }
     const name = keyName(e);
     for (let i = stack.length - 1; i >= 0; i--) {
-      const h = stack[i][name];
+      const h = stack[i].current[name];
       if (h) {
         e.preventDefault();
         e.stopPropagation();
@@ -75,7 +86,7 @@ export function installKeys(scanner: ScannerHooks): () => void {
         return;
       }
       // A dialog's layer ("*") keeps the screens below it from seeing shortcuts.
-      if (stack[i]["*"]) return;
+      if (stack[i].current["*"]) return;
     }
   };
   window.addEventListener("keydown", onKey, true);

@@ -7,7 +7,6 @@ import { App } from "./App";
 import { installKeys } from "./keyboard";
 import { perf } from "./perf";
 import {
-  cartView,
   loadStatus,
   afterLogin,
   onPrintJob,
@@ -23,13 +22,17 @@ import "./styles.css";
 
 async function start(): Promise<void> {
   perf();
-  void events.syncStatus((v) => (syncView.value = v));
-  void events.printJob(onPrintJob);
-  void events.salesChanged(() => void refreshSales());
+  const listening = [
+    events.syncStatus((v) => (syncView.value = v)),
+    events.printJob(onPrintJob),
+    events.salesChanged(() => void refreshSales()),
+  ];
+  for (const l of listening) l.catch(showError);
   installKeys({
     active: () =>
       !!status.value?.user && !!status.value.shift_open && view.value === "sell" && overlay.value === null,
     onScan: (code, start, fromSearch) => void scan(code, start, fromSearch),
+    searchBox: () => document.querySelector<HTMLInputElement>("[data-testid=search-input]"),
   });
   try {
     await loadStatus();
@@ -42,7 +45,6 @@ async function start(): Promise<void> {
   requestAnimationFrame(() => {
     void session.uiReady().catch(() => undefined);
   });
-  void cartView;
 }
 
 void start();

@@ -34,6 +34,8 @@ export const syncView = signal<SyncView | null>(null);
 export const daySales = signal<SaleSummary[]>([]);
 export const lastPaid = signal<Paid | null>(null);
 export const printJobs = signal<Record<number, QueuedJob>>({});
+/** The cart pos-core reported as resumed on two tills: warned about until it is paid or left. */
+export const resumedTwice = signal<string | null>(null);
 /** Line that was just added or changed (highlighted, scrolled into view). */
 export const lastLineId = signal<string | null>(null);
 
@@ -167,6 +169,7 @@ export async function lock(): Promise<void> {
   if (s) {
     batch(() => {
       overlay.value = null;
+      if (view.value === "paid") view.value = "sell";
       setStatus(s);
     });
   }
@@ -195,7 +198,7 @@ function applyCart(cv: CartView, changedLine?: string | null): void {
       lastLineId.value = changed?.id ?? lastLineId.value;
     }
   });
-  if (cv.warning === "resumed_twice") showToast(t("sell.resumed_twice"), "error");
+  if (cv.warning === "resumed_twice") resumedTwice.value = cv.cart.id;
 }
 
 async function cartAction(f: () => Promise<CartView>, changedLine?: string | null) {
@@ -290,6 +293,8 @@ export async function openPayment(): Promise<void> {
 
 /** Pays; asks for a supervisor when the cart or the shell says one is needed. */
 export async function pay(tenders: Tender[], start: number): Promise<void> {
+  // The cart shows why a supervisor is needed (a banner); the PIN is asked at payment, the one
+  // command that takes an approval.
   const reason = cartView.value?.supervisor_reason;
   if (reason) {
     askSupervisor(reason, (a) => payWith(tenders, a, start));
@@ -302,9 +307,9 @@ function askSupervisor(reason: string, approve: (a: Approval) => Promise<void>):
   overlay.value = { kind: "supervisor", reason, approve };
 }
 
-async function payWith(tenders: Tender[], approval: Approval | null, start: number) {
+async function payWith(tenders: Tender[], given: Approval | null, start: number) {
   try {
-    const paid = await payment.pay(tenders, approval);
+    const paid = await payment.pay(tenders, given);
     batch(() => {
       lastPaid.value = paid;
       overlay.value = null;
@@ -322,10 +327,17 @@ async function payWith(tenders: Tender[], approval: Approval | null, start: numb
     void refreshSales();
   } catch (e) {
     const err = toAppError(e);
+    const refused = ["wrong_pin", "user_locked", "not_authorized"].includes(err.code);
+    if (given && refused) {
+      // The approval was refused (wrong PIN, not a supervisor): ask again.
+      askSupervisor(cartView.value?.supervisor_reason ?? "", (a) => payWith(tenders, a, performance.now()));
+      showToast(errorText(err), "error");
+      return;
+    }
     if (err.code === "supervisor_required") {
       const r = String(err.params.reason ?? "");
       askSupervisor(r, (a) => payWith(tenders, a, performance.now()));
-      if (approval) showToast(errorText(err), "error");
+      if (given) showToast(errorText(err), "error");
       return;
     }
     showToast(errorText(err), "error");

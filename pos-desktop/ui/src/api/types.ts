@@ -281,4 +281,6 @@ export interface StoreSettings {
   receipt_footer: string[];
   supervisor_discount_percent: string;
   offline_warning_hours: number;
+  /** Absent before core added it. */
+  qris_static_payload?: string | null;
 }

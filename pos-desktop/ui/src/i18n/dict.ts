@@ -3,8 +3,7 @@
 
 export const id = {
   "app.name": "SnapKasir",
-  "lang.toggle": "English",
-  "lang.current": "ID",
+  "lang.toggle": "Ganti bahasa ke English",
 
   "first.title": "Selamat datang di SnapKasir",
   "first.subtitle": "Kasir ini belum terhubung ke toko.",
@@ -138,6 +137,7 @@ export const id = {
   "sync.online": "Online",
   "sync.offline": "Offline",
   "sync.demo": "Toko demo (tidak tersambung ke server)",
+  "sync.not_enrolled": "Belum terhubung ke server toko",
   "sync.waiting": "{n} menunggu dikirim",
   "sync.all_sent": "Semua terkirim",
   "sync.last": "Sinkron terakhir {when}",
@@ -222,8 +222,7 @@ export type Key = keyof typeof id;
 
 export const en: Record<Key, string> = {
   "app.name": "SnapKasir",
-  "lang.toggle": "Bahasa Indonesia",
-  "lang.current": "EN",
+  "lang.toggle": "Switch language to Bahasa Indonesia",
 
   "first.title": "Welcome to SnapKasir",
   "first.subtitle": "This till is not connected to a store yet.",
@@ -357,6 +356,7 @@ export const en: Record<Key, string> = {
   "sync.online": "Online",
   "sync.offline": "Offline",
   "sync.demo": "Demo store (not connected to a server)",
+  "sync.not_enrolled": "Not connected to a store server yet",
   "sync.waiting": "{n} waiting to be sent",
   "sync.all_sent": "All sent",
   "sync.last": "Last sync {when}",

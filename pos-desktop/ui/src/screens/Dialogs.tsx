@@ -27,6 +27,11 @@ function close() {
   overlay.value = null;
 }
 
+/** Closes the dialog after its change went through, unless something else opened meanwhile. */
+function done(kind: Overlay["kind"]) {
+  if (overlay.value?.kind === kind) close();
+}
+
 function QtyDialog({ line }: { line: CartLine }) {
   const weighed = line.item.unit !== "Piece";
   if (weighed) {
@@ -36,7 +41,7 @@ function QtyDialog({ line }: { line: CartLine }) {
         initial={decStr(decOf(line.quantity))}
         apply={async (q) => {
           const cv = await setQuantity(line.id, q);
-          if (cv) close();
+          if (cv) done("qty");
         }}
       />
     );
@@ -54,7 +59,7 @@ function PieceQtyDialog({ line }: { line: CartLine }) {
       return;
     }
     const cv = await setQuantity(line.id, decStr(q));
-    if (cv) close();
+    if (cv) done("qty");
   };
   return (
     <Dialog title={t("qty.title", { name: line.item.name })}>
@@ -136,7 +141,7 @@ function DiscountDialog({ line }: { line: CartLine | null }) {
   );
   const apply = async (d: Discount | null) => {
     const cv = line ? await setLineDiscount(line.id, d) : await setCartDiscount(d);
-    if (cv) close();
+    if (cv) done("discount");
   };
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -240,6 +245,7 @@ function SupervisorDialog(p: { reason: string; approve: (a: Approval) => Promise
           {t("supervisor.pin")}
           <input
             data-testid="supervisor-pin"
+            data-autofocus
             type="password"
             inputMode="numeric"
             autoComplete="off"

@@ -20,7 +20,7 @@ export function Paid() {
       else setMissing(true);
     });
   }, [paid?.sale_id]);
-  useKeys({ Enter: newSale, Escape: newSale, F12: newSale }, []);
+  useKeys({ Enter: newSale, Escape: newSale, F12: newSale });
   if (!paid) return null;
   const jobs = Object.values(printJobs.value).filter((j) => j.record_id === paid.sale_id);
   const job = jobs.sort((a, b) => b.job_id - a.job_id)[0];
@@ -41,6 +41,9 @@ export function Paid() {
           <p class={`badge ${job.state === "Printed" ? "badge-ok" : "badge-wait"}`} data-testid="print-state" title={job.description}>
             {tData(`print.state.${job.state}`, job.state)}
           </p>
+        )}
+        {job && ["Held", "Retrying", "Failed"].includes(job.state) && (
+          <p class="muted print-detail">{job.last_error ?? job.description}</p>
         )}
         <div class="paid-buttons">
           <Btn testid="print-button" onClick={() => void printReceipt(paid.sale_id)}>

@@ -2,15 +2,15 @@
 //! payload as a QR image), card (EDC approval code), e-wallet (provider and reference), and a
 //! split across methods (the tender list and what is left).
 
-import QRCode from "qrcode";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { payment } from "../api";
 import type { Due, PaymentMethod, Tender } from "../api/types";
 import { Btn } from "../components";
 import { useKeys } from "../keyboard";
-import { t } from "../i18n";
-import { decOf, decStr, formatMoney, parseTypedAmount, type Dec } from "../money";
-import { attempt, currency, pay, showToast, store, view } from "../state";
+import { lang, t } from "../i18n";
+import { decOf, decStr, formatMoney, formatQty, parseTypedAmount, type Dec } from "../money";
+import { attempt, cartView, currency, pay, showToast, store, view } from "../state";
+import { unitSymbol } from "./Selling";
 import { quickAmounts, summarize } from "../tenders";
 import { methodText } from "./SalesList";
 
@@ -45,7 +45,9 @@ function QrImage({ payload }: { payload: string }) {
   const [url, setUrl] = useState<string | null>(null);
   useEffect(() => {
     let live = true;
-    QRCode.toDataURL(payload, { margin: 1, width: 260, errorCorrectionLevel: "M" })
+    // Loaded on first use: the QR encoder is most of the bundle and only QRIS needs it.
+    import("qrcode")
+      .then((QRCode) => QRCode.toDataURL(payload, { margin: 1, width: 260, errorCorrectionLevel: "M" }))
       .then((u) => live && setUrl(u))
       .catch(() => live && setUrl(null));
     return () => {
@@ -53,6 +55,24 @@ function QrImage({ payload }: { payload: string }) {
     };
   }, [payload]);
   return url ? <img class="qris" src={url} alt="QRIS" data-testid="qris-image" /> : null;
+}
+
+/** What is being paid for, read-only. */
+function PayLines() {
+  const p = cartView.value?.priced;
+  const cur = currency.value;
+  if (!p) return null;
+  return (
+    <ul class="pay-lines">
+      {p.lines.map((l) => (
+        <li key={l.line_id}>
+          <span class="name">{l.item.name}</span>
+          <span class="muted">{formatQty(l.quantity, unitSymbol(l.item.unit), lang.value)}</span>
+          <span class="num">{formatMoney(l.amount, cur)}</span>
+        </li>
+      ))}
+    </ul>
+  );
 }
 
 export function Payment() {
@@ -137,7 +157,6 @@ export function Payment() {
       F12: () => void confirm(),
       Enter: () => void confirm(),
     },
-    [due, tenders, method, amountText, reference, provider, busy],
   );
 
   const change = withCurrent.change;
@@ -174,6 +193,7 @@ export function Payment() {
             </Btn>
           ))}
         </div>
+        {tenders.length === 0 && <PayLines />}
         {tenders.length > 0 && (
           <div class="tender-list">
             <h3>{t("pay.tenders")}</h3>
@@ -252,10 +272,12 @@ export function Payment() {
             <input data-testid="tender-reference" autoComplete="off" value={reference} onInput={(e) => setReference(e.currentTarget.value)} />
           </label>
         )}
-        <div class="change">
-          <span>{t("pay.change")}</span>
-          <strong data-testid="change-amount">{formatMoney(change, cur)}</strong>
-        </div>
+        {(method === "cash" || tenders.some((e) => e.method === "cash")) && (
+          <div class="change">
+            <span>{t("pay.change")}</span>
+            <strong data-testid="change-amount">{formatMoney(change, cur)}</strong>
+          </div>
+        )}
         <div class="pay-buttons">
           <Btn testid="pay-back" onClick={back} hint="Esc">
             {t("pay.back")}

@@ -1,7 +1,7 @@
 //! PIN login (also the lock screen and the cashier switch): pick a user, type the PIN on the
 //! pad or the keyboard. Then the opening float when no shift is open on this till.
 
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { Btn } from "../components";
 import { useKeys } from "../keyboard";
 import { t, tData } from "../i18n";
@@ -28,18 +28,31 @@ const MAX_PIN = 12;
 export function Pin() {
   const list = users.value;
   const [userId, setUserId] = useState<string | null>(null);
-  const [pin, setPin] = useState("");
-  const [busy, setBusy] = useState(false);
+  // The PIN is also kept in a ref: digits and Enter typed within one task (a test driver, a
+  // fast keyboard wedge) must see each other before Preact re-renders.
+  const pinRef = useRef("");
+  const [pin, setPinState] = useState("");
+  const setPin = (v: string) => {
+    pinRef.current = v;
+    setPinState(v);
+  };
+  const busy = useRef(false);
+  const [, setBusy] = useState(false);
   const user = list.find((u) => u.id === userId) ?? (list.length === 1 ? list[0] : undefined);
 
   const submit = async () => {
-    if (!user || pin === "" || busy) return;
+    const p = pinRef.current;
+    if (!user || p === "" || busy.current) return;
+    busy.current = true;
     setBusy(true);
-    const err = await login(user.id, pin);
+    const err = await login(user.id, p);
+    busy.current = false;
     setBusy(false);
     if (err) setPin("");
   };
-  const press = (d: string) => setPin((p) => (p.length < MAX_PIN ? p + d : p));
+  const press = (d: string) => {
+    if (pinRef.current.length < MAX_PIN) setPin(pinRef.current + d);
+  };
 
   const digitKeys = Object.fromEntries(
     "0123456789".split("").map((d) => [d, () => press(d)] as const),
@@ -47,11 +60,10 @@ export function Pin() {
   useKeys(
     {
       ...digitKeys,
-      Backspace: () => setPin((p) => p.slice(0, -1)),
+      Backspace: () => setPin(pinRef.current.slice(0, -1)),
       Enter: () => void submit(),
       Escape: () => setPin(""),
     },
-    [user?.id, pin, busy],
   );
 
   return (
@@ -102,7 +114,7 @@ export function Pin() {
             type="button"
             class="pin-key pin-enter"
             data-testid="pin-enter"
-            disabled={!user || pin === "" || busy}
+            disabled={!user || pin === "" || busy.current}
             onClick={() => void submit()}
           >
             {t("pin.enter")}

@@ -12,6 +12,7 @@ import { lang, t } from "../i18n";
 import { decOf, decStr, formatMoney, formatQty } from "../money";
 import {
   addHit,
+  resumedTwice,
   attempt,
   cartView,
   currency,
@@ -20,6 +21,7 @@ import {
   overlay,
   park,
   removeLine,
+  scan,
   setQuantity,
   status,
   store,
@@ -27,6 +29,7 @@ import {
 import { markReady } from "../perf";
 
 const SEARCH_LIMIT = 40;
+const SEARCH_PAUSE_MS = 40;
 
 export function unitSymbol(unit: string): string {
   return unit === "Kilogram" ? "kg" : unit === "Gram" ? "g" : "";
@@ -76,15 +79,22 @@ function SearchPanel() {
     input.current?.focus();
   }, []);
 
-  const runSearch = async (q: string) => {
+  // Searches wait for a 40 ms pause: a person sees hits as they type, while a scanner's burst
+  // (characters a few ms apart) sends no search at all ahead of its scan.
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const runSearch = (q: string) => {
     const my = ++seq.current;
+    clearTimeout(timer.current);
     if (q.trim() === "") {
       setHits(null);
       return;
     }
-    const r = await attempt(() => selling.search(q.trim(), SEARCH_LIMIT));
-    if (my === seq.current && r) setHits(r);
+    timer.current = setTimeout(async () => {
+      const r = await attempt(() => selling.search(q.trim(), SEARCH_LIMIT));
+      if (my === seq.current && r) setHits(r);
+    }, SEARCH_PAUSE_MS);
   };
+  useEffect(() => () => clearTimeout(timer.current), []);
 
   const openCategory = async (c: Category | null) => {
     const my = ++seq.current;
@@ -98,9 +108,19 @@ function SearchPanel() {
     if (my === seq.current && r) setHits(r);
   };
 
-  const onEnter = async () => {
+  const onEnter = async (start: number) => {
     const q = query.trim();
     if (!q) return;
+    if (!/\s/.test(q)) {
+      // A code typed by hand (or by a scanner too slow to be told from a person) is a scan;
+      // a code no product has is searched, and its first hit added.
+      setQuery("");
+      setHits(null);
+      seq.current++;
+      clearTimeout(timer.current);
+      await scan(q, start, true);
+      return;
+    }
     // The list may be behind the last keystroke: search once more, then take the first hit.
     const r = await attempt(() => selling.search(q, SEARCH_LIMIT));
     if (r && r.length > 0) {
@@ -108,6 +128,7 @@ function SearchPanel() {
       setQuery("");
       setHits(null);
       seq.current++;
+      clearTimeout(timer.current);
     } else {
       setHits(r ?? []);
     }
@@ -121,7 +142,6 @@ function SearchPanel() {
         document.querySelector<HTMLElement>(".cat-grid button")?.focus();
       },
     },
-    [],
   );
 
   const showCats = hits === null;
@@ -141,12 +161,12 @@ function SearchPanel() {
             const q = e.currentTarget.value;
             setQuery(q);
             setCat(null);
-            void runSearch(q);
+            runSearch(q);
           }}
           onKeyDown={(e) => {
             if (e.key === "Enter") {
               e.preventDefault();
-              void onEnter();
+              void onEnter(performance.now());
             } else if (e.key === "Escape" && query) {
               e.stopPropagation();
               setQuery("");
@@ -163,6 +183,11 @@ function SearchPanel() {
           </Btn>
           <strong>{cat.name}</strong>
         </div>
+      )}
+      {showCats && (
+        <h3 class="cat-head">
+          {t("sell.categories")} <kbd class="hint">F3</kbd>
+        </h3>
       )}
       {showCats ? (
         <div class="cat-grid" aria-label={t("sell.categories")}>
@@ -191,6 +216,14 @@ function SearchPanel() {
 }
 
 // ---- cart ----
+
+function TrashIcon() {
+  return (
+    <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true">
+      <path d="M4 7h16M10 11v6M14 11v6M6 7l1 13h10l1-13M9 7V4h6v3" />
+    </svg>
+  );
+}
 
 interface LineProps {
   line: CartLine;
@@ -236,7 +269,6 @@ const LineRow = memo(function LineRow({ line, priced, last }: LineProps) {
         <div class="line-name">
           {line.item.name}
           <span class="muted line-unit-price">
-            {" "}
             @ {formatMoney(line.item.unit_price, cur)}
             {unit && `/${unit}`}
           </span>
@@ -300,7 +332,7 @@ const LineRow = memo(function LineRow({ line, priced, last }: LineProps) {
           title={t("sell.remove")}
           onClick={() => void removeLine(line.id)}
         >
-          🗑
+          <TrashIcon />
         </button>
       </div>
     </li>
@@ -320,8 +352,15 @@ function Totals() {
   const promos = tot ? decOf(tot.promotion_discounts) : 0n;
   return (
     <div class="totals">
+      {cv && resumedTwice.value === cv.cart.id && cv.cart.lines.length > 0 && (
+        <p class="banner banner-warn" data-testid="resume-warning" role="alert">
+          {t("sell.resumed_twice")}
+        </p>
+      )}
       {cv?.supervisor_reason && (
-        <p class="banner banner-warn">{t("sell.needs_supervisor", { reason: cv.supervisor_reason })}</p>
+        <p class="banner banner-warn" data-testid="supervisor-needed">
+          {t("sell.needs_supervisor", { reason: cv.supervisor_reason })}
+        </p>
       )}
       {cv && cv.promotions.length > 0 && (
         <p class="banner banner-promo" data-testid="promotions">
@@ -408,7 +447,6 @@ export function Selling() {
       F8: () => (overlay.value = { kind: "parked" }),
       F12: () => void openPayment(),
     },
-    [],
   );
   return (
     <main class="selling" data-store={status.value?.store_code ?? ""}>

@@ -53,7 +53,6 @@ export function SyncBar() {
   const f = syncFacts(v);
   const enrolled = v?.enrolled ?? false;
   const at = now.value;
-  void lang.value;
   return (
     <header class="topbar">
       <div
@@ -61,11 +60,12 @@ export function SyncBar() {
         data-testid="sync-bar"
         data-online={String(f.online)}
         data-waiting={String(f.waiting)}
+        title={v?.server?.last_error ?? v?.lan?.last_error ?? undefined}
         role="status"
       >
         <span class="dot" aria-hidden="true" />
-        {st?.ready && !enrolled && st.demo ? (
-          <span>{t("sync.demo")}</span>
+        {!enrolled ? (
+          <span>{st?.ready ? t("sync.demo") : t("sync.not_enrolled")}</span>
         ) : (
           <>
             <strong>{f.online ? t("sync.online") : t("sync.offline")}</strong>
@@ -81,7 +81,7 @@ export function SyncBar() {
         ))}
       </div>
       <div class="top-actions">
-        {st?.user && (
+        {st?.user && st.shift_open && (
           <>
             <span class="who">{t("sell.cashier", { name: st.user.name })}</span>
             <Btn testid="sales-button" kind="ghost" hint="F9" onClick={() => (overlay.value = { kind: "sales" })}>
@@ -93,11 +93,12 @@ export function SyncBar() {
           </>
         )}
         <Btn testid="language-toggle" kind="ghost" onClick={() => void toggleLanguage()} title={t("lang.toggle")}>
-          🌐 {t("lang.current")}
+          <span class={lang.value === "id" ? "lang-on" : "lang-off"}>ID</span>
+          <span class={lang.value === "en" ? "lang-on" : "lang-off"}>EN</span>
         </Btn>
         {st?.user && (
           <Btn testid="lock-button" kind="ghost" hint="Ctrl+L" onClick={() => void lock()}>
-            🔒 {t("sell.lock")}
+            {t("sell.lock")}
           </Btn>
         )}
       </div>
