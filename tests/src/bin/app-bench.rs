@@ -105,25 +105,7 @@ fn parse_args() -> Result<(Args, bool)> {
 
 fn main() -> Result<()> {
     let (args, release) = parse_args()?;
-    if release && bin_dir().file_name().is_some_and(|n| n != "release") {
-        // The harness takes the app from this binary's own directory, so a release app is
-        // driven by the release build of this binary.
-        let exe = bin_dir()
-            .parent()
-            .context("target dir")?
-            .join("release/app-bench");
-        anyhow::ensure!(
-            exe.is_file(),
-            "{} is missing: cargo build --release -p pos-desktop -p snapkasir-tests --bin app-bench",
-            exe.display()
-        );
-        let rest: Vec<String> = std::env::args()
-            .skip(1)
-            .filter(|a| a != "--release")
-            .collect();
-        let err = Command::new(&exe).args(rest).exec();
-        bail!("exec {}: {err}", exe.display());
-    }
+    reexec(release)?;
     let profile = bin_dir()
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -175,6 +157,59 @@ fn run(args: &Args, app_bin: &Path, data_dir: &Path, out: &mut Figures) -> Resul
     baseline(args, data_dir, out)
 }
 
+/// Runs the right copy of this binary, if this is not it: the release build for `--release`
+/// (the harness takes the app from this binary's own profile), and the copy in
+/// `target/<profile>/deps`, which cargo hard-links to `target/<profile>/app-bench`: the harness
+/// (`processes::bin_dir`) finds the profile directory as the parent of the executable's
+/// directory, which is right for test executables (in `deps`) only.
+fn reexec(release: bool) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let exe = std::env::current_exe()?;
+    let mut dir = exe.parent().context("exe dir")?.to_path_buf();
+    let in_deps = dir.file_name().is_some_and(|n| n == "deps");
+    if in_deps {
+        dir.pop();
+    }
+    let rest: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--release")
+        .collect();
+    let target = if release && dir.file_name().is_some_and(|n| n != "release") {
+        let exe = dir
+            .parent()
+            .context("target dir")?
+            .join("release/app-bench");
+        anyhow::ensure!(
+            exe.is_file(),
+            "{} is missing: cargo build --release -p pos-desktop -p snapkasir-tests --bin app-bench",
+            exe.display()
+        );
+        exe
+    } else if !in_deps {
+        let me = std::fs::metadata(&exe)?;
+        std::fs::read_dir(dir.join("deps"))?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("app_bench-"))
+                    && std::fs::metadata(p)
+                        .is_ok_and(|m| m.dev() == me.dev() && m.ino() == me.ino())
+            })
+            .with_context(|| {
+                format!(
+                    "no hard link of {} in {}: run this binary from its cargo target dir",
+                    exe.display(),
+                    dir.join("deps").display()
+                )
+            })?
+    } else {
+        return Ok(());
+    };
+    let err = Command::new(&target).args(rest).exec();
+    bail!("exec {}: {err}", target.display())
+}
+
 // ---------------------------------------------------------------------------------------------
 // The store.
 
@@ -213,6 +248,13 @@ fn catalog_csv(n: u64) -> String {
 /// one is there (`dir/done` is written last).
 fn ensure_store(dir: &Path, products: u64) -> Result<()> {
     if dir.join("done").is_file() {
+        // Opened once so that a newer pos-core migrates it here, not in a timed start.
+        drop(Terminal::open(dir.join("terminal.db"))?);
+        for e in std::fs::read_dir(dir)?.flatten() {
+            if e.file_name().to_string_lossy().ends_with(".bak") {
+                std::fs::remove_file(e.path())?;
+            }
+        }
         println!("store of {products} products: reusing {}", dir.display());
         return Ok(());
     }
