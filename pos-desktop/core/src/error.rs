@@ -86,6 +86,14 @@ pub enum CoreError {
         action: &'static str,
         state: String,
     },
+    #[error("the enrolment code is unknown, used or expired")]
+    EnrolmentCodeInvalid,
+    #[error("too many wrong enrolment codes from this address; wait and try again")]
+    EnrolmentRateLimited,
+    #[error("the sync server cannot be reached: {0}")]
+    ServerUnreachable(String),
+    #[error("the sync server's certificate is not trusted: {0}")]
+    Tls(String),
 }
 
 pub type CoreResult<T> = Result<T, CoreError>;
@@ -125,6 +133,10 @@ impl CoreError {
             CoreError::Invalid(_) => "invalid_input",
             CoreError::Printer(_) => "printer",
             CoreError::PrintJobState { .. } => "print_job_state",
+            CoreError::EnrolmentCodeInvalid => "enrolment_code_invalid",
+            CoreError::EnrolmentRateLimited => "enrolment_rate_limited",
+            CoreError::ServerUnreachable(_) => "server_unreachable",
+            CoreError::Tls(_) => "tls",
         }
     }
 
@@ -178,7 +190,11 @@ impl CoreError {
             | CoreError::NotInitialized
             | CoreError::AlreadyInitialized
             | CoreError::NoOpenShift
-            | CoreError::Printer(_) => json!({}),
+            | CoreError::Printer(_)
+            | CoreError::EnrolmentCodeInvalid
+            | CoreError::EnrolmentRateLimited
+            | CoreError::ServerUnreachable(_)
+            | CoreError::Tls(_) => json!({}),
         };
         match params {
             Value::Object(map) => map,
@@ -278,6 +294,10 @@ mod tests {
                 action: "cancelled",
                 state: "printed".into(),
             },
+            CoreError::EnrolmentCodeInvalid,
+            CoreError::EnrolmentRateLimited,
+            CoreError::ServerUnreachable("connect: ws://10.0.0.2/sync refused".into()),
+            CoreError::Tls("ws://10.0.0.2: unknown issuer".into()),
         ]
     }
 

@@ -6,7 +6,11 @@
 //! - `{"cmd":"create_store","store_id":…,"store_code":…,"terminal_code":…,"products":[[sku,price,stock]…]}`
 //! - `{"cmd":"export","path":…}`: the store's identity and documents for tills that join
 //! - `{"cmd":"join","path":…,"terminal_code":…}`
-//! - `{"cmd":"start_shift"}`, `{"cmd":"sync","server":…,"credential":…}`
+//! - `{"cmd":"enrol","server":URL,"code":CODE,"demo":bool}`: `pos_core::enrolment::enrol` (the
+//!   first till of a store creates its documents, with the demo catalog and users when `demo`;
+//!   later ones join them); the cashier is the store's first cashier (or manager)
+//! - `{"cmd":"start_shift"}`, `{"cmd":"sync","server":…,"credential":…}`; `{"cmd":"sync"}`
+//!   without them uses the stored enrolment
 //! - `{"cmd":"sell","sku":…,"qty":…}`: replies only after the sale is committed (paid)
 //! - `{"cmd":"status"}`: sync status, stock per SKU, own sales, document heads
 //! - `{"cmd":"has_sale","id":…}`: whether this store holds the sale (own or a peer's)
@@ -202,6 +206,28 @@ fn handle(state: &mut State, cmd: &Value, path: &str) -> Result<Value> {
             state.cashier = Some(export.cashier.parse()?);
             Ok(serde_json::to_value(ident)?)
         }
+        "enrol" => {
+            let enrolment =
+                tokio::runtime::Handle::current().block_on(pos_core::enrolment::enrol(
+                    &state.terminal,
+                    str_arg(cmd, "server")?,
+                    str_arg(cmd, "code")?,
+                    cmd["demo"] == true,
+                ))?;
+            let mut t = lock(&state.terminal);
+            let users = t.users()?;
+            let cashier = match users
+                .iter()
+                .find(|u| u.role == Role::Cashier)
+                .or_else(|| users.iter().find(|u| u.role == Role::Manager))
+            {
+                Some(u) => u.id,
+                None => t.add_user("Kasir Uji", Role::Manager, "1234")?.id,
+            };
+            std::fs::write(format!("{path}.cashier"), cashier.to_string())?;
+            state.cashier = Some(cashier);
+            Ok(serde_json::to_value(enrolment)?)
+        }
         "start_shift" => {
             let cashier = state.cashier.ok_or_else(|| anyhow!("no cashier"))?;
             let mut t = lock(&state.terminal);
@@ -211,10 +237,18 @@ fn handle(state: &mut State, cmd: &Value, path: &str) -> Result<Value> {
             Ok(json!(null))
         }
         "sync" => {
-            let mut config = SyncConfig::new(
-                str_arg(cmd, "server")?,
-                DeviceCredential(str_arg(cmd, "credential")?.into()),
-            );
+            let mut config = match (cmd["server"].as_str(), cmd["credential"].as_str()) {
+                (Some(server), Some(credential)) => {
+                    SyncConfig::new(server, DeviceCredential(credential.into()))
+                }
+                _ => {
+                    let (enrolment, credential) =
+                        lock(&state.terminal).enrolment()?.ok_or_else(|| {
+                            anyhow!("not enrolled: enrol first or pass server and credential")
+                        })?;
+                    SyncConfig::new(&enrolment.server_url, credential)
+                }
+            };
             if cmd["intervals"] != "shop" {
                 config.max_backoff = std::time::Duration::from_secs(1);
                 config.idle_timeout = std::time::Duration::from_secs(3);
