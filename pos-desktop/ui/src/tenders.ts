@@ -30,7 +30,14 @@ export interface TenderSummary {
 
 const max0 = (v: Dec): Dec => (v > 0n ? v : 0n);
 
-export function summarize(total: Dec, tenders: TenderAmount[], cashUnit: Dec): TenderSummary {
+/** `cashTotal`: the shell's cash due for the whole total (`due().cash_total`), used while no
+ * non-cash tender has been applied, so the screen agrees with the shell to the rupiah. */
+export function summarize(
+  total: Dec,
+  tenders: TenderAmount[],
+  cashUnit: Dec,
+  cashTotal?: Dec,
+): TenderSummary {
   let remaining = total;
   let cash = 0n;
   let nonCashOver = false;
@@ -42,7 +49,8 @@ export function summarize(total: Dec, tenders: TenderAmount[], cashUnit: Dec): T
       remaining = max0(remaining - t.amount);
     }
   }
-  const cashDue = roundToUnit(remaining, cashUnit);
+  const cashDue =
+    cashTotal !== undefined && remaining === total ? cashTotal : roundToUnit(remaining, cashUnit);
   const complete = !nonCashOver && (cash > 0n ? cash >= cashDue : remaining === 0n);
   return {
     remaining,

@@ -61,3 +61,16 @@ describe("money display", () => {
     expect(decStr(roundToUnit(dec("12450")!, 0n))).toBe("12450");
   });
 });
+
+import { methodText } from "../src/screens/SalesList";
+
+describe("payment method names", () => {
+  it("names pos-core's method keys in the cashier's language", () => {
+    expect(methodText("cash")).toBe("Tunai");
+    expect(methodText("ewallet:gopay")).toBe("E-wallet GoPay");
+    expect(methodText("ewallet:OVO")).toBe("E-wallet OVO");
+    expect(methodText("qris")).toBe("QRIS");
+    expect(methodText("other:voucher")).toBe("voucher");
+    expect(methodText("Tunai")).toBe("Tunai");
+  });
+});

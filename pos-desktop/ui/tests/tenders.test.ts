@@ -48,6 +48,15 @@ describe("split payment summary", () => {
   });
 });
 
+describe("the shell's cash total", () => {
+  it("is the cash due while nothing non-cash is applied, whatever the unit here", () => {
+    const s = summarize(D("12450"), [cash("20000")], 0n, D("12500"));
+    expect(show({ ...s })).toMatchObject({ cashDue: "12500", change: "7500" });
+    const split = summarize(D("12450"), [card("2450"), cash("10000")], D("100"), D("12500"));
+    expect(show({ ...split })).toMatchObject({ cashDue: "10000", change: "0", complete: true });
+  });
+});
+
 describe("quick amounts", () => {
   it("offers the next round amounts above the due", () => {
     expect(quickAmounts(D("23400")).map(decStr)).toEqual(["24000", "25000", "30000", "40000"]);

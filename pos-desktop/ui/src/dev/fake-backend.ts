@@ -280,7 +280,7 @@ void import("../state").then((st) => {
     if (at === "paid") void st.pay([{ method: "Cash", amount: "200000", reference: null }], performance.now());
     const line = st.cartView.value?.cart.lines[0];
     const click = q.get("click");
-    if (click) setTimeout(() => click.split(",").forEach((id) => document.querySelector<HTMLElement>(`[data-testid=${id}]`)?.click()), 200);
+    click?.split(",").forEach((id, i) => setTimeout(() => document.querySelector<HTMLElement>(`[data-testid=${id}]`)?.click(), 200 + 150 * i));
     const typed = q.get("search");
     const input = document.querySelector<HTMLInputElement>("[data-testid=search-input]");
     if (typed !== null && input) {
@@ -300,3 +300,29 @@ void import("../state").then((st) => {
     }
   }, 300);
 });
+
+// `check=1`: the e2e tour's layout check (buttons under 44 px, panels that overflow), written
+// into the page for `chromium --dump-dom`.
+if (q.get("check") === "1") {
+  setTimeout(() => {
+    const bad: string[] = [];
+    const shown = (e: Element) => {
+      const r = e.getBoundingClientRect();
+      return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== "hidden";
+    };
+    const name = (e: Element) => e.getAttribute("data-testid") || (e.className && String(e.className)) || e.tagName;
+    if (document.documentElement.scrollWidth > window.innerWidth + 1) bad.push(`page wider than the window: ${document.documentElement.scrollWidth}`);
+    for (const e of document.querySelectorAll("main, header, section, .dialog, .dialog-body, .lines, .hits, .cat-grid, .totals, .cart-buttons, .pay-buttons, .methods")) {
+      if (shown(e) && e.scrollWidth > e.clientWidth + 1) bad.push(`overflows: ${name(e)} ${e.scrollWidth} > ${e.clientWidth}`);
+    }
+    for (const b of document.querySelectorAll("button")) {
+      if (!shown(b)) continue;
+      const h = b.getBoundingClientRect().height;
+      if (h < 44 - 0.5) bad.push(`button under 44px: ${name(b)} "${(b.textContent ?? "").trim().slice(0, 30)}" ${h.toFixed(1)}`);
+    }
+    const pre = document.createElement("pre");
+    pre.id = "layout-check";
+    pre.textContent = `LAYOUT[${bad.join(" | ")}]`;
+    document.body.appendChild(pre);
+  }, 1500);
+}

@@ -12,10 +12,9 @@ import { decOf, decStr, formatMoney, formatQty, parseTypedAmount, type Dec } fro
 import { attempt, cartView, currency, pay, showToast, store, view } from "../state";
 import { unitSymbol } from "./Selling";
 import { quickAmounts, summarize } from "../tenders";
-import { methodText } from "./SalesList";
+import { methodText, PROVIDERS } from "./SalesList";
 
 type Method = "cash" | "qris" | "card" | "ewallet";
-export const PROVIDERS = ["GoPay", "OVO", "DANA", "ShopeePay", "LinkAja"];
 
 interface Entry {
   method: Method;
@@ -95,7 +94,8 @@ export function Payment() {
   const unit = decOf(store.value?.cash_rounding_unit ?? "0");
   const typed = amountText.trim() === "" ? null : parseTypedAmount(amountText, cur);
   const listed = tenders.map((e) => ({ cash: e.method === "cash", amount: e.amount }));
-  const before = summarize(total, listed, unit);
+  const cashTotal = due ? decOf(due.cash_total) : undefined;
+  const before = summarize(total, listed, unit, cashTotal);
   const suggested = method === "cash" ? before.outstandingCash : before.outstandingNonCash;
   const current: Entry | null =
     typed !== null && typed > 0n ? { method, amount: typed, reference, provider } : null;
@@ -103,12 +103,13 @@ export function Payment() {
     total,
     current ? [...listed, { cash: method === "cash", amount: current.amount }] : listed,
     unit,
+    cashTotal,
   );
   const quick =
     tenders.length === 0 && due
       ? due.quick_amounts.map((q) => decOf(q)).filter((q) => q > decOf(due.cash_total))
       : quickAmounts(before.outstandingCash);
-  const cashDueShown = tenders.length === 0 && due ? decOf(due.cash_total) : before.outstandingCash;
+  const cashDueShown = before.outstandingCash;
 
   const back = () => (view.value = "sell");
 
@@ -132,7 +133,12 @@ export function Payment() {
     const entry: Entry | null =
       current ?? (suggested > 0n ? { method, amount: suggested, reference, provider } : null);
     const all = entry ? [...tenders, entry] : tenders;
-    const s = summarize(total, all.map((e) => ({ cash: e.method === "cash", amount: e.amount })), unit);
+    const s = summarize(
+      total,
+      all.map((e) => ({ cash: e.method === "cash", amount: e.amount })),
+      unit,
+      cashTotal,
+    );
     if (s.nonCashOver) return showToast(t("pay.over_noncash"), "error");
     if (!s.complete) {
       return showToast(t("pay.short", { amount: formatMoney(s.outstandingCash, cur) }), "error");

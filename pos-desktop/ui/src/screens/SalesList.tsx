@@ -9,10 +9,16 @@ import { currency, daySales, refreshSales, status } from "../state";
 
 /** "cash", "qris", "ewallet:gopay" (PaymentMethod::key) or a display name, in words. */
 export function methodText(m: string): string {
-  const [kind, detail] = m.toLowerCase().split(":");
-  const base = tData(`method.${kind}`, m);
-  return detail ? `${base} ${detail}` : base;
+  const [kind, detail] = m.split(":");
+  const base = tData(`method.${kind.toLowerCase()}`, "");
+  if (!base) return detail ?? m; // "other:voucher": the name the store gave it
+  if (!detail) return base;
+  const provider = PROVIDERS.find((p) => p.toLowerCase() === detail.toLowerCase()) ?? detail;
+  return `${base} ${provider}`;
 }
+
+/** The e-wallets offered at payment. */
+export const PROVIDERS = ["GoPay", "OVO", "DANA", "ShopeePay", "LinkAja"];
 
 export function SalesList() {
   useEffect(() => void refreshSales(), []);

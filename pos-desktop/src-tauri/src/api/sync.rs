@@ -1,0 +1,26 @@
+//! Plugin `sync`: the status bar's view of server and LAN sync, and "sync now".
+
+use tauri::plugin::{Builder, TauriPlugin};
+use tauri::{Runtime, State};
+
+use crate::error::AppResult;
+use crate::services::sync_view;
+use crate::state::App;
+use crate::views::SyncView;
+
+pub fn init<R: Runtime>() -> TauriPlugin<R> {
+    Builder::new("sync")
+        .invoke_handler(tauri::generate_handler![status, sync_now])
+        .build()
+}
+
+#[tauri::command]
+fn status(app: State<'_, App>) -> AppResult<SyncView> {
+    Ok(sync_view(&app.0))
+}
+
+#[tauri::command]
+fn sync_now(app: State<'_, App>) -> AppResult<()> {
+    app.0.nudge_sync();
+    Ok(())
+}

@@ -1,0 +1,223 @@
+//! The background services and the events they raise for the UI (contract.md: the UI never
+//! polls):
+//!
+//! - `sync://status` ([`SyncView`]) whenever the server client's or the LAN sync's status moves
+//!   (their `subscribe` watch channels);
+//! - `sales://changed` when the server acknowledged sales (fewer waiting) or a sync round
+//!   completed (documents merged), and when LAN peers come or go;
+//! - `print://job` ([`QueuedJob`]) whenever a print job changes state.
+//!
+//! pos-core's print queue has no subscription (its wake-up signal is private to it), so a
+//! watcher thread reads the newest jobs: every 250 ms while one is still open, otherwise only
+//! when a command queued or touched a job (a channel from [`Inner::print_jobs_changed`]) or
+//! every 5 s as a safety net. One indexed query of at most 50 rows; nothing runs in the UI.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Duration;
+
+use pos_core::print_queue::{JobFilter, JobState, QueuedJob};
+use pos_core::sync::SyncStatus;
+use pos_core::sync::client::{SyncClient, SyncConfig};
+use pos_core::sync::lan::{LanConfig, LanStatus, LanSync};
+use tauri::{AppHandle, Emitter, Runtime};
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::error::AppResult;
+use crate::state::{App, Inner, guard};
+use crate::views::SyncView;
+
+pub const SYNC_STATUS_EVENT: &str = "sync://status";
+pub const PRINT_JOB_EVENT: &str = "print://job";
+pub const SALES_CHANGED_EVENT: &str = "sales://changed";
+
+/// Where this till listens for its store's other tills (`off` for not at all).
+pub const LAN_LISTEN_ENV: &str = "SNAPKASIR_LAN_LISTEN";
+/// Peer tills to dial, `host:port,host:port`.
+pub const LAN_PEERS_ENV: &str = "SNAPKASIR_LAN_PEERS";
+/// `1` to advertise and discover tills by mDNS (off unless asked: it sends multicast).
+pub const LAN_DISCOVERY_ENV: &str = "SNAPKASIR_LAN_DISCOVERY";
+const DEFAULT_LAN_LISTEN: &str = "0.0.0.0:47470";
+
+pub fn sync_view(inner: &Inner) -> SyncView {
+    let services = guard(&inner.services);
+    SyncView {
+        server: services.sync.as_ref().map(SyncClient::status),
+        lan: services.lan.as_ref().map(LanSync::status),
+        enrolled: services.sync.is_some(),
+    }
+}
+
+fn emit<R: Runtime, S: serde::Serialize + Clone>(handle: &AppHandle<R>, event: &str, payload: S) {
+    if let Err(e) = handle.emit(event, payload) {
+        warn!(event, error = %e, "cannot emit an event");
+    }
+}
+
+/// Starts server sync when the terminal is enrolled and LAN sync when it holds a store key
+/// (replacing any running ones), with their watchers. Called at start-up and after enrolment.
+pub async fn start_services<R: Runtime>(app: &App, handle: &AppHandle<R>) -> AppResult<()> {
+    let (enrolment, has_store_key) = app
+        .with_terminal(|t, _| Ok((t.enrolment()?, t.store_key()?.is_some())))
+        .await?;
+    if let Some((enrolment, credential)) = enrolment {
+        info!(server = %enrolment.server_url, "starting server sync");
+        let client = SyncClient::start(
+            app.0.terminal.clone(),
+            SyncConfig::new(&enrolment.server_url, credential),
+        );
+        let rx = client.subscribe();
+        let old = guard(&app.0.services).sync.replace(client);
+        if let Some(old) = old {
+            old.stop().await;
+        }
+        tauri::async_runtime::spawn(watch_server(handle.clone(), app.clone(), rx));
+    }
+    if has_store_key {
+        match LanSync::start(app.0.terminal.clone(), lan_config()).await {
+            Ok(lan) => {
+                info!(listening = ?lan.local_addr(), "LAN sync started");
+                let rx = lan.subscribe();
+                let old = guard(&app.0.services).lan.replace(lan);
+                if let Some(old) = old {
+                    old.stop().await;
+                }
+                tauri::async_runtime::spawn(watch_lan(handle.clone(), app.clone(), rx));
+            }
+            Err(e) => warn!(error = %e, "LAN sync not started"),
+        }
+    }
+    emit(handle, SYNC_STATUS_EVENT, sync_view(&app.0));
+    Ok(())
+}
+
+fn lan_config() -> LanConfig {
+    let listen = std::env::var(LAN_LISTEN_ENV).unwrap_or_else(|_| DEFAULT_LAN_LISTEN.into());
+    let listen = if listen == "off" {
+        None
+    } else {
+        match listen.parse::<SocketAddr>() {
+            Ok(addr) => Some(addr),
+            Err(e) => {
+                warn!(%listen, error = %e, "{LAN_LISTEN_ENV} is not an address; not listening");
+                None
+            }
+        }
+    };
+    let peers = std::env::var(LAN_PEERS_ENV)
+        .map(|p| {
+            p.split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    let discovery =
+        listen.is_some() && std::env::var(LAN_DISCOVERY_ENV).is_ok_and(|v| v == "1" || v == "true");
+    LanConfig {
+        listen,
+        peers,
+        discovery,
+        ..LanConfig::default()
+    }
+}
+
+/// Whether the server's news may change the day's sales list: acknowledgements arrived (fewer
+/// sales waiting) or a complete sync round merged what the server had.
+pub fn sales_may_have_changed(before: &SyncStatus, after: &SyncStatus) -> bool {
+    after.waiting_sales < before.waiting_sales || after.last_sync != before.last_sync
+}
+
+async fn watch_server<R: Runtime>(
+    handle: AppHandle<R>,
+    app: App,
+    mut rx: watch::Receiver<SyncStatus>,
+) {
+    let mut last = rx.borrow_and_update().clone();
+    while rx.changed().await.is_ok() {
+        let now = rx.borrow_and_update().clone();
+        emit(&handle, SYNC_STATUS_EVENT, sync_view(&app.0));
+        if sales_may_have_changed(&last, &now) {
+            emit(&handle, SALES_CHANGED_EVENT, ());
+        }
+        last = now;
+    }
+}
+
+async fn watch_lan<R: Runtime>(handle: AppHandle<R>, app: App, mut rx: watch::Receiver<LanStatus>) {
+    let mut last = rx.borrow_and_update().clone();
+    while rx.changed().await.is_ok() {
+        let now = rx.borrow_and_update().clone();
+        emit(&handle, SYNC_STATUS_EVENT, sync_view(&app.0));
+        if now.peers != last.peers {
+            emit(&handle, SALES_CHANGED_EVENT, ());
+        }
+        last = now;
+    }
+}
+
+const ACTIVE_POLL: Duration = Duration::from_millis(250);
+const IDLE_POLL: Duration = Duration::from_secs(5);
+const WATCHED_JOBS: usize = 50;
+
+fn is_open(state: JobState) -> bool {
+    !matches!(
+        state,
+        JobState::Printed | JobState::Failed | JobState::Cancelled
+    )
+}
+
+/// The jobs of `now` that are new or differ from `seen`; `seen` becomes `now`.
+pub fn changed_jobs(seen: &mut HashMap<i64, QueuedJob>, now: Vec<QueuedJob>) -> Vec<QueuedJob> {
+    let mut changed = Vec::new();
+    let mut next = HashMap::with_capacity(now.len());
+    for job in now {
+        if seen.get(&job.job_id) != Some(&job) {
+            changed.push(job.clone());
+        }
+        next.insert(job.job_id, job);
+    }
+    *seen = next;
+    changed.sort_by_key(|j| j.job_id);
+    changed
+}
+
+/// Starts the print-job watcher thread (see the module's documentation).
+pub fn watch_print_jobs<R: Runtime>(handle: AppHandle<R>, app: App, wake: mpsc::Receiver<()>) {
+    let spawned = std::thread::Builder::new()
+        .name("print-job-watch".into())
+        .spawn(move || {
+            let mut seen = HashMap::new();
+            let mut first = true;
+            loop {
+                let jobs = guard(&app.0.print).jobs(JobFilter::All, WATCHED_JOBS);
+                let active = match jobs {
+                    Ok(jobs) => {
+                        let active = jobs.iter().any(|j| is_open(j.state));
+                        let changed = changed_jobs(&mut seen, jobs);
+                        if !first {
+                            for job in changed {
+                                emit(&handle, PRINT_JOB_EVENT, job);
+                            }
+                        }
+                        first = false;
+                        active
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "cannot read the print jobs");
+                        false
+                    }
+                };
+                match wake.recv_timeout(if active { ACTIVE_POLL } else { IDLE_POLL }) {
+                    Ok(()) | Err(RecvTimeoutError::Timeout) => while wake.try_recv().is_ok() {},
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        warn!(error = %e, "cannot start the print-job watcher");
+    }
+}
