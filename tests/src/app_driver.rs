@@ -8,7 +8,6 @@
 
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -185,13 +184,25 @@ impl App {
     /// Starts the app with its data in `data_dir` (created if needed). `prefix` names this run's
     /// screenshots (`<NN>-<prefix>-<name>.png`).
     pub fn launch(data_dir: &Path, prefix: &str) -> App {
+        App::launch_binary(&app_binary(), &[], Some("wry"), data_dir, prefix)
+    }
+
+    /// [`App::launch`] with another WebKitGTK application and its arguments (MiniBrowser wants
+    /// `--automation`); `browser_name` is the name it reports to WebKitWebDriver (`wry` for a
+    /// Tauri app).
+    pub fn launch_binary(
+        app: &Path,
+        args: &[&str],
+        browser_name: Option<&str>,
+        data_dir: &Path,
+        prefix: &str,
+    ) -> App {
         let native = Path::new("/usr/bin/WebKitWebDriver");
         assert!(
             native.is_file(),
             "{} is missing: apt-get install -y xvfb webkit2gtk-driver",
             native.display()
         );
-        let app = app_binary();
         let driver_bin = tauri_driver();
         std::fs::create_dir_all(data_dir).expect("data dir");
         std::fs::create_dir_all(screens_dir()).expect("screens dir");
@@ -200,7 +211,7 @@ impl App {
         let native_port = free_port();
         let log = std::fs::File::create(data_dir.join("tauri-driver.log")).expect("driver log");
         // tauri-driver passes its environment on to WebKitWebDriver and from there to the app.
-        // Its own process group, so that drop can stop it with everything it started.
+        // It stays in the test's process group, so that a test runner's timeout stops it too.
         let driver = Command::new(&driver_bin)
             .args([
                 "--port",
@@ -214,14 +225,10 @@ impl App {
             .env("SNAPKASIR_DATA_DIR", data_dir)
             .env("SNAPKASIR_LOG", "info")
             .env_remove("WAYLAND_DISPLAY")
-            // WebKit's sandbox needs user namespaces that containers often lack; the app loads
-            // only its own embedded pages.
-            .env("WEBKIT_DISABLE_SANDBOX_THIS_IS_DANGEROUS", "1")
-            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+            // (No WEBKIT_DISABLE_COMPOSITING_MODE: with it WebKitWebDriver's screenshots hang.)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
-            .process_group(0)
             .spawn()
             .unwrap_or_else(|e| panic!("start {}: {e}", driver_bin.display()));
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -252,10 +259,12 @@ impl App {
             std::thread::sleep(Duration::from_millis(50));
         }
         let mut caps = serde_json::Map::new();
-        caps.insert("browserName".into(), json!("wry"));
+        if let Some(name) = browser_name {
+            caps.insert("browserName".into(), json!(name));
+        }
         caps.insert(
             "tauri:options".into(),
-            json!({ "application": app.display().to_string() }),
+            json!({ "application": app.display().to_string(), "args": args }),
         );
         let url = format!("http://127.0.0.1:{port}");
         let client = app_driver
@@ -505,11 +514,13 @@ impl App {
         let Some(c) = self.client.clone() else {
             return path;
         };
-        match self.rt.block_on(c.screenshot()) {
-            Ok(png) => {
-                let _ = std::fs::write(&path, png);
-            }
-            Err(e) => eprintln!("screenshot {name}: {e}"),
+        match self
+            .rt
+            .block_on(async { tokio::time::timeout(WAIT, c.screenshot()).await })
+        {
+            Ok(Ok(png)) => std::fs::write(&path, png).expect("write screenshot"),
+            Ok(Err(e)) => eprintln!("screenshot {name}: {e}"),
+            Err(_) => eprintln!("screenshot {name}: no answer in {WAIT:?}"),
         }
         path
     }
@@ -532,6 +543,29 @@ fn slug(name: &str) -> String {
         .to_string()
 }
 
+/// Every process below `pid` (from /proc's children lists), parents before children.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut queue = vec![pid];
+    while let Some(p) = queue.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let children =
+                std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            for c in children
+                .split_whitespace()
+                .filter_map(|c| c.parse::<u32>().ok())
+            {
+                out.push(c);
+                queue.push(c);
+            }
+        }
+    }
+    out
+}
+
 impl Drop for App {
     fn drop(&mut self) {
         if let Some(c) = self.client.take() {
@@ -539,23 +573,17 @@ impl Drop for App {
                 .rt
                 .block_on(async { tokio::time::timeout(Duration::from_secs(5), c.close()).await });
         }
-        // The driver leads its own process group: WebKitWebDriver and the app are in it too.
-        let group = format!("-{}", self.driver.id());
-        let _ = Command::new("kill")
-            .args(["-TERM", "--", &group])
-            .stderr(Stdio::null())
-            .status();
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(2) {
-            if let Ok(Some(_)) = self.driver.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        // tauri-driver, WebKitWebDriver, the app and WebKit's helper processes: every process
+        // this driver started, by id, children first.
+        let mut pids = descendants(self.driver.id());
+        pids.reverse();
+        pids.push(self.driver.id());
+        for pid in pids {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .stderr(Stdio::null())
+                .status();
         }
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &group])
-            .stderr(Stdio::null())
-            .status();
         let _ = self.driver.wait();
     }
 }
