@@ -469,15 +469,12 @@ fn starts(app_bin: &Path, data_dir: &Path, n: usize, out: &mut Figures) -> Resul
     for i in 0..n {
         let log = std::fs::File::create(data_dir.join(format!("start-{i}.stderr")))?;
         let spawned = Instant::now();
-        // Its own process group, so that everything it starts is stopped with it. The WebKit
-        // variables are the e2e harness's (app_driver.rs): no sandbox (containers lack user
-        // namespaces), no GPU compositing under Xvfb.
+        // Its own process group, so that everything it starts is stopped with it. The same
+        // environment as the e2e harness gives it (app_driver.rs), no WebKit switches.
         let mut child = Command::new(app_bin)
             .env("DISPLAY", &xvfb.display)
             .env("SNAPKASIR_DATA_DIR", data_dir)
             .env_remove("WAYLAND_DISPLAY")
-            .env("WEBKIT_DISABLE_SANDBOX_THIS_IS_DANGEROUS", "1")
-            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
