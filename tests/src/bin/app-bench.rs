@@ -39,6 +39,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use fantoccini::key::Key;
 use pos_core::shared_model::barcode::gtin_check_digit;
 use pos_core::shared_model::cart::Cart;
 use pos_core::shared_model::money::Money;
@@ -397,6 +398,7 @@ fn status_kib(path: &str, key: &str) -> u64 {
 struct Memory {
     rss_kib: u64,
     pss_kib: u64,
+    uss_kib: u64,
     parts: Vec<(String, u64)>,
 }
 
@@ -406,7 +408,10 @@ impl Memory {
         for (pid, comm) in tree(root) {
             let rss = status_kib(&format!("/proc/{pid}/status"), "VmRSS:");
             m.rss_kib += rss;
-            m.pss_kib += status_kib(&format!("/proc/{pid}/smaps_rollup"), "Pss:");
+            let rollup = format!("/proc/{pid}/smaps_rollup");
+            m.pss_kib += status_kib(&rollup, "Pss:");
+            m.uss_kib +=
+                status_kib(&rollup, "Private_Clean:") + status_kib(&rollup, "Private_Dirty:");
             m.parts.push((comm, rss));
         }
         m
@@ -414,9 +419,10 @@ impl Memory {
 
     fn show(&self) -> String {
         format!(
-            "RSS {:.0} MiB (PSS {:.0} MiB; {})",
+            "RSS {:.0} MiB (PSS {:.0}, USS {:.0} MiB; RSS of {})",
             self.rss_kib as f64 / 1024.0,
             self.pss_kib as f64 / 1024.0,
+            self.uss_kib as f64 / 1024.0,
             self.parts
                 .iter()
                 .map(|(c, k)| format!("{c} {:.0}", *k as f64 / 1024.0))
@@ -553,10 +559,22 @@ fn scan_count(app: &mut App) -> usize {
     .unwrap_or(0) as usize
 }
 
+/// What became of one scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scanned {
+    /// Recorded in `__snapkasirPerf.scans` and the line is shown.
+    Scan,
+    /// The line came without a scan figure.
+    NotScan,
+    /// The driver's keys came too far apart (> 30 ms, the UI's scanner gap) in the middle of
+    /// the code: the UI saw typing plus a short unknown code. Cleared with Esc, to be retried.
+    Broken,
+}
+
 /// Scans `code` and waits until the page has recorded it and shows `lines` cart lines. Polls
 /// only after `gap` (a cashier's pace between items), so that the polling scripts do not run
 /// in the page while the scan is being handled.
-fn scan_and_wait(app: &mut App, code: &str, lines: usize, gap: Duration) -> Result<bool> {
+fn scan_and_wait(app: &mut App, code: &str, lines: usize, gap: Duration) -> Result<Scanned> {
     let before = scan_count(app);
     app.scan(code);
     std::thread::sleep(gap);
@@ -565,14 +583,17 @@ fn scan_and_wait(app: &mut App, code: &str, lines: usize, gap: Duration) -> Resu
         let n = scan_count(app);
         let l = cart_lines(app);
         if l >= lines && n > before {
-            return Ok(true);
+            return Ok(Scanned::Scan);
         }
         if l >= lines && start.elapsed() > Duration::from_millis(500) {
-            // The line came, but not through the scanner path (the keys were too far apart
-            // to be told from typing): not a scan figure.
-            return Ok(false);
+            return Ok(Scanned::NotScan);
         }
-        if start.elapsed() > Duration::from_secs(10) {
+        if start.elapsed() > Duration::from_secs(3) {
+            if l + 1 == lines && n == before {
+                app.press(Key::Escape);
+                std::thread::sleep(Duration::from_millis(100));
+                return Ok(Scanned::Broken);
+            }
             let shot = app.screenshot("scan-timeout");
             bail!(
                 "scan {code}: {l} lines (want {lines}), {n} scans recorded; screenshot {}",
@@ -581,6 +602,23 @@ fn scan_and_wait(app: &mut App, code: &str, lines: usize, gap: Duration) -> Resu
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// [`scan_and_wait`], retried up to 5 times when the burst broke; counts the broken ones.
+fn scan_retrying(
+    app: &mut App,
+    code: &str,
+    lines: usize,
+    gap: Duration,
+    broken: &mut usize,
+) -> Result<Scanned> {
+    for _ in 0..5 {
+        match scan_and_wait(app, code, lines, gap)? {
+            Scanned::Broken => *broken += 1,
+            other => return Ok(other),
+        }
+    }
+    bail!("scan {code}: the burst broke 5 times in a row")
 }
 
 fn login(app: &mut App) {
@@ -630,8 +668,14 @@ fn drive(args: &Args, data_dir: &Path, out: &mut Figures) -> Result<()> {
                 break n;
             }
         };
-        let scanned = scan_and_wait(&mut app, &ean13(n), in_cart.len(), args.gap)?;
-        if scanned {
+        let scanned = scan_retrying(
+            &mut app,
+            &ean13(n),
+            in_cart.len(),
+            args.gap,
+            &mut out.broken,
+        )?;
+        if scanned == Scanned::Scan {
             sizes.push(in_cart.len());
         } else {
             out.not_scans += 1;
@@ -655,15 +699,18 @@ fn drive(args: &Args, data_dir: &Path, out: &mut Figures) -> Result<()> {
         });
     }
 
-    // 3. Sales. The wrapper keeps `Paid.paid_ms` of every pay in case the UI does not.
+    // 3. Sales. A wrapper around the page's `fetch` keeps `Paid.paid_ms` of every pay, in case
+    // the UI does not (`__TAURI_INTERNALS__.invoke` is read-only; Tauri's IPC posts each call
+    // with `fetch` to `ipc://localhost/<command>` and reads the JSON answer).
     app.execute(
         "window.__appBench = { commits: [] }; \
-         const inner = window.__TAURI_INTERNALS__.invoke; \
-         window.__TAURI_INTERNALS__.invoke = function (cmd, args, opts) { \
-           const r = inner.call(this, cmd, args, opts); \
-           if (cmd === 'plugin:payment|pay') r.then(v => { \
-             if (v && typeof v.paid_ms === 'number') window.__appBench.commits.push(v.paid_ms); \
-           }, () => {}); \
+         const inner = window.fetch; \
+         window.fetch = function (url, init) { \
+           const r = inner.call(this, url, init); \
+           if (String(url).includes(encodeURIComponent('plugin:payment|pay'))) \
+             r.then(res => res.clone().json()).then(v => { \
+               if (v && typeof v.paid_ms === 'number') window.__appBench.commits.push(v.paid_ms); \
+             }, () => {}); \
            return r; };",
         vec![],
     );
@@ -675,7 +722,7 @@ fn drive(args: &Args, data_dir: &Path, out: &mut Figures) -> Result<()> {
     for i in 0..args.sales {
         app.click("search-input");
         let n = rng.random_range(0..args.products);
-        scan_and_wait(&mut app, &ean13(n), 1, args.gap)?;
+        scan_retrying(&mut app, &ean13(n), 1, args.gap, &mut out.broken)?;
         app.click("pay-button");
         app.click("method-cash");
         app.click("uang-pas");
@@ -700,7 +747,7 @@ fn drive(args: &Args, data_dir: &Path, out: &mut Figures) -> Result<()> {
         }
         None => {
             out.commits = numbers(&p, "wrapped");
-            out.commits_from = "Paid.paid_ms via an invoke wrapper (UI keeps no commits)";
+            out.commits_from = "Paid.paid_ms read by a fetch wrapper (the UI keeps no commits)";
         }
     }
     if let Some(pid) = pid {
@@ -735,9 +782,12 @@ fn baseline(args: &Args, data_dir: &Path, out: &mut Figures) -> Result<()> {
         std::hint::black_box(t.price(&cart)?);
         out.base_scan.push(ms(s.elapsed()));
     }
-    // The checkout commit as the app does it: journal deferred, drained after each sale.
-    t.set_defer_journal(true);
-    for _ in 0..args.sales.max(100) {
+    // The checkout commit with the journal deferred and drained after each sale (what
+    // contract.md's late notes ask of the shell), and with the journal updated in the same call
+    // (pos-core's default), interleaved so that both see the same disk.
+    for i in 0..2 * args.sales.max(100) {
+        let deferred = i % 2 == 0;
+        t.set_defer_journal(deferred);
         let mut cart = Cart::new();
         let code = ean13(rng.random_range(0..args.products));
         t.cart_add_scan(&mut cart, &code)?;
@@ -747,8 +797,13 @@ fn baseline(args: &Args, data_dir: &Path, out: &mut Figures) -> Result<()> {
         ))];
         let s = Instant::now();
         std::hint::black_box(t.checkout(&cart, &tenders, cashier, None)?);
-        out.base_commit.push(ms(s.elapsed()));
-        t.drain_outbox()?;
+        let took = ms(s.elapsed());
+        if deferred {
+            out.base_commit.push(took);
+            t.drain_outbox()?;
+        } else {
+            out.base_commit_journal.push(took);
+        }
     }
     Ok(())
 }
@@ -799,6 +854,7 @@ struct Figures {
     scans: Vec<f64>,
     scan_sizes: Vec<usize>,
     not_scans: usize,
+    broken: usize,
     scan_wall: Duration,
     pays: Vec<f64>,
     commits: Vec<f64>,
@@ -806,6 +862,7 @@ struct Figures {
     base_lookup: Vec<f64>,
     base_scan: Vec<f64>,
     base_commit: Vec<f64>,
+    base_commit_journal: Vec<f64>,
     load_after: String,
 }
 
@@ -884,10 +941,11 @@ impl Figures {
                 }
             }
             println!(
-                "| scans typed / not told from typing | {} keyed in {:.0} s / {} | | |",
+                "| scans keyed / lines added without a scan figure / bursts broken by the driver (retried) | {} in {:.0} s / {} / {} | | |",
                 self.scans.len() + self.not_scans,
                 self.scan_wall.as_secs_f64(),
-                self.not_scans
+                self.not_scans,
+                self.broken
             );
         }
         if !self.pays.is_empty() {
@@ -915,10 +973,15 @@ impl Figures {
             "| baseline: pos-core checkout commit (journal deferred, drained after each) | {} | | |",
             dist(&self.base_commit)
         );
-        if !self.pays.is_empty() && !self.base_commit.is_empty() {
+        println!(
+            "| baseline: pos-core checkout + journal update in the same call | {} | | |",
+            dist(&self.base_commit_journal)
+        );
+        if !self.pays.is_empty() {
             println!(
-                "| pay-to-paid p99 ÷ baseline commit p99 | {:.2}× | | |",
-                pct(&self.pays, 0.99) / pct(&self.base_commit, 0.99)
+                "| pay-to-paid p99 ÷ baseline commit p99 (deferred / with journal) | {:.2}× / {:.2}× | | |",
+                pct(&self.pays, 0.99) / pct(&self.base_commit, 0.99),
+                pct(&self.pays, 0.99) / pct(&self.base_commit_journal, 0.99)
             );
         }
     }
