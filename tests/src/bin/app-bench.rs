@@ -21,7 +21,7 @@
 //! does it).
 //!
 //! Usage: `cargo run -p snapkasir-tests --bin app-bench -- [--products N] [--starts N]
-//! [--scans N] [--sales N] [--gap-ms N] [--seed N] [--dir D] [--keep] [--only store|start|drive]
+//! [--scans N] [--sales N] [--gap-ms N] [--seed N] [--dir D] [--keep] [--only store|start|drive] [--start-env K=V]
 //! [--release]`. The app is the `pos-desktop` next to this binary (the same profile; the
 //! harness finds it there); `--release` runs `target/release/app-bench` instead (build both
 //! with `cargo build --release -p pos-desktop -p snapkasir-tests --bin app-bench`). The store
@@ -69,6 +69,8 @@ struct Args {
     dir: Option<PathBuf>,
     keep: bool,
     only: Option<String>,
+    /// Extra environment of the directly started app (`--start-env K=V`), e.g. WebKit switches.
+    start_env: Vec<(String, String)>,
 }
 
 fn parse_args() -> Result<(Args, bool)> {
@@ -82,6 +84,7 @@ fn parse_args() -> Result<(Args, bool)> {
         dir: None,
         keep: false,
         only: None,
+        start_env: Vec::new(),
     };
     let mut release = false;
     let mut it = std::env::args().skip(1);
@@ -96,6 +99,11 @@ fn parse_args() -> Result<(Args, bool)> {
             "--seed" => a.seed = val()?.parse()?,
             "--dir" => a.dir = Some(PathBuf::from(val()?)),
             "--only" => a.only = Some(val()?),
+            "--start-env" => {
+                let kv = val()?;
+                let (k, v) = kv.split_once('=').context("--start-env wants K=V")?;
+                a.start_env.push((k.into(), v.into()));
+            }
             "--keep" => a.keep = true,
             "--release" => release = true,
             other => bail!("unknown argument {other} (see the file's header for usage)"),
@@ -150,7 +158,7 @@ fn main() -> Result<()> {
 
 fn run(args: &Args, app_bin: &Path, data_dir: &Path, out: &mut Figures) -> Result<()> {
     if args.only.as_deref() != Some("drive") {
-        starts(app_bin, data_dir, args.starts, out)?;
+        starts(app_bin, data_dir, args, out)?;
     }
     if args.only.as_deref() != Some("start") {
         drive(args, data_dir, out)?;
@@ -470,9 +478,9 @@ fn stop_group(child: &mut Child) {
 // ---------------------------------------------------------------------------------------------
 // 1. Start and memory.
 
-fn starts(app_bin: &Path, data_dir: &Path, n: usize, out: &mut Figures) -> Result<()> {
+fn starts(app_bin: &Path, data_dir: &Path, args: &Args, out: &mut Figures) -> Result<()> {
     let xvfb = Xvfb::start();
-    for i in 0..n {
+    for i in 0..args.starts {
         let log = std::fs::File::create(data_dir.join(format!("start-{i}.stderr")))?;
         let spawned = Instant::now();
         // Its own process group, so that everything it starts is stopped with it. The same
@@ -481,6 +489,7 @@ fn starts(app_bin: &Path, data_dir: &Path, n: usize, out: &mut Figures) -> Resul
             .env("DISPLAY", &xvfb.display)
             .env("SNAPKASIR_DATA_DIR", data_dir)
             .env_remove("WAYLAND_DISPLAY")
+            .envs(args.start_env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
