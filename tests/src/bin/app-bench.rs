@@ -161,7 +161,9 @@ fn run(args: &Args, app_bin: &Path, data_dir: &Path, out: &mut Figures) -> Resul
         starts(app_bin, data_dir, args, out)?;
     }
     if args.only.as_deref() != Some("start") {
-        drive(args, data_dir, out)?;
+        // The harness panics on a timeout; keep the figures gathered so far.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drive(args, data_dir, out)))
+            .map_err(|_| anyhow::anyhow!("driving the app failed (see the panic above)"))??;
     }
     baseline(args, data_dir, out)
 }
@@ -734,7 +736,13 @@ fn drive(args: &Args, data_dir: &Path, out: &mut Figures) -> Result<()> {
         scan_retrying(&mut app, &ean13(n), 1, args.gap, &mut out.broken)?;
         app.click("pay-button");
         app.click("method-cash");
-        app.click("uang-pas");
+        // "Uang pas" fills in the cash due once the payment screen has it from `due()`.
+        app.poll("the exact cash amount", app_driver::WAIT, |a| {
+            a.click("uang-pas");
+            let v = a.value("tender-amount");
+            let digits: String = v.chars().filter(char::is_ascii_digit).collect();
+            (!digits.is_empty() && digits.trim_start_matches('0') != "").then_some(())
+        });
         app.click("pay-confirm");
         app.wait_for("paid-screen");
         std::thread::sleep(args.gap);
