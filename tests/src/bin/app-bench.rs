@@ -24,7 +24,7 @@
 //! [--scans N] [--sales N] [--gap-ms N] [--seed N] [--dir D] [--keep] [--only store|start|drive] [--start-env K=V]
 //! [--release]`. The app is the `pos-desktop` next to this binary (the same profile; the
 //! harness finds it there); `--release` runs `target/release/app-bench` instead (build both
-//! with `cargo build --release -p pos-desktop -p snapkasir-tests --bin app-bench`). The store
+//! with `cargo build --release -p pos-desktop && cargo build --release -p snapkasir-tests --bin app-bench`). The store
 //! is built once per catalog size in `<target dir>/app-bench/store-<N>` (the import takes about
 //! a minute at 100k) and copied for every run into a fresh directory next to it, removed at the
 //! end unless `--keep`.
@@ -192,7 +192,7 @@ fn reexec(release: bool) -> Result<()> {
             .join("release/app-bench");
         anyhow::ensure!(
             exe.is_file(),
-            "{} is missing: cargo build --release -p pos-desktop -p snapkasir-tests --bin app-bench",
+            "{} is missing: cargo build --release -p pos-desktop && cargo build --release -p snapkasir-tests --bin app-bench",
             exe.display()
         );
         exe
@@ -741,7 +741,7 @@ fn drive(args: &Args, data_dir: &Path, out: &mut Figures) -> Result<()> {
             a.click("uang-pas");
             let v = a.value("tender-amount");
             let digits: String = v.chars().filter(char::is_ascii_digit).collect();
-            (!digits.is_empty() && digits.trim_start_matches('0') != "").then_some(())
+            (!digits.trim_start_matches('0').is_empty()).then_some(())
         });
         app.click("pay-confirm");
         app.wait_for("paid-screen");
