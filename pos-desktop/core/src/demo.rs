@@ -8,9 +8,10 @@ use shared_model::barcode::{Barcode, gtin_check_digit};
 use shared_model::catalog::{Category, Product, Unit};
 use shared_model::codec::Timestamp;
 use shared_model::ids::{CategoryId, PromotionId};
-use shared_model::money::Money;
+use shared_model::money::{Money, Quantity};
 use shared_model::promotion::{Promotion, PromotionRule};
 use shared_model::settings::StoreSettings;
+use shared_model::stock::MovementKind;
 use shared_model::users::Role;
 use tracing::{info, instrument};
 
@@ -160,7 +161,7 @@ impl Terminal {
     /// EAN-13 barcodes (one weighed item sold per kg, "Beras Curah", SKU
     /// [`DEMO_WEIGHED_SKU`], scanned with the store's weighed-barcode rules), PPN and a
     /// tax-exempt class, Rp100 cash rounding, a static QRIS payload, one promotion, a cashier
-    /// (PIN 1234) and a supervisor (PIN 9999); no shift is opened. Remembered so
+    /// (PIN 1234), a supervisor (PIN 9999) and opening stock; no shift is opened. Remembered so
     /// [`Terminal::demo_info`] answers after restart.
     #[instrument(skip_all)]
     pub fn create_demo_store(&mut self) -> CoreResult<DemoStore> {
@@ -240,11 +241,22 @@ impl Terminal {
         })?;
         let demo = demo_users();
         self.add_user(&demo.cashier_name, Role::Cashier, &demo.cashier_pin)?;
-        self.add_user(
+        let supervisor = self.add_user(
             &demo.supervisor_name,
             Role::Supervisor,
             &demo.supervisor_pin,
         )?;
+        // Opening stock, received by the supervisor: 50 kg of the weighed item, 100 of the rest.
+        for p in &products {
+            let quantity = if p.unit.is_weighed() { 50 } else { 100 };
+            self.adjust_stock(
+                p.id,
+                MovementKind::Receipt,
+                Quantity::from_i64(quantity),
+                Some("stok awal demo".into()),
+                supervisor.id,
+            )?;
+        }
         Ok(demo)
     }
 }
@@ -253,7 +265,6 @@ impl Terminal {
 mod tests {
     use rust_decimal_macros::dec;
     use shared_model::cart::Cart;
-    use shared_model::money::Quantity;
     use shared_model::payment::Tender;
 
     use super::*;
@@ -273,14 +284,30 @@ mod tests {
         let cats = t.categories().unwrap();
         assert_eq!(cats.len(), 5);
         for c in &cats {
-            assert!(!t.category_products(c.id, 100).unwrap().is_empty());
+            let hits = t.category_products(c.id, 100).unwrap();
+            assert_eq!(hits.len(), 6, "{}", c.name);
+            let mut names: Vec<&str> = hits.iter().map(|h| h.name.as_str()).collect();
+            names.sort();
+            assert_eq!(
+                names,
+                hits.iter().map(|h| h.name.as_str()).collect::<Vec<_>>()
+            );
         }
+        let drinks = cats.iter().find(|c| c.name == "Minuman").unwrap().id;
+        assert_eq!(t.category_products(drinks, 2).unwrap().len(), 2);
+        let first = t.category_products(drinks, 1).unwrap()[0].product_id;
+        t.set_product_active(first, false).unwrap();
+        let left = t.category_products(drinks, 100).unwrap();
+        assert_eq!(left.len(), 5);
+        assert!(left.iter().all(|h| h.product_id != first));
         let s = t.settings().unwrap();
         s.validate().unwrap();
         assert_eq!(s.cash_rounding_unit, Money::from_i64(100));
         assert!(s.qris_static_payload.is_some());
         assert_eq!(t.promotions().unwrap().len(), 1);
         assert!(t.open_shift().unwrap().is_none());
+        let kopi = t.search("Kopi Kapal Api", 1, false).unwrap()[0].product_id;
+        assert_eq!(t.stock_on_hand(kopi).unwrap(), Quantity::from_i64(100));
         let users = t.users().unwrap();
         let cashier = users.iter().find(|u| u.name == d.cashier_name).unwrap();
         t.verify_pin(cashier.id, "1234").unwrap();
