@@ -57,6 +57,11 @@ pub fn configure<R: Runtime>(
             };
             let (state, print_wake) = App::open(&dir)?;
             app.manage(state.clone());
+            // The window (`create: false` in tauri.conf.json) opens only now that the state is
+            // managed: a page that loads fast must not call a command before it exists.
+            for window in &app.config().app.windows {
+                tauri::WebviewWindowBuilder::from_config(app.handle(), window)?.build()?;
+            }
             let handle = app.handle().clone();
             services::watch_print_jobs(handle.clone(), state.clone(), print_wake);
             tauri::async_runtime::spawn(async move {

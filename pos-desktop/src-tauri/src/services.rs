@@ -4,7 +4,9 @@
 //! - `sync://status` ([`SyncView`]) whenever the server client's or the LAN sync's status moves
 //!   (their `subscribe` watch channels);
 //! - `sales://changed` when the server acknowledged sales (fewer waiting) or a sync round
-//!   completed (documents merged), and when LAN peers come or go;
+//!   completed (documents merged), when LAN peers come or go, and when the day's sales list
+//!   changed while a LAN peer is connected (LAN merges raise no status change, so while a
+//!   peer is connected the list's fingerprint is read every 2 s);
 //! - `print://job` ([`QueuedJob`]) whenever a print job changes state.
 //!
 //! pos-core's print queue has no subscription (its wake-up signal is private to it), so a
@@ -59,22 +61,10 @@ fn emit<R: Runtime, S: serde::Serialize + Clone>(handle: &AppHandle<R>, event: &
 /// Starts server sync when the terminal is enrolled and LAN sync when it holds a store key
 /// (replacing any running ones), with their watchers. Called at start-up and after enrolment.
 pub async fn start_services<R: Runtime>(app: &App, handle: &AppHandle<R>) -> AppResult<()> {
-    let (enrolment, has_store_key) = app
-        .with_terminal(|t, _| Ok((t.enrolment()?, t.store_key()?.is_some())))
+    let has_store_key = app
+        .with_terminal(|t, _| Ok(t.store_key()?.is_some()))
         .await?;
-    if let Some((enrolment, credential)) = enrolment {
-        info!(server = %enrolment.server_url, "starting server sync");
-        let client = SyncClient::start(
-            app.0.terminal.clone(),
-            SyncConfig::new(&enrolment.server_url, credential),
-        );
-        let rx = client.subscribe();
-        let old = guard(&app.0.services).sync.replace(client);
-        if let Some(old) = old {
-            old.stop().await;
-        }
-        tauri::async_runtime::spawn(watch_server(handle.clone(), app.clone(), rx));
-    }
+    start_server_sync(app, handle).await?;
     if has_store_key {
         match LanSync::start(app.0.terminal.clone(), lan_config()).await {
             Ok(lan) => {
@@ -84,12 +74,47 @@ pub async fn start_services<R: Runtime>(app: &App, handle: &AppHandle<R>) -> App
                 if let Some(old) = old {
                     old.stop().await;
                 }
-                tauri::async_runtime::spawn(watch_lan(handle.clone(), app.clone(), rx));
+                tauri::async_runtime::spawn(watch_lan(handle.clone(), app.clone(), rx.clone()));
+                tauri::async_runtime::spawn(watch_lan_sales(handle.clone(), app.clone(), rx));
             }
             Err(e) => warn!(error = %e, "LAN sync not started"),
         }
     }
     emit(handle, SYNC_STATUS_EVENT, sync_view(&app.0));
+    Ok(())
+}
+
+/// (Re)starts the server sync client from the stored enrolment, if there is one. A fresh
+/// client connects at once (a running one may be waiting out its reconnection backoff).
+pub async fn start_server_sync<R: Runtime>(app: &App, handle: &AppHandle<R>) -> AppResult<()> {
+    let Some((enrolment, credential)) = app.with_terminal(|t, _| Ok(t.enrolment()?)).await? else {
+        return Ok(());
+    };
+    info!(server = %enrolment.server_url, "starting server sync");
+    let client = SyncClient::start(
+        app.0.terminal.clone(),
+        SyncConfig::new(&enrolment.server_url, credential),
+    );
+    let rx = client.subscribe();
+    let old = guard(&app.0.services).sync.replace(client);
+    if let Some(old) = old {
+        old.stop().await;
+    }
+    tauri::async_runtime::spawn(watch_server(handle.clone(), app.clone(), rx));
+    Ok(())
+}
+
+/// "Sync now": offers local changes to the server and the LAN peers at once; a server client
+/// that is offline is restarted so that it tries to connect now rather than after its backoff.
+pub async fn sync_now<R: Runtime>(app: &App, handle: &AppHandle<R>) -> AppResult<()> {
+    let offline = guard(&app.0.services)
+        .sync
+        .as_ref()
+        .is_some_and(|s| !s.status().online);
+    if offline {
+        start_server_sync(app, handle).await?;
+    }
+    app.0.nudge_sync();
     Ok(())
 }
 
@@ -159,6 +184,48 @@ async fn watch_lan<R: Runtime>(handle: AppHandle<R>, app: App, mut rx: watch::Re
     }
 }
 
+const LAN_SALES_POLL: Duration = Duration::from_secs(2);
+
+/// What changes in the day's sales list when a sale arrives or reaches the server.
+type SalesFingerprint = (usize, usize, Option<String>);
+
+fn sales_fingerprint(t: &mut pos_core::Terminal) -> AppResult<SalesFingerprint> {
+    let date = t.business_date_at(pos_core::shared_model::codec::Timestamp::now())?;
+    let sales = t.day_sales(date)?;
+    let on_server = sales.iter().filter(|s| s.on_server).count();
+    Ok((
+        sales.len(),
+        on_server,
+        sales.first().map(|s| s.sale_id.clone()),
+    ))
+}
+
+/// While a LAN peer is connected, `sales://changed` whenever the day's sales list changes
+/// (a peer's sale merged). Ends with the LAN sync (its status channel closes).
+async fn watch_lan_sales<R: Runtime>(
+    handle: AppHandle<R>,
+    app: App,
+    rx: watch::Receiver<LanStatus>,
+) {
+    let mut last: Option<SalesFingerprint> = None;
+    while rx.has_changed().is_ok() {
+        tokio::time::sleep(LAN_SALES_POLL).await;
+        if rx.borrow().peers.is_empty() {
+            last = None;
+            continue;
+        }
+        match app.with_terminal(|t, _| sales_fingerprint(t)).await {
+            Ok(now) => {
+                if last.as_ref().is_some_and(|l| *l != now) {
+                    emit(&handle, SALES_CHANGED_EVENT, ());
+                }
+                last = Some(now);
+            }
+            Err(e) => warn!(error = %e, "cannot read the day's sales"),
+        }
+    }
+}
+
 const ACTIVE_POLL: Duration = Duration::from_millis(250);
 const IDLE_POLL: Duration = Duration::from_secs(5);
 const WATCHED_JOBS: usize = 50;
@@ -219,5 +286,94 @@ pub fn watch_print_jobs<R: Runtime>(handle: AppHandle<R>, app: App, wake: mpsc::
         });
     if let Err(e) = spawned {
         warn!(error = %e, "cannot start the print-job watcher");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: i64, state: JobState) -> QueuedJob {
+        QueuedJob {
+            job_id: id,
+            kind: "receipt".into(),
+            record_id: format!("sale-{id}"),
+            number: None,
+            copy: false,
+            copy_of: None,
+            printer_id: None,
+            printer: None,
+            state,
+            description: format!("{state:?}"),
+            last_error: None,
+            attempts: 0,
+            next_attempt_at: None,
+            created_at: "2026-12-02T10:00:00Z".into(),
+            updated_at: "2026-12-02T10:00:00Z".into(),
+            written_at: None,
+        }
+    }
+
+    #[test]
+    fn only_new_or_changed_jobs_are_announced() {
+        let mut seen = HashMap::new();
+        let first = changed_jobs(
+            &mut seen,
+            vec![job(2, JobState::Waiting), job(1, JobState::Printed)],
+        );
+        assert_eq!(
+            first.iter().map(|j| j.job_id).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
+        let same = changed_jobs(
+            &mut seen,
+            vec![job(2, JobState::Waiting), job(1, JobState::Printed)],
+        );
+        assert!(same.is_empty());
+        let next = changed_jobs(
+            &mut seen,
+            vec![
+                job(3, JobState::Waiting),
+                job(2, JobState::Printed),
+                job(1, JobState::Printed),
+            ],
+        );
+        assert_eq!(
+            next.iter().map(|j| (j.job_id, j.state)).collect::<Vec<_>>(),
+            vec![(2, JobState::Printed), (3, JobState::Waiting)]
+        );
+        assert!(is_open(JobState::Held) && !is_open(JobState::Cancelled));
+    }
+
+    #[test]
+    fn acknowledgements_and_completed_rounds_change_the_sales_list() {
+        let before = SyncStatus {
+            online: true,
+            waiting_sales: 3,
+            ..SyncStatus::default()
+        };
+        let mut after = before.clone();
+        after.waiting_documents = 2;
+        assert!(
+            !sales_may_have_changed(&before, &after),
+            "only documents waiting"
+        );
+        after.waiting_sales = 1;
+        assert!(
+            sales_may_have_changed(&before, &after),
+            "two sales acknowledged"
+        );
+        let mut synced = before.clone();
+        synced.last_sync = Some("2026-12-02T10:00:00Z".parse().expect("timestamp"));
+        assert!(
+            sales_may_have_changed(&before, &synced),
+            "a round completed"
+        );
+        let mut more = before.clone();
+        more.waiting_sales = 4;
+        assert!(
+            !sales_may_have_changed(&before, &more),
+            "a new sale of this till"
+        );
     }
 }

@@ -335,3 +335,68 @@ fn the_language_survives_a_restart() {
     let (_app, w) = app(dir.path());
     assert_eq!(ok(&w, "plugin:session|status", json!({}))["language"], "en");
 }
+
+#[test]
+fn parked_carts_swap_without_losing_the_cart_on_the_till() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    store(dir.path());
+    let (_app, w) = app(dir.path());
+    let sari = user_id(&w, "Sari");
+    ok(
+        &w,
+        "plugin:session|login",
+        json!({ "userId": sari, "pin": "1111" }),
+    );
+    let first = ok(&w, "plugin:selling|scan", json!({ "code": INDOMIE }));
+    let first_id = first["cart"]["id"].as_str().expect("id").to_string();
+    let view = ok(&w, "plugin:selling|park", json!({ "label": "Bu Ani" }));
+    assert_eq!(view["cart"]["lines"], json!([]));
+    let parked = ok(&w, "plugin:selling|parked", json!({}));
+    assert_eq!(parked[0]["label"], "Bu Ani");
+    assert_eq!(parked[0]["lines"], 1);
+
+    // A second customer's cart on the till; resuming the first parks it.
+    let second = ok(&w, "plugin:selling|scan", json!({ "code": INDOMIE }));
+    let second = ok(
+        &w,
+        "plugin:selling|set_quantity",
+        json!({ "lineId": second["cart"]["lines"][0]["id"], "quantity": "5" }),
+    );
+    let second_id = second["cart"]["id"].as_str().expect("id").to_string();
+    let view = ok(&w, "plugin:selling|resume", json!({ "cartId": first_id }));
+    assert_eq!(view["cart"]["id"], first_id.as_str());
+    assert_eq!(view["warning"], Value::Null);
+    let parked = ok(&w, "plugin:selling|parked", json!({}));
+    assert_eq!(parked.as_array().expect("list").len(), 1);
+    assert_eq!(parked[0]["cart_id"], second_id.as_str());
+
+    // A refused resume leaves the till's cart where it was and the list as it was.
+    let e = err_code(
+        &w,
+        "plugin:selling|resume",
+        json!({ "cartId": "01890a5d-ac96-774b-bcce-b302099a8057" }),
+    );
+    assert_eq!(e["code"], "not_found", "{e}");
+    assert_eq!(
+        ok(&w, "plugin:selling|cart", json!({}))["cart"]["id"],
+        first_id.as_str()
+    );
+    let parked = ok(&w, "plugin:selling|parked", json!({}));
+    assert_eq!(parked.as_array().expect("list").len(), 1);
+    assert_eq!(parked[0]["cart_id"], second_id.as_str());
+}
+
+#[test]
+fn a_till_without_enrolment_has_no_sync_to_show() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    store(dir.path());
+    let (_app, w) = app(dir.path());
+    assert_eq!(
+        ok(&w, "plugin:sync|status", json!({})),
+        json!({ "server": null, "lan": null, "enrolled": false })
+    );
+    assert_eq!(ok(&w, "plugin:sync|sync_now", json!({})), Value::Null);
+    let settings = ok(&w, "plugin:settings|store", json!({}));
+    assert_eq!(settings["store_name"], "Toko Maju");
+    assert_eq!(settings["currency_code"], "IDR");
+}

@@ -13,7 +13,7 @@ use tauri::plugin::{Builder, TauriPlugin};
 use tauri::{Runtime, State};
 
 use super::{from_json, parse};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::state::{App, Inner, guard, require_user};
 use crate::views::{CartView, cart_view};
 
@@ -221,20 +221,28 @@ async fn parked(app: State<'_, App>) -> AppResult<Vec<ParkedSummary>> {
     app.with_terminal(|t, _| Ok(t.parked_carts()?)).await
 }
 
-/// Resumes a parked cart on this till. The till's own cart must be empty (park or clear it
-/// first), so resuming never throws away a cart being rung up.
+/// Resumes a parked cart on this till. A cart being rung up is parked first (switching carts
+/// loses nothing); if the resume is refused, that cart comes back to the till.
 #[tauri::command]
 async fn resume(app: State<'_, App>, cart_id: String) -> AppResult<CartView> {
     let id: CartId = parse("cartId", &cart_id)?;
     app.with_terminal(move |t, s| {
         let mut session = guard(&s.session);
-        require_user(&session)?;
-        if !session.cart.is_empty() {
-            return Err(AppError::InvalidInput(
-                "the cart on the till is not empty: park or clear it first".into(),
-            ));
+        let user = require_user(&session)?;
+        let current = session.cart.clone();
+        let swapping = !current.is_empty() && current.id != id;
+        if swapping {
+            t.park_cart(&current, None, user.id)?;
         }
-        let cart = t.resume_cart(id)?;
+        let cart = match t.resume_cart(id) {
+            Ok(cart) => cart,
+            Err(e) => {
+                if swapping {
+                    t.resume_cart(current.id)?;
+                }
+                return Err(e.into());
+            }
+        };
         let view = cart_view(t, &cart, true)?;
         session.cart = cart;
         session.resumed = true;

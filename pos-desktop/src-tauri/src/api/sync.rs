@@ -1,7 +1,7 @@
 //! Plugin `sync`: the status bar's view of server and LAN sync, and "sync now".
 
 use tauri::plugin::{Builder, TauriPlugin};
-use tauri::{Runtime, State};
+use tauri::{AppHandle, Runtime, State};
 
 use crate::error::AppResult;
 use crate::services::sync_view;
@@ -20,7 +20,6 @@ fn status(app: State<'_, App>) -> AppResult<SyncView> {
 }
 
 #[tauri::command]
-fn sync_now(app: State<'_, App>) -> AppResult<()> {
-    app.0.nudge_sync();
-    Ok(())
+async fn sync_now<R: Runtime>(handle: AppHandle<R>, app: State<'_, App>) -> AppResult<()> {
+    crate::services::sync_now(&app, &handle).await
 }
