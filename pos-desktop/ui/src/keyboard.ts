@@ -26,6 +26,13 @@ export function useKeys(handlers: KeyHandlers): void {
   }, []);
 }
 
+/** When the key was pressed: the event's own time stamp (a busy page handles queued keys in a
+ * quick run, but their stamps keep the real gaps), else now. */
+export function eventTime(e: KeyboardEvent): number {
+  const now = performance.now();
+  return e.timeStamp > 0 && e.timeStamp <= now ? e.timeStamp : now;
+}
+
 function keyName(e: KeyboardEvent): string {
   return e.ctrlKey && e.key.length === 1 ? `Ctrl+${e.key.toLowerCase()}` : e.key;
 }
@@ -33,9 +40,9 @@ function keyName(e: KeyboardEvent): string {
 export interface ScannerHooks {
   /** Whether a scan is taken now (the selling screen with no dialog open). */
   active: () => boolean;
-  /** A scan: `start` is the time of its Enter's keydown; `fromSearch` when the focus was in
-   * the search box (the code may then be a name typed quickly). */
-  onScan: (code: string, start: number, fromSearch: boolean) => void;
+  /** A scan: `start` is the time of its Enter's keydown; `searchText` is what the search box
+   * held when the burst landed there (null when the focus was elsewhere). */
+  onScan: (code: string, start: number, searchText: string | null) => void;
   /** Where typing goes when no field has the focus. */
   searchBox: () => HTMLInputElement | null;
 }
@@ -51,7 +58,7 @@ export function installKeys(scanner: ScannerHooks): () => void {
   let before: { el: HTMLInputElement | HTMLTextAreaElement; value: string } | null = null;
 
   const onKey = (e: KeyboardEvent) => {
-    const now = performance.now();
+    const now = eventTime(e);
     if (!e.ctrlKey && !e.altKey && !e.metaKey) {
       const ev = detector.feed(e.key, now);
       if (ev.kind === "char" && !isTextField(document.activeElement) && scanner.active()) {
@@ -65,14 +72,17 @@ export function installKeys(scanner: ScannerHooks): () => void {
       } else if (ev.kind === "scan" && scanner.active()) {
         e.preventDefault();
         e.stopPropagation();
-        const fromSearch = before?.el.dataset.testid === "search-input";
-        if (before && before.el.value !== before.value) {
-          // Take the burst's characters out of the field they landed in.
-          before.el.value = before.value;
-          before.el.dispatchEvent(new Event("input", { bubbles: true }));
+        const el = before?.el ?? null;
+        const searchText = el?.dataset.testid === "search-input" ? el.value.trim() : null;
+        // Take the burst's characters out of the field they landed in (the search box is
+        // emptied: its text is part of the scan).
+        const keep = searchText !== null ? "" : before?.value;
+        if (el && keep !== undefined && el.value !== keep) {
+          el.value = keep;
+          el.dispatchEvent(new Event("input", { bubbles: true }));
         }
         before = null;
-        scanner.onScan(ev.code, now, fromSearch);
+        scanner.onScan(ev.code, now, searchText);
         return;
       }
     }

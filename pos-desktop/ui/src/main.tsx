@@ -31,7 +31,10 @@ async function start(): Promise<void> {
   installKeys({
     active: () =>
       !!status.value?.user && !!status.value.shift_open && view.value === "sell" && overlay.value === null,
-    onScan: (code, start, fromSearch) => void scan(code, start, fromSearch),
+    onScan: (code, start, searchText) =>
+      void (searchText === null
+        ? scan(code, start)
+        : scan(/\s/.test(searchText) ? [code] : [searchText, code], start, true)),
     searchBox: () => document.querySelector<HTMLInputElement>("[data-testid=search-input]"),
   });
   try {

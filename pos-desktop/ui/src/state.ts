@@ -207,32 +207,36 @@ async function cartAction(f: () => Promise<CartView>, changedLine?: string | nul
   return cv;
 }
 
-/** A scan from the scanner; `start` is the Enter's keydown time, for __snapkasirPerf. When
- * `fallbackToSearch`, a code no product carries is tried as a search (a name typed quickly
- * into the search box and ended with Enter) and the first hit is added. */
-export async function scan(code: string, start: number, fallbackToSearch = false) {
-  try {
-    const cv = await selling.scan(code);
-    applyCart(cv);
-    recordAfterFrame("scans", start);
-    return true;
-  } catch (e) {
-    const err = toAppError(e);
-    if (fallbackToSearch && (err.code === "not_found" || err.code === "unknown_barcode")) {
-      const hits = await attempt(() => selling.search(code, 1));
-      if (hits && hits.length > 0) {
-        await addHit(hits[0]);
-        return true;
+/** A scan from the scanner; `start` is the Enter's keydown time, for __snapkasirPerf.
+ * `codes` are tried in order (from the search box: the whole box, then the scanner's burst:
+ * a stall in the middle of a burst leaves its start looking typed). When `fallbackToSearch`,
+ * a text no product carries as a code is searched and its first hit added (a name typed
+ * quickly and ended with Enter). */
+export async function scan(codes: string | string[], start: number, fallbackToSearch = false) {
+  const tried = [...new Set(typeof codes === "string" ? [codes] : codes)].filter((c) => c !== "");
+  for (const code of tried) {
+    try {
+      const cv = await selling.scan(code);
+      applyCart(cv);
+      recordAfterFrame("scans", start);
+      return true;
+    } catch (e) {
+      const err = toAppError(e);
+      if (err.code !== "not_found" && err.code !== "unknown_barcode") {
+        showToast(errorText(err), "error");
+        return false;
       }
     }
-    showToast(
-      err.code === "not_found" || err.code === "unknown_barcode"
-        ? t("sell.not_found", { code })
-        : errorText(err),
-      "error",
-    );
-    return false;
   }
+  if (fallbackToSearch && tried.length > 0) {
+    const hits = await attempt(() => selling.search(tried[0], 1));
+    if (hits && hits.length > 0) {
+      await addHit(hits[0]);
+      return true;
+    }
+  }
+  showToast(t("sell.not_found", { code: tried[tried.length - 1] ?? "" }), "error");
+  return false;
 }
 
 export function isWeighed(unit: string): boolean {

@@ -57,7 +57,7 @@ function shell(cmd: string, args: Record<string, unknown>): unknown {
       if (cartDiscount && !args.approval) throw { code: "supervisor_required", message_key: "error.supervisor_required", params: { reason: "a cart discount above 10%" } };
       if (cartDiscount && (args.approval as { pin: string }).pin !== "9999") throw { code: "wrong_pin", message_key: "error.wrong_pin", params: { attempts_left: 2 } };
       qty = 0;
-      cartDiscount = null; return { sale_id: "s1", receipt_no: "TU-T1-261202-0001", total: "10500", change: "9500", paid_ms: 0.5 };
+      cartDiscount = null; return { sale_id: "s1", receipt_no: "TU-T1-261202-0001", total: "14000", change: "6000", paid_ms: 0.5 };
     case "plugin:printing|receipt_preview": return "iVBORw0KGgo=";
   }
   throw { code: "internal", message_key: "error.internal", params: { detail: cmd } };
@@ -67,7 +67,7 @@ const $ = (id: string) => document.querySelector<HTMLElement>(`[data-testid="${i
 const $$ = (id: string) => [...document.querySelectorAll<HTMLElement>(`[data-testid="${id}"]`)];
 
 async function until<T>(f: () => T | null | undefined | false, what: string): Promise<T> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 500; i++) {
     const v = f();
     if (v) return v;
     await new Promise((r) => setTimeout(r, 10));
@@ -144,6 +144,22 @@ describe("cashier app against a mocked shell", () => {
     expect(window.__snapkasirPerf.ready_at).toBeGreaterThan(0);
   });
 
+  it("scans the whole code when the page stalls in the middle of a burst", async () => {
+    const input = $("search-input") as HTMLInputElement;
+    input.focus();
+    const before = calls.filter((c) => c.cmd === "plugin:selling|scan").length;
+    for (const c of "8886008") typeChar(c);
+    await new Promise((r) => setTimeout(r, 45)); // a stall: the rest looks like a new burst
+    for (const c of "101053") typeChar(c);
+    key("Enter");
+    await until(() => $("line-qty")?.textContent === "2", "the quantity to become 2");
+    expect(input.value).toBe("");
+    expect(calls.filter((c) => c.cmd === "plugin:selling|scan").slice(before).map((c) => c.args)).toEqual([
+      { code: "8886008101053" },
+    ]);
+    expect(window.__snapkasirPerf.scans).toHaveLength(2);
+  });
+
   it("shows an unknown code in words, in a toast", async () => {
     (document.activeElement as HTMLElement | null)?.blur();
     for (const c of "99999999") key(c, window);
@@ -159,11 +175,11 @@ describe("cashier app against a mocked shell", () => {
     typeChar("q");
     await until(() => $$("search-result").length === 1, "a search hit");
     key("Enter");
-    await until(() => $("line-qty")?.textContent === "2", "the quantity to become 2");
+    await until(() => $("line-qty")?.textContent === "3", "the quantity to become 3");
     // No product has the code "aq": it is searched, and the first hit added.
     expect(calls.filter((c) => c.cmd === "plugin:selling|scan").at(-1)!.args).toEqual({ code: "aq" });
     expect(calls.find((c) => c.cmd === "plugin:selling|add_product")!.args).toEqual({ productId: "p1", variantId: null, quantity: "1" });
-    expect(window.__snapkasirPerf.scans).toHaveLength(1);
+    expect(window.__snapkasirPerf.scans).toHaveLength(2);
   });
 
   it("Enter after a barcode typed by hand in the search box scans it", async () => {
@@ -174,9 +190,9 @@ describe("cashier app against a mocked shell", () => {
       await new Promise((r) => setTimeout(r, 35)); // slower than a scanner
     }
     key("Enter");
-    await until(() => $("line-qty")?.textContent === "3", "the quantity to become 3");
+    await until(() => $("line-qty")?.textContent === "4", "the quantity to become 4");
     expect(input.value).toBe("");
-    expect(window.__snapkasirPerf.scans).toHaveLength(2);
+    expect(window.__snapkasirPerf.scans).toHaveLength(3);
   });
 
   it("pays in cash with Uang pas and shows the paid screen", async () => {
@@ -186,14 +202,14 @@ describe("cashier app against a mocked shell", () => {
     $("method-cash")!.click();
     await new Promise((r) => setTimeout(r, 20));
     $("quick-amount")!.click();
-    await until(() => $("change-amount")?.textContent === "Rp 9.500", "the change");
+    await until(() => $("change-amount")?.textContent === "Rp 6.000", "the change");
     $("pay-confirm")!.click();
     const paid = await until(() => $("paid-screen"), "the paid screen");
     expect(calls.find((c) => c.cmd === "plugin:payment|pay")!.args).toEqual({
       tenders: [{ method: "Cash", amount: "20000", reference: null }],
       approval: null,
     });
-    expect(paid.querySelector('[data-testid="change-amount"]')!.textContent).toBe("Rp 9.500");
+    expect(paid.querySelector('[data-testid="change-amount"]')!.textContent).toBe("Rp 6.000");
     expect(paid.textContent).toContain("Nota TU-T1-261202-0001");
     await until(() => $("receipt-preview"), "the receipt preview");
     await until(() => window.__snapkasirPerf.pays.length === 1, "the pay timing");

@@ -7,7 +7,7 @@ import type { AppStatus } from "../src/api/types";
 const calls: { cmd: string; args: Record<string, unknown> }[] = [];
 const status: AppStatus = {
   ready: false, store_name: null, store_code: null, terminal_code: null, language: "id",
-  user: null, shift_open: false, demo: null, auto_lock_secs: 1, time_zone: "Asia/Jakarta",
+  user: null, shift_open: false, demo: null, auto_lock_secs: 600, time_zone: "Asia/Jakarta",
 };
 const users = [
   { id: "u1", name: "Sari", role: "Cashier" },
@@ -26,7 +26,7 @@ function answer(cmd: string, args: Record<string, unknown>): unknown {
     case "plugin:session|ui_ready": return null;
     case "plugin:sync|status": return { server: null, lan: null, enrolled: false };
     case "plugin:enrolment|enrol":
-      throw { code: "enrolment_failed", message_key: "error.enrolment_failed", params: { reason: "code expired" } };
+      throw { code: "enrolment_failed", message_key: "error.enrolment_failed", params: { reason: "enrolment_code_invalid" } };
     case "plugin:enrolment|start_demo":
       Object.assign(status, {
         ready: true, store_name: "Toko Demo", store_code: "DEMO", terminal_code: "T1",
@@ -39,7 +39,11 @@ function answer(cmd: string, args: Record<string, unknown>): unknown {
       if (args.pin !== "1111") throw { code: "wrong_pin", message_key: "error.wrong_pin", params: { attempts_left: 4 } };
       status.user = users[0];
       return status;
-    case "plugin:session|start_shift": status.shift_open = true; return status;
+    case "plugin:session|start_shift":
+      // From here the till locks after one idle second (the last test waits for it).
+      status.shift_open = true;
+      status.auto_lock_secs = 1;
+      return status;
     case "plugin:session|lock": status.user = null; return status;
     case "plugin:selling|cart": return { cart: { id: "c1", lines: [], discount: null, note: null }, priced: null, supervisor_reason: null, promotions: [], warning: null };
     case "plugin:selling|categories": return [{ id: "c-drink", name: "Minuman", parent: null }];
@@ -50,7 +54,7 @@ function answer(cmd: string, args: Record<string, unknown>): unknown {
 
 const $ = (id: string) => document.querySelector<HTMLElement>(`[data-testid="${id}"]`);
 const tick = () => new Promise((r) => setTimeout(r, 0));
-async function until<T>(f: () => T | null | undefined | false, what: string, ms = 2000): Promise<T> {
+async function until<T>(f: () => T | null | undefined | false, what: string, ms = 5000): Promise<T> {
   for (let i = 0; i < ms / 10; i++) {
     const v = f();
     if (v) return v;
@@ -81,7 +85,7 @@ describe("first run to selling", () => {
     await fill("enrol-code", "ABCD-1234");
     $("enrol-submit")!.click();
     await until(() => $("toast"), "the toast");
-    expect($("toast")!.textContent).toBe("Pendaftaran gagal: code expired");
+    expect($("toast")!.textContent).toBe("Pendaftaran gagal: kode pendaftaran salah atau sudah dipakai");
     expect(calls.find((c) => c.cmd === "plugin:enrolment|enrol")!.args).toEqual({ serverUrl: "https://toko.example", code: "ABCD-1234" });
   });
 
@@ -118,7 +122,7 @@ describe("first run to selling", () => {
     $("start-shift")!.click();
     await until(() => $("search-input"), "the selling screen");
     expect(calls.find((c) => c.cmd === "plugin:session|start_shift")!.args).toEqual({ openingFloat: "200000" });
-    expect($("category-c-drink")!.textContent).toBe("Minuman");
+    expect((await until(() => $("category-c-drink"), "the categories")).textContent).toBe("Minuman");
   });
 
   it("locks itself after auto_lock_secs without input", async () => {

@@ -51,6 +51,7 @@ describe("translations", () => {
       "shift_already_open", "supervisor_required", "wrong_pin", "user_locked", "not_authorized",
       "inactive_user", "already_voided", "voided_sale", "void_outside_shift",
       "cart_already_claimed", "sequence_exhausted", "csv", "printer", "print_job_state",
+      "server_unreachable", "enrolment_code_invalid", "enrolment_rate_limited", "tls",
     ];
     for (const c of codes) expect(id, c).toHaveProperty([`error.${c}`]);
   });

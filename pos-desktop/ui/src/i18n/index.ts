@@ -29,7 +29,11 @@ export function tDynamic(key: string, fallback: Key, params?: Record<string, unk
 
 /** An error in the cashier's words; unknown codes show the code (contract.md "Errors"). */
 export function errorText(e: AppError): string {
-  const params = { ...e.params, code: e.code };
+  const params: Record<string, unknown> = { ...e.params, code: e.code };
+  if (e.code === "enrolment_failed" && typeof e.params.reason === "string") {
+    // The reason is pos-core's error code: said in words when the dictionary has it.
+    params.reason = tData(`error.${e.params.reason}`, e.params.reason);
+  }
   return tDynamic(e.message_key, "error.unknown", params);
 }
 

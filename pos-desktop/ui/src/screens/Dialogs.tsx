@@ -284,7 +284,8 @@ function ParkedDialog() {
             <button type="button" class="parked-item" data-testid="parked-item" onClick={() => void resume(p.cart_id)}>
               <span class="parked-label">{p.label ?? fmt.format(new Date(p.parked_at))}</span>
               <span class="muted">
-                {t("parked.lines", { n: p.lines })} · {t("parked.by", { name: p.parked_by })}
+                {t("parked.lines", { n: p.lines })} ·{" "}
+                {t("parked.by", { name: users.value.find((u) => u.id === p.parked_by)?.name ?? p.parked_by })}
               </span>
               {p.terminal_code !== here && (
                 <span class="badge badge-warn" data-testid="parked-other-till">

@@ -254,6 +254,7 @@ export function Payment() {
             onInput={(e) => setAmountText(e.currentTarget.value)}
           />
         </label>
+        {typed !== null && <p class="amount-echo">{formatMoney(typed, cur)}</p>}
         {method === "cash" && (
           <div class="quick">
             <Btn testid="uang-pas" onClick={() => setAmountText(decStr(cashDueShown))}>

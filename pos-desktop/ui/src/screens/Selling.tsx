@@ -7,7 +7,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { selling } from "../api";
 import type { CartLine, Category, Discount, PricedLine, ProductHit } from "../api/types";
 import { Btn } from "../components";
-import { useKeys } from "../keyboard";
+import { eventTime, useKeys } from "../keyboard";
 import { lang, t } from "../i18n";
 import { decOf, decStr, formatMoney, formatQty } from "../money";
 import {
@@ -166,7 +166,7 @@ function SearchPanel() {
           onKeyDown={(e) => {
             if (e.key === "Enter") {
               e.preventDefault();
-              void onEnter(performance.now());
+              void onEnter(eventTime(e));
             } else if (e.key === "Escape" && query) {
               e.stopPropagation();
               setQuery("");
@@ -216,6 +216,14 @@ function SearchPanel() {
 }
 
 // ---- cart ----
+
+function PencilIcon() {
+  return (
+    <svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true">
+      <path d="M4 20h4L19 9l-4-4L4 16v4zM13 7l4 4" />
+    </svg>
+  );
+}
 
 function TrashIcon() {
   return (
@@ -323,7 +331,7 @@ const LineRow = memo(function LineRow({ line, priced, last }: LineProps) {
           title={t("sell.line_note")}
           onClick={() => (overlay.value = { kind: "note", line })}
         >
-          ✎
+          <PencilIcon />
         </button>
         <button
           type="button"
