@@ -39,6 +39,17 @@ fn temp_dir(name: &str) -> PathBuf {
     d
 }
 
+/// Removes a passing test's temp directory; the app's processes may still be going away, so a
+/// file they leave behind gets a few more tries.
+fn remove_temp(dir: &Path) {
+    for _ in 0..10 {
+        if std::fs::remove_dir_all(dir).is_ok() || !dir.exists() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// "Rp 12.500" -> 12500 (whole rupiah; the store has no minor units).
 fn rupiah(text: &str) -> i64 {
     let neg = text.contains('-') || text.contains('−');
@@ -60,7 +71,7 @@ fn grouped(v: i64) -> String {
     let s = v.abs().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push('.');
         }
         out.push(c);
@@ -211,14 +222,68 @@ fn wait_lines(app: &mut App, n: usize) {
     });
 }
 
-/// The receipt number the paid screen shows ("Nota R-…").
+/// The cart as the screen shows it (every line's text).
+fn cart_text(app: &mut App) -> Vec<String> {
+    let lines = app.all("cart-line");
+    lines.iter().map(|l| app.text_of(l)).collect()
+}
+
+/// Scans `code` until `done` holds (up to 10 s). WebKitWebDriver hands the page one key at a
+/// time and waits for it, so on a busy machine its keys can come further apart than a
+/// scanner's ever do (a real scanner's keys queue up and arrive together when the page is
+/// busy); the UI then rightly takes them for a person typing. Such a scan is repeated (at most
+/// three times, each said on stderr) after checking it left the cart as it was; a scan at
+/// scanner speed that does not reach `done` fails at once.
+fn scan_until(app: &mut App, code: &str, what: &str, done: impl Fn(&mut App) -> bool) {
+    let before = cart_text(app);
+    for attempt in 1..=3 {
+        let gap = app.scan(code);
+        if gap <= 30.0 {
+            app.poll(
+                &format!("{what} after scanning {code} (keys up to {gap:.0} ms apart)"),
+                Duration::from_secs(10),
+                |a| done(a).then_some(()),
+            );
+            return;
+        }
+        eprintln!(
+            "scan {code} (attempt {attempt}): keys up to {gap:.0} ms apart, slower than a \
+             scanner; the machine is busy"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+        if done(app) {
+            return;
+        }
+        assert_eq!(
+            cart_text(app),
+            before,
+            "a scan of {code} at {gap:.0} ms between keys changed the cart"
+        );
+        // What the UI took for typing is in the search box: clear it.
+        app.click("search-input");
+        app.press(Key::Escape);
+    }
+    panic!("three scans of {code} all came slower than a scanner: the machine is too busy");
+}
+
+/// Scans `code` and waits for the cart to have `lines` lines.
+fn scan_to(app: &mut App, code: &str, lines: usize) {
+    scan_until(app, code, &format!("{lines} cart lines"), |a| {
+        cart_lines(a) == lines
+    });
+}
+
+/// The receipt number the paid screen shows ("Nota MAJU-T2-…" / "Receipt …").
 fn paid_receipt(app: &mut App) -> String {
     app.wait_for("paid-screen");
-    let text = app.text("paid-screen");
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("Nota ") || l.starts_with("Receipt "))
-        .unwrap_or_else(|| panic!("no receipt number on the paid screen: {text}"));
+    let line = app.execute(
+        "return [...document.querySelectorAll('[data-testid=\"paid-screen\"] p')]\
+           .map(p => p.textContent.trim()).find(t => /^(Nota|Receipt) /.test(t)) || null",
+        vec![],
+    );
+    let line = line
+        .as_str()
+        .unwrap_or_else(|| panic!("no receipt number on the paid screen"));
     line.split_once(' ')
         .expect("receipt no")
         .1
@@ -226,10 +291,41 @@ fn paid_receipt(app: &mut App) -> String {
         .to_string()
 }
 
+/// Waits until the paid screen's receipt preview is a decoded picture.
+fn wait_preview(app: &mut App) {
+    app.wait_for("receipt-preview");
+    app.poll(
+        "the receipt preview decoded",
+        Duration::from_secs(10),
+        |a| {
+            let w = a.execute(
+                "const i = document.querySelector('[data-testid=\"receipt-preview\"]');\
+             return i && i.complete ? i.naturalWidth : 0",
+                vec![],
+            );
+            (w.as_u64().unwrap_or(0) > 0).then_some(())
+        },
+    );
+}
+
+/// Waits until the payment screen has the amount due from the shell (the amount field's
+/// placeholder shows it; "Uang pas" before that would take Rp 0).
+fn wait_due(app: &mut App) {
+    app.poll(
+        "the amount due on the payment screen",
+        Duration::from_secs(10),
+        |a| {
+            let shown = a.attr("tender-amount", "placeholder")?;
+            (rupiah(&shown) > 0).then_some(())
+        },
+    );
+}
+
 /// Pays the current cart with exact cash and starts a new sale; the receipt number.
 fn pay_exact_cash(app: &mut App) -> String {
     app.click("pay-button");
     app.click("method-cash");
+    wait_due(app);
     app.click("uang-pas");
     app.click("pay-confirm");
     let r = paid_receipt(app);
@@ -277,6 +373,17 @@ fn cashier_story() {
             .unwrap_or_else(|e| panic!("the seeding till could not enrol: {e}"));
         seed.cmd(json!({"cmd": "sync"}))
             .unwrap_or_else(|e| panic!("the seeding till could not sync: {e}"));
+        // The store's documents are on the server before the app joins them.
+        wait_until(
+            "the seeding till's documents on the server",
+            Duration::from_secs(30),
+            || {
+                let s = seed.cmd(json!({"cmd": "status"})).expect("status");
+                s["sync"]["online"] == true
+                    && s["sync"]["last_sync"].is_string()
+                    && s["sync"]["waiting_documents"] == 0
+            },
+        );
     }
     let catalog = read_catalog(&seed_db);
     let (a, a_ean) = catalog.scannable[0].clone();
@@ -324,20 +431,16 @@ fn cashier_story() {
     );
 
     // Sale 1: two scans of A and one of B at scanner speed, C by search, a weighed item.
-    app.scan(&a_ean);
-    wait_lines(&mut app, 1);
-    app.scan(&a_ean);
-    app.poll("A's quantity 2", Duration::from_secs(10), |x| {
-        (x.text("line-qty").trim() == "2").then_some(())
+    scan_to(&mut app, &a_ean, 1);
+    scan_until(&mut app, &a_ean, "A's quantity 2", |x| {
+        x.text("line-qty").trim() == "2"
     });
-    app.scan(&b_ean);
-    wait_lines(&mut app, 2);
+    scan_to(&mut app, &b_ean, 2);
     app.screenshot("scanned");
     let perf = app.execute("return window.__snapkasirPerf", vec![]);
-    assert_eq!(
-        perf["scans"].as_array().map(Vec::len),
-        Some(3),
-        "three scans were measured: {perf}"
+    assert!(
+        perf["scans"].as_array().map(Vec::len) >= Some(3),
+        "the scans were measured: {perf}"
     );
 
     let word = c.name.split_whitespace().next().expect("name").to_string();
@@ -391,6 +494,7 @@ fn cashier_story() {
     // Pay cash with the first quick amount: the supervisor approves, the change is shown.
     app.click("pay-button");
     app.click("method-cash");
+    wait_due(&mut app);
     let due = app
         .invoke("plugin:payment|due", json!({}))
         .unwrap_or_else(|e| panic!("due: {e}"));
@@ -426,7 +530,7 @@ fn cashier_story() {
         given - cash_total,
         "change on the paid screen"
     );
-    app.wait_for("receipt-preview");
+    wait_preview(&mut app);
     app.screenshot("paid");
 
     // The receipt at the printer: the goods, PPN and the total.
@@ -436,6 +540,11 @@ fn cashier_story() {
         .find(|j| j.printed_anything())
         .expect("a receipt printed");
     let text = printed.printout.text();
+    std::fs::write(
+        snapkasir_tests::app_driver::screens_dir().join("story-receipt.txt"),
+        &text,
+    )
+    .expect("save the receipt text");
     for p in [&a, &b, &c, &weighed] {
         let head: String = p.name.chars().take(12).collect();
         assert!(
@@ -461,12 +570,11 @@ fn cashier_story() {
     app.wait_for("search-input");
 
     // Sale 2: cash + card.
-    app.scan(&a_ean);
-    wait_lines(&mut app, 1);
-    app.scan(&b_ean);
-    wait_lines(&mut app, 2);
+    scan_to(&mut app, &a_ean, 1);
+    scan_to(&mut app, &b_ean, 2);
     let total2 = rupiah(&app.text("cart-total"));
     app.click("pay-button");
+    wait_due(&mut app);
     app.click("method-card");
     let card_part = total2 / 2;
     app.type_into("tender-amount", &card_part.to_string());
@@ -480,6 +588,7 @@ fn cashier_story() {
     app.screenshot("payment-split");
     app.click("pay-confirm");
     let receipt2 = paid_receipt(&mut app);
+    wait_preview(&mut app);
     app.screenshot("paid-split");
     app.click("new-sale");
     app.wait_for("search-input");
@@ -518,8 +627,7 @@ fn cashier_story() {
     });
     let mut offline = Vec::new();
     for (_, ean) in catalog.scannable.iter().take(3) {
-        app.scan(ean);
-        wait_lines(&mut app, 1);
+        scan_to(&mut app, ean, 1);
         offline.push(pay_exact_cash(&mut app));
     }
     app.poll("three sales waiting", Duration::from_secs(10), |x| {
@@ -592,12 +700,16 @@ fn cashier_story() {
     );
 
     drop(app);
+    drop(server);
     eprintln!("cashier_story took {:?}", started.elapsed());
+    // Kept when the test fails (the app's, the server's and tauri-driver's logs are there).
+    remove_temp(&dir);
 }
 
 /// Every visible main panel that overflows horizontally and every visible button under 44 px.
 const LAYOUT_CHECK: &str = r#"
 const bad = [];
+let buttons = 0;
 const shown = (e) => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden'; };
 const name = (e) => e.getAttribute('data-testid') || (e.className && String(e.className)) || e.tagName;
 if (document.documentElement.scrollWidth > window.innerWidth + 1) bad.push('page wider than the window: ' + document.documentElement.scrollWidth + ' > ' + window.innerWidth);
@@ -606,10 +718,11 @@ for (const e of document.querySelectorAll('main, header, section, .dialog, .dial
 }
 for (const b of document.querySelectorAll('button')) {
   if (!shown(b)) continue;
+  buttons++;
   const h = b.getBoundingClientRect().height;
   if (h < 44 - 0.5) bad.push('button under 44px: ' + name(b) + ' "' + b.textContent.trim().slice(0, 30) + '" ' + h.toFixed(1));
 }
-return bad;
+return { bad, buttons };
 "#;
 
 /// Screenshots of the current screen at every size, and its layout problems.
@@ -618,8 +731,12 @@ fn look(app: &mut App, name: &str, problems: &mut Vec<String>) {
         app.set_size(size);
         let lang = app.html_lang();
         app.screenshot(&format!("{name}-{lang}-{}", size.name()));
-        let bad = app.execute(LAYOUT_CHECK, vec![]);
-        for b in bad.as_array().cloned().unwrap_or_default() {
+        let check = app.execute(LAYOUT_CHECK, vec![]);
+        assert!(
+            check["buttons"].as_u64().unwrap_or(0) > 0,
+            "{name}: the layout check found no button to measure: {check}"
+        );
+        for b in check["bad"].as_array().cloned().unwrap_or_default() {
             problems.push(format!(
                 "{name} {lang} {}: {}",
                 size.name(),
@@ -677,32 +794,26 @@ fn screens_tour() {
     app.wait_for("search-input");
     look_both(&mut app, "selling-empty", &mut problems);
 
-    // A cart with a few lines, a search open.
-    for q in ["a", "e", "i"] {
-        app.type_into("search-input", q);
-        let hits = app.poll("search hits", Duration::from_secs(10), |x| {
-            let h = x.all("search-result");
-            (!h.is_empty()).then_some(h)
-        });
-        // The first piece product of the hits (weighed items open the weight dialog).
-        let mut added = false;
-        for h in hits.iter().take(5) {
-            let before = cart_lines(&mut app);
-            app.click_element(h, "search hit");
-            std::thread::sleep(Duration::from_millis(300));
-            if app.visible("weight-input") {
-                app.press(Key::Escape);
-                continue;
-            }
-            if cart_lines(&mut app) > before {
-                added = true;
-                break;
-            }
-        }
-        assert!(added, "a piece product found for {q:?}");
-    }
-    app.type_into("search-input", "a");
+    // A cart with three piece products from the first category, its products listed.
+    let first_category = app.wait_for_css("[data-testid^=\"category-\"]");
+    app.click_element(&first_category, "the first category");
     app.wait_for("search-result");
+    let mut index = 0;
+    while cart_lines(&mut app) < 3 {
+        let hits = app.all("search-result");
+        assert!(
+            index < hits.len(),
+            "three piece products in the first category"
+        );
+        let text = app.text_of(&hits[index]);
+        index += 1;
+        if text.contains("/kg") {
+            continue;
+        }
+        let before = cart_lines(&mut app);
+        app.click_element(&hits[index - 1], "a product of the category");
+        wait_lines(&mut app, before + 1);
+    }
     look_both(&mut app, "selling-cart", &mut problems);
 
     look_dialog(&mut app, "dialog-line-discount", &mut problems, &|x| {
@@ -738,6 +849,7 @@ fn screens_tour() {
     app.wait_gone("discount-input");
     app.click("pay-button");
     app.click("method-cash");
+    wait_due(&mut app);
     app.click("uang-pas");
     app.click("pay-confirm");
     app.wait_for("supervisor-dialog");
@@ -748,7 +860,7 @@ fn screens_tour() {
         .to_string();
     app.type_into("supervisor-pin", &supervisor_pin);
     app.click("supervisor-ok");
-    app.wait_for("receipt-preview");
+    wait_preview(&mut app);
     look_both(&mut app, "paid", &mut problems);
     app.click("new-sale");
     app.wait_for("search-input");
@@ -758,6 +870,7 @@ fn screens_tour() {
     app.wait_for(&format!("user-{cashier}"));
     look_both(&mut app, "locked", &mut problems);
 
+    drop(app);
     assert!(
         problems.is_empty(),
         "layout problems ({}), screenshots in {}:\n{}",
@@ -765,4 +878,5 @@ fn screens_tour() {
         snapkasir_tests::app_driver::screens_dir().display(),
         problems.join("\n")
     );
+    remove_temp(&dir);
 }
