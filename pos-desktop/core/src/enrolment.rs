@@ -335,35 +335,18 @@ async fn fetch_store_documents(
         Some(rest) => format!("wss://{rest}/sync"),
         None => format!("ws://{}/sync", base.trim_start_matches("http://")),
     };
-    let mut request = ws_url
+    let request = ws_url
         .into_client_request()
         .map_err(|e| CoreError::Invalid(format!("server address: {e}")))?;
-    request.headers_mut().insert(
-        "authorization",
-        format!("Bearer {}", credential.0)
-            .parse()
-            .map_err(|_| CoreError::Sync("credential is not a valid header".into()))?,
-    );
-    let tls = crate::sync::tls::client_config(None)?;
-    let (mut ws, _) = tokio::time::timeout(
-        STEP_TIMEOUT,
-        tokio_tungstenite::connect_async_tls_with_config(
-            request,
-            None,
-            false,
-            Some(tokio_tungstenite::Connector::Rustls(tls)),
-        ),
-    )
-    .await
-    .map_err(|_| CoreError::ServerUnreachable("connect timed out".into()))?
-    .map_err(|e| {
-        let detail = crate::sync::tls::describe("connect", &e);
-        if detail.contains("certificate") {
-            CoreError::Tls(detail)
-        } else {
-            CoreError::ServerUnreachable(detail)
-        }
-    })?;
+    let mut ws = crate::sync::tls::connect_sync_socket(request, &credential.0, None, STEP_TIMEOUT)
+        .await?
+        .map_err(|detail| {
+            if detail.contains("certificate") {
+                CoreError::Tls(detail)
+            } else {
+                CoreError::ServerUnreachable(detail)
+            }
+        })?;
     let mut store = FetchStore {
         wanted: vec![root.to_string()],
         docs: HashMap::new(),

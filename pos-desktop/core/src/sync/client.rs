@@ -189,8 +189,7 @@ pub(crate) fn lock(t: &Arc<Mutex<Terminal>>) -> MutexGuard<'_, Terminal> {
     t.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-pub(crate) type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Ws = super::tls::SyncSocket;
 
 impl Worker {
     async fn run(mut self) {
@@ -248,7 +247,7 @@ impl Worker {
     }
 
     async fn connection(&mut self) -> CoreResult<()> {
-        let (peer_id, mut request) = {
+        let (peer_id, request) = {
             let t = lock(&self.terminal);
             let ident = t.identity()?;
             let peer = format!("{}-{}", ident.store_code, ident.terminal_code);
@@ -259,26 +258,14 @@ impl Worker {
                 .map_err(|e| CoreError::Sync(format!("bad server URL: {e}")))?;
             (peer, req)
         };
-        let bearer = format!("Bearer {}", self.config.credential.0);
-        request.headers_mut().insert(
-            "authorization",
-            bearer
-                .parse()
-                .map_err(|_| CoreError::Sync("credential is not a valid header".into()))?,
-        );
-        let tls = super::tls::client_config(self.config.ca_file.as_deref())?;
-        let (mut ws, _) = tokio::time::timeout(
+        let mut ws = super::tls::connect_sync_socket(
+            request,
+            &self.config.credential.0,
+            self.config.ca_file.as_deref(),
             self.config.connect_timeout,
-            tokio_tungstenite::connect_async_tls_with_config(
-                request,
-                None,
-                false,
-                Some(tokio_tungstenite::Connector::Rustls(tls)),
-            ),
         )
-        .await
-        .map_err(|_| CoreError::Sync("connect timed out".into()))?
-        .map_err(|e| CoreError::Sync(super::tls::describe("connect", &e)))?;
+        .await?
+        .map_err(CoreError::Sync)?;
         let (mut session, join) = Session::dial(&peer_id);
         send(&mut ws, vec![join]).await?;
 

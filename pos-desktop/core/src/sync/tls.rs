@@ -103,6 +103,41 @@ pub fn http_client(ca_file: Option<&Path>, timeout: Duration) -> CoreResult<reqw
         .map_err(|e| CoreError::Sync(format!("http client: {e}")))
 }
 
+/// A WebSocket to the sync server.
+pub type SyncSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens the sync WebSocket of `request` with the device `credential` as its bearer token, over
+/// rustls with the system's roots plus `ca_file`, within `timeout`: the one way the sync client
+/// and the enrolment client dial the server. The outer error is a local problem (a credential
+/// that is not a header value, an unreadable CA file); the inner one says in words why the
+/// server could not be reached ([`describe`]), for each caller to classify.
+pub async fn connect_sync_socket(
+    mut request: tokio_tungstenite::tungstenite::handshake::client::Request,
+    credential: &str,
+    ca_file: Option<&Path>,
+    timeout: Duration,
+) -> CoreResult<Result<SyncSocket, String>> {
+    request.headers_mut().insert(
+        "authorization",
+        format!("Bearer {credential}")
+            .parse()
+            .map_err(|_| CoreError::Sync("credential is not a valid header".into()))?,
+    );
+    let tls = client_config(ca_file)?;
+    let connecting = tokio_tungstenite::connect_async_tls_with_config(
+        request,
+        None,
+        false,
+        Some(tokio_tungstenite::Connector::Rustls(tls)),
+    );
+    Ok(match tokio::time::timeout(timeout, connecting).await {
+        Err(_) => Err("connect timed out".into()),
+        Ok(Err(e)) => Err(describe("connect", &e)),
+        Ok(Ok((socket, _))) => Ok(socket),
+    })
+}
+
 /// What went wrong with a connection, in words for the cashier's status line and the log:
 /// certificate problems say so ("server certificate not trusted: …"), anything else is
 /// `what: error`.
