@@ -576,11 +576,22 @@ impl App {
         self.rt
             .block_on(c.set_window_size(w, h))
             .unwrap_or_else(|e| panic!("set window size {w}x{h}: {e}"));
-        // Let layout settle: wait until the viewport has the new width (allowing for borders).
+        // Let layout settle: wait until the viewport has the new width and height (allowing for
+        // borders), then for two frames, so that what is checked and screenshotted next is laid
+        // out at the new size (a portrait screenshot once showed the landscape layout).
         self.poll(&format!("viewport {w}x{h}"), Duration::from_secs(5), |a| {
-            let vw = a.execute("return window.innerWidth", vec![]).as_u64()?;
-            (vw.abs_diff(u64::from(w)) <= 40).then_some(())
+            let size = a.execute("return [window.innerWidth, window.innerHeight]", vec![]);
+            let (vw, vh) = (size[0].as_u64()?, size[1].as_u64()?);
+            (vw.abs_diff(u64::from(w)) <= 40 && vh.abs_diff(u64::from(h)) <= 80).then_some(())
         });
+        let c = self.c().clone();
+        self.rt
+            .block_on(c.execute_async(
+                "const done = arguments[arguments.length - 1];
+                 requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+                vec![],
+            ))
+            .unwrap_or_else(|e| panic!("wait for two frames at {w}x{h}: {e}"));
     }
 
     /// Saves a screenshot of the window as `<target>/test-screens/cashier-app/NN-prefix-name.png`.
