@@ -8,13 +8,16 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use pos_core::shared_model::barcode::gtin_check_digit;
 use pos_core::shared_model::cart::Cart;
 use pos_core::shared_model::money::{Money, Quantity};
 use pos_core::shared_model::payment::Tender;
 use pos_core::shared_model::settings::StoreSettings;
 use pos_core::shared_model::users::Role;
 use pos_core::{NewStore, Terminal};
+
+#[path = "support/catalog.rs"]
+mod catalog;
+use catalog::{catalog_csv, ean13};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -33,35 +36,6 @@ fn report(name: &str, mut samples: Vec<Duration>) -> (Duration, Duration) {
         samples.last().unwrap().as_secs_f64() * 1e3
     );
     (p50, p99)
-}
-
-fn ean13(n: u64) -> String {
-    let body = format!("899{n:09}");
-    format!("{body}{}", gtin_check_digit(&body))
-}
-
-const WORDS: [&str; 16] = [
-    "Indomie", "Kopi", "Teh", "Gula", "Beras", "Sabun", "Susu", "Roti", "Minyak", "Kecap",
-    "Sambal", "Biskuit", "Permen", "Air", "Mie", "Sarden",
-];
-const FLAVOURS: [&str; 8] = [
-    "Goreng", "Soto", "Cokelat", "Vanila", "Stroberi", "Pedas", "Original", "Spécial",
-];
-
-fn catalog_csv(n: u64) -> String {
-    let mut s = String::with_capacity(n as usize * 90);
-    s.push_str("sku,name,price,unit,tax_class,category,barcodes,cost,low_stock_threshold,active\n");
-    for i in 0..n {
-        let w = WORDS[(i % 16) as usize];
-        let f = FLAVOURS[((i / 16) % 8) as usize];
-        s.push_str(&format!(
-            "SKU-{i:07},{w} {f} {} gr,{},pcs,standard,{w},{},,5,1\n",
-            50 + i % 950,
-            1000 + (i % 500) * 100,
-            ean13(i)
-        ));
-    }
-    s
 }
 
 fn vm_hwm_kib() -> u64 {

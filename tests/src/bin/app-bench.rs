@@ -40,7 +40,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use fantoccini::key::Key;
-use pos_core::shared_model::barcode::gtin_check_digit;
 use pos_core::shared_model::cart::Cart;
 use pos_core::shared_model::money::Money;
 use pos_core::shared_model::payment::Tender;
@@ -51,6 +50,11 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use snapkasir_tests::app_driver::{self, App, Xvfb};
+
+// The same catalog as pos-core's own bench, from one place.
+#[path = "../../../pos-desktop/core/benches/support/catalog.rs"]
+mod catalog;
+use catalog::{catalog_csv, ean13};
 use snapkasir_tests::processes::bin_dir;
 
 const CASHIER: (&str, &str) = ("Kasir Bench", "1234");
@@ -223,37 +227,6 @@ fn reexec(release: bool) -> Result<()> {
 
 // ---------------------------------------------------------------------------------------------
 // The store.
-
-fn ean13(n: u64) -> String {
-    let body = format!("899{n:09}");
-    format!("{body}{}", gtin_check_digit(&body))
-}
-
-const WORDS: [&str; 16] = [
-    "Indomie", "Kopi", "Teh", "Gula", "Beras", "Sabun", "Susu", "Roti", "Minyak", "Kecap",
-    "Sambal", "Biskuit", "Permen", "Air", "Mie", "Sarden",
-];
-const FLAVOURS: [&str; 8] = [
-    "Goreng", "Soto", "Cokelat", "Vanila", "Stroberi", "Pedas", "Original", "Spécial",
-];
-
-/// The catalog of pos-core's own bench (pos-desktop/core/benches/core_bench.rs), so that the
-/// two sets of figures are about the same store: every product sold by the piece, one EAN-13.
-fn catalog_csv(n: u64) -> String {
-    let mut s = String::with_capacity(n as usize * 90);
-    s.push_str("sku,name,price,unit,tax_class,category,barcodes,cost,low_stock_threshold,active\n");
-    for i in 0..n {
-        let w = WORDS[(i % 16) as usize];
-        let f = FLAVOURS[((i / 16) % 8) as usize];
-        s.push_str(&format!(
-            "SKU-{i:07},{w} {f} {} gr,{},pcs,standard,{w},{},,5,1\n",
-            50 + i % 950,
-            1000 + (i % 500) * 100,
-            ean13(i)
-        ));
-    }
-    s
-}
 
 /// Builds `dir/terminal.db` (store, cashier, supervisor, `products` products) unless a finished
 /// one is there (`dir/done` is written last).
