@@ -138,6 +138,29 @@ pub fn http_client() -> reqwest::Client {
     pos_core::sync::tls::http_client(None, Duration::from_secs(120)).expect("http client")
 }
 
+/// Signs in at the server `base` (`http://host:port`) as an owner or manager and returns the
+/// access token for the API.
+pub async fn api_token(
+    client: &reqwest::Client,
+    base: &str,
+    email: &str,
+    password: &str,
+) -> String {
+    let answer: Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("login json");
+    answer["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no access token: {answer}"))
+        .to_string()
+}
+
 /// The sync server as a child process.
 #[derive(Debug)]
 pub struct ServerProcess {

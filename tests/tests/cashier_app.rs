@@ -25,7 +25,9 @@ use receipt_printer::PrinterProfile;
 use receipt_printer::test_printer::TestPrinter;
 use serde_json::{Value, json};
 use snapkasir_tests::app_driver::{App, Size};
-use snapkasir_tests::processes::{ServerProcess, TerminalProcess, create_tenant_args, http_client};
+use snapkasir_tests::processes::{
+    ServerProcess, TerminalProcess, api_token, create_tenant_args, http_client,
+};
 
 const OWNER_EMAIL: &str = "owner@maju.test";
 
@@ -154,16 +156,7 @@ fn server_receipts(
 ) -> BTreeMap<String, usize> {
     let csv = rt.block_on(async {
         let c = http_client();
-        let login: Value = c
-            .post(format!("{base}/api/v1/auth/login"))
-            .json(&json!({"email": OWNER_EMAIL, "password": "rahasia-panjang-1"}))
-            .send()
-            .await
-            .expect("login")
-            .json()
-            .await
-            .expect("login json");
-        let token = login["access_token"].as_str().expect("token").to_string();
+        let token = api_token(&c, base, OWNER_EMAIL, "rahasia-panjang-1").await;
         let res = c
             .get(format!(
                 "{base}/api/v1/stores/{store_id}/exports/sales.csv?from=2000-01-01&to=2100-01-01"

@@ -268,16 +268,8 @@ fn check_invariants(
     let store_id = store.store_id.clone();
     let report: Value = rt.block_on(async move {
         let c = snapkasir_tests::processes::http_client();
-        let login: Value = c
-            .post(format!("{base}/api/v1/auth/login"))
-            .json(&json!({"email": email, "password": "rahasia-panjang-1"}))
-            .send()
-            .await
-            .expect("login")
-            .json()
-            .await
-            .expect("login json");
-        let token = login["access_token"].as_str().expect("token").to_string();
+        let token =
+            snapkasir_tests::processes::api_token(&c, &base, &email, "rahasia-panjang-1").await;
         c.get(format!(
             "{base}/api/v1/stores/{store_id}/reports/sales-by-day?from=2000-01-01&to=2100-01-01"
         ))
