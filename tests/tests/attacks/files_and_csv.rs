@@ -1,0 +1,1 @@
+//! Attacks: files_and_csv (see docs/security.md).

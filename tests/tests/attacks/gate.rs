@@ -1,0 +1,1 @@
+//! Attacks: gate (see docs/security.md).

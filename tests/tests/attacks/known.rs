@@ -1,0 +1,1 @@
+//! Attacks: known (see docs/security.md).

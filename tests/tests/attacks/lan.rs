@@ -1,0 +1,1 @@
+//! Attacks: lan (see docs/security.md).

@@ -1,0 +1,1 @@
+//! Attacks: login (see docs/security.md).
