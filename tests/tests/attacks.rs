@@ -6,9 +6,15 @@
 //! cargo nextest run -p snapkasir-tests --test attacks
 //! ```
 
+#[path = "attacks/files_and_csv.rs"]
 mod files_and_csv;
+#[path = "attacks/gate.rs"]
 mod gate;
+#[path = "attacks/known.rs"]
 mod known;
+#[path = "attacks/lan.rs"]
 mod lan;
+#[path = "attacks/login.rs"]
 mod login;
+#[path = "attacks/sessions.rs"]
 mod sessions;
