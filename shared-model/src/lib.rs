@@ -15,6 +15,7 @@ pub mod documents;
 pub mod error;
 pub mod heartbeat;
 pub mod ids;
+pub mod lan_roster;
 pub mod money;
 pub mod payment;
 pub mod pricing;

@@ -89,6 +89,11 @@ pub struct EnrollmentCodeRequest {
 pub struct EnrollRequest {
     /// The one-time code made by an owner or manager.
     pub code: String,
+    /// The till's Ed25519 LAN public key, 64 hex digits (optional: it can be set later with
+    /// `PUT /api/v1/terminal/lan-key`).
+    #[schema(pattern = "^[0-9a-fA-F]{64}$")]
+    #[serde(default)]
+    pub lan_key: Option<String>,
 }
 
 impl std::fmt::Debug for EnrollRequest {
@@ -257,6 +262,7 @@ pub(crate) async fn create_enrollment_code(
 
 #[utoipa::path(post, path = "/api/v1/terminals/enroll", request_body = EnrollRequest,
     responses((status = 200, description = "enrolled; the credential is shown once", body = Enrollment),
+        (status = 400, description = "`bad_request`: not JSON of this shape, or a `lan_key` that is no Ed25519 public key", body = ErrorBody),
         (status = 401, description = "`unauthorized`: unknown, used or expired code", body = ErrorBody),
         (status = 429, description = "`rate_limited`: too many failures from this address; see `Retry-After`", body = ErrorBody)))]
 pub(crate) async fn enroll(
@@ -264,7 +270,11 @@ pub(crate) async fn enroll(
     ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<EnrollRequest>,
 ) -> Result<Json<Enrollment>> {
-    Ok(Json(app.services.enroll(&req.code, addr).await?))
+    Ok(Json(
+        app.services
+            .enroll(&req.code, req.lan_key.as_deref(), addr)
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/terminals/{terminal_id}/revoke", params(TerminalPath), security(("bearer" = [])),
@@ -475,5 +485,6 @@ pub fn routes() -> Router<AppState> {
         .route("/stores/{store_id}/exports/sales.csv", get(sales_csv))
         .route("/stores/{store_id}/reports/conflicts", get(conflicts))
         .merge(crate::staff::routes())
+        .merge(crate::lan_api::routes())
         .fallback(not_found)
 }

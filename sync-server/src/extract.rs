@@ -83,7 +83,7 @@ impl FromRequestParts<AppState> for DeviceAuth {
                 store_id,
             }),
             Principal::User { .. } | Principal::Instance { .. } => {
-                Err(Error::Forbidden("only terminals send heartbeats"))
+                Err(Error::Forbidden("only terminals may do this"))
             }
         }
     }

@@ -10,6 +10,8 @@ pub mod config;
 pub mod documents_writer;
 pub mod error;
 pub mod extract;
+pub mod lan_api;
+pub mod lan_publish;
 pub mod openapi;
 pub mod period_index;
 pub mod projection;

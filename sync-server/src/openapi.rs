@@ -119,6 +119,8 @@ pub struct DocumentPath {
         crate::staff::list_staff,
         crate::staff::add_staff,
         crate::staff::update_staff,
+        crate::lan_api::lan_info,
+        crate::lan_api::set_lan_key,
     ),
     components(schemas(ErrorBody)),
     modifiers(&Common)

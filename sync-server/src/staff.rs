@@ -10,8 +10,9 @@
 //! The users document is made by the store's first terminal; until a terminal has synced the
 //! store root the answer is 409 `store_has_no_terminal`. PINs are checked with
 //! `shared_model::users::check_pin` and hashed by `shared_model::users::hash_pin`, the function
-//! pos-core hashes with (argon2 default parameters, 16 random salt bytes, PHC string); neither the PIN nor its hash is ever
-//! answered or logged. Changes go through [`DocWriter`], so connected terminals receive them.
+//! pos-core hashes with (argon2id default parameters, 16 random salt bytes, keyed with the
+//! store's PIN pepper, PHC string with `keyid=`); neither the PIN nor its hash is ever answered
+//! or logged. Changes go through [`DocWriter`], so connected terminals receive them.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -144,11 +145,13 @@ impl std::fmt::Debug for StaffChange {
 }
 
 /// Checks and hashes a PIN with shared-model's [`shared_model::users::hash_pin`], the one the
-/// terminal uses too, on a blocking thread.
-async fn hash_pin(pin: String) -> Result<String> {
+/// terminal uses too, keyed with the store's PIN pepper, on a blocking thread.
+async fn hash_pin(app: &AppState, store_id: &str, pin: String) -> Result<String> {
     check_pin(&pin).map_err(|e| Error::BadRequest(e.to_string()))?;
+    let pepper = app.services.pin_pepper(store_id).await?;
     tokio::task::spawn_blocking(move || {
-        shared_model::users::hash_pin(&pin).map_err(|e| Error::Internal(e.to_string()))
+        shared_model::users::hash_pin(&pin, Some(&pepper))
+            .map_err(|e| Error::Internal(e.to_string()))
     })
     .await
     .map_err(|e| Error::Internal(format!("PIN hash task: {e}")))?
@@ -197,7 +200,7 @@ pub async fn add(
         id: UserId::new(),
         name: new.name.trim().to_string(),
         role,
-        pin_hash: hash_pin(new.pin).await?,
+        pin_hash: hash_pin(app, store_id, new.pin).await?,
         active: true,
     };
     user.validate().map_err(bad)?;
@@ -234,7 +237,7 @@ pub async fn update(
     let role = change.role.map(StaffRole::managed).transpose()?;
     let doc_id = users_doc(app, who, store_id).await?;
     let pin_hash = match change.pin {
-        Some(pin) => Some(hash_pin(pin).await?),
+        Some(pin) => Some(hash_pin(app, store_id, pin).await?),
         None => None,
     };
     let name = change.name.map(|n| n.trim().to_string());

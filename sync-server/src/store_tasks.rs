@@ -1,5 +1,6 @@
 //! The background tasks that write store documents as the server: the period indexer
-//! ([`crate::period_index`]) and the stock baseline writer ([`crate::baselines`], every
+//! ([`crate::period_index`]), the LAN roster writer ([`crate::lan_publish`]) and the stock
+//! baseline writer ([`crate::baselines`], every
 //! `baseline_interval_secs`, 0 = off).
 
 use std::time::Duration;
@@ -9,6 +10,7 @@ use crate::state::AppState;
 /// Spawns the tasks; they run until the process ends.
 pub fn spawn(state: &AppState) {
     tokio::spawn(crate::period_index::run(state.clone()));
+    tokio::spawn(crate::lan_publish::run(state.clone()));
     let secs = state.services.config.baseline_interval_secs;
     if secs > 0 {
         tokio::spawn(crate::baselines::run(

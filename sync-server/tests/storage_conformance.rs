@@ -346,6 +346,110 @@ async fn story(s: DynStorage) {
     };
     assert_eq!(s.claim_doc(&c2).await.unwrap(), c1);
     assert_eq!(s.doc_claim("docA").await.unwrap(), Some(c1));
+
+    lan_story(&s).await;
+}
+
+/// LAN security (migration 0009), on store `s1` with its terminal `term1` from the story.
+async fn lan_story(s: &DynStorage) {
+    use sync_server::storage::{StoreLanRow, StoreRootRow, TerminalLanKey};
+    assert_eq!(s.store_lan("s1").await.unwrap(), None);
+    let fresh = StoreLanRow {
+        store_id: "s1".into(),
+        signing_key: "aa".repeat(32),
+        pin_pepper: "bb".repeat(32),
+        roster_version: 1,
+        store_key_version: 1,
+        created_at: 5,
+    };
+    assert_eq!(s.store_lan_init(&fresh).await.unwrap(), fresh);
+    // A second instance racing to make the row gets the first one.
+    let other = StoreLanRow {
+        signing_key: "cc".repeat(32),
+        ..fresh.clone()
+    };
+    assert_eq!(s.store_lan_init(&other).await.unwrap(), fresh);
+    assert!(!format!("{fresh:?}").contains("aaaa"), "secrets hidden");
+    assert_eq!(s.bump_lan_roster("s1").await.unwrap().roster_version, 2);
+    assert!(matches!(
+        s.bump_lan_roster("s2").await,
+        Err(Error::NotFound(_))
+    ));
+    let rotated = s.rotate_store_key("s1", "new-store-key").await.unwrap();
+    assert_eq!((rotated.roster_version, rotated.store_key_version), (3, 2));
+    assert_eq!(
+        s.store("s1").await.unwrap().unwrap().store_key,
+        "new-store-key"
+    );
+    assert!(s.rotate_store_key("s2", "k").await.is_err());
+    assert_eq!(
+        s.store("s2").await.unwrap().unwrap().store_key,
+        "secret",
+        "a failed rotation changes nothing"
+    );
+
+    let key = TerminalLanKey {
+        terminal_id: "term1".into(),
+        lan_key: "11".repeat(32),
+        set_at: 7,
+    };
+    s.set_terminal_lan_key(&key).await.unwrap();
+    let replaced = TerminalLanKey {
+        lan_key: "22".repeat(32),
+        set_at: 8,
+        ..key.clone()
+    };
+    s.set_terminal_lan_key(&replaced).await.unwrap();
+    assert_eq!(s.terminal_lan_keys("s1").await.unwrap(), [replaced]);
+    assert!(s.terminal_lan_keys("s2").await.unwrap().is_empty());
+    // unknown terminal violates the foreign key
+    assert!(
+        s.set_terminal_lan_key(&TerminalLanKey {
+            terminal_id: "nope".into(),
+            ..key
+        })
+        .await
+        .is_err()
+    );
+
+    // A roster is written into a store root once the store has one.
+    assert!(s.lan_rosters_to_publish().await.unwrap().is_empty());
+    s.upsert_store_root(&StoreRootRow {
+        store_id: "s1".into(),
+        root_doc_id: "root1".into(),
+        catalog_doc_id: "c".into(),
+        settings_doc_id: "st".into(),
+        users_doc_id: "u".into(),
+        parked_carts_doc_id: "p".into(),
+        latest_baseline_doc_id: None,
+        updated_at: 9,
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        s.lan_rosters_to_publish().await.unwrap(),
+        [("s1".to_string(), 3)]
+    );
+    assert_eq!(s.lan_roster_published("s1").await.unwrap(), 0);
+    s.mark_lan_roster_published("s1", 3).await.unwrap();
+    assert_eq!(s.lan_roster_published("s1").await.unwrap(), 3);
+    assert!(s.lan_rosters_to_publish().await.unwrap().is_empty());
+    // An older mark arriving late does not move it back.
+    s.mark_lan_roster_published("s1", 2).await.unwrap();
+    assert!(s.lan_rosters_to_publish().await.unwrap().is_empty());
+    // A root that lost its roster gets it written again.
+    s.reset_lan_roster_published("s1").await.unwrap();
+    assert_eq!(
+        s.lan_rosters_to_publish().await.unwrap(),
+        [("s1".to_string(), 3)]
+    );
+    s.mark_lan_roster_published("s1", 3).await.unwrap();
+    s.bump_lan_roster("s1").await.unwrap();
+    assert_eq!(
+        s.lan_rosters_to_publish().await.unwrap(),
+        [("s1".to_string(), 4)]
+    );
+    assert_eq!(s.lan_roster_published("nope").await.unwrap(), 0);
 }
 
 #[tokio::test]

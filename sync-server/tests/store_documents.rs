@@ -67,15 +67,15 @@ async fn eventually<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
     }
 }
 
-fn pin_ok(hash: &str, pin: &str) -> bool {
-    use argon2::password_hash::{PasswordHash, PasswordVerifier};
-    PasswordHash::new(hash)
-        .map(|h| {
-            argon2::Argon2::default()
-                .verify_password(pin.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
+/// Whether `pin` matches a hash the staff API wrote: keyed with the store's PIN pepper, so it
+/// verifies with the pepper and never without.
+async fn pin_ok(state: &AppState, store_id: &str, hash: &str, pin: &str) -> bool {
+    let pepper = state.services.pin_pepper(store_id).await.unwrap();
+    assert!(
+        !shared_model::users::verify_pin(hash, pin, None),
+        "a PIN hash that verifies without the store's pepper"
+    );
+    shared_model::users::verify_pin(hash, pin, Some(&pepper))
 }
 
 /// What a store's first terminal makes: the root and the documents it links.
@@ -201,8 +201,8 @@ async fn staff_story(storage: DynStorage) {
     .await;
     assert_eq!(received.name, "Siti");
     assert!(received.active);
-    assert!(pin_ok(&received.pin_hash, "1234"));
-    assert!(!pin_ok(&received.pin_hash, "4321"));
+    assert!(pin_ok(state, &a.store_id, &received.pin_hash, "1234").await);
+    assert!(!pin_ok(state, &a.store_id, &received.pin_hash, "4321").await);
 
     // Bad input changes nothing.
     for body in [
@@ -242,8 +242,8 @@ async fn staff_story(storage: DynStorage) {
     })
     .await;
     assert_eq!(changed.role, Role::Supervisor);
-    assert!(pin_ok(&changed.pin_hash, "5678"));
-    assert!(!pin_ok(&changed.pin_hash, "1234"));
+    assert!(pin_ok(state, &a.store_id, &changed.pin_hash, "5678").await);
+    assert!(!pin_ok(state, &a.store_id, &changed.pin_hash, "1234").await);
 
     // Managers made on a terminal are not managed here; unknown users are 404.
     let manager_id = listed[0]["id"].as_str().unwrap();

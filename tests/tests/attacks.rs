@@ -14,6 +14,8 @@ mod gate;
 mod known;
 #[path = "attacks/lan.rs"]
 mod lan;
+#[path = "attacks/lan_server.rs"]
+mod lan_server;
 #[path = "attacks/login.rs"]
 mod login;
 #[path = "attacks/sessions.rs"]

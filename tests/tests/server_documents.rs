@@ -159,7 +159,7 @@ async fn story(storage: DynStorage) {
             .admin_enrollment_code(&b.store_id, name)
             .await
             .unwrap();
-        services.enroll(&code.code, addr).await.unwrap()
+        services.enroll(&code.code, None, addr).await.unwrap()
     };
     let e1 = enrol("Kasir 1").await;
     let e2 = enrol("Kasir 2").await;
@@ -167,6 +167,9 @@ async fn story(storage: DynStorage) {
     // The store's first till makes its documents and syncs them.
     let dir = tempfile_dir();
     let mut t1 = Terminal::open(dir.join("t1.db")).unwrap();
+    // As enrolment does: the store's PIN pepper before any PIN is hashed.
+    let pepper = pos_core::shared_model::users::PinPepper::from_hex(&e1.pin_pepper).unwrap();
+    t1.set_pin_pepper(&pepper).unwrap();
     let mut settings = StoreSettings::indonesia("Toko Uji", "Jl. Uji 1");
     settings.cash_rounding_unit = Money::ZERO;
     let ident: Identity = t1
@@ -400,7 +403,7 @@ async fn enrolled_till(
         .await
         .unwrap();
     let enrolment = services
-        .enroll(&enrollment.code, "127.0.0.1".parse().unwrap())
+        .enroll(&enrollment.code, None, "127.0.0.1".parse().unwrap())
         .await
         .unwrap();
     let mut t = Terminal::open(dir.join("t1.db")).unwrap();

@@ -58,6 +58,9 @@ struct EnrollResponse {
     root_document_id: Option<String>,
     device_credential: String,
     store_key: String,
+    /// The store's PIN pepper (hex); absent from servers older than the LAN roster.
+    #[serde(default)]
+    pin_pepper: Option<String>,
 }
 
 impl Terminal {
@@ -172,6 +175,11 @@ pub async fn enrol(
         store_name: e.store_name.clone(),
     };
     let store_key = StoreKey::new(e.store_key.clone())?;
+    let pin_pepper = e
+        .pin_pepper
+        .as_deref()
+        .map(shared_model::users::PinPepper::from_hex)
+        .transpose()?;
     let credential = DeviceCredential(e.device_credential.clone());
     let documents = match &e.root_document_id {
         Some(root) => {
@@ -184,6 +192,10 @@ pub async fn enrol(
     let saved = enrolment.clone();
     tokio::task::spawn_blocking(move || -> CoreResult<()> {
         let mut t = lock(&t);
+        // Before any user is made (the demo users below), so that their PINs are peppered.
+        if let Some(pepper) = &pin_pepper {
+            t.set_pin_pepper(pepper)?;
+        }
         match documents {
             Some((identity_docs, documents)) => {
                 let identity = Identity {

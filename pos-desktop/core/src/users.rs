@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, params};
 use shared_model::codec::Timestamp;
 use shared_model::documents::UsersDoc;
 use shared_model::ids::UserId;
-use shared_model::users::{Role, StoreUser, check_pin};
+use shared_model::users::{PinPepper, Role, StoreUser, check_pin};
 use tracing::{instrument, warn};
 
 use crate::docs::{self, get_entry, put_entry};
@@ -22,11 +22,29 @@ pub struct Approval {
     pub pin: String,
 }
 
-fn hash_pin(pin: &str) -> CoreResult<String> {
-    shared_model::users::hash_pin(pin).map_err(|e| CoreError::Invalid(e.to_string()))
-}
+/// `sync_meta` key of the store's PIN pepper (from enrolment; never in a document).
+const PIN_PEPPER_META: &str = "pin_pepper";
 
 impl Terminal {
+    /// Keeps the store's PIN pepper (from enrolment or `GET /api/v1/terminal/lan`) in
+    /// `sync_meta`, next to the store key: PINs set from now on are hashed with it.
+    pub fn set_pin_pepper(&mut self, pepper: &PinPepper) -> CoreResult<()> {
+        self.set_sync_meta(PIN_PEPPER_META, Some(&pepper.to_hex()))
+    }
+
+    /// The store's PIN pepper; `None` on a till that never enrolled (the demo store).
+    pub fn pin_pepper(&self) -> CoreResult<Option<PinPepper>> {
+        self.sync_meta(PIN_PEPPER_META)?
+            .map(|h| PinPepper::from_hex(&h).map_err(CoreError::from))
+            .transpose()
+    }
+
+    /// shared-model's one PIN hash, keyed with the store's pepper when the till has it.
+    fn hash_pin(&self, pin: &str) -> CoreResult<String> {
+        shared_model::users::hash_pin(pin, self.pin_pepper()?.as_ref())
+            .map_err(|e| CoreError::Invalid(e.to_string()))
+    }
+
     fn users_doc_id(&self) -> CoreResult<String> {
         Ok(self.identity()?.users_doc.clone())
     }
@@ -39,7 +57,7 @@ impl Terminal {
             id: UserId::new(),
             name: name.trim().to_string(),
             role,
-            pin_hash: hash_pin(pin)?,
+            pin_hash: self.hash_pin(pin)?,
             active: true,
         };
         user.validate()?;
@@ -51,7 +69,7 @@ impl Terminal {
     pub fn set_pin(&mut self, id: UserId, pin: &str) -> CoreResult<()> {
         check_pin(pin)?;
         let mut u = self.user(id)?;
-        u.pin_hash = hash_pin(pin)?;
+        u.pin_hash = self.hash_pin(pin)?;
         self.put_user(&u)?;
         self.conn.execute(
             "DELETE FROM pin_attempts WHERE user_id = ?1",
@@ -120,7 +138,7 @@ impl Terminal {
         if !user.active {
             return Err(CoreError::InactiveUser(user.name));
         }
-        let ok = shared_model::users::verify_pin(&user.pin_hash, pin);
+        let ok = shared_model::users::verify_pin(&user.pin_hash, pin, self.pin_pepper()?.as_ref());
         if ok {
             self.conn
                 .execute("DELETE FROM pin_attempts WHERE user_id = ?1", [&key])?;

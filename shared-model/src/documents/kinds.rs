@@ -9,6 +9,7 @@ use super::{Document, DocumentKind, SCHEMA_VERSION};
 use crate::cart::Cart;
 use crate::catalog::{Category, Product};
 use crate::codec::{BusinessDate, Timestamp};
+use crate::lan_roster::SignedLanRoster;
 use crate::money::Quantity;
 use crate::promotion::Promotion;
 use crate::refund::Refund;
@@ -52,6 +53,10 @@ pub struct StoreRootDoc {
     pub period_indexes: HashMap<String, String>,
     /// URL of the latest stock baseline, once the server has written one.
     pub latest_baseline: Option<String>,
+    /// The store's LAN roster as the server signed it (written by the server only; a till
+    /// takes it only when it verifies and is newer than the one it holds, see
+    /// [`crate::lan_roster::SignedLanRoster::verify_newer`]). `None` until the server wrote one.
+    pub lan_roster: Option<SignedLanRoster>,
 }
 document!(StoreRootDoc, DocumentKind::StoreRoot);
 
@@ -71,6 +76,7 @@ impl StoreRootDoc {
             parked_carts,
             period_indexes: HashMap::new(),
             latest_baseline: None,
+            lan_roster: None,
         }
     }
 }

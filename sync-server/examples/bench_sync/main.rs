@@ -139,7 +139,7 @@ async fn start_server(
                 &format!("T{i}"),
             )
             .await?;
-        creds.push((s.enroll(&code.code, ip).await?, owners.len() - 1));
+        creds.push((s.enroll(&code.code, None, ip).await?, owners.len() - 1));
     }
     Ok(Sk {
         state,

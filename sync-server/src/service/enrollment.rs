@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
+use shared_model::lan_roster::SignedLanRoster;
 use tracing::instrument;
 
 use super::{Services, new_id};
@@ -29,10 +30,20 @@ pub struct Enrollment {
     pub root_document_id: Option<String>,
     /// Secret device credential: the token for the sync endpoint. Shown once.
     pub device_credential: String,
-    /// Secret shared by the store's terminals for LAN sync.
+    /// Secret shared by the store's terminals for LAN sync (rotated when a till is revoked;
+    /// `GET /api/v1/terminal/lan` gives the one in force).
     pub store_key: String,
     /// Path of the WebSocket sync endpoint on this server.
     pub sync_path: String,
+    /// The version of `store_key`.
+    pub store_key_version: u32,
+    /// The store's Ed25519 roster-signing public key (64 hex digits): tills trust a LAN roster
+    /// only when it is signed by this key.
+    pub store_signing_key: String,
+    /// The store's LAN roster, signed, including this till.
+    pub lan_roster: SignedLanRoster,
+    /// Secret: the store's PIN pepper (64 hex digits), the argon2 secret of PIN hashes.
+    pub pin_pepper: String,
 }
 
 impl std::fmt::Debug for Enrollment {
@@ -132,9 +143,17 @@ impl Services {
         })
     }
 
-    /// Enrols a terminal with a one-time code; attempts are limited per address.
+    /// Enrols a terminal with a one-time code; attempts are limited per address. `lan_key` is
+    /// the till's Ed25519 LAN public key (hex), checked before the code is spent; the roster's
+    /// version grows either way (the store has a new till).
     #[instrument(skip_all, fields(addr = %addr))]
-    pub async fn enroll(&self, code: &str, addr: IpAddr) -> Result<Enrollment> {
+    pub async fn enroll(
+        &self,
+        code: &str,
+        lan_key: Option<&str>,
+        addr: IpAddr,
+    ) -> Result<Enrollment> {
+        let lan_key = lan_key.map(super::lan::check_lan_key).transpose()?;
         let now = now_ms();
         let window = self.config.login_window_secs * 1000;
         let addr_key = format!("enroll:{addr}");
@@ -192,6 +211,9 @@ impl Services {
             .store_root(&store.id)
             .await?
             .map(|r| r.root_doc_id);
+        self.record_lan_key(&terminal.id, &store.id, lan_key)
+            .await?;
+        let lan = self.lan_info(&store.id).await?;
         tracing::info!(terminal_id = %terminal.id, store_id = %store.id, %terminal_code, "terminal enrolled");
         Ok(Enrollment {
             terminal_id: terminal.id,
@@ -202,8 +224,12 @@ impl Services {
             terminal_code,
             root_document_id,
             device_credential: credential,
-            store_key: store.store_key,
+            store_key: lan.store_key,
             sync_path: "/sync".into(),
+            store_key_version: lan.store_key_version,
+            store_signing_key: lan.store_signing_key,
+            lan_roster: lan.roster,
+            pin_pepper: lan.pin_pepper,
         })
     }
 
@@ -214,13 +240,12 @@ impl Services {
     /// few milliseconds (one inserted before the other's earlier timestamp) can be handed the
     /// same code; a `UNIQUE (store_id, code)` column would close that.
     async fn terminal_code(&self, terminal: &TerminalRow) -> Result<String> {
-        let mut all = self.storage.terminals_of_store(&terminal.store_id).await?;
-        all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-        let place = all
-            .iter()
-            .position(|t| t.id == terminal.id)
-            .ok_or(Error::NotFound("terminal not found"))?;
-        Ok(format!("T{}", place + 1))
+        let all = self.storage.terminals_of_store(&terminal.store_id).await?;
+        in_enrolment_order(all)
+            .into_iter()
+            .find(|(_, t)| t.id == terminal.id)
+            .map(|(code, _)| code)
+            .ok_or(Error::NotFound("terminal not found"))
     }
 
     /// Counts a failed enrollment from `addr_key` and the error to answer it with.
@@ -238,6 +263,16 @@ impl Services {
         // hash in the same table, so a tiny helper query is enough.
         self.storage.enrollment_code(code_hash).await
     }
+}
+
+/// A store's terminals in enrolment order (creation time, then id), each with its code `T<n>`
+/// (see `Services::terminal_code`; the LAN roster lists them the same way).
+pub(super) fn in_enrolment_order(mut all: Vec<TerminalRow>) -> Vec<(String, TerminalRow)> {
+    all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    all.into_iter()
+        .enumerate()
+        .map(|(i, t)| (format!("T{}", i + 1), t))
+        .collect()
 }
 
 #[cfg(test)]

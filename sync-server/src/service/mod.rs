@@ -1,10 +1,11 @@
 //! Tenancy and auth use-cases. HTTP handlers and the admin CLI call these;
 //! they hold the logic, the edges stay thin. One file per concern: [`accounts`],
-//! [`sessions`], [`enrollment`], [`terminals`], [`documents`].
+//! [`sessions`], [`enrollment`], [`terminals`], [`documents`], [`lan`].
 
 mod accounts;
 mod documents;
 mod enrollment;
+mod lan;
 mod sessions;
 mod terminals;
 
@@ -13,6 +14,7 @@ use std::sync::Arc;
 pub use accounts::{Bootstrap, StoreView};
 pub use documents::{Persisted, PersistedRequest};
 pub use enrollment::{Enrollment, NewEnrollmentCode};
+pub(crate) use lan::signing_key;
 pub use sessions::{LoginLimiter, TokenPair};
 pub use terminals::{TerminalReportView, TerminalView};
 

@@ -72,6 +72,8 @@ impl Services {
 
     /// Revokes a terminal and closes its open connections (here at once,
     /// on other instances within `revocation_poll_ms`). `who` is `None` for the admin CLI.
+    /// The store key is rotated and the LAN roster marks the till revoked (both versions grow),
+    /// so the till is cut off from the other tills too once they have the new roster.
     #[instrument(skip_all, fields(terminal_id))]
     pub async fn revoke_terminal(&self, who: Option<&Principal>, terminal_id: &str) -> Result<()> {
         let term = self
@@ -83,6 +85,15 @@ impl Services {
             self.store_for(who, &term.store_id).await?;
         }
         self.storage.revoke_terminal(terminal_id, now_ms()).await?;
+        if term.revoked_at.is_none() {
+            let lan = self.rotate_store_key(&term.store_id).await?;
+            tracing::info!(
+                store_id = %term.store_id,
+                roster_version = lan.roster_version,
+                store_key_version = lan.store_key_version,
+                "store key rotated"
+            );
+        }
         let closed = self
             .connections
             .close_terminal(terminal_id, "terminal revoked");

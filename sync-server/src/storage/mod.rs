@@ -4,7 +4,8 @@
 //!
 //! The interface is split by area, one trait per file: [`ChunkStorage`] (automerge chunks),
 //! [`AccountStorage`] (settings, tenants, stores, users, terminals, enrollment, refresh tokens),
-//! [`ClaimStorage`] (document claims and live instances), [`ProjectionStorage`] (the rows
+//! [`ClaimStorage`] (document claims and live instances), [`LanStorage`] (the stores' LAN
+//! roster secrets and the tills' LAN keys), [`ProjectionStorage`] (the rows
 //! documents project to), [`ReportStorage`] (reads over those rows) and [`StoreDocsStorage`]
 //! (store roots, journals, baselines). [`Storage`] is all of them plus `ping` and `migrate`;
 //! methods of every area can be called on a [`DynStorage`] without importing the area traits
@@ -32,6 +33,7 @@
 mod accounts;
 mod chunks;
 mod claims;
+mod lan;
 pub mod models;
 mod postgres;
 mod projections;
@@ -48,6 +50,7 @@ pub use accounts::AccountStorage;
 pub use chunks::ChunkStorage;
 pub(crate) use chunks::{PUT_CHUNKS_ROWS, doc_id_of_key, last_of_each_key, range_end};
 pub use claims::ClaimStorage;
+pub use lan::LanStorage;
 pub use models::*;
 pub use postgres::PgStorage;
 pub use projections::ProjectionStorage;
@@ -67,6 +70,7 @@ pub trait Storage:
     ChunkStorage
     + AccountStorage
     + ClaimStorage
+    + LanStorage
     + ProjectionStorage
     + ReportStorage
     + StoreDocsStorage
@@ -86,7 +90,7 @@ pub trait Storage:
 /// Every storage trait, for calling storage methods on a concrete backend type.
 pub mod prelude {
     pub use super::{
-        AccountStorage, ChunkStorage, ClaimStorage, ProjectionStorage, ReportStorage, Storage,
-        StoreDocsStorage,
+        AccountStorage, ChunkStorage, ClaimStorage, LanStorage, ProjectionStorage, ReportStorage,
+        Storage, StoreDocsStorage,
     };
 }

@@ -308,6 +308,39 @@ pub struct StockBaselineRow {
     pub written_at: Option<i64>,
 }
 
+// ---- LAN security (migration 0009)
+
+/// A store's LAN secrets and versions. `signing_key` (the Ed25519 secret the roster is signed
+/// with) never leaves the server; `pin_pepper` goes to the store's tills only. Both hex, both
+/// hidden from `Debug`.
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoreLanRow {
+    pub store_id: String,
+    pub signing_key: String,
+    pub pin_pepper: String,
+    pub roster_version: i64,
+    pub store_key_version: i64,
+    pub created_at: i64,
+}
+
+impl Debug for StoreLanRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreLanRow")
+            .field("store_id", &self.store_id)
+            .field("roster_version", &self.roster_version)
+            .field("store_key_version", &self.store_key_version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A till's LAN public key (Ed25519, 64 lower-case hex digits).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TerminalLanKey {
+    pub terminal_id: String,
+    pub lan_key: String,
+    pub set_at: i64,
+}
+
 // ---- rows of a projected document (replaced as a whole by `ProjectionStorage::project_doc`)
 
 #[derive(Debug, Clone, PartialEq, Eq)]

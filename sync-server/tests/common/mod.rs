@@ -230,7 +230,7 @@ pub async fn setup_tenant(state: &AppState, name: &str, code: &str) -> Tenancy {
             .create_enrollment_code(&owner, store, name)
             .await
             .expect("code");
-        s.enroll(&c.code, addr).await.expect("enroll")
+        s.enroll(&c.code, None, addr).await.expect("enroll")
     };
     let t1 = enrol(&b.store_id, "Kasir 1").await;
     let t2 = enrol(&b.store_id, "Kasir 2").await;

@@ -9,6 +9,7 @@ mod accounts;
 mod base;
 mod chunks;
 mod claims;
+mod lan;
 mod projections;
 mod reports;
 mod store_docs;
