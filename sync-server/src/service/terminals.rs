@@ -85,15 +85,16 @@ impl Services {
             self.store_for(who, &term.store_id).await?;
         }
         self.storage.revoke_terminal(terminal_id, now_ms()).await?;
-        if term.revoked_at.is_none() {
-            let lan = self.rotate_store_key(&term.store_id).await?;
-            tracing::info!(
-                store_id = %term.store_id,
-                roster_version = lan.roster_version,
-                store_key_version = lan.store_key_version,
-                "store key rotated"
-            );
-        }
+        // After the revocation is stored, so that the roster of the new version marks the till.
+        // Every call rotates (a second revocation too): a rotation that failed after the
+        // revocation was stored is made by retrying, and one rotation too many costs nothing.
+        let lan = self.rotate_store_key(&term.store_id).await?;
+        tracing::info!(
+            store_id = %term.store_id,
+            roster_version = lan.roster_version,
+            store_key_version = lan.store_key_version,
+            "store key rotated"
+        );
         let closed = self
             .connections
             .close_terminal(terminal_id, "terminal revoked");
