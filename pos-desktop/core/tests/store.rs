@@ -298,3 +298,46 @@ fn cart_operations_before_checkout() {
     assert_eq!(sale.lines[1].note.as_deref(), Some("potong dua"));
     assert_eq!(sale.settlement.change, Money::ZERO);
 }
+
+#[test]
+fn pins_are_hashed_with_the_store_pepper_and_hashes_from_before_it_still_verify() {
+    use pos_core::shared_model::users::{PinPepper, Role, is_peppered, verify_pin};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let mut t = new_terminal(&path, "T1");
+    // A user made before the till had its store's pepper (an older till's hash).
+    let sari = t.add_user("Sari", Role::Cashier, "1234").unwrap();
+    assert!(!is_peppered(&sari.pin_hash));
+    assert_eq!(t.pin_pepper().unwrap(), None);
+
+    let pepper = PinPepper::random();
+    t.set_pin_pepper(&pepper).unwrap();
+    t.verify_pin(sari.id, "1234")
+        .expect("an old hash still verifies");
+    let budi = t.add_user("Budi", Role::Supervisor, "9999").unwrap();
+    assert!(is_peppered(&budi.pin_hash), "{}", budi.pin_hash);
+    assert!(!verify_pin(&budi.pin_hash, "9999", None));
+    t.verify_pin(budi.id, "9999").unwrap();
+    assert!(t.verify_pin(budi.id, "1234").is_err());
+    // Changing a PIN replaces the old hash by a keyed one.
+    t.set_pin(sari.id, "5678").unwrap();
+    let sari = t.user(sari.id).unwrap();
+    assert!(is_peppered(&sari.pin_hash));
+    assert!(verify_pin(&sari.pin_hash, "5678", Some(&pepper)));
+    assert!(!verify_pin(&sari.pin_hash, "5678", None));
+
+    // The pepper is kept with the till, in no document.
+    drop(t);
+    let mut t = Terminal::open(&path).unwrap();
+    assert_eq!(t.pin_pepper().unwrap(), Some(pepper.clone()));
+    t.verify_pin(sari.id, "5678").unwrap();
+    for (id, _, _) in t.documents().unwrap() {
+        let bytes = t.export_document(&id).unwrap();
+        let mut doc = pos_core::shared_model::documents::load_bytes(&bytes).unwrap();
+        let raw = doc.save_nocompress();
+        assert!(
+            !String::from_utf8_lossy(&raw).contains(&pepper.to_hex()),
+            "{id}"
+        );
+    }
+}
