@@ -9,18 +9,15 @@
 //! verifies with the store's key and is as new. A till that writes an unsigned, forged or older
 //! roster into the root changes nothing for the other tills (they only take a newer roster
 //! signed by the store), and the server puts its own back: the projector hands every stored
-//! root to [`check_root`], which marks the store's roster for writing again.
+//! root to [`crate::lan_keys::check_root`], which marks the store's roster for writing again.
 
 use std::time::Duration;
 
-use automerge::AutoCommit;
 use shared_model::documents::{self, StoreRootDoc};
-use shared_model::lan_roster::public_key_hex;
 
 use crate::documents_writer::DocWriter;
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::storage::DynStorage;
 
 /// How often the task looks for rosters to write.
 pub const POLL: Duration = Duration::from_millis(500);
@@ -80,34 +77,4 @@ pub async fn run(state: AppState) {
         }
         tokio::time::sleep(POLL).await;
     }
-}
-
-/// Checks the roster a stored store root holds (the projector calls this for every root it
-/// loads): when the server has written a roster into it and the root now holds none, or one
-/// that is not signed by the store's key, is of another store, or is older than the one
-/// written, the roster is marked for writing again.
-pub async fn check_root(storage: &DynStorage, store_id: &str, doc: &AutoCommit) -> Result<()> {
-    let Some(row) = storage.store_lan(store_id).await? else {
-        return Ok(());
-    };
-    let published = storage.lan_roster_published(store_id).await?;
-    if published == 0 {
-        return Ok(());
-    }
-    let public = public_key_hex(&crate::service::signing_key(&row)?);
-    let held = documents::read::<StoreRootDoc>(doc)
-        .ok()
-        .and_then(|r| r.lan_roster)
-        .and_then(|r| r.verify(&public).ok());
-    let sound = held.is_some_and(|r| {
-        r.store_id == store_id && i64::try_from(r.version).is_ok_and(|v| v >= published)
-    });
-    if !sound {
-        tracing::warn!(
-            store_id,
-            "the store root holds no roster the server signed, or an older one; writing it again"
-        );
-        storage.reset_lan_roster_published(store_id).await?;
-    }
-    Ok(())
 }

@@ -11,6 +11,7 @@ pub mod documents_writer;
 pub mod error;
 pub mod extract;
 pub mod lan_api;
+pub mod lan_keys;
 pub mod lan_publish;
 pub mod openapi;
 pub mod period_index;

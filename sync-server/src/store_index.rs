@@ -88,7 +88,7 @@ pub async fn record(
         Ok(Some(StoreDocEntry::Root(r))) => {
             let in_force = storage.upsert_store_root(&r).await?;
             if in_force.root_doc_id == r.root_doc_id {
-                crate::lan_publish::check_root(storage, store_id, doc).await?;
+                crate::lan_keys::check_root(storage, store_id, doc).await?;
             }
             if in_force.root_doc_id != r.root_doc_id {
                 tracing::warn!(

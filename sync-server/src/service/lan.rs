@@ -6,7 +6,6 @@
 //! stops opening anything. The roster is written into the store root document by
 //! [`crate::lan_publish`].
 
-use ed25519_dalek::SigningKey;
 use shared_model::lan_roster::{
     LanInfo, LanRoster, RosterTill, SignedLanRoster, normalize_lan_key, public_key_hex,
 };
@@ -17,19 +16,9 @@ use super::Services;
 use super::enrollment::in_enrolment_order;
 use crate::auth;
 use crate::error::{Error, Result};
+use crate::lan_keys::signing_key;
 use crate::now_ms;
 use crate::storage::{StoreLanRow, TerminalLanKey};
-
-/// The store's roster-signing key from its row.
-pub(crate) fn signing_key(row: &StoreLanRow) -> Result<SigningKey> {
-    let bytes: [u8; 32] = hex::decode(&row.signing_key)
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| {
-            Error::Internal(format!("store {} has a bad LAN signing key", row.store_id))
-        })?;
-    Ok(SigningKey::from_bytes(&bytes))
-}
 
 /// Checks a LAN key sent by a till; a bad one is the client's error.
 pub(super) fn check_lan_key(key: &str) -> Result<String> {
@@ -174,6 +163,7 @@ impl Services {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ed25519_dalek::SigningKey;
 
     #[test]
     fn lan_keys_from_tills_are_checked() {

@@ -14,7 +14,6 @@ use std::sync::Arc;
 pub use accounts::{Bootstrap, StoreView};
 pub use documents::{Persisted, PersistedRequest};
 pub use enrollment::{Enrollment, NewEnrollmentCode};
-pub(crate) use lan::signing_key;
 pub use sessions::{LoginLimiter, TokenPair};
 pub use terminals::{TerminalReportView, TerminalView};
 
