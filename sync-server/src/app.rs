@@ -100,6 +100,7 @@ pub(crate) async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
          # TYPE snapkasir_sync_frames_in_total counter\nsnapkasir_sync_frames_in_total {}\n\
          # TYPE snapkasir_sync_connections_rejected_total counter\nsnapkasir_sync_connections_rejected_total {}\n\
          # TYPE snapkasir_sync_access_denied_total counter\nsnapkasir_sync_access_denied_total {}\n\
+         # TYPE snapkasir_sync_throttled_frames_total counter\nsnapkasir_sync_throttled_frames_total {}\n\
          # TYPE snapkasir_storage_failing gauge\nsnapkasir_storage_failing {}\n\
          # TYPE snapkasir_storage_errors_total counter\nsnapkasir_storage_errors_total {}\n\
          # TYPE snapkasir_storage_chunk_puts_total counter\nsnapkasir_storage_chunk_puts_total {}\n\
@@ -109,6 +110,7 @@ pub(crate) async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
         m.frames_in.load(Ordering::Relaxed),
         m.frames_rejected.load(Ordering::Relaxed),
         m.denied.load(Ordering::Relaxed),
+        m.throttled.load(Ordering::Relaxed),
         h.failing.load(Ordering::Relaxed),
         h.errors_total.load(Ordering::Relaxed),
         h.puts_total.load(Ordering::Relaxed),

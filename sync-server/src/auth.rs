@@ -179,15 +179,11 @@ impl JwtKey {
         Ok(format!("{signing_input}.{sig}"))
     }
 
-    /// Hex HMAC-SHA256 of `msg` under this key (cluster credentials).
-    pub fn tag(&self, msg: &str) -> String {
+    /// HMAC-SHA256 of `msg` under this key.
+    fn raw_tag(&self, msg: &str) -> Vec<u8> {
         let mut mac = self.mac();
         mac.update(msg.as_bytes());
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        mac.finalize().into_bytes().to_vec()
     }
 
     /// Verifies signature, algorithm and expiry (`now` in unix seconds).
@@ -222,6 +218,45 @@ impl JwtKey {
 /// Prefix of instance-to-instance credentials.
 pub const CLUSTER_CREDENTIAL_PREFIX: &str = "skc_";
 
+/// Lifetime of a cluster credential, seconds: an instance mints a fresh one for every dial
+/// ([`cluster_credential`]), so a captured one is worth little for long.
+pub const CLUSTER_CREDENTIAL_TTL_SECS: i64 = 120;
+
+/// Instance `instance_id`'s credential for dialing its peers, valid until `exp` (unix seconds):
+/// `skc_<instance>.<exp>.<base64url HMAC-SHA256 of "cluster:<instance>:<exp>">` under the
+/// deployment's key, which every instance reads from the shared database.
+pub fn cluster_credential(key: &JwtKey, instance_id: &str, exp: i64) -> String {
+    let tag = URL_SAFE_NO_PAD.encode(key.raw_tag(&format!("cluster:{instance_id}:{exp}")));
+    format!("{CLUSTER_CREDENTIAL_PREFIX}{instance_id}.{exp}.{tag}")
+}
+
+/// The instance id of a valid, unexpired cluster credential (`now` in unix seconds). The tag
+/// is compared in constant time; an expiry further ahead than a fresh credential's is refused.
+pub fn verify_cluster_credential(key: &JwtKey, token: &str, now: i64) -> Result<String> {
+    use subtle::ConstantTimeEq;
+    let bad = || Error::Unauthorized("invalid cluster credential");
+    let rest = token
+        .strip_prefix(CLUSTER_CREDENTIAL_PREFIX)
+        .ok_or_else(bad)?;
+    let mut parts = rest.split('.');
+    let (Some(id), Some(exp), Some(tag), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad());
+    };
+    let exp: i64 = exp.parse().map_err(|_| bad())?;
+    let given = URL_SAFE_NO_PAD.decode(tag).map_err(|_| bad())?;
+    let expected = key.raw_tag(&format!("cluster:{id}:{exp}"));
+    if !bool::from(expected.as_slice().ct_eq(given.as_slice())) {
+        return Err(bad());
+    }
+    // Clocks of instances sharing a database agree within a minute.
+    if exp <= now || exp > now + CLUSTER_CREDENTIAL_TTL_SECS + 60 {
+        return Err(Error::Unauthorized("cluster credential expired"));
+    }
+    Ok(id.to_string())
+}
+
 /// Peer ids of server instances; clients may not use this prefix.
 pub const INSTANCE_PEER_PREFIX: &str = "snapkasir-instance-";
 
@@ -237,6 +272,34 @@ pub const DEVICE_CREDENTIAL_PREFIX: &str = "skd_";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cluster_credentials_expire_and_bind_their_instance() {
+        let key = JwtKey::new(b"k");
+        let now = 1_000_000;
+        let t = cluster_credential(&key, "i1", now + CLUSTER_CREDENTIAL_TTL_SECS);
+        assert_eq!(verify_cluster_credential(&key, &t, now).unwrap(), "i1");
+        // Expired, from another key, another instance or a changed expiry: refused.
+        assert!(verify_cluster_credential(&key, &t, now + CLUSTER_CREDENTIAL_TTL_SECS).is_err());
+        assert!(verify_cluster_credential(&JwtKey::new(b"other"), &t, now).is_err());
+        let forged = t.replacen("i1", "i2", 1);
+        assert!(verify_cluster_credential(&key, &forged, now).is_err());
+        let later = t.replacen(
+            &format!(".{}.", now + 120),
+            &format!(".{}.", now + 9_999),
+            1,
+        );
+        assert!(verify_cluster_credential(&key, &later, now).is_err());
+        // Minted with an expiry far ahead: refused even with a valid tag.
+        let long = cluster_credential(&key, "i1", now + 24 * 3600);
+        assert!(verify_cluster_credential(&key, &long, now).is_err());
+        for junk in ["skc_", "skc_i1", "skc_i1.x.y", "skc_i1.1.!!", "i1.1.a"] {
+            assert!(
+                verify_cluster_credential(&key, junk, now).is_err(),
+                "{junk}"
+            );
+        }
+    }
 
     fn claims(exp: i64) -> Claims {
         Claims {

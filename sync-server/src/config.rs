@@ -56,6 +56,24 @@ pub struct Config {
     pub rate_limit_burst: f64,
     /// Sustained inbound bytes per second per connection.
     pub rate_limit_bytes_per_sec: f64,
+    /// Sustained inbound bytes per second of all of one tenant's connections together; a
+    /// tenant over it is slowed down (its connections are read more slowly), so that one
+    /// tenant cannot take the server's CPU, chunk writer and database from the others.
+    pub tenant_bytes_per_sec: f64,
+    /// Sustained inbound sync frames per second of all of one tenant's connections together.
+    pub tenant_frames_per_sec: f64,
+    /// Open sync connections allowed per principal (a terminal, a user); 0: no cap.
+    pub max_connections_per_principal: usize,
+    /// Open sync connections allowed per tenant; 0: no cap.
+    pub max_connections_per_tenant: usize,
+    /// Open sync connections allowed per client address; 0: no cap (behind a proxy every
+    /// client has the proxy's address).
+    pub max_connections_per_address: usize,
+    /// Bytes queued for one peer that are not yet written to its socket; a peer that does not
+    /// read beyond this (or for `send_timeout_secs`) is disconnected.
+    pub max_outbound_queue_bytes: usize,
+    /// Longest a write to one peer's socket may take, seconds.
+    pub send_timeout_secs: u64,
     /// Failed logins allowed per account within `login_window_secs`.
     pub login_max_failures_per_account: u32,
     /// Failed logins allowed per client address within `login_window_secs`.
@@ -87,10 +105,19 @@ impl Default for Config {
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,
             enrollment_code_ttl_secs: 24 * 3600,
-            max_frame_bytes: 64 * 1024 * 1024,
+            // The largest legitimate frame, a first sync of a 100,000-product catalog, is
+            // well below this (docs/sync-server.md, "Limits").
+            max_frame_bytes: 16 * 1024 * 1024,
             rate_limit_frames_per_sec: 500.0,
             rate_limit_burst: 5000.0,
             rate_limit_bytes_per_sec: 16.0 * 1024.0 * 1024.0,
+            tenant_bytes_per_sec: 8.0 * 1024.0 * 1024.0,
+            tenant_frames_per_sec: 2000.0,
+            max_connections_per_principal: 8,
+            max_connections_per_tenant: 500,
+            max_connections_per_address: 200,
+            max_outbound_queue_bytes: 64 * 1024 * 1024,
+            send_timeout_secs: 30,
             login_max_failures_per_account: 5,
             login_max_failures_per_address: 20,
             login_window_secs: 15 * 60,
@@ -169,6 +196,25 @@ impl Config {
             "SNAPKASIR_LOGIN_MAX_FAILURES_PER_ADDRESS",
             login_max_failures_per_address
         );
+        env_field!("SNAPKASIR_TENANT_BYTES_PER_SEC", tenant_bytes_per_sec);
+        env_field!("SNAPKASIR_TENANT_FRAMES_PER_SEC", tenant_frames_per_sec);
+        env_field!(
+            "SNAPKASIR_MAX_CONNECTIONS_PER_PRINCIPAL",
+            max_connections_per_principal
+        );
+        env_field!(
+            "SNAPKASIR_MAX_CONNECTIONS_PER_TENANT",
+            max_connections_per_tenant
+        );
+        env_field!(
+            "SNAPKASIR_MAX_CONNECTIONS_PER_ADDRESS",
+            max_connections_per_address
+        );
+        env_field!(
+            "SNAPKASIR_MAX_OUTBOUND_QUEUE_BYTES",
+            max_outbound_queue_bytes
+        );
+        env_field!("SNAPKASIR_SEND_TIMEOUT_SECS", send_timeout_secs);
         env_field!("SNAPKASIR_LOGIN_WINDOW_SECS", login_window_secs);
         env_field!("SNAPKASIR_REVOCATION_POLL_MS", revocation_poll_ms);
         env_field!("SNAPKASIR_BASELINE_INTERVAL_SECS", baseline_interval_secs);

@@ -32,6 +32,9 @@ pub enum Error {
     /// Too many attempts; retry later.
     #[error("rate limited")]
     RateLimited,
+    /// A connection cap is reached; the message says which.
+    #[error("too many connections: {0}")]
+    TooManyConnections(&'static str),
     /// Configuration could not be loaded.
     #[error("configuration error: {0}")]
     Config(String),
@@ -71,6 +74,7 @@ impl Error {
             Error::Forbidden(_) => ("forbidden", StatusCode::FORBIDDEN),
             Error::BadRequest(_) | Error::Protocol(_) => ("bad_request", StatusCode::BAD_REQUEST),
             Error::RateLimited => ("rate_limited", StatusCode::TOO_MANY_REQUESTS),
+            Error::TooManyConnections(_) => ("too_many_connections", StatusCode::TOO_MANY_REQUESTS),
             Error::NoTerminalYet => ("store_has_no_terminal", StatusCode::CONFLICT),
             Error::Database(_)
             | Error::Migrate(_)
@@ -86,7 +90,8 @@ impl Error {
             Error::Conflict(m)
             | Error::NotFound(m)
             | Error::Unauthorized(m)
-            | Error::Forbidden(m) => (*m).to_string(),
+            | Error::Forbidden(m)
+            | Error::TooManyConnections(m) => (*m).to_string(),
             Error::BadRequest(m) | Error::Protocol(m) => m.clone(),
             Error::RateLimited => "too many attempts, retry later".to_string(),
             Error::NoTerminalYet => {
@@ -119,7 +124,7 @@ impl IntoResponse for Error {
             message: self.public_message(),
         };
         let mut resp = (status, axum::Json(body)).into_response();
-        if matches!(self, Error::RateLimited) {
+        if matches!(self, Error::RateLimited | Error::TooManyConnections(_)) {
             resp.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from_static("60"),

@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::projection::Projector;
 use crate::service::Services;
 use crate::storage::DynStorage;
-use crate::sync::{Gate, StorageHealth, TenantRepos};
+use crate::sync::{Gate, StorageHealth, TenantRepos, TenantThrottle};
 
 /// Counters exported at `/metrics`.
 #[derive(Debug, Default)]
@@ -20,6 +20,8 @@ pub struct Metrics {
     pub frames_in: AtomicU64,
     pub frames_rejected: AtomicU64,
     pub denied: AtomicU64,
+    /// Frames after which a tenant over its inbound budget had to wait.
+    pub throttled: AtomicU64,
 }
 
 /// The sync side: the tenants' samod repos, claim gate.
@@ -32,6 +34,8 @@ pub struct SyncHub {
     pub projector: Arc<Projector>,
     /// Id of this instance (cluster peering).
     pub instance_id: String,
+    /// Inbound budget per tenant.
+    pub throttle: TenantThrottle,
 }
 
 impl std::fmt::Debug for SyncHub {
@@ -52,6 +56,11 @@ pub struct AppState {
 impl AppState {
     /// Builds services and the sync hub over migrated `storage`.
     pub async fn new(storage: DynStorage, config: Arc<Config>) -> Result<Self> {
+        let throttle = TenantThrottle::new(
+            config.tenant_bytes_per_sec,
+            config.tenant_frames_per_sec,
+            config.max_frame_bytes,
+        );
         let services = Services::new(storage.clone(), config).await?;
         let gate = Arc::new(Gate::new(storage.clone()));
         let health = Arc::new(StorageHealth::default());
@@ -74,6 +83,7 @@ impl AppState {
                 metrics: Metrics::default(),
                 projector,
                 instance_id,
+                throttle,
             }),
         })
     }

@@ -113,14 +113,25 @@ async fn each_tenant_crosses_instances_in_its_own_repo() {
     assert!(docs[1].1.find(other.clone()).await.unwrap().is_none());
     assert!(docs[1].2.find(other).await.unwrap().is_none());
 
-    // An instance credential without a tenant is refused before the upgrade.
+    // An instance credential without a tenant is refused before the upgrade, and one in the
+    // query string (where proxies log it) is refused outright.
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let token = a.state.services.cluster_token(&a.state.sync.instance_id);
-    let refused = tokio_tungstenite::connect_async(b.ws_url(&token)).await;
-    match refused {
-        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
-            assert_eq!(resp.status(), 400)
+    let mut req = format!("ws://{}/sync", b.addr)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    for (req, status) in [
+        (req, 400),
+        (b.ws_url(&token).into_client_request().unwrap(), 401),
+    ] {
+        match tokio_tungstenite::connect_async(req).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+                assert_eq!(resp.status(), status)
+            }
+            other => panic!("expected HTTP {status}, got {other:?}"),
         }
-        other => panic!("expected HTTP 400, got {other:?}"),
     }
 
     for (_, on_a, on_b, _, _) in docs {

@@ -3,6 +3,7 @@
 //! for the real cashier app (WebDriver through tauri-driver).
 
 pub mod app_driver;
+pub mod gate;
 pub mod processes;
 pub mod proxy;
 pub mod schedule;

@@ -248,6 +248,11 @@ impl ServerProcess {
         format!("{}://{}", self.scheme, self.addr)
     }
 
+    /// The server's process id (to read its memory from /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGTERM, and the exit status once the server has shut down gracefully.
     pub fn terminate(mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill")

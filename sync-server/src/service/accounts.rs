@@ -102,6 +102,9 @@ impl Services {
             created_at: now_ms(),
         };
         self.storage.insert_store(&store).await?;
+        // Its derived document ids are its own from the start (see period_index).
+        crate::period_index::reserve(&self.storage, tenant_id, &store.id, chrono::Utc::now())
+            .await?;
         Ok(store)
     }
 

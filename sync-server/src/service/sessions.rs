@@ -197,28 +197,19 @@ impl Services {
         })
     }
 
-    /// Credential with which instance `instance_id` dials its peers.
+    /// A fresh credential with which instance `instance_id` dials its peers (short-lived: mint
+    /// one per dial, see [`auth::cluster_credential`]).
     pub fn cluster_token(&self, instance_id: &str) -> String {
-        format!(
-            "{}{instance_id}.{}",
-            auth::CLUSTER_CREDENTIAL_PREFIX,
-            self.jwt.tag(&format!("cluster:{instance_id}"))
-        )
+        let exp = now_ms() / 1000 + auth::CLUSTER_CREDENTIAL_TTL_SECS;
+        auth::cluster_credential(&self.jwt, instance_id, exp)
     }
 
     /// Validates a sync-endpoint token: a terminal's device credential, a
     /// user's access token, or another instance's cluster credential.
     pub async fn authenticate_sync(&self, token: &str) -> Result<Principal> {
-        if let Some(rest) = token.strip_prefix(auth::CLUSTER_CREDENTIAL_PREFIX) {
-            let (id, _) = rest
-                .split_once('.')
-                .ok_or(Error::Unauthorized("invalid cluster credential"))?;
-            if self.cluster_token(id) != token {
-                return Err(Error::Unauthorized("invalid cluster credential"));
-            }
-            return Ok(Principal::Instance {
-                instance_id: id.to_string(),
-            });
+        if token.starts_with(auth::CLUSTER_CREDENTIAL_PREFIX) {
+            let instance_id = auth::verify_cluster_credential(&self.jwt, token, now_ms() / 1000)?;
+            return Ok(Principal::Instance { instance_id });
         }
         if token.starts_with(auth::DEVICE_CREDENTIAL_PREFIX) {
             let term = self

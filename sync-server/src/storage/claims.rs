@@ -10,6 +10,9 @@ pub trait ClaimStorage: Send + Sync {
     /// Claims a document id unless already claimed; returns the claim in force.
     fn claim_doc<'a>(&'a self, claim: &'a DocClaim) -> BoxFuture<'a, Result<DocClaim>>;
     fn doc_claim<'a>(&'a self, doc_id: &'a str) -> BoxFuture<'a, Result<Option<DocClaim>>>;
+    /// Every store as `(tenant id, store id)`: whose derived document ids to reserve
+    /// ([`crate::period_index::reserve_all`]).
+    fn store_tenants(&self) -> BoxFuture<'_, Result<Vec<(String, String)>>>;
     /// Records that instance `id` is alive and reachable at `url`.
     fn heartbeat_instance<'a>(
         &'a self,

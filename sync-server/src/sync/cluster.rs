@@ -17,16 +17,34 @@ use crate::now_ms;
 use crate::state::AppState;
 
 /// samod dialer over tokio-tungstenite (plain `ws://`; use a TLS-terminating
-/// proxy or a private network between instances).
-#[derive(Debug)]
+/// proxy or a private network between instances). An instance's dialer mints a fresh,
+/// short-lived cluster credential for every connection attempt and sends it in the
+/// `Authorization` header only, never in the URL (where proxies and logs keep it).
 pub struct WsDialer {
     url: samod::Url,
+    bearer: Option<Arc<dyn Fn() -> String + Send + Sync>>,
+}
+
+impl std::fmt::Debug for WsDialer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WsDialer")
+            .field("url", &self.url.as_str())
+            .finish_non_exhaustive()
+    }
 }
 
 impl WsDialer {
-    /// A dialer for `url` (with its token in the query string).
+    /// A dialer for `url` (a client's token, if any, in its query string).
     pub fn new(url: samod::Url) -> Self {
-        Self { url }
+        Self { url, bearer: None }
+    }
+
+    /// A dialer for `url` that sends `bearer()`, called for every attempt, as its bearer token.
+    pub fn with_bearer(url: samod::Url, bearer: Arc<dyn Fn() -> String + Send + Sync>) -> Self {
+        Self {
+            url,
+            bearer: Some(bearer),
+        }
     }
 }
 
@@ -41,9 +59,19 @@ impl samod::Dialer for WsDialer {
         &self,
     ) -> futures::future::BoxFuture<'static, Result<samod::Transport, samod::DialError<Self::Error>>>
     {
-        let url = self.url.to_string();
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let request = self.url.as_str().into_client_request().map(|mut r| {
+            if let Some(bearer) = &self.bearer
+                && let Ok(v) = format!("Bearer {}", bearer())
+                    .parse::<tokio_tungstenite::tungstenite::http::HeaderValue>()
+            {
+                r.headers_mut().insert("authorization", v);
+            }
+            r
+        });
         Box::pin(async move {
-            let (ws, _) = tokio_tungstenite::connect_async(url)
+            let request = request.map_err(samod::DialError::transient)?;
+            let (ws, _) = tokio_tungstenite::connect_async(request)
                 .await
                 .map_err(samod::DialError::transient)?;
             let (sink, stream) = ws.split();
@@ -67,10 +95,20 @@ impl samod::Dialer for WsDialer {
 /// Heartbeat every second; an instance silent for this long is gone.
 const LIVE_WINDOW_MS: i64 = 10_000;
 
-/// The sync URL of an instance for one tenant's repo, with this instance's credential.
-fn peering_url(url: &str, token: &str, tenant_id: &str) -> Option<samod::Url> {
+/// The sync URL of an instance for one tenant's repo (the credential goes in a header).
+fn peering_url(url: &str, tenant_id: &str) -> Option<samod::Url> {
     let sep = if url.contains('?') { '&' } else { '?' };
-    samod::Url::parse(&format!("{url}{sep}token={token}&tenant={tenant_id}")).ok()
+    samod::Url::parse(&format!("{url}{sep}tenant={tenant_id}")).ok()
+}
+
+/// A dialer of `url` that presents a fresh credential of this instance on every attempt.
+fn instance_dialer(state: &AppState, url: samod::Url) -> Arc<WsDialer> {
+    let services = state.services.clone();
+    let me = state.sync.instance_id.clone();
+    Arc::new(WsDialer::with_bearer(
+        url,
+        Arc::new(move || services.cluster_token(&me)),
+    ))
 }
 
 /// Runs until the process ends: heartbeats `advertise_url` (this instance's `ws://…/sync`) and
@@ -81,7 +119,6 @@ fn peering_url(url: &str, token: &str, tenant_id: &str) -> Option<samod::Url> {
 pub async fn run(state: AppState, advertise_url: String) {
     let me = state.sync.instance_id.clone();
     let storage = state.services.storage.clone();
-    let token = state.services.cluster_token(&me);
     let mut dialers: HashMap<(String, String), samod::DialerHandle<std::io::Error>> =
         HashMap::new();
     loop {
@@ -111,7 +148,7 @@ pub async fn run(state: AppState, advertise_url: String) {
                         if dialers.contains_key(&key) {
                             continue;
                         }
-                        let Some(url) = peering_url(url, &token, tenant) else {
+                        let Some(url) = peering_url(url, tenant) else {
                             tracing::error!(peer_instance = %id, "instance has an invalid url");
                             continue;
                         };
@@ -120,7 +157,7 @@ pub async fn run(state: AppState, advertise_url: String) {
                             max_delay: Duration::from_secs(2),
                             max_retries: None,
                         };
-                        match repo.dial(backoff, Arc::new(WsDialer::new(url))) {
+                        match repo.dial(backoff, instance_dialer(&state, url)) {
                             Ok(d) => {
                                 tracing::info!(peer_instance = %id, tenant, "peering with instance");
                                 dialers.insert(key, d);
@@ -147,7 +184,6 @@ pub async fn dial_live(
     state: &AppState,
     tenant_id: &str,
 ) -> crate::Result<Vec<samod::DialerHandle<std::io::Error>>> {
-    let token = state.services.cluster_token(&state.sync.instance_id);
     let repo = state.sync.repos.get(tenant_id).await?.repo;
     let live = state
         .services
@@ -159,7 +195,7 @@ pub async fn dial_live(
         if id == state.sync.instance_id {
             continue;
         }
-        let Some(url) = peering_url(&url, &token, tenant_id) else {
+        let Some(url) = peering_url(&url, tenant_id) else {
             tracing::error!(peer_instance = %id, "instance has an invalid url");
             continue;
         };
@@ -169,7 +205,7 @@ pub async fn dial_live(
             max_retries: Some(3),
         };
         let d = repo
-            .dial(backoff, Arc::new(WsDialer::new(url)))
+            .dial(backoff, instance_dialer(state, url))
             .map_err(|_| crate::Error::Internal("samod stopped".into()))?;
         match tokio::time::timeout(Duration::from_secs(5), d.established()).await {
             Ok(Ok(_)) => out.push(d),

@@ -7,14 +7,16 @@ pub mod protocol;
 mod registry;
 mod repos;
 mod samod_storage;
+mod throttle;
 pub(crate) mod ws;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-pub use registry::{ConnId, ConnectionRegistry};
+pub use registry::{ConnId, ConnectionCaps, ConnectionRegistry};
 pub use repos::{TenantRepo, TenantRepos};
 pub use samod_storage::{SamodStorage, StorageHealth};
+pub use throttle::TenantThrottle;
 pub use ws::sync_handler;
 
 use crate::auth::Principal;
@@ -87,12 +89,17 @@ impl Gate {
     }
 }
 
-/// samod share policy: a peer id is shared a document only when the
-/// connection that bound that peer id belongs to the document's tenant/store.
-pub fn share_policy(registry: Arc<ConnectionRegistry>, gate: Arc<Gate>) -> impl samod::SharePolicy {
+/// samod share policy of `tenant`'s repo: a peer id is shared a document only when the
+/// connection that bound that peer id in this tenant belongs to the document's tenant/store.
+pub fn share_policy(
+    registry: Arc<ConnectionRegistry>,
+    gate: Arc<Gate>,
+    tenant: String,
+) -> impl samod::SharePolicy {
     move |doc_id: samod::DocumentId, peer_id: samod::PeerId| {
         let registry = registry.clone();
         let gate = gate.clone();
+        let tenant = tenant.clone();
         futures::stream::once(async move {
             let doc = doc_id.to_string();
             // Only authenticated instances can bind these peer ids (ws.rs), and
@@ -100,7 +107,7 @@ pub fn share_policy(registry: Arc<ConnectionRegistry>, gate: Arc<Gate>) -> impl 
             if crate::access::is_instance_peer(peer_id.as_str()) {
                 return samod::ShareConfig::read_write();
             }
-            let Some(who) = registry.principal_of_peer(peer_id.as_str()) else {
+            let Some(who) = registry.principal_of_peer(&tenant, peer_id.as_str()) else {
                 tracing::debug!(%doc, peer = %peer_id, "share denied: unknown peer");
                 return samod::ShareConfig::none();
             };

@@ -1,8 +1,15 @@
 //! Open sync connections: who is behind each, which peer id each bound,
 //! which documents each touched; used to close connections on revocation
 //! and on storage failure.
+//!
+//! Peer ids are chosen by clients (a till uses `STORE-TERMINAL`, printed on its receipts), so
+//! they are scoped to the tenant: each tenant has its own samod repo ([`super::TenantRepos`]),
+//! and a peer id is bound and looked up within the tenant of the connection only. Another
+//! tenant's client announcing the same peer id binds it in its own tenant and never displaces
+//! or impersonates this one.
 
 use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 use std::sync::Mutex;
 
 use tokio::sync::mpsc;
@@ -15,7 +22,11 @@ pub type ConnId = u64;
 #[derive(Debug)]
 struct Conn {
     principal: Principal,
-    peer_id: Option<String>,
+    /// The tenant whose repo the connection is for, and the client's address (caps).
+    tenant: String,
+    addr: Option<IpAddr>,
+    /// The bound peer id, as `(tenant, peer id)`.
+    peer_id: Option<(String, String)>,
     docs: HashSet<String>,
     close: mpsc::UnboundedSender<String>,
 }
@@ -24,7 +35,16 @@ struct Conn {
 struct Inner {
     next: ConnId,
     conns: HashMap<ConnId, Conn>,
-    peers: HashMap<String, ConnId>,
+    /// Bound peer ids by `(tenant, peer id)`.
+    peers: HashMap<(String, String), ConnId>,
+}
+
+/// Caps on open connections ([`ConnectionRegistry::admit`]); 0 means no cap.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConnectionCaps {
+    pub per_principal: usize,
+    pub per_tenant: usize,
+    pub per_address: usize,
 }
 
 /// Registry of open sync connections of this instance.
@@ -41,14 +61,61 @@ impl ConnectionRegistry {
     /// Registers a new authenticated connection. The receiver yields a
     /// reason when the connection must be closed.
     pub fn register(&self, principal: Principal) -> (ConnId, mpsc::UnboundedReceiver<String>) {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let tenant = principal.tenant_id().to_string();
+        Self::insert(&mut self.lock(), principal, tenant, None)
+    }
+
+    /// Registers a connection of `principal` from `addr` to `tenant`'s repo unless that would
+    /// exceed one of `caps` (instances are not capped); the error says which cap.
+    pub fn admit(
+        &self,
+        principal: Principal,
+        tenant: &str,
+        addr: IpAddr,
+        caps: ConnectionCaps,
+    ) -> Result<(ConnId, mpsc::UnboundedReceiver<String>), &'static str> {
         let mut inner = self.lock();
+        if !matches!(principal, Principal::Instance { .. }) {
+            let (mut mine, mut tenants, mut here) = (0, 0, 0);
+            for c in inner.conns.values() {
+                mine += usize::from(c.principal == principal);
+                tenants += usize::from(c.tenant == tenant);
+                here += usize::from(c.addr == Some(addr));
+            }
+            let over = |n: usize, cap: usize| cap > 0 && n >= cap;
+            if over(mine, caps.per_principal) {
+                return Err("too many sync connections for this credential");
+            }
+            if over(tenants, caps.per_tenant) {
+                return Err("too many sync connections for this tenant");
+            }
+            if over(here, caps.per_address) {
+                return Err("too many sync connections from this address");
+            }
+        }
+        Ok(Self::insert(
+            &mut inner,
+            principal,
+            tenant.to_string(),
+            Some(addr),
+        ))
+    }
+
+    fn insert(
+        inner: &mut Inner,
+        principal: Principal,
+        tenant: String,
+        addr: Option<IpAddr>,
+    ) -> (ConnId, mpsc::UnboundedReceiver<String>) {
+        let (tx, rx) = mpsc::unbounded_channel();
         inner.next += 1;
         let id = inner.next;
         inner.conns.insert(
             id,
             Conn {
                 principal,
+                tenant,
+                addr,
                 peer_id: None,
                 docs: HashSet::new(),
                 close: tx,
@@ -57,10 +124,12 @@ impl ConnectionRegistry {
         (id, rx)
     }
 
-    /// Binds the peer id a connection announced in its `join`. A peer id held
-    /// by another principal's open connection is refused; one held by the
-    /// same principal (a reconnect) is taken over and the old connection closed.
-    pub fn bind_peer(&self, conn: ConnId, peer_id: &str) -> Result<(), &'static str> {
+    /// Binds the peer id a connection to `tenant`'s repo announced in its `join`. A peer id
+    /// held in that tenant by another principal's open connection is refused; one held by the
+    /// same principal (a reconnect) is taken over and the old connection closed. Other tenants'
+    /// peer ids never interfere.
+    pub fn bind_peer(&self, conn: ConnId, tenant: &str, peer_id: &str) -> Result<(), &'static str> {
+        let key = (tenant.to_string(), peer_id.to_string());
         let mut inner = self.lock();
         let principal = inner
             .conns
@@ -68,7 +137,7 @@ impl ConnectionRegistry {
             .ok_or("connection gone")?
             .principal
             .clone();
-        if let Some(&other) = inner.peers.get(peer_id)
+        if let Some(&other) = inner.peers.get(&key)
             && other != conn
             && let Some(old) = inner.conns.get(&other)
         {
@@ -79,17 +148,19 @@ impl ConnectionRegistry {
                 .close
                 .send("replaced by a new connection with the same peer id".into());
         }
-        inner.peers.insert(peer_id.to_string(), conn);
+        inner.peers.insert(key.clone(), conn);
         if let Some(c) = inner.conns.get_mut(&conn) {
-            c.peer_id = Some(peer_id.to_string());
+            c.peer_id = Some(key);
         }
         Ok(())
     }
 
-    /// Principal behind a bound peer id.
-    pub fn principal_of_peer(&self, peer_id: &str) -> Option<Principal> {
+    /// Principal behind a peer id bound in `tenant`.
+    pub fn principal_of_peer(&self, tenant: &str, peer_id: &str) -> Option<Principal> {
         let inner = self.lock();
-        let conn = inner.peers.get(peer_id)?;
+        let conn = inner
+            .peers
+            .get(&(tenant.to_string(), peer_id.to_string()))?;
         inner.conns.get(conn).map(|c| c.principal.clone())
     }
 

@@ -121,6 +121,7 @@ impl TenantRepos {
             )))
             .with_storage(SamodStorage::new(
                 self.storage.clone(),
+                tenant_id,
                 self.registry.clone(),
                 self.health.clone(),
                 self.puts.clone(),
@@ -128,6 +129,7 @@ impl TenantRepos {
             .with_share_policy(super::share_policy(
                 self.registry.clone(),
                 self.gate.clone(),
+                tenant_id.to_string(),
             ))
             .load()
             .await;

@@ -11,7 +11,7 @@
 //! per chunk made storage the slowest part of ingest, and the database's own CPU competed with
 //! the server's on the same cores.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,6 +46,8 @@ impl StorageHealth {
 #[derive(Debug, Clone)]
 pub struct SamodStorage {
     storage: DynStorage,
+    /// The tenant whose repo this adapter serves (the batch writer takes tenants in turn).
+    tenant: Arc<str>,
     retrier: Retrier,
     puts: PutBatcher,
 }
@@ -53,17 +55,83 @@ pub struct SamodStorage {
 /// Chunks a batch holds at most.
 const MAX_BATCH: usize = 1_000;
 
+/// Bytes a batch holds at most (a single larger chunk goes alone): one tenant's big chunks must
+/// not make every tenant's next commit wait for a long transaction.
+const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
+
 /// Failed attempts after which affected connections are closed.
 const CLOSE_AFTER: u32 = 3;
 
-type QueuedPut = (String, Vec<u8>, tokio::sync::oneshot::Sender<()>);
+struct QueuedPut {
+    tenant: Arc<str>,
+    key: String,
+    data: Vec<u8>,
+    done: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Puts waiting for a batch, one queue per tenant, taken in turn ([`Pending::take_batch`]):
+/// a tenant with a backlog of thousands of chunks does not hold up another tenant's one chunk
+/// by more than one batch.
+#[derive(Default)]
+struct Pending {
+    queues: HashMap<Arc<str>, VecDeque<QueuedPut>>,
+    /// Tenants with queued puts, in the order they are served.
+    turn: VecDeque<Arc<str>>,
+}
+
+impl Pending {
+    fn push(&mut self, p: QueuedPut) {
+        let q = self.queues.entry(p.tenant.clone()).or_default();
+        if q.is_empty() {
+            self.turn.push_back(p.tenant.clone());
+        }
+        q.push_back(p);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.turn.is_empty()
+    }
+
+    /// One put of each waiting tenant in turn, up to [`MAX_BATCH`] puts or [`MAX_BATCH_BYTES`].
+    fn take_batch(&mut self) -> Vec<QueuedPut> {
+        let mut batch = Vec::new();
+        let mut bytes = 0;
+        while batch.len() < MAX_BATCH
+            && bytes < MAX_BATCH_BYTES
+            && let Some(tenant) = self.turn.pop_front()
+        {
+            let Some(q) = self.queues.get_mut(&tenant) else {
+                continue;
+            };
+            if let Some(p) = q.pop_front() {
+                bytes += p.data.len();
+                batch.push(p);
+            }
+            if q.is_empty() {
+                self.queues.remove(&tenant);
+            } else {
+                self.turn.push_back(tenant);
+            }
+        }
+        batch
+    }
+}
 
 /// Writes queued chunk puts in batches, one transaction each; a put's future resolves once
-/// its batch is committed. A failing batch is retried like every other operation, and takes in
-/// the puts that queue up meanwhile, so that their documents' connections are closed too.
+/// its batch is committed. Batches take the tenants' puts in turn ([`Pending`]). A failing
+/// batch is retried like every other operation, and takes in the puts that queue up meanwhile,
+/// so that their documents' connections are closed too.
 #[derive(Debug, Clone)]
 pub struct PutBatcher {
     queue: tokio::sync::mpsc::UnboundedSender<QueuedPut>,
+}
+
+impl std::fmt::Debug for QueuedPut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueuedPut")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PutBatcher {
@@ -78,11 +146,21 @@ impl PutBatcher {
         let (queue, mut rx) = tokio::sync::mpsc::unbounded_channel::<QueuedPut>();
         let retrier = Retrier { registry, health };
         tokio::spawn(async move {
-            let mut incoming: Vec<QueuedPut> = Vec::new();
-            while rx.recv_many(&mut incoming, MAX_BATCH).await > 0 {
-                let (mut chunks, mut waiting): (Vec<_>, Vec<_>) = incoming
-                    .drain(..)
-                    .map(|(key, data, done)| ((key, data), done))
+            let mut pending = Pending::default();
+            loop {
+                if pending.is_empty() {
+                    match rx.recv().await {
+                        Some(p) => pending.push(p),
+                        None => break,
+                    }
+                }
+                while let Ok(p) = rx.try_recv() {
+                    pending.push(p);
+                }
+                let (mut chunks, mut waiting): (Vec<_>, Vec<_>) = pending
+                    .take_batch()
+                    .into_iter()
+                    .map(|p| ((p.key, p.data), p.done))
                     .unzip();
                 let mut failure = Failure::default();
                 loop {
@@ -94,9 +172,9 @@ impl PutBatcher {
                         }
                         Err(e) => {
                             retrier.failed(&mut failure, "put", &keys, &e).await;
-                            while let Ok((key, data, done)) = rx.try_recv() {
-                                chunks.push((key, data));
-                                waiting.push(done);
+                            while let Ok(p) = rx.try_recv() {
+                                chunks.push((p.key, p.data));
+                                waiting.push(p.done);
                             }
                         }
                     }
@@ -118,10 +196,16 @@ impl PutBatcher {
         Self { queue }
     }
 
-    /// Queues a put and waits until it is committed.
-    async fn put(&self, key: String, data: Vec<u8>) {
+    /// Queues a put of `tenant` and waits until it is committed.
+    async fn put(&self, tenant: Arc<str>, key: String, data: Vec<u8>) {
         let (done, committed) = tokio::sync::oneshot::channel();
-        if self.queue.send((key.clone(), data, done)).is_err() || committed.await.is_err() {
+        let queued = QueuedPut {
+            tenant,
+            key: key.clone(),
+            data,
+            done,
+        };
+        if self.queue.send(queued).is_err() || committed.await.is_err() {
             // Only when the runtime is shutting down: never report a put that was not written.
             tracing::error!(key, "chunk put abandoned: the batch writer stopped");
             std::future::pending::<()>().await;
@@ -161,12 +245,14 @@ impl SamodStorage {
     /// connections.
     pub fn new(
         storage: DynStorage,
+        tenant: &str,
         registry: Arc<ConnectionRegistry>,
         health: Arc<StorageHealth>,
         puts: PutBatcher,
     ) -> Self {
         Self {
             storage,
+            tenant: tenant.into(),
             retrier: Retrier { registry, health },
             puts,
         }
@@ -282,7 +368,11 @@ impl samod::storage::Storage for SamodStorage {
 
     fn put(&self, key: StorageKey, data: Vec<u8>) -> impl Future<Output = ()> + Send {
         let this = self.clone();
-        async move { this.puts.put(key.to_string(), data).await }
+        async move {
+            this.puts
+                .put(this.tenant.clone(), key.to_string(), data)
+                .await
+        }
     }
 
     fn delete(&self, key: StorageKey) -> impl Future<Output = ()> + Send {
@@ -293,5 +383,47 @@ impl samod::storage::Storage for SamodStorage {
                 .retry("delete", &[&k], || this.storage.delete_chunk(&k))
                 .await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(tenant: &str, key: &str, len: usize) -> QueuedPut {
+        QueuedPut {
+            tenant: tenant.into(),
+            key: key.into(),
+            data: vec![0; len],
+            done: tokio::sync::oneshot::channel().0,
+        }
+    }
+
+    #[test]
+    fn batches_take_tenants_in_turn_and_stay_small() {
+        let mut p = Pending::default();
+        for i in 0..5_000 {
+            p.push(put("busy", &format!("b{i}"), 10));
+        }
+        p.push(put("quiet", "q0", 10));
+        let first = p.take_batch();
+        assert_eq!(first.len(), MAX_BATCH);
+        assert!(
+            first.iter().any(|q| q.key == "q0"),
+            "the quiet tenant's chunk waits for no more than one batch"
+        );
+        let mut big = Pending::default();
+        for i in 0..10 {
+            big.push(put("big", &format!("k{i}"), MAX_BATCH_BYTES / 2));
+        }
+        assert_eq!(
+            big.take_batch().len(),
+            2,
+            "a batch holds about MAX_BATCH_BYTES"
+        );
+        let mut huge = Pending::default();
+        huge.push(put("big", "k", MAX_BATCH_BYTES * 3));
+        assert_eq!(huge.take_batch().len(), 1, "an oversized chunk goes alone");
+        assert!(huge.is_empty());
     }
 }

@@ -3,7 +3,7 @@
 //! decoded, checked against document claims and validated before samod sees
 //! them; a violation closes only this connection, with an `error` frame.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -21,7 +21,7 @@ use super::protocol;
 use crate::access;
 use crate::auth::Principal;
 use crate::error::Error;
-use crate::extract::bearer_token;
+use crate::extract::{ClientAddr, bearer_token};
 use crate::state::AppState;
 
 /// Query parameters of the sync endpoint.
@@ -51,11 +51,19 @@ pub struct SyncQuery {
 pub async fn sync_handler(
     State(app): State<AppState>,
     Query(q): Query<SyncQuery>,
+    ClientAddr(addr): ClientAddr,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let Some(token) = bearer_token(&headers).or(q.token) else {
-        return Error::Unauthorized("missing token").into_response();
+    let token = match (bearer_token(&headers), q.token) {
+        (Some(t), _) => t,
+        // Instances always send a header; a credential in a URL ends up in proxy logs.
+        (None, Some(t)) if t.starts_with(crate::auth::CLUSTER_CREDENTIAL_PREFIX) => {
+            return Error::Unauthorized("cluster credentials only in the Authorization header")
+                .into_response();
+        }
+        (None, Some(t)) => t,
+        (None, None) => return Error::Unauthorized("missing token").into_response(),
     };
     let principal = match app.services.authenticate_sync(&token).await {
         Ok(p) => p,
@@ -73,14 +81,45 @@ pub async fn sync_handler(
         }
         (p, _) => p.tenant_id().to_string(),
     };
-    let max = app.services.config.max_frame_bytes;
+    let cfg = &app.services.config;
+    let caps = super::ConnectionCaps {
+        per_principal: cfg.max_connections_per_principal,
+        per_tenant: cfg.max_connections_per_tenant,
+        per_address: cfg.max_connections_per_address,
+    };
+    let registry = app.services.connections.clone();
+    let admitted = match registry.admit(principal.clone(), &tenant, addr, caps) {
+        Ok((id, close_rx)) => Admitted {
+            registry,
+            id,
+            close_rx: Some(close_rx),
+        },
+        Err(reason) => {
+            tracing::warn!(who = %principal.label(), %tenant, %addr, reason, "sync upgrade refused");
+            return Error::TooManyConnections(reason).into_response();
+        }
+    };
+    let max = cfg.max_frame_bytes;
     ws.max_message_size(max)
         .max_frame_size(max)
         // Small initial buffers (they grow as needed): idle connections are
         // the common case, and the 128 KiB default dominates their memory.
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
-        .on_upgrade(move |socket| run_connection(app, principal, tenant, socket))
+        .on_upgrade(move |socket| run_connection(app, principal, tenant, admitted, socket))
+}
+
+/// A registered connection; unregistered when dropped, also when the upgrade never happens.
+struct Admitted {
+    registry: std::sync::Arc<super::ConnectionRegistry>,
+    id: ConnId,
+    close_rx: Option<tokio::sync::mpsc::UnboundedReceiver<String>>,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        self.registry.unregister(self.id);
+    }
 }
 
 /// Token bucket over frames and bytes.
@@ -279,9 +318,17 @@ fn first_frame(msg: Option<Result<Message, axum::Error>>) -> Result<(Vec<u8>, St
     Ok((bytes, sender_id))
 }
 
-async fn run_connection(app: AppState, principal: Principal, tenant: String, socket: WebSocket) {
-    let registry = app.services.connections.clone();
-    let (id, close_rx) = registry.register(principal.clone());
+async fn run_connection(
+    app: AppState,
+    principal: Principal,
+    tenant: String,
+    mut admitted: Admitted,
+    socket: WebSocket,
+) {
+    let id = admitted.id;
+    let Some(close_rx) = admitted.close_rx.take() else {
+        return;
+    };
     app.sync
         .metrics
         .connections_total
@@ -297,10 +344,15 @@ async fn run_connection(app: AppState, principal: Principal, tenant: String, soc
     }
     .instrument(span)
     .await;
-    registry.unregister(id);
+    drop(admitted);
 }
 
 async fn close_with(ws_tx: &mut futures::stream::SplitSink<WebSocket, Message>, reason: &str) {
+    // A peer that does not read would hold this task forever.
+    let _ = tokio::time::timeout(Duration::from_secs(2), close_frames(ws_tx, reason)).await;
+}
+
+async fn close_frames(ws_tx: &mut futures::stream::SplitSink<WebSocket, Message>, reason: &str) {
     let _ = ws_tx
         .send(Message::Binary(
             wire::encode(&Frame::Error {
@@ -330,15 +382,28 @@ async fn send_queued(
     ws_tx: &mut futures::stream::SplitSink<WebSocket, Message>,
     first: Vec<u8>,
     queued: &mut futures::channel::mpsc::UnboundedReceiver<Vec<u8>>,
-) -> Result<(), axum::Error> {
+) -> Result<usize, axum::Error> {
+    let mut sent = first.len();
     ws_tx.feed(Message::Binary(first.into())).await?;
     for _ in 1..SEND_BATCH {
         match queued.try_recv() {
-            Ok(bytes) => ws_tx.feed(Message::Binary(bytes.into())).await?,
+            Ok(bytes) => {
+                sent += bytes.len();
+                ws_tx.feed(Message::Binary(bytes.into())).await?
+            }
             _ => break,
         }
     }
-    ws_tx.flush().await
+    ws_tx.flush().await?;
+    Ok(sent)
+}
+
+/// Frames queued into samod per connection at most.
+const INBOUND_QUEUE: usize = 16;
+
+/// The reason a peer that does not read what it is sent is disconnected with.
+fn not_reading(detail: &str) -> String {
+    format!("disconnected: this peer does not read its messages ({detail})")
 }
 
 async fn pump(
@@ -366,7 +431,7 @@ async fn pump(
         close_with(&mut ws_tx, r).await;
         return Err(r.into());
     }
-    if let Err(r) = app.services.connections.bind_peer(id, &peer_id) {
+    if let Err(r) = app.services.connections.bind_peer(id, tenant, &peer_id) {
         close_with(&mut ws_tx, r).await;
         return Err(r.to_string());
     }
@@ -379,15 +444,37 @@ async fn pump(
             return Err(r.into());
         }
     };
-    let (in_tx, in_rx) = futures::channel::mpsc::unbounded::<Result<Vec<u8>, std::io::Error>>();
+    let cfg = &app.services.config;
+    // Into samod: bounded, so a peer that sends faster than samod takes its frames is read more
+    // slowly (TCP pushes back) instead of queueing in memory.
+    let (mut in_tx, in_rx) =
+        futures::channel::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(INBOUND_QUEUE);
+    // Out of samod: samod's connection task must never wait on one slow peer, so this queue
+    // takes every frame at once but counts its bytes; past `max_outbound_queue_bytes` the sink
+    // fails, samod drops the connection, and the pump closes it saying why.
     let (out_tx, mut out_rx) = futures::channel::mpsc::unbounded::<Vec<u8>>();
-    let transport = samod::Transport::new(in_rx, out_tx)
+    let queued = std::sync::Arc::new(AtomicUsize::new(0));
+    let out_sink = {
+        let queued = queued.clone();
+        let cap = cfg.max_outbound_queue_bytes;
+        out_tx
+            .sink_map_err(std::io::Error::other)
+            .with(move |bytes: Vec<u8>| {
+                let total = queued.fetch_add(bytes.len(), Ordering::Relaxed) + bytes.len();
+                futures::future::ready(if total > cap {
+                    Err(std::io::Error::other("peer is not reading"))
+                } else {
+                    Ok(bytes)
+                })
+            })
+    };
+    let transport = samod::Transport::new(in_rx, out_sink)
         .with_expected_peer_id(samod::PeerId::from_string(peer_id.clone()));
     if repo.acceptor.accept(transport).is_err() {
         close_with(&mut ws_tx, "server shutting down").await;
         return Err("server shutting down".into());
     }
-    let _ = in_tx.unbounded_send(Ok(join_bytes));
+    let _ = in_tx.try_send(Ok(join_bytes));
     let conn = Conn {
         app: app.clone(),
         id,
@@ -395,7 +482,6 @@ async fn pump(
         peer_id,
         server_peer: repo.peer_id.clone(),
     };
-    let cfg = &app.services.config;
     let mut limit = RateLimit::new(
         cfg.rate_limit_frames_per_sec,
         cfg.rate_limit_burst,
@@ -403,15 +489,25 @@ async fn pump(
         cfg.max_frame_bytes,
     );
     let metrics = &app.sync.metrics;
+    let send_timeout = Duration::from_secs(cfg.send_timeout_secs.max(1));
     let outcome: Result<(), String> = loop {
         tokio::select! {
             reason = close_rx.recv() => break Err(reason.unwrap_or_else(|| "closed".into())),
             out = out_rx.next() => match out {
                 Some(bytes) => {
-                    if let Err(e) = send_queued(&mut ws_tx, bytes, &mut out_rx).await {
-                        tracing::debug!(error = %e, "send failed");
-                        break Ok(());
+                    match tokio::time::timeout(send_timeout, send_queued(&mut ws_tx, bytes, &mut out_rx)).await {
+                        Ok(Ok(sent)) => {
+                            queued.fetch_sub(sent, Ordering::Relaxed);
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(error = %e, "send failed");
+                            break Ok(());
+                        }
+                        Err(_) => break Err(not_reading(&format!("a write took over {}s", send_timeout.as_secs()))),
                     }
+                }
+                None if queued.load(Ordering::Relaxed) > cfg.max_outbound_queue_bytes => {
+                    break Err(not_reading(&format!("over {} bytes waiting for it", cfg.max_outbound_queue_bytes)));
                 }
                 None => break Err("sync session ended by the server".into()),
             },
@@ -425,19 +521,28 @@ async fn pump(
                     if !limit.allow(bytes.len()) {
                         break Err("rate limit exceeded".into());
                     }
+                    if !matches!(conn.principal, Principal::Instance { .. }) {
+                        let wait = app.sync.throttle.charge(tenant, bytes.len());
+                        if !wait.is_zero() {
+                            metrics.throttled.fetch_add(1, Ordering::Relaxed);
+                            tokio::time::sleep(wait).await;
+                        }
+                    }
                     let frame = match protocol::decode(&bytes) {
                         Ok(f) => f,
                         Err(e) => break Err(e.0),
                     };
                     match conn.inspect(&frame).await {
                         Verdict::Forward => {
-                            if in_tx.unbounded_send(Ok(bytes.to_vec())).is_err() {
+                            if in_tx.send(Ok(bytes.to_vec())).await.is_err() {
                                 break Err("sync session ended by the server".into());
                             }
                         }
                         Verdict::Reply(reply) => {
-                            if ws_tx.send(Message::Binary(reply.into())).await.is_err() {
-                                break Ok(());
+                            match tokio::time::timeout(send_timeout, ws_tx.send(Message::Binary(reply.into()))).await {
+                                Ok(Ok(())) => {}
+                                Ok(Err(_)) => break Ok(()),
+                                Err(_) => break Err(not_reading("a reply was not read")),
                             }
                         }
                         Verdict::Drop => {}
@@ -450,7 +555,7 @@ async fn pump(
     drop(in_tx);
     match &outcome {
         Ok(()) => {
-            let _ = ws_tx.close().await;
+            let _ = tokio::time::timeout(Duration::from_secs(2), ws_tx.close()).await;
         }
         Err(reason) => {
             metrics.frames_rejected.fetch_add(1, Ordering::Relaxed);

@@ -44,6 +44,16 @@ impl ClaimStorage for Backend {
         })
     }
 
+    fn store_tenants(&self) -> BoxFuture<'_, Result<Vec<(String, String)>>> {
+        Box::pin(async move {
+            Ok(
+                sqlx::query_as("SELECT tenant_id, id FROM stores ORDER BY tenant_id, id")
+                    .fetch_all(&self.pool)
+                    .await?,
+            )
+        })
+    }
+
     fn heartbeat_instance<'a>(
         &'a self,
         id: &'a str,
