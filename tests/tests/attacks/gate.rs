@@ -433,7 +433,7 @@ fn gate_abusive_tenant_does_not_delay_another_tenants_acknowledgements() {
                         continue;
                     };
                     let new_doc = wire::new_document_id();
-                    let data = if sent % 4 == 0 { big.to_vec() } else { blob_message(64) };
+                    let data = if sent.is_multiple_of(4) { big.to_vec() } else { blob_message(64) };
                     if p.sync(&new_doc, data).await {
                         sent += 1;
                     } else {
