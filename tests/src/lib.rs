@@ -4,6 +4,7 @@
 
 pub mod app_driver;
 pub mod gate;
+pub mod lan_attacks;
 pub mod processes;
 pub mod proxy;
 pub mod schedule;

@@ -289,6 +289,17 @@ impl ServerProcess {
         store_id: &str,
         terminal_name: &str,
     ) -> Value {
+        self.enroll_with_lan_key(rt, store_id, terminal_name, None)
+    }
+
+    /// [`ServerProcess::enroll`] for a till that gives its LAN public key (hex) at enrolment.
+    pub fn enroll_with_lan_key(
+        &self,
+        rt: &tokio::runtime::Runtime,
+        store_id: &str,
+        terminal_name: &str,
+        lan_key: Option<&str>,
+    ) -> Value {
         let code = self.admin(&[
             "enrollment-code",
             "--store-id",
@@ -302,7 +313,7 @@ impl ServerProcess {
             pos_core::sync::tls::http_client(self.ca_file.as_deref(), Duration::from_secs(120))
                 .expect("http client")
                 .post(url)
-                .json(&serde_json::json!({"code": code}))
+                .json(&serde_json::json!({"code": code, "lan_key": lan_key}))
                 .send()
                 .await
                 .expect("enroll")
@@ -315,6 +326,22 @@ impl ServerProcess {
             "enrolment failed: {reply}"
         );
         reply
+    }
+
+    /// Runs `sync-server admin …` against the same database; its plain output.
+    pub fn admin_plain(&self, args: &[&str]) -> String {
+        let out = Command::new(workspace_bin("sync-server"))
+            .args(&self.db_args)
+            .arg("admin")
+            .args(args)
+            .output()
+            .expect("sync-server admin");
+        assert!(
+            out.status.success(),
+            "admin {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// Runs `sync-server admin …` against the same database and parses its JSON output.

@@ -1,6 +1,6 @@
 //! LAN sync across whole processes: three headless terminals of one store sync over the LAN
 //! while the sync server is down (a catalog edit, a parked cart, sales and their stock), a
-//! terminal with the wrong store key is refused and changes nothing, then the server comes
+//! terminal outside the store's roster is refused and changes nothing, then the server comes
 //! back and every sale is in PostgreSQL exactly once, whichever path it came by (T3 never talks
 //! to the server: its sales reach it only through T2 and T1).
 
@@ -16,22 +16,31 @@ use snapkasir_tests::processes::{
 const SKUS: [&str; 2] = ["AQUA", "TEH"];
 const START: i64 = 1000;
 
+/// Enrols a till with its LAN key; its device credential and the LAN fields of the reply.
 fn enroll(
     rt: &tokio::runtime::Runtime,
     server: &ServerProcess,
     store_id: &str,
     name: &str,
-) -> (String, String) {
-    let reply = server.enroll(rt, store_id, name);
+    lan_key: Option<&str>,
+) -> (String, Value) {
+    let reply = server.enroll_with_lan_key(rt, store_id, name, lan_key);
+    assert!(
+        reply["store_key"].is_string(),
+        "enrolment gave no store key: {reply}"
+    );
     (
         reply["device_credential"]
             .as_str()
             .expect("credential")
             .to_string(),
-        reply["store_key"]
-            .as_str()
-            .unwrap_or_else(|| panic!("enrolment gave no store key: {reply}"))
-            .to_string(),
+        json!({
+            "store_signing_key": reply["store_signing_key"],
+            "roster": reply["lan_roster"],
+            "store_key": reply["store_key"],
+            "store_key_version": reply["store_key_version"],
+            "pin_pepper": reply["pin_pepper"],
+        }),
     )
 }
 
@@ -87,20 +96,11 @@ fn lan_sync_while_the_server_is_down_then_every_sale_reaches_postgres_once() {
         "owner-lan@example.com",
     ));
     let store_id = made["store_id"].as_str().expect("store id").to_string();
-    let enrolled: Vec<(String, String)> = ["T1", "T2", "T3"]
-        .iter()
-        .map(|c| enroll(&rt, &server, &store_id, c))
-        .collect();
-    let store_key = enrolled[0].1.clone();
-    assert!(
-        enrolled.iter().all(|(_, k)| *k == store_key),
-        "one key per store"
-    );
-    drop(server);
 
     let products: Vec<Value> = SKUS.iter().map(|s| json!([s, 5000, START])).collect();
     let export = dir.join("store.json");
     let mut tills: Vec<TerminalProcess> = Vec::new();
+    let mut enrolled: Vec<(String, Value)> = Vec::new();
     for (i, code) in ["T1", "T2", "T3"].iter().enumerate() {
         let mut t = spawn(&dir, code);
         if i == 0 {
@@ -116,9 +116,21 @@ fn lan_sync_while_the_server_is_down_then_every_sale_reaches_postgres_once() {
             );
         }
         ok(&mut t, json!({"cmd": "start_shift"}));
-        ok(&mut t, json!({"cmd": "store_key", "key": store_key}));
+        // Enrolled with its LAN key, so the store's roster lists it.
+        let lan_key = ok(&mut t, json!({"cmd": "lan_key"}));
+        enrolled.push(enroll(&rt, &server, &store_id, code, lan_key.as_str()));
         tills.push(t);
     }
+    // Each till takes the roster listing all three, and the store key, from the server.
+    for (t, (credential, _)) in tills.iter_mut().zip(&enrolled) {
+        ok(
+            t,
+            json!({"cmd": "lan_refresh", "server": server.url(), "credential": credential}),
+        );
+    }
+    let lan_info = enrolled[0].1.clone();
+    drop(server);
+
     // T1 listens; T2 listens and dials T1; T3 dials only T2.
     let a1 = ok(
         &mut tills[0],
@@ -196,13 +208,15 @@ fn lan_sync_while_the_server_is_down_then_every_sale_reaches_postgres_once() {
     let st = ok(&mut tills[2], json!({"cmd": "status"}));
     assert_eq!(st["sync"]["online"], false, "T3 has no server connection");
 
-    // A terminal enrolled elsewhere (wrong key) dials T1: refused, and nothing moves.
+    // A terminal that is not in the store's roster (it read the roster, which is no secret, and
+    // holds a wrong store key) dials T1: refused in the TLS handshake, and nothing moves.
     let mut intruder = spawn(&dir, "T9");
     ok(
         &mut intruder,
         json!({"cmd": "join", "path": export, "terminal_code": "T9"}),
     );
     ok(&mut intruder, json!({"cmd": "start_shift"}));
+    ok(&mut intruder, json!({"cmd": "lan_info", "info": lan_info}));
     ok(
         &mut intruder,
         json!({"cmd": "store_key", "key": "kunci-yang-salah-0123456789"}),

@@ -61,6 +61,13 @@ struct EnrollResponse {
     /// The store's PIN pepper (hex); absent from servers older than the LAN roster.
     #[serde(default)]
     pin_pepper: Option<String>,
+    /// The LAN roster fields (absent from servers older than the LAN roster).
+    #[serde(default)]
+    store_key_version: Option<u32>,
+    #[serde(default)]
+    store_signing_key: Option<String>,
+    #[serde(default)]
+    lan_roster: Option<shared_model::lan_roster::SignedLanRoster>,
 }
 
 impl Terminal {
@@ -145,10 +152,12 @@ pub async fn enrol(
     if code.trim().is_empty() {
         return Err(CoreError::EnrolmentCodeInvalid);
     }
+    // The till's own LAN key, made now so the server lists it in the store's roster at once.
+    let lan_key = lock(terminal).lan_identity()?.public_key_hex();
     let http = crate::sync::tls::http_client(None, STEP_TIMEOUT)?;
     let resp = http
         .post(format!("{base}/api/v1/terminals/enroll"))
-        .json(&serde_json::json!({ "code": code.trim() }))
+        .json(&serde_json::json!({ "code": code.trim(), "lan_key": lan_key }))
         .send()
         .await
         .map_err(|e| unreachable_or_tls(&e))?;
@@ -175,6 +184,16 @@ pub async fn enrol(
         store_name: e.store_name.clone(),
     };
     let store_key = StoreKey::new(e.store_key.clone())?;
+    let lan_info = match (&e.store_signing_key, &e.lan_roster, &e.pin_pepper) {
+        (Some(signing), Some(roster), Some(pepper)) => Some(shared_model::lan_roster::LanInfo {
+            store_signing_key: signing.clone(),
+            roster: roster.clone(),
+            store_key: e.store_key.clone(),
+            store_key_version: e.store_key_version.unwrap_or(0),
+            pin_pepper: pepper.clone(),
+        }),
+        _ => None,
+    };
     let pin_pepper = e
         .pin_pepper
         .as_deref()
@@ -231,6 +250,9 @@ pub async fn enrol(
             }
         }
         t.set_store_key(&store_key)?;
+        if let Some(info) = &lan_info {
+            t.apply_lan_info(info)?;
+        }
         t.save_enrolment(&saved, &credential.0)?;
         Ok(())
     })

@@ -22,7 +22,7 @@ use std::time::Duration;
 use pos_core::print_queue::{JobFilter, JobState, QueuedJob};
 use pos_core::sync::SyncStatus;
 use pos_core::sync::client::{SyncClient, SyncConfig};
-use pos_core::sync::lan::{LanConfig, LanStatus, LanSync};
+use pos_core::sync::lan::{LanConfig, LanServer, LanStatus, LanSync};
 use tauri::{AppHandle, Emitter, Runtime};
 use tokio::sync::watch;
 use tracing::{info, warn};
@@ -66,7 +66,20 @@ pub async fn start_services<R: Runtime>(app: &App, handle: &AppHandle<R>) -> App
         .await?;
     start_server_sync(app, handle).await?;
     if has_store_key {
-        match LanSync::start(app.0.terminal.clone(), lan_config()).await {
+        // The roster and store key come from the server that enrolled the till.
+        let server = app
+            .with_terminal(|t, _| Ok(t.enrolment()?))
+            .await?
+            .map(|(e, credential)| LanServer {
+                url: e.server_url,
+                credential,
+                ca_file: None,
+            });
+        let config = LanConfig {
+            server,
+            ..lan_config()
+        };
+        match LanSync::start(app.0.terminal.clone(), config).await {
             Ok(lan) => {
                 info!(listening = ?lan.local_addr(), "LAN sync started");
                 let rx = lan.subscribe();

@@ -19,11 +19,18 @@
 //! - `{"cmd":"journal_size"}`: bytes of this terminal's journal of today (saved document)
 //! - `sync` takes `"intervals":"shop"` to keep `SyncConfig::new`'s intervals (checkout itself
 //!   wakes the sync client, so a sale leaves at once whatever the poll interval)
-//! - LAN sync (docs/lan-sync.md): `{"cmd":"store_key","key":…}`,
-//!   `{"cmd":"lan","listen":"127.0.0.1:0"|null,"peers":[…],"discovery":false}` (replies with the
-//!   listening address), `{"cmd":"lan_status"}`, `{"cmd":"sales_of","terminal":…}` (sale ids of
+//! - LAN sync (docs/lan-sync.md): `{"cmd":"store_key","key":…}`, `{"cmd":"lan_key"}` (this
+//!   till's LAN public key, hex; made on first use), `{"cmd":"lan_refresh","server":…,
+//!   "credential":…}` (fetches the roster and store key: `refresh_lan_info`),
+//!   `{"cmd":"lan_info","info":LanInfo}` (applies LanInfo given by the test),
+//!   `{"cmd":"lan","listen":"127.0.0.1:0"|null,"peers":[…],"discovery":false,"server":…,
+//!   "credential":…}` (replies with the listening address; with a server the roster is refreshed
+//!   from it), `{"cmd":"lan_status"}`, `{"cmd":"sales_of","terminal":…}` (sale ids of
 //!   a terminal this store holds), `{"cmd":"set_price","sku":…,"price":…}`,
 //!   `{"cmd":"park","sku":…,"label":…}`, `{"cmd":"parked"}` (labels of parked carts)
+//! - for the LAN attacks: `{"cmd":"price","sku":…}` (the price this till holds, or null),
+//!   `{"cmd":"add_product","sku":…,"name":…,"price":…}`,
+//!   `{"cmd":"add_user","name":…,"role":"cashier"|"supervisor"|"manager","pin":…}`
 //! - `{"cmd":"exit"}`
 #![allow(clippy::print_stdout)]
 
@@ -338,6 +345,26 @@ fn handle(state: &mut State, cmd: &Value, path: &str) -> Result<Value> {
             lock(&state.terminal).set_store_key(&key)?;
             Ok(json!(null))
         }
+        "lan_refresh" => {
+            let version = tokio::runtime::Handle::current().block_on(
+                pos_core::sync::lan::refresh_lan_info(
+                    &state.terminal,
+                    str_arg(cmd, "server")?,
+                    &DeviceCredential(str_arg(cmd, "credential")?.into()),
+                    None,
+                ),
+            )?;
+            Ok(json!({"roster_version": version}))
+        }
+        "lan_info" => {
+            let info: pos_core::shared_model::lan_roster::LanInfo =
+                serde_json::from_value(cmd["info"].clone())?;
+            lock(&state.terminal).apply_lan_info(&info)?;
+            Ok(json!(null))
+        }
+        "lan_key" => Ok(json!(
+            lock(&state.terminal).lan_identity()?.public_key_hex()
+        )),
         "lan" => {
             use pos_core::sync::lan::{LanConfig, LanSync};
             let config = LanConfig {
@@ -357,6 +384,15 @@ fn handle(state: &mut State, cmd: &Value, path: &str) -> Result<Value> {
                 max_backoff: std::time::Duration::from_secs(1),
                 idle_timeout: std::time::Duration::from_secs(3),
                 resync_interval: std::time::Duration::from_secs(2),
+                server: match (cmd["server"].as_str(), cmd["credential"].as_str()) {
+                    (Some(url), Some(credential)) => Some(pos_core::sync::lan::LanServer {
+                        url: url.into(),
+                        credential: DeviceCredential(credential.into()),
+                        ca_file: None,
+                    }),
+                    _ => None,
+                },
+                refresh_interval: std::time::Duration::from_secs(2),
                 ..LanConfig::default()
             };
             let lan = tokio::runtime::Handle::current()
@@ -396,6 +432,37 @@ fn handle(state: &mut State, cmd: &Value, path: &str) -> Result<Value> {
             t.cart_add_product(&mut cart, p.id, None, Quantity::from_i64(1))?;
             t.park_cart(&cart, Some(str_arg(cmd, "label")?), cashier)?;
             Ok(json!(null))
+        }
+        "price" => {
+            let t = lock(&state.terminal);
+            Ok(json!(
+                t.product_by_sku(str_arg(cmd, "sku")?)?
+                    .map(|p| p.price.to_string())
+            ))
+        }
+        "add_product" => {
+            let mut t = lock(&state.terminal);
+            let p = t.create_product(Product::new(
+                str_arg(cmd, "sku")?,
+                str_arg(cmd, "name")?,
+                Money::from_i64(cmd["price"].as_i64().ok_or_else(|| anyhow!("price"))?),
+                "standard",
+            ))?;
+            Ok(json!(p.id.to_string()))
+        }
+        "add_user" => {
+            let role = match str_arg(cmd, "role")? {
+                "cashier" => Role::Cashier,
+                "supervisor" => Role::Supervisor,
+                "manager" => Role::Manager,
+                other => return Err(anyhow!("unknown role {other:?}")),
+            };
+            let u = lock(&state.terminal).add_user(
+                str_arg(cmd, "name")?,
+                role,
+                str_arg(cmd, "pin")?,
+            )?;
+            Ok(json!(u.id.to_string()))
         }
         "parked" => {
             let labels: Vec<Option<String>> = lock(&state.terminal)

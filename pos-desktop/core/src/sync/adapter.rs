@@ -247,7 +247,7 @@ impl SyncStore for TerminalSyncStore<'_> {
         }
         let t = &mut *self.terminal;
         t.invalidate_caches();
-        t.write(|tx, d| {
+        let changed = t.write(|tx, d| {
             let doc = d.get_mut(tx, doc_id)?;
             let before = doc.get_heads();
             doc.sync()
@@ -276,7 +276,16 @@ impl SyncStore for TerminalSyncStore<'_> {
                 None => crate::projection::project_doc(tx, d, doc_id, kind)?,
             }
             Ok(true)
-        })
+        })?;
+        // The store root carries the signed LAN roster: a newer one, signed by the store, is
+        // taken at once (a forged or older one is ignored there).
+        if changed
+            && doc_id == t.identity()?.root_doc
+            && let Err(e) = t.adopt_root_lan_roster()
+        {
+            tracing::warn!(error = %e, "LAN roster in the store root not taken");
+        }
+        Ok(changed)
     }
 
     fn load_state(&mut self, peer: &str, doc_id: &str) -> CoreResult<Option<Vec<u8>>> {

@@ -19,8 +19,8 @@ pub(super) fn discovery(
 ) -> CoreResult<mdns_sd::ServiceDaemon> {
     let mdns_err = |e: mdns_sd::Error| CoreError::Sync(format!("mDNS: {e}"));
     let daemon = mdns_sd::ServiceDaemon::new().map_err(mdns_err)?;
-    let tag = shared.auth.store_tag();
-    let instance = format!("snapkasir-{tag}-{}", shared.auth.terminal_code);
+    let tag = shared.auth().store_tag();
+    let instance = format!("snapkasir-{tag}-{}", shared.auth().terminal_code);
     let host = format!("{instance}.local.");
     let ip = addr.ip();
     let info = if ip.is_unspecified() {
@@ -30,7 +30,7 @@ pub(super) fn discovery(
             &host,
             "",
             addr.port(),
-            &shared.auth.txt_records()[..],
+            &shared.auth().txt_records()[..],
         )
         .map(mdns_sd::ServiceInfo::enable_addr_auto)
     } else {
@@ -45,7 +45,7 @@ pub(super) fn discovery(
             &host,
             ip,
             addr.port(),
-            &shared.auth.txt_records()[..],
+            &shared.auth().txt_records()[..],
         )
     }
     .map_err(mdns_err)?;
@@ -68,7 +68,7 @@ pub(super) fn discovery(
                     .iter()
                     .map(|p| (p.key().to_string(), p.val_str().to_string()))
                     .collect();
-                let Some(code) = s.auth.peer_of_advert(&txt) else {
+                let Some(code) = s.auth().peer_of_advert(&txt) else {
                     continue;
                 };
                 let Some(ip) = found
@@ -85,7 +85,7 @@ pub(super) fn discovery(
                         st.discovered.push(code.clone());
                     }
                 });
-                if !s.auth.dials_discovered(&code) {
+                if !s.auth().dials_discovered(&code) {
                     continue;
                 }
                 let new = {

@@ -9,15 +9,17 @@
 //! flow between tills; whatever reaches the server later, by any path, is deduplicated there by
 //! automerge change hash and by sale id.
 //!
-//! Both ends prove that they hold the store key from enrolment before any document moves:
-//! the dialer sends an HMAC-SHA256 proof in `Authorization`, the acceptor checks it (constant
-//! time, ±5 minutes, never the same proof twice) and answers with its own proof bound to the
-//! dialer's, so the dialer authenticates the acceptor too. See `docs/lan-sync.md`.
+//! Every connection is TLS 1.3 with mutual authentication ([`channel`]): each till presents a
+//! certificate of its own Ed25519 key ([`LanIdentity`]) and accepts only the keys it trusts.
+//! Inside the tunnel both ends also prove the store key (HMAC-SHA256, constant time) in proofs
+//! that name the target's key and are bound to the TLS session's exported keying material, so a
+//! proof is useless on any other connection or to any other till. See `docs/lan-sync.md`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
@@ -25,29 +27,33 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{Instrument, info_span};
 
-use super::client::lock;
+use super::client::{DeviceCredential, lock};
 use crate::error::{CoreError, CoreResult};
 use crate::terminal::Terminal;
 
+mod channel;
 mod discovery;
+mod identity;
 mod proof;
+mod roster;
 mod session;
 
+use channel::Channel;
 use discovery::discovery;
-use proof::now_ms;
-pub use proof::{DialProof, LanAuth, ProofError, StoreKey};
+pub use identity::LanIdentity;
+pub use proof::{Binding, DialProof, LanAuth, ProofError, StoreKey};
+pub use roster::refresh_lan_info;
 use session::{dial_loop, listen};
 
 /// The mDNS service type terminals advertise.
 pub const SERVICE_TYPE: &str = "_snapkasir._tcp.local.";
-/// Proofs older or newer than this are refused.
-pub const MAX_PROOF_AGE_MS: i64 = 5 * 60 * 1000;
 /// The scheme of the dialer's `Authorization` header.
 pub const AUTH_SCHEME: &str = "SnapKasir-LAN";
 /// The header carrying the acceptor's proof.
 pub const PROOF_HEADER: &str = "x-snapkasir-lan";
 
 const SYNC_META_KEY: &str = "store_key";
+const SYNC_META_KEY_VERSION: &str = "store_key_version";
 
 /// How the LAN sync runs.
 #[derive(Debug, Clone)]
@@ -66,6 +72,20 @@ pub struct LanConfig {
     pub idle_timeout: Duration,
     /// How often every document is offered to the peer again (anti-entropy).
     pub resync_interval: Duration,
+    /// The server to fetch the roster and store key from (`GET /api/v1/terminal/lan`): at
+    /// start, when the roster names a newer store key than this till holds, and every
+    /// `refresh_interval`. `None`: only what reaches the till otherwise (enrolment, the store
+    /// root document).
+    pub server: Option<LanServer>,
+    pub refresh_interval: Duration,
+}
+
+/// Where the till's server is and how it proves itself there.
+#[derive(Debug, Clone)]
+pub struct LanServer {
+    pub url: String,
+    pub credential: DeviceCredential,
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for LanConfig {
@@ -80,6 +100,8 @@ impl Default for LanConfig {
             connect_timeout: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(15),
             resync_interval: Duration::from_secs(30),
+            server: None,
+            refresh_interval: Duration::from_secs(300),
         }
     }
 }
@@ -98,22 +120,32 @@ pub struct LanPeer {
 pub struct LanStatus {
     pub listening: Option<SocketAddr>,
     pub peers: Vec<LanPeer>,
-    /// Connections refused because they did not prove the store key.
+    /// Connections refused: a failed TLS handshake (unknown key, garbage, a replay) or a
+    /// store-key proof that did not verify.
     pub refused: u64,
     /// Peers found by mDNS (terminal codes).
     pub discovered: Vec<String>,
     pub last_error: Option<String>,
+    /// The version of the verified roster this till honours.
+    pub roster_version: Option<u64>,
+    /// The version of the store key this till holds.
+    pub store_key_version: u32,
 }
 
 struct Shared {
     terminal: Arc<Mutex<Terminal>>,
     config: LanConfig,
-    auth: LanAuth,
+    auth: RwLock<LanAuth>,
+    channel: Channel,
     local_peer: String,
+    store_id: String,
     store_code: String,
+    terminal_code: String,
+    /// The roster version and store key version in force.
+    loaded: Mutex<Option<(u64, u32)>>,
+    /// Bumped when a new roster is in force: sessions check their peer is still in it.
+    roster_changed: watch::Sender<u64>,
     peers: Mutex<BTreeMap<String, LanPeer>>,
-    /// Dialer MACs seen recently, with when they stop being fresh.
-    seen: Mutex<HashMap<String, i64>>,
     /// Discovered peers with a dial task, and where they were last seen.
     dialing: Mutex<BTreeMap<String, watch::Sender<String>>>,
     status: watch::Sender<LanStatus>,
@@ -153,18 +185,45 @@ impl LanSync {
     /// Binds the listener (if any) and starts dialing and discovery on the current runtime.
     /// Fails when the terminal has no store key.
     pub async fn start(terminal: Arc<Mutex<Terminal>>, config: LanConfig) -> CoreResult<LanSync> {
-        let (auth, local_peer, store_code) = {
-            let t = lock(&terminal);
+        let has_roster = lock(&terminal).lan_roster()?.is_some();
+        if !has_roster
+            && let Some(server) = &config.server
+            && let Err(e) = refresh_lan_info(
+                &terminal,
+                &server.url,
+                &server.credential,
+                server.ca_file.as_deref(),
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "no LAN roster yet and the server gave none");
+        }
+        let (channel, local_peer, store_id, store_code, terminal_code) = {
+            let mut t = lock(&terminal);
+            if t.store_key()?.is_none() {
+                return Err(CoreError::Sync(
+                    "no store key: enrol this terminal before LAN sync".into(),
+                ));
+            }
+            if t.lan_roster()?.is_none() {
+                return Err(CoreError::Sync(
+                    "no LAN roster: this till needs the store's roster from the server \
+                     (GET /api/v1/terminal/lan) before LAN sync"
+                        .into(),
+                ));
+            }
+            let identity = t.lan_identity()?;
             let ident = t.identity()?;
-            let key = t.store_key()?.ok_or_else(|| {
-                CoreError::Sync("no store key: enrol this terminal before LAN sync".into())
-            })?;
             (
-                LanAuth::new(key, &ident.store_id, &ident.terminal_code),
+                Channel::new(&identity, &ident.terminal_code)?,
                 format!("{}-{}", ident.store_code, ident.terminal_code),
+                ident.store_id.clone(),
                 ident.store_code.clone(),
+                ident.terminal_code.clone(),
             )
         };
+        // Replaced by `reload` below, before anything listens or dials.
+        let auth = LanAuth::new(StoreKey::new("0".repeat(16))?, 0, &store_id, &terminal_code);
         let listener = match config.listen {
             Some(addr) => Some(TcpListener::bind(addr).await?),
             None => None,
@@ -178,18 +237,24 @@ impl LanSync {
         let shared = Arc::new(Shared {
             terminal,
             config,
-            auth,
+            auth: RwLock::new(auth),
+            channel,
             local_peer,
+            store_id,
             store_code,
+            terminal_code,
+            loaded: Mutex::new(None),
+            roster_changed: watch::channel(0).0,
             peers: Mutex::new(BTreeMap::new()),
-            seen: Mutex::new(HashMap::new()),
             dialing: Mutex::new(BTreeMap::new()),
             status: status_tx,
             changes: watch::channel(0).0,
             stop: stop_rx,
             tasks: Mutex::new(Vec::new()),
         });
+        shared.reload()?;
         let span = info_span!("lan", terminal = %shared.local_peer);
+        shared.spawn(watch_roster(shared.clone()).instrument(span.clone()));
         if let Some(listener) = listener {
             shared.spawn(listen(shared.clone(), listener).instrument(span.clone()));
         }
@@ -267,6 +332,54 @@ impl Drop for LanSync {
 }
 
 impl Shared {
+    /// The proofs in force (the store key and its version change with the roster).
+    fn auth(&self) -> LanAuth {
+        self.auth.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Puts the till's latest verified roster and store key in force when they changed (trust,
+    /// proofs, status) and tells the sessions. Returns whether the till should ask the server
+    /// for news: the roster names a newer store key than it holds, or does not list this till's
+    /// key.
+    fn reload(&self) -> CoreResult<bool> {
+        let own_key = proof::hex(&self.channel.own_key);
+        let (roster, key, version, signing) = {
+            let t = lock(&self.terminal);
+            (
+                t.lan_roster()?,
+                t.store_key()?,
+                t.store_key_version()?,
+                t.lan_signing_key()?,
+            )
+        };
+        let (Some(roster), Some(key), Some(signing)) = (roster, key, signing) else {
+            return Ok(true);
+        };
+        let now = (roster.version, version);
+        let changed = {
+            let mut loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
+            loaded.replace(now) != Some(now)
+        };
+        if changed {
+            self.channel.trust.set_roster(&roster);
+            *self.auth.write().unwrap_or_else(|p| p.into_inner()) =
+                LanAuth::new(key, version, &self.store_id, &self.terminal_code)
+                    .knowing_version(roster.store_key_version)
+                    .with_tag_key(&signing);
+            self.publish(|s| {
+                s.roster_version = Some(roster.version);
+                s.store_key_version = version;
+            });
+            self.roster_changed.send_modify(|n| *n += 1);
+            tracing::info!(
+                roster = roster.version,
+                store_key_version = version,
+                "LAN roster in force"
+            );
+        }
+        Ok(version < roster.store_key_version || !roster.trusts(&self.terminal_code, &own_key))
+    }
+
     fn spawn(&self, f: impl Future<Output = ()> + Send + 'static) {
         let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
         tasks.retain(|t| !t.is_finished());
@@ -319,25 +432,77 @@ impl Shared {
         })
     }
 
-    /// Checks a dialer's proof, and that it was not used before.
-    fn admit(&self, header: Option<&str>) -> Result<(String, String), String> {
-        let now = now_ms();
+    /// Checks a dialer's proof for this TLS session; `roster_code` is the terminal its
+    /// certificate key belongs to in the roster.
+    fn admit(
+        &self,
+        header: Option<&str>,
+        binding: &Binding,
+        roster_code: &str,
+    ) -> Result<(String, String), String> {
         let (code, mac) = self
-            .auth
-            .check_dial(header, now)
+            .auth()
+            .check_dial(header, binding)
             .map_err(|e| e.to_string())?;
-        {
-            let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-            seen.retain(|_, until| *until >= now);
-            if seen.contains_key(&mac) {
-                return Err(ProofError::Replayed.to_string());
-            }
-            seen.insert(mac.clone(), now + 2 * MAX_PROOF_AGE_MS);
+        if code != roster_code {
+            return Err(format!(
+                "the peer proves terminal {code} with the key of another till"
+            ));
         }
         if self.is_connected(&code) {
             return Err(format!("terminal {code} is already connected"));
         }
         Ok((code, mac))
+    }
+}
+
+/// Keeps the roster in force: reloads it when the till took a newer one (from the store root
+/// document or the server) and asks the server for news when there is a server to ask.
+async fn watch_roster(shared: Arc<Shared>) {
+    let mut stop = shared.stop.clone();
+    let mut tick = tokio::time::interval(shared.config.poll_interval);
+    let mut next_refresh = Instant::now() + shared.config.refresh_interval;
+    let mut retry_at = Instant::now();
+    let mut backoff = shared.config.min_backoff;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let stale = match shared.reload() {
+            Ok(stale) => stale,
+            Err(e) => {
+                tracing::warn!(error = %e, "LAN roster could not be read");
+                continue;
+            }
+        };
+        let Some(server) = &shared.config.server else {
+            continue;
+        };
+        let now = Instant::now();
+        if !(stale || now >= next_refresh) || now < retry_at {
+            continue;
+        }
+        match refresh_lan_info(
+            &shared.terminal,
+            &server.url,
+            &server.credential,
+            server.ca_file.as_deref(),
+        )
+        .await
+        {
+            Ok(_) => {
+                next_refresh = Instant::now() + shared.config.refresh_interval;
+                backoff = shared.config.min_backoff;
+                let _ = shared.reload();
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "LAN roster refresh failed");
+                retry_at = Instant::now() + backoff;
+                backoff = (backoff * 2).min(shared.config.max_backoff);
+                shared.publish(|s| s.last_error = Some(e.to_string()));
+            }
+        }
     }
 }
 

@@ -1,5 +1,5 @@
-//! LAN connections: accepting and dialling tills, checking their proofs, and running the
-//! sync session over a WebSocket.
+//! LAN connections: accepting and dialling tills over TLS, checking their proofs inside the
+//! tunnel, and running the sync session over a WebSocket in it.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -8,11 +8,13 @@ use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
 use rand::Rng;
+use rustls::pki_types::ServerName;
 use shared_model::sync_session::{Event, Session, SessionError, Step};
 use shared_model::wire;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
-use tokio_tungstenite::MaybeTlsStream;
+use tokio_rustls::TlsStream;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
@@ -20,7 +22,8 @@ use tokio_tungstenite::tungstenite::http;
 use tracing::{Instrument, debug, info, warn};
 
 use super::super::adapter::TerminalSyncStore;
-use super::super::client::{Ws, lock, send};
+use super::super::client::lock;
+use super::channel::{EXPORTER_LABEL, SERVER_NAME, exporter, peer_key};
 use crate::error::{CoreError, CoreResult};
 
 use super::*;
@@ -49,6 +52,12 @@ pub(super) async fn listen(shared: Arc<Shared>, listener: TcpListener) {
     }
 }
 
+/// Counts and logs a connection refused before any document moved.
+fn refuse(shared: &Shared, addr: &str, reason: &str) {
+    warn!(peer = %addr, %reason, "LAN peer refused");
+    shared.publish(|s| s.refused += 1);
+}
+
 // The handshake callback's error type is tungstenite's `ErrorResponse`, large by its nature.
 #[allow(clippy::result_large_err)]
 pub(super) async fn inbound(
@@ -57,6 +66,37 @@ pub(super) async fn inbound(
     addr: SocketAddr,
 ) -> CoreResult<()> {
     let _ = tcp.set_nodelay(true);
+    let deadline = shared.config.connect_timeout;
+    // TLS first: a peer whose certificate key is not trusted, or who cannot finish the handshake
+    // (garbage, a replayed handshake), never reaches the WebSocket.
+    let tls = match tokio::time::timeout(deadline, shared.channel.acceptor.accept(tcp)).await {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(e)) => {
+            let reason = format!("LAN TLS handshake failed: {e}");
+            refuse(&shared, &addr.to_string(), &reason);
+            return Err(CoreError::Sync(reason));
+        }
+        Err(_) => {
+            refuse(&shared, &addr.to_string(), "LAN TLS handshake timed out");
+            return Err(CoreError::Sync("LAN TLS handshake timed out".into()));
+        }
+    };
+    let (binding, roster_code) = {
+        let (_, conn) = tls.get_ref();
+        let dialer_key = peer_key(conn.peer_certificates())?;
+        let binding = Binding {
+            exporter: exporter(conn.export_keying_material([0u8; 32], EXPORTER_LABEL, None))?,
+            dialer_key,
+            acceptor_key: shared.channel.own_key,
+        };
+        let roster_code = shared
+            .channel
+            .trust
+            .identify(&dialer_key)
+            .map_err(CoreError::Sync)?;
+        (binding, roster_code)
+    };
+    let dialer_key = binding.dialer_key;
     let admitted: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
     let callback = {
         let shared = shared.clone();
@@ -66,9 +106,9 @@ pub(super) async fn inbound(
                 .headers()
                 .get(http::header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok());
-            match shared.admit(header) {
+            match shared.admit(header, &binding, &roster_code) {
                 Ok((code, mac)) => {
-                    let proof = shared.auth.accept_proof(now_ms(), &mac);
+                    let proof = shared.auth().accept_proof(&binding, &mac);
                     if let Ok(v) = http::HeaderValue::from_str(&proof) {
                         resp.headers_mut().insert(PROOF_HEADER, v);
                     }
@@ -76,8 +116,7 @@ pub(super) async fn inbound(
                     Ok(resp)
                 }
                 Err(reason) => {
-                    warn!(peer = %addr, %reason, "LAN peer refused");
-                    shared.publish(|s| s.refused += 1);
+                    refuse(&shared, &addr.to_string(), &reason);
                     let mut r = ErrorResponse::new(Some(reason));
                     *r.status_mut() = http::StatusCode::UNAUTHORIZED;
                     Err(r)
@@ -86,8 +125,8 @@ pub(super) async fn inbound(
         }
     };
     let ws = tokio::time::timeout(
-        shared.config.connect_timeout,
-        tokio_tungstenite::accept_hdr_async(MaybeTlsStream::Plain(tcp), callback),
+        deadline,
+        tokio_tungstenite::accept_hdr_async(TlsStream::Server(tls), callback),
     )
     .await
     .map_err(|_| CoreError::Sync("LAN handshake timed out".into()))?
@@ -104,7 +143,7 @@ pub(super) async fn inbound(
     })?;
     info!(peer = %code, address = %addr, "LAN peer connected (inbound)");
     let session = Session::accept(&shared.local_peer);
-    run_session(&shared, ws, session, Vec::new(), &code).await
+    run_session(&shared, ws, session, Vec::new(), &code, dialer_key).await
 }
 
 /// Dials one peer address (a discovered peer's may change: the latest advert wins).
@@ -153,35 +192,77 @@ pub(super) async fn dial_once(
     addr: &str,
     known: &mut Option<String>,
 ) -> CoreResult<()> {
-    let proof = shared.auth.dial_proof(now_ms());
-    let mut request = format!("ws://{addr}/lan")
+    let deadline = shared.config.connect_timeout;
+    let tcp = tokio::time::timeout(deadline, TcpStream::connect(addr))
+        .await
+        .map_err(|_| CoreError::Sync(format!("LAN connect to {addr} timed out")))?
+        .map_err(|e| CoreError::Sync(format!("LAN connect to {addr}: {e}")))?;
+    let _ = tcp.set_nodelay(true);
+    let name = ServerName::try_from(SERVER_NAME)
+        .map_err(|e| CoreError::Sync(format!("LAN server name: {e}")))?;
+    let tls =
+        match tokio::time::timeout(deadline, shared.channel.connector.connect(name, tcp)).await {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(e)) => {
+                let reason = format!("LAN TLS handshake with {addr} failed: {e}");
+                refuse(shared, addr, &reason);
+                return Err(CoreError::Sync(reason));
+            }
+            Err(_) => return Err(CoreError::Sync(format!("LAN TLS with {addr} timed out"))),
+        };
+    let (binding, roster_code) = {
+        let (_, conn) = tls.get_ref();
+        let acceptor_key = peer_key(conn.peer_certificates())?;
+        let binding = Binding {
+            exporter: exporter(conn.export_keying_material([0u8; 32], EXPORTER_LABEL, None))?,
+            dialer_key: shared.channel.own_key,
+            acceptor_key,
+        };
+        let roster_code = shared
+            .channel
+            .trust
+            .identify(&acceptor_key)
+            .map_err(CoreError::Sync)?;
+        (binding, roster_code)
+    };
+    let proof = shared.auth().dial_proof(&binding);
+    let mut request = format!("ws://{SERVER_NAME}/lan")
         .into_client_request()
-        .map_err(|e| CoreError::Sync(format!("bad LAN peer address {addr}: {e}")))?;
+        .map_err(|e| CoreError::Sync(format!("LAN request: {e}")))?;
     request.headers_mut().insert(
         http::header::AUTHORIZATION,
         http::HeaderValue::from_str(&proof.header)
             .map_err(|_| CoreError::Sync("LAN proof is not a valid header".into()))?,
     );
     let (ws, response) = tokio::time::timeout(
-        shared.config.connect_timeout,
-        tokio_tungstenite::connect_async(request),
+        deadline,
+        tokio_tungstenite::client_async(request, TlsStream::Client(tls)),
     )
     .await
-    .map_err(|_| CoreError::Sync(format!("LAN connect to {addr} timed out")))?
-    .map_err(|e| CoreError::Sync(format!("LAN connect to {addr}: {e}")))?;
-    if let MaybeTlsStream::Plain(tcp) = ws.get_ref() {
-        let _ = tcp.set_nodelay(true);
-    }
+    .map_err(|_| CoreError::Sync(format!("LAN handshake with {addr} timed out")))?
+    .map_err(|e| CoreError::Sync(format!("LAN handshake with {addr}: {e}")))?;
     let answer = response
         .headers()
         .get(PROOF_HEADER)
         .and_then(|v| v.to_str().ok());
-    let code = match shared.auth.check_accept(answer, &proof, now_ms()) {
+    let checked = shared
+        .auth()
+        .check_accept(answer, &proof, &binding)
+        .map_err(|e| e.to_string())
+        .and_then(|code| {
+            if code == roster_code {
+                Ok(code)
+            } else {
+                Err(format!(
+                    "the peer proves terminal {code} with the key of terminal {roster_code}"
+                ))
+            }
+        });
+    let code = match checked {
         Ok(code) => code,
-        Err(e) => {
-            warn!(address = %addr, reason = %e, "LAN peer did not prove the store key");
-            shared.publish(|s| s.refused += 1);
-            return Err(CoreError::Sync(format!("LAN peer at {addr}: {e}")));
+        Err(reason) => {
+            refuse(shared, addr, &reason);
+            return Err(CoreError::Sync(format!("LAN peer at {addr}: {reason}")));
         }
     };
     *known = Some(code.clone());
@@ -192,7 +273,7 @@ pub(super) async fn dial_once(
     })?;
     info!(peer = %code, address = %addr, "LAN peer connected (outbound)");
     let (session, join) = Session::dial(&shared.local_peer);
-    run_session(shared, ws, session, vec![join], &code).await
+    run_session(shared, ws, session, vec![join], &code, binding.acceptor_key).await
 }
 
 /// One synchronous session step with the terminal locked.
@@ -210,12 +291,25 @@ pub(super) fn step(
     f(session, &mut store).map_err(|e| CoreError::Sync(e.to_string()))
 }
 
+/// A WebSocket to a peer, inside the TLS tunnel.
+pub(super) type LanWs = WebSocketStream<TlsStream<TcpStream>>;
+
+async fn send(ws: &mut LanWs, frames: Vec<wire::Message>) -> CoreResult<()> {
+    for f in frames {
+        ws.send(WsMessage::Binary(wire::encode(&f).into()))
+            .await
+            .map_err(|e| CoreError::Sync(format!("send: {e}")))?;
+    }
+    Ok(())
+}
+
 pub(super) async fn run_session(
     shared: &Arc<Shared>,
-    mut ws: Ws,
+    mut ws: LanWs,
     mut session: Session,
     first: Vec<wire::Message>,
     code: &str,
+    peer_key: [u8; 32],
 ) -> CoreResult<()> {
     let expected_peer = format!("{}-{code}", shared.store_code);
     let mut pending = HashMap::new();
@@ -226,6 +320,7 @@ pub(super) async fn run_session(
     let mut resync = tokio::time::interval(config.resync_interval);
     resync.tick().await;
     let mut changes = shared.changes.subscribe();
+    let mut roster = shared.roster_changed.subscribe();
     let mut stop = shared.stop.clone();
     let mut last_received = Instant::now();
     loop {
@@ -268,6 +363,15 @@ pub(super) async fn run_session(
                 true
             }
             _ = changes.changed() => true,
+            _ = roster.changed() => {
+                // A new roster: a peer that is no longer in it (revoked) is dropped at once.
+                if let Err(reason) = shared.channel.trust.identify(&peer_key) {
+                    warn!(peer = %code, %reason, "LAN peer dropped");
+                    let _ = ws.close(None).await;
+                    return Err(CoreError::Sync(format!("LAN peer {code} dropped: {reason}")));
+                }
+                false
+            }
             _ = resync.tick() => {
                 session.resync();
                 true
