@@ -1,8 +1,9 @@
 //! Support for SnapKasir's cross-process tests: a fault-injecting TCP proxy that sits between
 //! terminals and the sync server, seeded schedules of faults that replay exactly, and a driver
-//! for the real cashier app (WebDriver through tauri-driver).
+//! for the real cashier app (WebDriver through tauri-driver), and what the attack suite shares.
 
 pub mod app_driver;
+pub mod attack;
 pub mod gate;
 pub mod lan_attacks;
 pub mod processes;
