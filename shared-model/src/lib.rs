@@ -11,6 +11,7 @@ pub mod cart;
 pub mod catalog;
 pub mod codec;
 pub mod conflicts;
+pub mod csv_cell;
 pub mod documents;
 pub mod error;
 pub mod heartbeat;

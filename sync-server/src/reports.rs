@@ -138,13 +138,11 @@ pub struct ConflictItem {
     pub detail: serde_json::Value,
 }
 
+/// A text cell of a CSV export: always quoted, and a spreadsheet formula (`=`, `+`, `-`, `@`,
+/// tab, CR, LF first) neutralised by shared-model's [`csv_cell`](shared_model::csv_cell), the one
+/// rule every CSV writer of SnapKasir follows. Amounts are written as numbers, not through this.
 fn csv_field(s: &str) -> String {
-    // Quote always; neutralise spreadsheet formulas.
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
+    let s = shared_model::csv_cell::neutralise(s);
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 

@@ -6,6 +6,10 @@
 //! yes/no, true/false). A row whose SKU exists updates that product (its variants are kept).
 //! Bad rows are reported with their line numbers and reasons while the good rows import; the
 //! good rows are written in one transaction, so a failure or a cancel writes nothing.
+//!
+//! Text cells are written through [`csv_cell::neutralise`] (a product named `=HYPERLINK(…)` must
+//! not run as a formula in the owner's spreadsheet) and every cell read goes through
+//! [`csv_cell::restore`], so an export imports back unchanged; numbers are written as numbers.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
@@ -15,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use shared_model::barcode::Barcode;
 use shared_model::catalog::{Category, Product, Unit};
 use shared_model::codec::Timestamp;
+use shared_model::csv_cell;
 use shared_model::ids::CategoryId;
 use shared_model::money::{Money, Quantity};
 use tracing::{info, instrument};
@@ -149,7 +154,8 @@ impl Terminal {
             }
             p.rows_read += 1;
             let line = record.position().map(|p| p.line()).unwrap_or(line_hint);
-            let get = |c: &str| col.get(c).and_then(|i| record.get(*i)).unwrap_or("");
+            let get =
+                |c: &str| csv_cell::restore(col.get(c).and_then(|i| record.get(*i)).unwrap_or(""));
             if record.iter().all(|f| f.is_empty()) {
                 continue;
             }
@@ -327,23 +333,28 @@ impl Terminal {
                 .map(|b| b.as_str())
                 .collect::<Vec<_>>()
                 .join("|");
-            w.write_record([
-                p.sku.as_str(),
-                p.name.as_str(),
-                &p.price.to_string(),
-                p.unit.symbol(),
-                p.tax_class.as_str(),
-                p.category_id
-                    .and_then(|c| names.get(&c))
-                    .map(String::as_str)
-                    .unwrap_or(""),
-                &barcodes,
-                &p.cost.map(|c| c.to_string()).unwrap_or_default(),
-                &p.low_stock_threshold
+            let text = csv_cell::neutralise;
+            let cells: [std::borrow::Cow<'_, str>; 10] = [
+                text(&p.sku),
+                text(&p.name),
+                p.price.to_string().into(),
+                text(p.unit.symbol()),
+                text(&p.tax_class),
+                text(
+                    p.category_id
+                        .and_then(|c| names.get(&c))
+                        .map(String::as_str)
+                        .unwrap_or(""),
+                ),
+                text(&barcodes),
+                p.cost.map(|c| c.to_string()).unwrap_or_default().into(),
+                p.low_stock_threshold
                     .map(|q| q.to_string())
-                    .unwrap_or_default(),
-                if p.active { "1" } else { "0" },
-            ])?;
+                    .unwrap_or_default()
+                    .into(),
+                if p.active { "1" } else { "0" }.into(),
+            ];
+            w.write_record(cells.iter().map(|c| c.as_bytes()))?;
             n += 1;
         }
         w.flush()?;

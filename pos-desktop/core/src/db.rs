@@ -39,8 +39,10 @@ pub const MIGRATIONS: &[Migration] = &[
 pub const BUSY_TIMEOUT_MS: u64 = 5_000;
 
 /// Opens the file with WAL, `synchronous=FULL` (every transaction on this connection records
-/// money or stock, or may) and a busy timeout.
+/// money or stock, or may) and a busy timeout. The file is created private, or tightened when it
+/// is not ([`crate::private_files`]).
 pub fn connect(path: &Path) -> CoreResult<Connection> {
+    crate::private_files::prepare_database(path)?;
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
@@ -89,6 +91,8 @@ pub fn migrate(
     }
     let backup = if current > 0 {
         let to = backup_path(path, current, latest);
+        // The copy holds the same secrets: created private, then filled by SQLite.
+        crate::private_files::create_private(&to)?;
         conn.execute("VACUUM INTO ?1", [to.to_string_lossy().as_ref()])?;
         info!(from = current, to = latest, backup = %to.display(), "backed up before migrating");
         Some(to)

@@ -23,6 +23,7 @@ pub mod error;
 mod outbox;
 pub mod parked;
 pub mod print_queue;
+pub mod private_files;
 mod projection;
 pub mod receipt;
 pub mod sales;

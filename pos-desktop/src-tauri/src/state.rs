@@ -65,9 +65,10 @@ pub fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl App {
-    /// Opens the terminal store and the print queue in `data_dir` (created if missing).
+    /// Opens the terminal store and the print queue in `data_dir` (created if missing, 0700).
     pub fn open(data_dir: &Path) -> AppResult<(App, mpsc::Receiver<()>)> {
-        std::fs::create_dir_all(data_dir).map_err(|e| AppError::Core(e.into()))?;
+        // Private (0700 when created): the store file in it holds the till's secrets.
+        pos_core::private_files::create_dir(data_dir).map_err(|e| AppError::Core(e.into()))?;
         let db = data_dir.join("terminal.db");
         let mut terminal = Terminal::open(&db)?;
         // Checkout returns right after its SQLite commit; the journal document is updated by

@@ -36,6 +36,7 @@ mod claims;
 mod lan;
 pub mod models;
 mod postgres;
+mod private_files;
 mod projections;
 mod reports;
 mod sqlite;

@@ -44,11 +44,14 @@ pub struct SqliteStorage {
 }
 
 impl SqliteStorage {
-    /// Opens (creating if needed) the database in `data_dir`, without migrating.
+    /// Opens (creating if needed) the database in `data_dir`, without migrating. A directory
+    /// it creates is 0700 and the database file 0600 ([`super::private_files`]).
     pub async fn open(data_dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(data_dir)?;
+        super::private_files::create_dir(data_dir)?;
+        let file = data_dir.join(DB_FILE);
+        super::private_files::prepare_database(&file)?;
         let opts = SqliteConnectOptions::new()
-            .filename(data_dir.join(DB_FILE))
+            .filename(file)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
