@@ -183,6 +183,9 @@ fn flip_last(credential: &str) -> String {
     c
 }
 
+/// Makes an attack's frame for a connected raw client.
+type FrameOf<'a> = Box<dyn Fn(&RawSync) -> Vec<u8> + 'a>;
+
 /// Oversized frames, bytes that are not CBOR, CBOR that is not a frame, and sync data that is
 /// not automerge: each closes only the connection that sent it, nothing is stored, and a till
 /// connected all along keeps syncing.
@@ -200,7 +203,7 @@ async fn malformed_frames_close_only_their_connection() {
     ));
 
     let target = wire::new_document_id();
-    let cases: Vec<(&str, Box<dyn Fn(&RawSync) -> Vec<u8> + '_>)> = vec![
+    let cases: Vec<(&str, FrameOf<'_>)> = vec![
         (
             "bytes that are not CBOR",
             Box::new(|_| vec![0xa5, 0xff, 0x00, 0x13]),
