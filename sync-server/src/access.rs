@@ -7,14 +7,15 @@
 //!   [`document`]; the peer ids a connection may use: [`may_bind_peer`], [`is_instance_peer`];
 //! - stores: [`may_see_store`]; reports: [`read_reports`]; managing a store (its staff,
 //!   terminals, enrollment codes and managers): [`manage_store`];
-//! - tenant-wide changes (stores, managers): [`create_store`], [`add_manager`];
+//! - tenant-wide changes (stores, managers, disabling users): [`create_store`],
+//!   [`add_manager`], [`disable_user`];
 //! - the staff API: [`change_staff_member`].
 
 use shared_model::users::Role as StaffRole;
 
 use crate::auth::{INSTANCE_PEER_PREFIX, Principal, Role, instance_peer_id};
 use crate::error::{Error, Result};
-use crate::storage::{DocClaim, StoreRow};
+use crate::storage::{DocClaim, StoreRow, UserRow};
 
 /// Whether `who` may reach something owned by `tenant` and `store` (`None`: tenant-wide).
 /// Instances reach everything; owners their whole tenant; managers and terminals their store
@@ -116,6 +117,23 @@ fn owner_tenant(who: &Principal) -> Option<&str> {
         } => Some(tenant_id),
         _ => None,
     }
+}
+
+/// Disabling or re-enabling `target` (a password user, `None` when unknown): owners, for the
+/// other users of their tenant. Unknown users and other tenants' are "not found".
+pub fn disable_user(who: &Principal, target: Option<&UserRow>) -> Result<()> {
+    let target = target
+        .filter(|t| may_reach(who, &t.tenant_id, t.store_id.as_deref()))
+        .ok_or(Error::NotFound("user not found"))?;
+    let Some(tenant) = owner_tenant(who) else {
+        return Err(Error::Forbidden("only owners disable users"));
+    };
+    if tenant != target.tenant_id
+        || matches!(who, Principal::User { user_id, .. } if *user_id == target.id)
+    {
+        return Err(Error::Forbidden("owners cannot disable themselves"));
+    }
+    Ok(())
 }
 
 /// Whether the staff API may change a store user whose role is `current` (after
@@ -284,6 +302,38 @@ mod tests {
                 Err(Error::Forbidden("only owners add managers"))
             ));
         }
+    }
+
+    #[test]
+    fn disabling_users() {
+        let user = |id: &str, tenant: &str, store: Option<&str>| UserRow {
+            id: id.into(),
+            tenant_id: tenant.into(),
+            store_id: store.map(str::to_string),
+            email: format!("{id}@x"),
+            password_hash: String::new(),
+            role: "manager".into(),
+            created_at: 0,
+            disabled_at: None,
+        };
+        let m = user("m2", "t", Some("s"));
+        assert!(disable_user(&owner("t"), Some(&m)).is_ok());
+        assert!(matches!(
+            disable_user(&owner("t2"), Some(&m)),
+            Err(Error::NotFound(_))
+        ));
+        assert!(matches!(
+            disable_user(&owner("t"), None),
+            Err(Error::NotFound(_))
+        ));
+        assert!(matches!(
+            disable_user(&manager("t", "s"), Some(&m)),
+            Err(Error::Forbidden(_))
+        ));
+        assert!(matches!(
+            disable_user(&owner("t"), Some(&user("o", "t", None))),
+            Err(Error::Forbidden("owners cannot disable themselves"))
+        ));
     }
 
     #[test]

@@ -113,7 +113,9 @@ pub struct Me {
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginRequest,
     responses((status = 200, description = "signed in", body = TokenPair),
         (status = 401, description = "`unauthorized`: wrong email or password", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: too many failures for the account or address; see `Retry-After`", body = ErrorBody)))]
+        (status = 403, description = "`forbidden`: the password is right but the account is disabled", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many failures for the account or address; see `Retry-After`", body = ErrorBody),
+        (status = 503, description = "`busy`: too many password checks at once; see `Retry-After`", body = ErrorBody)))]
 pub(crate) async fn login(
     State(app): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -126,7 +128,8 @@ pub(crate) async fn login(
 
 #[utoipa::path(post, path = "/api/v1/auth/refresh", request_body = RefreshRequest,
     responses((status = 200, description = "a new pair; the old refresh token is spent", body = TokenPair),
-        (status = 401, description = "`unauthorized`: unknown, spent or expired refresh token", body = ErrorBody)))]
+        (status = 401, description = "`unauthorized`: unknown, spent or expired refresh token, or its session ended; \
+            a token spent before ends its whole session (reuse detection)", body = ErrorBody)))]
 pub(crate) async fn refresh(
     State(app): State<AppState>,
     ApiJson(req): ApiJson<RefreshRequest>,
@@ -187,11 +190,13 @@ pub(crate) async fn create_store(
 
 #[utoipa::path(post, path = "/api/v1/stores/{store_id}/managers", request_body = CreateManagerRequest,
     params(StorePath), security(("bearer" = [])),
-    responses((status = 201, description = "created", body = Created),
+    description = "Adds a manager of the store. The answer is the same whether or not the email is already \
+        used (in this tenant or another): emails cannot be probed. An email in use is not taken, and its \
+        manager cannot sign in with the new password: choose another email.",
+    responses((status = 201, description = "created (or, for an email in use, answered as created)", body = Created),
         (status = 400, description = "`bad_request`: not JSON of this shape, an invalid email or a short password", body = ErrorBody),
         (status = 403, description = "`forbidden`: only owners add managers", body = ErrorBody),
-        (status = 404, description = NO_STORE, body = ErrorBody),
-        (status = 409, description = "`conflict`: a user has this email", body = ErrorBody)))]
+        (status = 404, description = NO_STORE, body = ErrorBody)))]
 pub(crate) async fn create_manager(
     State(app): State<AppState>,
     UserAuth(who): UserAuth,
@@ -486,5 +491,6 @@ pub fn routes() -> Router<AppState> {
         .route("/stores/{store_id}/reports/conflicts", get(conflicts))
         .merge(crate::staff::routes())
         .merge(crate::lan_api::routes())
+        .merge(crate::session_api::routes())
         .fallback(not_found)
 }

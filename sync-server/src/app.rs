@@ -89,10 +89,25 @@ pub(crate) async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
     }
 }
 
-#[utoipa::path(get, path = "/metrics",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
-pub(crate) async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
+#[utoipa::path(get, path = "/metrics", security(("bearer" = [])),
+    description = "Served only when `metrics_token` is set, to requests bearing it.",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
+        (status = 401, description = "`unauthorized`: the bearer token is not the metrics token", body = crate::error::ErrorBody),
+        (status = 404, description = "`not_found`: no `metrics_token` is configured", body = crate::error::ErrorBody)))]
+pub(crate) async fn metrics(
+    State(app): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    let Some(expected) = &app.services.config.metrics_token else {
+        return crate::error::Error::NotFound("no such endpoint").into_response();
+    };
+    // Compared as SHA-256 digests, so the time taken says nothing about the token.
+    let given = crate::extract::bearer_token(&headers).unwrap_or_default();
+    if crate::auth::sha256_hex(&given) != crate::auth::sha256_hex(expected.expose()) {
+        return crate::error::Error::Unauthorized("metrics token required").into_response();
+    }
     let m = &app.sync.metrics;
+    let pw = &app.services.password_checks;
     let h = &app.sync.health;
     let body = format!(
         "# TYPE snapkasir_sync_connections gauge\nsnapkasir_sync_connections {}\n\
@@ -104,7 +119,10 @@ pub(crate) async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
          # TYPE snapkasir_storage_failing gauge\nsnapkasir_storage_failing {}\n\
          # TYPE snapkasir_storage_errors_total counter\nsnapkasir_storage_errors_total {}\n\
          # TYPE snapkasir_storage_chunk_puts_total counter\nsnapkasir_storage_chunk_puts_total {}\n\
-         # TYPE snapkasir_sync_tenant_repos gauge\nsnapkasir_sync_tenant_repos {}\n",
+         # TYPE snapkasir_sync_tenant_repos gauge\nsnapkasir_sync_tenant_repos {}\n\
+         # TYPE snapkasir_password_checks_total counter\nsnapkasir_password_checks_total {}\n\
+         # TYPE snapkasir_login_limited_total counter\nsnapkasir_login_limited_total {}\n\
+         # TYPE snapkasir_login_busy_total counter\nsnapkasir_login_busy_total {}\n",
         app.services.connections.len(),
         m.connections_total.load(Ordering::Relaxed),
         m.frames_in.load(Ordering::Relaxed),
@@ -115,6 +133,9 @@ pub(crate) async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
         h.errors_total.load(Ordering::Relaxed),
         h.puts_total.load(Ordering::Relaxed),
         app.sync.repos.open_count(),
+        pw.total.load(Ordering::Relaxed),
+        pw.limited.load(Ordering::Relaxed),
+        pw.busy.load(Ordering::Relaxed),
     );
     (
         [(
@@ -123,6 +144,7 @@ pub(crate) async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
         )],
         body,
     )
+        .into_response()
 }
 
 /// Serves on `listener` until `shutdown` resolves, then closes connections

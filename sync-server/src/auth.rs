@@ -136,6 +136,10 @@ pub struct Claims {
     pub sid: Option<String>,
     /// Role.
     pub role: Role,
+    /// Session id: every request checks that the session is live (sign-out, disabled user,
+    /// password change end it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ses: Option<String>,
     /// Issued at, unix seconds.
     pub iat: i64,
     /// Expires at, unix seconds.
@@ -307,6 +311,7 @@ mod tests {
             tid: "t".into(),
             sid: None,
             role: Role::Owner,
+            ses: Some("s".into()),
             iat: 0,
             exp,
         }

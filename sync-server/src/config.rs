@@ -80,6 +80,18 @@ pub struct Config {
     pub login_max_failures_per_address: u32,
     /// Window of the login limits, seconds.
     pub login_window_secs: i64,
+    /// Password checks (argon2, ~19 MiB each) run at once; more wait in a short queue.
+    pub password_checks: usize,
+    /// Password checks that may wait for one of `password_checks`; beyond it a login is
+    /// answered `503` with code `busy`.
+    pub password_check_queue: usize,
+    /// Addresses or CIDR ranges of the reverse proxies in front of the server (e.g.
+    /// `["127.0.0.1/32"]` for a TLS proxy on the same host). A request from one of them is
+    /// attributed to the last address of `X-Forwarded-For` that is not itself a trusted proxy;
+    /// with none (the default) `X-Forwarded-For` is ignored.
+    pub trusted_proxies: Vec<String>,
+    /// Bearer token that `/metrics` requires; without one `/metrics` is not served (404).
+    pub metrics_token: Option<Secret>,
     /// How often each instance polls for revoked terminals, milliseconds.
     pub revocation_poll_ms: u64,
     /// How often the server writes the stock baselines that are due, seconds (0: never; then
@@ -121,6 +133,10 @@ impl Default for Config {
             login_max_failures_per_account: 5,
             login_max_failures_per_address: 20,
             login_window_secs: 15 * 60,
+            password_checks: 4,
+            password_check_queue: 16,
+            trusted_proxies: Vec::new(),
+            metrics_token: None,
             revocation_poll_ms: 400,
             baseline_interval_secs: 600,
             advertise_url: None,
@@ -216,6 +232,19 @@ impl Config {
         );
         env_field!("SNAPKASIR_SEND_TIMEOUT_SECS", send_timeout_secs);
         env_field!("SNAPKASIR_LOGIN_WINDOW_SECS", login_window_secs);
+        env_field!("SNAPKASIR_PASSWORD_CHECKS", password_checks);
+        env_field!("SNAPKASIR_PASSWORD_CHECK_QUEUE", password_check_queue);
+        if let Some(v) = get("SNAPKASIR_TRUSTED_PROXIES") {
+            self.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect();
+        }
+        if let Some(v) = get("SNAPKASIR_METRICS_TOKEN").filter(|v| !v.is_empty()) {
+            self.metrics_token = Some(Secret::new(v));
+        }
         env_field!("SNAPKASIR_REVOCATION_POLL_MS", revocation_poll_ms);
         env_field!("SNAPKASIR_BASELINE_INTERVAL_SECS", baseline_interval_secs);
         if let Some(v) = get("SNAPKASIR_ADVERTISE_URL").filter(|v| !v.is_empty()) {
@@ -256,5 +285,23 @@ mod tests {
             .unwrap();
         assert_eq!(cfg.tls_key, Some(PathBuf::from("/etc/sk/key.pem")));
         assert!(cfg.apply_env(|_| Some("x".into())).is_err());
+    }
+
+    #[test]
+    fn proxies_and_metrics_token_from_env() {
+        let mut cfg = Config::default();
+        assert!(cfg.trusted_proxies.is_empty() && cfg.metrics_token.is_none());
+        cfg.apply_env(|k| match k {
+            "SNAPKASIR_TRUSTED_PROXIES" => Some("127.0.0.1, 10.0.0.0/8".into()),
+            "SNAPKASIR_METRICS_TOKEN" => Some("m3tr1cs".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(cfg.trusted_proxies, ["127.0.0.1", "10.0.0.0/8"]);
+        assert_eq!(
+            cfg.metrics_token.as_ref().map(Secret::expose),
+            Some("m3tr1cs")
+        );
+        assert!(!format!("{cfg:?}").contains("m3tr1cs"));
     }
 }

@@ -35,6 +35,9 @@ pub enum Error {
     /// A connection cap is reached; the message says which.
     #[error("too many connections: {0}")]
     TooManyConnections(&'static str),
+    /// The server is at its bound of concurrent password checks; retry in a moment.
+    #[error("busy")]
+    Busy,
     /// Configuration could not be loaded.
     #[error("configuration error: {0}")]
     Config(String),
@@ -75,6 +78,7 @@ impl Error {
             Error::BadRequest(_) | Error::Protocol(_) => ("bad_request", StatusCode::BAD_REQUEST),
             Error::RateLimited => ("rate_limited", StatusCode::TOO_MANY_REQUESTS),
             Error::TooManyConnections(_) => ("too_many_connections", StatusCode::TOO_MANY_REQUESTS),
+            Error::Busy => ("busy", StatusCode::SERVICE_UNAVAILABLE),
             Error::NoTerminalYet => ("store_has_no_terminal", StatusCode::CONFLICT),
             Error::Database(_)
             | Error::Migrate(_)
@@ -94,6 +98,7 @@ impl Error {
             | Error::TooManyConnections(m) => (*m).to_string(),
             Error::BadRequest(m) | Error::Protocol(m) => m.clone(),
             Error::RateLimited => "too many attempts, retry later".to_string(),
+            Error::Busy => "the server is busy checking passwords, retry in a moment".to_string(),
             Error::NoTerminalYet => {
                 "no terminal of this store has synced its documents yet: set up a terminal first"
                     .to_string()
@@ -124,10 +129,15 @@ impl IntoResponse for Error {
             message: self.public_message(),
         };
         let mut resp = (status, axum::Json(body)).into_response();
-        if matches!(self, Error::RateLimited | Error::TooManyConnections(_)) {
+        let retry_after = match self {
+            Error::RateLimited | Error::TooManyConnections(_) => Some("60"),
+            Error::Busy => Some("1"),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
             resp.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("60"),
+                axum::http::HeaderValue::from_static(secs),
             );
         }
         resp

@@ -40,7 +40,7 @@ impl FromRequestParts<AppState> for UserAuth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
         let token =
             bearer_token(&parts.headers).ok_or(Error::Unauthorized("missing bearer token"))?;
-        Ok(UserAuth(state.services.authenticate_access(&token)?))
+        Ok(UserAuth(state.services.authenticate_access(&token).await?))
     }
 }
 
@@ -89,20 +89,22 @@ impl FromRequestParts<AppState> for DeviceAuth {
     }
 }
 
-/// The client's address (from the socket; `0.0.0.0` in in-process tests).
+/// The client's address: the socket's, or behind a trusted proxy the one it forwards
+/// ([`crate::proxy`]); `0.0.0.0` in in-process tests.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         Ok(ClientAddr(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip())
-                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            state.services.proxies.client(peer, &parts.headers),
         ))
     }
 }

@@ -121,6 +121,10 @@ pub struct DocumentPath {
         crate::staff::update_staff,
         crate::lan_api::lan_info,
         crate::lan_api::set_lan_key,
+        crate::session_api::logout,
+        crate::session_api::change_password,
+        crate::session_api::disable_user,
+        crate::session_api::enable_user,
     ),
     components(schemas(ErrorBody)),
     modifiers(&Common)

@@ -49,6 +49,7 @@ fn assert_error(st: StatusCode, v: &Value, status: StatusCode, code: &str) {
 async fn story(storage: DynStorage) {
     let config = Config {
         login_max_failures_per_account: 3,
+        metrics_token: Some(sync_server::config::Secret::new("story-metrics-token")),
         ..Config::default()
     };
     let state = AppState::new(storage, Arc::new(config)).await.unwrap();
@@ -80,9 +81,19 @@ async fn story(storage: DynStorage) {
     let (st, v) = api.post("/api/v1/auth/refresh", None, &refresh).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert!(v["access_token"].is_string());
+    let refreshed = v["access_token"].as_str().unwrap().to_string();
     let (st, v) = api.post("/api/v1/auth/refresh", None, &refresh).await;
-    // Refresh tokens are one-time.
+    // Refresh tokens are one-time, and a second use ends the whole session (reuse detection).
     assert_error(st, &v, StatusCode::UNAUTHORIZED, "unauthorized");
+    for token in [&access, &refreshed] {
+        let (st, v) = api.get("/api/v1/me", Some(token)).await;
+        assert_error(st, &v, StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+    let (st, v) = api
+        .login(r#"{"email":"owner@example.com","password":"rahasia-123"}"#)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let access = v["access_token"].as_str().unwrap().to_string();
 
     // ---- bad credentials, tokens and JSON
     for token in ["garbage", "a.b.c", &format!("{}x", access)] {
@@ -219,9 +230,28 @@ async fn story(storage: DynStorage) {
     assert_eq!(st, StatusCode::OK);
     let (st, _) = api.get("/readyz", None).await;
     assert_eq!(st, StatusCode::OK);
-    let (st, v) = api.get("/metrics", None).await;
+    // /metrics wants the metrics token (`metrics_token`).
+    let (st, _) = api.get("/metrics", None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, _) = api.get("/metrics", Some(&access)).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, v) = api.get("/metrics", Some("story-metrics-token")).await;
     assert_eq!(st, StatusCode::OK);
     assert!(v.as_str().unwrap().contains("snapkasir_sync_connections"));
+    assert!(
+        v.as_str()
+            .unwrap()
+            .contains("snapkasir_password_checks_total")
+    );
+}
+
+#[tokio::test]
+async fn metrics_are_not_served_without_a_token() {
+    let (s, _dir) = common::sqlite_storage().await;
+    let state = AppState::new(s, Arc::new(Config::default())).await.unwrap();
+    let api = Api { state };
+    let (st, v) = api.get("/metrics", Some("anything")).await;
+    assert_error(st, &v, StatusCode::NOT_FOUND, "not_found");
 }
 
 #[tokio::test]

@@ -4,8 +4,8 @@ mod common;
 
 use sync_server::Error;
 use sync_server::storage::{
-    DocClaim, DynStorage, EnrollmentCodeRow, RefreshTokenRow, StoreRow, Tenant, TerminalRow,
-    UserRow,
+    DocClaim, DynStorage, EnrollmentCodeRow, RefreshTokenRow, RefreshUse, SessionRow, SessionState,
+    StoreRow, Tenant, TerminalRow, UserRow,
 };
 
 async fn story(s: DynStorage) {
@@ -176,6 +176,7 @@ async fn story(s: DynStorage) {
         password_hash: "$argon2id$...".into(),
         role: "owner".into(),
         created_at: 3,
+        disabled_at: None,
     };
     s.insert_user(&u).await.unwrap();
     assert!(matches!(
@@ -284,32 +285,132 @@ async fn story(s: DynStorage) {
     assert_eq!(s.terminals_revoked_since(70).await.unwrap(), ["term1"]);
     assert!(s.terminals_revoked_since(71).await.unwrap().is_empty());
 
-    // ---- refresh tokens
+    // ---- sessions and refresh tokens
+    let session = SessionRow {
+        id: "ses1".into(),
+        user_id: "u1".into(),
+        created_at: 1,
+        ended_at: None,
+        end_reason: None,
+    };
+    s.insert_session(&session).await.unwrap();
+    s.insert_session(&SessionRow {
+        id: "ses2".into(),
+        ..session.clone()
+    })
+    .await
+    .unwrap();
+    let live = SessionState {
+        user_id: "u1".into(),
+        ended_at: None,
+        user_disabled_at: None,
+    };
+    assert_eq!(s.session_state("ses1").await.unwrap(), Some(live.clone()));
+    assert_eq!(s.session_state("nope").await.unwrap(), None);
     let rt = RefreshTokenRow {
         token_hash: "r1".into(),
         user_id: "u1".into(),
         created_at: 1,
         expires_at: 100,
         used_at: None,
+        session_id: Some("ses1".into()),
     };
     s.insert_refresh_token(&rt).await.unwrap();
     assert_eq!(
         s.use_refresh_token("r1", 200).await.unwrap(),
-        None,
+        RefreshUse::Invalid,
         "expired"
     );
+    let RefreshUse::Fresh(used) = s.use_refresh_token("r1", 50).await.unwrap() else {
+        panic!("a fresh token")
+    };
     assert_eq!(
-        s.use_refresh_token("r1", 50)
+        (used.used_at, used.session_id.as_deref()),
+        (Some(50), Some("ses1"))
+    );
+    assert!(
+        matches!(s.use_refresh_token("r1", 51).await.unwrap(), RefreshUse::Reused(r) if r.session_id.as_deref() == Some("ses1")),
+        "one use only; the second is reuse"
+    );
+    assert_eq!(
+        s.use_refresh_token("nope", 51).await.unwrap(),
+        RefreshUse::Invalid
+    );
+    assert!(s.end_session("ses1", "signed out", 60).await.unwrap());
+    assert!(
+        !s.end_session("ses1", "again", 61).await.unwrap(),
+        "ends once"
+    );
+    assert_eq!(
+        s.session_state("ses1").await.unwrap().unwrap().ended_at,
+        Some(60)
+    );
+    assert_eq!(s.sessions_ended_since(60).await.unwrap(), ["ses1"]);
+    assert!(s.sessions_ended_since(61).await.unwrap().is_empty());
+    s.insert_session(&SessionRow {
+        id: "ses3".into(),
+        ..session.clone()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        s.end_user_sessions("u1", Some("ses3"), "password changed", 70)
+            .await
+            .unwrap(),
+        ["ses2"]
+    );
+    assert!(s.set_user_disabled("u1", Some(80)).await.unwrap());
+    assert!(!s.set_user_disabled("nope", Some(80)).await.unwrap());
+    assert_eq!(
+        s.session_state("ses3")
             .await
             .unwrap()
             .unwrap()
-            .used_at,
-        Some(50)
+            .user_disabled_at,
+        Some(80)
+    );
+    assert_eq!(s.user("u1").await.unwrap().unwrap().disabled_at, Some(80));
+    assert!(s.set_user_disabled("u1", None).await.unwrap());
+    assert_eq!(s.session_state("ses3").await.unwrap(), Some(live));
+    s.set_password_hash("u1", "$argon2id$new").await.unwrap();
+    assert_eq!(
+        s.user("u1").await.unwrap().unwrap().password_hash,
+        "$argon2id$new"
+    );
+
+    // ---- login attempts: counted atomically per key and window
+    for n in 1..=3 {
+        assert_eq!(
+            s.count_login_attempt("account:a", 1_000, 100)
+                .await
+                .unwrap(),
+            n
+        );
+    }
+    s.refund_login_attempt("account:a").await.unwrap();
+    assert_eq!(
+        s.count_login_attempt("account:a", 1_050, 100)
+            .await
+            .unwrap(),
+        3
     );
     assert_eq!(
-        s.use_refresh_token("r1", 51).await.unwrap(),
-        None,
-        "one use only"
+        s.count_login_attempt("account:b", 1_050, 100)
+            .await
+            .unwrap(),
+        1
+    );
+    // a new window starts afresh
+    assert_eq!(
+        s.count_login_attempt("account:a", 1_100, 100)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        s.prune_login_attempts(1_100).await.unwrap(),
+        1,
+        "b's window began at 1050"
     );
 
     // ---- cluster instances

@@ -4,6 +4,7 @@
 
 pub mod app_driver;
 pub mod attack;
+pub mod auth;
 pub mod gate;
 pub mod lan_attacks;
 pub mod processes;

@@ -77,6 +77,7 @@ impl Services {
             password_hash: auth::hash_password(owner_password)?,
             role: Role::Owner.as_str().to_string(),
             created_at: now,
+            disabled_at: None,
         };
         self.storage.insert_user(&owner).await?;
         Ok(Bootstrap {
@@ -125,7 +126,10 @@ impl Services {
             .collect())
     }
 
-    /// Adds a manager bound to one store (owners only).
+    /// Adds a manager bound to one store (owners only). Emails are unique across tenants (they
+    /// sign in with it), so an email already in use cannot be taken; the answer is the same as
+    /// for a new one (a new id, after the same password hashing), so that an owner cannot probe
+    /// whether an address has an account in another tenant. The log says it was not created.
     #[instrument(skip_all)]
     pub async fn create_manager(
         &self,
@@ -150,11 +154,21 @@ impl Services {
             tenant_id: tenant_id.to_string(),
             store_id: Some(store_id.to_string()),
             email,
-            password_hash: auth::hash_password(password)?,
+            password_hash: self.hash_password(password).await?,
             role: Role::Manager.as_str().to_string(),
             created_at: now_ms(),
+            disabled_at: None,
         };
-        self.storage.insert_user(&user).await?;
+        match self.storage.insert_user(&user).await {
+            Ok(()) => {}
+            Err(Error::Conflict(_)) => {
+                tracing::warn!(
+                    store_id,
+                    "manager not created: the email is already in use (answered as created)"
+                );
+            }
+            Err(e) => return Err(e),
+        }
         Ok(user.id)
     }
 }

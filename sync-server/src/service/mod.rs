@@ -1,26 +1,30 @@
 //! Tenancy and auth use-cases. HTTP handlers and the admin CLI call these;
-//! they hold the logic, the edges stay thin. One file per concern: [`accounts`],
-//! [`sessions`], [`enrollment`], [`terminals`], [`documents`], [`lan`].
+//! they hold the logic, the edges stay thin. One file per concern: [`accounts`], [`login`],
+//! [`sessions`], [`users`], [`enrollment`], [`terminals`], [`documents`], [`lan`].
 
 mod accounts;
 mod documents;
 mod enrollment;
 mod lan;
+mod login;
 mod sessions;
 mod terminals;
+mod users;
 
 use std::sync::Arc;
 
 pub use accounts::{Bootstrap, StoreView};
 pub use documents::{Persisted, PersistedRequest};
 pub use enrollment::{Enrollment, NewEnrollmentCode};
-pub use sessions::{LoginLimiter, TokenPair};
+pub use login::PasswordChecks;
+pub use sessions::{LoginLimiter, SessionLease, TokenPair};
 pub use terminals::{TerminalReportView, TerminalView};
 
 use crate::access;
 use crate::auth::{self, JwtKey, Principal};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::proxy::TrustedProxies;
 use crate::storage::{DynStorage, StoreRow};
 use crate::sync::ConnectionRegistry;
 
@@ -32,6 +36,13 @@ pub struct Services {
     pub connections: Arc<ConnectionRegistry>,
     jwt: JwtKey,
     limiter: Arc<LoginLimiter>,
+    /// The bound on concurrent argon2 work, with its counters for `/metrics`.
+    pub password_checks: Arc<PasswordChecks>,
+    /// Where requests come from behind the configured proxies.
+    pub proxies: Arc<TrustedProxies>,
+    /// Ids of sessions as they end (here, or seen in the database): sync connections opened
+    /// with their tokens close.
+    session_ended: tokio::sync::broadcast::Sender<String>,
 }
 
 const JWT_KEY_SETTING: &str = "jwt_signing_key";
@@ -51,12 +62,20 @@ impl Services {
         let key = storage
             .setting_init(JWT_KEY_SETTING, &auth::random_token(48))
             .await?;
+        let proxies = Arc::new(TrustedProxies::parse(&config.trusted_proxies)?);
+        let password_checks = Arc::new(PasswordChecks::new(
+            config.password_checks,
+            config.password_check_queue,
+        ));
         Ok(Self {
             storage,
             config,
             connections: Arc::new(ConnectionRegistry::default()),
             jwt: JwtKey::new(key.as_bytes()),
             limiter: Arc::new(LoginLimiter::default()),
+            password_checks,
+            proxies,
+            session_ended: tokio::sync::broadcast::channel(1024).0,
         })
     }
 

@@ -1,18 +1,18 @@
-//! Sessions: password login (limited per account and per address), access and refresh
-//! tokens, and authenticating whoever calls: users, terminals and other instances.
+//! Sessions: one per sign-in, its access tokens (`ses` claim) and its family of refresh tokens
+//! (reuse of a spent one ends the family); sign-out; and authenticating whoever calls: users
+//! (whose session is checked on every request), terminals and other instances.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 
-use super::{Services, normalize_email};
+use super::Services;
 use crate::auth::{self, Claims, Principal, Role};
 use crate::error::{Error, Result};
 use crate::now_ms;
-use crate::storage::{RefreshTokenRow, UserRow};
+use crate::storage::{RefreshTokenRow, RefreshUse, SessionRow, UserRow};
 
 /// Tokens returned by login and refresh.
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]
@@ -35,7 +35,8 @@ impl std::fmt::Debug for TokenPair {
     }
 }
 
-/// Counts failures per key within a window.
+/// Counts failures per key within a window (failed enrollments per address; logins are
+/// limited in the database, see [`super::login`]).
 #[derive(Debug, Default)]
 pub(super) struct FailureCounter {
     entries: HashMap<String, (u32, i64)>,
@@ -63,91 +64,55 @@ impl FailureCounter {
         }
         e.0 += 1;
     }
-    pub(super) fn clear(&mut self, key: &str) {
-        self.entries.remove(key);
-    }
 }
 
-/// Login attempt limits per account and per client address (per instance).
+/// Enrollment attempt limits per client address (per instance).
 #[derive(Debug, Default)]
 pub struct LoginLimiter {
-    accounts: Mutex<FailureCounter>,
-    /// Also counts failed enrollments, keyed `enroll:<addr>`.
+    /// Failed enrollments, keyed `enroll:<addr>`.
     pub(super) addresses: Mutex<FailureCounter>,
 }
 
+/// The session behind a user's access token, for a sync connection opened with it: the
+/// connection closes when the token expires or the session ends
+/// ([`crate::sync::session_watch`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionLease {
+    pub session_id: String,
+    /// When the access token expires, unix milliseconds.
+    pub expires_at_ms: i64,
+}
+
+/// Why a session ended (stored in `sessions.end_reason`).
+pub mod end_reason {
+    pub const SIGNED_OUT: &str = "signed out";
+    pub const REFRESH_REUSED: &str = "refresh token reused";
+    pub const PASSWORD_CHANGED: &str = "password changed";
+    pub const USER_DISABLED: &str = "user disabled";
+}
+
 impl Services {
-    /// Password login, limited per account and per address.
-    #[instrument(skip_all, fields(addr = %addr))]
-    pub async fn login(&self, email: &str, password: &str, addr: IpAddr) -> Result<TokenPair> {
-        let email = normalize_email(email);
-        let now = now_ms();
-        let window = self.config.login_window_secs * 1000;
-        let addr_key = addr.to_string();
-        {
-            let blocked_account = self.limiter.accounts.lock().expect("limiter lock").blocked(
-                &email,
-                self.config.login_max_failures_per_account,
-                window,
-                now,
-            );
-            let blocked_addr = self
-                .limiter
-                .addresses
-                .lock()
-                .expect("limiter lock")
-                .blocked(
-                    &addr_key,
-                    self.config.login_max_failures_per_address,
-                    window,
-                    now,
-                );
-            if blocked_account || blocked_addr {
-                tracing::warn!(blocked_account, blocked_addr, "login rate limited");
-                return Err(Error::RateLimited);
-            }
-        }
-        let user = self.storage.user_by_email(&email).await?;
-        let hash = user.as_ref().map(|u| u.password_hash.clone());
-        let pw = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || {
-            auth::verify_password(&pw, hash.as_deref().unwrap_or(auth::dummy_password_hash()))
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("password check: {e}")))?;
-        match user {
-            Some(user) if ok => {
-                self.limiter
-                    .accounts
-                    .lock()
-                    .expect("limiter lock")
-                    .clear(&email);
-                self.issue_tokens(&user).await
-            }
-            _ => {
-                self.limiter
-                    .accounts
-                    .lock()
-                    .expect("limiter lock")
-                    .fail(&email, window, now);
-                self.limiter
-                    .addresses
-                    .lock()
-                    .expect("limiter lock")
-                    .fail(&addr_key, window, now);
-                tracing::info!("login failed");
-                Err(Error::Unauthorized("wrong email or password"))
-            }
-        }
+    /// Starts a session for `user` (a login) and issues its first tokens.
+    pub(super) async fn start_session(&self, user: &UserRow) -> Result<TokenPair> {
+        let session = SessionRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            user_id: user.id.clone(),
+            created_at: now_ms(),
+            ended_at: None,
+            end_reason: None,
+        };
+        self.storage.insert_session(&session).await?;
+        self.issue_tokens(user, &session.id).await
     }
 
-    async fn issue_tokens(&self, user: &UserRow) -> Result<TokenPair> {
+    async fn issue_tokens(&self, user: &UserRow, session_id: &str) -> Result<TokenPair> {
         let now = now_ms();
         let claims = Claims {
             sub: user.id.clone(),
             tid: user.tenant_id.clone(),
             sid: user.store_id.clone(),
             role: Role::parse(&user.role)?,
+            ses: Some(session_id.to_string()),
             iat: now / 1000,
             exp: now / 1000 + self.config.access_token_ttl_secs,
         };
@@ -160,6 +125,7 @@ impl Services {
                 created_at: now,
                 expires_at: now + self.config.refresh_token_ttl_secs * 1000,
                 used_at: None,
+                session_id: Some(session_id.to_string()),
             })
             .await?;
         Ok(TokenPair {
@@ -170,31 +136,119 @@ impl Services {
         })
     }
 
-    /// Exchanges a refresh token (one use) for a new pair.
+    /// Exchanges a refresh token (one use) for a new pair of the same session. A token used a
+    /// second time means two parties hold it: its whole session (the family) is ended, so the
+    /// thief's tokens and the owner's stop working and the owner signs in again.
     #[instrument(skip_all)]
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair> {
-        let row = self
+        let invalid = Error::Unauthorized("invalid refresh token");
+        let row = match self
             .storage
             .use_refresh_token(&auth::sha256_hex(refresh_token), now_ms())
             .await?
-            .ok_or(Error::Unauthorized("invalid refresh token"))?;
-        let user = self
-            .storage
-            .user(&row.user_id)
-            .await?
-            .ok_or(Error::Unauthorized("invalid refresh token"))?;
-        self.issue_tokens(&user).await
+        {
+            RefreshUse::Fresh(row) => row,
+            RefreshUse::Reused(row) => {
+                if let Some(session) = &row.session_id {
+                    tracing::warn!(
+                        session_id = %session,
+                        user_id = %row.user_id,
+                        "refresh token used twice: ending its session"
+                    );
+                    self.end_sessions(&[session.clone()], end_reason::REFRESH_REUSED)
+                        .await?;
+                }
+                return Err(invalid);
+            }
+            RefreshUse::Invalid => return Err(invalid),
+        };
+        let Some(session_id) = row.session_id else {
+            return Err(invalid);
+        };
+        self.live_session(&session_id, &row.user_id).await?;
+        let user = self.storage.user(&row.user_id).await?.ok_or(invalid)?;
+        self.issue_tokens(&user, &session_id).await
     }
 
-    /// Validates an access token (JWT) of an owner or manager.
-    pub fn authenticate_access(&self, token: &str) -> Result<Principal> {
-        let claims = self.jwt.verify(token, now_ms() / 1000)?;
-        Ok(Principal::User {
-            user_id: claims.sub,
-            tenant_id: claims.tid,
-            store_id: claims.sid,
-            role: claims.role,
+    /// Ends the session of `who`'s access token (sign-out): its access and refresh tokens stop
+    /// working at once, and sync connections opened with them close.
+    #[instrument(skip_all)]
+    pub async fn logout(&self, token: &str) -> Result<()> {
+        let (_, session_id) = self.authenticate_session(token).await?;
+        self.end_sessions(&[session_id], end_reason::SIGNED_OUT)
+            .await
+    }
+
+    /// Ends `sessions` and tells this instance's sync connections at once (other instances
+    /// see it on their next poll, [`Services::watch_revocations`]).
+    pub(super) async fn end_sessions(&self, sessions: &[String], reason: &str) -> Result<()> {
+        let now = now_ms();
+        for id in sessions {
+            self.storage.end_session(id, reason, now).await?;
+            let _ = self.session_ended.send(id.clone());
+        }
+        Ok(())
+    }
+
+    /// Errs unless session `id` belongs to `user_id`, is not ended and its user not disabled.
+    async fn live_session(&self, id: &str, user_id: &str) -> Result<()> {
+        match self.storage.session_state(id).await? {
+            Some(s) if s.user_id == user_id && s.ended_at.is_none() => {
+                if s.user_disabled_at.is_some() {
+                    Err(Error::Unauthorized("user disabled"))
+                } else {
+                    Ok(())
+                }
+            }
+            _ => Err(Error::Unauthorized("session ended")),
+        }
+    }
+
+    /// Whether the session of a lease is still live (a sync connection's re-check).
+    pub async fn session_live(&self, lease: &SessionLease) -> Result<bool> {
+        Ok(match self.storage.session_state(&lease.session_id).await? {
+            Some(s) => s.ended_at.is_none() && s.user_disabled_at.is_none(),
+            None => false,
         })
+    }
+
+    /// Validates an access token (JWT) of an owner or manager and its session: one indexed
+    /// lookup per request, so that sign-out, disabling and password changes take effect at once.
+    pub async fn authenticate_access(&self, token: &str) -> Result<Principal> {
+        Ok(self.authenticate_session(token).await?.0)
+    }
+
+    /// [`Services::authenticate_access`], with the session id.
+    pub(super) async fn authenticate_session(&self, token: &str) -> Result<(Principal, String)> {
+        let claims = self.jwt.verify(token, now_ms() / 1000)?;
+        // Tokens issued before sessions existed name none; they expire within the access token
+        // lifetime, and until then they are refused.
+        let session_id = claims.ses.ok_or(Error::Unauthorized("invalid token"))?;
+        self.live_session(&session_id, &claims.sub).await?;
+        Ok((
+            Principal::User {
+                user_id: claims.sub,
+                tenant_id: claims.tid,
+                store_id: claims.sid,
+                role: claims.role,
+            },
+            session_id,
+        ))
+    }
+
+    /// The session and expiry of a user's access token (already authenticated); `None` for
+    /// other credentials.
+    pub fn session_lease(&self, token: &str) -> Option<SessionLease> {
+        let claims = self.jwt.verify(token, now_ms() / 1000).ok()?;
+        Some(SessionLease {
+            session_id: claims.ses?,
+            expires_at_ms: claims.exp.saturating_mul(1000),
+        })
+    }
+
+    /// Sessions ended anywhere: each sync connection opened with a user's token listens here.
+    pub fn session_events(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.session_ended.subscribe()
     }
 
     /// A fresh credential with which instance `instance_id` dials its peers (short-lived: mint
@@ -227,7 +281,7 @@ impl Services {
                 store_id: term.store_id,
             })
         } else {
-            self.authenticate_access(token)
+            self.authenticate_access(token).await
         }
     }
 }

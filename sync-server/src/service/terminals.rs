@@ -102,11 +102,14 @@ impl Services {
         Ok(())
     }
 
-    /// Polls storage for revocations made by any instance and closes the
-    /// affected connections. Runs until the process ends.
+    /// Polls storage for revocations made by any instance (terminals revoked, user sessions
+    /// ended) and closes the affected connections; now and then forgets old login attempt
+    /// counters. Runs until the process ends.
     pub async fn watch_revocations(self) {
         let every = std::time::Duration::from_millis(self.config.revocation_poll_ms.max(50));
         let mut since = now_ms() - 60_000;
+        let mut sessions_since = since;
+        let mut pruned_at = 0;
         loop {
             tokio::time::sleep(every).await;
             let started = now_ms();
@@ -118,6 +121,22 @@ impl Services {
                     since = started - 5_000;
                 }
                 Err(e) => tracing::error!(error = %e, "revocation poll failed"),
+            }
+            match self.storage.sessions_ended_since(sessions_since).await {
+                Ok(ids) => {
+                    for id in ids {
+                        let _ = self.session_ended.send(id);
+                    }
+                    sessions_since = started - 5_000;
+                }
+                Err(e) => tracing::error!(error = %e, "session poll failed"),
+            }
+            let window = self.config.login_window_secs * 1000;
+            if started - pruned_at > 60_000 {
+                pruned_at = started;
+                if let Err(e) = self.storage.prune_login_attempts(started - window).await {
+                    tracing::error!(error = %e, "pruning login attempts failed");
+                }
             }
         }
     }

@@ -5,7 +5,7 @@ use futures::future::BoxFuture;
 
 use crate::error::Result;
 use crate::storage::{
-    EnrollmentCodeRow, RefreshTokenRow, StoreRow, Tenant, TerminalReport, TerminalRow,
+    EnrollmentCodeRow, RefreshTokenRow, RefreshUse, StoreRow, Tenant, TerminalReport, TerminalRow,
     TerminalStatusRow, UserRow,
 };
 
@@ -63,10 +63,12 @@ pub trait AccountStorage: Send + Sync {
     /// Records a terminal's heartbeat report (also its last-seen time).
     fn record_terminal_report<'a>(&'a self, r: &'a TerminalReport) -> BoxFuture<'a, Result<()>>;
     fn insert_refresh_token<'a>(&'a self, t: &'a RefreshTokenRow) -> BoxFuture<'a, Result<()>>;
-    /// Atomically marks an unexpired, unused token used and returns it.
+    /// Atomically marks an unexpired, unused token used and returns it; a token used before is
+    /// [`RefreshUse::Reused`] (its family must be revoked), an unknown or expired one
+    /// [`RefreshUse::Invalid`].
     fn use_refresh_token<'a>(
         &'a self,
         token_hash: &'a str,
         now: i64,
-    ) -> BoxFuture<'a, Result<Option<RefreshTokenRow>>>;
+    ) -> BoxFuture<'a, Result<RefreshUse>>;
 }

@@ -6,7 +6,8 @@
 //! [`AccountStorage`] (settings, tenants, stores, users, terminals, enrollment, refresh tokens),
 //! [`ClaimStorage`] (document claims and live instances), [`LanStorage`] (the stores' LAN
 //! roster secrets and the tills' LAN keys), [`ProjectionStorage`] (the rows
-//! documents project to), [`ReportStorage`] (reads over those rows) and [`StoreDocsStorage`]
+//! documents project to), [`ReportStorage`] (reads over those rows), [`SessionStorage`]
+//! (sign-in sessions, disabled users, login attempt counters) and [`StoreDocsStorage`]
 //! (store roots, journals, baselines). [`Storage`] is all of them plus `ping` and `migrate`;
 //! methods of every area can be called on a [`DynStorage`] without importing the area traits
 //! (a trait object's supertrait methods are in scope with it), and [`prelude`] brings them
@@ -39,6 +40,7 @@ mod postgres;
 mod private_files;
 mod projections;
 mod reports;
+mod sessions;
 mod sqlite;
 mod store_docs;
 
@@ -56,6 +58,7 @@ pub use models::*;
 pub use postgres::PgStorage;
 pub use projections::ProjectionStorage;
 pub use reports::ReportStorage;
+pub use sessions::SessionStorage;
 pub use sqlite::SqliteStorage;
 pub use store_docs::StoreDocsStorage;
 
@@ -74,6 +77,7 @@ pub trait Storage:
     + LanStorage
     + ProjectionStorage
     + ReportStorage
+    + SessionStorage
     + StoreDocsStorage
     + Send
     + Sync
@@ -92,6 +96,6 @@ pub trait Storage:
 pub mod prelude {
     pub use super::{
         AccountStorage, ChunkStorage, ClaimStorage, LanStorage, ProjectionStorage, ReportStorage,
-        Storage, StoreDocsStorage,
+        SessionStorage, Storage, StoreDocsStorage,
     };
 }

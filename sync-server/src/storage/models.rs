@@ -57,6 +57,10 @@ pub struct UserRow {
     /// `owner` or `manager`.
     pub role: String,
     pub created_at: i64,
+    /// When an owner disabled the user (`None`: active); a disabled user cannot sign in and
+    /// their sessions are ended.
+    #[sqlx(default)]
+    pub disabled_at: Option<i64>,
 }
 
 impl Debug for UserRow {
@@ -106,6 +110,40 @@ pub struct RefreshTokenRow {
     pub created_at: i64,
     pub expires_at: i64,
     pub used_at: Option<i64>,
+    /// The session (token family) it belongs to; `None` only for tokens issued before sessions
+    /// existed, which are refused.
+    #[sqlx(default)]
+    pub session_id: Option<String>,
+}
+
+/// What spending a refresh token found ([`crate::storage::AccountStorage::use_refresh_token`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshUse {
+    /// Unexpired and unused: now marked used.
+    Fresh(RefreshTokenRow),
+    /// Already used once: a copy is in someone else's hands.
+    Reused(RefreshTokenRow),
+    /// Unknown or expired.
+    Invalid,
+}
+
+/// One sign-in of an owner or manager: the family of its refresh tokens and the `ses` claim
+/// of its access tokens.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SessionRow {
+    pub id: String,
+    pub user_id: String,
+    pub created_at: i64,
+    pub ended_at: Option<i64>,
+    pub end_reason: Option<String>,
+}
+
+/// What a request's session check needs: the session and whether its user is disabled.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SessionState {
+    pub user_id: String,
+    pub ended_at: Option<i64>,
+    pub user_disabled_at: Option<i64>,
 }
 
 /// Which tenant (and store) owns a document id. Never moves once written.

@@ -7,6 +7,7 @@ pub mod protocol;
 mod registry;
 mod repos;
 mod samod_storage;
+pub mod session_watch;
 mod throttle;
 pub(crate) mod ws;
 

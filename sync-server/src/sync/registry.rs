@@ -195,6 +195,14 @@ impl ConnectionRegistry {
             .count()
     }
 
+    /// Asks one connection to close; returns whether it was open.
+    pub fn close(&self, conn: ConnId, reason: &str) -> bool {
+        self.lock()
+            .conns
+            .get(&conn)
+            .is_some_and(|c| c.close.send(reason.to_string()).is_ok())
+    }
+
     /// Asks every connection to close (shutdown).
     pub fn close_all(&self, reason: &str) {
         for c in self.lock().conns.values() {

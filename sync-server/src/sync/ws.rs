@@ -100,13 +100,14 @@ pub async fn sync_handler(
         }
     };
     let max = cfg.max_frame_bytes;
+    let lease = app.services.session_lease(&token);
     ws.max_message_size(max)
         .max_frame_size(max)
         // Small initial buffers (they grow as needed): idle connections are
         // the common case, and the 128 KiB default dominates their memory.
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
-        .on_upgrade(move |socket| run_connection(app, principal, tenant, admitted, socket))
+        .on_upgrade(move |socket| run_connection(app, principal, tenant, admitted, lease, socket))
 }
 
 /// A registered connection; unregistered when dropped, also when the upgrade never happens.
@@ -323,12 +324,14 @@ async fn run_connection(
     principal: Principal,
     tenant: String,
     mut admitted: Admitted,
+    lease: Option<crate::service::SessionLease>,
     socket: WebSocket,
 ) {
     let id = admitted.id;
     let Some(close_rx) = admitted.close_rx.take() else {
         return;
     };
+    let _watch = super::session_watch::start(&app, id, lease);
     app.sync
         .metrics
         .connections_total

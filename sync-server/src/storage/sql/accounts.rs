@@ -8,8 +8,8 @@ use futures::future::BoxFuture;
 use super::Backend;
 use crate::error::{Error, Result};
 use crate::storage::{
-    AccountStorage, EnrollmentCodeRow, RefreshTokenRow, StoreRow, Tenant, TerminalReport,
-    TerminalRow, TerminalStatusRow, UserRow,
+    AccountStorage, EnrollmentCodeRow, RefreshTokenRow, RefreshUse, StoreRow, Tenant,
+    TerminalReport, TerminalRow, TerminalStatusRow, UserRow,
 };
 
 impl AccountStorage for Backend {
@@ -131,8 +131,8 @@ impl AccountStorage for Backend {
     fn user<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<UserRow>>> {
         Box::pin(async move {
             Ok(sqlx::query_as(
-                "SELECT id, tenant_id, store_id, email, password_hash, role, created_at \
-                 FROM users WHERE id = $1",
+                "SELECT id, tenant_id, store_id, email, password_hash, role, created_at, \
+                 disabled_at FROM users WHERE id = $1",
             )
             .bind(id)
             .fetch_optional(&self.pool)
@@ -143,8 +143,8 @@ impl AccountStorage for Backend {
     fn user_by_email<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<Option<UserRow>>> {
         Box::pin(async move {
             Ok(sqlx::query_as(
-                "SELECT id, tenant_id, store_id, email, password_hash, role, created_at \
-                 FROM users WHERE email = $1",
+                "SELECT id, tenant_id, store_id, email, password_hash, role, created_at, \
+                 disabled_at FROM users WHERE email = $1",
             )
             .bind(email)
             .fetch_optional(&self.pool)
@@ -357,14 +357,15 @@ impl AccountStorage for Backend {
     fn insert_refresh_token<'a>(&'a self, t: &'a RefreshTokenRow) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             sqlx::query(
-                "INSERT INTO refresh_tokens (token_hash, user_id, created_at, expires_at, used_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO refresh_tokens (token_hash, user_id, created_at, expires_at, used_at, \
+                 session_id) VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(&t.token_hash)
             .bind(&t.user_id)
             .bind(t.created_at)
             .bind(t.expires_at)
             .bind(t.used_at)
+            .bind(&t.session_id)
             .execute(&self.pool)
             .await
             .map_err(|e| Error::from_insert(e, "refresh token collision"))?;
@@ -376,17 +377,31 @@ impl AccountStorage for Backend {
         &'a self,
         token_hash: &'a str,
         now: i64,
-    ) -> BoxFuture<'a, Result<Option<RefreshTokenRow>>> {
+    ) -> BoxFuture<'a, Result<RefreshUse>> {
         Box::pin(async move {
-            Ok(sqlx::query_as(
+            let fresh: Option<RefreshTokenRow> = sqlx::query_as(
                 "UPDATE refresh_tokens SET used_at = $2 \
                  WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 \
-                 RETURNING token_hash, user_id, created_at, expires_at, used_at",
+                 RETURNING token_hash, user_id, created_at, expires_at, used_at, session_id",
             )
             .bind(token_hash)
             .bind(now)
             .fetch_optional(&self.pool)
-            .await?)
+            .await?;
+            if let Some(row) = fresh {
+                return Ok(RefreshUse::Fresh(row));
+            }
+            let seen: Option<RefreshTokenRow> = sqlx::query_as(
+                "SELECT token_hash, user_id, created_at, expires_at, used_at, session_id \
+                 FROM refresh_tokens WHERE token_hash = $1",
+            )
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+            Ok(match seen {
+                Some(row) if row.used_at.is_some() => RefreshUse::Reused(row),
+                _ => RefreshUse::Invalid,
+            })
         })
     }
 }

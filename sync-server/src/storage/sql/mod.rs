@@ -12,6 +12,7 @@ mod claims;
 mod lan;
 mod projections;
 mod reports;
+mod sessions;
 mod store_docs;
 
 use super::{BACKEND, Backend, Db, MIGRATOR, PROJECTED_RECORDS_SQL};
