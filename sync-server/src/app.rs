@@ -99,7 +99,8 @@ pub(crate) async fn metrics(
     headers: axum::http::HeaderMap,
 ) -> axum::response::Response {
     let Some(expected) = &app.services.config.metrics_token else {
-        return crate::error::Error::NotFound("no such endpoint").into_response();
+        return crate::error::Error::NotFound("metrics are off: no metrics_token is set")
+            .into_response();
     };
     // Compared as SHA-256 digests, so the time taken says nothing about the token.
     let given = crate::extract::bearer_token(&headers).unwrap_or_default();

@@ -57,7 +57,7 @@ impl TrustedProxies {
             .flat_map(|v| v.split(','))
             .map(str::trim)
             .collect::<Vec<_>>();
-        for hop in hops.into_iter().rev() {
+        for hop in hops.iter().rev() {
             let Ok(addr) = hop.parse::<IpAddr>() else {
                 break;
             };

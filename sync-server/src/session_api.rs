@@ -27,13 +27,12 @@ impl std::fmt::Debug for ChangePasswordRequest {
     }
 }
 
-/// A user of the caller's tenant.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+/// `{user_id}`: a user of the caller's tenant.
+#[derive(Debug, utoipa::IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct UserPath {
     /// The user's id (as returned when the manager was created).
-    #[allow(dead_code, reason = "documents the path parameter")]
-    user_id: String,
+    pub user_id: String,
 }
 
 fn token(headers: &HeaderMap) -> Result<String> {

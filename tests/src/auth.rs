@@ -28,6 +28,7 @@ pub struct Tenant {
 }
 
 /// A running server with its client.
+#[derive(Debug)]
 pub struct AuthServer {
     pub server: ServerProcess,
     pub base: String,
@@ -271,6 +272,12 @@ pub struct SyncSocket {
     ws: tokio_tungstenite::WebSocketStream<
         tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
     >,
+}
+
+impl std::fmt::Debug for SyncSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SyncSocket")
+    }
 }
 
 impl SyncSocket {

@@ -181,26 +181,33 @@ impl Services {
 mod tests {
     use super::*;
 
+    type Gate = std::sync::Arc<std::sync::Mutex<std::sync::mpsc::Receiver<()>>>;
+
+    /// A check that holds its permit until `gate` lets it go.
+    fn hold(
+        checks: &std::sync::Arc<PasswordChecks>,
+        gate: &Gate,
+    ) -> tokio::task::JoinHandle<Result<()>> {
+        let (checks, gate) = (checks.clone(), gate.clone());
+        tokio::spawn(async move {
+            checks
+                .run(move || {
+                    let _ = gate.lock().expect("gate").recv();
+                })
+                .await
+        })
+    }
+
     #[tokio::test]
     async fn a_full_queue_answers_busy() {
         let checks = std::sync::Arc::new(PasswordChecks::new(1, 1));
         let (tx, rx) = std::sync::mpsc::channel::<()>();
-        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
-        let hold =
-            |c: std::sync::Arc<PasswordChecks>,
-             rx: std::sync::Arc<std::sync::Mutex<std::sync::mpsc::Receiver<()>>>| {
-                tokio::spawn(async move {
-                    c.run(move || {
-                        let _ = rx.lock().unwrap().recv();
-                    })
-                    .await
-                })
-            };
-        let running = hold(checks.clone(), rx.clone());
+        let gate: Gate = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        let running = hold(&checks, &gate);
         while checks.permits.available_permits() > 0 {
             tokio::task::yield_now().await;
         }
-        let queued = hold(checks.clone(), rx.clone());
+        let queued = hold(&checks, &gate);
         while checks.waiting.load(Ordering::SeqCst) == 0 {
             tokio::task::yield_now().await;
         }
