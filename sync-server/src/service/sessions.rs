@@ -155,7 +155,7 @@ impl Services {
                         user_id = %row.user_id,
                         "refresh token used twice: ending its session"
                     );
-                    self.end_sessions(&[session.clone()], end_reason::REFRESH_REUSED)
+                    self.end_sessions(std::slice::from_ref(session), end_reason::REFRESH_REUSED)
                         .await?;
                 }
                 return Err(invalid);
