@@ -242,6 +242,29 @@ impl RawPeer {
         }
     }
 
+    /// How the server refused this connection within `within`: an `error` frame's message, or
+    /// the connection closed (a frame over the limit may be refused by the WebSocket layer with a
+    /// close, before any protocol frame). `None` if it stayed open and silent about it.
+    pub async fn refusal_within(&mut self, within: Duration) -> Option<String> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let msg = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .ok()?;
+            match msg {
+                Some(Ok(Message::Binary(b))) => {
+                    if let Ok(Frame::Error { message }) = wire::decode(&b) {
+                        return Some(message);
+                    }
+                }
+                Some(Ok(Message::Close(reason))) => return Some(format!("closed: {reason:?}")),
+                None => return Some("closed".into()),
+                Some(Err(e)) => return Some(format!("closed: {e}")),
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
     /// The first frame about `doc` within `within` (others are skipped), or an `error` frame.
     pub async fn answer_about(&mut self, doc: &str, within: Duration) -> Option<Frame> {
         let deadline = tokio::time::Instant::now() + within;

@@ -504,13 +504,7 @@ fn gate_abusive_tenant_does_not_delay_another_tenants_acknowledgements() {
         let huge_doc = wire::new_document_id();
         big_sender.sync(&huge_doc, blob_message(17 * 1024 * 1024)).await;
         // Other frames (announcements of the tenant's documents) may come first.
-        let mut refused = None;
-        while let Some(f) = big_sender.next_frame(Duration::from_secs(10)).await {
-            if let Frame::Error { message } = f {
-                refused = Some(message);
-                break;
-            }
-        }
+        let refused = big_sender.refusal_within(Duration::from_secs(10)).await;
         assert!(refused.is_some(), "a 17 MiB frame was not refused");
         assert!(claim_of(&db.url, &huge_doc).is_empty(), "the oversized frame claimed its document");
         assert!(stored_document(&db.url, &huge_doc).is_none(), "the oversized frame was stored");
