@@ -346,18 +346,7 @@ impl ServerProcess {
 
     /// Runs `sync-server admin …` against the same database and parses its JSON output.
     pub fn admin(&self, args: &[&str]) -> Value {
-        let out = Command::new(workspace_bin("sync-server"))
-            .args(&self.db_args)
-            .arg("admin")
-            .args(args)
-            .output()
-            .expect("sync-server admin");
-        assert!(
-            out.status.success(),
-            "admin {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout)
+        serde_json::from_str(&self.admin_plain(args))
             .unwrap_or_else(|e| panic!("admin {args:?} printed no JSON ({e})"))
     }
 }
