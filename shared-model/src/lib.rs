@@ -13,6 +13,7 @@ pub mod codec;
 pub mod conflicts;
 pub mod csv_cell;
 pub mod documents;
+pub mod enrol_link;
 pub mod error;
 pub mod heartbeat;
 pub mod ids;

@@ -89,6 +89,24 @@ describe("first run to selling", () => {
     expect(calls.find((c) => c.cmd === "plugin:enrolment|enrol")!.args).toEqual({ serverUrl: "https://toko.example", code: "ABCD-1234" });
   });
 
+  it("fills the server and the code from a scanned enrolment link", async () => {
+    await fill("server-url", "");
+    await fill("enrol-code", "snapkasir://enrol?server=http%3A%2F%2F10.0.0.5%3A8080%2F&code=K7QM-2XWP-9HDA");
+    expect(($("server-url") as HTMLInputElement).value).toBe("http://10.0.0.5:8080");
+    expect(($("enrol-code") as HTMLInputElement).value).toBe("K7QM-2XWP-9HDA");
+    $("enrol-submit")!.click();
+    await until(() => calls.filter((c) => c.cmd === "plugin:enrolment|enrol").length === 2, "the second enrolment");
+    expect(calls.filter((c) => c.cmd === "plugin:enrolment|enrol")[1]!.args).toEqual({ serverUrl: "http://10.0.0.5:8080", code: "K7QM-2XWP-9HDA" });
+  });
+
+  it("refuses a damaged enrolment link in words", async () => {
+    await fill("enrol-code", "snapkasir://enrol?server=ftp%3A%2F%2Fx&code=AB12");
+    $("enrol-submit")!.click();
+    await until(() => $("toast")?.textContent?.startsWith("Tautan pendaftaran"), "the bad link message");
+    expect(calls.filter((c) => c.cmd === "plugin:enrolment|enrol").length).toBe(2);
+    await fill("enrol-code", "");
+  });
+
   it("starts the demo store and shows its PINs", async () => {
     $("demo-button")!.click();
     const pins = await until(() => $("demo-pins"), "the demo PINs");

@@ -15,6 +15,7 @@ export const id = {
   "first.code": "Kode pendaftaran",
   "first.submit": "Daftarkan",
   "first.need_both": "Isi alamat server dan kode pendaftaran.",
+  "first.bad_link": "Tautan pendaftaran yang dipindai tidak valid. Pindai lagi atau ketik alamat server dan kode.",
   "demo.pins": "PIN demo: {cashier} (kasir) {cashier_pin} · {supervisor} (supervisor) {supervisor_pin}",
 
   "role.Cashier": "Kasir",
@@ -240,6 +241,7 @@ export const en: Record<Key, string> = {
   "first.code": "Enrolment code",
   "first.submit": "Enrol",
   "first.need_both": "Fill in the server address and the enrolment code.",
+  "first.bad_link": "The scanned enrolment link is not valid. Scan it again or type the server address and the code.",
   "demo.pins": "Demo PINs: {cashier} (cashier) {cashier_pin} · {supervisor} (supervisor) {supervisor_pin}",
 
   "role.Cashier": "Cashier",

@@ -1,9 +1,12 @@
 //! First run: try the demo store, or enrol this till with a server address and a code (typed
-//! or scanned into the field: a scanner types it and ends with Enter, which submits).
+//! or scanned into the field: a scanner types it and ends with Enter, which submits). The
+//! dashboard's QR code holds an enrolment link (server and code in one); scanned or pasted into
+//! either field it fills both.
 
 import { useState } from "preact/hooks";
 import { Btn } from "../components";
 import { t } from "../i18n";
+import { isEnrolLink, parseEnrolLink } from "../enrol-link";
 import { enrol, showToast, startDemo } from "../state";
 
 export function FirstRun() {
@@ -11,8 +14,23 @@ export function FirstRun() {
   const [code, setCode] = useState("");
   const [busy, setBusy] = useState(false);
 
+  /** A field's new text: an enrolment link fills both fields, anything else only its own. */
+  const typed = (value: string, own: (v: string) => void) => {
+    const link = parseEnrolLink(value);
+    if (link) {
+      setServerUrl(link.server);
+      setCode(link.code);
+    } else {
+      own(value);
+    }
+  };
+
   const submit = async (e: Event) => {
     e.preventDefault();
+    if (isEnrolLink(serverUrl) || isEnrolLink(code)) {
+      showToast(t("first.bad_link"), "error");
+      return;
+    }
     if (!serverUrl.trim() || !code.trim()) {
       showToast(t("first.need_both"), "error");
       return;
@@ -61,7 +79,7 @@ export function FirstRun() {
                 autoComplete="off"
                 placeholder="https://"
                 value={serverUrl}
-                onInput={(e) => setServerUrl(e.currentTarget.value)}
+                onInput={(e) => typed(e.currentTarget.value, setServerUrl)}
               />
             </label>
             <label>
@@ -71,7 +89,7 @@ export function FirstRun() {
                 autoComplete="off"
                 autoCapitalize="characters"
                 value={code}
-                onInput={(e) => setCode(e.currentTarget.value)}
+                onInput={(e) => typed(e.currentTarget.value, setCode)}
               />
             </label>
             <Btn testid="enrol-submit" type="submit" kind="primary" disabled={busy}>
