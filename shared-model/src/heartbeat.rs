@@ -18,6 +18,14 @@ pub struct HeartbeatRequest {
     /// Sale and refund ids the terminal has not heard about yet (at most 1000, each 1–64 bytes).
     #[cfg_attr(feature = "openapi", schema(max_items = 1000))]
     pub unacknowledged: Vec<String>,
+    /// The till's app version, e.g. `0.1.0` (1–32 characters, no control characters); tills
+    /// from before it existed send none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 32, pattern = r"^[^\x00-\x1F\x7F-\x9F]{1,32}$")
+    )]
+    pub app_version: Option<String>,
 }
 
 /// What the server answers.

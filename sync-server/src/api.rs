@@ -18,7 +18,9 @@ use crate::reports::{
     ConflictItem, DateRange, DaySales, HourSales, KeySales, LowStockItem, MethodSales,
     ProductSales, RefundItem, ShiftItem, StockOnHand,
 };
-use crate::service::{Enrollment, NewEnrollmentCode, StoreView, TerminalView, TokenPair};
+use crate::service::{
+    Enrollment, ManagerView, NewEnrollmentCode, StoreView, TerminalView, TokenPair,
+};
 use crate::service::{Persisted, PersistedRequest};
 use crate::state::AppState;
 
@@ -238,6 +240,15 @@ macro_rules! store_rows_handler {
 }
 
 store_rows_handler! {
+    #[utoipa::path(get, path = "/api/v1/stores/{store_id}/managers", params(StorePath), security(("bearer" = [])),
+        description = "The store's managers (disabled ones too), by email.",
+        responses((status = 200, description = "the store's managers", body = Vec<ManagerView>),
+            (status = 403, description = NOT_MANAGER, body = ErrorBody),
+            (status = 404, description = NO_STORE, body = ErrorBody)))]
+    list_managers -> ManagerView
+}
+
+store_rows_handler! {
     #[utoipa::path(get, path = "/api/v1/stores/{store_id}/terminals", params(StorePath), security(("bearer" = [])),
         description = "The store's terminals with their last sync (`last_seen_at`), open connection and last heartbeat report (`last_report`, null when never reported).",
         responses((status = 200, description = "the store's terminals", body = Vec<TerminalView>),
@@ -450,7 +461,10 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/refresh", post(refresh))
         .route("/me", get(me))
         .route("/stores", get(list_stores).post(create_store))
-        .route("/stores/{store_id}/managers", post(create_manager))
+        .route(
+            "/stores/{store_id}/managers",
+            get(list_managers).post(create_manager),
+        )
         .route("/stores/{store_id}/terminals", get(list_terminals))
         .route(
             "/stores/{store_id}/enrollment-codes",

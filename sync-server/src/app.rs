@@ -166,6 +166,7 @@ pub async fn serve_with_tls(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     tokio::spawn(state.services.clone().watch_revocations());
+    tokio::spawn(state.services.clone().watch_presence());
     crate::store_tasks::spawn(&state);
     tokio::spawn(
         state

@@ -100,6 +100,9 @@ pub struct Config {
     /// `ws://host:port/sync` at which other instances reach this one. When
     /// set, instances sharing the database peer with each other.
     pub advertise_url: Option<String>,
+    /// The address tills enrol with, e.g. `https://pos.example.com` (the dashboard's enrolment
+    /// QR code holds it). Without it the dashboard uses the address the owner's browser used.
+    pub public_url: Option<String>,
     /// PEM certificate chain (server certificate first): with `tls_key`, the
     /// server speaks https and wss itself.
     pub tls_cert: Option<PathBuf>,
@@ -140,6 +143,7 @@ impl Default for Config {
             revocation_poll_ms: 400,
             baseline_interval_secs: 600,
             advertise_url: None,
+            public_url: None,
             tls_cert: None,
             tls_key: None,
         }
@@ -249,6 +253,9 @@ impl Config {
         env_field!("SNAPKASIR_BASELINE_INTERVAL_SECS", baseline_interval_secs);
         if let Some(v) = get("SNAPKASIR_ADVERTISE_URL").filter(|v| !v.is_empty()) {
             self.advertise_url = Some(v);
+        }
+        if let Some(v) = get("SNAPKASIR_PUBLIC_URL").filter(|v| !v.is_empty()) {
+            self.public_url = Some(v);
         }
         if let Some(v) = get("SNAPKASIR_TLS_CERT").filter(|v| !v.is_empty()) {
             self.tls_cert = Some(PathBuf::from(v));

@@ -99,6 +99,7 @@ pub struct DocumentPath {
         crate::api::list_stores,
         crate::api::create_store,
         crate::api::create_manager,
+        crate::api::list_managers,
         crate::api::list_terminals,
         crate::api::create_enrollment_code,
         crate::api::enroll,

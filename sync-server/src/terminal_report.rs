@@ -58,6 +58,13 @@ pub async fn report(
     {
         return Err(Error::BadRequest("invalid record id".into()));
     }
+    if let Some(v) = &req.app_version
+        && (v.is_empty() || v.chars().count() > 32 || v.chars().any(char::is_control))
+    {
+        return Err(Error::BadRequest(
+            "app_version must have 1-32 characters and no control characters".into(),
+        ));
+    }
     let terminal_time = req.terminal_time.0;
     let now = Utc::now();
     let cap = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
@@ -69,6 +76,7 @@ pub async fn report(
             waiting_documents: cap(req.waiting_documents),
             waiting_sales: cap(req.waiting_sales),
             clock_skew_ms: (terminal_time - now).num_milliseconds(),
+            app_version: req.app_version,
         })
         .await?;
     let acknowledged = if req.unacknowledged.is_empty() {

@@ -19,6 +19,17 @@ pub struct Bootstrap {
     pub owner_id: String,
 }
 
+/// A manager of a store as shown to owners and managers (never the password hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ManagerView {
+    pub id: String,
+    pub email: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Disabled managers cannot sign in (`POST /api/v1/users/{user_id}/enable` lets them again).
+    pub disabled: bool,
+}
+
 /// A store as shown to owners and managers.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StoreView {
@@ -123,6 +134,21 @@ impl Services {
             .into_iter()
             .filter(|s| access::may_see_store(who, s))
             .map(StoreView::from)
+            .collect())
+    }
+
+    /// The managers of a store (for those who may manage it), by email.
+    pub async fn list_managers(&self, who: &Principal, store_id: &str) -> Result<Vec<ManagerView>> {
+        self.store_for(who, store_id).await?;
+        let rows = self.storage.managers_of_store(store_id).await?;
+        Ok(rows
+            .into_iter()
+            .map(|u| ManagerView {
+                id: u.id,
+                email: u.email,
+                created_at: u.created_at,
+                disabled: u.disabled_at.is_some(),
+            })
             .collect())
     }
 

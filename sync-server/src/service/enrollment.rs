@@ -271,8 +271,13 @@ pub(super) fn in_enrolment_order(mut all: Vec<TerminalRow>) -> Vec<(String, Term
     all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     all.into_iter()
         .enumerate()
-        .map(|(i, t)| (format!("T{}", i + 1), t))
+        .map(|(i, t)| (code_at(i), t))
         .collect()
+}
+
+/// The code of the terminal at `index` (from 0) in its store's enrolment order.
+pub(super) fn code_at(index: usize) -> String {
+    format!("T{}", index + 1)
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ mod users;
 
 use std::sync::Arc;
 
-pub use accounts::{Bootstrap, StoreView};
+pub use accounts::{Bootstrap, ManagerView, StoreView};
 pub use documents::{Persisted, PersistedRequest};
 pub use enrollment::{Enrollment, NewEnrollmentCode};
 pub use login::PasswordChecks;

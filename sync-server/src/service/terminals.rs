@@ -1,5 +1,16 @@
 //! Enrolled terminals: listing them with their connection and last report, revoking them
-//! (closing their connections on every instance).
+//! (closing their connections on every instance), and telling the other instances which
+//! terminals are connected here ([`Services::watch_presence`]).
+//!
+//! "Online now" must hold across instances behind one load balancer, and the registry of open
+//! connections is per instance. So each instance vouches in storage for the terminals connected
+//! to it: `connected_until` is set to a lease ([`PRESENCE_LEASE_MS`]) ahead when a connection
+//! opens and renewed while it lasts, and set to the closing time when it closes (checked every
+//! [`PRESENCE_CHECK_MS`]). A crashed instance's vouching runs out with its lease. Known limit: a
+//! till that moves from instance A to B within one check may show offline on other instances
+//! until B's next check.
+
+use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
@@ -15,11 +26,17 @@ pub struct TerminalView {
     pub id: String,
     pub store_id: String,
     pub name: String,
+    /// The terminal's code within the store (`T1`, `T2`, … in enrolment order), as on its
+    /// receipt numbers.
+    pub code: String,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
     pub last_seen_at: Option<i64>,
     /// Whether the terminal has an open sync connection to this instance.
     pub connected: bool,
+    /// Whether the terminal has an open sync connection to any instance (this one, or another
+    /// one vouching for it in storage); never for a revoked terminal.
+    pub online: bool,
     /// What the terminal last reported through its heartbeat; `null` when it never reported.
     pub last_report: Option<TerminalReportView>,
 }
@@ -35,7 +52,16 @@ pub struct TerminalReportView {
     pub waiting_sales: i64,
     /// The terminal's clock minus the server's when it reported, in milliseconds.
     pub clock_skew_ms: i64,
+    /// The till's app version, `null` for tills that do not report it.
+    pub app_version: Option<String>,
 }
+
+/// How far ahead an instance vouches for a terminal connected to it.
+pub const PRESENCE_LEASE_MS: i64 = 30_000;
+/// How often an instance looks for terminals that connected or disconnected.
+pub const PRESENCE_CHECK_MS: u64 = 500;
+/// How often an instance renews its vouching for the terminals still connected.
+const PRESENCE_RENEW_MS: i64 = 10_000;
 
 impl Services {
     /// Terminals of a store.
@@ -46,15 +72,22 @@ impl Services {
     ) -> Result<Vec<TerminalView>> {
         self.store_for(who, store_id).await?;
         let rows = self.storage.terminal_statuses_of_store(store_id).await?;
+        let now = now_ms();
+        // Storage lists them in enrolment order (creation time, then id), the order of the codes.
         Ok(rows
             .into_iter()
-            .map(|s| {
+            .enumerate()
+            .map(|(i, s)| {
                 let t = s.terminal;
+                let connected = self.connections.terminal_connected(&t.id);
                 TerminalView {
-                    connected: self.connections.terminal_connected(&t.id),
+                    online: t.revoked_at.is_none()
+                        && (connected || s.connected_until.is_some_and(|u| u > now)),
+                    connected,
                     id: t.id,
                     store_id: t.store_id,
                     name: t.name,
+                    code: super::enrollment::code_at(i),
                     created_at: t.created_at,
                     revoked_at: t.revoked_at,
                     last_seen_at: t.last_seen_at,
@@ -64,6 +97,7 @@ impl Services {
                         waiting_sales: s.waiting_sales,
                         // Written by the same update as `last_report_at`.
                         clock_skew_ms: s.clock_skew_ms.unwrap_or_default(),
+                        app_version: s.app_version,
                     }),
                 }
             })
@@ -100,6 +134,51 @@ impl Services {
             .close_terminal(terminal_id, "terminal revoked");
         tracing::warn!(terminal_id, closed, "terminal revoked");
         Ok(())
+    }
+
+    /// Vouches in storage for the terminals connected to this instance (see the module's
+    /// header). Runs until the process ends.
+    pub async fn watch_presence(self) {
+        let mut vouched: HashSet<String> = HashSet::new();
+        let mut renewed_at = 0;
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(PRESENCE_CHECK_MS)).await;
+            let now = now_ms();
+            let here = self.connections.connected_terminals();
+            let renew = now - renewed_at >= PRESENCE_RENEW_MS;
+            let opened: Vec<String> = if renew {
+                here.iter().cloned().collect()
+            } else {
+                here.difference(&vouched).cloned().collect()
+            };
+            let closed: Vec<String> = vouched.difference(&here).cloned().collect();
+            let mut ok = true;
+            if !opened.is_empty()
+                && let Err(e) = self
+                    .storage
+                    .set_terminals_connected_until(&opened, now + PRESENCE_LEASE_MS)
+                    .await
+            {
+                tracing::error!(error = %e, "recording connected terminals failed");
+                ok = false;
+            }
+            if !closed.is_empty()
+                && let Err(e) = self
+                    .storage
+                    .set_terminals_connected_until(&closed, now)
+                    .await
+            {
+                tracing::error!(error = %e, "recording disconnected terminals failed");
+                ok = false;
+            }
+            // On failure everything is tried again at the next check.
+            if ok {
+                vouched = here;
+                if renew {
+                    renewed_at = now;
+                }
+            }
+        }
     }
 
     /// Polls storage for revocations made by any instance (terminals revoked, user sessions

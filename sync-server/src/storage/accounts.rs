@@ -22,6 +22,8 @@ pub trait AccountStorage: Send + Sync {
     fn stores_of_tenant<'a>(&'a self, tenant_id: &'a str) -> BoxFuture<'a, Result<Vec<StoreRow>>>;
     fn insert_user<'a>(&'a self, u: &'a UserRow) -> BoxFuture<'a, Result<()>>;
     fn user<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<UserRow>>>;
+    /// The managers of a store (disabled ones too), by email.
+    fn managers_of_store<'a>(&'a self, store_id: &'a str) -> BoxFuture<'a, Result<Vec<UserRow>>>;
     fn user_by_email<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<Option<UserRow>>>;
     fn insert_enrollment_code<'a>(&'a self, c: &'a EnrollmentCodeRow) -> BoxFuture<'a, Result<()>>;
     /// Looks an enrollment code up by hash (used or not).
@@ -62,6 +64,13 @@ pub trait AccountStorage: Send + Sync {
     fn terminals_revoked_since(&self, since: i64) -> BoxFuture<'_, Result<Vec<String>>>;
     /// Records a terminal's heartbeat report (also its last-seen time).
     fn record_terminal_report<'a>(&'a self, r: &'a TerminalReport) -> BoxFuture<'a, Result<()>>;
+    /// Sets until when the terminals `ids` count as online (their sync connection is open on
+    /// the calling instance; a time in the past when it closed).
+    fn set_terminals_connected_until<'a>(
+        &'a self,
+        ids: &'a [String],
+        until: i64,
+    ) -> BoxFuture<'a, Result<()>>;
     fn insert_refresh_token<'a>(&'a self, t: &'a RefreshTokenRow) -> BoxFuture<'a, Result<()>>;
     /// Atomically marks an unexpired, unused token used and returns it; a token used before is
     /// [`RefreshUse::Reused`] (its family must be revoked), an unknown or expired one

@@ -288,6 +288,10 @@ pub struct TerminalStatusRow {
     pub waiting_documents: i64,
     pub waiting_sales: i64,
     pub clock_skew_ms: Option<i64>,
+    /// The app version of its last report.
+    pub app_version: Option<String>,
+    /// Until when an instance holding its sync connection vouches that it is online.
+    pub connected_until: Option<i64>,
 }
 
 /// A terminal's heartbeat report.
@@ -298,6 +302,7 @@ pub struct TerminalReport {
     pub waiting_documents: i64,
     pub waiting_sales: i64,
     pub clock_skew_ms: i64,
+    pub app_version: Option<String>,
 }
 
 // ---- store documents (migration 0007)

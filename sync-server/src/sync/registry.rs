@@ -218,6 +218,18 @@ impl ConnectionRegistry {
             .any(|c| matches!(&c.principal, Principal::Terminal { terminal_id: t, .. } if t == terminal_id))
     }
 
+    /// Ids of the terminals with an open connection here.
+    pub fn connected_terminals(&self) -> HashSet<String> {
+        self.lock()
+            .conns
+            .values()
+            .filter_map(|c| match &c.principal {
+                Principal::Terminal { terminal_id, .. } => Some(terminal_id.clone()),
+                Principal::User { .. } | Principal::Instance { .. } => None,
+            })
+            .collect()
+    }
+
     /// Removes a finished connection.
     pub fn unregister(&self, conn: ConnId) {
         let mut inner = self.lock();

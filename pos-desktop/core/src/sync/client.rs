@@ -385,6 +385,7 @@ impl Worker {
                 waiting_documents,
                 waiting_sales: t.waiting_records()?,
                 unacknowledged: t.unacknowledged_records(self.config.heartbeat_page)?,
+                app_version: Some(env!("CARGO_PKG_VERSION").to_string()),
             }
         };
         let sent = Instant::now();

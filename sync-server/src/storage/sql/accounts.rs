@@ -140,6 +140,18 @@ impl AccountStorage for Backend {
         })
     }
 
+    fn managers_of_store<'a>(&'a self, store_id: &'a str) -> BoxFuture<'a, Result<Vec<UserRow>>> {
+        Box::pin(async move {
+            Ok(sqlx::query_as(
+                "SELECT id, tenant_id, store_id, email, password_hash, role, created_at, \
+                 disabled_at FROM users WHERE store_id = $1 AND role = 'manager' ORDER BY email, id",
+            )
+            .bind(store_id)
+            .fetch_all(&self.pool)
+            .await?)
+        })
+    }
+
     fn user_by_email<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<Option<UserRow>>> {
         Box::pin(async move {
             Ok(sqlx::query_as(
@@ -288,8 +300,8 @@ impl AccountStorage for Backend {
         Box::pin(async move {
             Ok(sqlx::query_as(
                 "SELECT id, tenant_id, store_id, name, credential_hash, created_at, revoked_at, \
-                 last_seen_at, last_report_at, waiting_documents, waiting_sales, clock_skew_ms \
-                 FROM terminals WHERE store_id = $1 ORDER BY created_at, id",
+                 last_seen_at, last_report_at, waiting_documents, waiting_sales, clock_skew_ms, \
+                 app_version, connected_until FROM terminals WHERE store_id = $1 ORDER BY created_at, id",
             )
             .bind(store_id)
             .fetch_all(&self.pool)
@@ -341,15 +353,35 @@ impl AccountStorage for Backend {
         Box::pin(async move {
             sqlx::query(
                 "UPDATE terminals SET last_seen_at = $2, last_report_at = $2, waiting_documents = $3, \
-                 waiting_sales = $4, clock_skew_ms = $5 WHERE id = $1",
+                 waiting_sales = $4, clock_skew_ms = $5, app_version = $6 WHERE id = $1",
             )
             .bind(&r.terminal_id)
             .bind(r.at)
             .bind(r.waiting_documents)
             .bind(r.waiting_sales)
             .bind(r.clock_skew_ms)
+            .bind(&r.app_version)
             .execute(&self.pool)
             .await?;
+            Ok(())
+        })
+    }
+
+    fn set_terminals_connected_until<'a>(
+        &'a self,
+        ids: &'a [String],
+        until: i64,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let mut tx = self.pool.begin().await?;
+            for id in ids {
+                sqlx::query("UPDATE terminals SET connected_until = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(until)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
             Ok(())
         })
     }
