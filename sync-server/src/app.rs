@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
             axum::routing::post(crate::terminal_report::heartbeat),
         )
         .nest("/api/v1", crate::api::routes())
+        .merge(crate::dashboard::routes(state.clone()))
         .layer(axum::middleware::from_fn(trace))
         .with_state(state)
 }

@@ -184,7 +184,7 @@ impl JwtKey {
     }
 
     /// HMAC-SHA256 of `msg` under this key.
-    fn raw_tag(&self, msg: &str) -> Vec<u8> {
+    pub(crate) fn raw_tag(&self, msg: &str) -> Vec<u8> {
         let mut mac = self.mac();
         mac.update(msg.as_bytes());
         mac.finalize().into_bytes().to_vec()

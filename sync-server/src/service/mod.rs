@@ -1,6 +1,6 @@
 //! Tenancy and auth use-cases. HTTP handlers and the admin CLI call these;
 //! they hold the logic, the edges stay thin. One file per concern: [`accounts`], [`login`],
-//! [`sessions`], [`users`], [`enrollment`], [`terminals`], [`documents`], [`lan`].
+//! [`sessions`], [`users`], [`web_session`], [`enrollment`], [`terminals`], [`documents`], [`lan`].
 
 mod accounts;
 mod documents;
@@ -10,6 +10,7 @@ mod login;
 mod sessions;
 mod terminals;
 mod users;
+mod web_session;
 
 use std::sync::Arc;
 
