@@ -78,7 +78,7 @@ async fn served_routes(app: &Router, state: &AppState) -> BTreeSet<(String, Stri
         router_paths(&sync_server::dashboard::routes(state.clone()).with_state(state.clone()));
     let mut served = BTreeSet::new();
     for template in router_paths(app).difference(&pages) {
-        let uri = fill_params(&template);
+        let uri = fill_params(template);
         for method in METHODS {
             let req = Request::builder()
                 .method(method.clone())
