@@ -54,6 +54,8 @@ pub mod i18n;
 pub mod overview;
 pub mod page;
 pub mod session;
+pub mod staff;
+pub mod tills;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -73,6 +75,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/lang", post(account::set_lang))
         .route("/assets/{file}", get(assets::serve))
         .merge(overview::routes())
+        .merge(tills::routes())
+        .merge(staff::routes())
         // Any other path outside `/api/v1` (which answers JSON): the 404 page.
         .fallback(|| async { page::PageError::not_found() })
         .layer(axum::middleware::from_fn_with_state(state, csrf::layer))
