@@ -9,20 +9,30 @@
 //!   terminals, enrollment codes and managers): [`manage_store`];
 //! - tenant-wide changes (stores, managers, disabling users): [`create_store`],
 //!   [`add_manager`], [`disable_user`];
-//! - the staff API: [`change_staff_member`].
+//! - the staff API: [`change_staff_member`];
+//! - app credentials (other web products of a tenant): [`manage_apps`], [`app_credential`].
+//!
+//! An app credential ([`Principal::App`]) reaches its tenant's tenant-wide documents only:
+//! the documents it writes first are claimed by the tenant with no store, like an owner's, so
+//! the tenant's owners (and other apps of the tenant) reach them too; a document claimed by a
+//! store (everything the tills and the server keep for a store) is out of its reach, and so is
+//! every store, report and management action. A web product that needs a store's data reads
+//! it through an owner's API access, not through its sync credential.
 
 use shared_model::users::Role as StaffRole;
 
 use crate::auth::{INSTANCE_PEER_PREFIX, Principal, Role, instance_peer_id};
 use crate::error::{Error, Result};
-use crate::storage::{DocClaim, StoreRow, UserRow};
+use crate::storage::{AppCredentialRow, DocClaim, StoreRow, UserRow};
 
 /// Whether `who` may reach something owned by `tenant` and `store` (`None`: tenant-wide).
 /// Instances reach everything; owners their whole tenant; managers and terminals their store
-/// and the tenant-wide things.
+/// and the tenant-wide things; apps the tenant-wide things only.
 pub fn may_reach(who: &Principal, tenant: &str, store: Option<&str>) -> bool {
-    if matches!(who, Principal::Instance { .. }) {
-        return true;
+    match who {
+        Principal::Instance { .. } => return true,
+        Principal::App { tenant_id, .. } => return tenant_id == tenant && store.is_none(),
+        Principal::User { .. } | Principal::Terminal { .. } => {}
     }
     if who.tenant_id() != tenant {
         return false;
@@ -51,7 +61,9 @@ pub fn document(who: &Principal, claim: Option<&DocClaim>) -> Result<()> {
 pub fn may_bind_peer(who: &Principal, peer_id: &str, tenant: &str) -> bool {
     match who {
         Principal::Instance { instance_id } => peer_id == instance_peer_id(instance_id, tenant),
-        Principal::User { .. } | Principal::Terminal { .. } => !is_instance_peer(peer_id),
+        Principal::User { .. } | Principal::Terminal { .. } | Principal::App { .. } => {
+            !is_instance_peer(peer_id)
+        }
     }
 }
 
@@ -90,7 +102,7 @@ pub fn manage_store(who: &Principal, store: &StoreRow) -> Result<()> {
             *tenant_id == store.tenant_id
                 && (*role == Role::Owner || store_id.as_deref() == Some(&store.id))
         }
-        Principal::Terminal { .. } | Principal::Instance { .. } => false,
+        Principal::Terminal { .. } | Principal::App { .. } | Principal::Instance { .. } => false,
     };
     if !manages {
         return Err(Error::Forbidden("not allowed to manage this store"));
@@ -136,6 +148,21 @@ pub fn disable_user(who: &Principal, target: Option<&UserRow>) -> Result<()> {
     Ok(())
 }
 
+/// The tenant whose app credentials `who` lists, makes and revokes: owners only.
+pub fn manage_apps(who: &Principal) -> Result<&str> {
+    owner_tenant(who).ok_or(Error::Forbidden("only owners manage app credentials"))
+}
+
+/// Revoking `credential` (`None` when unknown): an owner of its tenant ([`manage_apps`]);
+/// another tenant's credential is "not found".
+pub fn app_credential(who: &Principal, credential: Option<&AppCredentialRow>) -> Result<()> {
+    let tenant = manage_apps(who)?;
+    match credential {
+        Some(c) if c.tenant_id == tenant => Ok(()),
+        _ => Err(Error::NotFound("app credential not found")),
+    }
+}
+
 /// Whether the staff API may change a store user whose role is `current` (after
 /// [`manage_store`]): cashiers and supervisors; managers are managed on the terminals.
 pub fn change_staff_member(current: StaffRole) -> Result<()> {
@@ -174,6 +201,13 @@ mod tests {
             terminal_id: "x".into(),
             tenant_id: tenant.into(),
             store_id: store.into(),
+        }
+    }
+
+    fn app(tenant: &str) -> Principal {
+        Principal::App {
+            app_id: "a".into(),
+            tenant_id: tenant.into(),
         }
     }
 
@@ -334,6 +368,70 @@ mod tests {
             disable_user(&owner("t"), Some(&user("o", "t", None))),
             Err(Error::Forbidden("owners cannot disable themselves"))
         ));
+    }
+
+    #[test]
+    fn apps_reach_tenant_wide_documents_only() {
+        let a = app("t");
+        assert!(may_reach(&a, "t", None));
+        assert!(!may_reach(&a, "t", Some("s")));
+        assert!(!may_reach(&a, "t2", None));
+        // Its own documents (claimed by the tenant) and an owner's; never a till's.
+        assert!(may_see_document(&a, &claim("t", None)));
+        assert!(!may_see_document(&a, &claim("t", Some("s"))));
+        assert!(!may_see_document(&a, &claim("t2", None)));
+        assert!(matches!(
+            document(&a, Some(&claim("t", Some("s")))),
+            Err(Error::NotFound("document not found"))
+        ));
+        // What an app claims, the tenant's owner and its tills may read like any tenant-wide
+        // document; another tenant's may not.
+        let by_app = claim("t", None);
+        assert!(may_see_document(&owner("t"), &by_app));
+        assert!(may_see_document(&terminal("t", "s"), &by_app));
+        assert!(!may_see_document(&owner("t2"), &by_app));
+        // No store, report or management action; no instance peer id.
+        let s = store("t", "s");
+        assert!(!may_see_store(&a, &s));
+        assert!(matches!(read_reports(&a, &s), Err(Error::NotFound(_))));
+        assert!(matches!(manage_store(&a, &s), Err(Error::NotFound(_))));
+        assert!(create_store(&a).is_err());
+        assert!(add_manager(&a).is_err());
+        assert!(manage_apps(&a).is_err());
+        assert!(may_bind_peer(&a, "web-1", "t"));
+        assert!(!may_bind_peer(&a, &instance_peer_id("i1", "t"), "t"));
+    }
+
+    #[test]
+    fn app_credentials_are_for_owners_of_their_tenant() {
+        let cred = |tenant: &str| AppCredentialRow {
+            id: "c".into(),
+            tenant_id: tenant.into(),
+            name: "web".into(),
+            secret_hash: "h".into(),
+            created_by: "o".into(),
+            created_at: 0,
+            revoked_at: None,
+            last_used_at: None,
+        };
+        assert_eq!(manage_apps(&owner("t")).unwrap(), "t");
+        for who in [manager("t", "s"), terminal("t", "s"), app("t"), instance()] {
+            assert!(matches!(
+                manage_apps(&who),
+                Err(Error::Forbidden("only owners manage app credentials"))
+            ));
+            assert!(matches!(
+                app_credential(&who, Some(&cred("t"))),
+                Err(Error::Forbidden(_))
+            ));
+        }
+        assert!(app_credential(&owner("t"), Some(&cred("t"))).is_ok());
+        for c in [Some(cred("t2")), None] {
+            assert!(matches!(
+                app_credential(&owner("t"), c.as_ref()),
+                Err(Error::NotFound("app credential not found"))
+            ));
+        }
     }
 
     #[test]

@@ -155,7 +155,7 @@ pub(crate) async fn me(UserAuth(who): UserAuth) -> Result<Json<Me>> {
             store_id,
             role,
         })),
-        Principal::Terminal { .. } | Principal::Instance { .. } => {
+        Principal::Terminal { .. } | Principal::App { .. } | Principal::Instance { .. } => {
             Err(Error::Forbidden("not a user"))
         }
     }
@@ -506,5 +506,6 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::staff::routes())
         .merge(crate::lan_api::routes())
         .merge(crate::session_api::routes())
+        .merge(crate::apps_api::routes())
         .fallback(not_found)
 }

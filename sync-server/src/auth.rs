@@ -1,5 +1,5 @@
 //! Credentials: argon2 password hashes, HS256 JWT access tokens, random
-//! opaque tokens (refresh tokens, device credentials, enrollment codes)
+//! opaque tokens (refresh tokens, device credentials, app credentials, enrollment codes)
 //! stored as SHA-256 digests. Pure functions, no IO.
 
 use argon2::Argon2;
@@ -29,6 +29,9 @@ pub enum Principal {
         tenant_id: String,
         store_id: String,
     },
+    /// Another web product of the tenant, authenticated with an app credential an owner made
+    /// (`ska_…`): tenant-wide, and never a store's ([`crate::access::may_reach`]).
+    App { app_id: String, tenant_id: String },
     /// Another server instance on the same database (cluster credential).
     Instance { instance_id: String },
 }
@@ -37,7 +40,9 @@ impl Principal {
     /// Tenant of the principal.
     pub fn tenant_id(&self) -> &str {
         match self {
-            Principal::User { tenant_id, .. } | Principal::Terminal { tenant_id, .. } => tenant_id,
+            Principal::User { tenant_id, .. }
+            | Principal::Terminal { tenant_id, .. }
+            | Principal::App { tenant_id, .. } => tenant_id,
             Principal::Instance { .. } => "",
         }
     }
@@ -46,7 +51,7 @@ impl Principal {
         match self {
             Principal::User { store_id, .. } => store_id.as_deref(),
             Principal::Terminal { store_id, .. } => Some(store_id),
-            Principal::Instance { .. } => None,
+            Principal::App { .. } | Principal::Instance { .. } => None,
         }
     }
     /// Stable label for logs and doc claims, e.g. `terminal:<id>`.
@@ -54,6 +59,7 @@ impl Principal {
         match self {
             Principal::User { user_id, .. } => format!("user:{user_id}"),
             Principal::Terminal { terminal_id, .. } => format!("terminal:{terminal_id}"),
+            Principal::App { app_id, .. } => format!("app:{app_id}"),
             Principal::Instance { instance_id } => format!("instance:{instance_id}"),
         }
     }
@@ -272,6 +278,9 @@ pub fn instance_peer_id(instance_id: &str, tenant_id: &str) -> String {
 
 /// Prefix of terminal device credentials, so the kind of a token is visible.
 pub const DEVICE_CREDENTIAL_PREFIX: &str = "skd_";
+
+/// Prefix of app credentials (another web product of a tenant).
+pub const APP_CREDENTIAL_PREFIX: &str = "ska_";
 
 #[cfg(test)]
 mod tests {

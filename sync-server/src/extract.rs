@@ -82,7 +82,7 @@ impl FromRequestParts<AppState> for DeviceAuth {
                 tenant_id,
                 store_id,
             }),
-            Principal::User { .. } | Principal::Instance { .. } => {
+            Principal::User { .. } | Principal::App { .. } | Principal::Instance { .. } => {
                 Err(Error::Forbidden("only terminals may do this"))
             }
         }

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod api;
 pub mod app;
+pub mod apps_api;
 pub mod auth;
 pub mod baselines;
 pub mod config;

@@ -126,6 +126,9 @@ pub struct DocumentPath {
         crate::session_api::change_password,
         crate::session_api::disable_user,
         crate::session_api::enable_user,
+        crate::apps_api::list_apps,
+        crate::apps_api::create_app,
+        crate::apps_api::revoke_app,
     ),
     components(schemas(ErrorBody)),
     modifiers(&Common)

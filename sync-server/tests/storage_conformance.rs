@@ -449,6 +449,89 @@ async fn story(s: DynStorage) {
     assert_eq!(s.doc_claim("docA").await.unwrap(), Some(c1));
 
     lan_story(&s).await;
+    apps_story(&s).await;
+}
+
+/// App credentials (migration 0012), of tenant `t1` made by its user `u1` from the story.
+async fn apps_story(s: &DynStorage) {
+    use sync_server::storage::AppCredentialRow;
+    let c = AppCredentialRow {
+        id: "app1".into(),
+        tenant_id: "t1".into(),
+        name: "Web".into(),
+        secret_hash: "h1".into(),
+        created_by: "u1".into(),
+        created_at: 10,
+        revoked_at: None,
+        last_used_at: None,
+    };
+    assert_eq!(s.app_credential("app1").await.unwrap(), None);
+    s.insert_app_credential(&c).await.unwrap();
+    // The same id or secret twice is a conflict.
+    assert!(matches!(
+        s.insert_app_credential(&c).await,
+        Err(Error::Conflict(_))
+    ));
+    let same_secret = AppCredentialRow {
+        id: "app-x".into(),
+        ..c.clone()
+    };
+    assert!(matches!(
+        s.insert_app_credential(&same_secret).await,
+        Err(Error::Conflict(_))
+    ));
+    let c2 = AppCredentialRow {
+        id: "app2".into(),
+        secret_hash: "h2".into(),
+        created_at: 20,
+        ..c.clone()
+    };
+    s.insert_app_credential(&c2).await.unwrap();
+    assert_eq!(s.app_credential("app1").await.unwrap(), Some(c.clone()));
+    assert_eq!(
+        s.app_credential_by_secret("h2").await.unwrap(),
+        Some(c2.clone())
+    );
+    assert_eq!(s.app_credential_by_secret("nope").await.unwrap(), None);
+    assert_eq!(
+        s.app_credentials_of_tenant("t1").await.unwrap(),
+        [c.clone(), c2.clone()]
+    );
+    assert!(s.app_credentials_of_tenant("t2").await.unwrap().is_empty());
+
+    s.touch_app_credential("app1", 30).await.unwrap();
+    assert_eq!(
+        s.app_credential("app1")
+            .await
+            .unwrap()
+            .unwrap()
+            .last_used_at,
+        Some(30)
+    );
+    let revoked = s.revoke_app_credential("app1", 40).await.unwrap().unwrap();
+    assert_eq!(revoked.revoked_at, Some(40));
+    // A second revocation keeps the first time; an unknown id is none.
+    let again = s.revoke_app_credential("app1", 50).await.unwrap().unwrap();
+    assert_eq!(again.revoked_at, Some(40));
+    assert_eq!(s.revoke_app_credential("nope", 50).await.unwrap(), None);
+    assert_eq!(
+        s.app_credential_by_secret("h1")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(40)
+    );
+    assert_eq!(
+        s.app_credentials_revoked_since(40).await.unwrap(),
+        ["app1".to_string()]
+    );
+    assert!(
+        s.app_credentials_revoked_since(41)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// LAN security (migration 0009), on store `s1` with its terminal `term1` from the story.

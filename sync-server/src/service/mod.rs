@@ -1,8 +1,10 @@
 //! Tenancy and auth use-cases. HTTP handlers and the admin CLI call these;
-//! they hold the logic, the edges stay thin. One file per concern: [`accounts`], [`login`],
-//! [`sessions`], [`users`], [`web_session`], [`enrollment`], [`terminals`], [`documents`], [`lan`].
+//! they hold the logic, the edges stay thin. One file per concern: [`accounts`], [`apps`],
+//! [`login`], [`sessions`], [`users`], [`web_session`], [`enrollment`], [`terminals`],
+//! [`documents`], [`lan`].
 
 mod accounts;
+mod apps;
 mod documents;
 mod enrollment;
 mod lan;
@@ -15,6 +17,7 @@ mod web_session;
 use std::sync::Arc;
 
 pub use accounts::{Bootstrap, ManagerView, StoreView};
+pub use apps::{AppCredentialView, MAX_APP_NAME_CHARS, NewAppCredential};
 pub use documents::{Persisted, PersistedRequest};
 pub use enrollment::{Enrollment, NewEnrollmentCode};
 pub use login::PasswordChecks;

@@ -258,9 +258,12 @@ impl Services {
         auth::cluster_credential(&self.jwt, instance_id, exp)
     }
 
-    /// Validates a sync-endpoint token: a terminal's device credential, a
+    /// Validates a sync-endpoint token: a terminal's device credential, an app credential, a
     /// user's access token, or another instance's cluster credential.
     pub async fn authenticate_sync(&self, token: &str) -> Result<Principal> {
+        if token.starts_with(auth::APP_CREDENTIAL_PREFIX) {
+            return self.authenticate_app(token).await;
+        }
         if token.starts_with(auth::CLUSTER_CREDENTIAL_PREFIX) {
             let instance_id = auth::verify_cluster_credential(&self.jwt, token, now_ms() / 1000)?;
             return Ok(Principal::Instance { instance_id });

@@ -181,13 +181,14 @@ impl Services {
         }
     }
 
-    /// Polls storage for revocations made by any instance (terminals revoked, user sessions
-    /// ended) and closes the affected connections; now and then forgets old login attempt
-    /// counters. Runs until the process ends.
+    /// Polls storage for revocations made by any instance (terminals and app credentials
+    /// revoked, user sessions ended) and closes the affected connections; now and then forgets
+    /// old login attempt counters. Runs until the process ends.
     pub async fn watch_revocations(self) {
         let every = std::time::Duration::from_millis(self.config.revocation_poll_ms.max(50));
         let mut since = now_ms() - 60_000;
         let mut sessions_since = since;
+        let mut apps_since = since;
         let mut pruned_at = 0;
         loop {
             tokio::time::sleep(every).await;
@@ -200,6 +201,15 @@ impl Services {
                     since = started - 5_000;
                 }
                 Err(e) => tracing::error!(error = %e, "revocation poll failed"),
+            }
+            match self.storage.app_credentials_revoked_since(apps_since).await {
+                Ok(ids) => {
+                    for id in ids {
+                        self.connections.close_app(&id, super::apps::REVOKED);
+                    }
+                    apps_since = started - 5_000;
+                }
+                Err(e) => tracing::error!(error = %e, "app revocation poll failed"),
             }
             match self.storage.sessions_ended_since(sessions_since).await {
                 Ok(ids) => {

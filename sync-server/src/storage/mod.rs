@@ -4,7 +4,7 @@
 //!
 //! The interface is split by area, one trait per file: [`ChunkStorage`] (automerge chunks),
 //! [`AccountStorage`] (settings, tenants, stores, users, terminals, enrollment, refresh tokens),
-//! [`ClaimStorage`] (document claims and live instances), [`LanStorage`] (the stores' LAN
+//! [`AppStorage`] (credentials of the tenant's other web products), [`ClaimStorage`] (document claims and live instances), [`LanStorage`] (the stores' LAN
 //! roster secrets and the tills' LAN keys), [`ProjectionStorage`] (the rows
 //! documents project to), [`ReportStorage`] (reads over those rows), [`SessionStorage`]
 //! (sign-in sessions, disabled users, login attempt counters) and [`StoreDocsStorage`]
@@ -32,6 +32,7 @@
 //! `macro_rules!` bodies hid the code from rustfmt and from the compiler's line numbers.
 
 mod accounts;
+mod apps;
 mod chunks;
 mod claims;
 mod lan;
@@ -50,6 +51,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 
 pub use accounts::AccountStorage;
+pub use apps::AppStorage;
 pub use chunks::ChunkStorage;
 pub(crate) use chunks::{PUT_CHUNKS_ROWS, doc_id_of_key, last_of_each_key, range_end};
 pub use claims::ClaimStorage;
@@ -73,6 +75,7 @@ pub type DynStorage = Arc<dyn Storage>;
 pub trait Storage:
     ChunkStorage
     + AccountStorage
+    + AppStorage
     + ClaimStorage
     + LanStorage
     + ProjectionStorage
@@ -95,7 +98,7 @@ pub trait Storage:
 /// Every storage trait, for calling storage methods on a concrete backend type.
 pub mod prelude {
     pub use super::{
-        AccountStorage, ChunkStorage, ClaimStorage, LanStorage, ProjectionStorage, ReportStorage,
-        SessionStorage, Storage, StoreDocsStorage,
+        AccountStorage, AppStorage, ChunkStorage, ClaimStorage, LanStorage, ProjectionStorage,
+        ReportStorage, SessionStorage, Storage, StoreDocsStorage,
     };
 }

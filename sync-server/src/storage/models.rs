@@ -88,6 +88,21 @@ pub struct TerminalRow {
     pub last_seen_at: Option<i64>,
 }
 
+/// A credential of another web product of a tenant (migration 0012); `secret_hash` is the
+/// SHA-256 of its secret, which only its creator saw once.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AppCredentialRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub secret_hash: String,
+    /// The owner who made it.
+    pub created_by: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+}
+
 /// A one-time enrollment code (stored hashed).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct EnrollmentCodeRow {

@@ -195,6 +195,26 @@ impl ConnectionRegistry {
             .count()
     }
 
+    /// Asks every connection opened with app credential `app_id` to close; returns how many.
+    pub fn close_app(&self, app_id: &str, reason: &str) -> usize {
+        let inner = self.lock();
+        inner
+            .conns
+            .values()
+            .filter(|c| matches!(&c.principal, Principal::App { app_id: a, .. } if a == app_id))
+            .filter(|c| c.close.send(reason.to_string()).is_ok())
+            .count()
+    }
+
+    /// Open connections of app credential `app_id` here.
+    pub fn app_connections(&self, app_id: &str) -> usize {
+        self.lock()
+            .conns
+            .values()
+            .filter(|c| matches!(&c.principal, Principal::App { app_id: a, .. } if a == app_id))
+            .count()
+    }
+
     /// Asks one connection to close; returns whether it was open.
     pub fn close(&self, conn: ConnId, reason: &str) -> bool {
         self.lock()
@@ -225,7 +245,7 @@ impl ConnectionRegistry {
             .values()
             .filter_map(|c| match &c.principal {
                 Principal::Terminal { terminal_id, .. } => Some(terminal_id.clone()),
-                Principal::User { .. } | Principal::Instance { .. } => None,
+                Principal::User { .. } | Principal::App { .. } | Principal::Instance { .. } => None,
             })
             .collect()
     }

@@ -6,6 +6,7 @@
 //! `super::Backend`. Why not a generic `impl<DB: sqlx::Database>`: see [`crate::storage`].
 
 mod accounts;
+mod apps;
 mod base;
 mod chunks;
 mod claims;
