@@ -504,6 +504,7 @@ pub fn routes() -> Router<AppState> {
         .route("/stores/{store_id}/exports/sales.csv", get(sales_csv))
         .route("/stores/{store_id}/reports/conflicts", get(conflicts))
         .merge(crate::staff::routes())
+        .merge(crate::report_api::routes())
         .merge(crate::lan_api::routes())
         .merge(crate::session_api::routes())
         .merge(crate::apps_api::routes())

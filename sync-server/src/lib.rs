@@ -8,6 +8,7 @@ pub mod apps_api;
 pub mod auth;
 pub mod baselines;
 pub mod config;
+pub mod conflict_report;
 pub mod dashboard;
 pub mod documents_writer;
 pub mod error;
@@ -20,16 +21,20 @@ pub mod overview;
 pub mod period_index;
 pub mod projection;
 pub mod proxy;
+pub mod report_api;
+pub mod report_csv;
 pub mod reports;
 pub mod service;
 pub mod session_api;
 pub mod staff;
 pub mod state;
+pub mod stock_reports;
 pub mod storage;
 pub mod store_index;
 pub mod store_tasks;
 pub mod sync;
 pub mod terminal_report;
+pub mod zreport;
 
 pub use error::{Error, Result};
 

@@ -3,7 +3,7 @@
 //! A document's rows are replaced as a whole, so projecting is idempotent and
 //! `admin reproject` rebuilds everything from the stored documents.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,7 +20,7 @@ use crate::storage::DynStorage;
 // The rows are storage's models; re-exported so `projection::ProjectedDoc` etc. keep resolving.
 pub use crate::storage::models::{
     CashMovementRow, ConflictRow, PaymentRow, ProductRow, ProjectedDoc, RefundLineRow, RefundRow,
-    SaleLineRow, SaleRow, SettingsRow, ShiftRow, StockMovementRow,
+    SaleLineRow, SaleRow, SettingsRow, ShiftRow, StockMovementRow, VoidDetail,
 };
 
 /// Scale of `*_e4` columns.
@@ -88,8 +88,18 @@ pub fn project(
         DocumentKind::Journal => {
             let j: JournalDoc = documents::read(doc).map_err(|e| e.to_string())?;
             check_store(&j.store_id)?;
-            let voided: BTreeSet<String> =
-                j.voids.values().map(|v| v.sale_id.to_string()).collect();
+            let voids: BTreeMap<String, VoidDetail> = j
+                .voids
+                .values()
+                .map(|v| {
+                    let detail = VoidDetail {
+                        at: ms(&v.at),
+                        reason: v.reason.clone(),
+                        authorized_by: v.authorized_by.to_string(),
+                    };
+                    (v.sale_id.to_string(), detail)
+                })
+                .collect();
             for sale in j.sales.values() {
                 if let Err(e) = sale.check() {
                     tracing::warn!(doc_id, sale = %sale.id, error = %e, "invalid sale skipped");
@@ -105,7 +115,8 @@ pub fn project(
                     receipt_no: sale.receipt_no.to_string(),
                     total_e4: e4(sale.total().0)?,
                     tax_e4: e4(sale.totals.tax.tax.0)?,
-                    voided: voided.contains(&id),
+                    voided: voids.contains_key(&id),
+                    void: voids.get(&id).cloned(),
                 });
                 for (i, l) in sale.lines.iter().enumerate() {
                     out.sale_lines.push(SaleLineRow {
@@ -142,6 +153,7 @@ pub fn project(
                 }
                 out.refunds.push(RefundRow {
                     id: r.id.to_string(),
+                    receipt_no: r.receipt_no.to_string(),
                     sale_id: r.sale_id.to_string(),
                     terminal_code: j.terminal_code.clone(),
                     business_date: r.business_date.0.to_string(),
@@ -175,7 +187,9 @@ pub fn project(
                 });
             }
             for m in j.all_stock_movements() {
-                out.stock_movements.push(stock_row(&m)?);
+                let mut row = stock_row(&m)?;
+                row.terminal_code = Some(j.terminal_code.clone());
+                out.stock_movements.push(row);
             }
         }
         DocumentKind::StockAdjustments => {
@@ -237,6 +251,8 @@ fn stock_row(m: &shared_model::stock::StockMovement) -> Result<StockMovementRow,
         kind: m.kind.as_str().to_string(),
         quantity_e4: e4(m.quantity.0)?,
         at: ms(&m.at),
+        reference: m.reference.clone(),
+        terminal_code: None,
     })
 }
 

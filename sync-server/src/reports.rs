@@ -29,7 +29,7 @@ pub struct DateRange {
 }
 
 impl DateRange {
-    fn check(&self) -> Result<()> {
+    pub(crate) fn check(&self) -> Result<()> {
         for d in [&self.from, &self.to] {
             chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
                 Error::BadRequest(format!("invalid date {d:?}, expected YYYY-MM-DD"))
@@ -104,12 +104,42 @@ pub struct KeySales {
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RefundItem {
     pub id: String,
+    /// The refund's own receipt number (null for refunds projected before it was kept).
+    pub receipt_no: Option<String>,
     pub sale_id: String,
+    /// The refunded sale's receipt number (null when that sale is not on the server).
+    pub sale_receipt_no: Option<String>,
     pub terminal_code: String,
     pub business_date: String,
     pub created_at: i64,
     pub total: String,
     pub tax: String,
+}
+
+/// A voided sale: it counts in no total; the void says when, why and who approved it.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct VoidItem {
+    pub sale_id: String,
+    pub receipt_no: String,
+    pub terminal_code: String,
+    pub business_date: String,
+    /// When the sale was made (unix ms).
+    pub created_at: i64,
+    pub cashier_id: String,
+    pub total: String,
+    pub tax: String,
+    /// When it was voided (unix ms; null for sales projected before it was kept).
+    pub voided_at: Option<i64>,
+    pub reason: Option<String>,
+    /// The supervisor who approved the void (user id).
+    pub authorized_by: Option<String>,
+}
+
+/// Refunds and voided sales of a range.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RefundsAndVoids {
+    pub refunds: Vec<RefundItem>,
+    pub voids: Vec<VoidItem>,
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -141,12 +171,12 @@ pub struct ConflictItem {
 /// A text cell of a CSV export: always quoted, and a spreadsheet formula (`=`, `+`, `-`, `@`,
 /// tab, CR, LF first) neutralised by shared-model's [`csv_cell`](shared_model::csv_cell), the one
 /// rule every CSV writer of SnapKasir follows. Amounts are written as numbers, not through this.
-fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     let s = shared_model::csv_cell::neutralise(s);
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
-fn dec(v: i64) -> String {
+pub(crate) fn dec(v: i64) -> String {
     from_e4(v).to_string()
 }
 
@@ -186,7 +216,27 @@ pub fn hours_of_day<Tz: chrono::TimeZone>(buckets: &[QuarterHourTotal], tz: &Tz)
 }
 
 impl Services {
-    async fn readable_store(&self, who: &Principal, store_id: &str) -> Result<()> {
+    /// The store's business day (time zone and cut-off hour) from its settings document; the
+    /// default (Asia/Jakarta, 04:00) until one arrives or when the stored one is unusable. The
+    /// result always validates.
+    pub(crate) async fn business_day(&self, store_id: &str) -> Result<BusinessDayConfig> {
+        let Some(s) = self.storage.store_settings(store_id).await? else {
+            return Ok(BusinessDayConfig::default());
+        };
+        let day = BusinessDayConfig {
+            time_zone: s.time_zone,
+            cutoff_hour: u8::try_from(s.cutoff_hour).unwrap_or(u8::MAX),
+        };
+        match day.validate() {
+            Ok(_) => Ok(day),
+            Err(e) => {
+                tracing::warn!(store_id, error = %e, "store business day unusable; using the default");
+                Ok(BusinessDayConfig::default())
+            }
+        }
+    }
+
+    pub(crate) async fn readable_store(&self, who: &Principal, store_id: &str) -> Result<()> {
         let store = self
             .storage
             .store(store_id)
@@ -240,19 +290,11 @@ impl Services {
     ) -> Result<Vec<HourSales>> {
         r.check()?;
         self.readable_store(who, store_id).await?;
-        let mut day = BusinessDayConfig::default();
-        if let Some(s) = self.storage.store_settings(store_id).await? {
-            day.time_zone = s.time_zone;
-        }
-        let tz = match day.validate() {
-            Ok(tz) => tz,
-            Err(e) => {
-                tracing::warn!(store_id, error = %e, "store time zone unusable; using the default");
-                BusinessDayConfig::default()
-                    .validate()
-                    .map_err(|e| Error::Internal(e.to_string()))?
-            }
-        };
+        let tz = self
+            .business_day(store_id)
+            .await?
+            .validate()
+            .map_err(|e| Error::Internal(e.to_string()))?;
         let buckets = self
             .storage
             .report_sales_by_quarter_hour(store_id, &r.from, &r.to)
@@ -328,7 +370,9 @@ impl Services {
     ) -> Result<Vec<RefundItem>> {
         self.ranged(who, store_id, r, Db::report_refunds, |x| RefundItem {
             id: x.id,
+            receipt_no: x.receipt_no,
             sale_id: x.sale_id,
+            sale_receipt_no: x.sale_receipt_no,
             terminal_code: x.terminal_code,
             business_date: x.business_date,
             created_at: x.created_at,
@@ -336,6 +380,49 @@ impl Services {
             tax: dec(x.tax_e4),
         })
         .await
+    }
+
+    /// Voided sales in the range, with when, why and who approved the void.
+    #[instrument(skip_all, fields(store_id))]
+    pub async fn voids(
+        &self,
+        who: &Principal,
+        store_id: &str,
+        r: &DateRange,
+    ) -> Result<Vec<VoidItem>> {
+        self.ranged(
+            who,
+            store_id,
+            r,
+            crate::storage::DetailReportStorage::report_voids,
+            |x| VoidItem {
+                sale_id: x.sale_id,
+                receipt_no: x.receipt_no,
+                terminal_code: x.terminal_code,
+                business_date: x.business_date,
+                created_at: x.created_at,
+                cashier_id: x.cashier_id,
+                total: dec(x.total_e4),
+                tax: dec(x.tax_e4),
+                voided_at: x.voided_at,
+                reason: x.void_reason,
+                authorized_by: x.void_authorized_by,
+            },
+        )
+        .await
+    }
+
+    /// Refunds and voided sales of the range together (the refunds-and-voids report).
+    pub async fn refunds_and_voids(
+        &self,
+        who: &Principal,
+        store_id: &str,
+        r: &DateRange,
+    ) -> Result<RefundsAndVoids> {
+        Ok(RefundsAndVoids {
+            refunds: self.refunds(who, store_id, r).await?,
+            voids: self.voids(who, store_id, r).await?,
+        })
     }
 
     /// Shifts in the range, with cash differences.

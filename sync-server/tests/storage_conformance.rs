@@ -450,6 +450,126 @@ async fn story(s: DynStorage) {
 
     lan_story(&s).await;
     apps_story(&s).await;
+    detail_reports_story(&s).await;
+}
+
+/// Row-level report reads (migration 0011): a voided sale with its void, movements with their
+/// reference and till in time order, product names.
+async fn detail_reports_story(s: &DynStorage) {
+    use sync_server::storage::{
+        MovementListRow, ProductNameRow, ProductRow, ProjectedDoc, SaleRow, StockMovementRow,
+        VoidDetail,
+    };
+    let sale = |id: &str, void: Option<VoidDetail>| SaleRow {
+        id: id.into(),
+        terminal_code: "T1".into(),
+        business_date: "2026-11-20".into(),
+        created_at: 5,
+        cashier_id: "c".into(),
+        receipt_no: format!("R-{id}"),
+        total_e4: 10_000,
+        tax_e4: 0,
+        voided: void.is_some(),
+        void,
+    };
+    let movement = |id: &str, at: i64, q: i64, till: Option<&str>| StockMovementRow {
+        id: id.into(),
+        product_id: "p1".into(),
+        kind: if till.is_some() { "sale" } else { "receipt" }.into(),
+        quantity_e4: q,
+        at,
+        reference: Some(format!("ref-{id}")),
+        terminal_code: till.map(Into::into),
+    };
+    let void = VoidDetail {
+        at: 7,
+        reason: "salah".into(),
+        authorized_by: "sup".into(),
+    };
+    s.project_doc(&ProjectedDoc {
+        doc_id: "journal-detail".into(),
+        store_id: "s-detail".into(),
+        kind: "journal".into(),
+        sales: vec![sale("a", None), sale("b", Some(void))],
+        stock_movements: vec![movement("m2", 9, -20_000, Some("T1"))],
+        ..ProjectedDoc::default()
+    })
+    .await
+    .unwrap();
+    s.project_doc(&ProjectedDoc {
+        doc_id: "adjust-detail".into(),
+        store_id: "s-detail".into(),
+        kind: "stock-adjustments".into(),
+        stock_movements: vec![movement("m1", 3, 10_000, None)],
+        products: vec![ProductRow {
+            id: "p1".into(),
+            sku: "SKU1".into(),
+            name: "Produk".into(),
+            category_id: None,
+            price_e4: 0,
+            low_stock_threshold_e4: None,
+            active: true,
+        }],
+        ..ProjectedDoc::default()
+    })
+    .await
+    .unwrap();
+    let voids = s
+        .report_voids("s-detail", "2026-11-20", "2026-11-20")
+        .await
+        .unwrap();
+    assert_eq!(voids.len(), 1);
+    assert_eq!(
+        (
+            voids[0].sale_id.as_str(),
+            voids[0].voided_at,
+            voids[0].void_reason.as_deref(),
+            voids[0].void_authorized_by.as_deref()
+        ),
+        ("b", Some(7), Some("salah"), Some("sup"))
+    );
+    let expected = [
+        MovementListRow {
+            id: "m1".into(),
+            product_id: "p1".into(),
+            kind: "receipt".into(),
+            quantity_e4: 10_000,
+            at: 3,
+            reference: Some("ref-m1".into()),
+            terminal_code: None,
+        },
+        MovementListRow {
+            id: "m2".into(),
+            product_id: "p1".into(),
+            kind: "sale".into(),
+            quantity_e4: -20_000,
+            at: 9,
+            reference: Some("ref-m2".into()),
+            terminal_code: Some("T1".into()),
+        },
+    ];
+    assert_eq!(
+        s.report_movements("s-detail", None).await.unwrap(),
+        expected
+    );
+    assert_eq!(
+        s.report_movements("s-detail", Some("p1")).await.unwrap(),
+        expected
+    );
+    assert!(
+        s.report_movements("s-detail", Some("p2"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.report_product_names("s-detail").await.unwrap(),
+        [ProductNameRow {
+            id: "p1".into(),
+            sku: "SKU1".into(),
+            name: "Produk".into()
+        }]
+    );
 }
 
 /// App credentials (migration 0012), of tenant `t1` made by its user `u1` from the story.

@@ -45,6 +45,7 @@ fn sale_doc(store_id: &str, sale_id: &str) -> ProjectedDoc {
             total_e4: 100_000_000,
             tax_e4: 0,
             voided: false,
+            void: None,
         }],
         ..ProjectedDoc::default()
     }

@@ -4,7 +4,9 @@
 //!
 //! The interface is split by area, one trait per file: [`ChunkStorage`] (automerge chunks),
 //! [`AccountStorage`] (settings, tenants, stores, users, terminals, enrollment, refresh tokens),
-//! [`AppStorage`] (credentials of the tenant's other web products), [`ClaimStorage`] (document claims and live instances), [`LanStorage`] (the stores' LAN
+//! [`AppStorage`] (credentials of the tenant's other web products), [`ClaimStorage`] (document
+//! claims and live instances), [`DetailReportStorage`] (row-level report reads: voids, stock
+//! movements, product names), [`LanStorage`] (the stores' LAN
 //! roster secrets and the tills' LAN keys), [`ProjectionStorage`] (the rows
 //! documents project to), [`ReportStorage`] (reads over those rows), [`SessionStorage`]
 //! (sign-in sessions, disabled users, login attempt counters) and [`StoreDocsStorage`]
@@ -35,6 +37,7 @@ mod accounts;
 mod apps;
 mod chunks;
 mod claims;
+mod detail_reports;
 mod lan;
 pub mod models;
 mod postgres;
@@ -55,6 +58,7 @@ pub use apps::AppStorage;
 pub use chunks::ChunkStorage;
 pub(crate) use chunks::{PUT_CHUNKS_ROWS, doc_id_of_key, last_of_each_key, range_end};
 pub use claims::ClaimStorage;
+pub use detail_reports::DetailReportStorage;
 pub use lan::LanStorage;
 pub use models::*;
 pub use postgres::PgStorage;
@@ -80,6 +84,7 @@ pub trait Storage:
     + LanStorage
     + ProjectionStorage
     + ReportStorage
+    + DetailReportStorage
     + SessionStorage
     + StoreDocsStorage
     + Send
@@ -98,7 +103,7 @@ pub trait Storage:
 /// Every storage trait, for calling storage methods on a concrete backend type.
 pub mod prelude {
     pub use super::{
-        AccountStorage, AppStorage, ChunkStorage, ClaimStorage, LanStorage, ProjectionStorage,
-        ReportStorage, SessionStorage, Storage, StoreDocsStorage,
+        AccountStorage, AppStorage, ChunkStorage, ClaimStorage, DetailReportStorage, LanStorage,
+        ProjectionStorage, ReportStorage, SessionStorage, Storage, StoreDocsStorage,
     };
 }

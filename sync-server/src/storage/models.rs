@@ -216,7 +216,11 @@ pub struct SaleListRow {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RefundListRow {
     pub id: String,
+    /// The refund's own receipt number (`None` until reprojected, for rows older than 0011).
+    pub receipt_no: Option<String>,
     pub sale_id: String,
+    /// The refunded sale's receipt number (`None` when that sale is not on the server).
+    pub sale_receipt_no: Option<String>,
     pub terminal_code: String,
     pub business_date: String,
     pub created_at: i64,
@@ -254,6 +258,67 @@ pub struct OverRefundRow {
     pub sale_line_id: String,
     pub sold_e4: i64,
     pub refunded_e4: i64,
+}
+
+/// A voided sale, with its void.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct VoidListRow {
+    pub sale_id: String,
+    pub receipt_no: String,
+    pub terminal_code: String,
+    pub business_date: String,
+    pub created_at: i64,
+    pub cashier_id: String,
+    pub total_e4: i64,
+    pub tax_e4: i64,
+    /// Unknown (`None`) for rows projected before migration 0011 until reprojected.
+    pub voided_at: Option<i64>,
+    pub void_reason: Option<String>,
+    pub void_authorized_by: Option<String>,
+}
+
+/// One stock movement of a store, as the stock reports read it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MovementListRow {
+    pub id: String,
+    pub product_id: String,
+    pub kind: String,
+    pub quantity_e4: i64,
+    pub at: i64,
+    pub reference: Option<String>,
+    pub terminal_code: Option<String>,
+}
+
+/// A line of a sale, with the sale's receipt number and till.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SoldLineRow {
+    pub receipt_no: String,
+    pub terminal_code: String,
+    pub line_id: String,
+    pub product_id: String,
+    pub sku: String,
+    pub name: String,
+    pub quantity_e4: i64,
+    pub amount_e4: i64,
+}
+
+/// A refunded line, with its refund's receipt number, till and time.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RefundedLineRow {
+    pub refund_id: String,
+    pub receipt_no: Option<String>,
+    pub terminal_code: String,
+    pub created_at: i64,
+    pub sale_line_id: String,
+    pub quantity_e4: i64,
+}
+
+/// A product of the store's projected catalog, by id (for names in stock reports).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ProductNameRow {
+    pub id: String,
+    pub sku: String,
+    pub name: String,
 }
 
 /// Stock on hand of one product (sum of its movements).
@@ -412,6 +477,16 @@ pub struct SaleRow {
     pub total_e4: i64,
     pub tax_e4: i64,
     pub voided: bool,
+    /// The void of a voided sale (`None` when not voided).
+    pub void: Option<VoidDetail>,
+}
+
+/// When, why and by whose approval a sale was voided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoidDetail {
+    pub at: i64,
+    pub reason: String,
+    pub authorized_by: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -439,6 +514,7 @@ pub struct PaymentRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefundRow {
     pub id: String,
+    pub receipt_no: String,
     pub sale_id: String,
     pub terminal_code: String,
     pub business_date: String,
@@ -477,6 +553,10 @@ pub struct StockMovementRow {
     pub kind: String,
     pub quantity_e4: i64,
     pub at: i64,
+    /// Receipt number, delivery note, count reference.
+    pub reference: Option<String>,
+    /// The till whose journal holds it (`None` for managers' adjustments).
+    pub terminal_code: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,6 +10,7 @@ mod apps;
 mod base;
 mod chunks;
 mod claims;
+mod detail_reports;
 mod lan;
 mod projections;
 mod reports;

@@ -69,12 +69,16 @@ impl ProjectionStorage for Backend {
             for r in &rows.sales {
                 sqlx::query(
                     "INSERT INTO sales (id, doc_id, store_id, terminal_code, business_date, created_at, \
-                     cashier_id, receipt_no, total_e4, tax_e4, voided) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
+                     cashier_id, receipt_no, total_e4, tax_e4, voided, voided_at, void_reason, \
+                     void_authorized_by) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT DO NOTHING",
                 )
                 .bind(&r.id).bind(d).bind(st).bind(&r.terminal_code).bind(&r.business_date)
                 .bind(r.created_at).bind(&r.cashier_id).bind(&r.receipt_no).bind(r.total_e4)
                 .bind(r.tax_e4).bind(r.voided)
+                .bind(r.void.as_ref().map(|v| v.at))
+                .bind(r.void.as_ref().map(|v| v.reason.as_str()))
+                .bind(r.void.as_ref().map(|v| v.authorized_by.as_str()))
                 .execute(&mut *tx).await?;
             }
             for r in &rows.sale_lines {
@@ -105,11 +109,12 @@ impl ProjectionStorage for Backend {
             for r in &rows.refunds {
                 sqlx::query(
                     "INSERT INTO refunds (id, doc_id, store_id, sale_id, terminal_code, business_date, \
-                     created_at, total_e4, tax_e4) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                     created_at, total_e4, tax_e4, receipt_no) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
                      ON CONFLICT DO NOTHING",
                 )
                 .bind(&r.id).bind(d).bind(st).bind(&r.sale_id).bind(&r.terminal_code)
                 .bind(&r.business_date).bind(r.created_at).bind(r.total_e4).bind(r.tax_e4)
+                .bind(&r.receipt_no)
                 .execute(&mut *tx).await?;
             }
             for r in &rows.shifts {
@@ -133,10 +138,11 @@ impl ProjectionStorage for Backend {
             }
             for r in &rows.stock_movements {
                 sqlx::query(
-                    "INSERT INTO stock_movements (id, doc_id, store_id, product_id, kind, quantity_e4, at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                    "INSERT INTO stock_movements (id, doc_id, store_id, product_id, kind, quantity_e4, at, \
+                     reference, terminal_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
                 )
                 .bind(&r.id).bind(d).bind(st).bind(&r.product_id).bind(&r.kind).bind(r.quantity_e4).bind(r.at)
+                .bind(&r.reference).bind(&r.terminal_code)
                 .execute(&mut *tx).await?;
             }
             for r in &rows.products {

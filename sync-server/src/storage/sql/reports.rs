@@ -104,9 +104,11 @@ impl ReportStorage for Backend {
              FROM sales WHERE store_id = $1 AND business_date >= $2 AND business_date <= $3 \
              ORDER BY created_at, id";
         report_refunds -> RefundListRow = ALL,
-            "SELECT id, sale_id, terminal_code, business_date, created_at, total_e4, tax_e4 \
-             FROM refunds WHERE store_id = $1 AND business_date >= $2 AND business_date <= $3 \
-             ORDER BY created_at, id";
+            "SELECT r.id, r.receipt_no, r.sale_id, s.receipt_no AS sale_receipt_no, r.terminal_code, \
+             r.business_date, r.created_at, r.total_e4, r.tax_e4 \
+             FROM refunds r LEFT JOIN sales s ON s.id = r.sale_id \
+             WHERE r.store_id = $1 AND r.business_date >= $2 AND r.business_date <= $3 \
+             ORDER BY r.created_at, r.id";
         report_shifts -> ShiftListRow = ALL,
             "SELECT id, terminal_code, cashier_id, business_date, opened_at, closed_at, opening_float_e4, \
              expected_cash_e4, counted_cash_e4, difference_e4 \
