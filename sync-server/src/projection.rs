@@ -12,6 +12,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use shared_model::documents::{
     self, CatalogDoc, DocumentKind, JournalDoc, ParkedCartsDoc, SettingsDoc, StockAdjustmentsDoc,
+    UsersDoc,
 };
 use tokio::sync::Notify;
 
@@ -19,8 +20,8 @@ use crate::error::{Error, Result};
 use crate::storage::DynStorage;
 // The rows are storage's models; re-exported so `projection::ProjectedDoc` etc. keep resolving.
 pub use crate::storage::models::{
-    CashMovementRow, ConflictRow, PaymentRow, ProductRow, ProjectedDoc, RefundLineRow, RefundRow,
-    SaleLineRow, SaleRow, SettingsRow, ShiftRow, StockMovementRow, VoidDetail,
+    CashMovementRow, ConflictRow, NameRow, PaymentRow, ProductRow, ProjectedDoc, RefundLineRow,
+    RefundRow, SaleLineRow, SaleRow, SettingsRow, ShiftRow, StockMovementRow, VoidDetail,
 };
 
 /// Scale of `*_e4` columns.
@@ -207,6 +208,13 @@ pub fn project(
         DocumentKind::Catalog => {
             let c: CatalogDoc = documents::read(doc).map_err(|e| e.to_string())?;
             check_store(&c.store_id)?;
+            for cat in c.categories.values() {
+                out.names.push(NameRow {
+                    kind: "category".into(),
+                    id: cat.id.to_string(),
+                    name: cat.name.clone(),
+                });
+            }
             for conflict in shared_model::conflicts::catalog_conflicts(&c) {
                 out.conflicts.push(conflict_row(&conflict)?);
             }
@@ -237,6 +245,17 @@ pub fn project(
             check_store(&p.store_id)?;
             for conflict in shared_model::conflicts::parked_cart_conflicts(&p) {
                 out.conflicts.push(conflict_row(&conflict)?);
+            }
+        }
+        DocumentKind::Users => {
+            let u: UsersDoc = documents::read(doc).map_err(|e| e.to_string())?;
+            check_store(&u.store_id)?;
+            for user in u.users.values() {
+                out.names.push(NameRow {
+                    kind: "user".into(),
+                    id: user.id.to_string(),
+                    name: user.name.clone(),
+                });
             }
         }
         _ => return Ok(None),

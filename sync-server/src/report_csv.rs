@@ -116,16 +116,26 @@ impl Services {
                 (range_name("products", r), c.0)
             }
             CsvExport::Categories(r) => {
-                let mut c = Csv::new(&["category_id", "lines", "amount"]);
+                let mut c = Csv::new(&["category_id", "name", "lines", "amount"]);
                 for x in self.sales_by_category(who, store_id, r).await? {
-                    c.raw([t(&x.key), x.count.to_string(), x.amount]);
+                    c.raw([
+                        t(&x.key),
+                        ot(x.name.as_deref()),
+                        x.count.to_string(),
+                        x.amount,
+                    ]);
                 }
                 (range_name("categories", r), c.0)
             }
             CsvExport::Cashiers(r) => {
-                let mut c = Csv::new(&["cashier_id", "sales", "amount"]);
+                let mut c = Csv::new(&["cashier_id", "name", "sales", "amount"]);
                 for x in self.sales_by_cashier(who, store_id, r).await? {
-                    c.raw([t(&x.key), x.count.to_string(), x.amount]);
+                    c.raw([
+                        t(&x.key),
+                        ot(x.name.as_deref()),
+                        x.count.to_string(),
+                        x.amount,
+                    ]);
                 }
                 (range_name("cashiers", r), c.0)
             }

@@ -96,6 +96,8 @@ pub struct StockOnHand {
 pub struct KeySales {
     /// Category id (`""` for none) or cashier id.
     pub key: String,
+    /// The category's or cashier's name (null when no catalog or users document names it).
+    pub name: Option<String>,
     /// Lines (by category) or sales (by cashier).
     pub count: i64,
     pub amount: String,
@@ -183,6 +185,7 @@ pub(crate) fn dec(v: i64) -> String {
 fn key_sales(k: KeyTotal) -> KeySales {
     KeySales {
         key: k.key,
+        name: k.name,
         count: k.count,
         amount: dec(k.amount_e4),
     }

@@ -14,10 +14,10 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use common::*;
 use serde_json::Value;
 use shared_model::cart::{Cart, ProductSnapshot};
-use shared_model::catalog::Product;
+use shared_model::catalog::{Category, Product};
 use shared_model::codec::{BusinessDate, Timestamp};
-use shared_model::documents::{self, CatalogDoc, JournalDoc, StockAdjustmentsDoc};
-use shared_model::ids::{RefundId, SaleId, UserId, VoidId};
+use shared_model::documents::{self, CatalogDoc, JournalDoc, StockAdjustmentsDoc, UsersDoc};
+use shared_model::ids::{CategoryId, RefundId, SaleId, UserId, VoidId};
 use shared_model::money::{Money, Quantity};
 use shared_model::payment::{PaymentMethod, QrisMode, Tender};
 use shared_model::pricing::{PricingPolicy, price_cart};
@@ -27,6 +27,7 @@ use shared_model::sale::{Sale, SaleContext, Void};
 use shared_model::settings::StoreSettings;
 use shared_model::shift::{CashDirection, CashMovement, Shift};
 use shared_model::stock::{MovementKind, StockMovement};
+use shared_model::users::{Role, StoreUser};
 use shared_model::zreport::{ZReport, ZReportInput};
 use sync_server::state::AppState;
 use sync_server::storage::DynStorage;
@@ -52,6 +53,7 @@ struct Docs {
     t1: JournalDoc,
     t2: JournalDoc,
     catalog: CatalogDoc,
+    users: UsersDoc,
     adjustments: StockAdjustmentsDoc,
     indomie: Product,
 }
@@ -63,7 +65,13 @@ fn docs(store_id: &str, store_code: &str) -> Docs {
     let settings = StoreSettings::indonesia("Toko", "Jl. Test 1");
     let currency = settings.currency();
     let rule = settings.tax_rule("standard").unwrap().clone();
-    let indomie = Product::new("IDM", "Indomie Goreng", Money::from_i64(3_500), "standard");
+    let noodles = Category {
+        id: CategoryId::new(),
+        name: "Mi instan".into(),
+        parent: None,
+    };
+    let mut indomie = Product::new("IDM", "Indomie Goreng", Money::from_i64(3_500), "standard");
+    indomie.category_id = Some(noodles.id);
     let kopi = Product::new(
         "KOP",
         "=HYPERLINK(\"x\")",
@@ -211,6 +219,18 @@ fn docs(store_id: &str, store_code: &str) -> Docs {
     adjustments.movements.insert(m.id.to_string(), m);
 
     let mut catalog = CatalogDoc::new(store_id);
+    catalog.categories.insert(noodles.id.to_string(), noodles);
+    let mut users = UsersDoc::new(store_id);
+    users.users.insert(
+        cashier.to_string(),
+        StoreUser {
+            id: cashier,
+            name: "Sari".into(),
+            role: Role::Cashier,
+            pin_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            active: true,
+        },
+    );
     // Another product typed with Indomie's SKU on another till: a duplicate SKU.
     let twin = Product::new("idm", "Mie Lain", Money::from_i64(3_000), "standard");
     for p in [indomie.clone(), kopi, twin] {
@@ -220,6 +240,7 @@ fn docs(store_id: &str, store_code: &str) -> Docs {
         t1,
         t2,
         catalog,
+        users,
         adjustments,
         indomie,
     }
@@ -289,6 +310,7 @@ async fn story(storage: DynStorage) {
         to_automerge(&d.t1),
         to_automerge(&d.t2),
         to_automerge(&d.catalog),
+        to_automerge(&d.users),
         to_automerge(&d.adjustments),
     ] {
         repo.create(doc).await.unwrap();
@@ -517,6 +539,30 @@ async fn story(storage: DynStorage) {
         .collect();
     names.sort();
     assert_eq!(names, ["Indomie Goreng", "Mie Lain"]);
+
+    // ---- categories and cashiers by name (from the catalog and the users document).
+    let v = wait_for(
+        &state,
+        &format!("{store}/reports/sales-by-cashier?{range}"),
+        owner,
+        |v| v[0]["name"] == "Sari",
+    )
+    .await;
+    assert_eq!(v.as_array().map(Vec::len), Some(1), "{v}");
+    let (_, v) = get(
+        &state,
+        &format!("{store}/reports/sales-by-category?{range}"),
+        owner,
+    )
+    .await;
+    let noodles: Vec<_> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"] == "Mi instan")
+        .collect();
+    assert_eq!(noodles.len(), 1, "{v}");
+    assert_eq!(noodles[0]["amount"], "17500");
 
     // ---- stock with names, searchable.
     let (_, v) = get(&state, &format!("{store}/reports/stock?search=indo"), owner).await;

@@ -185,6 +185,8 @@ pub struct DayTotal {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct KeyTotal {
     pub key: String,
+    /// The category's or cashier's name, when a catalog or users document named it.
+    pub name: Option<String>,
     pub count: i64,
     pub amount_e4: i64,
 }
@@ -287,6 +289,14 @@ pub struct MovementListRow {
     pub at: i64,
     pub reference: Option<String>,
     pub terminal_code: Option<String>,
+}
+
+/// A name a document gives an id: `kind` is `category` or `user`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameRow {
+    pub kind: String,
+    pub id: String,
+    pub name: String,
 }
 
 /// A line of a sale, with the sale's receipt number and till.
@@ -613,6 +623,8 @@ pub struct ProjectedDoc {
     pub products: Vec<ProductRow>,
     pub refund_lines: Vec<RefundLineRow>,
     pub conflicts: Vec<ConflictRow>,
+    /// Names of categories (catalogs) and users (users documents).
+    pub names: Vec<NameRow>,
     /// Set for settings documents.
     pub settings: Option<SettingsRow>,
 }

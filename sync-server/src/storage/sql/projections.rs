@@ -12,7 +12,7 @@ use crate::storage::{ProjectedDoc, ProjectionStorage, StoreSettingsRow};
 
 /// Every table with rows of one document (`doc_id`); projecting a document replaces its rows
 /// in all of them.
-const PROJECTED_TABLES: [&str; 11] = [
+const PROJECTED_TABLES: [&str; 12] = [
     "sales",
     "sale_lines",
     "payments",
@@ -24,6 +24,7 @@ const PROJECTED_TABLES: [&str; 11] = [
     "refund_lines",
     "doc_conflicts",
     "store_settings",
+    "projected_names",
 ];
 
 impl ProjectionStorage for Backend {
@@ -143,6 +144,14 @@ impl ProjectionStorage for Backend {
                 )
                 .bind(&r.id).bind(d).bind(st).bind(&r.product_id).bind(&r.kind).bind(r.quantity_e4).bind(r.at)
                 .bind(&r.reference).bind(&r.terminal_code)
+                .execute(&mut *tx).await?;
+            }
+            for r in &rows.names {
+                sqlx::query(
+                    "INSERT INTO projected_names (doc_id, store_id, kind, id, name) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(d).bind(st).bind(&r.kind).bind(&r.id).bind(&r.name)
                 .execute(&mut *tx).await?;
             }
             for r in &rows.products {

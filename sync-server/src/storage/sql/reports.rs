@@ -79,7 +79,7 @@ impl ReportStorage for Backend {
              WHERE store_id = $1 AND business_date >= $2 AND business_date <= $3 AND voided = $4 \
              GROUP BY business_date ORDER BY business_date";
         report_sales_by_payment -> KeyTotal = NON_VOIDED,
-            "SELECT p.method AS key, COUNT(*) AS count, CAST(COALESCE(SUM(p.amount_e4), 0) AS BIGINT) AS amount_e4 \
+            "SELECT p.method AS key, CAST(NULL AS TEXT) AS name, COUNT(*) AS count, CAST(COALESCE(SUM(p.amount_e4), 0) AS BIGINT) AS amount_e4 \
              FROM payments p JOIN sales s ON s.id = p.sale_id \
              WHERE s.store_id = $1 AND s.business_date >= $2 AND s.business_date <= $3 AND s.voided = $4 \
              GROUP BY p.method ORDER BY p.method";
@@ -90,15 +90,19 @@ impl ReportStorage for Backend {
              WHERE s.store_id = $1 AND s.business_date >= $2 AND s.business_date <= $3 AND s.voided = $4 \
              GROUP BY l.product_id ORDER BY amount_e4 DESC, l.product_id";
         report_sales_by_category -> KeyTotal = NON_VOIDED,
-            "SELECT COALESCE(l.category_id, '') AS key, COUNT(*) AS count, \
+            "SELECT g.key, g.count, g.amount_e4, (SELECT MAX(n.name) FROM projected_names n \
+             WHERE n.store_id = $1 AND n.kind = 'category' AND n.id = g.key) AS name FROM \
+             (SELECT COALESCE(l.category_id, '') AS key, COUNT(*) AS count, \
              CAST(COALESCE(SUM(l.amount_e4), 0) AS BIGINT) AS amount_e4 \
              FROM sale_lines l JOIN sales s ON s.id = l.sale_id \
              WHERE s.store_id = $1 AND s.business_date >= $2 AND s.business_date <= $3 AND s.voided = $4 \
-             GROUP BY COALESCE(l.category_id, '') ORDER BY amount_e4 DESC, key";
+             GROUP BY COALESCE(l.category_id, '')) g ORDER BY g.amount_e4 DESC, g.key";
         report_sales_by_cashier -> KeyTotal = NON_VOIDED,
-            "SELECT cashier_id AS key, COUNT(*) AS count, CAST(COALESCE(SUM(total_e4), 0) AS BIGINT) AS amount_e4 \
+            "SELECT g.key, g.count, g.amount_e4, (SELECT MAX(n.name) FROM projected_names n \
+             WHERE n.store_id = $1 AND n.kind = 'user' AND n.id = g.key) AS name FROM \
+             (SELECT cashier_id AS key, COUNT(*) AS count, CAST(COALESCE(SUM(total_e4), 0) AS BIGINT) AS amount_e4 \
              FROM sales WHERE store_id = $1 AND business_date >= $2 AND business_date <= $3 AND voided = $4 \
-             GROUP BY cashier_id ORDER BY amount_e4 DESC, key";
+             GROUP BY cashier_id) g ORDER BY g.amount_e4 DESC, g.key";
         report_sales_list -> SaleListRow = ALL,
             "SELECT id, receipt_no, terminal_code, business_date, created_at, cashier_id, total_e4, tax_e4, voided \
              FROM sales WHERE store_id = $1 AND business_date >= $2 AND business_date <= $3 \
