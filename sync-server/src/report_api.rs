@@ -41,6 +41,7 @@ const NO_PRODUCT: &str =
 
 /// `?search=…` of the stock list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StockSearch {
     /// Keeps products whose SKU or name contains it (case-insensitive).
     pub search: Option<String>,
@@ -174,6 +175,7 @@ macro_rules! csv_export {
 
 /// No query parameters.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct NoQuery {}
 
 /// 400 of the exports without parameters: only a malformed query string.

@@ -19,6 +19,7 @@ use shared_model::business_day::BusinessDayConfig;
 
 /// Inclusive range of business dates, `YYYY-MM-DD`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DateRange {
     /// First business date, `YYYY-MM-DD`.
     #[param(format = Date)]

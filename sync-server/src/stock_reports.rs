@@ -18,6 +18,7 @@ use crate::storage::{MovementListRow, ProductNameRow};
 
 /// `?product_id=…&from=…&to=…` of a product's movements.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MovementsQuery {
     /// The product's id.
     #[param(format = Uuid)]

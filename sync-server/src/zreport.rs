@@ -21,6 +21,7 @@ use crate::service::Services;
 
 /// `?date=YYYY-MM-DD`: one business day.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct BusinessDay {
     /// The business date, `YYYY-MM-DD`.
     #[param(format = Date)]
