@@ -453,7 +453,7 @@ async fn story(s: DynStorage) {
     detail_reports_story(&s).await;
 }
 
-/// Row-level report reads (migration 0012): a voided sale with its void, movements with their
+/// Row-level report reads (migration 0013): a voided sale with its void, movements with their
 /// reference and till in time order, product names.
 async fn detail_reports_story(s: &DynStorage) {
     use sync_server::storage::{

@@ -218,7 +218,7 @@ pub struct SaleListRow {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RefundListRow {
     pub id: String,
-    /// The refund's own receipt number (`None` until reprojected, for rows older than 0012).
+    /// The refund's own receipt number (`None` until reprojected, for rows older than 0013).
     pub receipt_no: Option<String>,
     pub sale_id: String,
     /// The refunded sale's receipt number (`None` when that sale is not on the server).
@@ -273,7 +273,7 @@ pub struct VoidListRow {
     pub cashier_id: String,
     pub total_e4: i64,
     pub tax_e4: i64,
-    /// Unknown (`None`) for rows projected before migration 0012 until reprojected.
+    /// Unknown (`None`) for rows projected before migration 0013 until reprojected.
     pub voided_at: Option<i64>,
     pub void_reason: Option<String>,
     pub void_authorized_by: Option<String>,
