@@ -47,14 +47,17 @@
 pub mod account;
 pub mod assets;
 pub mod charts;
+pub mod conflicts;
 pub mod csrf;
 pub mod errors;
 pub mod format;
 pub mod i18n;
 pub mod overview;
 pub mod page;
+pub mod reports;
 pub mod session;
 pub mod staff;
+pub mod stock;
 pub mod tills;
 
 use axum::Router;
@@ -77,6 +80,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(overview::routes())
         .merge(tills::routes())
         .merge(staff::routes())
+        .merge(reports::routes())
+        .merge(stock::routes())
+        .merge(conflicts::routes())
         // Any other path outside `/api/v1` (which answers JSON): the 404 page.
         .fallback(|| async { page::PageError::not_found() })
         .layer(axum::middleware::from_fn_with_state(state, csrf::layer))
