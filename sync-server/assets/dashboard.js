@@ -19,6 +19,22 @@
     var msg = e.target.getAttribute && e.target.getAttribute("data-confirm");
     if (msg && !window.confirm(msg)) { e.preventDefault(); }
   });
+  // <button data-copy="field-id" data-copied="Copied">: copies the field's value (the Apps
+  // page's secret, shown once) and says so on the button.
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest && e.target.closest("[data-copy]");
+    if (!b) { return; }
+    var field = document.getElementById(b.getAttribute("data-copy"));
+    if (!field) { return; }
+    var said = function () { b.textContent = b.getAttribute("data-copied") || b.textContent; };
+    field.select();
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(said, function () { document.execCommand("copy"); said(); });
+    } else {
+      document.execCommand("copy");
+      said();
+    }
+  });
   // Menus close when something else is clicked.
   document.addEventListener("click", function (e) {
     document.querySelectorAll("details.menu[open]").forEach(function (d) {

@@ -45,6 +45,7 @@
 //! handler sets one, `Cache-Control: no-store`.
 
 pub mod account;
+pub mod apps;
 pub mod assets;
 pub mod charts;
 pub mod conflicts;
@@ -78,6 +79,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/lang", post(account::set_lang))
         .route("/assets/{file}", get(assets::serve))
         .merge(overview::routes())
+        .merge(apps::routes())
         .merge(tills::routes())
         .merge(staff::routes())
         .merge(reports::routes())
