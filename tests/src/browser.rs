@@ -378,12 +378,13 @@ impl Browser {
             .expect("delete cookies");
     }
 
-    /// Puts a cookie into the browser for the current site.
+    /// Puts a cookie into the browser for the current site (through `document.cookie`:
+    /// chromedriver refuses WebDriver cookies for an IP address's "domain").
     pub fn add_cookie(&mut self, name: &str, value: &str) {
-        let c = self.c();
-        let mut k = Cookie::new(name.to_string(), value.to_string());
-        k.set_path("/");
-        self.rt.block_on(c.add_cookie(k)).expect("add cookie");
+        self.execute(
+            "document.cookie = arguments[0] + '=' + arguments[1] + '; path=/';",
+            vec![json!(name), json!(value)],
+        );
     }
 
     /// `fetch(path)` from the page (same origin, with its cookies): the status and the body.
