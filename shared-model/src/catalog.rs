@@ -146,9 +146,9 @@ impl Product {
     pub fn validate(&self, currency: &Currency) -> ModelResult<()> {
         check_text("product name", &self.name, 200)?;
         check_code("SKU", &self.sku)?;
-        currency.parse_amount(self.price.non_negative("price")?.0)?;
+        check_price("price", self.price, currency)?;
         if let Some(cost) = self.cost {
-            currency.parse_amount(cost.non_negative("cost")?.0)?;
+            check_price("cost", cost, currency)?;
         }
         if self.tax_class.trim().is_empty() {
             return Err(ModelError::Empty { field: "tax class" });
@@ -166,7 +166,7 @@ impl Product {
             check_text("variant name", &v.name, 100)?;
             check_code("variant SKU", &v.sku)?;
             if let Some(p) = v.price {
-                currency.parse_amount(p.non_negative("variant price")?.0)?;
+                check_price("variant price", p, currency)?;
             }
         }
         Ok(())
@@ -182,6 +182,21 @@ impl Product {
     pub fn variant(&self, id: VariantId) -> Option<&Variant> {
         self.variants.iter().find(|v| v.id == id)
     }
+}
+
+/// The largest price or cost a product may have: Rp 1 trillion, far above any shelf price and
+/// well inside what the server's reports compute with (amounts scaled by 10^4 in 64 bits).
+pub const MAX_PRICE: i64 = 1_000_000_000_000;
+
+fn check_price(field: &'static str, price: Money, currency: &Currency) -> ModelResult<()> {
+    currency.parse_amount(price.non_negative(field)?.0)?;
+    if price.0 > rust_decimal::Decimal::from(MAX_PRICE) {
+        return Err(ModelError::Invalid {
+            field,
+            reason: format!("{} is more than the largest allowed ({MAX_PRICE})", price.0),
+        });
+    }
+    Ok(())
 }
 
 pub(crate) fn check_text(field: &'static str, value: &str, max: usize) -> ModelResult<()> {

@@ -67,3 +67,64 @@ pub enum ModelError {
 }
 
 pub type ModelResult<T> = Result<T, ModelError>;
+
+/// Field names the model uses, in Bahasa Indonesia.
+fn field_id(field: &str) -> &str {
+    match field {
+        "product name" => "nama produk",
+        "price" => "harga",
+        "cost" => "harga pokok",
+        "tax class" => "kelas pajak",
+        "low-stock threshold" => "batas stok rendah",
+        "variant name" => "nama varian",
+        "variant SKU" => "SKU varian",
+        "variant price" => "harga varian",
+        "category name" => "nama kategori",
+        "unit" => "satuan",
+        "store name" => "nama toko",
+        "cash rounding unit" => "satuan pembulatan tunai",
+        "cut-off hour" => "jam mulai hari usaha",
+        "time zone" => "zona waktu",
+        "QRIS payload" => "payload QRIS",
+        "receipt header" => "kepala struk",
+        "receipt footer" => "kaki struk",
+        other => other,
+    }
+}
+
+impl ModelError {
+    /// The message in Bahasa Indonesia (the `Display` text is English). Errors no owner-facing
+    /// page shows fall back to English.
+    pub fn indonesian(&self) -> String {
+        match self {
+            ModelError::Overflow => "angka terlalu besar untuk dihitung".into(),
+            ModelError::Negative { field, value } => {
+                format!("{} tidak boleh negatif (tertulis {value})", field_id(field))
+            }
+            ModelError::TooManyDecimals {
+                amount,
+                currency,
+                minor_units,
+            } => format!(
+                "{amount} punya lebih banyak desimal daripada yang diizinkan {currency} ({minor_units})"
+            ),
+            ModelError::Empty { field } => format!("{} tidak boleh kosong", field_id(field)),
+            ModelError::TooLong { field, max } => {
+                format!(
+                    "{} terlalu panjang (paling banyak {max} karakter)",
+                    field_id(field)
+                )
+            }
+            ModelError::Invalid { field, reason } => {
+                format!("{} tidak valid: {reason}", field_id(field))
+            }
+            ModelError::BadCheckDigit { code, expected } => {
+                format!("barcode {code} salah digit periksa (seharusnya {expected})")
+            }
+            ModelError::UnknownTaxClass(c) => {
+                format!("kelas pajak {c:?} tidak ada di toko ini")
+            }
+            other => other.to_string(),
+        }
+    }
+}

@@ -9,6 +9,7 @@ pub mod barcode;
 pub mod business_day;
 pub mod cart;
 pub mod catalog;
+pub mod catalog_csv;
 pub mod codec;
 pub mod conflicts;
 pub mod csv_cell;

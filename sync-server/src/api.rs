@@ -505,6 +505,8 @@ pub fn routes() -> Router<AppState> {
         .route("/stores/{store_id}/reports/conflicts", get(conflicts))
         .merge(crate::staff::routes())
         .merge(crate::report_api::routes())
+        .merge(crate::catalog_api::routes())
+        .merge(crate::store_settings::routes())
         .merge(crate::lan_api::routes())
         .merge(crate::session_api::routes())
         .merge(crate::apps_api::routes())

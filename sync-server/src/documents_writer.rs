@@ -114,6 +114,28 @@ impl DocWriter {
         .map(Some)
     }
 
+    /// Reads what `f` takes from a document (e.g. one entry of a large map, without
+    /// hydrating the rest); `None` when nobody has the document.
+    pub async fn read_with<T, F>(&self, id: &str, f: F) -> Result<Option<T>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&AutoCommit) -> Result<T> + Send + 'static,
+    {
+        let Some(handle) = self.find(id).await? else {
+            return Ok(None);
+        };
+        let actor = self.actor.clone();
+        tokio::task::spawn_blocking(move || {
+            handle.with_document(|doc| {
+                let ac = editable(doc, &actor)?;
+                f(&ac)
+            })
+        })
+        .await
+        .map_err(join_err)?
+        .map(Some)
+    }
+
     /// Changes a document: `f` edits a copy (e.g. with `documents::write`), the new changes are
     /// applied to the repo's document (so connected peers receive them) and the call returns
     /// once they are in storage. Returns `f`'s value and the document's heads after the change.

@@ -29,6 +29,15 @@ pub enum Error {
     /// The request is invalid; the message is safe to show to the client.
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// A value a person typed is refused: which field, and why in English and in Bahasa
+    /// Indonesia (the API answers the English; the dashboard shows the reader's language
+    /// next to the field).
+    #[error("invalid {field}: {en}")]
+    Invalid {
+        field: &'static str,
+        en: String,
+        id: String,
+    },
     /// Too many attempts; retry later.
     #[error("rate limited")]
     RateLimited,
@@ -75,7 +84,9 @@ impl Error {
             Error::NotFound(_) => ("not_found", StatusCode::NOT_FOUND),
             Error::Unauthorized(_) => ("unauthorized", StatusCode::UNAUTHORIZED),
             Error::Forbidden(_) => ("forbidden", StatusCode::FORBIDDEN),
-            Error::BadRequest(_) | Error::Protocol(_) => ("bad_request", StatusCode::BAD_REQUEST),
+            Error::BadRequest(_) | Error::Protocol(_) | Error::Invalid { .. } => {
+                ("bad_request", StatusCode::BAD_REQUEST)
+            }
             Error::RateLimited => ("rate_limited", StatusCode::TOO_MANY_REQUESTS),
             Error::TooManyConnections(_) => ("too_many_connections", StatusCode::TOO_MANY_REQUESTS),
             Error::Busy => ("busy", StatusCode::SERVICE_UNAVAILABLE),
@@ -97,6 +108,7 @@ impl Error {
             | Error::Forbidden(m)
             | Error::TooManyConnections(m) => (*m).to_string(),
             Error::BadRequest(m) | Error::Protocol(m) => m.clone(),
+            Error::Invalid { en, .. } => en.clone(),
             Error::RateLimited => "too many attempts, retry later".to_string(),
             Error::Busy => "the server is busy checking passwords, retry in a moment".to_string(),
             Error::NoTerminalYet => {
@@ -104,6 +116,15 @@ impl Error {
                     .to_string()
             }
             _ => "internal server error".to_string(),
+        }
+    }
+
+    /// [`Error::Invalid`] of `field` from the model's refusal.
+    pub fn model(field: &'static str, e: &shared_model::ModelError) -> Self {
+        Error::Invalid {
+            field,
+            en: e.to_string(),
+            id: e.indonesian(),
         }
     }
 

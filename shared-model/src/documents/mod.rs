@@ -161,3 +161,58 @@ pub fn period_index_genesis(store_id: &str, month: &str) -> ModelResult<AutoComm
     doc.set_actor(automerge::ActorId::random());
     Ok(doc)
 }
+
+/// Entries to write into a map, leaving its other entries alone.
+struct PartialMap<'a, V>(&'a [(String, &'a V)]);
+
+impl<V: Reconcile> Reconcile for PartialMap<'_, V> {
+    type Key<'k> = autosurgeon::reconcile::NoKey;
+    fn reconcile<R: autosurgeon::Reconciler>(&self, mut r: R) -> Result<(), R::Error> {
+        use autosurgeon::reconcile::MapReconciler;
+        let mut m = r.map()?;
+        for (k, v) in self.0 {
+            m.put(k, *v)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes `entries` into the root map `map` (e.g. a catalog's `products`) in one change,
+/// without reading or touching the map's other entries: editing one product of a 100k-product
+/// catalog costs one product.
+pub fn put_entries<V: Reconcile>(
+    doc: &mut AutoCommit,
+    map: &str,
+    entries: &[(String, &V)],
+) -> ModelResult<()> {
+    autosurgeon::reconcile_prop(doc, automerge::ROOT, map, PartialMap(entries)).map_err(|e| {
+        ModelError::Invalid {
+            field: "document",
+            reason: e.to_string(),
+        }
+    })
+}
+
+/// Reads the entry `key` of the root map `map`; `None` when absent.
+pub fn get_entry<H: Hydrate>(doc: &AutoCommit, map: &str, key: &str) -> ModelResult<Option<H>> {
+    let bad = |e: String| ModelError::Invalid {
+        field: "document",
+        reason: e,
+    };
+    let Some((_, obj)) = doc
+        .get(automerge::ROOT, map)
+        .map_err(|e| bad(e.to_string()))?
+    else {
+        return Ok(None);
+    };
+    if doc
+        .get(&obj, key)
+        .map_err(|e| bad(e.to_string()))?
+        .is_none()
+    {
+        return Ok(None);
+    }
+    autosurgeon::hydrate_prop(doc, &obj, key)
+        .map(Some)
+        .map_err(|e| bad(e.to_string()))
+}

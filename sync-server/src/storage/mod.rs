@@ -10,7 +10,8 @@
 //! roster secrets and the tills' LAN keys), [`ProjectionStorage`] (the rows
 //! documents project to), [`ReportStorage`] (reads over those rows), [`SessionStorage`]
 //! (sign-in sessions, disabled users, login attempt counters) and [`StoreDocsStorage`]
-//! (store roots, journals, baselines). [`Storage`] is all of them plus `ping` and `migrate`;
+//! (store roots, journals, baselines), [`CatalogStorage`] (the projected catalog's pages).
+//! [`Storage`] is all of them plus `ping` and `migrate`;
 //! methods of every area can be called on a [`DynStorage`] without importing the area traits
 //! (a trait object's supertrait methods are in scope with it), and [`prelude`] brings them
 //! into scope for code that holds a concrete [`PgStorage`] or [`SqliteStorage`].
@@ -35,6 +36,7 @@
 
 mod accounts;
 mod apps;
+mod catalog;
 mod chunks;
 mod claims;
 mod detail_reports;
@@ -55,6 +57,7 @@ use futures::future::BoxFuture;
 
 pub use accounts::AccountStorage;
 pub use apps::AppStorage;
+pub use catalog::CatalogStorage;
 pub use chunks::ChunkStorage;
 pub(crate) use chunks::{PUT_CHUNKS_ROWS, doc_id_of_key, last_of_each_key, range_end};
 pub use claims::ClaimStorage;
@@ -87,6 +90,7 @@ pub trait Storage:
     + DetailReportStorage
     + SessionStorage
     + StoreDocsStorage
+    + CatalogStorage
     + Send
     + Sync
     + Debug
@@ -103,7 +107,7 @@ pub trait Storage:
 /// Every storage trait, for calling storage methods on a concrete backend type.
 pub mod prelude {
     pub use super::{
-        AccountStorage, AppStorage, ChunkStorage, ClaimStorage, DetailReportStorage, LanStorage,
+        AccountStorage, AppStorage, CatalogStorage, ChunkStorage, ClaimStorage, DetailReportStorage, LanStorage,
         ProjectionStorage, ReportStorage, SessionStorage, Storage, StoreDocsStorage,
     };
 }

@@ -581,6 +581,17 @@ pub struct ProductRow {
     pub active: bool,
 }
 
+/// A product of a catalog page (see [`crate::storage::CatalogStorage`]).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CatalogListRow {
+    pub id: String,
+    pub sku: String,
+    pub name: String,
+    pub category_id: Option<String>,
+    pub price_e4: i64,
+    pub active: bool,
+}
+
 /// A store's business-day settings (from its settings document).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettingsRow {

@@ -8,6 +8,7 @@
 mod accounts;
 mod apps;
 mod base;
+mod catalog;
 mod chunks;
 mod claims;
 mod detail_reports;
