@@ -42,3 +42,74 @@
     });
   });
 })();
+
+// Catalog import (catalog page): sends the chosen CSV file as the request body with the CSRF
+// token, shows the upload and then the server's progress lines, then the report it renders.
+(function () {
+  var form = document.querySelector('[data-import-form]');
+  if (!form) return;
+  var bar = form.querySelector('[data-import-progress]');
+  var status = form.querySelector('[data-import-status]');
+  var report = document.querySelector('[data-import-report]');
+  var token = document.querySelector('meta[name="csrf-token"]');
+  var say = function (key, n) {
+    status.textContent = (form.getAttribute('data-msg-' + key) || '').replace('{n}', n);
+  };
+  form.addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var input = form.querySelector('input[type=file]');
+    var file = input.files && input.files[0];
+    if (!file) { say('choose', ''); return; }
+    var button = form.querySelector('button');
+    button.disabled = true;
+    report.textContent = '';
+    bar.hidden = false;
+    bar.max = 1;
+    bar.value = 0;
+    say('uploading', '');
+    var total = 0;
+    var seen = 0;
+    var finished = false;
+    var handle = function (msg) {
+      if (msg.total !== undefined) {
+        total = Math.max(1, msg.total);
+        bar.max = total * 2;
+      } else if (msg.progress) {
+        var p = msg.progress;
+        bar.value = Math.min(bar.max, p.rows_read + p.rows_written);
+        if (p.rows_written > 0) say('writing', p.rows_written); else say('checking', p.rows_read);
+      } else if (msg.done !== undefined) {
+        finished = true;
+        bar.value = bar.max;
+        status.textContent = '';
+        report.innerHTML = msg.done;
+      } else if (msg.failed !== undefined) {
+        finished = true;
+        status.textContent = msg.failed;
+      }
+    };
+    var read = function (text) {
+      var end;
+      while ((end = text.indexOf('\n', seen)) >= 0) {
+        var one = text.slice(seen, end);
+        seen = end + 1;
+        if (one) handle(JSON.parse(one));
+      }
+    };
+    var xhr = new XMLHttpRequest();
+    xhr.open('POST', form.getAttribute('action'));
+    xhr.setRequestHeader('Content-Type', 'text/csv');
+    if (token) xhr.setRequestHeader('X-CSRF-Token', token.getAttribute('content'));
+    xhr.upload.onprogress = function (e) {
+      if (e.lengthComputable) { bar.max = e.total; bar.value = e.loaded; }
+    };
+    xhr.onprogress = function () { read(xhr.responseText); };
+    xhr.onloadend = function () {
+      if (xhr.status === 200) read(xhr.responseText);
+      if (!finished) say('failed', '');
+      button.disabled = false;
+      input.value = '';
+    };
+    xhr.send(file);
+  });
+})();

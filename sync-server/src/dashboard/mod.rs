@@ -47,6 +47,8 @@
 pub mod account;
 pub mod apps;
 pub mod assets;
+pub mod catalog;
+pub mod catalog_import;
 pub mod charts;
 pub mod conflicts;
 pub mod csrf;
@@ -60,6 +62,7 @@ pub mod session;
 pub mod staff;
 pub mod stock;
 pub mod tills;
+pub mod settings;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -85,6 +88,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(reports::routes())
         .merge(stock::routes())
         .merge(conflicts::routes())
+        .merge(catalog::routes())
+        .merge(settings::routes())
         // Any other path outside `/api/v1` (which answers JSON): the 404 page.
         .fallback(|| async { page::PageError::not_found() })
         .layer(axum::middleware::from_fn_with_state(state, csrf::layer))
