@@ -59,10 +59,10 @@ pub mod overview;
 pub mod page;
 pub mod reports;
 pub mod session;
+pub mod settings;
 pub mod staff;
 pub mod stock;
 pub mod tills;
-pub mod settings;
 
 use axum::Router;
 use axum::routing::{get, post};
