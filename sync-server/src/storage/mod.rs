@@ -107,7 +107,8 @@ pub trait Storage:
 /// Every storage trait, for calling storage methods on a concrete backend type.
 pub mod prelude {
     pub use super::{
-        AccountStorage, AppStorage, CatalogStorage, ChunkStorage, ClaimStorage, DetailReportStorage, LanStorage,
-        ProjectionStorage, ReportStorage, SessionStorage, Storage, StoreDocsStorage,
+        AccountStorage, AppStorage, CatalogStorage, ChunkStorage, ClaimStorage,
+        DetailReportStorage, LanStorage, ProjectionStorage, ReportStorage, SessionStorage, Storage,
+        StoreDocsStorage,
     };
 }
