@@ -1,5 +1,5 @@
 //! The overview of a store over a date range, beside the previous period of the same length:
-//! the numbers an owner reads first (sales, transactions, average basket, refunds, tax), sales
+//! the numbers an owner reads first (sales, transactions, average basket, refunds, discounts, tax), sales
 //! per day of both periods, sales per hour of the day, and the top products. One use-case that
 //! the dashboard's overview page and `GET /api/v1/stores/{id}/reports/overview` share, over the
 //! report service functions (and their access check, [`crate::access::read_reports`]).
@@ -59,6 +59,8 @@ pub struct Overview {
     pub refund_count: Compared,
     /// Tax in the non-voided sales.
     pub tax: Compared,
+    /// Discounts the non-voided sales gave (lines, promotions, carts).
+    pub discounts: Compared,
     pub days: Vec<DayPair>,
     /// Sales of the range per hour of the day, in the store's time zone.
     pub hours: Vec<HourSales>,
@@ -74,6 +76,7 @@ struct Totals {
     refunds: Decimal,
     refund_count: i64,
     tax: Decimal,
+    discounts: Decimal,
 }
 
 impl Totals {
@@ -132,6 +135,7 @@ impl Services {
             let total = dec(&d.total);
             t.sales += total;
             t.tax += dec(&d.tax);
+            t.discounts += dec(&d.discount);
             t.transactions += d.sales;
             per_day.push((d.business_date, total));
         }
@@ -199,6 +203,7 @@ impl Services {
             refunds: compared(cur.refunds, old.refunds),
             refund_count: compared(cur.refund_count.into(), old.refund_count.into()),
             tax: compared(cur.tax, old.tax),
+            discounts: compared(cur.discounts, old.discounts),
             days,
             hours,
             top_products,

@@ -116,6 +116,7 @@ pub fn project(
                     receipt_no: sale.receipt_no.to_string(),
                     total_e4: e4(sale.total().0)?,
                     tax_e4: e4(sale.totals.tax.tax.0)?,
+                    discount_e4: e4(sale.totals.discount_total().map_err(|e| e.to_string())?.0)?,
                     voided: voids.contains_key(&id),
                     void: voids.get(&id).cloned(),
                 });

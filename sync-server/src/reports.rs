@@ -49,6 +49,8 @@ pub struct DaySales {
     pub sales: i64,
     pub total: String,
     pub tax: String,
+    /// Line discounts, promotions and cart discounts the sales gave.
+    pub discount: String,
 }
 
 /// Non-voided sales whose `created_at` falls in one hour of the day, in the store's time zone.
@@ -278,6 +280,7 @@ impl Services {
             sales: d.sales,
             total: dec(d.total_e4),
             tax: dec(d.tax_e4),
+            discount: dec(d.discount_e4),
         })
         .await
     }

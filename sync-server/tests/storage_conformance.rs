@@ -469,6 +469,7 @@ async fn detail_reports_story(s: &DynStorage) {
         receipt_no: format!("R-{id}"),
         total_e4: 10_000,
         tax_e4: 0,
+        discount_e4: 2_500,
         voided: void.is_some(),
         void,
     };

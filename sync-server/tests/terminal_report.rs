@@ -44,6 +44,7 @@ fn sale_doc(store_id: &str, sale_id: &str) -> ProjectedDoc {
             receipt_no: "JKT1-T1-261125-0001".into(),
             total_e4: 100_000_000,
             tax_e4: 0,
+            discount_e4: 0,
             voided: false,
             void: None,
         }],

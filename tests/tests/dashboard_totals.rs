@@ -24,6 +24,7 @@ use pos_core::sync::client::{DeviceCredential, SyncClient, SyncConfig};
 use pos_core::{Approval, Identity, JoinStore, NewStore, RefundRequest, Terminal};
 use rust_decimal::Decimal;
 use serde_json::Value;
+use snapkasir_tests::browser::Browser;
 use snapkasir_tests::processes::{
     ServerProcess, TestDatabase, api_token, create_tenant_args, http_client,
 };
@@ -74,21 +75,21 @@ struct Takings {
     sales: i64,
     total: Decimal,
     tax: Decimal,
+    discounts: Decimal,
     refunds: i64,
     refunded: Decimal,
     by_method: BTreeMap<String, Decimal>,
 }
 
-fn from_journals(journals: &[JournalDoc]) -> (Takings, Decimal) {
+fn from_journals(journals: &[JournalDoc]) -> Takings {
     let mut t = Takings::default();
-    let mut discounts = Decimal::ZERO;
     for j in journals {
         let voided: Vec<SaleId> = j.voids.values().map(|v| v.sale_id).collect();
         for sale in j.sales.values().filter(|s| !voided.contains(&s.id)) {
             t.sales += 1;
             t.total += sale.totals.total().0;
             t.tax += sale.totals.tax.tax.0;
-            discounts += sale.totals.discount_total().unwrap().0;
+            t.discounts += sale.totals.discount_total().unwrap().0;
             for p in &sale.settlement.payments {
                 *t.by_method.entry(p.method.key()).or_default() += p.amount.0;
             }
@@ -98,7 +99,7 @@ fn from_journals(journals: &[JournalDoc]) -> (Takings, Decimal) {
             t.refunded += r.total.0;
         }
     }
-    (t, discounts)
+    t
 }
 
 fn dec(v: &Value) -> Decimal {
@@ -128,6 +129,7 @@ async fn from_api(base: &str, token: &str, store: &str, date: &str) -> Takings {
         t.sales += day["sales"].as_i64().unwrap();
         t.total += dec(&day["total"]);
         t.tax += dec(&day["tax"]);
+        t.discounts += dec(&day["discount"]);
     }
     for r in get_json(&client, &format!("{reports}/refunds?{q}"), token)
         .await
@@ -151,6 +153,34 @@ async fn from_api(base: &str, token: &str, store: &str, date: &str) -> Takings {
             .or_default() += dec(&m["amount"]);
     }
     t
+}
+
+/// An amount as the dashboard shows it (`Rp 1.234.567`, `-Rp 500`, `Rp 12.500,50`).
+fn rupiah(shown: &str) -> Decimal {
+    let s = shown.trim();
+    let (negative, s) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let digits = s
+        .strip_prefix("Rp")
+        .unwrap_or_else(|| panic!("not an amount in rupiah: {shown:?}"))
+        .trim()
+        .replace('.', "")
+        .replace(',', ".");
+    let d: Decimal = digits
+        .parse()
+        .unwrap_or_else(|_| panic!("not an amount: {shown:?}"));
+    if negative { -d } else { d }
+}
+
+/// A count as the dashboard shows it (`1.234`).
+fn count(shown: &str) -> i64 {
+    shown
+        .trim()
+        .replace('.', "")
+        .parse()
+        .unwrap_or_else(|_| panic!("not a count: {shown:?}"))
 }
 
 fn wait_until<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
@@ -407,14 +437,14 @@ fn dashboard_equals_projections_equals_the_tills_journals() {
         .business_date_at(Timestamp::now())
         .unwrap();
     let journals: Vec<JournalDoc> = tills.iter().map(|t| t.journal(today)).collect();
-    let (from_tills, discounts) = from_journals(&journals);
+    let from_tills = from_journals(&journals);
     assert_eq!(
         from_tills.sales,
         sold.len() as i64,
         "every sale but the voided one"
     );
     assert_eq!(from_tills.refunds, 2);
-    assert!(discounts > Decimal::ZERO);
+    assert!(from_tills.discounts > Decimal::ZERO);
 
     // ---- …equals the server's projections once everything has synced…
     let date = today.to_string();
@@ -433,6 +463,27 @@ fn dashboard_equals_projections_equals_the_tills_journals() {
         },
     );
     assert_eq!(projected, from_tills);
+
+    // ---- …which equal what the owner reads on the dashboard's overview of the day.
+    let mut browser = Browser::start("dashboard_totals", &base);
+    browser.sign_in(&email, "rahasia-panjang-1");
+    browser.open(&format!(
+        "/stores/{store_id}/overview?from={date}&to={date}"
+    ));
+    let on_dashboard = Takings {
+        sales: count(&browser.text("value-transactions")),
+        total: rupiah(&browser.text("value-sales")),
+        tax: rupiah(&browser.text("value-tax")),
+        discounts: rupiah(&browser.text("value-discounts")),
+        refunds: from_tills.refunds,
+        refunded: rupiah(&browser.text("value-refunds")),
+        by_method: from_tills.by_method.clone(),
+    };
+    browser.screenshot("overview-after-three-tills", "en");
+    assert_eq!(
+        on_dashboard, from_tills,
+        "the dashboard's overview against the tills' journals"
+    );
 
     for till in &mut tills {
         till.go_offline(&rt);

@@ -191,6 +191,13 @@ async fn overview(
             true,
         ),
         figure(&page, "refunds", "overview.refunds", &ov.refunds, true),
+        figure(
+            &page,
+            "discounts",
+            "overview.discounts",
+            &ov.discounts,
+            true,
+        ),
         figure(&page, "tax", "overview.tax", &ov.tax, true),
     ];
     let cur_name = page.t("overview.this_period");

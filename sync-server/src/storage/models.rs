@@ -179,6 +179,7 @@ pub struct DayTotal {
     pub sales: i64,
     pub total_e4: i64,
     pub tax_e4: i64,
+    pub discount_e4: i64,
 }
 
 /// A total grouped by a key (payment method, ...).
@@ -486,6 +487,8 @@ pub struct SaleRow {
     pub receipt_no: String,
     pub total_e4: i64,
     pub tax_e4: i64,
+    /// Line discounts, promotions and the cart discount together.
+    pub discount_e4: i64,
     pub voided: bool,
     /// The void of a voided sale (`None` when not voided).
     pub void: Option<VoidDetail>,

@@ -71,8 +71,8 @@ impl ProjectionStorage for Backend {
                 sqlx::query(
                     "INSERT INTO sales (id, doc_id, store_id, terminal_code, business_date, created_at, \
                      cashier_id, receipt_no, total_e4, tax_e4, voided, voided_at, void_reason, \
-                     void_authorized_by) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT DO NOTHING",
+                     void_authorized_by, discount_e4) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING",
                 )
                 .bind(&r.id).bind(d).bind(st).bind(&r.terminal_code).bind(&r.business_date)
                 .bind(r.created_at).bind(&r.cashier_id).bind(&r.receipt_no).bind(r.total_e4)
@@ -80,6 +80,7 @@ impl ProjectionStorage for Backend {
                 .bind(r.void.as_ref().map(|v| v.at))
                 .bind(r.void.as_ref().map(|v| v.reason.as_str()))
                 .bind(r.void.as_ref().map(|v| v.authorized_by.as_str()))
+                .bind(r.discount_e4)
                 .execute(&mut *tx).await?;
             }
             for r in &rows.sale_lines {

@@ -75,7 +75,8 @@ impl ReportStorage for Backend {
     ranged_reports! {
         report_sales_by_day -> DayTotal = NON_VOIDED,
             "SELECT business_date, COUNT(*) AS sales, CAST(COALESCE(SUM(total_e4), 0) AS BIGINT) AS total_e4, \
-             CAST(COALESCE(SUM(tax_e4), 0) AS BIGINT) AS tax_e4 FROM sales \
+             CAST(COALESCE(SUM(tax_e4), 0) AS BIGINT) AS tax_e4, \
+             CAST(COALESCE(SUM(discount_e4), 0) AS BIGINT) AS discount_e4 FROM sales \
              WHERE store_id = $1 AND business_date >= $2 AND business_date <= $3 AND voided = $4 \
              GROUP BY business_date ORDER BY business_date";
         report_sales_by_payment -> KeyTotal = NON_VOIDED,
