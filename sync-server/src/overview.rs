@@ -1,9 +1,9 @@
 //! The overview of a store over a date range, beside the previous period of the same length:
-//! the numbers an owner reads first (sales, transactions, average basket, refunds, discounts, tax), sales
-//! per day of both periods, sales per hour of the day, and the top products. One use-case that
-//! the dashboard's overview page and `GET /api/v1/stores/{id}/reports/overview` share, over the
-//! report service functions (and their access check, [`crate::access::read_reports`]).
-
+//! the numbers an owner reads first (sales, transactions, average basket, refunds, discounts,
+//! tax), sales per day of both periods, sales per hour of the day, and the top products. The
+//! dashboard's overview page reads it; it is built on the report service functions (and their
+//! access check, [`crate::access::read_reports`]), whose JSON endpoints give the same figures.
+//! Not yet an endpoint of its own.
 use chrono::NaiveDate;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
