@@ -4,6 +4,7 @@
 //! dashboard's overview page reads it; it is built on the report service functions (and their
 //! access check, [`crate::access::read_reports`]), whose JSON endpoints give the same figures.
 //! Not yet an endpoint of its own.
+
 use chrono::NaiveDate;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
