@@ -65,6 +65,8 @@ pub mod stock;
 pub mod tills;
 
 use axum::Router;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use crate::state::AppState;
@@ -90,7 +92,23 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(conflicts::routes())
         .merge(catalog::routes())
         .merge(settings::routes())
+        .method_not_allowed_fallback(get_of_a_form_url)
         // Any other path outside `/api/v1` (which answers JSON): the 404 page.
         .fallback(|| async { page::PageError::not_found() })
         .layer(axum::middleware::from_fn_with_state(state, csrf::layer))
+}
+
+/// A GET of a URL that only forms post to: a page shown as the answer to a POST (a new
+/// enrolment code, a form again with its errors) has that URL, and the language switch or a
+/// reload comes back to it. It goes to the page above it (`…/tills/codes` → `…/tills`) rather
+/// than a bare 405. Other methods still get 405.
+async fn get_of_a_form_url(method: Method, uri: Uri) -> Response {
+    if method != Method::GET && method != Method::HEAD {
+        return StatusCode::METHOD_NOT_ALLOWED.into_response();
+    }
+    let parent = match uri.path().trim_end_matches('/').rsplit_once('/') {
+        Some((p, _)) if p.starts_with('/') && !p.starts_with("//") => p,
+        _ => "/",
+    };
+    Redirect::to(parent).into_response()
 }
