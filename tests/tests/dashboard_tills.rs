@@ -375,7 +375,7 @@ fn tills_and_staff_pages_enrol_revoke_and_reach_the_till() {
     for (path, fields) in [
         (format!("{tills}/codes"), vec![("terminal_name", "X")]),
         (
-            format!("{staff}"),
+            staff.to_string(),
             vec![("name", "X"), ("role", "cashier"), ("pin", "1234")],
         ),
         (format!("{tills}/{}/revoke", enrolled.terminal_id), vec![]),
