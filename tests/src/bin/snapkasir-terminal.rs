@@ -31,6 +31,7 @@
 //! - for the LAN attacks: `{"cmd":"price","sku":…}` (the price this till holds, or null),
 //!   `{"cmd":"add_product","sku":…,"name":…,"price":…}`,
 //!   `{"cmd":"add_user","name":…,"role":"cashier"|"supervisor"|"manager","pin":…}`
+//! - `{"cmd":"settings"}`: the store settings this till holds (its settings document)
 //! - `{"cmd":"exit"}`
 #![allow(clippy::print_stdout)]
 
@@ -440,6 +441,7 @@ fn handle(state: &mut State, cmd: &Value, path: &str) -> Result<Value> {
                     .map(|p| p.price.to_string())
             ))
         }
+        "settings" => Ok(serde_json::to_value(lock(&state.terminal).settings()?)?),
         "add_product" => {
             let mut t = lock(&state.terminal);
             let p = t.create_product(Product::new(

@@ -1,0 +1,451 @@
+//! The catalog and store-settings pages in headless Chromium against the real `sync-server`
+//! binary (embedded SQLite) and a real till (`snapkasir-terminal`, enrolled with the demo
+//! catalog, syncing in the background): a price edited in the browser reaches the till's
+//! product table; a bad price is refused in words and changes nothing; a 10,000-row CSV with
+//! broken rows imports with its bad-row report (good rows applied, bad ones not, none in part);
+//! the page's export equals the API's; a receipt footer and a time zone changed on the settings
+//! page reach the till's settings; a mistyped QRIS payload is refused; a manager of another
+//! store gets 404 in the browser and from the API. Screenshots of every page at phone and
+//! desktop width, English and Indonesian, under `<target>/test-output/dashboard/<test>/`.
+//!
+//! Needs `cargo build -p sync-server -p snapkasir-tests` (scripts/test builds the workspace) and
+//! `apt-get install chromium chromium-driver`.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use snapkasir_tests::browser::{Browser, Size};
+use snapkasir_tests::processes::{ServerProcess, TerminalProcess, create_tenant_args, http_client};
+
+const OWNER: &str = "pemilik@katalog.example";
+const PASSWORD: &str = "rahasia-panjang-1";
+const MANAGER: &str = "manajer@cabang.example";
+const MANAGER_PASSWORD: &str = "manajer-rahasia-1";
+
+/// English words of these pages that must not be left on an Indonesian page.
+const ENGLISH: [&str; 14] = [
+    "Catalog",
+    "Products",
+    "Search",
+    "New product",
+    "Export",
+    "Import",
+    "Categories",
+    "Price",
+    "Save",
+    "Settings",
+    "Receipt",
+    "Time zone",
+    "Variants",
+    "Barcodes",
+];
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn api(method: &str, base: &str, token: &str, path: &str, body: Option<Value>) -> (u16, Vec<u8>) {
+    rt().block_on(async {
+        let c = http_client();
+        let url = format!("{base}{path}");
+        let req = match method {
+            "GET" => c.get(url),
+            "POST" => c.post(url),
+            _ => c.patch(url),
+        }
+        .bearer_auth(token);
+        let req = match body {
+            Some(b) => req.json(&b),
+            None => req,
+        };
+        let r = req.send().await.expect("api");
+        let status = r.status().as_u16();
+        (status, r.bytes().await.unwrap_or_default().to_vec())
+    })
+}
+
+fn api_json(
+    method: &str,
+    base: &str,
+    token: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let (s, b) = api(method, base, token, path, body);
+    (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
+}
+
+fn token(base: &str, email: &str, password: &str) -> String {
+    rt().block_on(snapkasir_tests::processes::api_token(
+        &http_client(),
+        base,
+        email,
+        password,
+    ))
+}
+
+fn wait_until<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn screens(b: &mut Browser, name: &str, lang: &str) {
+    for size in Size::BOTH {
+        b.set_size(size);
+        b.screenshot(name, lang);
+        if size == Size::Phone {
+            assert!(
+                b.horizontal_overflow() <= 0,
+                "{name} ({lang}) is wider than a phone: tables must scroll in their own box"
+            );
+        }
+    }
+    b.set_size(Size::Desktop);
+}
+
+/// Screenshots in both languages (the page reloads on each switch), Indonesian checked for
+/// English left over; ends in English.
+fn screens_both(b: &mut Browser, name: &str) {
+    b.switch_lang("id");
+    let text = b.page_text();
+    for w in ENGLISH {
+        assert!(
+            !text.contains(w),
+            "English {w:?} on the Indonesian {name} page:\n{text}"
+        );
+    }
+    screens(b, name, "id");
+    b.switch_lang("en");
+    screens(b, name, "en");
+}
+
+/// Puts a file holding `text` into the file input `id` (as choosing it would).
+fn choose_file(b: &mut Browser, id: &str, text: &str) {
+    let e = b.wait_for(id);
+    let v = serde_json::to_value(&e).expect("element json");
+    b.execute(
+        "const dt = new DataTransfer();\
+         dt.items.add(new File([arguments[1]], 'katalog.csv', {type: 'text/csv'}));\
+         arguments[0].files = dt.files;",
+        vec![v, json!(text)],
+    );
+}
+
+fn till_price(till: &mut TerminalProcess, sku: &str) -> Option<String> {
+    till.cmd(json!({"cmd": "price", "sku": sku}))
+        .expect("price")
+        .as_str()
+        .map(|p| {
+            p.parse::<rust_decimal::Decimal>()
+                .unwrap()
+                .normalize()
+                .to_string()
+        })
+}
+
+#[test]
+fn owner_edits_imports_exports_and_sets_the_store_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start_with(
+        &[
+            "--data-dir".to_string(),
+            dir.path().join("server").display().to_string(),
+        ],
+        &[],
+        "127.0.0.1:0",
+        &dir.path().join("server.log"),
+    );
+    let base = server.url();
+    let made = server.admin(&create_tenant_args(
+        "Toko Katalog",
+        "KAT",
+        "Toko Katalog",
+        OWNER,
+    ));
+    let store = made["store_id"].as_str().unwrap().to_string();
+    let owner = token(&base, OWNER, PASSWORD);
+
+    // A second store with its own manager, who must get nothing of the first.
+    let (s, store2) = api_json(
+        "POST",
+        &base,
+        &owner,
+        "/api/v1/stores",
+        Some(json!({"code": "KAT2", "name": "Cabang"})),
+    );
+    assert_eq!(s, 201, "{store2}");
+    let store2 = store2["id"].as_str().unwrap().to_string();
+    let (s, m) = api_json(
+        "POST",
+        &base,
+        &owner,
+        &format!("/api/v1/stores/{store2}/managers"),
+        Some(json!({"email": MANAGER, "password": MANAGER_PASSWORD})),
+    );
+    assert!(s == 200 || s == 201, "{m}");
+
+    // The store's first till enrols with the demo catalog and syncs in the background.
+    let code = server.admin(&[
+        "enrollment-code",
+        "--store-id",
+        &store,
+        "--terminal-name",
+        "Kasir 1",
+    ]);
+    let mut till = TerminalProcess::spawn(&dir.path().join("till.db"), "T1");
+    till.cmd(json!({"cmd": "enrol", "server": base, "code": code["code"], "demo": true}))
+        .expect("enrol");
+    till.cmd(json!({"cmd": "sync"})).expect("sync");
+    let status = till.cmd(json!({"cmd": "status"})).expect("status");
+    let sku = status["stock"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    let products = format!("/api/v1/stores/{store}/catalog/products");
+    let demo_count = status["stock"].as_object().unwrap().len() as i64;
+    wait_until(
+        "the demo catalog projected on the server",
+        Duration::from_secs(60),
+        || {
+            let (_, v) = api_json("GET", &base, &owner, &products, None);
+            (v["total"].as_i64() == Some(demo_count)).then_some(())
+        },
+    );
+
+    let mut b = Browser::start("catalog_story", &base);
+    b.sign_in(OWNER, PASSWORD);
+    b.switch_lang("en");
+    b.open(&format!("/stores/{store}/catalog"));
+    b.wait_for("catalog-table");
+    screens_both(&mut b, "catalog");
+
+    // Edit a price: the till's product table has it within seconds.
+    b.fill("catalog-q", &sku);
+    b.click("catalog-search-submit");
+    b.click(&format!("edit-{sku}"));
+    b.wait_for("product-form");
+    screens_both(&mut b, "product-edit");
+    b.fill("product-price", "777700");
+    b.click("product-save");
+    b.wait_for("catalog-saved");
+    let started = Instant::now();
+    wait_until("the new price on the till", Duration::from_secs(20), || {
+        (till_price(&mut till, &sku).as_deref() == Some("777700")).then_some(())
+    });
+    eprintln!("price edit reached the till in {:?}", started.elapsed());
+    b.poll("the list shows the new price", |b| {
+        b.open(&format!("/stores/{store}/catalog?q={sku}"));
+        (b.text(&format!("price-{sku}")) == "Rp 777.700").then_some(())
+    });
+    screens(&mut b, "catalog-saved", "en");
+
+    // A negative price is refused next to the field, in the reader's language; nothing changes.
+    b.click(&format!("edit-{sku}"));
+    b.fill("product-price", "-5000");
+    b.click("product-save");
+    assert!(
+        b.text("error-price").contains("negative"),
+        "{}",
+        b.text("error-price")
+    );
+    screens(&mut b, "product-error", "en");
+    b.switch_lang("id");
+    b.fill("product-price", "99999999999999999999");
+    b.click("product-save");
+    assert!(
+        b.text("error-price").contains("harga"),
+        "{}",
+        b.text("error-price")
+    );
+    screens(&mut b, "product-error", "id");
+    b.switch_lang("en");
+    assert_eq!(till_price(&mut till, &sku).as_deref(), Some("777700"));
+
+    // Import 10,000 rows with broken ones: the report lists them, the good rows arrive.
+    let mut csv = String::from("sku,name,price,unit,category,barcodes,active\n");
+    for i in 0..10_000 {
+        csv.push_str(&format!(
+            "IMP-{i:05},Barang Impor {i},{},pcs,Impor,,1\n",
+            1000 + i
+        ));
+    }
+    csv.push_str("BAD-1,Harga huruf,abc,pcs,,,1\n"); // line 10002
+    csv.push_str("IMP-00001,Dobel,1000,pcs,,,1\n"); // line 10003
+    csv.push_str("BAD-2,Barcode salah,1000,pcs,,8998866200302,1\n"); // line 10004
+    csv.push_str("BAD-3,Negatif,-1,pcs,,,1\n"); // line 10005
+    b.open(&format!("/stores/{store}/catalog#import"));
+    choose_file(&mut b, "import-file", &csv);
+    let started = Instant::now();
+    b.click("import-submit");
+    wait_until("the import report", Duration::from_secs(180), || {
+        b.find("import-done")
+    });
+    eprintln!("10,000-row import took {:?}", started.elapsed());
+    let done = b.text("import-done");
+    assert!(
+        done.contains("10000 new") && done.contains("4 rows refused"),
+        "{done}"
+    );
+    for (line, needle) in [
+        (10002, "not a number"),
+        (10003, "earlier"),
+        (10004, "check digit"),
+        (10005, "negative"),
+    ] {
+        let row = b.text(&format!("bad-row-{line}"));
+        assert!(row.contains(needle), "line {line}: {row}");
+    }
+    screens(&mut b, "import-report", "en");
+    let (_, v) = api_json(
+        "GET",
+        &base,
+        &owner,
+        &format!("{products}?q=IMP-&limit=1"),
+        None,
+    );
+    wait_until("the import projected", Duration::from_secs(60), || {
+        let (_, v) = api_json(
+            "GET",
+            &base,
+            &owner,
+            &format!("{products}?q=IMP-&limit=1"),
+            None,
+        );
+        (v["total"] == 10_000).then_some(())
+    });
+    let (_, bad) = api_json("GET", &base, &owner, &format!("{products}?q=BAD-"), None);
+    assert_eq!(bad["total"], 0, "no bad row applied: {bad} ({v})");
+    wait_until(
+        "an imported product on the till",
+        Duration::from_secs(60),
+        || (till_price(&mut till, "IMP-09999").as_deref() == Some("10999")).then_some(()),
+    );
+    // The report in Indonesian: re-import the broken rows only.
+    b.switch_lang("id");
+    choose_file(
+        &mut b,
+        "import-file",
+        "sku,name,price\nBAD-1,Harga huruf,abc\n",
+    );
+    b.click("import-submit");
+    b.wait_for("import-done");
+    assert!(
+        b.text("bad-row-2").contains("bukan angka"),
+        "{}",
+        b.text("bad-row-2")
+    );
+    screens(&mut b, "import-report", "id");
+    b.switch_lang("en");
+
+    // Export from the page equals the API's, and holds the edited price.
+    let (status, page_csv) = b.fetch(&format!("/stores/{store}/catalog/export.csv"));
+    assert_eq!(status, 200);
+    let (s, api_csv) = api(
+        "GET",
+        &base,
+        &owner,
+        &format!("/api/v1/stores/{store}/catalog/export.csv"),
+        None,
+    );
+    assert_eq!(s, 200);
+    assert_eq!(
+        page_csv.as_bytes(),
+        api_csv.as_slice(),
+        "the page's export is the API's"
+    );
+    assert_eq!(page_csv.lines().count() as i64, 1 + demo_count + 10_000);
+    assert!(
+        page_csv
+            .lines()
+            .any(|l| l.starts_with(&format!("{sku},")) && l.contains(",777700,"))
+    );
+
+    // Settings: footer and time zone reach the till.
+    b.open(&format!("/stores/{store}/settings"));
+    b.wait_for("settings-form");
+    screens_both(&mut b, "settings");
+    b.fill("settings-footer", "Terima kasih\nSampai jumpa lagi");
+    b.fill("settings-time-zone", "Asia/Makassar");
+    b.click("settings-save");
+    b.wait_for("settings-saved");
+    wait_until("the settings on the till", Duration::from_secs(20), || {
+        let s = till.cmd(json!({"cmd": "settings"})).expect("settings");
+        (s["business_day"]["time_zone"] == "Asia/Makassar"
+            && s["receipt_footer"] == json!(["Terima kasih", "Sampai jumpa lagi"]))
+        .then_some(())
+    });
+    // A mistyped QRIS payload (its CRC no longer matches) and an unknown time zone: refused.
+    let before = till.cmd(json!({"cmd": "settings"})).expect("settings");
+    let good =
+        pos_core::shared_model::qris::with_crc("0002010102115204541153033605802ID5909TOKO DEMO");
+    b.fill("settings-qris", &good.replacen("DEMO", "DEMI", 1));
+    b.click("settings-save");
+    assert!(
+        b.text("error-qris_static_payload").contains("CRC"),
+        "{}",
+        b.text("error-qris_static_payload")
+    );
+    screens(&mut b, "settings-error", "en");
+    b.switch_lang("id");
+    b.fill("settings-qris", "");
+    b.fill("settings-time-zone", "Asia/Jakart");
+    b.click("settings-save");
+    assert!(
+        b.text("error-time_zone").contains("zona waktu"),
+        "{}",
+        b.text("error-time_zone")
+    );
+    screens(&mut b, "settings-error", "id");
+    let s = till.cmd(json!({"cmd": "settings"})).expect("settings");
+    assert_eq!(
+        s["qris_static_payload"], before["qris_static_payload"],
+        "nothing written"
+    );
+    assert_eq!(s["business_day"]["time_zone"], "Asia/Makassar");
+
+    // The manager of the other store: 404 in the browser and from the API.
+    b.switch_lang("en");
+    b.click("account-menu");
+    b.click("signout");
+    b.wait_for("signin-form");
+    b.sign_in(MANAGER, MANAGER_PASSWORD);
+    for page in [
+        "catalog",
+        "settings",
+        "catalog/export.csv",
+        "catalog/products/00000000-0000-0000-0000-000000000000",
+    ] {
+        let (status, _) = b.fetch(&format!("/stores/{store}/{page}"));
+        assert_eq!(status, 404, "{page}");
+    }
+    b.open(&format!("/stores/{store}/catalog"));
+    screens(&mut b, "other-store-404", "en");
+    let manager = token(&base, MANAGER, MANAGER_PASSWORD);
+    for path in [products.clone(), format!("/api/v1/stores/{store}/settings")] {
+        assert_eq!(api("GET", &base, &manager, &path, None).0, 404, "{path}");
+    }
+    let (s, _) = api(
+        "PATCH",
+        &base,
+        &manager,
+        &format!("/api/v1/stores/{store}/settings"),
+        Some(json!({"receipt_footer": ["dibajak"]})),
+    );
+    assert_eq!(s, 404);
+    let _ = till.cmd(json!({"cmd": "exit"}));
+}
