@@ -112,6 +112,7 @@ pub struct SettingsChange {
     /// The static QRIS payload; an empty string removes it.
     pub qris_static_payload: Option<String>,
     /// 0–23.
+    #[schema(minimum = 0, maximum = 23)]
     pub business_day_start_hour: Option<u8>,
     /// An IANA time zone name.
     pub time_zone: Option<String>,
