@@ -99,4 +99,18 @@ fn main() {
     }
     let html = b.execute("return document.documentElement.outerHTML.length", vec![]);
     println!("  page HTML: {html} characters");
+    drop(b);
+    // The baseline of the same run: the sign-in page, the lightest page with the same
+    // stylesheet and script, in a fresh browser (empty cache), served by the same server.
+    let mut b = Browser::start("bench-baseline", &base);
+    println!("baseline, the sign-in page:");
+    for round in 0..5 {
+        b.open("/signin");
+        b.wait_for("email");
+        let (bytes, interactive, load) = b.timing();
+        println!(
+            "  visit {}: {bytes} bytes transferred, domInteractive {interactive:.0} ms, loadEventEnd {load:.0} ms",
+            round + 1
+        );
+    }
 }
