@@ -11,11 +11,17 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-/// The directory of this build's binaries (`target/debug`), found from the test executable.
+/// The directory of this build's binaries (`target/debug`), found from the running executable:
+/// a test executable lives in its `deps/` folder, a binary of this crate (the benches) in the
+/// profile directory itself.
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    let deps = exe.parent().expect("deps dir");
-    deps.parent().expect("profile dir").to_path_buf()
+    let dir = exe.parent().expect("executable's directory");
+    if dir.file_name().is_some_and(|n| n == "deps") {
+        dir.parent().expect("profile dir").to_path_buf()
+    } else {
+        dir.to_path_buf()
+    }
 }
 
 /// A binary of the workspace; fails with the command to build it when absent.
