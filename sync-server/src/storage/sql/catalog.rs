@@ -25,6 +25,14 @@ fn contains_pattern(query: &str) -> String {
 const MATCHES: &str =
     "store_id = $1 AND (LOWER(name) LIKE $2 ESCAPE '\\' OR LOWER(sku) LIKE $2 ESCAPE '\\')";
 
+/// A catalog row with the number of rows matching in all.
+#[derive(sqlx::FromRow)]
+struct CountedRow {
+    #[sqlx(flatten)]
+    row: CatalogListRow,
+    total: i64,
+}
+
 impl CatalogStorage for Backend {
     fn catalog_products<'a>(
         &'a self,
@@ -35,9 +43,11 @@ impl CatalogStorage for Backend {
     ) -> BoxFuture<'a, Result<(Vec<CatalogListRow>, i64)>> {
         Box::pin(async move {
             let pattern = contains_pattern(query.trim());
-            let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT id, sku, name, category_id, price_e4, active FROM products \
-                 WHERE {MATCHES} ORDER BY LOWER(name), id LIMIT $3 OFFSET $4"
+            // The page and its total come from one statement, so one snapshot: a projection
+            // committing between two reads would otherwise pair a total with another page.
+            let rows: Vec<CountedRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT id, sku, name, category_id, price_e4, active, COUNT(*) OVER () AS total \
+                 FROM products WHERE {MATCHES} ORDER BY LOWER(name), id LIMIT $3 OFFSET $4"
             )))
             .bind(store_id)
             .bind(&pattern)
@@ -45,14 +55,21 @@ impl CatalogStorage for Backend {
             .bind(offset)
             .fetch_all(&self.pool)
             .await?;
-            let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT COUNT(*) FROM products WHERE {MATCHES}"
-            )))
-            .bind(store_id)
-            .bind(&pattern)
-            .fetch_one(&self.pool)
-            .await?;
-            Ok((rows, total))
+            let total = match rows.first() {
+                Some(r) => r.total,
+                // An empty first page is itself the answer; past the end, count apart.
+                None if offset == 0 => 0,
+                None => {
+                    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                        "SELECT COUNT(*) FROM products WHERE {MATCHES}"
+                    )))
+                    .bind(store_id)
+                    .bind(&pattern)
+                    .fetch_one(&self.pool)
+                    .await?
+                }
+            };
+            Ok((rows.into_iter().map(|r| r.row).collect(), total))
         })
     }
 }
