@@ -81,10 +81,12 @@
       } else if (msg.done !== undefined) {
         finished = true;
         bar.value = bar.max;
+        bar.hidden = true;
         status.textContent = '';
         report.innerHTML = msg.done;
       } else if (msg.failed !== undefined) {
         finished = true;
+        bar.hidden = true;
         status.textContent = msg.failed;
       }
     };
@@ -101,12 +103,13 @@
     xhr.setRequestHeader('Content-Type', 'text/csv');
     if (token) xhr.setRequestHeader('X-CSRF-Token', token.getAttribute('content'));
     xhr.upload.onprogress = function (e) {
-      if (e.lengthComputable) { bar.max = e.total; bar.value = e.loaded; }
+      // Once the server counts rows, the bar is its: a late upload event must not take it back.
+      if (e.lengthComputable && total === 0) { bar.max = e.total; bar.value = e.loaded; }
     };
     xhr.onprogress = function () { read(xhr.responseText); };
     xhr.onloadend = function () {
       if (xhr.status === 200) read(xhr.responseText);
-      if (!finished) say('failed', '');
+      if (!finished) { bar.hidden = true; say('failed', ''); }
       button.disabled = false;
       input.value = '';
     };

@@ -104,6 +104,17 @@ impl Page {
         self.lang.t(key)
     }
 
+    /// A tax class in words: the classes every store starts with are translated, a class the
+    /// store made itself keeps its own name.
+    pub fn tax_class(&self, class: &str) -> String {
+        match class {
+            "standard" => self.t("common.tax_standard").into(),
+            "luxury" => self.t("common.tax_luxury").into(),
+            "exempt" => self.t("common.tax_exempt").into(),
+            other => other.into(),
+        }
+    }
+
     /// [`Page::t`] with `{name}` placeholders filled.
     pub fn tf(&self, key: &str, args: &[(&str, &str)]) -> String {
         self.lang.tf(key, args)
@@ -177,7 +188,10 @@ impl Page {
                 let href = if area == "apps" {
                     "/apps".to_string()
                 } else {
-                    format!("/stores/{}/{area}", self.store.as_ref()?.id)
+                    // Off a store's pages (the apps page), the store areas lead to the
+                    // first store the user has.
+                    let store = self.store.as_ref().or(self.stores.first())?;
+                    format!("/stores/{}/{area}", store.id)
                 };
                 Some(NavItem {
                     href,

@@ -18,6 +18,7 @@ use super::page::{Page, PageResult, StoreAccess, render};
 use crate::auth::Principal;
 use crate::report_csv::{CsvExport, CsvFile};
 use crate::reports::DateRange;
+use crate::service::Services;
 use crate::state::AppState;
 use crate::zreport::{BusinessDay, DayZReport};
 
@@ -93,7 +94,8 @@ pub struct Cell {
     pub text: String,
     /// Right-aligned figures.
     pub num: bool,
-    /// Extra CSS class (`down` for a shortfall, `up` for a surplus), or empty.
+    /// Extra CSS class (`down` for a shortfall, `up` for a surplus, `prose` for sentences that
+    /// wrap), or empty.
     pub class: &'static str,
     /// A link, when the cell leads somewhere (a product's movements).
     pub href: Option<String>,
@@ -175,39 +177,33 @@ fn range_of(page: &Page, q: &RangeQuery) -> DateRange {
     }
 }
 
-/// Runs `read` over the query's range; a bad range falls back to today with an error key.
-async fn ranged<T, F, Fut>(
-    page: &Page,
+/// A range tab: the report `read` over the query's range, shown as the tables `show` makes of
+/// it. A range the service refuses falls back to today, with the reason (status 400).
+async fn range_tab<T>(
+    app: &AppState,
+    a: StoreAccess,
     q: &RangeQuery,
-    read: F,
-) -> PageResult<(DateRange, T, Option<&'static str>)>
-where
-    F: Fn(DateRange) -> Fut,
-    Fut: std::future::Future<Output = crate::Result<T>>,
-{
-    let r = range_of(page, q);
-    match read(DateRange {
-        from: r.from.clone(),
-        to: r.to.clone(),
-    })
-    .await
-    {
-        Ok(v) => Ok((r, v, None)),
+    tab: &'static str,
+    read: impl AsyncFn(&Services, &Principal, &str, &DateRange) -> crate::Result<T>,
+    show: impl FnOnce(&Page, T) -> Vec<Table>,
+) -> PageResult<Response> {
+    let page = a.page.titled("reports.title");
+    let mut r = range_of(&page, q);
+    let (rows, error) = match read(&app.services, &a.principal, &a.store.id, &r).await {
+        Ok(v) => (v, None),
         Err(crate::Error::BadRequest(_)) => {
             let today = page.today().to_string();
-            let r = DateRange {
+            r = DateRange {
                 from: today.clone(),
                 to: today,
             };
-            let v = read(DateRange {
-                from: r.from.clone(),
-                to: r.to.clone(),
-            })
-            .await?;
-            Ok((r, v, Some("reports.error_range")))
+            let v = read(&app.services, &a.principal, &a.store.id, &r).await?;
+            (v, Some("reports.error_range"))
         }
-        Err(e) => Err(e.into()),
-    }
+        Err(e) => return Err(e.into()),
+    };
+    let tables = show(&page, rows);
+    range_page(page, tab, r, tables, error)
 }
 
 /// Renders a range tab.
@@ -238,21 +234,23 @@ fn range_page(
     Ok((status, html).into_response())
 }
 
-fn titled(page: Page) -> Page {
-    page.titled("reports.title")
-}
-
 async fn products(
     State(app): State<AppState>,
     a: StoreAccess,
     Query(q): Query<RangeQuery>,
 ) -> PageResult<Response> {
-    let page = titled(a.page);
-    let (r, rows, error) = ranged(&page, &q, |r| {
-        let (app, who, id) = (app.clone(), a.principal.clone(), a.store.id.clone());
-        async move { app.services.sales_by_product(&who, &id, &r).await }
-    })
-    .await?;
+    range_tab(
+        &app,
+        a,
+        &q,
+        "products",
+        Services::sales_by_product,
+        products_tables,
+    )
+    .await
+}
+
+fn products_tables(page: &Page, rows: Vec<crate::reports::ProductSales>) -> Vec<Table> {
     let table = Table {
         id: "report-products",
         caption: page.t("reports.tab_products").into(),
@@ -273,7 +271,7 @@ async fn products(
             .collect(),
         empty: page.t("reports.no_sales"),
     };
-    range_page(page, "products", r, vec![table], error)
+    vec![table]
 }
 
 /// Category and cashier tabs: `key` (an id) and count and amount.
@@ -297,10 +295,11 @@ fn key_table(
         rows: rows
             .iter()
             .map(|k| {
-                let name = if k.key.is_empty() {
-                    page.t(none).to_string()
-                } else {
-                    k.key.clone()
+                // The name the catalog or the users document gives; the id only when none does.
+                let name = match (&k.name, k.key.is_empty()) {
+                    (_, true) => page.t(none).to_string(),
+                    (Some(n), false) if !n.is_empty() => n.clone(),
+                    _ => k.key.clone(),
                 };
                 vec![
                     Cell::text(name),
@@ -318,14 +317,20 @@ async fn categories(
     a: StoreAccess,
     Query(q): Query<RangeQuery>,
 ) -> PageResult<Response> {
-    let page = titled(a.page);
-    let (r, rows, error) = ranged(&page, &q, |r| {
-        let (app, who, id) = (app.clone(), a.principal.clone(), a.store.id.clone());
-        async move { app.services.sales_by_category(&who, &id, &r).await }
-    })
-    .await?;
+    range_tab(
+        &app,
+        a,
+        &q,
+        "categories",
+        Services::sales_by_category,
+        categories_tables,
+    )
+    .await
+}
+
+fn categories_tables(page: &Page, rows: Vec<crate::reports::KeySales>) -> Vec<Table> {
     let t = key_table(
-        &page,
+        page,
         "report-categories",
         "reports.tab_categories",
         "reports.category",
@@ -333,7 +338,7 @@ async fn categories(
         &rows,
         "reports.no_category",
     );
-    range_page(page, "categories", r, vec![t], error)
+    vec![t]
 }
 
 async fn cashiers(
@@ -341,14 +346,20 @@ async fn cashiers(
     a: StoreAccess,
     Query(q): Query<RangeQuery>,
 ) -> PageResult<Response> {
-    let page = titled(a.page);
-    let (r, rows, error) = ranged(&page, &q, |r| {
-        let (app, who, id) = (app.clone(), a.principal.clone(), a.store.id.clone());
-        async move { app.services.sales_by_cashier(&who, &id, &r).await }
-    })
-    .await?;
+    range_tab(
+        &app,
+        a,
+        &q,
+        "cashiers",
+        Services::sales_by_cashier,
+        cashiers_tables,
+    )
+    .await
+}
+
+fn cashiers_tables(page: &Page, rows: Vec<crate::reports::KeySales>) -> Vec<Table> {
     let t = key_table(
-        &page,
+        page,
         "report-cashiers",
         "reports.tab_cashiers",
         "reports.cashier",
@@ -356,7 +367,7 @@ async fn cashiers(
         &rows,
         "reports.no_cashier",
     );
-    range_page(page, "cashiers", r, vec![t], error)
+    vec![t]
 }
 
 async fn payments(
@@ -364,12 +375,18 @@ async fn payments(
     a: StoreAccess,
     Query(q): Query<RangeQuery>,
 ) -> PageResult<Response> {
-    let page = titled(a.page);
-    let (r, rows, error) = ranged(&page, &q, |r| {
-        let (app, who, id) = (app.clone(), a.principal.clone(), a.store.id.clone());
-        async move { app.services.sales_by_payment_method(&who, &id, &r).await }
-    })
-    .await?;
+    range_tab(
+        &app,
+        a,
+        &q,
+        "payments",
+        Services::sales_by_payment_method,
+        payments_tables,
+    )
+    .await
+}
+
+fn payments_tables(page: &Page, rows: Vec<crate::reports::MethodSales>) -> Vec<Table> {
     let table = Table {
         id: "report-payments",
         caption: page.t("reports.tab_payments").into(),
@@ -382,7 +399,7 @@ async fn payments(
             .iter()
             .map(|m| {
                 vec![
-                    Cell::text(method_name(&page, &m.method)),
+                    Cell::text(method_name(page, &m.method)),
                     Cell::num(page.count(&m.payments)),
                     Cell::num(page.money(&m.amount)),
                 ]
@@ -390,7 +407,7 @@ async fn payments(
             .collect(),
         empty: page.t("reports.no_sales"),
     };
-    range_page(page, "payments", r, vec![table], error)
+    vec![table]
 }
 
 /// A payment method key (`cash`, `qris`, `ewallet:ovo`, …) in words.
@@ -412,12 +429,18 @@ async fn refunds(
     a: StoreAccess,
     Query(q): Query<RangeQuery>,
 ) -> PageResult<Response> {
-    let page = titled(a.page);
-    let (r, both, error) = ranged(&page, &q, |r| {
-        let (app, who, id) = (app.clone(), a.principal.clone(), a.store.id.clone());
-        async move { app.services.refunds_and_voids(&who, &id, &r).await }
-    })
-    .await?;
+    range_tab(
+        &app,
+        a,
+        &q,
+        "refunds",
+        Services::refunds_and_voids,
+        refunds_tables,
+    )
+    .await
+}
+
+fn refunds_tables(page: &Page, both: crate::reports::RefundsAndVoids) -> Vec<Table> {
     let dash = || "–".to_string();
     let refunds = Table {
         id: "report-refunds",
@@ -469,7 +492,7 @@ async fn refunds(
             .collect(),
         empty: page.t("reports.no_voids"),
     };
-    range_page(page, "refunds", r, vec![refunds, voids], error)
+    vec![refunds, voids]
 }
 
 /// A cash difference in words: short, over, exact, or the shift still open.
@@ -496,12 +519,10 @@ async fn shifts(
     a: StoreAccess,
     Query(q): Query<RangeQuery>,
 ) -> PageResult<Response> {
-    let page = titled(a.page);
-    let (r, rows, error) = ranged(&page, &q, |r| {
-        let (app, who, id) = (app.clone(), a.principal.clone(), a.store.id.clone());
-        async move { app.services.shifts(&who, &id, &r).await }
-    })
-    .await?;
+    range_tab(&app, a, &q, "shifts", Services::shifts, shifts_tables).await
+}
+
+fn shifts_tables(page: &Page, rows: Vec<crate::reports::ShiftItem>) -> Vec<Table> {
     let dash = || "–".to_string();
     let table = Table {
         id: "report-shifts",
@@ -535,13 +556,13 @@ async fn shifts(
                             .map(|m| page.money(m))
                             .unwrap_or_else(dash),
                     ),
-                    difference(&page, x.difference.as_deref()),
+                    difference(page, x.difference.as_deref()),
                 ]
             })
             .collect(),
         empty: page.t("reports.no_shifts"),
     };
-    range_page(page, "shifts", r, vec![table], error)
+    vec![table]
 }
 
 async fn z_report(
@@ -549,7 +570,7 @@ async fn z_report(
     a: StoreAccess,
     Query(q): Query<RangeQuery>,
 ) -> PageResult<Response> {
-    let mut page = titled(a.page);
+    let mut page = a.page.titled("reports.title");
     let today = page.today().to_string();
     let date = q
         .date

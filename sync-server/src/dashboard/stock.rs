@@ -215,8 +215,8 @@ async fn oversells(State(app): State<AppState>, a: StoreAccess) -> PageResult<Re
                 );
                 vec![
                     Cell::text(name).link(movements_href(&page, &o.product_id)),
-                    Cell::text(happened),
-                    Cell::text(page.t("stock.oversell_todo")),
+                    Cell::text(happened).classed("prose"),
+                    Cell::text(page.t("stock.oversell_todo")).classed("prose"),
                     qty_cell(&page, &o.on_hand),
                 ]
             })
