@@ -4,36 +4,13 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
-use automerge::{AutoCommit, Automerge};
 use axum::http::StatusCode;
 use common::*;
-use serde_json::{Value, json};
-use shared_model::documents::{
-    self, CatalogDoc, Document, ParkedCartsDoc, SettingsDoc, StoreRootDoc, UsersDoc,
-};
+use serde_json::json;
+use shared_model::documents::{CatalogDoc, ParkedCartsDoc, SettingsDoc, StoreRootDoc, UsersDoc};
 use shared_model::settings::StoreSettings;
 use sync_server::state::AppState;
 use sync_server::storage::DynStorage;
-
-async fn call(
-    state: &AppState,
-    method: &str,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let (status, bytes) = router_call(
-        state,
-        method,
-        path,
-        Some(token),
-        body.map(|b| b.to_string()),
-    )
-    .await;
-    (status, body_value(&bytes))
-}
 
 /// A raw-body request (CSV) through the router.
 async fn call_raw(
@@ -66,30 +43,6 @@ async fn call_raw(
             .to_bytes()
             .to_vec(),
     )
-}
-
-async fn create_doc<D: Document>(repo: &samod::Repo, value: &D) -> samod::DocHandle {
-    let mut ac = documents::create(value).unwrap();
-    let doc = Automerge::load(&ac.save()).unwrap();
-    repo.create(doc).await.unwrap()
-}
-
-fn read_doc<D: Document>(h: &samod::DocHandle) -> Option<D> {
-    h.with_document(|d| {
-        let ac = AutoCommit::load(&d.save()).ok()?;
-        documents::read::<D>(&ac).ok()
-    })
-}
-
-async fn eventually<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 struct Till {
@@ -131,7 +84,14 @@ async fn catalog_story(storage: DynStorage) {
         "barcodes": ["8998866200301"], "tax_class": "standard"});
 
     // Before a till synced: a clear 409.
-    let (st, v) = call(state, "POST", &products, &a.owner_token, Some(kopi.clone())).await;
+    let (st, v) = call(
+        state,
+        "POST",
+        &products,
+        Some(&a.owner_token),
+        Some(kopi.clone()),
+    )
+    .await;
     assert_eq!(
         (st, v["code"].as_str()),
         (StatusCode::CONFLICT, Some("store_has_no_terminal")),
@@ -141,7 +101,7 @@ async fn catalog_story(storage: DynStorage) {
         state,
         "GET",
         &format!("{base}/settings"),
-        &a.owner_token,
+        Some(&a.owner_token),
         None,
     )
     .await;
@@ -167,7 +127,7 @@ async fn catalog_story(storage: DynStorage) {
             Some(json!({"receipt_footer": ["x"]})),
         ),
     ] {
-        let (st, v) = call(state, method, &path, &b.owner_token, body).await;
+        let (st, v) = call(state, method, &path, Some(&b.owner_token), body).await;
         assert_eq!(st, StatusCode::NOT_FOUND, "{method} {path}: {v}");
     }
 
@@ -176,14 +136,21 @@ async fn catalog_story(storage: DynStorage) {
         state,
         "POST",
         &format!("{base}/catalog/categories"),
-        &a.owner_token,
+        Some(&a.owner_token),
         Some(json!({"name": "Minuman"})),
     )
     .await;
     assert_eq!(st, StatusCode::CREATED, "{cat}");
     let mut with_cat = kopi.clone();
     with_cat["category_id"] = cat["id"].clone();
-    let (st, created) = call(state, "POST", &products, &a.owner_token, Some(with_cat)).await;
+    let (st, created) = call(
+        state,
+        "POST",
+        &products,
+        Some(&a.owner_token),
+        Some(with_cat),
+    )
+    .await;
     assert_eq!(st, StatusCode::CREATED, "{created}");
     let id = created["id"].as_str().unwrap().to_string();
     let got = eventually("till receives the product", async || {
@@ -230,7 +197,14 @@ async fn catalog_story(storage: DynStorage) {
             "tax class",
         ),
     ] {
-        let (st, v) = call(state, "POST", &products, &a.owner_token, Some(body.clone())).await;
+        let (st, v) = call(
+            state,
+            "POST",
+            &products,
+            Some(&a.owner_token),
+            Some(body.clone()),
+        )
+        .await;
         assert_eq!(st, StatusCode::BAD_REQUEST, "{body}: {v}");
         assert!(
             v["message"].as_str().unwrap().contains(needle),
@@ -245,7 +219,7 @@ async fn catalog_story(storage: DynStorage) {
         state,
         "PUT",
         &format!("{products}/{id}"),
-        &a.owner_token,
+        Some(&a.owner_token),
         Some(edit),
     )
     .await;
@@ -262,7 +236,7 @@ async fn catalog_story(storage: DynStorage) {
         state,
         "GET",
         &format!("{products}/{id}"),
-        &a.owner_token,
+        Some(&a.owner_token),
         None,
     )
     .await;
@@ -323,7 +297,7 @@ async fn catalog_story(storage: DynStorage) {
             state,
             "GET",
             &format!("{products}?q=imp-0249&limit=200"),
-            &a.owner_token,
+            Some(&a.owner_token),
             None,
         )
         .await;
@@ -335,7 +309,7 @@ async fn catalog_story(storage: DynStorage) {
         state,
         "GET",
         &format!("{products}?limit=0"),
-        &a.owner_token,
+        Some(&a.owner_token),
         None,
     )
     .await;
@@ -376,8 +350,7 @@ async fn catalog_story(storage: DynStorage) {
 
     // Settings: a footer and a time zone reach the till; a mistyped QRIS payload is refused.
     let settings = format!("{base}/settings");
-    let (st, v) = call(state, "PATCH", &settings, &a.owner_token,
-        Some(json!({"receipt_footer": ["Terima kasih", "Sampai jumpa"], "time_zone": "Asia/Makassar"}))).await;
+    let (st, v) = call(state, "PATCH", &settings, Some(&a.owner_token), Some(json!({"receipt_footer": ["Terima kasih", "Sampai jumpa"], "time_zone": "Asia/Makassar"}))).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     eventually("till receives the settings", async || {
         let s = read_doc::<SettingsDoc>(&till.settings)?.settings;
@@ -396,7 +369,7 @@ async fn catalog_story(storage: DynStorage) {
             state,
             "PATCH",
             &settings,
-            &a.owner_token,
+            Some(&a.owner_token),
             Some(body.clone()),
         )
         .await;
@@ -410,12 +383,12 @@ async fn catalog_story(storage: DynStorage) {
         state,
         "PATCH",
         &settings,
-        &a.owner_token,
+        Some(&a.owner_token),
         Some(json!({"qris_static_payload": good})),
     )
     .await;
     assert_eq!(st, StatusCode::OK, "{v}");
-    let (_, v) = call(state, "GET", &settings, &a.owner_token, None).await;
+    let (_, v) = call(state, "GET", &settings, Some(&a.owner_token), None).await;
     assert_eq!(v["time_zone"], "Asia/Makassar");
     assert_eq!(v["qris_static_payload"], json!(good));
 }

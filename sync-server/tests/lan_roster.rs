@@ -6,15 +6,13 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
-use automerge::{AutoCommit, Automerge};
+use automerge::AutoCommit;
 use axum::http::StatusCode;
 use common::*;
 use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 use shared_model::documents::{
-    self, CatalogDoc, Document, ParkedCartsDoc, SettingsDoc, StoreRootDoc, UsersDoc,
+    self, CatalogDoc, ParkedCartsDoc, SettingsDoc, StoreRootDoc, UsersDoc,
 };
 use shared_model::lan_roster::{LanInfo, SignedLanRoster, public_key_hex};
 use shared_model::settings::StoreSettings;
@@ -24,18 +22,6 @@ use sync_server::storage::DynStorage;
 /// A till's LAN key pair (deterministic per seed).
 fn lan_key(seed: u8) -> String {
     public_key_hex(&SigningKey::from_bytes(&[seed; 32]))
-}
-
-async fn call(
-    state: &AppState,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let (status, bytes) =
-        router_call(state, method, path, token, body.map(|b| b.to_string())).await;
-    (status, body_value(&bytes))
 }
 
 async fn enrol(state: &AppState, store_id: &str, name: &str, key: Option<String>) -> Value {
@@ -66,11 +52,6 @@ fn info(v: &Value) -> LanInfo {
 
 fn signed(v: &Value) -> SignedLanRoster {
     serde_json::from_value(v.clone()).unwrap()
-}
-
-async fn create_doc<D: Document>(repo: &samod::Repo, value: &D) -> samod::DocHandle {
-    let doc = Automerge::load(&documents::create(value).unwrap().save()).unwrap();
-    repo.create(doc).await.unwrap()
 }
 
 async fn roster_story(storage: DynStorage) {
@@ -241,7 +222,7 @@ async fn roster_story(storage: DynStorage) {
         })
         .and_then(|r| r.verify(&signing).ok())
     };
-    let published = eventually("the roster in the store root", || {
+    let published = eventually("the roster in the store root", async || {
         in_root(&root).filter(|r| r.version >= current)
     })
     .await;
@@ -295,23 +276,12 @@ async fn roster_story(storage: DynStorage) {
             .is_err()
     );
     // The new roster reaches the store root the tills sync.
-    let republished = eventually("the new roster in the store root", || {
+    let republished = eventually("the new roster in the store root", async || {
         in_root(&root).filter(|r| r.version >= roster.version)
     })
     .await;
     assert!(republished.till("T2").unwrap().revoked);
     assert_eq!(republished.store_key_version, after.store_key_version);
-}
-
-async fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

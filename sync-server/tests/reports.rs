@@ -25,18 +25,6 @@ use shared_model::stock::{MovementKind, StockMovement};
 use sync_server::state::AppState;
 use sync_server::storage::DynStorage;
 
-async fn call(
-    state: &AppState,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let (status, bytes) =
-        router_call(state, method, path, token, body.map(|b| b.to_string())).await;
-    (status, body_value(&bytes))
-}
-
 async fn get(state: &AppState, path: &str, token: &str) -> (StatusCode, Value) {
     call(state, "GET", path, Some(token), None).await
 }

@@ -6,16 +6,16 @@
 mod common;
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use automerge::{AutoCommit, Automerge, ReadDoc};
+use automerge::{AutoCommit, ReadDoc};
 use axum::http::StatusCode;
 use common::*;
 use serde_json::{Value, json};
 use shared_model::codec::{BusinessDate, Timestamp};
 use shared_model::documents::{
-    self, CatalogDoc, Document, JournalDoc, ParkedCartsDoc, PeriodIndexDoc, SettingsDoc,
-    StockAdjustmentsDoc, StockBaselineDoc, StoreRootDoc, UsersDoc,
+    self, CatalogDoc, JournalDoc, ParkedCartsDoc, PeriodIndexDoc, SettingsDoc, StockAdjustmentsDoc,
+    StockBaselineDoc, StoreRootDoc, UsersDoc,
 };
 use shared_model::ids::{MovementId, ProductId, UserId};
 use shared_model::money::Quantity;
@@ -34,37 +34,12 @@ async fn call(
     token: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let body = body.map(|b| b.to_string());
-    let (status, bytes) = router_call(state, method, path, Some(token), body).await;
-    let text = String::from_utf8_lossy(&bytes).to_string();
-    assert!(!text.contains("$argon2"), "a PIN hash was answered: {text}");
-    (status, body_value(&bytes))
-}
-
-/// A new document in a client repo holding `value`.
-async fn create_doc<D: Document>(repo: &samod::Repo, value: &D) -> samod::DocHandle {
-    let mut ac = documents::create(value).unwrap();
-    let doc = Automerge::load(&ac.save()).unwrap();
-    repo.create(doc).await.unwrap()
-}
-
-/// Reads a client document as `D`.
-fn read_doc<D: Document>(h: &samod::DocHandle) -> Option<D> {
-    h.with_document(|d| {
-        let ac = AutoCommit::load(&d.save()).ok()?;
-        documents::read::<D>(&ac).ok()
-    })
-}
-
-async fn eventually<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (status, v) = common::call(state, method, path, Some(token), body).await;
+    assert!(
+        !v.to_string().contains("$argon2"),
+        "a PIN hash was answered: {v}"
+    );
+    (status, v)
 }
 
 /// Whether `pin` matches a hash the staff API wrote: keyed with the store's PIN pepper, so it

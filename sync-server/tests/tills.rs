@@ -13,18 +13,6 @@ use common::*;
 use serde_json::{Value, json};
 use sync_server::state::AppState;
 
-async fn call(
-    state: &AppState,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let (status, bytes) =
-        router_call(state, method, path, token, body.map(|b| b.to_string())).await;
-    (status, body_value(&bytes))
-}
-
 /// The terminal `id` as `GET …/terminals` lists it.
 async fn listed(state: &AppState, t: &Tenancy, id: &str) -> Value {
     let path = format!("/api/v1/stores/{}/terminals", t.store_id);

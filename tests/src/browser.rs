@@ -273,14 +273,19 @@ impl Browser {
 
     /// Clicks the element with test id `id` once displayed.
     pub fn click(&mut self, id: &str) {
-        let e = self.wait_for(id);
+        self.click_css(&Browser::sel(id));
+    }
+
+    /// Clicks the first element matching the CSS selector `css`, once there is one.
+    pub fn click_css(&mut self, css: &str) {
+        let e = self.poll(&format!("an element {css}"), |b| b.find_css(css));
         let c = self.c();
         if let Err(err) = self.rt.block_on(e.click()) {
             // Covered by something (a sticky header): a script click still submits.
             let v = serde_json::to_value(&e).expect("element json");
             self.rt
                 .block_on(c.execute("arguments[0].click()", vec![v]))
-                .unwrap_or_else(|e2| panic!("cannot click {id}: {err}; {e2}"));
+                .unwrap_or_else(|e2| panic!("cannot click {css}: {err}; {e2}"));
         }
     }
 
@@ -341,17 +346,29 @@ impl Browser {
     fn shot_file(&mut self, file: &str) -> PathBuf {
         let (w, h) = self.size.pixels();
         let c = self.c();
-        // The window grows to the page's height for the shot, then comes back.
-        let full = self
+        // The window is the page's height plus the browser's frame, at its present width, or
+        // the shot loses the page's foot.
+        let measured = self
             .rt
             .block_on(c.execute(
-                "return Math.max(document.documentElement.scrollHeight, window.innerHeight)",
+                "return [Math.max(document.documentElement.scrollHeight, window.innerHeight),\
+                         window.innerHeight]",
                 vec![],
             ))
-            .ok()
-            .and_then(|v| v.as_u64())
-            .unwrap_or(u64::from(h)) as u32;
-        let _ = self.rt.block_on(c.set_window_size(w, full.min(6000)));
+            .ok();
+        let num = |i: usize| {
+            measured
+                .as_ref()
+                .and_then(|v| v[i].as_u64())
+                .map(|n| n as u32)
+        };
+        let (outer_w, outer_h) = self
+            .rt
+            .block_on(c.get_window_size())
+            .map_or((w, h), |(ow, oh)| (ow as u32, oh as u32));
+        let full = num(0).unwrap_or(h).min(6000);
+        let frame = outer_h.saturating_sub(num(1).unwrap_or(outer_h));
+        let _ = self.rt.block_on(c.set_window_size(outer_w, full + frame));
         std::thread::sleep(Duration::from_millis(150));
         let png = self.rt.block_on(c.screenshot());
         let _ = self.rt.block_on(c.set_window_size(w, h));
@@ -362,6 +379,58 @@ impl Browser {
         }
         self.set_size(self.size);
         path
+    }
+
+    /// Screenshots of the current page at phone and desktop width in `lang` (the page is in
+    /// that language); on a phone nothing may scroll sideways but the tables' own boxes. Ends
+    /// at desktop width.
+    pub fn shots(&mut self, name: &str, lang: &str) {
+        for size in Size::BOTH {
+            self.set_size(size);
+            self.screenshot(name, lang);
+            if size == Size::Phone {
+                assert!(
+                    self.horizontal_overflow() <= 0,
+                    "{name} ({lang}) scrolls sideways on a phone: tables must scroll in their own box"
+                );
+            }
+        }
+        self.set_size(Size::Desktop);
+    }
+
+    /// Fails when the page's text holds any of `english` (words of the page that an
+    /// Indonesian page must have translated).
+    pub fn assert_no_english(&mut self, page: &str, english: &[&str]) {
+        let text = self.page_text();
+        for w in english {
+            assert!(
+                !text.contains(w),
+                "English {w:?} on the Indonesian {page} page:\n{text}"
+            );
+        }
+    }
+
+    /// [`Browser::shots`] in English, then in Indonesian with none of `english` left on the
+    /// page (the language switch reloads it); ends in English.
+    pub fn shots_both(&mut self, name: &str, english: &[&str]) {
+        self.shots(name, "en");
+        self.switch_lang("id");
+        self.assert_no_english(name, english);
+        self.shots(name, "id");
+        self.switch_lang("en");
+    }
+
+    /// The body rows of the table `data-testid=id`, each as its cells' text.
+    pub fn table_rows(&mut self, id: &str) -> Vec<Vec<String>> {
+        let v = self.execute(
+            "const t = document.querySelector(arguments[0]);\
+             if (!t) return null;\
+             return [...t.querySelectorAll('tbody tr')]\
+               .map(r => [...r.querySelectorAll('td')].map(c => c.innerText.trim()));",
+            vec![json!(Browser::sel(id))],
+        );
+        serde_json::from_value(v.clone())
+            .unwrap_or_else(|_| panic!("no table {id} on {}: {v}", self.base))
     }
 
     /// The browser's cookies for the current page (with their flags).

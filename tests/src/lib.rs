@@ -2,6 +2,7 @@
 //! terminals and the sync server, seeded schedules of faults that replay exactly, and a driver
 //! for the real cashier app (WebDriver through tauri-driver), and what the attack suite shares.
 
+pub mod api;
 pub mod app_driver;
 pub mod attack;
 pub mod auth;

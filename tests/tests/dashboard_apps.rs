@@ -11,10 +11,11 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
-use snapkasir_tests::browser::{Browser, Size};
+use serde_json::json;
+use snapkasir_tests::api::Api;
+use snapkasir_tests::browser::Browser;
 use snapkasir_tests::gate::{RawPeer, Refused};
-use snapkasir_tests::processes::{ServerProcess, create_tenant_args, http_client};
+use snapkasir_tests::processes::{ServerProcess, create_tenant_args};
 
 const OWNER: &str = "pemilik@tokoapps.example";
 const OTHER_OWNER: &str = "pemilik@lain.example";
@@ -42,48 +43,8 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-fn api(method: &str, base: &str, token: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    rt().block_on(async {
-        let c = http_client();
-        let mut req = match method {
-            "GET" => c.get(format!("{base}{path}")),
-            _ => c.post(format!("{base}{path}")),
-        }
-        .bearer_auth(token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.expect("api");
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    })
-}
-
-fn token(base: &str, email: &str) -> String {
-    rt().block_on(snapkasir_tests::processes::api_token(
-        &http_client(),
-        base,
-        email,
-        PASSWORD,
-    ))
-}
-
 fn ws_url(base: &str) -> String {
     format!("{}/sync", base.replacen("http", "ws", 1))
-}
-
-fn screens(b: &mut Browser, name: &str, lang: &str) {
-    for size in Size::BOTH {
-        b.set_size(size);
-        b.screenshot(name, lang);
-        if size == Size::Phone {
-            assert!(
-                b.horizontal_overflow() <= 0,
-                "{name} ({lang}) is wider than a phone"
-            );
-        }
-    }
-    b.set_size(Size::Desktop);
 }
 
 #[test]
@@ -107,11 +68,9 @@ fn owners_make_and_revoke_app_credentials_on_the_apps_page() {
         "Toko Lain",
         OTHER_OWNER,
     ));
-    let owner = token(&base, OWNER);
-    let (status, _) = api(
+    let owner = Api::sign_in(&base, OWNER, PASSWORD);
+    let (status, _) = owner.json(
         "POST",
-        &base,
-        &owner,
         &format!("/api/v1/stores/{store_id}/managers"),
         Some(json!({"email": MANAGER, "password": PASSWORD})),
     );
@@ -122,14 +81,14 @@ fn owners_make_and_revoke_app_credentials_on_the_apps_page() {
     b.switch_lang("en");
     b.open("/apps");
     b.wait_for("apps-empty");
-    screens(&mut b, "apps-empty", "en");
+    b.shots("apps-empty", "en");
 
     // A name the server refuses (a control character) changes nothing and says why.
     let csrf = b.csrf_token();
     let (status, body) = b.post_form("/apps", &[("_csrf", &csrf), ("name", "web\u{1}app")]);
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("Nothing was made"), "{body}");
-    let (_, listed) = api("GET", &base, &owner, "/api/v1/apps", None);
+    let (_, listed) = owner.json("GET", "/api/v1/apps", None);
     assert_eq!(listed, json!([]));
 
     // Made: the secret is on this page only, with a copy button.
@@ -149,7 +108,7 @@ fn owners_make_and_revoke_app_credentials_on_the_apps_page() {
     b.poll("the copy button to say it copied", |b| {
         (b.text("app-copy") == "Copied").then_some(())
     });
-    screens(&mut b, "apps-made", "en");
+    b.shots("apps-made", "en");
     b.open("/apps");
     b.wait_for("apps-table");
     let html = b
@@ -171,18 +130,12 @@ fn owners_make_and_revoke_app_credentials_on_the_apps_page() {
     assert!(!row.contains("never"), "{row}");
 
     // Another tenant's owner neither sees nor revokes it, through the browser and the API.
-    let (_, mine) = api("GET", &base, &owner, "/api/v1/apps", None);
+    let (_, mine) = owner.json("GET", "/api/v1/apps", None);
     let app_id = mine[0]["id"].as_str().unwrap().to_string();
-    let other = token(&base, OTHER_OWNER);
-    let (_, theirs) = api("GET", &base, &other, "/api/v1/apps", None);
+    let other = Api::sign_in(&base, OTHER_OWNER, PASSWORD);
+    let (_, theirs) = other.json("GET", "/api/v1/apps", None);
     assert_eq!(theirs, json!([]));
-    let (status, _) = api(
-        "POST",
-        &base,
-        &other,
-        &format!("/api/v1/apps/{app_id}/revoke"),
-        None,
-    );
+    let (status, _) = other.json("POST", &format!("/api/v1/apps/{app_id}/revoke"), None);
     assert_eq!(status, 404);
     {
         let mut o = Browser::start("apps-other-tenant", &base);
@@ -193,7 +146,7 @@ fn owners_make_and_revoke_app_credentials_on_the_apps_page() {
         let (status, _) = o.post_form(&format!("/apps/{app_id}/revoke"), &[("_csrf", &csrf)]);
         assert_eq!(status, 404);
     }
-    let (_, still) = api("GET", &base, &owner, "/api/v1/apps", None);
+    let (_, still) = owner.json("GET", "/api/v1/apps", None);
     assert!(still[0]["revoked_at"].is_null());
 
     // Indonesian, then revoked after the confirmation: the app's connection closes.
@@ -207,10 +160,10 @@ fn owners_make_and_revoke_app_credentials_on_the_apps_page() {
             "English {w:?} on the Indonesian Apps page:\n{text}"
         );
     }
-    screens(&mut b, "apps-list", "id");
+    b.shots("apps-list", "id");
     b.click("app-revoke");
     b.wait_for("app-revoke-confirm");
-    screens(&mut b, "apps-revoke-confirm", "id");
+    b.shots("apps-revoke-confirm", "id");
     b.click("app-revoke-yes");
     b.wait_for("apps-revoked");
     assert!(b.text("app-row-status").contains("Dicabut"));
@@ -222,11 +175,11 @@ fn owners_make_and_revoke_app_credentials_on_the_apps_page() {
         Err(Refused::Http(401, _)) => {}
         other => panic!("a revoked credential must be refused with 401: {other:?}"),
     }
-    screens(&mut b, "apps-revoked", "id");
+    b.shots("apps-revoked", "id");
     b.switch_lang("en");
     b.open("/apps");
     b.wait_for("apps-table");
-    screens(&mut b, "apps-revoked", "en");
+    b.shots("apps-revoked", "en");
 
     // A manager: no Apps link, the 403 page, and 403 from the API.
     b.clear_cookies();
@@ -238,7 +191,7 @@ fn owners_make_and_revoke_app_credentials_on_the_apps_page() {
     b.open("/apps");
     b.wait_for_text("403");
     assert!(b.find("apps-table").is_none());
-    let manager = token(&base, MANAGER);
-    let (status, _) = api("GET", &base, &manager, "/api/v1/apps", None);
+    let manager = Api::sign_in(&base, MANAGER, PASSWORD);
+    let (status, _) = manager.json("GET", "/api/v1/apps", None);
     assert_eq!(status, 403);
 }

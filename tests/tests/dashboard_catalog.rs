@@ -14,8 +14,9 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use snapkasir_tests::browser::{Browser, Size};
-use snapkasir_tests::processes::{ServerProcess, TerminalProcess, create_tenant_args, http_client};
+use snapkasir_tests::api::{Api, eventually};
+use snapkasir_tests::browser::Browser;
+use snapkasir_tests::processes::{ServerProcess, TerminalProcess, create_tenant_args};
 
 const OWNER: &str = "pemilik@katalog.example";
 const PASSWORD: &str = "rahasia-panjang-1";
@@ -39,97 +40,6 @@ const ENGLISH: [&str; 14] = [
     "Variants",
     "Barcodes",
 ];
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn api(method: &str, base: &str, token: &str, path: &str, body: Option<Value>) -> (u16, Vec<u8>) {
-    rt().block_on(async {
-        let c = http_client();
-        let url = format!("{base}{path}");
-        let req = match method {
-            "GET" => c.get(url),
-            "POST" => c.post(url),
-            _ => c.patch(url),
-        }
-        .bearer_auth(token);
-        let req = match body {
-            Some(b) => req.json(&b),
-            None => req,
-        };
-        let r = req.send().await.expect("api");
-        let status = r.status().as_u16();
-        (status, r.bytes().await.unwrap_or_default().to_vec())
-    })
-}
-
-fn api_json(
-    method: &str,
-    base: &str,
-    token: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let (s, b) = api(method, base, token, path, body);
-    (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
-}
-
-fn token(base: &str, email: &str, password: &str) -> String {
-    rt().block_on(snapkasir_tests::processes::api_token(
-        &http_client(),
-        base,
-        email,
-        password,
-    ))
-}
-
-fn wait_until<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            start.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn screens(b: &mut Browser, name: &str, lang: &str) {
-    for size in Size::BOTH {
-        b.set_size(size);
-        b.screenshot(name, lang);
-        if size == Size::Phone {
-            assert!(
-                b.horizontal_overflow() <= 0,
-                "{name} ({lang}) is wider than a phone: tables must scroll in their own box"
-            );
-        }
-    }
-    b.set_size(Size::Desktop);
-}
-
-/// Screenshots in both languages (the page reloads on each switch), Indonesian checked for
-/// English left over; ends in English.
-fn screens_both(b: &mut Browser, name: &str) {
-    b.switch_lang("id");
-    let text = b.page_text();
-    for w in ENGLISH {
-        assert!(
-            !text.contains(w),
-            "English {w:?} on the Indonesian {name} page:\n{text}"
-        );
-    }
-    screens(b, name, "id");
-    b.switch_lang("en");
-    screens(b, name, "en");
-}
 
 /// Puts a file holding `text` into the file input `id` (as choosing it would).
 fn choose_file(b: &mut Browser, id: &str, text: &str) {
@@ -175,22 +85,18 @@ fn owner_edits_imports_exports_and_sets_the_store_up() {
         OWNER,
     ));
     let store = made["store_id"].as_str().unwrap().to_string();
-    let owner = token(&base, OWNER, PASSWORD);
+    let owner = Api::sign_in(&base, OWNER, PASSWORD);
 
     // A second store with its own manager, who must get nothing of the first.
-    let (s, store2) = api_json(
+    let (s, store2) = owner.json(
         "POST",
-        &base,
-        &owner,
         "/api/v1/stores",
         Some(json!({"code": "KAT2", "name": "Cabang"})),
     );
     assert_eq!(s, 201, "{store2}");
     let store2 = store2["id"].as_str().unwrap().to_string();
-    let (s, m) = api_json(
+    let (s, m) = owner.json(
         "POST",
-        &base,
-        &owner,
         &format!("/api/v1/stores/{store2}/managers"),
         Some(json!({"email": MANAGER, "password": MANAGER_PASSWORD})),
     );
@@ -218,11 +124,11 @@ fn owner_edits_imports_exports_and_sets_the_store_up() {
         .clone();
     let products = format!("/api/v1/stores/{store}/catalog/products");
     let demo_count = status["stock"].as_object().unwrap().len() as i64;
-    wait_until(
+    eventually(
         "the demo catalog projected on the server",
         Duration::from_secs(60),
         || {
-            let (_, v) = api_json("GET", &base, &owner, &products, None);
+            let (_, v) = owner.json("GET", &products, None);
             (v["total"].as_i64() == Some(demo_count)).then_some(())
         },
     );
@@ -232,19 +138,19 @@ fn owner_edits_imports_exports_and_sets_the_store_up() {
     b.switch_lang("en");
     b.open(&format!("/stores/{store}/catalog"));
     b.wait_for("catalog-table");
-    screens_both(&mut b, "catalog");
+    b.shots_both("catalog", &ENGLISH);
 
     // Edit a price: the till's product table has it within seconds.
     b.fill("catalog-q", &sku);
     b.click("catalog-search-submit");
     b.click(&format!("edit-{sku}"));
     b.wait_for("product-form");
-    screens_both(&mut b, "product-edit");
+    b.shots_both("product-edit", &ENGLISH);
     b.fill("product-price", "777700");
     b.click("product-save");
     b.wait_for("catalog-saved");
     let started = Instant::now();
-    wait_until("the new price on the till", Duration::from_secs(20), || {
+    eventually("the new price on the till", Duration::from_secs(20), || {
         (till_price(&mut till, &sku).as_deref() == Some("777700")).then_some(())
     });
     eprintln!("price edit reached the till in {:?}", started.elapsed());
@@ -252,7 +158,7 @@ fn owner_edits_imports_exports_and_sets_the_store_up() {
         b.open(&format!("/stores/{store}/catalog?q={sku}"));
         (b.text(&format!("price-{sku}")) == "Rp 777.700").then_some(())
     });
-    screens(&mut b, "catalog-saved", "en");
+    b.shots("catalog-saved", "en");
 
     // A negative price is refused next to the field, in the reader's language; nothing changes.
     b.click(&format!("edit-{sku}"));
@@ -263,7 +169,7 @@ fn owner_edits_imports_exports_and_sets_the_store_up() {
         "{}",
         b.text("error-price")
     );
-    screens(&mut b, "product-error", "en");
+    b.shots("product-error", "en");
     b.switch_lang("id");
     b.fill("product-price", "99999999999999999999");
     b.click("product-save");
@@ -272,7 +178,7 @@ fn owner_edits_imports_exports_and_sets_the_store_up() {
         "{}",
         b.text("error-price")
     );
-    screens(&mut b, "product-error", "id");
+    b.shots("product-error", "id");
     b.switch_lang("en");
     assert_eq!(till_price(&mut till, &sku).as_deref(), Some("777700"));
 
@@ -292,10 +198,18 @@ fn owner_edits_imports_exports_and_sets_the_store_up() {
     choose_file(&mut b, "import-file", &csv);
     let started = Instant::now();
     b.click("import-submit");
-    wait_until("the import report", Duration::from_secs(180), || {
+    eventually("the import report", Duration::from_secs(180), || {
         b.find("import-done")
     });
     eprintln!("10,000-row import took {:?}", started.elapsed());
+    assert_eq!(
+        b.execute(
+            "return document.querySelector('[data-testid=import-progress]').hidden",
+            vec![]
+        ),
+        Value::Bool(true),
+        "a finished import leaves no half-filled progress bar"
+    );
     let done = b.text("import-done");
     assert!(
         done.contains("10000 new") && done.contains("4 rows refused"),
@@ -310,27 +224,15 @@ fn owner_edits_imports_exports_and_sets_the_store_up() {
         let row = b.text(&format!("bad-row-{line}"));
         assert!(row.contains(needle), "line {line}: {row}");
     }
-    screens(&mut b, "import-report", "en");
-    let (_, v) = api_json(
-        "GET",
-        &base,
-        &owner,
-        &format!("{products}?q=IMP-&limit=1"),
-        None,
-    );
-    wait_until("the import projected", Duration::from_secs(60), || {
-        let (_, v) = api_json(
-            "GET",
-            &base,
-            &owner,
-            &format!("{products}?q=IMP-&limit=1"),
-            None,
-        );
+    b.shots("import-report", "en");
+    let (_, v) = owner.json("GET", &format!("{products}?q=IMP-&limit=1"), None);
+    eventually("the import projected", Duration::from_secs(60), || {
+        let (_, v) = owner.json("GET", &format!("{products}?q=IMP-&limit=1"), None);
         (v["total"] == 10_000).then_some(())
     });
-    let (_, bad) = api_json("GET", &base, &owner, &format!("{products}?q=BAD-"), None);
+    let (_, bad) = owner.json("GET", &format!("{products}?q=BAD-"), None);
     assert_eq!(bad["total"], 0, "no bad row applied: {bad} ({v})");
-    wait_until(
+    eventually(
         "an imported product on the till",
         Duration::from_secs(60),
         || (till_price(&mut till, "IMP-09999").as_deref() == Some("10999")).then_some(()),
@@ -349,16 +251,14 @@ fn owner_edits_imports_exports_and_sets_the_store_up() {
         "{}",
         b.text("bad-row-2")
     );
-    screens(&mut b, "import-report", "id");
+    b.shots("import-report", "id");
     b.switch_lang("en");
 
     // Export from the page equals the API's, and holds the edited price.
     let (status, page_csv) = b.fetch(&format!("/stores/{store}/catalog/export.csv"));
     assert_eq!(status, 200);
-    let (s, api_csv) = api(
+    let (s, api_csv) = owner.call(
         "GET",
-        &base,
-        &owner,
         &format!("/api/v1/stores/{store}/catalog/export.csv"),
         None,
     );
@@ -378,12 +278,12 @@ fn owner_edits_imports_exports_and_sets_the_store_up() {
     // Settings: footer and time zone reach the till.
     b.open(&format!("/stores/{store}/settings"));
     b.wait_for("settings-form");
-    screens_both(&mut b, "settings");
+    b.shots_both("settings", &ENGLISH);
     b.fill("settings-footer", "Terima kasih\nSampai jumpa lagi");
     b.fill("settings-time-zone", "Asia/Makassar");
     b.click("settings-save");
     b.wait_for("settings-saved");
-    wait_until("the settings on the till", Duration::from_secs(20), || {
+    eventually("the settings on the till", Duration::from_secs(20), || {
         let s = till.cmd(json!({"cmd": "settings"})).expect("settings");
         (s["business_day"]["time_zone"] == "Asia/Makassar"
             && s["receipt_footer"] == json!(["Terima kasih", "Sampai jumpa lagi"]))
@@ -400,7 +300,7 @@ fn owner_edits_imports_exports_and_sets_the_store_up() {
         "{}",
         b.text("error-qris_static_payload")
     );
-    screens(&mut b, "settings-error", "en");
+    b.shots("settings-error", "en");
     b.switch_lang("id");
     b.fill("settings-qris", "");
     b.fill("settings-time-zone", "Asia/Jakart");
@@ -410,7 +310,7 @@ fn owner_edits_imports_exports_and_sets_the_store_up() {
         "{}",
         b.text("error-time_zone")
     );
-    screens(&mut b, "settings-error", "id");
+    b.shots("settings-error", "id");
     let s = till.cmd(json!({"cmd": "settings"})).expect("settings");
     assert_eq!(
         s["qris_static_payload"], before["qris_static_payload"],
@@ -434,15 +334,13 @@ fn owner_edits_imports_exports_and_sets_the_store_up() {
         assert_eq!(status, 404, "{page}");
     }
     b.open(&format!("/stores/{store}/catalog"));
-    screens(&mut b, "other-store-404", "en");
-    let manager = token(&base, MANAGER, MANAGER_PASSWORD);
+    b.shots("other-store-404", "en");
+    let manager = Api::sign_in(&base, MANAGER, MANAGER_PASSWORD);
     for path in [products.clone(), format!("/api/v1/stores/{store}/settings")] {
-        assert_eq!(api("GET", &base, &manager, &path, None).0, 404, "{path}");
+        assert_eq!(manager.call("GET", &path, None).0, 404, "{path}");
     }
-    let (s, _) = api(
+    let (s, _) = manager.call(
         "PATCH",
-        &base,
-        &manager,
         &format!("/api/v1/stores/{store}/settings"),
         Some(json!({"receipt_footer": ["dibajak"]})),
     );

@@ -13,8 +13,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use snapkasir_tests::browser::{Browser, Size};
+use serde_json::json;
+use snapkasir_tests::api::Api;
+use snapkasir_tests::browser::Browser;
 use snapkasir_tests::processes::{ServerProcess, TerminalProcess, create_tenant_args, http_client};
 
 const OWNER: &str = "pemilik@tokodash.example";
@@ -69,43 +70,6 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// GET `path` of the API with a bearer token: status and JSON.
-fn api_get(base: &str, token: &str, path: &str) -> (u16, Value) {
-    rt().block_on(async {
-        let r = http_client()
-            .get(format!("{base}{path}"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("api");
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    })
-}
-
-fn api_post(base: &str, token: &str, path: &str, body: Value) -> (u16, Value) {
-    rt().block_on(async {
-        let r = http_client()
-            .post(format!("{base}{path}"))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .expect("api");
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    })
-}
-
-fn token(base: &str, email: &str, password: &str) -> String {
-    rt().block_on(snapkasir_tests::processes::api_token(
-        &http_client(),
-        base,
-        email,
-        password,
-    ))
-}
-
 fn server(dir: &Path, config: Option<&str>, tls: bool) -> ServerProcess {
     let mut db = vec![
         "--data-dir".to_string(),
@@ -142,30 +106,6 @@ fn make_certificates(dir: &Path) {
         .unwrap();
     std::fs::write(dir.join("cert.pem"), cert.pem()).unwrap();
     std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
-}
-
-fn screens(b: &mut Browser, name: &str, lang: &str) {
-    for size in Size::BOTH {
-        b.set_size(size);
-        b.screenshot(name, lang);
-        if size == Size::Phone {
-            assert!(
-                b.horizontal_overflow() <= 0,
-                "{name} ({lang}) is wider than a phone: tables must scroll in their own box"
-            );
-        }
-    }
-    b.set_size(Size::Desktop);
-}
-
-fn no_english(b: &mut Browser, page: &str) {
-    let text = b.page_text();
-    for w in ENGLISH {
-        assert!(
-            !text.contains(w),
-            "English {w:?} on the Indonesian {page} page:\n{text}"
-        );
-    }
 }
 
 #[test]
@@ -207,7 +147,7 @@ fn owner_signs_in_and_reads_the_day_after_a_till_syncs() {
             .parse::<rust_decimal::Decimal>()
             .unwrap();
     }
-    let api = token(&base, OWNER, PASSWORD);
+    let api = Api::sign_in(&base, OWNER, PASSWORD);
     let today = chrono::Utc::now().date_naive();
     let wide = format!(
         "/api/v1/stores/{store_id}/reports/sales-by-day?from={}&to={}",
@@ -219,7 +159,7 @@ fn owner_signs_in_and_reads_the_day_after_a_till_syncs() {
         "the till's sales projected on the server",
         Duration::from_secs(60),
         || {
-            let (_, v) = api_get(&base, &api, &wide);
+            let (_, v) = api.get(&wide);
             match v.as_array().and_then(|a| a.first()) {
                 Some(d) if d["sales"] == 2 => {
                     day = d["business_date"].as_str().unwrap().to_string();
@@ -260,10 +200,10 @@ fn owner_signs_in_and_reads_the_day_after_a_till_syncs() {
     // Chromium asks for English first: the sign-in page is English, then Indonesian.
     b.open("/signin");
     b.wait_for("signin-form");
-    screens(&mut b, "signin", "en");
+    b.shots("signin", "en");
     b.switch_lang("id");
-    no_english(&mut b, "sign-in");
-    screens(&mut b, "signin", "id");
+    b.assert_no_english("sign-in", &ENGLISH);
+    b.shots("signin", "id");
     // A wrong password is said in words and signs nobody in.
     b.fill("email", OWNER);
     b.fill("password", "salah-sekali");
@@ -272,7 +212,7 @@ fn owner_signs_in_and_reads_the_day_after_a_till_syncs() {
         b.text("signin-error").contains("salah"),
         "wrong password in words"
     );
-    screens(&mut b, "signin-error", "id");
+    b.shots("signin-error", "id");
     b.sign_in(OWNER, PASSWORD);
     assert_eq!(
         b.path(),
@@ -294,15 +234,15 @@ fn owner_signs_in_and_reads_the_day_after_a_till_syncs() {
         (b.text("value-sales") == total).then_some(())
     });
     assert_eq!(b.text("value-transactions"), "2");
-    no_english(&mut b, "overview");
-    screens(&mut b, "overview-today", "id");
+    b.assert_no_english("overview", &ENGLISH);
+    b.shots("overview-today", "id");
     b.switch_lang("en");
     assert!(
         b.text("change-sales").contains("previous period"),
         "{}",
         b.text("change-sales")
     );
-    screens(&mut b, "overview-today", "en");
+    b.shots("overview-today", "en");
 
     // The next day as the range: nothing yet, today as its previous period, in words.
     let next = (chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").unwrap()
@@ -325,7 +265,7 @@ fn owner_signs_in_and_reads_the_day_after_a_till_syncs() {
         "{}",
         b.text("change-sales")
     );
-    screens(&mut b, "overview-next-day", "en");
+    b.shots("overview-next-day", "en");
     // A reversed range is refused in words, and today is shown instead.
     b.open(&format!("/stores/{store_id}/overview?from={next}&to={day}"));
     assert!(b.text("range-error").contains("cannot be shown"));
@@ -340,10 +280,10 @@ fn owner_signs_in_and_reads_the_day_after_a_till_syncs() {
         b.text("change-sales")
             .contains("Nothing in the previous period")
     );
-    screens(&mut b, "overview-7-days", "en");
+    b.shots("overview-7-days", "en");
     b.switch_lang("id");
-    no_english(&mut b, "overview (7 days)");
-    screens(&mut b, "overview-7-days", "id");
+    b.assert_no_english("overview (7 days)", &ENGLISH);
+    b.shots("overview-7-days", "id");
 
     // CSRF: a sign-out posted without the token, or with a made-up one, changes nothing.
     for fields in [vec![], vec![("_csrf", "dibuat-buat")]] {
@@ -357,8 +297,8 @@ fn owner_signs_in_and_reads_the_day_after_a_till_syncs() {
     b.click("account-menu");
     b.click("password-link");
     b.wait_for("password-form");
-    screens(&mut b, "password", "id");
-    no_english(&mut b, "password");
+    b.shots("password", "id");
+    b.assert_no_english("password", &ENGLISH);
     b.fill("old-password", PASSWORD);
     b.fill("new-password", "kata-sandi-baru-1");
     b.fill("confirm-password", "kata-sandi-lain-1");
@@ -369,11 +309,11 @@ fn owner_signs_in_and_reads_the_day_after_a_till_syncs() {
     b.fill("confirm-password", "kata-sandi-baru-1");
     b.click("password-submit");
     assert!(b.text("password-error").contains("salah"));
-    screens(&mut b, "password-error", "id");
+    b.shots("password-error", "id");
     b.switch_lang("en");
-    screens(&mut b, "password", "en");
+    b.shots("password", "en");
     assert!(
-        !token(&base, OWNER, PASSWORD).is_empty(),
+        !Api::sign_in(&base, OWNER, PASSWORD).token().is_empty(),
         "the password is unchanged"
     );
 
@@ -402,11 +342,11 @@ fn owner_signs_in_and_reads_the_day_after_a_till_syncs() {
         .1
         .clone();
     assert_eq!(
-        api_get(&base, &old_access, "/api/v1/me").0,
+        Api::with_token(&base, &old_access).get("/api/v1/me").0,
         401,
         "the API refuses it too"
     );
-    screens(&mut b, "signed-out", "en");
+    b.shots("signed-out", "en");
 }
 
 #[test]
@@ -422,18 +362,14 @@ fn other_stores_and_tenants_get_nothing() {
         "Toko B",
         "pemilik@tokob.example",
     ));
-    let owner = token(&base, OWNER, PASSWORD);
-    let (s, store2) = api_post(
-        &base,
-        &owner,
+    let owner = Api::sign_in(&base, OWNER, PASSWORD);
+    let (s, store2) = owner.post(
         "/api/v1/stores",
         json!({"code": "TKA2", "name": "Toko A Cabang"}),
     );
     assert!(s == 200 || s == 201, "{store2}");
     let store2 = store2["id"].as_str().unwrap().to_string();
-    let (s, m) = api_post(
-        &base,
-        &owner,
+    let (s, m) = owner.post(
         &format!("/api/v1/stores/{store2}/managers"),
         json!({"email": "manajer@tokoa.example", "password": "manajer-rahasia"}),
     );
@@ -443,7 +379,7 @@ fn other_stores_and_tenants_get_nothing() {
     // The owner sees both stores in the picker; the manager only their own.
     b.sign_in(OWNER, PASSWORD);
     b.wait_for("store-picker");
-    screens(&mut b, "owner-two-stores", "en");
+    b.shots("owner-two-stores", "en");
     b.click("account-menu");
     b.click("signout");
     b.wait_for("signin-form");
@@ -463,27 +399,27 @@ fn other_stores_and_tenants_get_nothing() {
         b.wait_for("error-message");
         assert!(b.page_text().contains("404"), "{}", b.page_text());
     }
-    screens(&mut b, "not-found", "en");
+    b.shots("not-found", "en");
     // The error page has no language switch: switch on the manager's own store, then look.
     b.open(&format!("/stores/{store2}/overview"));
     b.switch_lang("id");
     b.open(&format!("/stores/{store_a}/overview"));
     b.wait_for("error-message");
-    no_english(&mut b, "not found");
-    screens(&mut b, "not-found", "id");
-    let manager = token(&base, "manajer@tokoa.example", "manajer-rahasia");
+    b.assert_no_english("not found", &ENGLISH);
+    b.shots("not-found", "id");
+    let manager = Api::sign_in(&base, "manajer@tokoa.example", "manajer-rahasia");
     let report =
         format!("/api/v1/stores/{store_a}/reports/sales-by-day?from=2026-01-01&to=2026-01-31");
-    assert_eq!(api_get(&base, &manager, &report).0, 404, "the API agrees");
+    assert_eq!(manager.get(&report).0, 404, "the API agrees");
 
     b.open("/signin");
     b.clear_cookies();
     b.sign_in("pemilik@tokob.example", PASSWORD);
     b.open(&format!("/stores/{store_a}/overview"));
     b.wait_for("error-message");
-    let other_owner = token(&base, "pemilik@tokob.example", PASSWORD);
+    let other_owner = Api::sign_in(&base, "pemilik@tokob.example", PASSWORD);
     assert_eq!(
-        api_get(&base, &other_owner, &report).0,
+        other_owner.get(&report).0,
         404,
         "another tenant's owner: nothing"
     );
@@ -525,5 +461,5 @@ fn expired_sessions_go_to_signin_and_tls_cookies_are_secure() {
         "{}",
         b.text("signin-notice")
     );
-    screens(&mut b, "expired", "en");
+    b.shots("expired", "en");
 }

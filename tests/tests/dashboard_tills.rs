@@ -25,7 +25,7 @@ use pos_core::shared_model::payment::Tender;
 use pos_core::sync::client::{SyncClient, SyncConfig};
 use serde_json::Value;
 use shared_model::enrol_link::EnrolLink;
-use snapkasir_tests::browser::{Browser, Size};
+use snapkasir_tests::browser::Browser;
 use snapkasir_tests::processes::{ServerProcess, api_token, create_tenant_args, http_client};
 
 const OWNER: &str = "pemilik@tokolaris.example";
@@ -54,37 +54,6 @@ type Till = Arc<Mutex<Terminal>>;
 
 fn lock(t: &Till) -> std::sync::MutexGuard<'_, Terminal> {
     t.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Screenshots of the current page at both widths in `lang` (the page is in that language).
-fn shots(b: &mut Browser, name: &str, lang: &str) {
-    for size in Size::BOTH {
-        b.set_size(size);
-        b.screenshot(name, lang);
-        if size == Size::Phone {
-            assert!(
-                b.horizontal_overflow() <= 0,
-                "{name} ({lang}) scrolls sideways on a phone: tables must scroll in their own box"
-            );
-        }
-    }
-    b.set_size(Size::Desktop);
-}
-
-/// Screenshots of the current page in English and Indonesian; the Indonesian page has none of
-/// [`ENGLISH`]. Leaves the page in English.
-fn shots_both(b: &mut Browser, name: &str) {
-    shots(b, name, "en");
-    b.switch_lang("id");
-    let text = b.page_text();
-    for w in ENGLISH {
-        assert!(
-            !text.contains(w),
-            "English {w:?} on the Indonesian {name} page:\n{text}"
-        );
-    }
-    shots(b, name, "id");
-    b.switch_lang("en");
 }
 
 /// Decodes the one QR code in the PNG at `path`.
@@ -163,10 +132,10 @@ fn tills_and_staff_pages_enrol_revoke_and_reach_the_till() {
     // No till yet: both pages say so in words.
     b.open(&tills);
     b.wait_for("no-tills");
-    shots_both(&mut b, "tills-empty");
+    b.shots_both("tills-empty", &ENGLISH);
     b.open(&staff);
     b.wait_for("staff-no-till");
-    shots_both(&mut b, "staff-before-till");
+    b.shots_both("staff-before-till", &ENGLISH);
 
     // An empty name is refused in words and makes no code.
     b.open(&tills);
@@ -198,7 +167,7 @@ fn tills_and_staff_pages_enrol_revoke_and_reach_the_till() {
     let link = EnrolLink::parse(&scanned).expect("the QR code is an enrolment link");
     assert_eq!(link.code, code);
     assert_eq!(link.server, base);
-    shots(&mut b, "tills-code", "en");
+    b.shots("tills-code", "en");
     b.switch_lang("id");
     b.screenshot("tills-code-after-switch", "id");
     b.switch_lang("en");
@@ -231,7 +200,7 @@ fn tills_and_staff_pages_enrol_revoke_and_reach_the_till() {
             .contains(env!("CARGO_PKG_VERSION"))
             .then_some(())
     });
-    shots_both(&mut b, "tills-online");
+    b.shots_both("tills-online", &ENGLISH);
 
     // Staff: the till's users are listed; a cashier added with a PIN reaches the till.
     b.open(&staff);
@@ -249,7 +218,7 @@ fn tills_and_staff_pages_enrol_revoke_and_reach_the_till() {
     b.fill("staff-pin", "12");
     b.click("staff-add");
     b.wait_for("staff-error");
-    shots_both(&mut b, "staff-bad-pin");
+    b.shots_both("staff-bad-pin", &ENGLISH);
     b.open(&staff);
     assert_eq!(
         b.execute(
@@ -290,7 +259,7 @@ fn tills_and_staff_pages_enrol_revoke_and_reach_the_till() {
     b.fill("manager-password", "rahasia-manajer");
     b.click("manager-add");
     b.wait_for("managers-table");
-    shots_both(&mut b, "staff");
+    b.shots_both("staff", &ENGLISH);
     b.click("disable-manajer@tokolaris.example");
     b.wait_for("enable-manajer@tokolaris.example");
     b.click("enable-manajer@tokolaris.example");
@@ -299,7 +268,7 @@ fn tills_and_staff_pages_enrol_revoke_and_reach_the_till() {
     // Edit Dewi: a new PIN, then deactivate; the till sees both.
     b.click("edit-Dewi");
     b.wait_for("edit-form");
-    shots_both(&mut b, "staff-edit");
+    b.shots_both("staff-edit", &ENGLISH);
     b.fill("edit-pin", "8765");
     b.click("edit-save");
     b.wait_for("staff-notice");
@@ -313,7 +282,7 @@ fn tills_and_staff_pages_enrol_revoke_and_reach_the_till() {
     b.open(&tills);
     b.click("revoke-T1");
     b.wait_for("revoke-confirm");
-    shots_both(&mut b, "tills-revoke-confirm");
+    b.shots_both("tills-revoke-confirm", &ENGLISH);
     assert!(
         sync.status().online,
         "the till is online before the revocation"
@@ -333,7 +302,7 @@ fn tills_and_staff_pages_enrol_revoke_and_reach_the_till() {
     b.wait_for("tills-notice");
     assert_eq!(b.text("till-state-T1"), "Revoked");
     assert!(b.find("revoke-T1").is_none());
-    shots_both(&mut b, "tills-revoked");
+    b.shots_both("tills-revoked", &ENGLISH);
     let _ = t0;
 
     // It can no longer sync: a sale made now never reaches the server.

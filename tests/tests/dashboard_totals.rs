@@ -2,7 +2,12 @@
 //! (pos-core terminals syncing to the real `sync-server` binary on PostgreSQL) with offline
 //! periods, discounts, split payments, refunds (one of them of another till's sale) and a void,
 //! the sum of the tills' own journals equals the server's projections (the reports API), which
-//! equal what the owner reads on the dashboard.
+//! equal what the owner reads on the dashboard. Then the report pages of that day, page by page
+//! against the API and the tills: by product, category, cashier and payment method, refunds and
+//! voids, shifts (a till closed short), the Z report, stock on hand, the oversell two offline
+//! tills made of the last bottle of perfume, its movements, and the over-refund two tills made
+//! of one sale on the conflicts page; each page's screenshots at phone and desktop width, in
+//! English and Indonesian, and each CSV link byte for byte the API's export.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -237,7 +242,14 @@ fn sell(till: &Till, cashier: UserId, cart: Cart, split: bool) -> SaleId {
     t.checkout(&cart, &tenders, cashier, None).unwrap().id
 }
 
-fn refund_half(till: &Till, sale: SaleId, cashier: UserId, approval: &Approval) {
+/// How much of a sale's first refundable line a refund takes.
+#[derive(Clone, Copy)]
+enum Part {
+    Half,
+    All,
+}
+
+fn refund(till: &Till, sale: SaleId, cashier: UserId, approval: &Approval, part: Part) {
     let mut t = lock(&till.terminal);
     // Cash back out of the drawer, at most the sale's total (the refund takes what it owes).
     let cash = t.sale(sale).unwrap().total();
@@ -246,10 +258,11 @@ fn refund_half(till: &Till, sale: SaleId, cashier: UserId, approval: &Approval) 
         .unwrap()
         .into_iter()
         .map(|(line, qty)| {
-            (
-                line,
-                Quantity(qty.0 / Decimal::TWO).max(Quantity::from_i64(1)),
-            )
+            let qty = match part {
+                Part::Half => Quantity(qty.0 / Decimal::TWO).max(Quantity::from_i64(1)),
+                Part::All => qty,
+            };
+            (line, qty)
         })
         .take(1)
         .collect();
@@ -293,6 +306,84 @@ fn open_till(dir: &Path, enrolment: &Value) -> (Terminal, String) {
     (t, code)
 }
 
+/// English words of the report, stock and conflicts pages that their Indonesian versions must
+/// not keep.
+const ENGLISH: [&str; 18] = [
+    "By product",
+    "Download CSV",
+    "Quantity",
+    "Amount",
+    "Cashier",
+    "Payment method",
+    "Refunds",
+    "Voided",
+    "Expected cash",
+    "Counted cash",
+    "short",
+    "Whole store",
+    "On hand",
+    "Oversold",
+    "What to do",
+    "What happened",
+    "Goods received",
+    "No category",
+];
+
+/// A quantity as the dashboard shows it (`2`, `1,5`, `-1`, `1.250`).
+fn quantity(shown: &str) -> Decimal {
+    shown
+        .trim()
+        .replace('.', "")
+        .replace(',', ".")
+        .parse()
+        .unwrap_or_else(|_| panic!("not a quantity: {shown:?}"))
+}
+
+/// The row of `rows` whose first cell is `first`.
+fn row_of<'a>(rows: &'a [Vec<String>], first: &str) -> &'a Vec<String> {
+    rows.iter()
+        .find(|r| r.first().map(String::as_str) == Some(first))
+        .unwrap_or_else(|| panic!("no row {first:?} in {rows:?}"))
+}
+
+/// What the report pages' checks share: the owner's API and where the store's pages are.
+struct Tour<'a> {
+    rt: &'a tokio::runtime::Runtime,
+    token: &'a str,
+    store_api: &'a str,
+    pages: &'a str,
+}
+
+impl Tour<'_> {
+    /// The page's CSV download (`page` under the store's pages) is byte for byte the API's
+    /// export (`api` under the store's API), both with `query` (may be empty).
+    fn csv_is_the_apis(&self, b: &mut Browser, page: &str, api: &str, query: &str) {
+        let with = |path: &str| match (query.is_empty(), path.contains('?')) {
+            (true, _) => path.to_string(),
+            (false, true) => format!("{path}&{query}"),
+            (false, false) => format!("{path}?{query}"),
+        };
+        let (status, from_page) = b.fetch(&format!("{}/{}", self.pages, with(page)));
+        assert_eq!(status, 200, "{page}: {from_page}");
+        let url = format!("{}/{}", self.store_api, with(api));
+        let from_api = self.rt.block_on(async {
+            let r = http_client()
+                .get(&url)
+                .bearer_auth(self.token)
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success(), "{url}: {}", r.status());
+            r.text().await.unwrap()
+        });
+        assert_eq!(from_page, from_api, "{page} against {api}");
+        assert!(
+            from_page.lines().count() > 1,
+            "{page} has rows: {from_page}"
+        );
+    }
+}
+
 #[test]
 fn dashboard_equals_projections_equals_the_tills_journals() {
     let dir = temp_dir();
@@ -325,10 +416,10 @@ fn dashboard_equals_projections_equals_the_tills_journals() {
         pin: "2468".into(),
     };
     let mut products = Vec::new();
-    for (sku, price, tax_class) in [
-        ("AQUA", 4_250, "standard"),
-        ("KOPI", 12_900, "standard"),
-        ("PARFUM", 185_000, "luxury"),
+    for (sku, price, tax_class, stock) in [
+        ("AQUA", 4_250, "standard", 500),
+        ("KOPI", 12_900, "standard", 500),
+        ("PARFUM", 185_000, "luxury", 1),
     ] {
         let p = t1
             .create_product(Product::new(
@@ -341,7 +432,7 @@ fn dashboard_equals_projections_equals_the_tills_journals() {
         t1.adjust_stock(
             p.id,
             MovementKind::Receipt,
-            Quantity::from_i64(500),
+            Quantity::from_i64(stock),
             None,
             supervisor,
         )
@@ -373,11 +464,13 @@ fn dashboard_equals_projections_equals_the_tills_journals() {
             client: None,
         });
     }
+    let mut shifts = Vec::new();
     for till in &mut tills {
         till.go_online(&base);
-        lock(&till.terminal)
+        let shift = lock(&till.terminal)
             .start_shift(cashier, Money::from_i64(200_000))
             .unwrap();
+        shifts.push(shift.id);
     }
     let (aqua, kopi, parfum) = (products[0], products[1], products[2]);
 
@@ -392,7 +485,19 @@ fn dashboard_equals_projections_equals_the_tills_journals() {
         sold.push((i, sell(till, cashier, c, i == 1)));
     }
     // ---- round 2: till 2 goes offline and keeps selling; till 3 sells a luxury item.
+    let first_sale = sold[0].1;
+    wait_until(
+        "till 2 receives till 1's first sale",
+        Duration::from_secs(30),
+        || lock(&tills[1].terminal).sale(first_sale).ok(),
+    );
     tills[1].go_offline(&rt);
+    // Offline, till 2 refunds all of till 1's first line (till 1 refunds part of it below:
+    // together more than was sold, an over-refund) and sells the one bottle of perfume that
+    // till 3 sells too (an oversell).
+    refund(&tills[1], first_sale, cashier, &approval, Part::All);
+    let c = cart(&mut lock(&tills[1].terminal), &[(parfum, 1, None)], None);
+    sold.push((1, sell(&tills[1], cashier, c, false)));
     for n in 0..4 {
         let till = &tills[1];
         let c = cart(
@@ -409,7 +514,7 @@ fn dashboard_equals_projections_equals_the_tills_journals() {
     );
     sold.push((2, sell(&tills[2], cashier, c, true)));
     // till 1 refunds part of its own first sale and voids another.
-    refund_half(&tills[0], sold[0].1, cashier, &approval);
+    refund(&tills[0], first_sale, cashier, &approval, Part::Half);
     let c = cart(&mut lock(&tills[0].terminal), &[(kopi, 3, None)], None);
     let to_void = sell(&tills[0], cashier, c, false);
     lock(&tills[0].terminal)
@@ -424,13 +529,25 @@ fn dashboard_equals_projections_equals_the_tills_journals() {
         Duration::from_secs(30),
         || lock(&tills[0].terminal).sale(offline_sale).ok(),
     );
-    refund_half(&tills[0], offline_sale, cashier, &approval);
+    refund(&tills[0], offline_sale, cashier, &approval, Part::Half);
     for n in 0..3 {
         let till = &tills[2];
         let c = cart(&mut lock(&till.terminal), &[(kopi, 1 + n, Some(15))], None);
         sold.push((2, sell(till, cashier, c, false)));
     }
     tills[2].go_online(&base);
+    // Till 1's cashier counts Rp 5.000 less than the drawer should hold and closes the shift.
+    let (closed, closing_z) = {
+        let mut t = lock(&tills[0].terminal);
+        let expected = t.z_report_shift(shifts[0]).unwrap().expected_cash;
+        t.close_shift(Money(expected.0 - Decimal::from(5_000)), cashier)
+            .unwrap()
+    };
+    assert_eq!(
+        closing_z.difference,
+        Some(Money::from_i64(-5_000)),
+        "{closed:?}"
+    );
 
     // ---- the sum of the tills' own journals…
     let today = lock(&tills[0].terminal)
@@ -443,7 +560,7 @@ fn dashboard_equals_projections_equals_the_tills_journals() {
         sold.len() as i64,
         "every sale but the voided one"
     );
-    assert_eq!(from_tills.refunds, 2);
+    assert_eq!(from_tills.refunds, 3);
     assert!(from_tills.discounts > Decimal::ZERO);
 
     // ---- …equals the server's projections once everything has synced…
@@ -484,6 +601,171 @@ fn dashboard_equals_projections_equals_the_tills_journals() {
         on_dashboard, from_tills,
         "the dashboard's overview against the tills' journals"
     );
+
+    // ---- the report pages of the day, each against the API and the tills, in both languages.
+    let store_api = format!("{base}/api/v1/stores/{store_id}");
+    let get = |path: &str| {
+        rt.block_on(get_json(
+            &http_client(),
+            &format!("{store_api}/{path}"),
+            &token,
+        ))
+    };
+    let range = format!("from={date}&to={date}");
+    let pages = format!("/stores/{store_id}");
+    let mut b = browser;
+    let tour = Tour {
+        rt: &rt,
+        token: &token,
+        store_api: &store_api,
+        pages: &pages,
+    };
+
+    // By product: every product's quantity and amount as the API has them.
+    b.open(&format!("{pages}/reports/products?{range}"));
+    let by_product = get(&format!("reports/sales-by-product?{range}"));
+    let rows = b.table_rows("report-products");
+    assert_eq!(rows.len(), by_product.as_array().unwrap().len(), "{rows:?}");
+    for p in by_product.as_array().unwrap() {
+        let row = row_of(&rows, p["name"].as_str().unwrap());
+        assert_eq!(quantity(&row[1]), dec(&p["quantity"]), "{row:?}");
+        assert_eq!(rupiah(&row[2]), dec(&p["amount"]), "{row:?}");
+    }
+    tour.csv_is_the_apis(
+        &mut b,
+        "reports/products.csv",
+        "exports/products.csv",
+        &range,
+    );
+    b.shots_both("reports-products", &ENGLISH);
+
+    // By cashier: the cashier by name, every sale of the day hers.
+    b.open(&format!("{pages}/reports/cashiers?{range}"));
+    let rows = b.table_rows("report-cashiers");
+    let sari = row_of(&rows, "Sari");
+    assert_eq!(count(&sari[1]), from_tills.sales, "{rows:?}");
+    assert_eq!(rupiah(&sari[2]), from_tills.total, "{rows:?}");
+    tour.csv_is_the_apis(
+        &mut b,
+        "reports/cashiers.csv",
+        "exports/cashiers.csv",
+        &range,
+    );
+    b.shots_both("reports-cashiers", &ENGLISH);
+
+    // By category (none of these products has one): the sales under "No category".
+    b.open(&format!("{pages}/reports/categories?{range}"));
+    let rows = b.table_rows("report-categories");
+    let none = row_of(&rows, "No category");
+    assert_eq!(rupiah(&none[2]), from_tills.total, "{rows:?}");
+    b.shots_both("reports-categories", &ENGLISH);
+
+    // By payment method: in words, each method's amount as the tills' journals have it.
+    b.open(&format!("{pages}/reports/payments?{range}"));
+    let rows = b.table_rows("report-payments");
+    assert_eq!(rows.len(), from_tills.by_method.len(), "{rows:?}");
+    for (method, amount) in &from_tills.by_method {
+        let label = match method.as_str() {
+            "cash" => "Cash",
+            "qris" => "QRIS",
+            other => panic!("no label for {other}"),
+        };
+        assert_eq!(rupiah(&row_of(&rows, label)[2]), *amount, "{rows:?}");
+    }
+    tour.csv_is_the_apis(
+        &mut b,
+        "reports/payments.csv",
+        "exports/payment-methods.csv",
+        &range,
+    );
+    b.shots_both("reports-payments", &ENGLISH);
+
+    // Refunds and voids: three refunds, and the void with its reason.
+    b.open(&format!("{pages}/reports/refunds?{range}"));
+    let refunds = b.table_rows("report-refunds");
+    assert_eq!(refunds.len(), 3, "{refunds:?}");
+    let refunded: Decimal = refunds.iter().map(|r| rupiah(&r[4])).sum();
+    assert_eq!(refunded, from_tills.refunded);
+    let voids = b.table_rows("report-voids");
+    assert_eq!(voids.len(), 1, "{voids:?}");
+    assert_eq!(voids[0][3], "salah input");
+    tour.csv_is_the_apis(
+        &mut b,
+        "reports/refunds.csv",
+        "exports/refunds-voids.csv",
+        &range,
+    );
+    b.shots_both("reports-refunds", &ENGLISH);
+
+    // Shifts: till 1's shift closed Rp 5.000 short, in words; the others still open.
+    let short = b.poll("till 1's closed shift on the shifts page", |b| {
+        b.open(&format!("{pages}/reports/shifts?{range}"));
+        let rows = b.table_rows("report-shifts");
+        rows.into_iter()
+            .find(|r| r[0] == tills[0].code && r[2] != "–")
+    });
+    assert_eq!(short[6], "Rp 5.000 short", "{short:?}");
+    assert_eq!(rupiah(&short[4]), closing_z.expected_cash.0, "{short:?}");
+    tour.csv_is_the_apis(&mut b, "reports/shifts.csv", "exports/shifts.csv", &range);
+    b.shots_both("reports-shifts", &ENGLISH);
+
+    // The Z report of the day: the store's sales and refunds, and till 1's count.
+    b.open(&format!("{pages}/reports/z?date={date}"));
+    assert_eq!(rupiah(&b.text("z-store-sales")), from_tills.total);
+    assert_eq!(rupiah(&b.text("z-store-refunds")), from_tills.refunded);
+    assert_eq!(
+        b.text(&format!("z-{}-difference", tills[0].code)),
+        "Rp 5.000 short"
+    );
+    tour.csv_is_the_apis(
+        &mut b,
+        &format!("reports/z.csv?date={date}"),
+        &format!("exports/z-report.csv?date={date}"),
+        "",
+    );
+    b.shots_both("reports-z", &ENGLISH);
+
+    // Stock: the perfume below zero, the oversell two tills made of it, and its movements.
+    let parfum_row = b.poll("the perfume's stock on hand", |b| {
+        b.open(&format!("{pages}/stock/on-hand?search=PARFUM"));
+        let rows = b.table_rows("stock-on-hand");
+        rows.into_iter()
+            .find(|r| r[0] == "PARFUM" && quantity(&r[2]) == Decimal::from(-1))
+    });
+    assert_eq!(parfum_row[1], "Produk PARFUM");
+    tour.csv_is_the_apis(&mut b, "stock/on-hand.csv", "exports/stock-on-hand.csv", "");
+    b.shots_both("stock-on-hand", &ENGLISH);
+    let oversell = b.poll("the perfume's oversell", |b| {
+        b.open(&format!("{pages}/stock/oversells"));
+        b.table_rows("stock-oversells")
+            .into_iter()
+            .find(|r| r[0].starts_with("Produk PARFUM"))
+    });
+    // Till 2 sold the bottle first (offline); till 3's sale took the stock below zero.
+    assert!(oversell[1].contains(&tills[2].code), "{oversell:?}");
+    assert_eq!(quantity(&oversell[3]), Decimal::from(-1), "{oversell:?}");
+    b.shots_both("stock-oversells", &ENGLISH);
+    b.click_css("[data-testid=stock-oversells] a");
+    b.wait_for("stock-movements");
+    let movements = b.table_rows("stock-movements");
+    // Newest first: two sales of one bottle after the one bottle received.
+    let after: Vec<Decimal> = movements.iter().map(|r| quantity(&r[5])).collect();
+    assert_eq!(after.first(), Some(&Decimal::from(-1)), "{movements:?}");
+    assert_eq!(after.last(), Some(&Decimal::ONE), "{movements:?}");
+    assert_eq!(movements.len(), 3, "{movements:?}");
+    b.shots_both("stock-movements", &ENGLISH);
+
+    // Conflicts: the over-refund of till 1's first sale, both tills named, what to do said.
+    let told = b.poll("the over-refund on the conflicts page", |b| {
+        b.open(&format!("{pages}/conflicts"));
+        b.find("conflict-over_refund")
+            .map(|_| b.text("conflict-over_refund"))
+    });
+    for till in [&tills[0], &tills[1]] {
+        assert!(told.contains(&till.code), "{told}");
+    }
+    assert!(told.contains("Produk AQUA"), "{told}");
+    b.shots_both("conflicts", &ENGLISH);
 
     for till in &mut tills {
         till.go_offline(&rt);

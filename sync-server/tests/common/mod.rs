@@ -526,3 +526,49 @@ pub fn crashers() -> Vec<(String, Vec<u8>)> {
         .map(|(name, bytes)| (name.to_string(), bytes.to_vec()))
         .collect()
 }
+
+/// A call of the router as [`router_call`], with a JSON body given and the answer read as JSON.
+pub async fn call(
+    state: &AppState,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (axum::http::StatusCode, serde_json::Value) {
+    let (status, bytes) =
+        router_call(state, method, path, token, body.map(|b| b.to_string())).await;
+    (status, body_value(&bytes))
+}
+
+/// A new document in a client repo holding `value`.
+pub async fn create_doc<D: shared_model::documents::Document>(
+    repo: &samod::Repo,
+    value: &D,
+) -> samod::DocHandle {
+    let mut ac = shared_model::documents::create(value).unwrap();
+    let doc = automerge::Automerge::load(&ac.save()).unwrap();
+    repo.create(doc).await.unwrap()
+}
+
+/// Reads a client document as `D` (`None` while it does not read as one).
+pub fn read_doc<D: shared_model::documents::Document>(h: &samod::DocHandle) -> Option<D> {
+    h.with_document(|d| {
+        let ac = automerge::AutoCommit::load(&d.save()).ok()?;
+        shared_model::documents::read::<D>(&ac).ok()
+    })
+}
+
+/// Calls `f` every 50 ms until it answers `Some`, for up to 20 s; fails the test naming `what`.
+pub async fn eventually<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
