@@ -81,6 +81,11 @@ fn owners_make_and_revoke_app_credentials_on_the_apps_page() {
     b.switch_lang("en");
     b.open("/apps");
     b.wait_for("apps-empty");
+    assert!(
+        b.find_css(&format!("a[href='/stores/{store_id}/overview']"))
+            .is_some(),
+        "the store's areas stay in the navigation on the apps page"
+    );
     b.shots("apps-empty", "en");
 
     // A name the server refuses (a control character) changes nothing and says why.
