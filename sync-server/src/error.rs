@@ -59,6 +59,9 @@ pub enum Error {
     /// IO failure (binding a socket, creating the data directory).
     #[error("io error: {0}")]
     Io(#[from] std::io::Error),
+    /// A backup file cannot be written or restored; the message says why in words.
+    #[error("backup: {0}")]
+    Backup(String),
     /// The store's documents are made by its first terminal, and none has synced them yet.
     #[error("the store has no terminal yet")]
     NoTerminalYet,
@@ -95,6 +98,7 @@ impl Error {
             | Error::Migrate(_)
             | Error::Config(_)
             | Error::Internal(_)
+            | Error::Backup(_)
             | Error::Io(_) => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
         }
     }

@@ -6,6 +6,7 @@ pub mod api;
 pub mod app;
 pub mod apps_api;
 pub mod auth;
+pub mod backup;
 pub mod baselines;
 pub mod catalog;
 pub mod catalog_api;

@@ -81,6 +81,24 @@ enum Admin {
     },
     /// Rebuild projections from the stored documents.
     Reproject,
+    /// Write one file of everything the server cannot rebuild (documents, accounts,
+    /// credentials, claims, settings), consistent while the server runs. Prints a summary.
+    Backup {
+        /// The file to write (a directory: a file named by the time inside it).
+        #[arg(long)]
+        to: PathBuf,
+        #[command(flatten)]
+        secret: SecretArgs,
+    },
+    /// Restore a backup into an empty database (a new data directory or PostgreSQL
+    /// database), then rebuild the projections. Tills reconnect and send what came after.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+        #[command(flatten)]
+        secret: SecretArgs,
+    },
     /// Write the stock baselines that are due (closed business days), for one store or all.
     /// Live instances that advertise themselves (`advertise_url`) are dialed and receive the
     /// change; an instance without one sees it only after a restart (a running server also
@@ -89,6 +107,28 @@ enum Admin {
         #[arg(long)]
         store: Option<String>,
     },
+}
+
+/// The secret of an encrypted backup (none: a plain file).
+#[derive(Debug, clap::Args)]
+struct SecretArgs {
+    /// A file whose first line is the passphrase (at least 8 characters).
+    #[arg(long, conflicts_with = "key_file")]
+    passphrase_file: Option<PathBuf>,
+    /// A key file of at least 32 bytes (`head -c 32 /dev/urandom > FILE`).
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+}
+
+impl SecretArgs {
+    fn secret(&self) -> anyhow::Result<Option<sync_server::backup::Secret>> {
+        use sync_server::backup::Secret;
+        Ok(match (&self.passphrase_file, &self.key_file) {
+            (Some(p), _) => Some(Secret::from_file(p, false)?),
+            (None, Some(k)) => Some(Secret::from_file(k, true)?),
+            (None, None) => None,
+        })
+    }
 }
 
 fn init_tracing() {
@@ -191,6 +231,24 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!(%addr, tls = tls.is_some(), backend = state.services.storage.backend(), "serving");
             app::serve_with_tls(listener, tls, state, shutdown_signal()).await?;
         }
+        // Before the services: they write the server's first secrets, which a restore
+        // replaces with the backup's.
+        Command::Admin {
+            action: Admin::Backup { to, secret },
+        } => {
+            let summary = sync_server::backup::backup(&storage, &to, secret.secret()?.as_ref())
+                .await
+                .context("backup")?;
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+        }
+        Command::Admin {
+            action: Admin::Restore { from, secret },
+        } => {
+            let summary = sync_server::backup::restore(&storage, &from, secret.secret()?.as_ref())
+                .await
+                .context("restore")?;
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+        }
         Command::Admin { action } => {
             let services = sync_server::service::Services::new(storage, config.clone()).await?;
             match action {
@@ -229,6 +287,7 @@ async fn main() -> anyhow::Result<()> {
                     let n = sync_server::projection::reproject_all(&services.storage).await?;
                     println!("reprojected {n} documents");
                 }
+                Admin::Backup { .. } | Admin::Restore { .. } => unreachable!("handled above"),
                 Admin::WriteBaselines { store } => {
                     let state = AppState::new(services.storage.clone(), config.clone()).await?;
                     let writer = sync_server::documents_writer::DocWriter::new(&state);

@@ -124,6 +124,17 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// Drops the database with everything in it and makes it again, empty (a lost database).
+    pub fn destroy_and_recreate(&self) {
+        psql(
+            &self.admin,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
+        psql(&self.admin, &format!("CREATE DATABASE {}", self.name));
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         let _ = Command::new("psql")

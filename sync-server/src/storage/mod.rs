@@ -10,7 +10,8 @@
 //! roster secrets and the tills' LAN keys), [`ProjectionStorage`] (the rows
 //! documents project to), [`ReportStorage`] (reads over those rows), [`SessionStorage`]
 //! (sign-in sessions, disabled users, login attempt counters) and [`StoreDocsStorage`]
-//! (store roots, journals, baselines), [`CatalogStorage`] (the projected catalog's pages).
+//! (store roots, journals, baselines), [`CatalogStorage`] (the projected catalog's pages),
+//! [`BackupStorage`] (whole tables, for backups).
 //! [`Storage`] is all of them plus `ping` and `migrate`;
 //! methods of every area can be called on a [`DynStorage`] without importing the area traits
 //! (a trait object's supertrait methods are in scope with it), and [`prelude`] brings them
@@ -36,6 +37,7 @@
 
 mod accounts;
 mod apps;
+mod backup;
 mod catalog;
 mod chunks;
 mod claims;
@@ -57,6 +59,7 @@ use futures::future::BoxFuture;
 
 pub use accounts::AccountStorage;
 pub use apps::AppStorage;
+pub use backup::{BackupItem, BackupStorage, Cell};
 pub use catalog::CatalogStorage;
 pub use chunks::ChunkStorage;
 pub(crate) use chunks::{PUT_CHUNKS_ROWS, doc_id_of_key, last_of_each_key, range_end};
@@ -91,6 +94,7 @@ pub trait Storage:
     + SessionStorage
     + StoreDocsStorage
     + CatalogStorage
+    + BackupStorage
     + Send
     + Sync
     + Debug
@@ -107,7 +111,7 @@ pub trait Storage:
 /// Every storage trait, for calling storage methods on a concrete backend type.
 pub mod prelude {
     pub use super::{
-        AccountStorage, AppStorage, CatalogStorage, ChunkStorage, ClaimStorage,
+        AccountStorage, AppStorage, BackupStorage, CatalogStorage, ChunkStorage, ClaimStorage,
         DetailReportStorage, LanStorage, ProjectionStorage, ReportStorage, SessionStorage, Storage,
         StoreDocsStorage,
     };

@@ -34,6 +34,10 @@ const PROJECTED_RECORDS_SQL: &str = "SELECT id FROM sales WHERE store_id = $1 AN
      UNION SELECT id FROM refunds WHERE store_id = $1 AND id IN \
      (SELECT value FROM json_array_elements_text($2::json))";
 
+/// Run first in a backup's transaction: every read of it sees one snapshot.
+const SNAPSHOT_SQL: Option<&str> =
+    Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+
 /// Storage on PostgreSQL.
 #[derive(Debug, Clone)]
 pub struct PgStorage {

@@ -34,6 +34,10 @@ const PROJECTED_RECORDS_SQL: &str = "SELECT id FROM sales WHERE store_id = $1 AN
      (SELECT value FROM json_each($2)) \
      UNION SELECT id FROM refunds WHERE store_id = $1 AND id IN (SELECT value FROM json_each($2))";
 
+/// A backup's transaction needs no setting: SQLite's read transaction (WAL) is one snapshot
+/// from its first read.
+const SNAPSHOT_SQL: Option<&str> = None;
+
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "snapkasir-server.db";
 

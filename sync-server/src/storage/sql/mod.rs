@@ -7,6 +7,7 @@
 
 mod accounts;
 mod apps;
+mod backup;
 mod base;
 mod catalog;
 mod chunks;
@@ -18,4 +19,4 @@ mod reports;
 mod sessions;
 mod store_docs;
 
-use super::{BACKEND, Backend, Db, MIGRATOR, PROJECTED_RECORDS_SQL};
+use super::{BACKEND, Backend, Db, MIGRATOR, PROJECTED_RECORDS_SQL, SNAPSHOT_SQL};

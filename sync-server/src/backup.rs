@@ -1,0 +1,692 @@
+//! Backups: one file of everything the server cannot rebuild, and its restore into an empty
+//! database (`sync-server admin backup --to PATH`, `admin restore --from PATH`).
+//!
+//! What goes in is [`TABLES`]: the documents' chunks and the accounts around them (tenants,
+//! stores, users, tills' credentials, app credentials, claims, the server's own secrets, the
+//! stores' document index and LAN keys). The projections (sales, stock, catalog rows…) are
+//! left out: a restore rebuilds them from the documents, as `admin reproject` does. Sessions
+//! and login counters are left out too: after a restore, owners sign in again.
+//!
+//! # The file
+//!
+//! `SKBACKUP`, a format byte (1), a mode byte (0 plain, 1 encrypted), then for an encrypted
+//! file a 16-byte salt and a 19-byte nonce prefix. The body is gzip of JSON lines: a header
+//! (`format`, `version`, `schema_version`, `backend`, `created_at`), then each table's header
+//! (`{"table": …, "columns": […]}`) followed by its rows as arrays (bytes as
+//! `{"b64": …}`), then `{"end": {table: rows, …}}`. A file without its end line (cut short) is
+//! refused whole. Encrypted, the gzip bytes go in 64 KiB chunks through XChaCha20-Poly1305 in
+//! the STREAM construction (each chunk authenticated, the last one marked, so a chunk that is
+//! changed, dropped, moved or cut off is refused), with the key derived from the passphrase or
+//! key file by Argon2id over the salt. Written by hand over well-kept crates (flate2,
+//! chacha20poly1305, argon2) because no crate writes a database-neutral, streaming, encrypted
+//! dump of selected tables of both backends.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use chacha20poly1305::aead::stream::{DecryptorBE32, EncryptorBE32};
+use chacha20poly1305::{KeyInit, XChaCha20Poly1305};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::error::{Error, Result};
+use crate::storage::{BackupItem, Cell, DynStorage};
+
+/// The tables a backup holds, parents before children (the order a restore writes them).
+pub const TABLES: [&str; 15] = [
+    "tenants",
+    "stores",
+    "users",
+    "terminals",
+    "enrollment_codes",
+    "server_settings",
+    "doc_claims",
+    "store_roots",
+    "store_journals",
+    "store_adjustments",
+    "stock_baselines",
+    "store_lan",
+    "terminal_lan_keys",
+    "app_credentials",
+    "automerge_chunks",
+];
+
+/// Written by the server on its first start (its signing and PIN secrets): a restore replaces
+/// them with the backup's, so that tokens and PINs made before stay valid.
+const REPLACED: [&str; 1] = ["server_settings"];
+
+const MAGIC: &[u8; 8] = b"SKBACKUP";
+const FORMAT: u8 = 1;
+const PLAIN: u8 = 0;
+const ENCRYPTED: u8 = 1;
+const CHUNK: usize = 64 * 1024;
+const TAG: usize = 16;
+const NONCE_PREFIX: usize = 19;
+
+/// The secret of an encrypted backup: a passphrase, or the bytes of a key file.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+impl Secret {
+    /// The first line of the file at `path` (a passphrase file), or its whole content (a key
+    /// file, at least 32 bytes).
+    pub fn from_file(path: &Path, key_file: bool) -> Result<Secret> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::Backup(format!("cannot read {}: {e}", path.display())))?;
+        let secret = if key_file {
+            if bytes.len() < 32 {
+                return Err(Error::Backup(format!(
+                    "the key file {} holds {} bytes; a key file needs at least 32 (make one with \
+                     `head -c 32 /dev/urandom > FILE`)",
+                    path.display(),
+                    bytes.len()
+                )));
+            }
+            bytes
+        } else {
+            let text = String::from_utf8_lossy(&bytes);
+            let line = text.lines().next().unwrap_or("").to_string();
+            if line.chars().count() < 8 {
+                return Err(Error::Backup(
+                    "the passphrase must have at least 8 characters".into(),
+                ));
+            }
+            line.into_bytes()
+        };
+        Ok(Secret(secret))
+    }
+
+    fn key(&self, salt: &[u8]) -> Result<chacha20poly1305::Key> {
+        let mut key = [0u8; 32];
+        argon2::Argon2::default()
+            .hash_password_into(&self.0, salt, &mut key)
+            .map_err(|e| Error::Backup(format!("deriving the key: {e}")))?;
+        Ok(key.into())
+    }
+}
+
+/// The first line of a backup's body.
+#[derive(Debug, Serialize, Deserialize)]
+struct Header {
+    format: String,
+    version: u32,
+    schema_version: i64,
+    backend: String,
+    created_at: i64,
+}
+
+/// What a backup or a restore did.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub file: PathBuf,
+    pub bytes: u64,
+    pub encrypted: bool,
+    pub schema_version: i64,
+    /// Rows per table.
+    pub tables: BTreeMap<String, u64>,
+    /// Documents projected again (restore only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reprojected: Option<usize>,
+}
+
+fn io(what: &str, path: &Path) -> impl Fn(std::io::Error) -> Error {
+    let msg = format!("{what} {}", path.display());
+    move |e| Error::Backup(format!("{msg}: {e}"))
+}
+
+/// Writes a backup of `storage` to `to` (a file; a directory gets a file named by the time),
+/// encrypted when `secret` is given. The file appears whole or not at all.
+pub async fn backup(storage: &DynStorage, to: &Path, secret: Option<&Secret>) -> Result<Summary> {
+    let file = if to.is_dir() {
+        to.join(format!(
+            "snapkasir-{}.skb",
+            chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+        ))
+    } else {
+        to.to_path_buf()
+    };
+    let partial = file.with_extension("partial");
+    let out = File::create(&partial).map_err(io("cannot create", &partial))?;
+    let result = write_body(storage, out, secret).await;
+    let (schema_version, tables) = match result {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
+    };
+    std::fs::rename(&partial, &file).map_err(io("cannot rename into", &file))?;
+    let bytes = std::fs::metadata(&file)
+        .map_err(io("cannot read", &file))?
+        .len();
+    Ok(Summary {
+        file,
+        bytes,
+        encrypted: secret.is_some(),
+        schema_version,
+        tables,
+        reprojected: None,
+    })
+}
+
+async fn write_body(
+    storage: &DynStorage,
+    mut out: File,
+    secret: Option<&Secret>,
+) -> Result<(i64, BTreeMap<String, u64>)> {
+    let fail = |e: std::io::Error| Error::Backup(format!("writing the backup: {e}"));
+    out.write_all(MAGIC).map_err(fail)?;
+    let sink: Box<dyn Write + Send> = match secret {
+        None => {
+            out.write_all(&[FORMAT, PLAIN]).map_err(fail)?;
+            Box::new(BufWriter::new(out))
+        }
+        Some(s) => {
+            let salt: [u8; 16] = rand::random();
+            let prefix: [u8; NONCE_PREFIX] = rand::random();
+            out.write_all(&[FORMAT, ENCRYPTED]).map_err(fail)?;
+            out.write_all(&salt).map_err(fail)?;
+            out.write_all(&prefix).map_err(fail)?;
+            let cipher = XChaCha20Poly1305::new(&s.key(&salt)?);
+            Box::new(Sealer {
+                out: BufWriter::new(out),
+                stream: Some(EncryptorBE32::from_aead(cipher, &prefix.into())),
+                buf: Vec::with_capacity(CHUNK),
+            })
+        }
+    };
+    let mut gz = flate2::write::GzEncoder::new(sink, flate2::Compression::default());
+    let schema_version = storage.schema_version().await?;
+    let header = Header {
+        format: "snapkasir-backup".into(),
+        version: 1,
+        schema_version,
+        backend: storage.backend().into(),
+        created_at: chrono::Utc::now().timestamp_millis(),
+    };
+    line(&mut gz, &serde_json::to_value(&header).map_err(json_err)?)?;
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut current = String::new();
+    {
+        let mut sink = |item: BackupItem| -> Result<()> {
+            match item {
+                BackupItem::Table {
+                    name,
+                    columns,
+                    kinds,
+                } => {
+                    counts.insert(name.clone(), 0);
+                    let header = json!({"table": name, "columns": columns, "types": kinds});
+                    line(&mut gz, &header)?;
+                    current = name;
+                }
+                BackupItem::Row(cells) => {
+                    let row: Vec<Value> = cells.iter().map(cell_json).collect();
+                    line(&mut gz, &Value::Array(row))?;
+                    *counts.entry(current.clone()).or_default() += 1;
+                }
+            }
+            Ok(())
+        };
+        storage.read_snapshot(&TABLES, &mut sink).await?;
+    }
+    line(&mut gz, &json!({ "end": counts }))?;
+    let mut sink = gz.finish().map_err(fail)?;
+    sink.flush().map_err(fail)?;
+    drop(sink);
+    Ok((schema_version, counts))
+}
+
+/// Restores the backup at `from` into `storage`, which must hold no tenant, account or
+/// document yet (a new data directory or PostgreSQL database, migrated), then projects every
+/// document again. All rows are written in one transaction: a damaged file changes nothing.
+pub async fn restore(
+    storage: &DynStorage,
+    from: &Path,
+    secret: Option<&Secret>,
+) -> Result<Summary> {
+    let checked: Vec<&str> = TABLES
+        .iter()
+        .copied()
+        .filter(|t| !REPLACED.contains(t))
+        .collect();
+    let counts = storage.row_counts(&checked).await?;
+    let full: Vec<String> = checked
+        .iter()
+        .zip(&counts)
+        .filter(|(_, n)| **n > 0)
+        .map(|(t, n)| format!("{t} ({n} rows)"))
+        .collect();
+    if !full.is_empty() {
+        return Err(Error::Backup(format!(
+            "the database is not empty: {}. Restore into a new data directory or a new \
+             PostgreSQL database; nothing was changed",
+            full.join(", ")
+        )));
+    }
+    let file = File::open(from).map_err(io("cannot open", from))?;
+    let bytes = file.metadata().map_err(io("cannot read", from))?.len();
+    let (mut reader, encrypted) = open_body(file, secret)?;
+    let header: Header = serde_json::from_value(
+        next_line(&mut reader)?
+            .ok_or_else(|| Error::Backup("the file is empty after its header".into()))?,
+    )
+    .map_err(|_| Error::Backup("this is not a SnapKasir backup (no header line)".into()))?;
+    if header.format != "snapkasir-backup" || header.version != 1 {
+        return Err(Error::Backup(format!(
+            "unknown backup format {} {}",
+            header.format, header.version
+        )));
+    }
+    let ours = storage.schema_version().await?;
+    if header.schema_version > ours {
+        return Err(Error::Backup(format!(
+            "the backup was made by a newer server (schema {}; this one has {ours}): upgrade \
+             this server first",
+            header.schema_version
+        )));
+    }
+    let mut ended = false;
+    let mut seen: BTreeMap<String, u64> = BTreeMap::new();
+    let mut current = String::new();
+    let mut kinds: Vec<&'static str> = Vec::new();
+    let written = {
+        let mut next = || -> Result<Option<BackupItem>> {
+            let Some(v) = next_line(&mut reader)? else {
+                return Err(Error::Backup(
+                    "the file ends before its last line: it is cut short; nothing was restored"
+                        .into(),
+                ));
+            };
+            match v {
+                Value::Object(o) if o.contains_key("end") => {
+                    let end: BTreeMap<String, u64> = serde_json::from_value(o["end"].clone())
+                        .map_err(|_| Error::Backup("a damaged end line".into()))?;
+                    // Read to the end of the gzip stream, so that its checksum is checked
+                    // before anything is committed, and nothing may follow the end line.
+                    let mut rest = Vec::new();
+                    reader.read_to_end(&mut rest).map_err(read_err)?;
+                    if !rest.is_empty() {
+                        return Err(Error::Backup("data after the end line".into()));
+                    }
+                    if end != seen {
+                        return Err(Error::Backup(format!(
+                            "the file's end line does not match its rows (end {end:?}, rows \
+                             {seen:?}); nothing was restored"
+                        )));
+                    }
+                    ended = true;
+                    Ok(None)
+                }
+                Value::Object(o) => {
+                    let name = o.get("table").and_then(Value::as_str).unwrap_or_default();
+                    let damaged = || Error::Backup(format!("a damaged header of {name:?}"));
+                    let columns: Vec<String> = o
+                        .get("columns")
+                        .and_then(|c| serde_json::from_value(c.clone()).ok())
+                        .ok_or_else(damaged)?;
+                    let named: Vec<String> = o
+                        .get("types")
+                        .and_then(|c| serde_json::from_value(c.clone()).ok())
+                        .ok_or_else(damaged)?;
+                    kinds = named
+                        .iter()
+                        .map(|k| Cell::null(k).map(|c| c.kind()))
+                        .collect::<Option<Vec<_>>>()
+                        .ok_or_else(damaged)?;
+                    if kinds.len() != columns.len() {
+                        return Err(damaged());
+                    }
+                    current = name.to_string();
+                    seen.insert(current.clone(), 0);
+                    Ok(Some(BackupItem::Table {
+                        name: current.clone(),
+                        columns,
+                        kinds: kinds.clone(),
+                    }))
+                }
+                Value::Array(cells) => {
+                    if cells.len() != kinds.len() {
+                        return Err(Error::Backup(format!(
+                            "a row of {current} has {} values for {} columns",
+                            cells.len(),
+                            kinds.len()
+                        )));
+                    }
+                    *seen.entry(current.clone()).or_default() += 1;
+                    let row = cells
+                        .iter()
+                        .zip(&kinds)
+                        .map(|(v, k)| json_cell(v, k))
+                        .collect::<Result<_>>()?;
+                    Ok(Some(BackupItem::Row(row)))
+                }
+                _ => Err(Error::Backup(
+                    "a line that is neither a table nor a row".into(),
+                )),
+            }
+        };
+        storage.write_rows(&TABLES, &REPLACED, &mut next).await
+    };
+    let written = written?;
+    debug_assert!(ended, "write_rows ends on the end line");
+    let reprojected = crate::projection::reproject_all(storage).await?;
+    Ok(Summary {
+        file: from.to_path_buf(),
+        bytes,
+        encrypted,
+        schema_version: header.schema_version,
+        tables: written.into_iter().collect(),
+        reprojected: Some(reprojected),
+    })
+}
+
+fn json_err(e: serde_json::Error) -> Error {
+    Error::Backup(format!("a line of the backup: {e}"))
+}
+
+fn line(w: &mut impl Write, v: &Value) -> Result<()> {
+    serde_json::to_writer(&mut *w, v).map_err(json_err)?;
+    w.write_all(b"\n")
+        .map_err(|e| Error::Backup(format!("writing the backup: {e}")))
+}
+
+fn next_line(r: &mut impl BufRead) -> Result<Option<Value>> {
+    let mut s = String::new();
+    let n = r.read_line(&mut s).map_err(read_err)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    serde_json::from_str(&s).map(Some).map_err(|e| {
+        Error::Backup(format!(
+            "the backup is damaged (a line does not read: {e}); nothing was restored"
+        ))
+    })
+}
+
+fn read_err(e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::InvalidData && e.to_string().contains("passphrase") {
+        return Error::Backup(e.to_string());
+    }
+    Error::Backup(format!(
+        "the backup cannot be read (damaged or cut short): {e}; nothing was restored"
+    ))
+}
+
+fn cell_json(c: &Cell) -> Value {
+    match c {
+        Cell::Int(v) => json!(v),
+        Cell::Bool(v) => json!(v),
+        Cell::Text(v) => json!(v),
+        Cell::Bytes(None) => json!({ "b64": null }),
+        Cell::Bytes(Some(b)) => {
+            json!({ "b64": base64::engine::general_purpose::STANDARD.encode(b) })
+        }
+    }
+}
+
+/// A row's value in a column of type `kind` (see [`Cell::kind`]).
+fn json_cell(v: &Value, kind: &str) -> Result<Cell> {
+    let cell = match v {
+        Value::Null => Cell::null(kind).ok_or_else(|| Error::Backup(format!("type {kind}")))?,
+        Value::Bool(b) => Cell::Bool(Some(*b)),
+        Value::Number(n) => {
+            Cell::Int(Some(n.as_i64().ok_or_else(|| {
+                Error::Backup(format!("{n} is not a whole number"))
+            })?))
+        }
+        Value::String(s) => Cell::Text(Some(s.clone())),
+        Value::Object(o) => match o.get("b64") {
+            Some(Value::Null) => Cell::Bytes(None),
+            Some(Value::String(s)) => Cell::Bytes(Some(
+                base64::engine::general_purpose::STANDARD
+                    .decode(s)
+                    .map_err(|e| Error::Backup(format!("damaged bytes: {e}")))?,
+            )),
+            _ => return Err(Error::Backup("an unknown value in a row".into())),
+        },
+        Value::Array(_) => return Err(Error::Backup("an unknown value in a row".into())),
+    };
+    if cell.kind() != kind {
+        return Err(Error::Backup(format!(
+            "a {} value in a {kind} column",
+            cell.kind()
+        )));
+    }
+    Ok(cell)
+}
+
+/// The body of a backup file, read: checks the magic and mode and undoes the encryption.
+fn open_body(mut file: File, secret: Option<&Secret>) -> Result<(Box<dyn BufRead + Send>, bool)> {
+    let mut head = [0u8; 10];
+    file.read_exact(&mut head)
+        .map_err(|_| Error::Backup("this is not a SnapKasir backup (too short)".into()))?;
+    if &head[..8] != MAGIC {
+        return Err(Error::Backup("this is not a SnapKasir backup".into()));
+    }
+    if head[8] != FORMAT {
+        return Err(Error::Backup(format!(
+            "backup file format {} is not known to this server",
+            head[8]
+        )));
+    }
+    let body: Box<dyn Read + Send> = match (head[9], secret) {
+        (PLAIN, _) => Box::new(BufReader::new(file)),
+        (ENCRYPTED, None) => {
+            return Err(Error::Backup(
+                "this backup is encrypted: give its passphrase (--passphrase-file) or key file \
+                 (--key-file)"
+                    .into(),
+            ));
+        }
+        (ENCRYPTED, Some(s)) => {
+            let mut salt = [0u8; 16];
+            let mut prefix = [0u8; NONCE_PREFIX];
+            file.read_exact(&mut salt)
+                .and_then(|_| file.read_exact(&mut prefix))
+                .map_err(|_| Error::Backup("the backup is cut short".into()))?;
+            let cipher = XChaCha20Poly1305::new(&s.key(&salt)?);
+            Box::new(Opener {
+                input: BufReader::new(file),
+                stream: Some(DecryptorBE32::from_aead(cipher, &prefix.into())),
+                plain: Vec::new(),
+                at: 0,
+                first: true,
+            })
+        }
+        (m, _) => return Err(Error::Backup(format!("unknown backup mode {m}"))),
+    };
+    let gz = flate2::read::GzDecoder::new(body);
+    Ok((Box::new(BufReader::new(gz)), head[9] == ENCRYPTED))
+}
+
+/// Encrypts what is written in [`CHUNK`]-byte chunks: each as a `last` byte, its length
+/// (u32, big-endian) and its sealed bytes.
+struct Sealer<W: Write> {
+    out: W,
+    stream: Option<EncryptorBE32<XChaCha20Poly1305>>,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> Sealer<W> {
+    fn seal(&mut self, last: bool) -> std::io::Result<()> {
+        let bad = |_| std::io::Error::other("encryption failed");
+        let sealed = if last {
+            let stream = self
+                .stream
+                .take()
+                .ok_or_else(|| std::io::Error::other("sealed"))?;
+            stream.encrypt_last(self.buf.as_slice()).map_err(bad)?
+        } else {
+            let stream = self
+                .stream
+                .as_mut()
+                .ok_or_else(|| std::io::Error::other("sealed"))?;
+            stream.encrypt_next(self.buf.as_slice()).map_err(bad)?
+        };
+        self.out.write_all(&[u8::from(last)])?;
+        self.out.write_all(&(sealed.len() as u32).to_be_bytes())?;
+        self.out.write_all(&sealed)?;
+        self.buf.clear();
+        Ok(())
+    }
+}
+
+impl<W: Write> Write for Sealer<W> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let n = data.len().min(CHUNK - self.buf.len());
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() == CHUNK {
+            self.seal(false)?;
+        }
+        Ok(n)
+    }
+
+    /// Flushing ends the stream: the rest is sealed as the last chunk.
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.stream.is_some() {
+            self.seal(true)?;
+        }
+        self.out.flush()
+    }
+}
+
+/// Reads what [`Sealer`] wrote, refusing any chunk that fails its check.
+struct Opener<R: Read> {
+    input: R,
+    stream: Option<DecryptorBE32<XChaCha20Poly1305>>,
+    plain: Vec<u8>,
+    at: usize,
+    first: bool,
+}
+
+impl<R: Read> Opener<R> {
+    fn refill(&mut self) -> std::io::Result<bool> {
+        if self.stream.is_none() {
+            return Ok(false);
+        }
+        let mut head = [0u8; 5];
+        self.input.read_exact(&mut head).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::InvalidData, "the backup is cut short")
+        })?;
+        let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+        if len > CHUNK + TAG {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "a damaged chunk",
+            ));
+        }
+        let mut sealed = vec![0u8; len];
+        self.input.read_exact(&mut sealed).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::InvalidData, "the backup is cut short")
+        })?;
+        let wrong = if self.first {
+            "the passphrase or key file does not open this backup (or its first bytes are damaged)"
+        } else {
+            "a damaged chunk: the backup was changed or cut"
+        };
+        let opened = if head[0] == 1 {
+            let stream = self.stream.take().expect("checked");
+            stream.decrypt_last(sealed.as_slice())
+        } else {
+            let stream = self.stream.as_mut().expect("checked");
+            stream.decrypt_next(sealed.as_slice())
+        };
+        self.plain =
+            opened.map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, wrong))?;
+        self.at = 0;
+        self.first = false;
+        Ok(true)
+    }
+}
+
+impl<R: Read> Read for Opener<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.plain.len() {
+            if !self.refill()? {
+                return Ok(0);
+            }
+        }
+        let n = out.len().min(self.plain.len() - self.at);
+        out[..n].copy_from_slice(&self.plain[self.at..n + self.at]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sealed(data: &[u8], secret: &Secret) -> Vec<u8> {
+        let salt = [7u8; 16];
+        let prefix = [3u8; NONCE_PREFIX];
+        let cipher = XChaCha20Poly1305::new(&secret.key(&salt).unwrap());
+        let mut s = Sealer {
+            out: Vec::new(),
+            stream: Some(EncryptorBE32::from_aead(cipher, &prefix.into())),
+            buf: Vec::new(),
+        };
+        s.write_all(data).unwrap();
+        s.flush().unwrap();
+        s.out
+    }
+
+    fn opened(sealed: &[u8], secret: &Secret) -> std::io::Result<Vec<u8>> {
+        let cipher = XChaCha20Poly1305::new(&secret.key(&[7u8; 16]).unwrap());
+        let mut o = Opener {
+            input: sealed,
+            stream: Some(DecryptorBE32::from_aead(
+                cipher,
+                &[3u8; NONCE_PREFIX].into(),
+            )),
+            plain: Vec::new(),
+            at: 0,
+            first: true,
+        };
+        let mut out = Vec::new();
+        o.read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn sealed_chunks_open_only_whole_and_with_the_right_secret() {
+        let secret = Secret(b"kata sandi panjang".to_vec());
+        let data: Vec<u8> = (0..CHUNK * 2 + 100).map(|i| (i % 251) as u8).collect();
+        let s = sealed(&data, &secret);
+        assert_eq!(opened(&s, &secret).unwrap(), data);
+        // Wrong secret, a flipped byte, a chunk cut off, the last chunk dropped: all refused.
+        assert!(opened(&s, &Secret(b"kata sandi salah".to_vec())).is_err());
+        let mut flipped = s.clone();
+        flipped[CHUNK + 40] ^= 1;
+        assert!(opened(&flipped, &secret).is_err());
+        assert!(opened(&s[..s.len() - 10], &secret).is_err());
+        let first_two = 2 * (5 + CHUNK + TAG);
+        assert!(opened(&s[..first_two], &secret).is_err());
+    }
+
+    #[test]
+    fn cells_round_trip_through_json() {
+        for c in [
+            Cell::Int(Some(-5)),
+            Cell::Bool(Some(true)),
+            Cell::Text(Some("a\"b".into())),
+            Cell::Bytes(Some(vec![0, 255, 10])),
+            Cell::Bytes(None),
+        ] {
+            assert_eq!(json_cell(&cell_json(&c), c.kind()).unwrap(), c);
+        }
+        // A null keeps its column's type; a value of another type is refused.
+        assert_eq!(json_cell(&Value::Null, "int").unwrap(), Cell::Int(None));
+        assert!(json_cell(&json!("5"), "int").is_err());
+    }
+}
