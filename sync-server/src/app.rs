@@ -74,10 +74,10 @@ pub(crate) async fn healthz() -> &'static str {
 }
 
 #[utoipa::path(get, path = "/readyz",
-    responses((status = 200, description = "storage reachable and no storage operation failing", content_type = "text/plain", body = String),
+    responses((status = 200, description = "storage reachable and no storage operation failing (a second line tells a failed scheduled backup)", content_type = "text/plain", body = String),
         (status = 503, description = "storage unreachable or its operations failing", content_type = "text/plain", body = String)))]
 pub(crate) async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
-    match app.services.storage.ping().await {
+    let (status, text) = match app.services.storage.ping().await {
         Ok(()) if app.sync.health.healthy() => (StatusCode::OK, "ready"),
         Ok(()) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -87,6 +87,12 @@ pub(crate) async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
             tracing::error!(error = %e, "readiness: storage unreachable");
             (StatusCode::SERVICE_UNAVAILABLE, "storage unreachable")
         }
+    };
+    // A failed scheduled backup is told, on a second line, without taking the server out of
+    // service: it still serves the tills.
+    match app.services.backups.failure() {
+        Some(why) => (status, format!("{text}\n{why}")),
+        None => (status, text.to_string()),
     }
 }
 
@@ -138,7 +144,7 @@ pub(crate) async fn metrics(
         pw.total.load(Ordering::Relaxed),
         pw.limited.load(Ordering::Relaxed),
         pw.busy.load(Ordering::Relaxed),
-    );
+    ) + &app.services.backups.metrics();
     (
         [(
             axum::http::header::CONTENT_TYPE,

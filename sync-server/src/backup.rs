@@ -390,6 +390,164 @@ pub async fn restore(
     })
 }
 
+/// How the scheduled backups went: the last success, the last failure and its reason.
+#[derive(Debug, Default)]
+pub struct BackupStatus {
+    inner: std::sync::Mutex<StatusInner>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct StatusInner {
+    /// Unix seconds and bytes of the last backup written.
+    last_success: Option<(i64, u64)>,
+    /// Unix seconds and reason of the last attempt, when it failed.
+    last_failure: Option<(i64, String)>,
+    failures_total: u64,
+}
+
+impl BackupStatus {
+    fn get(&self) -> StatusInner {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set(&self, f: impl FnOnce(&mut StatusInner)) {
+        f(&mut self.inner.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    /// For `/readyz`: the last scheduled backup failed, when and why (none while the last
+    /// attempt succeeded). A failed backup does not make the server unready: it still serves.
+    pub fn failure(&self) -> Option<String> {
+        let s = self.get();
+        s.last_failure.map(|(at, why)| {
+            let when = chrono::DateTime::from_timestamp(at, 0)
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default();
+            format!("the last scheduled backup failed at {when}: {why}")
+        })
+    }
+
+    /// Prometheus lines of the scheduled backups.
+    pub fn metrics(&self) -> String {
+        let s = self.get();
+        let (at, bytes) = s.last_success.unwrap_or((0, 0));
+        format!(
+            "# TYPE snapkasir_backup_last_success_timestamp_seconds gauge\n\
+             snapkasir_backup_last_success_timestamp_seconds {at}\n\
+             # TYPE snapkasir_backup_last_bytes gauge\nsnapkasir_backup_last_bytes {bytes}\n\
+             # TYPE snapkasir_backup_failing gauge\nsnapkasir_backup_failing {}\n\
+             # TYPE snapkasir_backup_failures_total counter\nsnapkasir_backup_failures_total {}\n",
+            u8::from(s.last_failure.is_some()),
+            s.failures_total
+        )
+    }
+}
+
+/// The scheduled backups, while the process runs: one into `backup_dir` every
+/// `backup_interval_secs` (the first when the newest file there is that old, or at once),
+/// then the folder trimmed to `backup_keep_daily` days and `backup_keep_monthly` months.
+pub async fn run_scheduled(services: crate::service::Services) {
+    let config = services.config.clone();
+    let Some(dir) = config.backup_dir.clone() else {
+        return;
+    };
+    let interval = std::time::Duration::from_secs(config.backup_interval_secs.max(1));
+    let newest = newest_backup_age(&dir);
+    let mut wait = newest.map_or(std::time::Duration::ZERO, |age| {
+        interval.saturating_sub(age)
+    });
+    loop {
+        tokio::time::sleep(wait).await;
+        wait = interval;
+        let now = chrono::Utc::now().timestamp();
+        match scheduled_once(&services, &dir).await {
+            Ok(summary) => {
+                tracing::info!(file = %summary.file.display(), bytes = summary.bytes, "backup written");
+                services.backups.set(|s| {
+                    s.last_success = Some((now, summary.bytes));
+                    s.last_failure = None;
+                });
+            }
+            Err(e) => {
+                tracing::error!(error = %e, dir = %dir.display(), "scheduled backup failed");
+                services.backups.set(|s| {
+                    s.last_failure = Some((now, e.to_string()));
+                    s.failures_total += 1;
+                });
+            }
+        }
+    }
+}
+
+async fn scheduled_once(services: &crate::service::Services, dir: &Path) -> Result<Summary> {
+    let config = &services.config;
+    let secret = match (&config.backup_passphrase_file, &config.backup_key_file) {
+        (Some(p), _) => Some(Secret::from_file(p, false)?),
+        (None, Some(k)) => Some(Secret::from_file(k, true)?),
+        (None, None) => None,
+    };
+    std::fs::create_dir_all(dir).map_err(io("cannot create the backup folder", dir))?;
+    let summary = backup(&services.storage, dir, secret.as_ref()).await?;
+    prune(dir, config.backup_keep_daily, config.backup_keep_monthly)?;
+    Ok(summary)
+}
+
+/// How long ago the newest scheduled backup in `dir` was written, if there is one.
+fn newest_backup_age(dir: &Path) -> Option<std::time::Duration> {
+    let newest = scheduled_files(dir).ok()?.into_iter().max()?;
+    let written = chrono::NaiveDateTime::parse_from_str(&newest, "%Y%m%dT%H%M%SZ").ok()?;
+    let age = chrono::Utc::now().naive_utc() - written;
+    age.to_std().ok()
+}
+
+/// The time stamps (`YYYYMMDDTHHMMSSZ`) of the scheduled backups in `dir`.
+fn scheduled_files(dir: &Path) -> Result<Vec<String>> {
+    let entries = std::fs::read_dir(dir).map_err(io("cannot read the backup folder", dir))?;
+    Ok(entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let stamp = name.strip_prefix("snapkasir-")?.strip_suffix(".skb")?;
+            (stamp.len() == 16).then(|| stamp.to_string())
+        })
+        .collect())
+}
+
+/// Deletes the scheduled backups of `dir` that [`kept`] does not keep; only files named as
+/// scheduled backups are looked at. Answers how many were deleted.
+fn prune(dir: &Path, keep_daily: usize, keep_monthly: usize) -> Result<usize> {
+    let stamps = scheduled_files(dir)?;
+    let keep = kept(&stamps, keep_daily, keep_monthly);
+    let mut deleted = 0;
+    for stamp in stamps.iter().filter(|s| !keep.contains(*s)) {
+        let path = dir.join(format!("snapkasir-{stamp}.skb"));
+        std::fs::remove_file(&path).map_err(io("cannot delete", &path))?;
+        deleted += 1;
+    }
+    Ok(deleted)
+}
+
+/// Of the time stamps `YYYYMMDDTHHMMSSZ`, those kept: the newest of each of the newest
+/// `daily` days and of each of the newest `monthly` months. The newest backup is always kept.
+fn kept(stamps: &[String], daily: usize, monthly: usize) -> std::collections::BTreeSet<String> {
+    let mut sorted: Vec<&String> = stamps.iter().collect();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    let mut keep = std::collections::BTreeSet::new();
+    let mut pick = |prefix: usize, n: usize| {
+        let mut seen = std::collections::BTreeSet::new();
+        for s in &sorted {
+            if seen.len() == n {
+                break;
+            }
+            if seen.insert(&s[..prefix]) {
+                keep.insert((*s).clone());
+            }
+        }
+    };
+    pick(8, daily.max(1));
+    pick(6, monthly);
+    keep
+}
+
 fn json_err(e: serde_json::Error) -> Error {
     Error::Backup(format!("a line of the backup: {e}"))
 }
@@ -672,6 +830,36 @@ mod tests {
         assert!(opened(&s[..s.len() - 10], &secret).is_err());
         let first_two = 2 * (5 + CHUNK + TAG);
         assert!(opened(&s[..first_two], &secret).is_err());
+    }
+
+    #[test]
+    fn retention_keeps_the_newest_of_each_day_and_month() {
+        let stamps: Vec<String> = [
+            "20261203T020000Z",
+            "20261203T010000Z",
+            "20261202T020000Z",
+            "20261201T020000Z",
+            "20261130T020000Z",
+            "20261015T020000Z",
+            "20260901T020000Z",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let keep = kept(&stamps, 2, 3);
+        let keep: Vec<&str> = keep.iter().map(String::as_str).collect();
+        // Days: Dec 3 (its newest) and Dec 2; months: Dec, Nov, Oct.
+        assert_eq!(
+            keep,
+            [
+                "20261015T020000Z",
+                "20261130T020000Z",
+                "20261202T020000Z",
+                "20261203T020000Z"
+            ]
+        );
+        // Nothing kept is never an answer: the newest stays.
+        assert_eq!(kept(&stamps, 0, 0).len(), 1);
     }
 
     #[test]

@@ -108,6 +108,19 @@ pub struct Config {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key of `tls_cert`.
     pub tls_key: Option<PathBuf>,
+    /// Folder of the scheduled backups ([`crate::backup::run_scheduled`]); none: no scheduled
+    /// backups (`sync-server admin backup` still works).
+    pub backup_dir: Option<PathBuf>,
+    /// Seconds between scheduled backups (a day).
+    pub backup_interval_secs: u64,
+    /// Scheduled backups kept: the newest of each of the last this many days…
+    pub backup_keep_daily: usize,
+    /// …and the newest of each of the last this many months.
+    pub backup_keep_monthly: usize,
+    /// A passphrase file that encrypts scheduled backups (its first line).
+    pub backup_passphrase_file: Option<PathBuf>,
+    /// A key file (32 bytes or more) that encrypts scheduled backups.
+    pub backup_key_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -146,6 +159,12 @@ impl Default for Config {
             public_url: None,
             tls_cert: None,
             tls_key: None,
+            backup_dir: None,
+            backup_interval_secs: 24 * 3600,
+            backup_keep_daily: 7,
+            backup_keep_monthly: 12,
+            backup_passphrase_file: None,
+            backup_key_file: None,
         }
     }
 }
@@ -262,6 +281,18 @@ impl Config {
         }
         if let Some(v) = get("SNAPKASIR_TLS_KEY").filter(|v| !v.is_empty()) {
             self.tls_key = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("SNAPKASIR_BACKUP_DIR").filter(|v| !v.is_empty()) {
+            self.backup_dir = Some(PathBuf::from(v));
+        }
+        env_field!("SNAPKASIR_BACKUP_INTERVAL_SECS", backup_interval_secs);
+        env_field!("SNAPKASIR_BACKUP_KEEP_DAILY", backup_keep_daily);
+        env_field!("SNAPKASIR_BACKUP_KEEP_MONTHLY", backup_keep_monthly);
+        if let Some(v) = get("SNAPKASIR_BACKUP_PASSPHRASE_FILE").filter(|v| !v.is_empty()) {
+            self.backup_passphrase_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("SNAPKASIR_BACKUP_KEY_FILE").filter(|v| !v.is_empty()) {
+            self.backup_key_file = Some(PathBuf::from(v));
         }
         Ok(())
     }

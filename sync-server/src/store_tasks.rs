@@ -1,7 +1,8 @@
 //! The background tasks that write store documents as the server: the period indexer
 //! ([`crate::period_index`]), the LAN roster writer ([`crate::lan_publish`]) and the stock
 //! baseline writer ([`crate::baselines`], every
-//! `baseline_interval_secs`, 0 = off).
+//! `baseline_interval_secs`, 0 = off), and the scheduled backups ([`crate::backup`], when
+//! `backup_dir` is set).
 
 use std::time::Duration;
 
@@ -17,5 +18,8 @@ pub fn spawn(state: &AppState) {
             state.clone(),
             Duration::from_secs(secs),
         ));
+    }
+    if state.services.config.backup_dir.is_some() {
+        tokio::spawn(crate::backup::run_scheduled(state.services.clone()));
     }
 }

@@ -234,3 +234,123 @@ fn backup_and_restore_on_sqlite_lose_nothing_the_tills_hold() {
 fn backup_and_restore_on_postgres_lose_nothing_the_tills_hold() {
     run("postgres");
 }
+
+/// A server with scheduled backups every second into `backups`, keeping one day's newest.
+fn scheduled(dir: &Path, name: &str, backups: &Path) -> (ServerProcess, Vec<String>) {
+    let config = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &config,
+        format!(
+            "backup_dir = {:?}\nbackup_interval_secs = 1\nbackup_keep_daily = 1\n\
+             backup_keep_monthly = 0\nmetrics_token = \"metrik-rahasia\"\n",
+            backups.display().to_string()
+        ),
+    )
+    .unwrap();
+    let db_args = vec![
+        "--config".to_string(),
+        config.display().to_string(),
+        "--data-dir".to_string(),
+        dir.join(name).display().to_string(),
+    ];
+    let log = dir.join(format!("{name}.log"));
+    (serve(&db_args, "127.0.0.1:0", &log), db_args)
+}
+
+/// `/readyz` (status, text) and the backup lines of `/metrics`.
+fn readiness(server: &ServerProcess) -> (u16, String, String) {
+    let api = Api::with_token(&server.url(), "metrik-rahasia");
+    let (status, ready) = api.call("GET", "/readyz", None);
+    let (m, metrics) = api.call("GET", "/metrics", None);
+    assert_eq!(m, 200);
+    let metrics = String::from_utf8(metrics).unwrap();
+    let backup_lines: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("snapkasir_backup"))
+        .collect();
+    (
+        status,
+        String::from_utf8(ready).unwrap(),
+        backup_lines.join("\n"),
+    )
+}
+
+#[test]
+fn scheduled_backups_rotate_and_a_failure_shows_in_readyz_and_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let backups = dir.path().join("backups");
+    let (server, _) = scheduled(dir.path(), "good", &backups);
+    let shop = Shop::create(&server, "Toko Jadwal", "JD1");
+    // Backups come every second; one day kept, so only today's newest stays.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let newest = loop {
+        let names: Vec<String> = std::fs::read_dir(&backups)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.ends_with(".skb"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let (_, ready, metrics) = readiness(&server);
+        let ok = ready == "ready" && !metrics.contains("last_success_timestamp_seconds 0");
+        if names.len() == 1 && ok {
+            // Two more seconds, two more backups: still one file, a newer one.
+            std::thread::sleep(Duration::from_secs(2));
+            let again: Vec<String> = std::fs::read_dir(&backups)
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".skb"))
+                .collect();
+            assert_eq!(again.len(), 1, "{again:?}");
+            assert!(again[0] > names[0], "{again:?} after {names:?}");
+            break backups.join(&again[0]);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no scheduled backup: {names:?}; {ready}; {metrics}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert!(readiness(&server).2.contains("snapkasir_backup_failing 0"));
+    // The scheduled file restores like any backup: the tenant is in it.
+    let fresh = vec![
+        "--data-dir".to_string(),
+        dir.path().join("fresh").display().to_string(),
+    ];
+    let (ok, out, err) = admin(&fresh, &["restore", "--from", newest.to_str().unwrap()]);
+    assert!(ok, "restore of a scheduled backup: {err}");
+    let restored: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(restored["tables"]["tenants"], 1, "{restored}");
+    drop((server, shop));
+
+    // A backup folder that cannot be made (under a file): the server still serves and says so.
+    let blocker = dir.path().join("not-a-folder");
+    std::fs::write(&blocker, "x").unwrap();
+    let (failing, _) = scheduled(dir.path(), "bad", &blocker.join("backups"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, ready, metrics) = readiness(&failing);
+        if metrics.contains("snapkasir_backup_failing 1") {
+            assert_eq!(
+                status, 200,
+                "a failed backup does not take the server out: {ready}"
+            );
+            assert!(
+                ready.starts_with("ready\n") && ready.contains("backup failed"),
+                "{ready}"
+            );
+            assert!(
+                !metrics.contains("snapkasir_backup_failures_total 0"),
+                "{metrics}"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no failure told: {ready}; {metrics}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}

@@ -44,6 +44,8 @@ pub struct Services {
     pub password_checks: Arc<PasswordChecks>,
     /// Where requests come from behind the configured proxies.
     pub proxies: Arc<TrustedProxies>,
+    /// How the scheduled backups went, for `/readyz` and `/metrics`.
+    pub backups: Arc<crate::backup::BackupStatus>,
     /// Ids of sessions as they end (here, or seen in the database): sync connections opened
     /// with their tokens close.
     session_ended: tokio::sync::broadcast::Sender<String>,
@@ -79,6 +81,7 @@ impl Services {
             limiter: Arc::new(LoginLimiter::default()),
             password_checks,
             proxies,
+            backups: Arc::default(),
             session_ended: tokio::sync::broadcast::channel(1024).0,
         })
     }
