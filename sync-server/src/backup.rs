@@ -164,6 +164,10 @@ pub async fn backup(storage: &DynStorage, to: &Path, secret: Option<&Secret>) ->
             return Err(e);
         }
     };
+    // On disk before it takes its name: a crash leaves a `.partial` file, never a short backup.
+    File::open(&partial)
+        .and_then(|f| f.sync_all())
+        .map_err(io("cannot sync", &partial))?;
     std::fs::rename(&partial, &file).map_err(io("cannot rename into", &file))?;
     let bytes = std::fs::metadata(&file)
         .map_err(io("cannot read", &file))?
