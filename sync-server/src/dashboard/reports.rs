@@ -36,14 +36,42 @@ const TABS: [(&str, &str); 7] = [
 /// The routes of this page area.
 pub fn routes() -> Router<AppState> {
     let r = |p: &str| format!("/stores/{{store_id}}/reports{p}");
+    // Each range tab: its report service and the tables it is shown as (see `range_tab`).
+    macro_rules! tab {
+        ($slug:literal, $read:path, $show:path) => {
+            get(|s: State<AppState>, a: StoreAccess, q: Query<RangeQuery>| {
+                range_tab(s, a, q, $slug, $read, $show)
+            })
+        };
+    }
+    let products = tab!("products", Services::sales_by_product, products_tables);
     Router::new()
-        .route(&r(""), get(products))
-        .route(&r("/products"), get(products))
-        .route(&r("/categories"), get(categories))
-        .route(&r("/cashiers"), get(cashiers))
-        .route(&r("/payments"), get(payments))
-        .route(&r("/refunds"), get(refunds))
-        .route(&r("/shifts"), get(shifts))
+        .route(&r(""), products.clone())
+        .route(&r("/products"), products)
+        .route(
+            &r("/categories"),
+            tab!("categories", Services::sales_by_category, categories_tables),
+        )
+        .route(
+            &r("/cashiers"),
+            tab!("cashiers", Services::sales_by_cashier, cashiers_tables),
+        )
+        .route(
+            &r("/payments"),
+            tab!(
+                "payments",
+                Services::sales_by_payment_method,
+                payments_tables
+            ),
+        )
+        .route(
+            &r("/refunds"),
+            tab!("refunds", Services::refunds_and_voids, refunds_tables),
+        )
+        .route(
+            &r("/shifts"),
+            tab!("shifts", Services::shifts, shifts_tables),
+        )
         .route(&r("/z"), get(z_report))
         .route(&r("/products.csv"), get(csv::<0>))
         .route(&r("/categories.csv"), get(csv::<1>))
@@ -180,15 +208,15 @@ fn range_of(page: &Page, q: &RangeQuery) -> DateRange {
 /// A range tab: the report `read` over the query's range, shown as the tables `show` makes of
 /// it. A range the service refuses falls back to today, with the reason (status 400).
 async fn range_tab<T>(
-    app: &AppState,
+    State(app): State<AppState>,
     a: StoreAccess,
-    q: &RangeQuery,
+    Query(q): Query<RangeQuery>,
     tab: &'static str,
     read: impl AsyncFn(&Services, &Principal, &str, &DateRange) -> crate::Result<T>,
     show: impl FnOnce(&Page, T) -> Vec<Table>,
 ) -> PageResult<Response> {
     let page = a.page.titled("reports.title");
-    let mut r = range_of(&page, q);
+    let mut r = range_of(&page, &q);
     let (rows, error) = match read(&app.services, &a.principal, &a.store.id, &r).await {
         Ok(v) => (v, None),
         Err(crate::Error::BadRequest(_)) => {
@@ -232,22 +260,6 @@ fn range_page(
         StatusCode::OK
     };
     Ok((status, html).into_response())
-}
-
-async fn products(
-    State(app): State<AppState>,
-    a: StoreAccess,
-    Query(q): Query<RangeQuery>,
-) -> PageResult<Response> {
-    range_tab(
-        &app,
-        a,
-        &q,
-        "products",
-        Services::sales_by_product,
-        products_tables,
-    )
-    .await
 }
 
 fn products_tables(page: &Page, rows: Vec<crate::reports::ProductSales>) -> Vec<Table> {
@@ -312,22 +324,6 @@ fn key_table(
     }
 }
 
-async fn categories(
-    State(app): State<AppState>,
-    a: StoreAccess,
-    Query(q): Query<RangeQuery>,
-) -> PageResult<Response> {
-    range_tab(
-        &app,
-        a,
-        &q,
-        "categories",
-        Services::sales_by_category,
-        categories_tables,
-    )
-    .await
-}
-
 fn categories_tables(page: &Page, rows: Vec<crate::reports::KeySales>) -> Vec<Table> {
     let t = key_table(
         page,
@@ -341,22 +337,6 @@ fn categories_tables(page: &Page, rows: Vec<crate::reports::KeySales>) -> Vec<Ta
     vec![t]
 }
 
-async fn cashiers(
-    State(app): State<AppState>,
-    a: StoreAccess,
-    Query(q): Query<RangeQuery>,
-) -> PageResult<Response> {
-    range_tab(
-        &app,
-        a,
-        &q,
-        "cashiers",
-        Services::sales_by_cashier,
-        cashiers_tables,
-    )
-    .await
-}
-
 fn cashiers_tables(page: &Page, rows: Vec<crate::reports::KeySales>) -> Vec<Table> {
     let t = key_table(
         page,
@@ -368,22 +348,6 @@ fn cashiers_tables(page: &Page, rows: Vec<crate::reports::KeySales>) -> Vec<Tabl
         "reports.no_cashier",
     );
     vec![t]
-}
-
-async fn payments(
-    State(app): State<AppState>,
-    a: StoreAccess,
-    Query(q): Query<RangeQuery>,
-) -> PageResult<Response> {
-    range_tab(
-        &app,
-        a,
-        &q,
-        "payments",
-        Services::sales_by_payment_method,
-        payments_tables,
-    )
-    .await
 }
 
 fn payments_tables(page: &Page, rows: Vec<crate::reports::MethodSales>) -> Vec<Table> {
@@ -422,22 +386,6 @@ pub fn method_name(page: &Page, key: &str) -> String {
             other => other.into(),
         },
     }
-}
-
-async fn refunds(
-    State(app): State<AppState>,
-    a: StoreAccess,
-    Query(q): Query<RangeQuery>,
-) -> PageResult<Response> {
-    range_tab(
-        &app,
-        a,
-        &q,
-        "refunds",
-        Services::refunds_and_voids,
-        refunds_tables,
-    )
-    .await
 }
 
 fn refunds_tables(page: &Page, both: crate::reports::RefundsAndVoids) -> Vec<Table> {
@@ -512,14 +460,6 @@ fn difference(page: &Page, d: Option<&str>) -> Cell {
     } else {
         Cell::num(page.tf("reports.cash_over", &[("amount", &page.money(d))])).classed("up")
     }
-}
-
-async fn shifts(
-    State(app): State<AppState>,
-    a: StoreAccess,
-    Query(q): Query<RangeQuery>,
-) -> PageResult<Response> {
-    range_tab(&app, a, &q, "shifts", Services::shifts, shifts_tables).await
 }
 
 fn shifts_tables(page: &Page, rows: Vec<crate::reports::ShiftItem>) -> Vec<Table> {
