@@ -145,6 +145,31 @@ pub async fn enrol(
     code: &str,
     seed_demo_catalog: bool,
 ) -> CoreResult<Enrolment> {
+    enrol_with(terminal, server_url, code, seed_demo_catalog, None).await
+}
+
+/// [`enrol`] for a new till of a store another till exported
+/// ([`crate::store_export`]): the store's documents come from the export instead of over the
+/// network (a large catalog is then there at once); sync brings whatever changed since. An
+/// export of another store than the code's is refused before the till writes anything (the
+/// code is spent then: the owner makes a new one).
+#[instrument(skip_all, fields(server = server_url))]
+pub async fn enrol_from_export(
+    terminal: &Arc<Mutex<Terminal>>,
+    server_url: &str,
+    code: &str,
+    export: &crate::store_export::StoreExport,
+) -> CoreResult<Enrolment> {
+    enrol_with(terminal, server_url, code, false, Some(export)).await
+}
+
+async fn enrol_with(
+    terminal: &Arc<Mutex<Terminal>>,
+    server_url: &str,
+    code: &str,
+    seed_demo_catalog: bool,
+    export: Option<&crate::store_export::StoreExport>,
+) -> CoreResult<Enrolment> {
     let base = http_base(server_url)?;
     if lock(terminal).identity().is_ok() {
         return Err(CoreError::AlreadyInitialized);
@@ -200,12 +225,30 @@ pub async fn enrol(
         .map(shared_model::users::PinPepper::from_hex)
         .transpose()?;
     let credential = DeviceCredential(e.device_credential.clone());
-    let documents = match &e.root_document_id {
-        Some(root) => {
+    let documents = match (&e.root_document_id, export) {
+        (Some(root), Some(x))
+            if *root == x.identity.root_doc && e.store_id == x.identity.store_id =>
+        {
+            let i = &x.identity;
+            let ids = [
+                &i.root_doc,
+                &i.catalog_doc,
+                &i.settings_doc,
+                &i.users_doc,
+                &i.parked_doc,
+            ];
+            Some((ids.map(|d| d.clone()), x.documents.clone()))
+        }
+        (_, Some(_)) => {
+            return Err(CoreError::Invalid(
+                "this export is of another store than the enrolment code's".into(),
+            ));
+        }
+        (Some(root), None) => {
             let peer = format!("{}-{}", e.store_code, e.terminal_code);
             Some(fetch_store_documents(&base, &credential, &peer, root).await?)
         }
-        None => None,
+        (None, None) => None,
     };
     let t = terminal.clone();
     let saved = enrolment.clone();

@@ -29,6 +29,7 @@ pub mod receipt;
 pub mod sales;
 pub mod shifts;
 pub mod stock;
+pub mod store_export;
 pub mod sync;
 pub mod terminal;
 pub mod users;

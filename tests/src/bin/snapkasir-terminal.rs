@@ -214,14 +214,32 @@ fn handle(state: &mut State, cmd: &Value, path: &str) -> Result<Value> {
             state.cashier = Some(export.cashier.parse()?);
             Ok(serde_json::to_value(ident)?)
         }
+        "export_store" => {
+            let dir =
+                lock(&state.terminal).export_store(std::path::Path::new(str_arg(cmd, "dir")?))?;
+            Ok(json!({"path": dir.display().to_string()}))
+        }
         "enrol" => {
-            let enrolment =
-                tokio::runtime::Handle::current().block_on(pos_core::enrolment::enrol(
+            let (server, code) = (str_arg(cmd, "server")?, str_arg(cmd, "code")?);
+            let rt = tokio::runtime::Handle::current();
+            let enrolment = match cmd["export"].as_str() {
+                Some(dir) => {
+                    let export =
+                        pos_core::store_export::read_store_export(std::path::Path::new(dir))?;
+                    rt.block_on(pos_core::enrolment::enrol_from_export(
+                        &state.terminal,
+                        server,
+                        code,
+                        &export,
+                    ))?
+                }
+                None => rt.block_on(pos_core::enrolment::enrol(
                     &state.terminal,
-                    str_arg(cmd, "server")?,
-                    str_arg(cmd, "code")?,
+                    server,
+                    code,
                     cmd["demo"] == true,
-                ))?;
+                ))?,
+            };
             let mut t = lock(&state.terminal);
             let users = t.users()?;
             let cashier = match users
