@@ -105,6 +105,18 @@ impl Secret {
         Ok(Secret(secret))
     }
 
+    /// The secret given by a passphrase file or a key file, if either (the passphrase wins).
+    pub fn chosen(
+        passphrase_file: Option<&Path>,
+        key_file: Option<&Path>,
+    ) -> Result<Option<Secret>> {
+        match (passphrase_file, key_file) {
+            (Some(p), _) => Secret::from_file(p, false).map(Some),
+            (None, Some(k)) => Secret::from_file(k, true).map(Some),
+            (None, None) => Ok(None),
+        }
+    }
+
     fn key(&self, salt: &[u8]) -> Result<chacha20poly1305::Key> {
         let mut key = [0u8; 32];
         argon2::Argon2::default()
@@ -484,11 +496,10 @@ pub async fn run_scheduled(services: crate::service::Services) {
 
 async fn scheduled_once(services: &crate::service::Services, dir: &Path) -> Result<Summary> {
     let config = &services.config;
-    let secret = match (&config.backup_passphrase_file, &config.backup_key_file) {
-        (Some(p), _) => Some(Secret::from_file(p, false)?),
-        (None, Some(k)) => Some(Secret::from_file(k, true)?),
-        (None, None) => None,
-    };
+    let secret = Secret::chosen(
+        config.backup_passphrase_file.as_deref(),
+        config.backup_key_file.as_deref(),
+    )?;
     std::fs::create_dir_all(dir).map_err(io("cannot create the backup folder", dir))?;
     let summary = backup(&services.storage, dir, secret.as_ref()).await?;
     prune(dir, config.backup_keep_daily, config.backup_keep_monthly)?;

@@ -122,12 +122,10 @@ struct SecretArgs {
 
 impl SecretArgs {
     fn secret(&self) -> anyhow::Result<Option<sync_server::backup::Secret>> {
-        use sync_server::backup::Secret;
-        Ok(match (&self.passphrase_file, &self.key_file) {
-            (Some(p), _) => Some(Secret::from_file(p, false)?),
-            (None, Some(k)) => Some(Secret::from_file(k, true)?),
-            (None, None) => None,
-        })
+        Ok(sync_server::backup::Secret::chosen(
+            self.passphrase_file.as_deref(),
+            self.key_file.as_deref(),
+        )?)
     }
 }
 

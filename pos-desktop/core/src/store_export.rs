@@ -79,8 +79,8 @@ impl Terminal {
         }
         crate::private_files::create_dir(&partial.join("documents"))?;
         let db = partial.join("terminal.db");
+        // Created private and empty, then filled by SQLite (as `db::migrate`'s copy).
         crate::private_files::create_private(&db)?;
-        std::fs::remove_file(&db)?;
         self.conn
             .execute("VACUUM INTO ?1", [db.to_string_lossy().as_ref()])?;
         let mut documents = Vec::new();
