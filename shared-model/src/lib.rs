@@ -11,6 +11,7 @@ pub mod cart;
 pub mod catalog;
 pub mod catalog_csv;
 pub mod codec;
+pub mod compat;
 pub mod conflicts;
 pub mod csv_cell;
 pub mod documents;

@@ -62,6 +62,10 @@ pub enum Error {
     /// A backup file cannot be written or restored; the message says why in words.
     #[error("backup: {0}")]
     Backup(String),
+    /// A till and this server write document schemas that cannot sync
+    /// ([`shared_model::compat`]); the message says which of the two to update.
+    #[error("version mismatch: {0}")]
+    VersionMismatch(shared_model::compat::Mismatch),
     /// The store's documents are made by its first terminal, and none has synced them yet.
     #[error("the store has no terminal yet")]
     NoTerminalYet,
@@ -94,6 +98,10 @@ impl Error {
             Error::TooManyConnections(_) => ("too_many_connections", StatusCode::TOO_MANY_REQUESTS),
             Error::Busy => ("busy", StatusCode::SERVICE_UNAVAILABLE),
             Error::NoTerminalYet => ("store_has_no_terminal", StatusCode::CONFLICT),
+            Error::VersionMismatch(m @ shared_model::compat::Mismatch::Till { .. }) => {
+                (m.code(), StatusCode::UPGRADE_REQUIRED)
+            }
+            Error::VersionMismatch(m) => (m.code(), StatusCode::CONFLICT),
             Error::Database(_)
             | Error::Migrate(_)
             | Error::Config(_)
@@ -112,6 +120,7 @@ impl Error {
             | Error::Forbidden(m)
             | Error::TooManyConnections(m) => (*m).to_string(),
             Error::BadRequest(m) | Error::Protocol(m) => m.clone(),
+            Error::VersionMismatch(m) => m.to_string(),
             Error::Invalid { en, .. } => en.clone(),
             Error::RateLimited => "too many attempts, retry later".to_string(),
             Error::Busy => "the server is busy checking passwords, retry in a moment".to_string(),

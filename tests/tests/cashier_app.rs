@@ -858,6 +858,67 @@ fn screens_tour() {
     app.click("new-sale");
     app.wait_for("search-input");
 
+    // The store export (help → export), approved by the supervisor, into a folder standing in
+    // for a USB drive. A wrong PIN writes nothing; the right one writes an export a new till
+    // can be set up from.
+    look_dialog(&mut app, "dialog-export", &mut problems, &|x| {
+        x.click("help-button");
+        x.click("export-open");
+        x.wait_for("export-dir");
+    });
+    let usb = dir.join("usb");
+    std::fs::create_dir_all(&usb).expect("usb folder");
+    app.click("help-button");
+    app.click("export-open");
+    app.type_into("export-dir", &usb.display().to_string());
+    app.type_into("supervisor-pin", "0000");
+    app.click("export-submit");
+    app.poll("the wrong PIN refused", Duration::from_secs(10), |x| {
+        let toast = x.find("toast")?;
+        x.text_of(&toast).contains("PIN salah").then_some(())
+    });
+    assert_eq!(
+        std::fs::read_dir(&usb).expect("usb folder").count(),
+        0,
+        "a wrong PIN exports nothing"
+    );
+    app.type_into("supervisor-pin", &supervisor_pin);
+    app.click("export-submit");
+    app.wait_for("export-done");
+    // Both languages: the dialog's backdrop covers the toggle, so it is pressed by script.
+    for _ in 0..2 {
+        look(&mut app, "dialog-export-done", &mut problems);
+        let before = app.html_lang();
+        app.execute(
+            "document.querySelector('[data-testid=\"language-toggle\"]').click()",
+            vec![],
+        );
+        app.poll("the language switched", Duration::from_secs(5), |x| {
+            (x.html_lang() != before).then_some(())
+        });
+    }
+    let written = std::path::PathBuf::from(app.text("export-path").trim());
+    assert_eq!(
+        written.parent(),
+        Some(usb.as_path()),
+        "{}",
+        written.display()
+    );
+    let export = pos_core::store_export::read_store_export(&written)
+        .unwrap_or_else(|e| panic!("the app's export does not read back: {e}"));
+    assert_eq!(
+        Some(export.identity.store_code.as_str()),
+        status["store_code"].as_str(),
+        "the export is this till's store"
+    );
+    let done = app.text("export-done");
+    assert!(
+        done.contains(&format!("{} dokumen", export.documents.len())),
+        "{done}"
+    );
+    app.click("export-close");
+    app.wait_gone("export-dialog");
+
     // The lock screen.
     app.click("lock-button");
     app.wait_for(&format!("user-{cashier}"));

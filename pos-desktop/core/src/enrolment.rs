@@ -415,15 +415,21 @@ async fn fetch_store_documents(
     let request = ws_url
         .into_client_request()
         .map_err(|e| CoreError::Invalid(format!("server address: {e}")))?;
-    let mut ws = crate::sync::tls::connect_sync_socket(request, &credential.0, None, STEP_TIMEOUT)
-        .await?
-        .map_err(|detail| {
-            if detail.contains("certificate") {
-                CoreError::Tls(detail)
-            } else {
-                CoreError::ServerUnreachable(detail)
-            }
-        })?;
+    let mut ws = crate::sync::tls::connect_sync_socket(
+        request,
+        &credential.0,
+        shared_model::documents::SCHEMA_VERSION,
+        None,
+        STEP_TIMEOUT,
+    )
+    .await?
+    .map_err(|detail| {
+        if detail.contains("certificate") {
+            CoreError::Tls(detail)
+        } else {
+            CoreError::ServerUnreachable(detail)
+        }
+    })?;
     let mut store = FetchStore {
         wanted: vec![root.to_string()],
         docs: HashMap::new(),

@@ -94,6 +94,13 @@ pub enum CoreError {
     ServerUnreachable(String),
     #[error("the sync server's certificate is not trusted: {0}")]
     Tls(String),
+    /// The server refused this till's document schema: `outdated` says which side to update,
+    /// `detail` is the server's words.
+    #[error("{detail}")]
+    VersionMismatch {
+        outdated: shared_model::compat::Outdated,
+        detail: String,
+    },
 }
 
 pub type CoreResult<T> = Result<T, CoreError>;
@@ -137,6 +144,7 @@ impl CoreError {
             CoreError::EnrolmentRateLimited => "enrolment_rate_limited",
             CoreError::ServerUnreachable(_) => "server_unreachable",
             CoreError::Tls(_) => "tls",
+            CoreError::VersionMismatch { outdated, .. } => outdated.code(),
         }
     }
 
@@ -199,7 +207,8 @@ impl CoreError {
             | CoreError::EnrolmentCodeInvalid
             | CoreError::EnrolmentRateLimited
             | CoreError::ServerUnreachable(_)
-            | CoreError::Tls(_) => json!({}),
+            | CoreError::Tls(_)
+            | CoreError::VersionMismatch { .. } => json!({}),
         };
         match params {
             Value::Object(map) => map,
@@ -305,6 +314,14 @@ mod tests {
             CoreError::EnrolmentRateLimited,
             CoreError::ServerUnreachable("connect: ws://10.0.0.2/sync refused".into()),
             CoreError::Tls("ws://10.0.0.2: unknown issuer".into()),
+            CoreError::VersionMismatch {
+                outdated: shared_model::compat::Outdated::Till,
+                detail: "this till's app is too old for the server".into(),
+            },
+            CoreError::VersionMismatch {
+                outdated: shared_model::compat::Outdated::Server,
+                detail: "the server is older than this till".into(),
+            },
         ]
     }
 

@@ -33,6 +33,87 @@ struct ManifestDoc {
     sha256: String,
 }
 
+/// What [`Terminal::export_store`] wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportSummary {
+    /// The export's folder.
+    pub path: PathBuf,
+    /// How many documents it holds.
+    pub documents: usize,
+    /// Its size on disk, database copy included.
+    pub bytes: u64,
+}
+
+/// A folder an export can go to: a removable drive the system mounted, or the user's own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExportDestination {
+    pub path: PathBuf,
+    /// The drive's or folder's name as the cashier knows it.
+    pub label: String,
+    pub removable: bool,
+}
+
+/// Where an export can go: the removable drives mounted under `/media` or `/run/media` (how
+/// Linux desktops mount USB sticks; read from `/proc/mounts`), then `fallback` (the user's
+/// documents folder). Elsewhere, or with no drive in, only `fallback`.
+pub fn export_destinations(fallback: Option<PathBuf>) -> Vec<ExportDestination> {
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    let mut out: Vec<ExportDestination> = removable_mounts(&mounts)
+        .into_iter()
+        .filter(|p| p.is_dir())
+        .map(|path| ExportDestination {
+            label: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| path.display().to_string()),
+            path,
+            removable: true,
+        })
+        .collect();
+    if let Some(path) = fallback {
+        out.push(ExportDestination {
+            label: path.display().to_string(),
+            path,
+            removable: false,
+        });
+    }
+    out
+}
+
+/// The mount points of `mounts` (the text of `/proc/mounts`) under `/media/` or `/run/media/`,
+/// with the kernel's octal escapes (`\040` for a space) undone.
+fn removable_mounts(mounts: &str) -> Vec<PathBuf> {
+    let unescape = |field: &str| {
+        let mut out = String::new();
+        let mut rest = field;
+        while let Some(i) = rest.find('\\') {
+            out.push_str(&rest[..i]);
+            let code = rest
+                .get(i + 1..i + 4)
+                .and_then(|c| u8::from_str_radix(c, 8).ok());
+            match code {
+                Some(b) => {
+                    out.push(b as char);
+                    rest = &rest[i + 4..];
+                }
+                None => {
+                    out.push('\\');
+                    rest = &rest[i + 1..];
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    };
+    mounts
+        .lines()
+        .filter_map(|line| line.split(' ').nth(1))
+        .map(unescape)
+        .filter(|p| p.starts_with("/media/") || p.starts_with("/run/media/"))
+        .map(PathBuf::from)
+        .collect()
+}
+
 /// A store export, read and checked.
 #[derive(Debug, Clone)]
 pub struct StoreExport {
@@ -57,11 +138,17 @@ fn bad(dir: &Path, why: impl std::fmt::Display) -> CoreError {
 }
 
 impl Terminal {
-    /// Writes this till's whole store into a new folder inside `into` and returns its path.
+    /// Writes this till's whole store into a new folder inside `into` and says what it wrote.
     /// Consistent while the till sells: the database copy is one SQLite snapshot and each
     /// document is saved whole. The folder appears complete or not at all (written under a
     /// temporary name, then renamed).
-    pub fn export_store(&mut self, into: &Path) -> CoreResult<PathBuf> {
+    pub fn export_store(&mut self, into: &Path) -> CoreResult<ExportSummary> {
+        if !into.is_dir() {
+            return Err(CoreError::Invalid(format!(
+                "{} is not a folder this till can reach",
+                into.display()
+            )));
+        }
         let identity = self.identity()?.clone();
         let name = format!(
             "snapkasir-{}-{}-{}",
@@ -84,8 +171,10 @@ impl Terminal {
         self.conn
             .execute("VACUUM INTO ?1", [db.to_string_lossy().as_ref()])?;
         let mut documents = Vec::new();
+        let mut bytes_written = std::fs::metadata(&db)?.len();
         for (id, kind, _) in self.documents()? {
             let bytes = self.export_document(&id)?;
+            bytes_written += bytes.len() as u64;
             crate::chunks::ChunkKey::new(&[id.as_str()])?;
             std::fs::write(
                 partial.join("documents").join(format!("{id}.automerge")),
@@ -97,6 +186,7 @@ impl Terminal {
                 kind,
             });
         }
+        let documents_written = documents.len();
         let manifest = Manifest {
             format: FORMAT.into(),
             version: 1,
@@ -104,12 +194,16 @@ impl Terminal {
             created_at: chrono::Utc::now().to_rfc3339(),
             documents,
         };
-        std::fs::write(
-            partial.join("manifest.json"),
-            serde_json::to_vec_pretty(&manifest).map_err(|e| CoreError::Invalid(e.to_string()))?,
-        )?;
+        let manifest =
+            serde_json::to_vec_pretty(&manifest).map_err(|e| CoreError::Invalid(e.to_string()))?;
+        bytes_written += manifest.len() as u64;
+        std::fs::write(partial.join("manifest.json"), manifest)?;
         std::fs::rename(&partial, &target)?;
-        Ok(target)
+        Ok(ExportSummary {
+            path: target,
+            documents: documents_written,
+            bytes: bytes_written,
+        })
     }
 }
 
@@ -138,4 +232,25 @@ pub fn read_store_export(dir: &Path) -> CoreResult<StoreExport> {
         identity: manifest.identity,
         documents,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removable_drives_are_the_mounts_under_media_with_spaces_unescaped() {
+        let mounts = "/dev/vda1 / ext4 rw,relatime 0 0\n\
+            /dev/sdb1 /media/kasir/FLASH\\040DISK vfat rw,nosuid 0 0\n\
+            /dev/sdc1 /run/media/siti/USB vfat rw 0 0\n\
+            tmpfs /run/user/1000 tmpfs rw 0 0\n\
+            /dev/sdd1 /mediabox ext4 rw 0 0\n";
+        assert_eq!(
+            removable_mounts(mounts),
+            vec![
+                PathBuf::from("/media/kasir/FLASH DISK"),
+                PathBuf::from("/run/media/siti/USB")
+            ]
+        );
+    }
 }

@@ -52,6 +52,7 @@ pub fn configure<R: Runtime>(
         .plugin(api::printing::init())
         .plugin(api::sync::init())
         .plugin(api::settings::init())
+        .plugin(api::export::init())
         .setup(move |app| {
             let dir = match data_dir {
                 Some(dir) => dir,

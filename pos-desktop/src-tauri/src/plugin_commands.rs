@@ -52,4 +52,5 @@ pub const PLUGIN_COMMANDS: &[(&str, &[&str])] = &[
     ),
     ("sync", &["status", "sync_now"]),
     ("settings", &["store"]),
+    ("export", &["destinations", "run"]),
 ];

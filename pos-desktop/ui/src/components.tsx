@@ -1,9 +1,10 @@
-//! Small pieces every screen uses: buttons with their F-key hint, dialogs, the toast.
+//! Small pieces every screen uses: buttons with their F-key hint, dialogs, the toast, the
+//! supervisor's approval fields.
 
 import type { ButtonHTMLAttributes, ComponentChildren } from "preact";
 import { useEffect, useRef } from "preact/hooks";
 import { useKeys } from "./keyboard";
-import { toast, overlay } from "./state";
+import { toast, overlay, users } from "./state";
 import { t, type Key } from "./i18n";
 
 interface BtnProps {
@@ -95,4 +96,41 @@ export function ToastView() {
 
 export function T({ k, p }: { k: Key; p?: Record<string, unknown> }) {
   return <>{t(k, p)}</>;
+}
+
+/** Who approves (the store's supervisors and managers) and their PIN: the fields of every
+ * dialog that needs a supervisor. */
+export function SupervisorFields(p: { userId: string; setUserId: (id: string) => void; pin: string; setPin: (pin: string) => void }) {
+  const supervisors = users.value.filter((u) => u.role !== "Cashier");
+  return (
+    <>
+      <label>
+        {t("supervisor.user")}
+        <select data-testid="supervisor-user" value={p.userId} onChange={(e) => p.setUserId(e.currentTarget.value)}>
+          {supervisors.map((u) => (
+            <option key={u.id} value={u.id}>
+              {u.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {t("supervisor.pin")}
+        <input
+          data-testid="supervisor-pin"
+          data-autofocus
+          type="password"
+          inputMode="numeric"
+          autoComplete="off"
+          value={p.pin}
+          onInput={(e) => p.setPin(e.currentTarget.value)}
+        />
+      </label>
+    </>
+  );
+}
+
+/** The first supervisor, who the supervisor fields start with. */
+export function firstSupervisor(): string {
+  return users.value.find((u) => u.role !== "Cashier")?.id ?? "";
 }

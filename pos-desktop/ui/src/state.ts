@@ -51,7 +51,8 @@ export type Overlay =
   | { kind: "weight"; name: string; apply: (q: string) => Promise<void> }
   | { kind: "discount"; line: CartLine | null }
   | { kind: "note"; line: CartLine }
-  | { kind: "supervisor"; reason: SupervisorReason | null; approve: (a: Approval) => Promise<void> };
+  | { kind: "supervisor"; reason: SupervisorReason | null; approve: (a: Approval) => Promise<void> }
+  | { kind: "export" };
 export const overlay = signal<Overlay | null>(null);
 
 export interface Toast {

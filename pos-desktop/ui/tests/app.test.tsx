@@ -122,6 +122,14 @@ describe("cashier app against a mocked shell", () => {
     await until(() => $("sync-bar")!.dataset.online === "true", "online");
     expect($("sync-bar")!.dataset.waiting).toBe("0");
     expect($("sync-warning")!.textContent).toContain("250 penjualan belum terkirim.");
+    // The server refused this till's version: the cashier is told who must update, in words.
+    await emit("sync://status", {
+      server: { online: false, last_sync: null, waiting_documents: 1, waiting_sales: 2, clock_skew_ms: null, warnings: [{ kind: "update_required", outdated: "till" }], last_error: "this till's app is too old for the server" },
+      lan: null,
+      enrolled: true,
+    });
+    await until(() => $("sync-bar")!.dataset.online === "false", "offline");
+    expect($("sync-warning")!.textContent).toContain("Perbarui SnapKasir di kasir ini");
     const before = calls.filter((c) => c.cmd === "plugin:selling|day_sales").length;
     await emit("sales://changed", null);
     await until(() => calls.filter((c) => c.cmd === "plugin:selling|day_sales").length === before + 1, "day_sales");

@@ -52,6 +52,7 @@ describe("translations", () => {
       "inactive_user", "already_voided", "voided_sale", "void_outside_shift",
       "cart_already_claimed", "sequence_exhausted", "csv", "printer", "print_job_state",
       "server_unreachable", "enrolment_code_invalid", "enrolment_rate_limited", "tls",
+      "till_too_old", "server_too_old",
     ];
     for (const c of codes) expect(id, c).toHaveProperty([`error.${c}`]);
   });

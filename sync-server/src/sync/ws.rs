@@ -40,13 +40,16 @@ pub struct SyncQuery {
         ("Connection" = String, Header, description = "`Upgrade`"),
         ("Upgrade" = String, Header, description = "`websocket`"),
         ("Sec-WebSocket-Version" = String, Header, description = "`13`"),
-        ("Sec-WebSocket-Key" = String, Header)),
+        ("Sec-WebSocket-Key" = String, Header),
+        ("snapkasir-schema" = Option<String>, Header, description = "A till's document schema version (`1` when absent); see `409` and `426`")),
     security(("bearer" = [])),
     description = "The automerge-repo sync protocol over a WebSocket. Takes a device credential, an access \
         token or an instance token, as a bearer token or as `token`.",
     responses((status = 101, description = "switched to the WebSocket protocol"),
         (status = 400, description = "not a WebSocket upgrade request (text), or an instance without `tenant`", content_type = "text/plain", body = String),
         (status = 401, description = "`unauthorized`: missing, unknown or revoked token", body = crate::error::ErrorBody),
+        (status = 409, description = "`server_too_old`: the till writes a document schema newer than this server knows (its `snapkasir-schema` header)", body = crate::error::ErrorBody),
+        (status = 426, description = "`till_too_old`: the till writes a document schema older than this server serves; the till must be updated", body = crate::error::ErrorBody),
         (status = 500, description = "`internal`: storage failed", body = crate::error::ErrorBody)))]
 pub async fn sync_handler(
     State(app): State<AppState>,
@@ -72,6 +75,20 @@ pub async fn sync_handler(
             return e.into_response();
         }
     };
+    if let Principal::Terminal { terminal_id, .. } = &principal {
+        let offered = headers
+            .get(shared_model::compat::SCHEMA_HEADER)
+            .map(|v| v.to_str().unwrap_or("(not text)"));
+        let checked = shared_model::compat::parse_schema_header(offered)
+            .map_err(Error::BadRequest)
+            .and_then(|schema| {
+                shared_model::compat::check_till_schema(schema).map_err(Error::VersionMismatch)
+            });
+        if let Err(e) = checked {
+            tracing::warn!(terminal = %terminal_id, error = %e, "sync upgrade refused");
+            return e.into_response();
+        }
+    }
     // Everyone else's tenant is the one their credential belongs to.
     let tenant = match (&principal, q.tenant) {
         (Principal::Instance { .. }, Some(t)) if !t.is_empty() => t,

@@ -215,9 +215,9 @@ fn handle(state: &mut State, cmd: &Value, path: &str) -> Result<Value> {
             Ok(serde_json::to_value(ident)?)
         }
         "export_store" => {
-            let dir =
+            let summary =
                 lock(&state.terminal).export_store(std::path::Path::new(str_arg(cmd, "dir")?))?;
-            Ok(json!({"path": dir.display().to_string()}))
+            Ok(serde_json::to_value(summary)?)
         }
         "enrol" => {
             let (server, code) = (str_arg(cmd, "server")?, str_arg(cmd, "code")?);

@@ -64,6 +64,9 @@ pub struct SyncConfig {
     pub offline_warning_after: Duration,
     /// Warn the cashier when more sales than this wait.
     pub waiting_warning_threshold: u64,
+    /// The document schema this till writes, sent when it connects
+    /// ([`shared_model::compat`]): this build's, unless a test plays an older or newer till.
+    pub schema_version: u64,
 }
 
 impl SyncConfig {
@@ -82,6 +85,7 @@ impl SyncConfig {
             resync_interval: Duration::from_secs(30),
             offline_warning_after: Duration::from_secs(24 * 3600),
             waiting_warning_threshold: 500,
+            schema_version: shared_model::documents::SCHEMA_VERSION,
         }
     }
 
@@ -132,6 +136,7 @@ impl SyncClient {
             nudge: nudge.clone(),
             stop: stop_rx,
             pending: HashMap::new(),
+            outdated: None,
         };
         let task = tokio::spawn(worker.run());
         SyncClient {
@@ -182,6 +187,8 @@ struct Worker {
     stop: watch::Receiver<bool>,
     /// Documents asked for and not held yet; kept across connections.
     pending: HashMap<String, automerge::AutoCommit>,
+    /// The side the server last said must be updated; cleared by the next connection.
+    outdated: Option<shared_model::compat::Outdated>,
 }
 
 pub(crate) fn lock(t: &Arc<Mutex<Terminal>>) -> MutexGuard<'_, Terminal> {
@@ -212,6 +219,15 @@ impl Worker {
                 Ok(()) => None,
                 Err(e) => Some(e.to_string()),
             };
+            if let Err(CoreError::VersionMismatch { outdated, detail }) = &result {
+                // Retrying soon mends nothing: the cashier is told who must update, and the
+                // server is asked again at the longest backoff (it may be updated meanwhile).
+                if self.outdated != Some(*outdated) {
+                    warn!(error = %detail, "the sync server refused this till's version");
+                }
+                self.outdated = Some(*outdated);
+                backoff = self.config.max_backoff;
+            }
             if let Some(e) = &error {
                 // A problem the operator must fix (a certificate, a CA file) is logged as a
                 // warning once, not on every retry.
@@ -261,11 +277,14 @@ impl Worker {
         let mut ws = super::tls::connect_sync_socket(
             request,
             &self.config.credential.0,
+            self.config.schema_version,
             self.config.ca_file.as_deref(),
             self.config.connect_timeout,
         )
         .await?
         .map_err(CoreError::Sync)?;
+        // The server took this till's version (it may have been updated since it refused).
+        self.outdated = None;
         let (mut session, join) = Session::dial(&peer_id);
         send(&mut ws, vec![join]).await?;
 
@@ -477,6 +496,12 @@ impl Worker {
         if online && !prev.online {
             info!("sync connected");
         }
+        let warnings = match self.outdated {
+            Some(outdated) => std::iter::once(super::SyncWarning::UpdateRequired { outdated })
+                .chain(warnings)
+                .collect(),
+            None => warnings,
+        };
         let status = SyncStatus {
             online,
             last_sync,

@@ -34,6 +34,11 @@ pub enum SyncWarning {
     QueueTooLong { waiting_sales: u64 },
     /// The terminal's clock differs from the server's by more than 5 minutes.
     ClockSkew { skew_ms: i64 },
+    /// The server refused this till's version: `outdated` says whether the till's app or the
+    /// server must be updated ([`shared_model::compat`]). Nothing syncs until then.
+    UpdateRequired {
+        outdated: shared_model::compat::Outdated,
+    },
 }
 
 /// What the cashier's screen shows about sync.

@@ -107,23 +107,29 @@ pub fn http_client(ca_file: Option<&Path>, timeout: Duration) -> CoreResult<reqw
 pub type SyncSocket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// Opens the sync WebSocket of `request` with the device `credential` as its bearer token, over
+/// Opens the sync WebSocket of `request` with the device `credential` as its bearer token and
+/// the document `schema` this till writes ([`shared_model::compat::SCHEMA_HEADER`]), over
 /// rustls with the system's roots plus `ca_file`, within `timeout`: the one way the sync client
-/// and the enrolment client dial the server. The outer error is a local problem (a credential
-/// that is not a header value, an unreadable CA file); the inner one says in words why the
-/// server could not be reached ([`describe`]), for each caller to classify.
+/// and the enrolment client dial the server. The outer error is one that retrying does not
+/// mend: a local problem (a credential that is not a header value, an unreadable CA file) or
+/// the server's refusal of this till's version ([`CoreError::VersionMismatch`]); the inner one
+/// says in words why the server could not be reached ([`describe`]), for each caller to
+/// classify.
 pub async fn connect_sync_socket(
     mut request: tokio_tungstenite::tungstenite::handshake::client::Request,
     credential: &str,
+    schema: u64,
     ca_file: Option<&Path>,
     timeout: Duration,
 ) -> CoreResult<Result<SyncSocket, String>> {
-    request.headers_mut().insert(
+    let headers = request.headers_mut();
+    headers.insert(
         "authorization",
         format!("Bearer {credential}")
             .parse()
             .map_err(|_| CoreError::Sync("credential is not a valid header".into()))?,
     );
+    headers.insert(shared_model::compat::SCHEMA_HEADER, schema.into());
     let tls = client_config(ca_file)?;
     let connecting = tokio_tungstenite::connect_async_tls_with_config(
         request,
@@ -133,8 +139,32 @@ pub async fn connect_sync_socket(
     );
     Ok(match tokio::time::timeout(timeout, connecting).await {
         Err(_) => Err("connect timed out".into()),
-        Ok(Err(e)) => Err(describe("connect", &e)),
+        Ok(Err(e)) => {
+            if let Some(refusal) = version_refusal(&e) {
+                return Err(refusal);
+            }
+            Err(describe("connect", &e))
+        }
         Ok(Ok((socket, _))) => Ok(socket),
+    })
+}
+
+/// The server's refusal of this till's document schema (its JSON error body's `code` names the
+/// side to update, `message` says it in words), if `error` is one.
+fn version_refusal(error: &tokio_tungstenite::tungstenite::Error) -> Option<CoreError> {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        code: String,
+        message: String,
+    }
+    let tokio_tungstenite::tungstenite::Error::Http(response) = error else {
+        return None;
+    };
+    let body: Body = serde_json::from_slice(response.body().as_deref()?).ok()?;
+    let outdated = shared_model::compat::Outdated::from_code(&body.code)?;
+    Some(CoreError::VersionMismatch {
+        outdated,
+        detail: body.message,
     })
 }
 

@@ -3,6 +3,7 @@
 //! `plugin_commands.rs`, from which build.rs grants them.
 
 pub mod enrolment;
+pub mod export;
 pub mod payment;
 pub mod printing;
 pub mod selling;
@@ -12,8 +13,11 @@ pub mod sync;
 
 use std::str::FromStr;
 
+use pos_core::Approval;
+use pos_core::shared_model::ids::UserId;
 use pos_core::shared_model::money::{Money, Quantity};
 use rust_decimal::Decimal;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{AppError, AppResult};
@@ -44,4 +48,19 @@ pub(crate) fn quantity(what: &str, s: &str) -> AppResult<Quantity> {
 /// rather than as Tauri's own deserialisation error, so the UI sees one error shape.
 pub(crate) fn from_json<T: DeserializeOwned>(what: &str, v: serde_json::Value) -> AppResult<T> {
     serde_json::from_value(v).map_err(|e| AppError::invalid(what, e))
+}
+
+/// A supervisor's approval as the UI sends it (`{ userId, pin }`).
+pub(crate) fn approval(v: serde_json::Value) -> AppResult<Approval> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ApprovalArg {
+        user_id: String,
+        pin: String,
+    }
+    let a: ApprovalArg = from_json("approval", v)?;
+    Ok(Approval {
+        user_id: parse::<UserId>("approval.userId", &a.user_id)?,
+        pin: a.pin,
+    })
 }

@@ -2,16 +2,13 @@
 
 use std::time::Instant;
 
-use pos_core::Approval;
 use pos_core::shared_model::cart::Cart;
-use pos_core::shared_model::ids::UserId;
 use pos_core::shared_model::payment::{Tender, round_to_unit};
-use serde::Deserialize;
 use serde_json::Value;
 use tauri::plugin::{Builder, TauriPlugin};
 use tauri::{Runtime, State};
 
-use super::{from_json, parse};
+use super::from_json;
 use crate::error::AppResult;
 use crate::state::{App, guard, require_user};
 use crate::views::{Due, Paid, quick_amounts};
@@ -42,29 +39,12 @@ async fn due(app: State<'_, App>) -> AppResult<Due> {
     .await
 }
 
-/// A supervisor's approval as the UI sends it.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ApprovalArg {
-    user_id: String,
-    pin: String,
-}
-
 /// Pays the till's cart: pos-core's checkout commits the sale durably (measured as `paid_ms`),
 /// then the till starts an empty cart and the receipt prints.
 #[tauri::command]
 async fn pay(app: State<'_, App>, tenders: Value, approval: Option<Value>) -> AppResult<Paid> {
     let tenders: Vec<Tender> = from_json("tenders", tenders)?;
-    let approval = match approval {
-        Some(a) => {
-            let a: ApprovalArg = from_json("approval", a)?;
-            Some(Approval {
-                user_id: parse::<UserId>("approval.userId", &a.user_id)?,
-                pin: a.pin,
-            })
-        }
-        None => None,
-    };
+    let approval = approval.map(super::approval).transpose()?;
     app.with_terminal(move |t, s| {
         let mut session = guard(&s.session);
         let user = require_user(&session)?;

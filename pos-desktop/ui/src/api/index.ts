@@ -9,6 +9,8 @@ import type {
   Category,
   Discount,
   Due,
+  ExportDestination,
+  ExportSummary,
   Language,
   NewPrinter,
   Paid,
@@ -87,6 +89,11 @@ export const sync = {
 
 export const settings = {
   store: () => call<StoreSettings>("settings", "store"),
+};
+
+export const storeExport = {
+  destinations: () => call<ExportDestination[]>("export", "destinations"),
+  run: (dir: string, approval: Approval) => call<ExportSummary>("export", "run", { dir, approval }),
 };
 
 /** The shell's events (contract.md "Events"); the UI never polls for these. */

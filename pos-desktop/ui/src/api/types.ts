@@ -235,7 +235,8 @@ export interface NewPrinter {
 export type SyncWarning =
   | { kind: "offline_too_long"; since: string }
   | { kind: "queue_too_long"; waiting_sales: number }
-  | { kind: "clock_skew"; skew_ms: number };
+  | { kind: "clock_skew"; skew_ms: number }
+  | { kind: "update_required"; outdated: "till" | "server" };
 
 export interface SyncStatus {
   online: boolean;
@@ -289,3 +290,17 @@ export interface StoreSettings {
 export type SupervisorReason =
   | { kind: "line_discount"; product: string; threshold: string }
   | { kind: "cart_discount"; threshold: string };
+
+/** A folder an export can go to (pos-core's `ExportDestination`). */
+export interface ExportDestination {
+  path: string;
+  label: string;
+  removable: boolean;
+}
+
+/** What an export wrote. */
+export interface ExportSummary {
+  path: string;
+  documents: number;
+  bytes: number;
+}

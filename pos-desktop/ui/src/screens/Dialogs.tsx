@@ -1,10 +1,10 @@
 //! The selling screen's dialogs: quantity, weight, discount, note, supervisor PIN, parked
-//! carts, help. Which one is open is the `overlay` signal.
+//! carts, help (which opens the store export, `ExportDialog.tsx`). Which one is open is the `overlay` signal.
 
 import { useEffect, useState } from "preact/hooks";
 import { selling } from "../api";
 import type { Approval, CartLine, Discount, ParkedSummary, SupervisorReason } from "../api/types";
-import { Btn, Dialog } from "../components";
+import { Btn, Dialog, SupervisorFields, firstSupervisor } from "../components";
 import { locale, supervisorReasonText, t, type Key } from "../i18n";
 import { decOf, decStr, parseTypedAmount, parseTypedQuantity } from "../money";
 import {
@@ -21,6 +21,7 @@ import {
   users,
   type Overlay,
 } from "../state";
+import { ExportDialog } from "./ExportDialog";
 import { SalesList } from "./SalesList";
 
 function close() {
@@ -215,8 +216,7 @@ function NoteDialog({ line }: { line: CartLine }) {
 }
 
 function SupervisorDialog(p: { reason: SupervisorReason | null; approve: (a: Approval) => Promise<void> }) {
-  const supervisors = users.value.filter((u) => u.role !== "Cashier");
-  const [userId, setUserId] = useState(supervisors[0]?.id ?? "");
+  const [userId, setUserId] = useState(firstSupervisor());
   const [pin, setPin] = useState("");
   const [busy, setBusy] = useState(false);
   const submit = async (e: Event) => {
@@ -231,28 +231,7 @@ function SupervisorDialog(p: { reason: SupervisorReason | null; approve: (a: App
     <Dialog title={t("supervisor.title")} testid="supervisor-dialog">
       <form class="form" onSubmit={submit}>
         <p class="banner banner-warn">{supervisorReasonText(p.reason)}</p>
-        <label>
-          {t("supervisor.user")}
-          <select data-testid="supervisor-user" value={userId} onChange={(e) => setUserId(e.currentTarget.value)}>
-            {supervisors.map((u) => (
-              <option key={u.id} value={u.id}>
-                {u.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          {t("supervisor.pin")}
-          <input
-            data-testid="supervisor-pin"
-            data-autofocus
-            type="password"
-            inputMode="numeric"
-            autoComplete="off"
-            value={pin}
-            onInput={(e) => setPin(e.currentTarget.value)}
-          />
-        </label>
+        <SupervisorFields userId={userId} setUserId={setUserId} pin={pin} setPin={setPin} />
         <div class="dialog-buttons">
           <Btn onClick={close}>{t("dlg.cancel")}</Btn>
           <Btn testid="supervisor-ok" type="submit" kind="primary" hint="Enter" disabled={busy}>
@@ -324,6 +303,11 @@ function HelpDialog() {
           <li key={k}>{t(k)}</li>
         ))}
       </ul>
+      <div class="dialog-buttons">
+        <Btn testid="export-open" onClick={() => (overlay.value = { kind: "export" })}>
+          {t("export.open")}
+        </Btn>
+      </div>
     </Dialog>
   );
 }
@@ -348,5 +332,7 @@ export function Overlays() {
       return <NoteDialog line={o.line} />;
     case "supervisor":
       return <SupervisorDialog reason={o.reason} approve={o.approve} />;
+    case "export":
+      return <ExportDialog />;
   }
 }

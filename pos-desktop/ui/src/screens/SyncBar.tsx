@@ -29,6 +29,8 @@ function warningText(w: SyncWarning, at: number): string {
       return t("sync.warn.queue_too_long", { n: w.waiting_sales });
     case "clock_skew":
       return t("sync.warn.clock_skew", { minutes: Math.round(Math.abs(w.skew_ms) / 60000) });
+    case "update_required":
+      return t(w.outdated === "till" ? "sync.warn.update_till" : "sync.warn.update_server");
   }
 }
 
