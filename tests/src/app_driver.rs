@@ -164,6 +164,15 @@ pub fn app_binary() -> PathBuf {
     p
 }
 
+/// Where the app keeps its data.
+#[derive(Debug, Clone, Copy)]
+enum Data<'a> {
+    /// `SNAPKASIR_DATA_DIR`.
+    Dir(&'a Path),
+    /// The OS app data folder of a user whose `HOME` is this.
+    Home(&'a Path),
+}
+
 /// The running app, driven through tauri-driver. Dropping it ends the WebDriver session (which
 /// closes the app) and stops tauri-driver, WebKitWebDriver and the X server.
 #[derive(Debug)]
@@ -173,7 +182,7 @@ pub struct App {
     rt: tokio::runtime::Runtime,
     driver: Child,
     _xvfb: Xvfb,
-    /// SNAPKASIR_DATA_DIR of the app.
+    /// SNAPKASIR_DATA_DIR of the app (its HOME when started by [`App::launch_with_home`]).
     pub data_dir: PathBuf,
     /// Prefix of this app's screenshot names (one per test, so parallel tests do not collide).
     prefix: String,
@@ -197,6 +206,28 @@ impl App {
         data_dir: &Path,
         prefix: &str,
     ) -> App {
+        App::start(app, args, browser_name, Data::Dir(data_dir), prefix)
+    }
+
+    /// Starts `app` (e.g. the binary a package installed) as a user whose home is `home`
+    /// (created if needed): no `SNAPKASIR_DATA_DIR`, and no `XDG_*` directories, so the app keeps
+    /// its data where it does on a shop's till, in the OS app data folder under `home`
+    /// (`~/.local/share/id.snapkasir.pos` on Linux). [`App::data_dir`] is `home`, where
+    /// tauri-driver's log goes.
+    pub fn launch_with_home(app: &Path, home: &Path, prefix: &str) -> App {
+        App::start(app, &[], Some("wry"), Data::Home(home), prefix)
+    }
+
+    fn start(
+        app: &Path,
+        args: &[&str],
+        browser_name: Option<&str>,
+        data: Data<'_>,
+        prefix: &str,
+    ) -> App {
+        let data_dir = match data {
+            Data::Dir(d) | Data::Home(d) => d,
+        };
         let native = Path::new("/usr/bin/WebKitWebDriver");
         assert!(
             native.is_file(),
@@ -223,7 +254,24 @@ impl App {
         let log = std::fs::File::create(data_dir.join("tauri-driver.log")).expect("driver log");
         // tauri-driver passes its environment on to WebKitWebDriver and from there to the app.
         // It stays in the test's process group, so that a test runner's timeout stops it too.
-        let driver = Command::new(&driver_bin)
+        let mut command = Command::new(&driver_bin);
+        match data {
+            Data::Dir(dir) => {
+                command.env("SNAPKASIR_DATA_DIR", dir);
+            }
+            Data::Home(home) => {
+                command.env_remove("SNAPKASIR_DATA_DIR").env("HOME", home);
+                for var in [
+                    "XDG_DATA_HOME",
+                    "XDG_CONFIG_HOME",
+                    "XDG_CACHE_HOME",
+                    "XDG_STATE_HOME",
+                ] {
+                    command.env_remove(var);
+                }
+            }
+        }
+        let driver = command
             .args([
                 "--port",
                 &port.to_string(),
@@ -233,7 +281,6 @@ impl App {
             ])
             .arg(native)
             .env("DISPLAY", &xvfb.display)
-            .env("SNAPKASIR_DATA_DIR", data_dir)
             .env("SNAPKASIR_LOG", "info")
             // LAN sync on loopback only, on a free port: tests never listen on other addresses.
             .env("SNAPKASIR_LAN_LISTEN", "127.0.0.1:0")

@@ -7,6 +7,7 @@ pub mod app_driver;
 pub mod attack;
 pub mod auth;
 pub mod browser;
+pub mod dpkg;
 pub mod gate;
 pub mod lan_attacks;
 pub mod processes;

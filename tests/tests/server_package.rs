@@ -32,6 +32,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use snapkasir_tests::dpkg::{self, dpkg, make_root, run};
 use snapkasir_tests::processes::{
     api_token, create_tenant_args, http_client, lines_of, workspace_bin,
 };
@@ -53,49 +54,9 @@ const TOOLS: &[(&str, &str)] = &[
     ("setpriv", "util-linux"),
 ];
 
-fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|dir| {
-            std::fs::metadata(dir.join(tool)).is_ok_and(|m| m.is_file() && m.mode() & 0o111 != 0)
-        })
-    })
-}
-
 /// Fails, saying what to install, when a tool is missing or the test does not run as root.
 fn require_prerequisites() {
-    let missing: Vec<&str> = TOOLS
-        .iter()
-        .filter(|(tool, _)| !on_path(tool))
-        .map(|(_, package)| *package)
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "missing tools for the package test; run: sudo apt-get install -y {}",
-        missing.join(" ")
-    );
-    let uid =
-        String::from_utf8(Command::new("id").arg("-u").output().expect("id").stdout).expect("uid");
-    assert_eq!(
-        uid.trim(),
-        "0",
-        "the package test installs with dpkg and changes owners: run it as root \
-         (sudo -E cargo nextest run -p snapkasir-tests --test server_package)"
-    );
-}
-
-/// Runs `cmd`; fails with its output unless it succeeds. Its stdout.
-fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    dpkg::require(TOOLS, "server_package");
 }
 
 fn repo_dir() -> PathBuf {
@@ -297,65 +258,6 @@ fn verify_unit(deb: &Path, dir: &Path) {
     }
 }
 
-/// A throwaway root for dpkg: its database (listing as installed this machine's packages that
-/// the .deb depends on) and the account files of a Debian base system.
-fn make_root(root: &Path, deb: &Path) {
-    let admin = root.join("var/lib/dpkg");
-    for dir in ["info", "updates"] {
-        std::fs::create_dir_all(admin.join(dir)).unwrap();
-    }
-    std::fs::write(admin.join("available"), "").unwrap();
-    let depends = run(Command::new("dpkg-deb")
-        .arg("--field")
-        .arg(deb)
-        .arg("Depends"));
-    let mut status = String::new();
-    for name in depends.split([',', '|']) {
-        let name = name.split_whitespace().next().expect("package name");
-        let out = Command::new("dpkg-query")
-            .args(["-s", name])
-            .output()
-            .unwrap();
-        if !out.status.success() {
-            continue; // an alternative that this machine does not have (adduser | passwd)
-        }
-        status.push_str(&String::from_utf8_lossy(&out.stdout));
-        status.push('\n');
-        // Its file list, empty (dpkg warns about a package without one).
-        let full = run(Command::new("dpkg-query").args(["-W", "-f=${binary:Package}", name]));
-        std::fs::write(admin.join("info").join(format!("{}.list", full.trim())), "").unwrap();
-    }
-    std::fs::write(admin.join("status"), status).unwrap();
-    let etc = root.join("etc");
-    std::fs::create_dir_all(&etc).unwrap();
-    for (file, text, mode) in [
-        ("passwd", "root:x:0:0:root:/root:/bin/bash\n", 0o644),
-        ("group", "root:x:0:\n", 0o644),
-        ("shadow", "root:*:20000:0:99999:7:::\n", 0o640),
-        ("gshadow", "root:*::\n", 0o640),
-    ] {
-        std::fs::write(etc.join(file), text).unwrap();
-        std::fs::set_permissions(etc.join(file), std::fs::Permissions::from_mode(mode)).unwrap();
-    }
-}
-
-/// `dpkg` acting on `root`, with maintainer scripts run outside a chroot and `DPKG_ROOT` set.
-fn dpkg(root: &Path, log: &Path) -> Command {
-    let mut cmd = Command::new("dpkg");
-    cmd.arg(format!("--root={}", root.display()))
-        .arg(format!(
-            "--admindir={}",
-            root.join("var/lib/dpkg").display()
-        ))
-        .arg(format!("--log={}", log.display()))
-        .arg("--force-script-chrootless")
-        // Never ask (a changed conffile): keep the operator's, as `apt-get -o
-        // Dpkg::Options::=--force-confold` does.
-        .arg("--force-confold")
-        .env("DEBIAN_FRONTEND", "noninteractive");
-    cmd
-}
-
 /// `(uid, gid)` of `snapkasir` in the root's account files, if it is there.
 fn account(root: &Path) -> Option<(u32, u32)> {
     let id_in = |file: &str| {
@@ -375,15 +277,7 @@ fn account(root: &Path) -> Option<(u32, u32)> {
 }
 
 fn package_status(root: &Path) -> String {
-    let out = Command::new("dpkg-query")
-        .arg(format!(
-            "--admindir={}",
-            root.join("var/lib/dpkg").display()
-        ))
-        .args(["-W", "-f=${Status} ${Version}", PACKAGE])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    dpkg::package_status(root, PACKAGE)
 }
 
 /// The installed binary, run as the installed user (as systemd would) with the installed
