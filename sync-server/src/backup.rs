@@ -35,6 +35,8 @@ use serde_json::{Value, json};
 use crate::error::{Error, Result};
 use crate::storage::{BackupItem, Cell, DynStorage};
 
+pub mod s3;
+
 /// The tables a backup holds, parents before children (the order a restore writes them).
 pub const TABLES: [&str; 15] = [
     "tenants",
@@ -419,6 +421,11 @@ struct StatusInner {
     /// Unix seconds and reason of the last attempt, when it failed.
     last_failure: Option<(i64, String)>,
     failures_total: u64,
+    /// Unix seconds of the last copy to S3 that went through.
+    last_upload: Option<i64>,
+    /// Unix seconds and reason of the last copy to S3, when it failed.
+    upload_failure: Option<(i64, String)>,
+    upload_failures_total: u64,
 }
 
 impl BackupStatus {
@@ -430,16 +437,27 @@ impl BackupStatus {
         f(&mut self.inner.lock().unwrap_or_else(|p| p.into_inner()));
     }
 
-    /// For `/readyz`: the last scheduled backup failed, when and why (none while the last
-    /// attempt succeeded). A failed backup does not make the server unready: it still serves.
+    /// For `/readyz`: the last scheduled backup failed, or the last copy to S3, when and why
+    /// (one line each; none while the last attempts succeeded). A failed backup does not make
+    /// the server unready: it still serves.
     pub fn failure(&self) -> Option<String> {
         let s = self.get();
-        s.last_failure.map(|(at, why)| {
-            let when = chrono::DateTime::from_timestamp(at, 0)
+        let when = |at: i64| {
+            chrono::DateTime::from_timestamp(at, 0)
                 .map(|t| t.to_rfc3339())
-                .unwrap_or_default();
-            format!("the last scheduled backup failed at {when}: {why}")
-        })
+                .unwrap_or_default()
+        };
+        let lines: Vec<String> = [
+            s.last_failure.map(|(at, why)| {
+                format!("the last scheduled backup failed at {}: {why}", when(at))
+            }),
+            s.upload_failure
+                .map(|(at, why)| format!("the last copy to S3 failed at {}: {why}", when(at))),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        (!lines.is_empty()).then(|| lines.join("\n"))
     }
 
     /// Prometheus lines of the scheduled backups.
@@ -451,16 +469,26 @@ impl BackupStatus {
              snapkasir_backup_last_success_timestamp_seconds {at}\n\
              # TYPE snapkasir_backup_last_bytes gauge\nsnapkasir_backup_last_bytes {bytes}\n\
              # TYPE snapkasir_backup_failing gauge\nsnapkasir_backup_failing {}\n\
-             # TYPE snapkasir_backup_failures_total counter\nsnapkasir_backup_failures_total {}\n",
+             # TYPE snapkasir_backup_failures_total counter\nsnapkasir_backup_failures_total {}\n\
+             # TYPE snapkasir_backup_last_upload_timestamp_seconds gauge\n\
+             snapkasir_backup_last_upload_timestamp_seconds {}\n\
+             # TYPE snapkasir_backup_upload_failing gauge\nsnapkasir_backup_upload_failing {}\n\
+             # TYPE snapkasir_backup_upload_failures_total counter\n\
+             snapkasir_backup_upload_failures_total {}\n",
             u8::from(s.last_failure.is_some()),
-            s.failures_total
+            s.failures_total,
+            s.last_upload.unwrap_or(0),
+            u8::from(s.upload_failure.is_some()),
+            s.upload_failures_total,
         )
     }
 }
 
 /// The scheduled backups, while the process runs: one into `backup_dir` every
 /// `backup_interval_secs` (the first when the newest file there is that old, or at once),
-/// then the folder trimmed to `backup_keep_daily` days and `backup_keep_monthly` months.
+/// then the folder trimmed to `backup_keep_daily` days and `backup_keep_monthly` months, then,
+/// with `backup_s3_url`, the bucket brought in line with the folder ([`s3`]). A failed copy
+/// keeps the local backup and is tried again on the next schedule.
 pub async fn run_scheduled(services: crate::service::Services) {
     let config = services.config.clone();
     let Some(dir) = config.backup_dir.clone() else {
@@ -482,6 +510,9 @@ pub async fn run_scheduled(services: crate::service::Services) {
                     s.last_success = Some((now, summary.bytes));
                     s.last_failure = None;
                 });
+                if config.backup_s3_url.is_some() {
+                    copy_once(&services, &dir).await;
+                }
             }
             Err(e) => {
                 tracing::error!(error = %e, dir = %dir.display(), "scheduled backup failed");
@@ -506,6 +537,51 @@ async fn scheduled_once(services: &crate::service::Services, dir: &Path) -> Resu
     Ok(summary)
 }
 
+/// One round of the copy to S3, told in [`BackupStatus`] and the log.
+async fn copy_once(services: &crate::service::Services, dir: &Path) {
+    let config = &services.config;
+    let (daily, monthly) = (config.backup_keep_daily, config.backup_keep_monthly);
+    let result = async {
+        let Some(copy) = s3::Copy::new(config)? else {
+            return Ok((0, 0));
+        };
+        let local = scheduled_files(dir)?;
+        copy.sync(dir, &local, |all| kept(all, daily, monthly))
+            .await
+    }
+    .await;
+    let now = chrono::Utc::now().timestamp();
+    match result {
+        Ok((uploaded, deleted)) => {
+            tracing::debug!(uploaded, deleted, "backups copied to S3");
+            services.backups.set(|s| {
+                s.last_upload = Some(now);
+                s.upload_failure = None;
+            });
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "copying the backups to S3 failed; the local backup is kept, the copy is tried again on the next schedule");
+            services.backups.set(|s| {
+                s.upload_failure = Some((now, e.to_string()));
+                s.upload_failures_total += 1;
+            });
+        }
+    }
+}
+
+/// `snapkasir-<stamp>.skb`, the name of a scheduled backup.
+fn file_name(stamp: &str) -> String {
+    format!("snapkasir-{stamp}.skb")
+}
+
+/// The time stamp of a scheduled backup's file name, if `name` is one.
+fn stamp_of(name: &str) -> Option<String> {
+    let stamp = name.strip_prefix("snapkasir-")?.strip_suffix(".skb")?;
+    chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%SZ")
+        .is_ok()
+        .then(|| stamp.to_string())
+}
+
 /// How long ago the newest scheduled backup in `dir` was written, if there is one.
 fn newest_backup_age(dir: &Path) -> Option<std::time::Duration> {
     let newest = scheduled_files(dir).ok()?.into_iter().max()?;
@@ -519,11 +595,7 @@ fn scheduled_files(dir: &Path) -> Result<Vec<String>> {
     let entries = std::fs::read_dir(dir).map_err(io("cannot read the backup folder", dir))?;
     Ok(entries
         .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            let stamp = name.strip_prefix("snapkasir-")?.strip_suffix(".skb")?;
-            (stamp.len() == 16).then(|| stamp.to_string())
-        })
+        .filter_map(|e| stamp_of(&e.file_name().into_string().ok()?))
         .collect())
 }
 
@@ -534,7 +606,7 @@ fn prune(dir: &Path, keep_daily: usize, keep_monthly: usize) -> Result<usize> {
     let keep = kept(&stamps, keep_daily, keep_monthly);
     let mut deleted = 0;
     for stamp in stamps.iter().filter(|s| !keep.contains(*s)) {
-        let path = dir.join(format!("snapkasir-{stamp}.skb"));
+        let path = dir.join(file_name(stamp));
         std::fs::remove_file(&path).map_err(io("cannot delete", &path))?;
         deleted += 1;
     }

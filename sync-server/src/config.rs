@@ -121,6 +121,19 @@ pub struct Config {
     pub backup_passphrase_file: Option<PathBuf>,
     /// A key file (32 bytes or more) that encrypts scheduled backups.
     pub backup_key_file: Option<PathBuf>,
+    /// `s3://bucket/prefix/`: each scheduled backup is also copied there, and the bucket's
+    /// scheduled backups under the prefix trimmed like the folder ([`crate::backup::s3`]);
+    /// none: no copy. Needs `backup_dir`.
+    pub backup_s3_url: Option<String>,
+    /// The address of an S3-compatible service other than AWS (MinIO, Wasabi, R2…), e.g.
+    /// `https://s3.eu-central-1.wasabisys.com`; requests are then path-style. None: AWS.
+    pub backup_s3_endpoint: Option<String>,
+    /// The bucket's region (`auto` for R2).
+    pub backup_s3_region: String,
+    /// A file whose first line is the access key id; none: `AWS_ACCESS_KEY_ID`.
+    pub backup_s3_access_key_file: Option<PathBuf>,
+    /// A file whose first line is the secret access key; none: `AWS_SECRET_ACCESS_KEY`.
+    pub backup_s3_secret_key_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -165,12 +178,18 @@ impl Default for Config {
             backup_keep_monthly: 12,
             backup_passphrase_file: None,
             backup_key_file: None,
+            backup_s3_url: None,
+            backup_s3_endpoint: None,
+            backup_s3_region: "us-east-1".into(),
+            backup_s3_access_key_file: None,
+            backup_s3_secret_key_file: None,
         }
     }
 }
 
 impl Config {
-    /// Defaults, then `file` (if given), then the process environment.
+    /// Defaults, then `file` (if given), then the process environment; then the settings that
+    /// go together are checked ([`Config::check`]).
     pub fn load(file: Option<&Path>) -> Result<Self> {
         let mut cfg = match file {
             Some(path) => {
@@ -181,7 +200,14 @@ impl Config {
             None => Self::default(),
         };
         cfg.apply_env(|k| std::env::var(k).ok())?;
+        cfg.check(|k| std::env::var(k).ok())?;
         Ok(cfg)
+    }
+
+    /// Refuses settings that cannot work together, saying which: for now the copy of the
+    /// backups to S3 ([`crate::backup::s3::check`]), with the environment read through `env`.
+    pub fn check(&self, env: impl Fn(&str) -> Option<String>) -> Result<()> {
+        crate::backup::s3::check(self, env)
     }
 
     /// Parses a TOML document over the defaults.
@@ -294,6 +320,21 @@ impl Config {
         if let Some(v) = get("SNAPKASIR_BACKUP_KEY_FILE").filter(|v| !v.is_empty()) {
             self.backup_key_file = Some(PathBuf::from(v));
         }
+        if let Some(v) = get("SNAPKASIR_BACKUP_S3_URL").filter(|v| !v.is_empty()) {
+            self.backup_s3_url = Some(v);
+        }
+        if let Some(v) = get("SNAPKASIR_BACKUP_S3_ENDPOINT").filter(|v| !v.is_empty()) {
+            self.backup_s3_endpoint = Some(v);
+        }
+        if let Some(v) = get("SNAPKASIR_BACKUP_S3_REGION").filter(|v| !v.is_empty()) {
+            self.backup_s3_region = v;
+        }
+        if let Some(v) = get("SNAPKASIR_BACKUP_S3_ACCESS_KEY_FILE").filter(|v| !v.is_empty()) {
+            self.backup_s3_access_key_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("SNAPKASIR_BACKUP_S3_SECRET_KEY_FILE").filter(|v| !v.is_empty()) {
+            self.backup_s3_secret_key_file = Some(PathBuf::from(v));
+        }
         Ok(())
     }
 }
@@ -341,5 +382,34 @@ mod tests {
             Some("m3tr1cs")
         );
         assert!(!format!("{cfg:?}").contains("m3tr1cs"));
+    }
+
+    #[test]
+    fn backup_copy_settings_from_file_and_env() {
+        let mut cfg = Config::from_toml(
+            "backup_dir = \"/b\"\nbackup_s3_url = \"s3://bkt/shop/\"\nbackup_s3_region = \"auto\"\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.backup_s3_url.as_deref(), Some("s3://bkt/shop/"));
+        assert_eq!(cfg.backup_s3_region, "auto");
+        assert_eq!(Config::default().backup_s3_region, "us-east-1");
+        cfg.apply_env(|k| match k {
+            "SNAPKASIR_BACKUP_S3_ENDPOINT" => Some("http://127.0.0.1:9000".into()),
+            "SNAPKASIR_BACKUP_S3_ACCESS_KEY_FILE" => Some("/etc/sk/s3-id".into()),
+            "SNAPKASIR_BACKUP_S3_SECRET_KEY_FILE" => Some("/etc/sk/s3-secret".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(
+            cfg.backup_s3_endpoint.as_deref(),
+            Some("http://127.0.0.1:9000")
+        );
+        assert_eq!(
+            cfg.backup_s3_secret_key_file,
+            Some(PathBuf::from("/etc/sk/s3-secret"))
+        );
+        cfg.check(|_| None).unwrap();
+        cfg.backup_dir = None;
+        assert!(cfg.check(|_| None).is_err());
     }
 }

@@ -222,8 +222,10 @@ fn verify_unit(deb: &Path, dir: &Path) {
     let mut documented = 0;
     for line in config.lines() {
         let setting = line.strip_prefix('#').filter(|s| {
-            s.split_once(" = ")
-                .is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            s.split_once(" = ").is_some_and(|(k, _)| {
+                k.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            })
         });
         match setting {
             Some(s)
