@@ -59,6 +59,13 @@ function shell(cmd: string, args: Record<string, unknown>): unknown {
       qty = 0;
       cartDiscount = null; return { sale_id: "s1", receipt_no: "TU-T1-261202-0001", total: "14000", change: "6000", paid_ms: 0.5 };
     case "plugin:printing|receipt_preview": return "iVBORw0KGgo=";
+    case "plugin:export|destinations": return [
+      { path: "/media/kasir/FLASH DISK", label: "FLASH DISK", removable: true },
+      { path: "/home/kasir/Documents", label: "/home/kasir/Documents", removable: false },
+    ];
+    case "plugin:export|run":
+      if ((args.approval as { pin: string }).pin !== "9999") throw { code: "wrong_pin", message_key: "error.wrong_pin", params: { attempts_left: 4 } };
+      return { path: `${String(args.dir)}/snapkasir-TU-T1-20261203T100000Z`, documents: 7, bytes: 1_572_864 };
   }
   throw { code: "internal", message_key: "error.internal", params: { detail: cmd } };
 }
@@ -268,6 +275,34 @@ describe("cashier app against a mocked shell", () => {
     expect(pays.slice(-2)).toEqual([{ userId: "u2", pin: "1234" }, { userId: "u2", pin: "9999" }]);
     $("new-sale")!.click();
     await until(() => $("search-input"), "the selling screen");
+  });
+
+  it("exports the store to the plugged-in drive once a supervisor approves", async () => {
+    $("help-button")!.click();
+    (await until(() => $("export-open"), "the help dialog's export button")).click();
+    const dir = (await until(() => $("export-dir"), "the export dialog")) as HTMLInputElement;
+    // The drive that is plugged in comes first and is chosen.
+    await until(() => dir.value === "/media/kasir/FLASH DISK", "the drive chosen");
+    expect($$("export-target").map((b) => b.textContent)).toEqual(["Flashdisk FLASH DISK", "/home/kasir/Documents"]);
+    for (const pin of ["1234", "9999"]) {
+      const field = $("supervisor-pin") as HTMLInputElement;
+      field.value = pin;
+      field.dispatchEvent(new Event("input", { bubbles: true }));
+      await tick();
+      $("export-submit")!.click();
+      if (pin === "1234") {
+        await until(() => $("toast")?.textContent === "PIN salah. Sisa 4 percobaan.", "the wrong PIN message");
+        expect($("export-done")).toBeNull();
+      }
+    }
+    const done = await until(() => $("export-done"), "the export's result");
+    expect(done.textContent).toBe("Ekspor selesai: 7 dokumen, 1,5 MB.");
+    expect($("export-path")!.textContent).toBe("/media/kasir/FLASH DISK/snapkasir-TU-T1-20261203T100000Z");
+    expect($("toast")).toBeNull();
+    const runs = calls.filter((c) => c.cmd === "plugin:export|run").map((c) => c.args);
+    expect(runs.at(-1)).toEqual({ dir: "/media/kasir/FLASH DISK", approval: { userId: "u2", pin: "9999" } });
+    $("export-close")!.click();
+    await until(() => !$("export-dialog"), "the dialog closed");
   });
 
   it("switches the language at once and tells the shell", async () => {
