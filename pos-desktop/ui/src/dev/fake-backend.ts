@@ -161,7 +161,12 @@ const sync: SyncView = {
     waiting_documents: 1,
     waiting_sales: q.get("offline") === "1" ? 12 : 0,
     clock_skew_ms: null,
-    warnings: q.get("warn") === "1" ? [{ kind: "offline_too_long", since: new Date(Date.now() - 26 * 3600e3).toISOString() }] : [],
+    warnings:
+      q.get("warn") === "1"
+        ? [{ kind: "offline_too_long", since: new Date(Date.now() - 26 * 3600e3).toISOString() }]
+        : q.get("warn") === "update"
+          ? [{ kind: "update_required", outdated: "till" }]
+          : [],
     last_error: null,
   },
   lan: { listening: "0.0.0.0:7878", peers: [{ terminal_code: "T2", address: "192.168.1.12:7878", inbound: false }], refused: 0, discovered: ["T2"], last_error: null },
