@@ -43,6 +43,28 @@ pub struct Sale {
     pub totals: CartTotals,
     pub settlement: Settlement,
     pub note: Option<String>,
+    /// The unguessable part of the sale's public receipt link (`<server>/r/<token>`): 128
+    /// random bits made at checkout ([`new_receipt_token`]), so that the link shows this sale
+    /// to whoever holds the receipt and nothing can be reached by guessing. Sales of tills
+    /// that predate it have none (and no link).
+    #[autosurgeon(missing = "Default::default")]
+    pub receipt_token: Option<String>,
+}
+
+/// A fresh receipt token: 32 lower-case hex digits of 16 random bytes.
+pub fn new_receipt_token() -> String {
+    rand::random::<[u8; 16]>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Whether `token` has the shape of a receipt token (what a link may carry).
+pub fn is_receipt_token(token: &str) -> bool {
+    token.len() == 32
+        && token
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 impl Sale {
@@ -69,6 +91,7 @@ impl Sale {
             totals: cart.totals,
             settlement,
             note,
+            receipt_token: Some(new_receipt_token()),
         };
         sale.check()?;
         Ok(sale)
@@ -101,6 +124,16 @@ impl Sale {
                 reason: "do not equal the sum of the lines".into(),
             });
         }
+        if self
+            .receipt_token
+            .as_deref()
+            .is_some_and(|t| !is_receipt_token(t))
+        {
+            return Err(ModelError::Invalid {
+                field: "receipt token",
+                reason: "is not 32 lower-case hex digits".into(),
+            });
+        }
         if self.business_date != self.receipt_no.business_date {
             return Err(ModelError::Invalid {
                 field: "business date",
@@ -121,4 +154,25 @@ pub struct Void {
     pub by: UserId,
     pub authorized_by: UserId,
     pub reason: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn receipt_tokens_are_fresh_128_bit_hex_and_nothing_else_passes() {
+        let (a, b) = (new_receipt_token(), new_receipt_token());
+        assert!(is_receipt_token(&a) && is_receipt_token(&b));
+        assert_ne!(a, b);
+        for bad in [
+            "",
+            "ABCDEF0123456789abcdef0123456789",
+            "0123",
+            &format!("{a}0"),
+            "g".repeat(32).as_str(),
+        ] {
+            assert!(!is_receipt_token(bad), "{bad:?}");
+        }
+    }
 }

@@ -337,3 +337,27 @@ fn period_indexes_made_offline_on_two_tills_are_one_document() {
     let merged: PeriodIndexDoc = documents::read(&a).unwrap();
     assert_eq!(merged.journals.len(), 2);
 }
+
+#[test]
+fn a_sale_written_before_receipt_tokens_reads_back_without_one() {
+    // A journal as a till that predates receipt tokens wrote it: its sales have no such key.
+    let j = journal();
+    let sale_id = j.sales.keys().next().expect("a sale").clone();
+    let mut doc = documents::create(&j).unwrap();
+    {
+        use automerge::transaction::Transactable;
+        use automerge::{ROOT, ReadDoc};
+        let (_, sales) = doc.get(ROOT, "sales").unwrap().expect("sales");
+        let (_, sale) = doc
+            .get(&sales, sale_id.as_str())
+            .unwrap()
+            .expect("the sale");
+        doc.delete(&sale, "receipt_token").unwrap();
+    }
+    let read: JournalDoc = documents::read(&doc).expect("an older till's journal still reads");
+    let sale = &read.sales[&sale_id];
+    assert_eq!(sale.receipt_token, None);
+    sale.check().expect("a sale without a token is valid");
+    // A new sale always has one.
+    assert!(j.sales[&sale_id].receipt_token.is_some());
+}

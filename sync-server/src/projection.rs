@@ -119,6 +119,7 @@ pub fn project(
                     discount_e4: e4(sale.totals.discount_total().map_err(|e| e.to_string())?.0)?,
                     voided: voids.contains_key(&id),
                     void: voids.get(&id).cloned(),
+                    receipt_token: sale.receipt_token.clone(),
                 });
                 for (i, l) in sale.lines.iter().enumerate() {
                     out.sale_lines.push(SaleLineRow {

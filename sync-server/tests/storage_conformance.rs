@@ -472,6 +472,7 @@ async fn detail_reports_story(s: &DynStorage) {
         discount_e4: 2_500,
         voided: void.is_some(),
         void,
+        receipt_token: Some(format!("{id:0>32}")),
     };
     let movement = |id: &str, at: i64, q: i64, till: Option<&str>| StockMovementRow {
         id: id.into(),
@@ -515,6 +516,47 @@ async fn detail_reports_story(s: &DynStorage) {
     })
     .await
     .unwrap();
+    // The public receipt page's lookup: by token, the one sale with it; a token two sales
+    // carry (a till sent a copy) shows neither; an unknown one nothing.
+    let found = s
+        .sale_by_receipt_token(&format!("{:0>32}", "a"))
+        .await
+        .unwrap()
+        .expect("the sale of the token");
+    assert_eq!(
+        (
+            found.store_id.as_str(),
+            found.receipt_no.as_str(),
+            found.voided
+        ),
+        ("s-detail", "R-a", false)
+    );
+    assert_eq!(found.total_e4, 10_000);
+    assert!(
+        s.sale_by_receipt_token(&"f".repeat(32))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    s.project_doc(&ProjectedDoc {
+        doc_id: "journal-copycat".into(),
+        store_id: "s-other".into(),
+        kind: "journal".into(),
+        sales: vec![SaleRow {
+            id: "copy".into(),
+            ..sale("b", None)
+        }],
+        ..ProjectedDoc::default()
+    })
+    .await
+    .unwrap();
+    assert!(
+        s.sale_by_receipt_token(&format!("{:0>32}", "b"))
+            .await
+            .unwrap()
+            .is_none(),
+        "a token two sales carry shows neither"
+    );
     let voids = s
         .report_voids("s-detail", "2026-11-20", "2026-11-20")
         .await

@@ -47,6 +47,7 @@ fn sale_doc(store_id: &str, sale_id: &str) -> ProjectedDoc {
             discount_e4: 0,
             voided: false,
             void: None,
+            receipt_token: None,
         }],
         ..ProjectedDoc::default()
     }

@@ -556,6 +556,18 @@ fn cashier_story() {
         text.contains(&receipt1),
         "the receipt number {receipt1}:\n{text}"
     );
+    // The QR code under it: the sale's public receipt page on the server the till enrolled
+    // with, by the sale's unguessable token (checked against the server once it syncs).
+    let links = printed.printout.qr_payloads();
+    let page_prefix = format!("{}/r/", server.url());
+    assert!(
+        links.len() == 1
+            && links[0]
+                .strip_prefix(&page_prefix)
+                .is_some_and(pos_core::shared_model::sale::is_receipt_token),
+        "the receipt's QR code is its page on the server: {links:?}"
+    );
+    let receipt_link = links[0].clone();
     app.click("reprint-button");
     let jobs = printer.wait_for_printed(2, Duration::from_secs(20));
     assert!(jobs.len() >= 2, "the copy printed too");
@@ -670,6 +682,20 @@ fn cashier_story() {
         );
     }
     assert_eq!(held.len(), 5, "exactly the five sales: {held:?}");
+    // The printed link shows the first sale to whoever holds the receipt.
+    let page = rt.block_on(async {
+        let r = http_client()
+            .get(&receipt_link)
+            .send()
+            .await
+            .expect("receipt page");
+        (r.status().as_u16(), r.text().await.expect("body"))
+    });
+    assert_eq!(page.0, 200, "{receipt_link}: {}", page.1);
+    assert!(
+        page.1.contains(&receipt1),
+        "{receipt_link} shows {receipt1}"
+    );
 
     // English and back.
     assert_eq!(app.html_lang(), "id");

@@ -147,7 +147,10 @@ fn a_cash_sale_prints_once_with_its_number_total_qr_and_a_drawer_kick() {
     assert_eq!(printed[0].printout.drawer_kicks().len(), 1);
     assert_eq!(
         printed[0].printout.qr_payloads(),
-        [format!("https://struk.example.id/r/{}", sale.id)]
+        [format!(
+            "https://struk.example.id/r/{}",
+            sale.receipt_token.as_deref().expect("token")
+        )]
     );
     assert!(
         printed[0].printout.problems.is_empty(),

@@ -29,6 +29,7 @@ const FILES: &[(&str, &str)] = &[
     ("settings", include_str!("locales/settings.toml")),
     ("conflicts", include_str!("locales/conflicts.toml")),
     ("apps", include_str!("locales/apps.toml")),
+    ("receipt", include_str!("locales/receipt.toml")),
 ];
 
 /// Name of the cookie that keeps the chosen language (`en` or `id`).

@@ -57,6 +57,7 @@ pub mod format;
 pub mod i18n;
 pub mod overview;
 pub mod page;
+pub mod receipt;
 pub mod reports;
 pub mod session;
 pub mod settings;
@@ -84,6 +85,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/lang", post(account::set_lang))
         .route("/assets/{file}", get(assets::serve))
         .merge(overview::routes())
+        .merge(receipt::routes())
         .merge(apps::routes())
         .merge(tills::routes())
         .merge(staff::routes())

@@ -362,6 +362,24 @@ pub struct LowStockRow {
     pub threshold_e4: i64,
 }
 
+/// A sale as its public receipt page shows it ([`crate::storage::ProjectionStorage::sale_by_receipt_token`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicSale {
+    pub store_id: String,
+    pub receipt_no: String,
+    pub terminal_code: String,
+    /// Unix ms, the till's clock at checkout.
+    pub created_at: i64,
+    pub total_e4: i64,
+    pub tax_e4: i64,
+    pub discount_e4: i64,
+    pub voided: bool,
+    /// `(name, quantity_e4, amount_e4)` in the receipt's order.
+    pub lines: Vec<(String, i64, i64)>,
+    /// `(method key, amount_e4)` in the receipt's order.
+    pub payments: Vec<(String, i64)>,
+}
+
 /// A store's business-day settings, as projected from its settings document.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoreSettingsRow {
@@ -492,6 +510,8 @@ pub struct SaleRow {
     pub voided: bool,
     /// The void of a voided sale (`None` when not voided).
     pub void: Option<VoidDetail>,
+    /// The unguessable part of its public receipt link (none from tills that predate it).
+    pub receipt_token: Option<String>,
 }
 
 /// When, why and by whose approval a sale was voided.

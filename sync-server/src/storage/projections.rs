@@ -4,7 +4,7 @@
 use futures::future::BoxFuture;
 
 use crate::error::Result;
-use crate::storage::{ProjectedDoc, StoreSettingsRow};
+use crate::storage::{ProjectedDoc, PublicSale, StoreSettingsRow};
 
 /// Projected rows.
 pub trait ProjectionStorage: Send + Sync {
@@ -16,6 +16,13 @@ pub trait ProjectionStorage: Send + Sync {
         store_id: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<String>>>;
+    /// The one projected sale whose receipt token is `token`, with its lines and payments;
+    /// `None` when no sale has it, or more than one (a till sent a copy of another sale's
+    /// token: the link shows neither).
+    fn sale_by_receipt_token<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<Option<PublicSale>>>;
     /// The store's projected business-day settings, if its settings document arrived.
     fn store_settings<'a>(
         &'a self,

@@ -71,8 +71,9 @@ pub struct Faults {
 /// How the queue behaves. [`QueueConfig::default`] suits a shop; tests shorten the times.
 #[derive(Debug, Clone)]
 pub struct QueueConfig {
-    /// Base of the digital-receipt link printed as a QR code (the sale or refund id is
-    /// appended); `None`: no QR code.
+    /// Base of the digital-receipt link printed as a QR code under a sale's receipt (its
+    /// receipt token is appended); `None`: the public receipt page (`/r`) of the server the
+    /// till is enrolled with, and no QR code on a till that is not enrolled.
     pub digital_receipt_base_url: Option<String>,
     /// Wait after the first failed attempt; doubles with each further failure …
     pub backoff_initial: Duration,

@@ -138,12 +138,24 @@ pub(super) fn render_record(
                 id: job.record_id.clone(),
             })
     };
+    // The configured link base, else the public receipt page of the server this till is
+    // enrolled with (a demo till, never enrolled, prints no link).
+    let enrolled_base: Option<String> = conn
+        .query_row("SELECT server_url FROM enrolment WHERE id = 1", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .optional()?
+        .map(|server| format!("{}/r", server.trim_end_matches('/')));
+    let base = config
+        .digital_receipt_base_url
+        .as_deref()
+        .or(enrolled_base.as_deref());
     // Every field but the cashier, who is named by the record.
     let context = ReceiptContext {
         settings: &settings,
         cashier: "",
         terminal_code: &terminal_code,
-        digital_receipt_base_url: config.digital_receipt_base_url.as_deref(),
+        digital_receipt_base_url: base,
         is_copy: job.copy,
     };
     match job.kind.as_str() {

@@ -44,8 +44,8 @@ pub struct ReceiptContext<'a> {
     pub cashier: &'a str,
     /// Terminal code, printed under the cashier.
     pub terminal_code: &'a str,
-    /// Base of the digital-receipt link in the QR code (e.g. `https://struk.snapkasir.id/r`);
-    /// the record id is appended. `None`: no QR code.
+    /// Base of the digital-receipt link in the QR code (e.g. `https://pos.example.id/r`, the
+    /// server's public receipt page); the sale's receipt token is appended. `None`: no QR code.
     pub digital_receipt_base_url: Option<&'a str>,
     /// A reprint ("COPY / SALINAN" on paper).
     pub is_copy: bool,
@@ -69,9 +69,9 @@ pub fn printer_currency(currency: &Currency) -> receipt_printer::Currency {
     }
 }
 
-/// `base/record_id`, without a doubled slash.
-pub fn digital_receipt_url(base: &str, record_id: &str) -> String {
-    format!("{}/{record_id}", base.trim_end_matches('/'))
+/// `base/token`, without a doubled slash.
+pub fn digital_receipt_url(base: &str, token: &str) -> String {
+    format!("{}/{token}", base.trim_end_matches('/'))
 }
 
 /// The seller block: name, address lines (the address field split at line breaks), the
@@ -298,9 +298,12 @@ pub fn sale_receipt(sale: &Sale, ctx: &ReceiptContext<'_>) -> CoreResult<Receipt
         change: moves_cash(s).then_some(s.change.0),
         qris_reference,
         footer: footer_lines,
+        // The link shows the sale by its unguessable token, never by its id; a sale of a till
+        // that predates tokens has no link.
         qr_payload: ctx
             .digital_receipt_base_url
-            .map(|base| digital_receipt_url(base, &sale.id.to_string())),
+            .zip(sale.receipt_token.as_deref())
+            .map(|(base, token)| digital_receipt_url(base, token)),
         is_copy: ctx.is_copy,
     })
 }
@@ -402,9 +405,8 @@ pub fn refund_receipt(
         change: (!p.change.is_zero()).then_some(p.change.0),
         qris_reference: None,
         footer: footer_lines,
-        qr_payload: ctx
-            .digital_receipt_base_url
-            .map(|base| digital_receipt_url(base, &refund.id.to_string())),
+        // The public receipt page shows sales only: a refund slip has no link.
+        qr_payload: None,
         is_copy: ctx.is_copy,
     })
 }
@@ -544,8 +546,16 @@ mod tests {
         assert_eq!(r.change, Some(dec!(17500)));
         assert_eq!(r.qris_reference, None);
         assert!(moves_cash(&s.settlement));
-        let url = format!("https://struk.example.id/r/{}", s.id);
+        let token = s
+            .receipt_token
+            .clone()
+            .expect("a new sale has a receipt token");
+        let url = format!("https://struk.example.id/r/{token}");
         assert_eq!(r.qr_payload.as_deref(), Some(url.as_str()));
+        assert!(
+            !url.contains(&s.id.to_string()),
+            "the link never names the sale id"
+        );
         // The printed figures add up: subtotal − cart discount + rounding = total.
         assert_eq!(
             r.subtotal + r.cart_adjustments[0].amount + r.rounding.unwrap(),

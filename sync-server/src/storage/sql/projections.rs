@@ -8,7 +8,7 @@ use sqlx::AssertSqlSafe;
 
 use super::Backend;
 use crate::error::{Error, Result};
-use crate::storage::{ProjectedDoc, ProjectionStorage, StoreSettingsRow};
+use crate::storage::{ProjectedDoc, ProjectionStorage, PublicSale, StoreSettingsRow};
 
 /// Every table with rows of one document (`doc_id`); projecting a document replaces its rows
 /// in all of them.
@@ -71,8 +71,8 @@ impl ProjectionStorage for Backend {
                 sqlx::query(
                     "INSERT INTO sales (id, doc_id, store_id, terminal_code, business_date, created_at, \
                      cashier_id, receipt_no, total_e4, tax_e4, voided, voided_at, void_reason, \
-                     void_authorized_by, discount_e4) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING",
+                     void_authorized_by, discount_e4, receipt_token) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING",
                 )
                 .bind(&r.id).bind(d).bind(st).bind(&r.terminal_code).bind(&r.business_date)
                 .bind(r.created_at).bind(&r.cashier_id).bind(&r.receipt_no).bind(r.total_e4)
@@ -81,6 +81,7 @@ impl ProjectionStorage for Backend {
                 .bind(r.void.as_ref().map(|v| v.reason.as_str()))
                 .bind(r.void.as_ref().map(|v| v.authorized_by.as_str()))
                 .bind(r.discount_e4)
+                .bind(&r.receipt_token)
                 .execute(&mut *tx).await?;
             }
             for r in &rows.sale_lines {
@@ -195,6 +196,65 @@ impl ProjectionStorage for Backend {
                 .bind(json)
                 .fetch_all(&self.pool)
                 .await?)
+        })
+    }
+
+    fn sale_by_receipt_token<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<Option<PublicSale>>> {
+        Box::pin(async move {
+            type Head = (String, String, String, String, i64, i64, i64, i64, bool);
+            let mut found: Vec<Head> = sqlx::query_as(
+                "SELECT id, store_id, receipt_no, terminal_code, created_at, total_e4, tax_e4, \
+                 discount_e4, voided FROM sales WHERE receipt_token = $1 LIMIT 2",
+            )
+            .bind(token)
+            .fetch_all(&self.pool)
+            .await?;
+            if found.len() != 1 {
+                if found.len() > 1 {
+                    tracing::warn!(
+                        "two sales carry one receipt token: the receipt page shows neither"
+                    );
+                }
+                return Ok(None);
+            }
+            let (
+                id,
+                store_id,
+                receipt_no,
+                terminal_code,
+                created_at,
+                total_e4,
+                tax_e4,
+                discount_e4,
+                voided,
+            ) = found.remove(0);
+            let lines = sqlx::query_as(
+                "SELECT name, quantity_e4, amount_e4 FROM sale_lines WHERE sale_id = $1 ORDER BY line_no",
+            )
+            .bind(&id)
+            .fetch_all(&self.pool)
+            .await?;
+            let payments = sqlx::query_as(
+                "SELECT method, amount_e4 FROM payments WHERE sale_id = $1 ORDER BY seq",
+            )
+            .bind(&id)
+            .fetch_all(&self.pool)
+            .await?;
+            Ok(Some(PublicSale {
+                store_id,
+                receipt_no,
+                terminal_code,
+                created_at,
+                total_e4,
+                tax_e4,
+                discount_e4,
+                voided,
+                lines,
+                payments,
+            }))
         })
     }
 
