@@ -202,6 +202,15 @@ impl ServerProcess {
         ServerProcess::start_with(&db, &[], listen, log)
     }
 
+    /// A server on its embedded SQLite store in `dir/server-data` on a free port, logging to
+    /// `dir/server.log`.
+    pub fn on_sqlite(dir: &Path) -> ServerProcess {
+        let data = dir.join("server-data");
+        std::fs::create_dir_all(&data).expect("server data dir");
+        let db = ["--data-dir".to_string(), data.display().to_string()];
+        ServerProcess::start_with(&db, &[], "127.0.0.1:0", &dir.join("server.log"))
+    }
+
     /// [`ServerProcess::start`] with other database flags (`--data-dir` for SQLite) and more
     /// flags for `serve`.
     pub fn start_with(
@@ -298,6 +307,18 @@ impl ServerProcess {
         panic!("sync-server did not restart: {last}");
     }
 
+    /// A fresh enrollment code for a till named `terminal_name` of `store_id`.
+    pub fn enrollment_code(&self, store_id: &str, terminal_name: &str) -> String {
+        let code = self.admin(&[
+            "enrollment-code",
+            "--store-id",
+            store_id,
+            "--terminal-name",
+            terminal_name,
+        ]);
+        code["code"].as_str().expect("enrollment code").to_string()
+    }
+
     /// Makes an enrollment code for a terminal of `store_id` and enrols with it over HTTP, as a
     /// new till would; returns the server's enrolment reply (device credential, store key, …).
     pub fn enroll(
@@ -317,14 +338,7 @@ impl ServerProcess {
         terminal_name: &str,
         lan_key: Option<&str>,
     ) -> Value {
-        let code = self.admin(&[
-            "enrollment-code",
-            "--store-id",
-            store_id,
-            "--terminal-name",
-            terminal_name,
-        ]);
-        let code = code["code"].as_str().expect("enrollment code").to_string();
+        let code = self.enrollment_code(store_id, terminal_name);
         let url = format!("{}/api/v1/terminals/enroll", self.url());
         let reply: Value = rt.block_on(async {
             pos_core::sync::tls::http_client(self.ca_file.as_deref(), Duration::from_secs(120))

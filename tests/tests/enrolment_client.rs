@@ -53,16 +53,7 @@ fn till(dir: &Path, name: &str) -> Till {
 }
 
 fn code(server: &ServerProcess, store_id: &str, name: &str) -> String {
-    server.admin(&[
-        "enrollment-code",
-        "--store-id",
-        store_id,
-        "--terminal-name",
-        name,
-    ])["code"]
-        .as_str()
-        .expect("code")
-        .to_string()
+    server.enrollment_code(store_id, name)
 }
 
 fn start_sync(t: &Till) -> SyncClient {
@@ -113,14 +104,7 @@ async fn acknowledged(t: &Till, sale: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tills_enrol_create_and_join_the_store_and_bad_codes_are_refused() {
     let dir = Scratch::new();
-    let data = dir.path().join("server-data");
-    std::fs::create_dir_all(&data).unwrap();
-    let server = ServerProcess::start_with(
-        &["--data-dir".into(), data.display().to_string()],
-        &[],
-        "127.0.0.1:0",
-        &dir.path().join("server.log"),
-    );
+    let server = ServerProcess::on_sqlite(dir.path());
     let made = server.admin(&create_tenant_args(
         "Enrol",
         "ENR",

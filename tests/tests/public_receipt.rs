@@ -83,14 +83,7 @@ fn get(rt: &tokio::runtime::Runtime, base: &str, path: &str) -> (u16, String, St
 #[test]
 fn a_synced_sale_is_shown_by_its_receipt_link_and_nothing_else_is() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("server-data");
-    std::fs::create_dir_all(&data).unwrap();
-    let server = ServerProcess::start_with(
-        &["--data-dir".into(), data.display().to_string()],
-        &[],
-        "127.0.0.1:0",
-        &dir.path().join("server.log"),
-    );
+    let server = ServerProcess::on_sqlite(dir.path());
     let made = server.admin(&create_tenant_args(
         "Struk",
         "STRK",
@@ -98,16 +91,7 @@ fn a_synced_sale_is_shown_by_its_receipt_link_and_nothing_else_is() {
         "owner@struk.test",
     ));
     let store_id = made["store_id"].as_str().unwrap();
-    let code = server.admin(&[
-        "enrollment-code",
-        "--store-id",
-        store_id,
-        "--terminal-name",
-        "Kasir 1",
-    ])["code"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let code = server.enrollment_code(store_id, "Kasir 1");
     let base = server.url();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let till: Till = Arc::new(Mutex::new(

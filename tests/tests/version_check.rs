@@ -93,14 +93,7 @@ async fn upgrade_answer(url: &str, credential: &str, schema: Option<&str>) -> (u
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_till_of_another_schema_is_told_who_must_update_and_syncs_once_versions_meet() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("server-data");
-    std::fs::create_dir_all(&data).unwrap();
-    let server = ServerProcess::start_with(
-        &["--data-dir".into(), data.display().to_string()],
-        &[],
-        "127.0.0.1:0",
-        &dir.path().join("server.log"),
-    );
+    let server = ServerProcess::on_sqlite(dir.path());
     let made = server.admin(&create_tenant_args(
         "Versi",
         "VER",
@@ -108,16 +101,7 @@ async fn a_till_of_another_schema_is_told_who_must_update_and_syncs_once_version
         "owner@versi.test",
     ));
     let store_id = made["store_id"].as_str().unwrap();
-    let code = server.admin(&[
-        "enrollment-code",
-        "--store-id",
-        store_id,
-        "--terminal-name",
-        "Kasir 1",
-    ])["code"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let code = server.enrollment_code(store_id, "Kasir 1");
     let till: Till = Arc::new(Mutex::new(
         Terminal::open(dir.path().join("t1.db")).unwrap(),
     ));
