@@ -568,6 +568,43 @@ fn cashier_story() {
         "the receipt's QR code is its page on the server: {links:?}"
     );
     let receipt_link = links[0].clone();
+
+    // The digital receipt on the paid screen: the same link as a QR code for the customer, and
+    // a WhatsApp link for the store's phone (a mistyped number is refused in words).
+    app.click("digital-receipt-button");
+    let qr = app.wait_for("digital-receipt-qr");
+    assert_eq!(
+        app.attr_of(&qr, "data-payload").as_deref(),
+        Some(receipt_link.as_str())
+    );
+    app.type_into("wa-number", "0812-34");
+    app.click("wa-make");
+    app.wait_for("wa-invalid");
+    app.type_into("wa-number", "0812-3456-7890");
+    app.click("wa-make");
+    let wa = app.wait_for("wa-qr");
+    let wa_link = app.attr_of(&wa, "data-payload").expect("the WhatsApp link");
+    let encoded_receipt = receipt_link.replace(':', "%3A").replace('/', "%2F");
+    assert!(
+        wa_link.starts_with("https://wa.me/6281234567890?text=")
+            && wa_link.contains(&encoded_receipt),
+        "{wa_link}"
+    );
+    let mut problems = Vec::new();
+    for _ in 0..2 {
+        look(&mut app, "story-digital-receipt", &mut problems);
+        let before = app.html_lang();
+        app.execute(
+            "document.querySelector('[data-testid=\"language-toggle\"]').click()",
+            vec![],
+        );
+        app.poll("the language switched", Duration::from_secs(5), |x| {
+            (x.html_lang() != before).then_some(())
+        });
+    }
+    assert!(problems.is_empty(), "layout problems: {problems:#?}");
+    app.press(Key::Escape);
+    app.wait_gone("digital-receipt");
     app.click("reprint-button");
     let jobs = printer.wait_for_printed(2, Duration::from_secs(20));
     assert!(jobs.len() >= 2, "the copy printed too");

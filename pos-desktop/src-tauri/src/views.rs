@@ -188,6 +188,8 @@ pub struct Paid {
     pub change: Money,
     /// pos-core's checkout (the durable commit), measured around the call.
     pub paid_ms: f64,
+    /// The sale's public receipt page (as its receipt's QR code), `None` on a demo till.
+    pub receipt_link: Option<String>,
 }
 
 /// Sync as the status bar shows it.

@@ -2,7 +2,7 @@
 //! supervisor's approval fields.
 
 import type { ButtonHTMLAttributes, ComponentChildren } from "preact";
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { useKeys } from "./keyboard";
 import { toast, overlay, users } from "./state";
 import { t, type Key } from "./i18n";
@@ -133,4 +133,20 @@ export function SupervisorFields(p: { userId: string; setUserId: (id: string) =>
 /** The first supervisor, who the supervisor fields start with. */
 export function firstSupervisor(): string {
   return users.value.find((u) => u.role !== "Cashier")?.id ?? "";
+}
+
+/** `payload` as a QR code image. The encoder (most of the bundle) loads on first use. */
+export function QrImage(p: { payload: string; alt: string; testid: string }) {
+  const [url, setUrl] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    import("qrcode")
+      .then((QRCode) => QRCode.toDataURL(p.payload, { margin: 1, width: 260, errorCorrectionLevel: "M" }))
+      .then((u) => live && setUrl(u))
+      .catch(() => live && setUrl(null));
+    return () => {
+      live = false;
+    };
+  }, [p.payload]);
+  return url ? <img class="qris" src={url} alt={p.alt} data-testid={p.testid} data-payload={p.payload} /> : null;
 }

@@ -46,7 +46,7 @@ pub struct SyncQuery {
     description = "The automerge-repo sync protocol over a WebSocket. Takes a device credential, an access \
         token or an instance token, as a bearer token or as `token`.",
     responses((status = 101, description = "switched to the WebSocket protocol"),
-        (status = 400, description = "not a WebSocket upgrade request (text), or an instance without `tenant`", content_type = "text/plain", body = String),
+        (status = 400, description = "not a WebSocket upgrade request (text), an instance without `tenant`, or a till's `snapkasir-schema` that is not a number (JSON `bad_request`)", content_type = "text/plain", body = String),
         (status = 401, description = "`unauthorized`: missing, unknown or revoked token", body = crate::error::ErrorBody),
         (status = 409, description = "`server_too_old`: the till writes a document schema newer than this server knows (its `snapkasir-schema` header)", body = crate::error::ErrorBody),
         (status = 426, description = "`till_too_old`: the till writes a document schema older than this server serves; the till must be updated", body = crate::error::ErrorBody),

@@ -140,12 +140,7 @@ pub(super) fn render_record(
     };
     // The configured link base, else the public receipt page of the server this till is
     // enrolled with (a demo till, never enrolled, prints no link).
-    let enrolled_base: Option<String> = conn
-        .query_row("SELECT server_url FROM enrolment WHERE id = 1", [], |r| {
-            r.get::<_, String>(0)
-        })
-        .optional()?
-        .map(|server| format!("{}/r", server.trim_end_matches('/')));
+    let enrolled_base = receipt::enrolled_receipt_base(conn)?;
     let base = config
         .digital_receipt_base_url
         .as_deref()

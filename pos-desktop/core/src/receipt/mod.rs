@@ -74,6 +74,29 @@ pub fn digital_receipt_url(base: &str, token: &str) -> String {
     format!("{}/{token}", base.trim_end_matches('/'))
 }
 
+/// The base of the public receipt page of the server this till enrolled with
+/// (`<server>/r`), or `None` on a till that never enrolled (a demo till).
+pub fn enrolled_receipt_base(conn: &rusqlite::Connection) -> CoreResult<Option<String>> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .query_row("SELECT server_url FROM enrolment WHERE id = 1", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .optional()?
+        .map(|server| format!("{}/r", server.trim_end_matches('/'))))
+}
+
+impl crate::terminal::Terminal {
+    /// The link of `sale`'s public receipt page, as its receipt's QR code prints it; `None`
+    /// on a demo till or for a sale without a receipt token.
+    pub fn receipt_link(&self, sale: &Sale) -> CoreResult<Option<String>> {
+        let base = enrolled_receipt_base(&self.conn)?;
+        Ok(base
+            .zip(sale.receipt_token.as_deref())
+            .map(|(base, token)| digital_receipt_url(&base, token)))
+    }
+}
+
 /// The seller block: name, address lines (the address field split at line breaks), the
 /// store's extra header lines, NPWP.
 pub fn store_header(settings: &StoreSettings) -> StoreHeader {

@@ -62,6 +62,7 @@ async fn pay(app: State<'_, App>, tenders: Value, approval: Option<Value>) -> Ap
             total: sale.total(),
             change: sale.settlement.change,
             paid_ms,
+            receipt_link: t.receipt_link(&sale)?,
         })
     })
     .await

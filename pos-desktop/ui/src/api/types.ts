@@ -187,6 +187,8 @@ export interface Paid {
   total: Money;
   change: Money;
   paid_ms: number;
+  /** The sale's public receipt page (its receipt's QR code); null on a demo till. */
+  receipt_link: string | null;
 }
 
 export type JobState =

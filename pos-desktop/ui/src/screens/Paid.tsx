@@ -1,18 +1,83 @@
 //! After payment: change (large), the receipt as the printer will print it, print, reprint
-//! (a copy), open the drawer, and a new sale (Enter).
+//! (a copy), open the drawer, the digital receipt (its link as a QR code for the customer, or
+//! sent by WhatsApp), and a new sale (Enter).
 
 import { useEffect, useState } from "preact/hooks";
 import { printing } from "../api";
-import { Btn } from "../components";
+import { Btn, Dialog, QrImage } from "../components";
 import { useKeys } from "../keyboard";
 import { t, tData } from "../i18n";
 import { formatMoney } from "../money";
-import { attempt, currency, lastPaid, newSale, openDrawer, printJobs, printReceipt } from "../state";
+import { waLink, waNumber } from "../receipt-link";
+import { attempt, currency, lastPaid, newSale, openDrawer, printJobs, printReceipt, status } from "../state";
+
+/** The digital receipt: the customer scans its link, or the store's phone scans a WhatsApp
+ * link that sends it to the customer's number (typed here, used for this link only). */
+function DigitalReceipt(p: { link: string; receiptNo: string; onClose: () => void }) {
+  const [typed, setTyped] = useState("");
+  const [wa, setWa] = useState<string | null>(null);
+  const [bad, setBad] = useState(false);
+  const makeWa = (e: Event) => {
+    e.preventDefault();
+    const number = waNumber(typed);
+    setBad(number === null);
+    setWa(
+      number &&
+        waLink(number, t("digital.wa_message", { store: status.value?.store_name ?? "", no: p.receiptNo, link: p.link })),
+    );
+  };
+  return (
+    <Dialog title={t("digital.title")} testid="digital-receipt" onClose={p.onClose} wide>
+      <div class="digital-receipt">
+        <section>
+          <QrImage payload={p.link} alt={t("digital.title")} testid="digital-receipt-qr" />
+          <p>{t("digital.scan")}</p>
+          <p class="export-path" data-testid="digital-receipt-link">
+            {p.link}
+          </p>
+          <p class="muted">{t("digital.after_sync")}</p>
+        </section>
+        <form class="form" onSubmit={makeWa}>
+          <label>
+            {t("digital.wa_number")}
+            <input
+              data-testid="wa-number"
+              type="tel"
+              inputMode="tel"
+              autoComplete="off"
+              placeholder="0812…"
+              value={typed}
+              onInput={(e) => {
+                setTyped(e.currentTarget.value);
+                setWa(null);
+              }}
+            />
+          </label>
+          {bad && (
+            <p class="banner banner-warn" role="alert" data-testid="wa-invalid">
+              {t("digital.wa_invalid")}
+            </p>
+          )}
+          <Btn testid="wa-make" type="submit" disabled={!typed.trim()}>
+            {t("digital.wa_make")}
+          </Btn>
+          {wa && (
+            <>
+              <QrImage payload={wa} alt="WhatsApp" testid="wa-qr" />
+              <p>{t("digital.wa_scan")}</p>
+            </>
+          )}
+        </form>
+      </div>
+    </Dialog>
+  );
+}
 
 export function Paid() {
   const paid = lastPaid.value;
   const [png, setPng] = useState<string | null>(null);
   const [missing, setMissing] = useState(false);
+  const [digital, setDigital] = useState(false);
   useEffect(() => {
     if (!paid) return;
     void attempt(() => printing.receiptPreview(paid.sale_id)).then((b64) => {
@@ -20,6 +85,7 @@ export function Paid() {
       else setMissing(true);
     });
   }, [paid?.sale_id]);
+  // While the digital receipt is open, Enter and Esc are its own (the dialog takes the keys).
   useKeys({ Enter: newSale, Escape: newSale, F12: newSale });
   if (!paid) return null;
   const jobs = Object.values(printJobs.value).filter((j) => j.record_id === paid.sale_id);
@@ -55,6 +121,11 @@ export function Paid() {
           <Btn testid="drawer-button" onClick={() => void openDrawer()}>
             {t("paid.drawer")}
           </Btn>
+          {paid.receipt_link && (
+            <Btn testid="digital-receipt-button" onClick={() => setDigital(true)}>
+              {t("digital.open")}
+            </Btn>
+          )}
         </div>
         <Btn testid="new-sale" kind="primary" class="new-sale" hint="Enter" onClick={newSale}>
           {t("paid.new_sale")}
@@ -67,6 +138,9 @@ export function Paid() {
           missing && <p class="muted">{t("paid.no_preview")}</p>
         )}
       </section>
+      {digital && paid.receipt_link && (
+        <DigitalReceipt link={paid.receipt_link} receiptNo={paid.receipt_no} onClose={() => setDigital(false)} />
+      )}
     </main>
   );
 }

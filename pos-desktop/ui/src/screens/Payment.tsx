@@ -5,7 +5,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { payment } from "../api";
 import type { Due, PaymentMethod, Tender } from "../api/types";
-import { Btn } from "../components";
+import { Btn, QrImage } from "../components";
 import { useKeys } from "../keyboard";
 import { lang, t } from "../i18n";
 import { decOf, decStr, formatMoney, formatQty, parseTypedAmount, type Dec } from "../money";
@@ -38,22 +38,6 @@ function toTender(e: Entry): Tender {
 
 function methodKey(e: Entry): string {
   return e.method === "ewallet" ? `ewallet:${e.provider}` : e.method;
-}
-
-function QrImage({ payload }: { payload: string }) {
-  const [url, setUrl] = useState<string | null>(null);
-  useEffect(() => {
-    let live = true;
-    // Loaded on first use: the QR encoder is most of the bundle and only QRIS needs it.
-    import("qrcode")
-      .then((QRCode) => QRCode.toDataURL(payload, { margin: 1, width: 260, errorCorrectionLevel: "M" }))
-      .then((u) => live && setUrl(u))
-      .catch(() => live && setUrl(null));
-    return () => {
-      live = false;
-    };
-  }, [payload]);
-  return url ? <img class="qris" src={url} alt="QRIS" data-testid="qris-image" /> : null;
 }
 
 /** What is being paid for, read-only. */
@@ -228,7 +212,7 @@ export function Payment() {
       <section class="pay-right">
         {method === "qris" && (
           <div class="qris-box">
-            {due?.qris_payload ? <QrImage payload={due.qris_payload} /> : <p class="banner banner-warn">{t("pay.qris_missing")}</p>}
+            {due?.qris_payload ? <QrImage payload={due.qris_payload} alt="QRIS" testid="qris-image" /> : <p class="banner banner-warn">{t("pay.qris_missing")}</p>}
             <p>{t("pay.qris_scan", { amount: formatMoney(typed ?? suggested, cur) })}</p>
           </div>
         )}
