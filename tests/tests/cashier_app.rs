@@ -348,16 +348,7 @@ fn cashier_story() {
         OWNER_EMAIL,
     ));
     let store_id = made["store_id"].as_str().expect("store id").to_string();
-    let code_for = |server: &ServerProcess, name: &str| {
-        let c = server.admin(&[
-            "enrollment-code",
-            "--store-id",
-            &store_id,
-            "--terminal-name",
-            name,
-        ]);
-        c["code"].as_str().expect("enrolment code").to_string()
-    };
+    let code_for = |server: &ServerProcess, name: &str| server.enrollment_code(&store_id, name);
     let seed_db = dir.join("seed.db");
     {
         let mut seed = TerminalProcess::spawn(&seed_db, "T1");
@@ -591,17 +582,7 @@ fn cashier_story() {
         "{wa_link}"
     );
     let mut problems = Vec::new();
-    for _ in 0..2 {
-        look(&mut app, "story-digital-receipt", &mut problems);
-        let before = app.html_lang();
-        app.execute(
-            "document.querySelector('[data-testid=\"language-toggle\"]').click()",
-            vec![],
-        );
-        app.poll("the language switched", Duration::from_secs(5), |x| {
-            (x.html_lang() != before).then_some(())
-        });
-    }
+    look_open_dialog_both(&mut app, "story-digital-receipt", &mut problems);
     assert!(problems.is_empty(), "layout problems: {problems:#?}");
     app.press(Key::Escape);
     app.wait_gone("digital-receipt");
@@ -811,6 +792,22 @@ fn look_both(app: &mut App, name: &str, problems: &mut Vec<String>) {
     app.click("language-toggle");
 }
 
+/// The dialog that is open now, in both languages: its backdrop covers the toggle, so the
+/// toggle is pressed by script (twice: the language ends where it was).
+fn look_open_dialog_both(app: &mut App, name: &str, problems: &mut Vec<String>) {
+    for _ in 0..2 {
+        look(app, name, problems);
+        let before = app.html_lang();
+        app.execute(
+            "document.querySelector('[data-testid=\"language-toggle\"]').click()",
+            vec![],
+        );
+        app.poll("the language switched", Duration::from_secs(5), |x| {
+            (x.html_lang() != before).then_some(())
+        });
+    }
+}
+
 /// A dialog in both languages: opened by `open`, closed with Esc, the language switched
 /// between (the dialog's backdrop covers the toggle).
 fn look_dialog(app: &mut App, name: &str, problems: &mut Vec<String>, open: &dyn Fn(&mut App)) {
@@ -948,18 +945,7 @@ fn screens_tour() {
     app.type_into("supervisor-pin", &supervisor_pin);
     app.click("export-submit");
     app.wait_for("export-done");
-    // Both languages: the dialog's backdrop covers the toggle, so it is pressed by script.
-    for _ in 0..2 {
-        look(&mut app, "dialog-export-done", &mut problems);
-        let before = app.html_lang();
-        app.execute(
-            "document.querySelector('[data-testid=\"language-toggle\"]').click()",
-            vec![],
-        );
-        app.poll("the language switched", Duration::from_secs(5), |x| {
-            (x.html_lang() != before).then_some(())
-        });
-    }
+    look_open_dialog_both(&mut app, "dialog-export-done", &mut problems);
     let written = std::path::PathBuf::from(app.text("export-path").trim());
     assert_eq!(
         written.parent(),

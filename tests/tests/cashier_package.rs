@@ -299,16 +299,7 @@ fn cashier_package_installs_and_upgrades_keeping_the_data() {
         "owner@paket.test",
     ));
     let store_id = made["store_id"].as_str().expect("store id").to_string();
-    let code_for = |name: &str| {
-        let c = server.admin(&[
-            "enrollment-code",
-            "--store-id",
-            &store_id,
-            "--terminal-name",
-            name,
-        ]);
-        c["code"].as_str().expect("enrolment code").to_string()
-    };
+    let code_for = |name: &str| server.enrollment_code(&store_id, name);
     let seed_db = dir.join("seed.db");
     {
         let mut seed = TerminalProcess::spawn(&seed_db, "T1");
