@@ -375,7 +375,8 @@ pub async fn restore(
                 Value::Array(cells) => {
                     if cells.len() != kinds.len() {
                         return Err(Error::Backup(format!(
-                            "a row of {current} has {} values for {} columns",
+                            "the backup is damaged: a row of {current} has {} values for {} \
+                             columns",
                             cells.len(),
                             kinds.len()
                         )));
@@ -395,7 +396,20 @@ pub async fn restore(
         };
         storage.write_rows(&TABLES, &REPLACED, &mut next).await
     };
-    let written = written?;
+    // Every row is written in one transaction, which any error rolls back: whatever went wrong
+    // (a damaged row, a value the database refuses), nothing was restored, and the message
+    // says so.
+    let written = written.map_err(|e| {
+        let why = match e {
+            Error::Backup(m) => m,
+            e => e.to_string(),
+        };
+        if why.ends_with("nothing was restored") {
+            Error::Backup(why)
+        } else {
+            Error::Backup(format!("{why}; nothing was restored"))
+        }
+    })?;
     debug_assert!(ended, "write_rows ends on the end line");
     let reprojected = crate::projection::reproject_all(storage).await?;
     Ok(Summary {
@@ -947,6 +961,64 @@ mod tests {
         );
         // Nothing kept is never an answer: the newest stays.
         assert_eq!(kept(&stamps, 0, 0).len(), 1);
+    }
+
+    /// A backup of an empty store with `edit` applied to its lines, gzipped again.
+    async fn edited_backup(dir: &Path, edit: impl Fn(Vec<String>) -> Vec<String>) -> PathBuf {
+        use std::sync::Arc;
+        let storage: DynStorage = Arc::new(
+            crate::storage::SqliteStorage::open(&dir.join("source"))
+                .await
+                .unwrap(),
+        );
+        storage.migrate().await.unwrap();
+        let file = dir.join("made.skb");
+        backup(&storage, &file, None).await.unwrap();
+        // A plain file: the 10-byte head (magic, format, mode), then the gzip body.
+        let bytes = std::fs::read(&file).unwrap();
+        let (head, body) = bytes.split_at(10);
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(body)
+            .read_to_string(&mut text)
+            .unwrap();
+        let lines = edit(text.lines().map(String::from).collect());
+        let edited = dir.join("edited.skb");
+        let mut out = File::create(&edited).unwrap();
+        out.write_all(head).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::default());
+        gz.write_all((lines.join("\n") + "\n").as_bytes()).unwrap();
+        gz.finish().unwrap();
+        edited
+    }
+
+    #[tokio::test]
+    async fn a_damaged_row_restores_nothing_and_says_so() {
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        // After the tenants' table header, a row with one value: a file damaged so that it
+        // still reads as lines (as a flipped byte can leave it).
+        let damaged = edited_backup(dir.path(), |mut lines| {
+            let at = lines
+                .iter()
+                .position(|l| l.contains("\"table\":\"tenants\""))
+                .expect("the tenants' header");
+            lines.insert(at + 1, "[\"t1\"]".into());
+            lines
+        })
+        .await;
+        let target: DynStorage = Arc::new(
+            crate::storage::SqliteStorage::open(&dir.path().join("target"))
+                .await
+                .unwrap(),
+        );
+        target.migrate().await.unwrap();
+        let err = restore(&target, &damaged, None)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("damaged"), "{err}");
+        assert!(err.ends_with("nothing was restored"), "{err}");
+        assert_eq!(target.row_counts(&["tenants"]).await.unwrap(), [0]);
     }
 
     #[test]
