@@ -174,17 +174,11 @@ impl AttackServer {
 
     /// Enrols a terminal of `tenant`'s store over HTTP with a fresh one-time code.
     pub async fn enroll(&self, tenant: &Tenant, terminal_name: &str) -> Enrolled {
-        let code = self.server.admin(&[
-            "enrollment-code",
-            "--store-id",
-            &tenant.store_id,
-            "--terminal-name",
-            terminal_name,
-        ]);
+        let code = self.server.enrollment_code(&tenant.store_id, terminal_name);
         let reply: Value = self
             .http
             .post(format!("{}/api/v1/terminals/enroll", self.url()))
-            .json(&serde_json::json!({"code": field(&code, "code")}))
+            .json(&serde_json::json!({"code": code}))
             .send()
             .await
             .expect("enroll")

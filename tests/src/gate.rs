@@ -68,14 +68,7 @@ pub fn enrolled_till(
     shop: &Shop,
     name: &str,
 ) -> TerminalProcess {
-    let code = server.admin(&[
-        "enrollment-code",
-        "--store-id",
-        &shop.store_id,
-        "--terminal-name",
-        name,
-    ]);
-    let code = code["code"].as_str().expect("enrollment code");
+    let code = server.enrollment_code(&shop.store_id, name);
     let db = dir.join(format!("{}-{name}.db", shop.tenant_id));
     let mut till = TerminalProcess::spawn(&db, name);
     let enrolment = till

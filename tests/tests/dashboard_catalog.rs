@@ -103,15 +103,9 @@ fn owner_edits_imports_exports_and_sets_the_store_up() {
     assert!(s == 200 || s == 201, "{m}");
 
     // The store's first till enrols with the demo catalog and syncs in the background.
-    let code = server.admin(&[
-        "enrollment-code",
-        "--store-id",
-        &store,
-        "--terminal-name",
-        "Kasir 1",
-    ]);
+    let code = server.enrollment_code(&store, "Kasir 1");
     let mut till = TerminalProcess::spawn(&dir.path().join("till.db"), "T1");
-    till.cmd(json!({"cmd": "enrol", "server": base, "code": code["code"], "demo": true}))
+    till.cmd(json!({"cmd": "enrol", "server": base, "code": code, "demo": true}))
         .expect("enrol");
     till.cmd(json!({"cmd": "sync"})).expect("sync");
     let status = till.cmd(json!({"cmd": "status"})).expect("status");

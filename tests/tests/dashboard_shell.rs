@@ -115,17 +115,11 @@ fn owner_signs_in_and_reads_the_day_after_a_till_syncs() {
     let base = server.url();
     let made = server.admin(&create_tenant_args("Toko Dash", "DASH", "Toko Dash", OWNER));
     let store_id = made["store_id"].as_str().unwrap().to_string();
-    let code = server.admin(&[
-        "enrollment-code",
-        "--store-id",
-        &store_id,
-        "--terminal-name",
-        "Kasir 1",
-    ]);
+    let code = server.enrollment_code(&store_id, "Kasir 1");
 
     // A real till enrols, opens a shift and sells two things; the server projects them.
     let mut till = TerminalProcess::spawn(&dir.path().join("till.db"), "T1");
-    till.cmd(json!({"cmd": "enrol", "server": base, "code": code["code"], "demo": true}))
+    till.cmd(json!({"cmd": "enrol", "server": base, "code": code, "demo": true}))
         .expect("enrol");
     till.cmd(json!({"cmd": "start_shift"})).expect("shift");
     till.cmd(json!({"cmd": "sync"})).expect("sync");

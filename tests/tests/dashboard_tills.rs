@@ -80,15 +80,7 @@ fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) -> Dur
 #[test]
 fn tills_and_staff_pages_enrol_revoke_and_reach_the_till() {
     let dir = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start_with(
-        &[
-            "--data-dir".into(),
-            dir.path().join("server").display().to_string(),
-        ],
-        &[],
-        "127.0.0.1:0",
-        &dir.path().join("server.log"),
-    );
+    let server = ServerProcess::on_sqlite(dir.path());
     let made = server.admin(&create_tenant_args("Laris", "LRS", "Toko Laris", OWNER));
     let store = made["store_id"].as_str().unwrap().to_string();
     let base = server.url();

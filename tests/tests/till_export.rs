@@ -11,30 +11,13 @@ use snapkasir_tests::gate::{Shop, enrolled_till, sell_and_wait_ack, start_sync};
 use snapkasir_tests::processes::{ServerProcess, TerminalProcess};
 
 fn code(server: &ServerProcess, shop: &Shop, name: &str) -> String {
-    server.admin(&[
-        "enrollment-code",
-        "--store-id",
-        &shop.store_id,
-        "--terminal-name",
-        name,
-    ])["code"]
-        .as_str()
-        .expect("code")
-        .to_string()
+    server.enrollment_code(&shop.store_id, name)
 }
 
 #[test]
 fn a_new_till_is_set_up_from_another_tills_export_and_sells() {
     let dir = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start_with(
-        &[
-            "--data-dir".into(),
-            dir.path().join("server").display().to_string(),
-        ],
-        &[],
-        "127.0.0.1:0",
-        &dir.path().join("server.log"),
-    );
+    let server = ServerProcess::on_sqlite(dir.path());
     let shop = Shop::create(&server, "Toko Ekspor", "EX1");
     let mut first = enrolled_till(&server, dir.path(), &shop, "K1");
     start_sync(&mut first);

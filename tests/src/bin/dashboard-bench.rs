@@ -32,15 +32,9 @@ fn main() {
         owner,
     ));
     let store = made["store_id"].as_str().expect("store").to_string();
-    let code = server.admin(&[
-        "enrollment-code",
-        "--store-id",
-        &store,
-        "--terminal-name",
-        "Kasir",
-    ]);
+    let code = server.enrollment_code(&store, "Kasir");
     let mut till = TerminalProcess::spawn(&dir.path().join("till.db"), "T1");
-    till.cmd(json!({"cmd": "enrol", "server": base, "code": code["code"], "demo": true}))
+    till.cmd(json!({"cmd": "enrol", "server": base, "code": code, "demo": true}))
         .expect("enrol");
     till.cmd(json!({"cmd": "start_shift"})).expect("shift");
     let status = till.cmd(json!({"cmd": "status"})).expect("status");

@@ -70,16 +70,7 @@ impl Shop {
     }
 
     fn code(&self, name: &str) -> String {
-        self.server.admin(&[
-            "enrollment-code",
-            "--store-id",
-            &self.store_id,
-            "--terminal-name",
-            name,
-        ])["code"]
-            .as_str()
-            .expect("code")
-            .to_string()
+        self.server.enrollment_code(&self.store_id, name)
     }
 
     /// A till enrolled by pos-core's client and syncing (the first one creates the documents
