@@ -110,6 +110,14 @@ pub fn manage_store(who: &Principal, store: &StoreRow) -> Result<()> {
     Ok(())
 }
 
+/// The store's payment gateway (keys that move the shop's money): the tenant's owners only.
+pub fn payment_gateway(who: &Principal, store: &StoreRow) -> Result<()> {
+    manage_store(who, store)?;
+    owner_tenant(who)
+        .map(|_| ())
+        .ok_or(Error::Forbidden("only owners set the payment gateway"))
+}
+
 /// The tenant an owner adds a store to; only owners create stores.
 pub fn create_store(who: &Principal) -> Result<&str> {
     owner_tenant(who).ok_or(Error::Forbidden("only owners create stores"))

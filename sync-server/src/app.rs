@@ -45,6 +45,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/terminals/me/heartbeat",
             axum::routing::post(crate::terminal_report::heartbeat),
         )
+        .merge(crate::payments_api::webhooks())
         .nest("/api/v1", crate::api::routes())
         .merge(crate::dashboard::routes(state.clone()))
         .layer(axum::middleware::from_fn(trace))
@@ -144,7 +145,15 @@ pub(crate) async fn metrics(
         pw.total.load(Ordering::Relaxed),
         pw.limited.load(Ordering::Relaxed),
         pw.busy.load(Ordering::Relaxed),
-    ) + &app.services.backups.metrics();
+    ) + &app.services.backups.metrics()
+        + &format!(
+            "# TYPE snapkasir_payment_notifications_forged_total counter\n\
+             snapkasir_payment_notifications_forged_total {}\n",
+            app.services
+                .payments
+                .forged_notifications
+                .load(Ordering::Relaxed)
+        );
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -38,7 +38,7 @@ use crate::storage::{BackupItem, Cell, DynStorage};
 pub mod s3;
 
 /// The tables a backup holds, parents before children (the order a restore writes them).
-pub const TABLES: [&str; 15] = [
+pub const TABLES: [&str; 18] = [
     "tenants",
     "stores",
     "users",
@@ -54,6 +54,9 @@ pub const TABLES: [&str; 15] = [
     "terminal_lan_keys",
     "app_credentials",
     "automerge_chunks",
+    "payment_gateways",
+    "gateway_charges",
+    "gateway_refunds",
 ];
 
 /// Written by the server on its first start (its signing and PIN secrets): a restore replaces

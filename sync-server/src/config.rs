@@ -134,6 +134,16 @@ pub struct Config {
     pub backup_s3_access_key_file: Option<PathBuf>,
     /// A file whose first line is the secret access key; none: `AWS_SECRET_ACCESS_KEY`.
     pub backup_s3_secret_key_file: Option<PathBuf>,
+    /// A key file (32 bytes or more) that seals the stores' payment gateway keys in the
+    /// database ([`crate::payments::secrets`]). None: on the embedded store the server makes
+    /// `payment-secrets.key` in `data_dir`; with PostgreSQL, gateways cannot be set until it is.
+    pub payment_key_file: Option<PathBuf>,
+    /// The Midtrans API address to use instead of Midtrans's own (a proxy; the tests' simulator).
+    pub midtrans_api_url: Option<String>,
+    /// The Xendit API address to use instead of `https://api.xendit.co`.
+    pub xendit_api_url: Option<String>,
+    /// How long a dynamic QRIS code can be paid, seconds (at least 10).
+    pub qris_expiry_secs: u64,
 }
 
 impl Default for Config {
@@ -183,6 +193,12 @@ impl Default for Config {
             backup_s3_region: "us-east-1".into(),
             backup_s3_access_key_file: None,
             backup_s3_secret_key_file: None,
+            payment_key_file: None,
+            midtrans_api_url: None,
+            xendit_api_url: None,
+            // Long enough for a customer to open a banking app and pay; short enough that a
+            // code left on a screen is not paid an hour later.
+            qris_expiry_secs: 5 * 60,
         }
     }
 }
@@ -335,6 +351,16 @@ impl Config {
         if let Some(v) = get("SNAPKASIR_BACKUP_S3_SECRET_KEY_FILE").filter(|v| !v.is_empty()) {
             self.backup_s3_secret_key_file = Some(PathBuf::from(v));
         }
+        if let Some(v) = get("SNAPKASIR_PAYMENT_KEY_FILE").filter(|v| !v.is_empty()) {
+            self.payment_key_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("SNAPKASIR_MIDTRANS_API_URL").filter(|v| !v.is_empty()) {
+            self.midtrans_api_url = Some(v);
+        }
+        if let Some(v) = get("SNAPKASIR_XENDIT_API_URL").filter(|v| !v.is_empty()) {
+            self.xendit_api_url = Some(v);
+        }
+        env_field!("SNAPKASIR_QRIS_EXPIRY_SECS", qris_expiry_secs);
         Ok(())
     }
 }

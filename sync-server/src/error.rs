@@ -66,6 +66,14 @@ pub enum Error {
     /// ([`shared_model::compat`]); the message says which of the two to update.
     #[error("version mismatch: {0}")]
     VersionMismatch(shared_model::compat::Mismatch),
+    /// A payment could not be made, checked or refunded: a stable code, the HTTP status, and
+    /// words safe to show to the cashier (the gateway's own, or what to do).
+    #[error("payment: {message}")]
+    Payment {
+        code: &'static str,
+        status: StatusCode,
+        message: String,
+    },
     /// The store's documents are made by its first terminal, and none has synced them yet.
     #[error("the store has no terminal yet")]
     NoTerminalYet,
@@ -98,6 +106,7 @@ impl Error {
             Error::TooManyConnections(_) => ("too_many_connections", StatusCode::TOO_MANY_REQUESTS),
             Error::Busy => ("busy", StatusCode::SERVICE_UNAVAILABLE),
             Error::NoTerminalYet => ("store_has_no_terminal", StatusCode::CONFLICT),
+            Error::Payment { code, status, .. } => (code, *status),
             Error::VersionMismatch(m @ shared_model::compat::Mismatch::Till { .. }) => {
                 (m.code(), StatusCode::UPGRADE_REQUIRED)
             }
@@ -122,6 +131,7 @@ impl Error {
             Error::BadRequest(m) | Error::Protocol(m) => m.clone(),
             Error::VersionMismatch(m) => m.to_string(),
             Error::Invalid { en, .. } => en.clone(),
+            Error::Payment { message, .. } => message.clone(),
             Error::RateLimited => "too many attempts, retry later".to_string(),
             Error::Busy => "the server is busy checking passwords, retry in a moment".to_string(),
             Error::NoTerminalYet => {

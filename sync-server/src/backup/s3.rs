@@ -158,7 +158,7 @@ fn credential(file: Option<&Path>, var: &str) -> Result<Secret> {
     Ok(Secret::new(value))
 }
 
-/// object_store's HTTP client: reqwest on rustls with the ring provider and the system's roots.
+/// object_store's HTTP client: the server's ([`crate::http_client`]).
 #[derive(Debug)]
 struct RustlsRing;
 
@@ -168,25 +168,9 @@ impl HttpConnector for RustlsRing {
             store: "S3",
             source: e,
         };
-        let mut roots = rustls::RootCertStore::empty();
-        let found = rustls_native_certs::load_native_certs();
-        for cert in found.certs {
-            // A certificate of the system's that rustls cannot use is left out, as browsers do.
-            let _ = roots.add(cert);
-        }
-        let tls = rustls::ClientConfig::builder_with_provider(
-            rustls::crypto::ring::default_provider().into(),
-        )
-        .with_safe_default_protocol_versions()
-        .map_err(|e| generic(e.into()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .connect_timeout(Duration::from_secs(10))
-            .read_timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| generic(e.into()))?;
+        let client =
+            crate::http_client::client(Duration::from_secs(10), Duration::from_secs(60))
+                .map_err(|e| generic(e.to_string().into()))?;
         Ok(HttpClient::new(client))
     }
 }

@@ -46,6 +46,8 @@ pub struct Services {
     pub proxies: Arc<TrustedProxies>,
     /// How the scheduled backups went, for `/readyz` and `/metrics`.
     pub backups: Arc<crate::backup::BackupStatus>,
+    /// Dynamic QRIS: the stores' gateways, charges and their notifications.
+    pub payments: Arc<crate::payments::Payments>,
     /// Ids of sessions as they end (here, or seen in the database): sync connections opened
     /// with their tokens close.
     session_ended: tokio::sync::broadcast::Sender<String>,
@@ -73,9 +75,14 @@ impl Services {
             config.password_checks,
             config.password_check_queue,
         ));
+        let payments = Arc::new(crate::payments::Payments::new(
+            storage.clone(),
+            config.clone(),
+        )?);
         Ok(Self {
             storage,
             config,
+            payments,
             connections: Arc::new(ConnectionRegistry::default()),
             jwt: JwtKey::new(key.as_bytes()),
             limiter: Arc::new(LoginLimiter::default()),

@@ -7,7 +7,8 @@
 //! [`AppStorage`] (credentials of the tenant's other web products), [`ClaimStorage`] (document
 //! claims and live instances), [`DetailReportStorage`] (row-level report reads: voids, stock
 //! movements, product names), [`LanStorage`] (the stores' LAN
-//! roster secrets and the tills' LAN keys), [`ProjectionStorage`] (the rows
+//! roster secrets and the tills' LAN keys), [`PaymentStorage`] (gateway accounts, QRIS charges
+//! and their refunds), [`ProjectionStorage`] (the rows
 //! documents project to), [`ReportStorage`] (reads over those rows), [`SessionStorage`]
 //! (sign-in sessions, disabled users, login attempt counters) and [`StoreDocsStorage`]
 //! (store roots, journals, baselines), [`CatalogStorage`] (the projected catalog's pages),
@@ -44,6 +45,7 @@ mod claims;
 mod detail_reports;
 mod lan;
 pub mod models;
+pub mod payments;
 mod postgres;
 mod private_files;
 mod projections;
@@ -67,6 +69,7 @@ pub use claims::ClaimStorage;
 pub use detail_reports::DetailReportStorage;
 pub use lan::LanStorage;
 pub use models::*;
+pub use payments::PaymentStorage;
 pub use postgres::PgStorage;
 pub use projections::ProjectionStorage;
 pub use reports::ReportStorage;
@@ -88,6 +91,7 @@ pub trait Storage:
     + AppStorage
     + ClaimStorage
     + LanStorage
+    + PaymentStorage
     + ProjectionStorage
     + ReportStorage
     + DetailReportStorage
@@ -112,7 +116,7 @@ pub trait Storage:
 pub mod prelude {
     pub use super::{
         AccountStorage, AppStorage, BackupStorage, CatalogStorage, ChunkStorage, ClaimStorage,
-        DetailReportStorage, LanStorage, ProjectionStorage, ReportStorage, SessionStorage, Storage,
+        DetailReportStorage, LanStorage, PaymentStorage, ProjectionStorage, ReportStorage, SessionStorage, Storage,
         StoreDocsStorage,
     };
 }

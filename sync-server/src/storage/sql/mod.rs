@@ -14,6 +14,7 @@ mod chunks;
 mod claims;
 mod detail_reports;
 mod lan;
+mod payments;
 mod projections;
 mod reports;
 mod sessions;
