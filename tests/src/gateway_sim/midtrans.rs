@@ -5,7 +5,9 @@
 //! Shapes follow docs.midtrans.com (reference/qris, reference/direct-refund-transaction,
 //! docs/https-notification-webhooks, reference/code-statuses, docs/transaction-status-cycle).
 //! Errors answer with the HTTP status equal to the body's `status_code` (401, 404, 406, 412,
-//! ...); successes answer HTTP 200 whatever the body's status_code (201 for a pending charge).
+//! ...); successes answer HTTP 200 whatever the body's status_code (201 for a pending charge,
+//! 407 for the status of an expired one). Midtrans' own libraries judge a response by the
+//! body's status_code, not the HTTP status (go-midtrans issues #49 and #54): a client should too.
 
 use anyhow::anyhow;
 use axum::body::Bytes;

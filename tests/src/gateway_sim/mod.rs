@@ -15,6 +15,8 @@ mod wire;
 mod xendit;
 mod xendit_qr;
 
+#[cfg(test)]
+mod tests;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;

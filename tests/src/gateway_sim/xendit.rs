@@ -1,6 +1,6 @@
 //! The simulator's Xendit QR Codes API (`api-version: 2022-07-31`): create and get a QR code,
-//! list its payments, the test-mode simulated payment, refunds of a QR payment, and the
-//! `qr.payment` / `qr.refund` callbacks with the `x-callback-token` header.
+//! list its payments, the test-mode simulated payment and refunds of a QR payment, each paid or
+//! refunded one called back with the `x-callback-token` header (see `xendit_qr`).
 //!
 //! Shapes follow Xendit's QR Codes API reference and docs.xendit.co/qr-codes/test-scenarios
 //! (test-mode amounts 10100-10102 on create, 10300-10305 on refund). A request without
