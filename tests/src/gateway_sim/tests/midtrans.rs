@@ -1,7 +1,5 @@
 //! The simulated Midtrans, driven as SnapKasir's Midtrans client drives the sandbox.
 
-use std::time::Duration;
-
 use serde_json::json;
 
 use super::*;
