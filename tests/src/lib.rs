@@ -9,6 +9,7 @@ pub mod auth;
 pub mod browser;
 pub mod dpkg;
 pub mod gate;
+pub mod gateway_sim;
 pub mod lan_attacks;
 pub mod processes;
 pub mod proxy;
