@@ -39,11 +39,18 @@ pub enum PaymentMethod {
 }
 
 impl PaymentMethod {
-    /// A stable key for reports: `cash`, `qris`, `card`, `ewallet:ovo`, `other:voucher`.
+    /// A stable key for reports: `cash`, `qris` (the store's static QRIS, confirmed by the
+    /// cashier), `qris_dynamic` (a code made by the store's gateway, confirmed by it), `card`,
+    /// `ewallet:ovo`, `other:voucher`.
     pub fn key(&self) -> String {
         match self {
             PaymentMethod::Cash => "cash".into(),
-            PaymentMethod::Qris { .. } => "qris".into(),
+            PaymentMethod::Qris {
+                mode: QrisMode::Static,
+            } => "qris".into(),
+            PaymentMethod::Qris {
+                mode: QrisMode::Dynamic,
+            } => "qris_dynamic".into(),
             PaymentMethod::Card => "card".into(),
             PaymentMethod::EWallet { provider } => format!("ewallet:{}", provider.to_lowercase()),
             PaymentMethod::Other { name } => format!("other:{}", name.to_lowercase()),

@@ -15,12 +15,13 @@ pub fn client(connect: Duration, read: Duration) -> Result<reqwest::Client> {
         // A certificate of the system's that rustls cannot use is left out, as browsers do.
         let _ = roots.add(cert);
     }
-    let tls =
-        rustls::ClientConfig::builder_with_provider(rustls::crypto::ring::default_provider().into())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| Error::Internal(format!("TLS set-up: {e}")))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+    let tls = rustls::ClientConfig::builder_with_provider(
+        rustls::crypto::ring::default_provider().into(),
+    )
+    .with_safe_default_protocol_versions()
+    .map_err(|e| Error::Internal(format!("TLS set-up: {e}")))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .connect_timeout(connect)

@@ -138,7 +138,12 @@ pub async fn create_charge(
     Ok(Json(
         app.services
             .payments
-            .create_charge(&device.tenant_id, &device.store_id, &device.terminal_id, new)
+            .create_charge(
+                &device.tenant_id,
+                &device.store_id,
+                &device.terminal_id,
+                new,
+            )
             .await?,
     ))
 }
@@ -270,7 +275,10 @@ pub fn routes() -> Router<AppState> {
         .route("/terminal/payments/qris", post(create_charge))
         .route("/terminal/payments/refunds", post(refund))
         .route("/terminal/payments/{payment_id}", get(charge))
-        .route("/terminal/payments/{payment_id}/cancel", post(cancel_charge))
+        .route(
+            "/terminal/payments/{payment_id}/cancel",
+            post(cancel_charge),
+        )
 }
 
 /// The gateways' webhooks, at the root.

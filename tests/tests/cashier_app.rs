@@ -25,11 +25,13 @@ use receipt_printer::PrinterProfile;
 use receipt_printer::test_printer::TestPrinter;
 use serde_json::{Value, json};
 use snapkasir_tests::app_driver::{App, Size};
+use snapkasir_tests::gateway_sim::{GatewaySim, SimConfig};
 use snapkasir_tests::processes::{
     ServerProcess, TerminalProcess, api_token, create_tenant_args, http_client,
 };
 
 const OWNER_EMAIL: &str = "owner@maju.test";
+const MIDTRANS_KEY: &str = "SB-Mid-server-story-7Qx2";
 
 fn temp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!(
@@ -340,7 +342,27 @@ fn cashier_story() {
         dir.join("server").display().to_string(),
     ];
     let server_log = dir.join("server.log");
+    // The store's QRIS gateway is the simulator (Midtrans's API, on loopback).
+    let sim = rt.block_on(GatewaySim::start(SimConfig {
+        midtrans_server_key: MIDTRANS_KEY.into(),
+        xendit_secret_key: "xnd_development_unused".into(),
+        xendit_callback_token: "unused".into(),
+        retry_delay: Duration::from_millis(200),
+        retries: 2,
+    }));
+    let config = dir.join("server.toml");
+    std::fs::write(
+        &config,
+        format!("midtrans_api_url = \"{}\"\n", sim.base_url()),
+    )
+    .expect("server config");
+    let server_db = [
+        server_db,
+        vec!["--config".to_string(), config.display().to_string()],
+    ]
+    .concat();
     let server = ServerProcess::start_with(&server_db, &[], "127.0.0.1:0", &server_log);
+    sim.set_midtrans_notification_url(&format!("{}/webhooks/midtrans", server.url()));
     let made = server.admin(&create_tenant_args(
         "Toko Maju",
         "MAJU",
@@ -348,6 +370,30 @@ fn cashier_story() {
         OWNER_EMAIL,
     ));
     let store_id = made["store_id"].as_str().expect("store id").to_string();
+    rt.block_on(async {
+        let owner = api_token(
+            &http_client(),
+            &server.url(),
+            OWNER_EMAIL,
+            "rahasia-panjang-1",
+        )
+        .await;
+        let r = http_client()
+            .put(format!(
+                "{}/api/v1/stores/{store_id}/payment-gateway",
+                server.url()
+            ))
+            .bearer_auth(owner)
+            .json(&json!({"provider": "midtrans", "server_key": MIDTRANS_KEY}))
+            .send()
+            .await
+            .expect("set the gateway");
+        assert_eq!(
+            r.status().as_u16(),
+            200,
+            "the owner sets the store's gateway"
+        );
+    });
     let code_for = |server: &ServerProcess, name: &str| server.enrollment_code(&store_id, name);
     let seed_db = dir.join("seed.db");
     {
@@ -616,9 +662,72 @@ fn cashier_story() {
     app.click("new-sale");
     app.wait_for("search-input");
 
-    // Both sales reach the server: the till marks them "on server", the server's export has them.
+    // Sale 3: dynamic QRIS. The code is made for the amount and counts down; the first one
+    // expires (said in words), the second is paid at the gateway and the till turns to the
+    // paid screen by itself.
+    scan_to(&mut app, &b_ean, 1);
+    let total3 = rupiah(&app.text("cart-total"));
+    app.click("pay-button");
+    wait_due(&mut app);
+    app.click("method-qris");
+    let make = app.wait_for("qris-start");
+    assert!(
+        app.text_of(&make).contains(&grouped(total3)),
+        "the code is made for the total"
+    );
+    app.click("qris-start");
+    app.wait_for("qris-dynamic-image");
+    let first = app
+        .attr("qris-dynamic", "data-payment")
+        .expect("the payment id");
+    assert_eq!(rupiah(&app.text("qris-amount")), total3);
+    assert!(
+        app.text("qris-countdown").contains("4:5"),
+        "a countdown from 5 minutes"
+    );
+    let mut problems = Vec::new();
+    look_both(&mut app, "story-qris-dynamic", &mut problems);
+    rt.block_on(sim.expire(&first)).expect("the code expires");
+    app.poll("the expiry in words", Duration::from_secs(10), |x| {
+        x.find_css("[data-testid=\"qris-ended\"]").map(|_| ())
+    });
+    assert!(app.text("qris-ended").contains("kedaluwarsa"));
+    look_both(&mut app, "story-qris-expired", &mut problems);
+    app.click("qris-start");
+    app.poll("a new code", Duration::from_secs(10), |x| {
+        x.attr("qris-dynamic", "data-payment")
+            .filter(|id| *id != first)
+    });
+    let second = app
+        .attr("qris-dynamic", "data-payment")
+        .expect("the payment id");
+    rt.block_on(sim.pay(&second)).expect("the customer pays");
+    let receipt3 = paid_receipt(&mut app);
+    wait_preview(&mut app);
+    app.screenshot("paid-qris");
+    assert!(problems.is_empty(), "layout problems: {problems:#?}");
+    let jobs = printer.wait_for_printed(4, Duration::from_secs(20));
+    let printed3 = jobs
+        .iter()
+        .map(|j| j.printout.text())
+        .find(|t| t.contains(&receipt3))
+        .expect("sale 3's receipt printed");
+    let reference = sim
+        .deliveries()
+        .into_iter()
+        .find(|d| d.id == second && d.status == "settlement")
+        .and_then(|d| d.body["transaction_id"].as_str().map(str::to_string))
+        .expect("the settlement notification");
+    assert!(
+        printed3.contains("QRIS") && printed3.contains(&reference[..8]),
+        "the receipt shows the QRIS payment and its reference {reference}:\n{printed3}"
+    );
+    app.click("new-sale");
+    app.wait_for("search-input");
+
+    // All three sales reach the server: the till marks them "on server", the server's export has them.
     app.click("sales-button");
-    for r in [&receipt1, &receipt2] {
+    for r in [&receipt1, &receipt2, &receipt3] {
         let css =
             format!("[data-testid=\"sale-row\"][data-receipt=\"{r}\"][data-on-server=\"true\"]");
         app.poll(
@@ -638,6 +747,11 @@ fn cashier_story() {
         held.get(&receipt2),
         Some(&1),
         "the server has sale 2 once: {held:?}"
+    );
+    assert_eq!(
+        held.get(&receipt3),
+        Some(&1),
+        "the server has sale 3 once: {held:?}"
     );
     app.press(Key::Escape);
     app.wait_gone("sale-row");

@@ -667,7 +667,7 @@ fn dashboard_equals_projections_equals_the_tills_journals() {
     for (method, amount) in &from_tills.by_method {
         let label = match method.as_str() {
             "cash" => "Cash",
-            "qris" => "QRIS",
+            "qris" => "Static QRIS",
             other => panic!("no label for {other}"),
         };
         assert_eq!(rupiah(&row_of(&rows, label)[2]), *amount, "{rows:?}");

@@ -33,6 +33,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(5, "0005_baseline_included.sql"),
     migration!(6, "0006_legacy_print_jobs.sql"),
     migration!(7, "0007_app.sql"),
+    migration!(8, "0008_gateway_payments.sql"),
 ];
 
 /// How long a writer waits for another connection's lock before giving up.

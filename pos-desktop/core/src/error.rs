@@ -94,6 +94,12 @@ pub enum CoreError {
     ServerUnreachable(String),
     #[error("the sync server's certificate is not trusted: {0}")]
     Tls(String),
+    /// The store has no payment gateway (or the server no payment key): static QRIS only.
+    #[error("the store has no payment gateway")]
+    NoGateway,
+    /// The payment gateway (through the server) refused or failed; its words.
+    #[error("payment gateway: {0}")]
+    Gateway(String),
     /// The server refused this till's document schema: `outdated` says which side to update,
     /// `detail` is the server's words.
     #[error("{detail}")]
@@ -144,6 +150,8 @@ impl CoreError {
             CoreError::EnrolmentRateLimited => "enrolment_rate_limited",
             CoreError::ServerUnreachable(_) => "server_unreachable",
             CoreError::Tls(_) => "tls",
+            CoreError::NoGateway => "no_gateway",
+            CoreError::Gateway(_) => "gateway_failed",
             CoreError::VersionMismatch { outdated, .. } => outdated.code(),
         }
     }
@@ -188,7 +196,9 @@ impl CoreError {
                 json!({ "cart": cart, "terminal": terminal })
             }
             CoreError::SequenceExhausted(date) => json!({ "business_date": date }),
-            CoreError::Csv(detail) | CoreError::Invalid(detail) => json!({ "detail": detail }),
+            CoreError::Csv(detail) | CoreError::Invalid(detail) | CoreError::Gateway(detail) => {
+                json!({ "detail": detail })
+            }
             CoreError::PrintJobState {
                 job_id,
                 action,
@@ -208,6 +218,7 @@ impl CoreError {
             | CoreError::EnrolmentRateLimited
             | CoreError::ServerUnreachable(_)
             | CoreError::Tls(_)
+            | CoreError::NoGateway
             | CoreError::VersionMismatch { .. } => json!({}),
         };
         match params {

@@ -20,6 +20,7 @@ pub mod demo;
 pub mod docs;
 pub mod enrolment;
 pub mod error;
+pub mod gateway_payments;
 mod outbox;
 pub mod parked;
 pub mod print_queue;

@@ -8,7 +8,7 @@ use shared_model::cart::Cart;
 use shared_model::codec::{BusinessDate, Timestamp};
 use shared_model::documents::{CatalogDoc, JournalDoc};
 use shared_model::ids::{LineId, RefundId, SaleId, UserId, VoidId};
-use shared_model::money::Quantity;
+use shared_model::money::{Money, Quantity};
 use shared_model::payment::Tender;
 use shared_model::pricing::{PricedCart, PricingPolicy, price_cart};
 use shared_model::promotion::Promotion;
@@ -300,6 +300,25 @@ impl Terminal {
             }
         }
         Ok(out)
+    }
+
+    /// What refunding `lines` of `sale_id` comes to, as [`Terminal::refund`] would count it.
+    pub fn refund_total(&self, sale_id: SaleId, lines: &[(LineId, Quantity)]) -> CoreResult<Money> {
+        let sale = self.sale(sale_id)?;
+        let earlier = self.refunds_of(sale_id)?;
+        let probe = RefundContext {
+            id: RefundId::new(),
+            receipt_no: sale.receipt_no.clone(),
+            created_at: Timestamp::now(),
+            cashier_id: sale.cashier_id,
+            authorized_by: None,
+            shift_id: None,
+            cash_unit: None,
+            reason: String::new(),
+        };
+        // Paid in cash of the sale's whole total, which no refund of it exceeds.
+        let refund = build_refund(&sale, &earlier, lines, &[Tender::cash(sale.total())], probe)?;
+        Ok(refund.total)
     }
 
     /// Refunds (part of) a sale, offline too: never more than this terminal knows is left; an

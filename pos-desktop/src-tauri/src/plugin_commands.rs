@@ -39,7 +39,17 @@ pub const PLUGIN_COMMANDS: &[(&str, &[&str])] = &[
             "day_sales",
         ],
     ),
-    ("payment", &["due", "pay"]),
+    (
+        "payment",
+        &[
+            "due",
+            "pay",
+            "qris_start",
+            "qris_cancel",
+            "late_payments",
+            "resolve_late",
+        ],
+    ),
     (
         "printing",
         &[

@@ -297,25 +297,27 @@ export async function openPayment(): Promise<void> {
   view.value = "pay";
 }
 
-/** Pays; asks for a supervisor when the cart or the shell says one is needed. */
-export async function pay(tenders: Tender[], start: number): Promise<void> {
+/** Pays; asks for a supervisor when the cart or the shell says one is needed.
+ * `gatewayPayment`: a paid dynamic QRIS charge that pays its part (see `payment.pay`). */
+export async function pay(tenders: Tender[], start: number, gatewayPayment: string | null = null): Promise<void> {
   // The cart shows why a supervisor is needed (a banner); the PIN is asked at payment, the one
   // command that takes an approval.
   const reason = cartView.value?.supervisor_reason;
+  const go = (a: Approval | null, at: number) => payWith(tenders, a, at, gatewayPayment);
   if (reason) {
-    askSupervisor(reason, (a) => payWith(tenders, a, start));
+    askSupervisor(reason, (a) => go(a, start));
     return;
   }
-  await payWith(tenders, null, start);
+  await go(null, start);
 }
 
 function askSupervisor(reason: SupervisorReason | null, approve: (a: Approval) => Promise<void>): void {
   overlay.value = { kind: "supervisor", reason, approve };
 }
 
-async function payWith(tenders: Tender[], given: Approval | null, start: number) {
+async function payWith(tenders: Tender[], given: Approval | null, start: number, gatewayPayment: string | null) {
   try {
-    const paid = await payment.pay(tenders, given);
+    const paid = await payment.pay(tenders, given, gatewayPayment);
     batch(() => {
       lastPaid.value = paid;
       overlay.value = null;
@@ -337,13 +339,13 @@ async function payWith(tenders: Tender[], given: Approval | null, start: number)
     const refused = ["wrong_pin", "user_locked", "not_authorized"].includes(err.code);
     if (given && refused) {
       // The approval was refused (wrong PIN, not a supervisor): ask again.
-      askSupervisor(cartView.value?.supervisor_reason ?? null, (a) => payWith(tenders, a, performance.now()));
+      askSupervisor(cartView.value?.supervisor_reason ?? null, (a) => payWith(tenders, a, performance.now(), gatewayPayment));
       showToast(errorText(err), "error");
       return;
     }
     if (err.code === "supervisor_required") {
       const r = typeof err.params.kind === "string" ? (err.params as unknown as SupervisorReason) : null;
-      askSupervisor(r, (a) => payWith(tenders, a, performance.now()));
+      askSupervisor(r, (a) => payWith(tenders, a, performance.now(), gatewayPayment));
       if (given) showToast(errorText(err), "error");
       return;
     }

@@ -15,6 +15,9 @@ const status: AppStatus = {
 };
 const tax = { class: "standard", name: "PPN 12%", rate_percent: "12", base_numerator: 11, base_denominator: 12 };
 let qty = 0;
+/** The store's gateway as the shell answers `qris_start`: a code, or `no_gateway`. */
+let gateway: "yes" | "none" = "yes";
+let late: Record<string, unknown>[] = [];
 let cartDiscount: { Percent: string } | null = null;
 
 function cartView(): CartView {
@@ -58,6 +61,17 @@ function shell(cmd: string, args: Record<string, unknown>): unknown {
       if (cartDiscount && (args.approval as { pin: string }).pin !== "9999") throw { code: "wrong_pin", message_key: "error.wrong_pin", params: { attempts_left: 2 } };
       qty = 0;
       cartDiscount = null; return { sale_id: "s1", receipt_no: "TU-T1-261202-0001", total: "14000", change: "6000", paid_ms: 0.5 };
+    case "plugin:payment|qris_start":
+      if (gateway === "none") throw { code: "no_gateway", message_key: "error.no_gateway", params: {} };
+      return { payment_id: "pay-1", amount: args.amount, provider: "midtrans", status: "pending", qr_string: "00020101021226QRIS-DYNAMIC6304ABCD", expires_at: Date.now() + 299_000, reference: null, abandoned: false, sale_id: null };
+    case "plugin:payment|qris_cancel":
+      return { payment_id: args.paymentId, amount: "7000", provider: "midtrans", status: "cancelled", qr_string: "", expires_at: 0, reference: null, abandoned: true, sale_id: null };
+    case "plugin:payment|late_payments": return late;
+    case "plugin:payment|resolve_late": {
+      const done = late.find((l) => l.payment_id === args.paymentId);
+      late = late.filter((l) => l !== done);
+      return done;
+    }
     case "plugin:printing|receipt_preview": return "iVBORw0KGgo=";
     case "plugin:export|destinations": return [
       { path: "/media/kasir/FLASH DISK", label: "FLASH DISK", removable: true },
@@ -226,6 +240,7 @@ describe("cashier app against a mocked shell", () => {
     expect(calls.find((c) => c.cmd === "plugin:payment|pay")!.args).toEqual({
       tenders: [{ method: "Cash", amount: "20000", reference: null }],
       approval: null,
+      gatewayPayment: null,
     });
     expect(paid.querySelector('[data-testid="change-amount"]')!.textContent).toBe("Rp 6.000");
     expect(paid.textContent).toContain("Nota TU-T1-261202-0001");
@@ -303,6 +318,74 @@ describe("cashier app against a mocked shell", () => {
     expect(runs.at(-1)).toEqual({ dir: "/media/kasir/FLASH DISK", approval: { userId: "u2", pin: "9999" } });
     $("export-close")!.click();
     await until(() => !$("export-dialog"), "the dialog closed");
+  });
+
+  it("pays by dynamic QRIS: the code for the amount with its countdown, paid when the shell says so", { timeout: 20_000 }, async () => {
+    const input = $("search-input") as HTMLInputElement;
+    input.focus();
+    for (const c of "8886008101053") typeChar(c);
+    key("Enter");
+    await until(() => $("cart-line"), "a cart line");
+    key("F12", window);
+    await until(() => $("method-qris"), "the payment screen");
+    $("method-qris")!.click();
+    const make = await until(() => $("qris-start"), "the make-a-code button");
+    expect(make.textContent).toContain("Rp 3.500");
+    expect($("pay-confirm")).toBeNull();
+    make.click();
+    const img = await until(() => $("qris-dynamic-image"), "the dynamic code");
+    expect(img.dataset.payload).toBe("00020101021226QRIS-DYNAMIC6304ABCD");
+    expect(calls.find((c) => c.cmd === "plugin:payment|qris_start")!.args).toEqual({ amount: "3500" });
+    expect($("qris-amount")!.textContent).toBe("Rp 3.500");
+    expect($("qris-countdown")!.textContent).toMatch(/berlaku 4:5\d/);
+    const before = calls.filter((c) => c.cmd === "plugin:payment|pay").length;
+    await emit("payment://qris", { payment_id: "pay-other", amount: "3500", provider: "midtrans", status: "paid", qr_string: "", expires_at: 0, reference: "x", abandoned: false, sale_id: null });
+    await tick();
+    expect($("paid-screen")).toBeNull();
+    await emit("payment://qris", { payment_id: "pay-1", amount: "3500", provider: "midtrans", status: "paid", qr_string: "", expires_at: 0, reference: "tx-1", abandoned: false, sale_id: null });
+    await until(() => $("paid-screen"), "the paid screen");
+    const pays = calls.filter((c) => c.cmd === "plugin:payment|pay");
+    expect(pays.length).toBe(before + 1);
+    expect(pays.at(-1)!.args).toEqual({ tenders: [], approval: null, gatewayPayment: "pay-1" });
+    await until(() => $("receipt-preview"), "the receipt preview");
+    key("Enter", window);
+    await until(() => $("search-input"), "the selling screen again");
+  });
+
+  it("shows an expired code in words and falls back to the static QRIS without a gateway", { timeout: 20_000 }, async () => {
+    const input = $("search-input") as HTMLInputElement;
+    input.focus();
+    for (const c of "8886008101053") typeChar(c);
+    key("Enter");
+    await until(() => $("cart-line"), "a cart line");
+    (await until(() => $("pay-button"), "the pay button")).click();
+    await until(() => $("method-qris"), "the payment screen");
+    $("method-qris")!.click();
+    (await until(() => $("qris-start"), "the make-a-code button")).click();
+    await until(() => $("qris-dynamic-image"), "the dynamic code");
+    await emit("payment://qris", { payment_id: "pay-1", amount: "3500", provider: "midtrans", status: "expired", qr_string: "", expires_at: 0, reference: null, abandoned: false, sale_id: null });
+    const ended = await until(() => $("qris-ended"), "the expired code");
+    expect(ended.textContent).toContain("kedaluwarsa");
+    gateway = "none";
+    $("qris-start")!.click();
+    const why = await until(() => $("qris-static-why"), "the static QRIS");
+    expect(why.textContent).toContain("QRIS statis");
+    expect($("pay-confirm")).not.toBeNull();
+    expect($("tender-reference")).not.toBeNull();
+    gateway = "yes";
+    key("Escape", window);
+    await until(() => $("search-input"), "the selling screen again");
+  });
+
+  it("lists a QRIS payment that arrived after it was cancelled until it is refunded", { timeout: 20_000 }, async () => {
+    late = [{ payment_id: "pay-late", amount: "27500", provider: "xendit", status: "paid", qr_string: "", expires_at: 0, reference: "qrpy_8c1e", abandoned: true, sale_id: null }];
+    await emit("sync://status", { server: { online: true, last_sync: null, waiting_documents: 0, waiting_sales: 0, clock_skew_ms: null, warnings: [], last_error: null }, lan: null, enrolled: true });
+    const banner = await until(() => $("late-payments"), "the late payment");
+    expect(banner.textContent).toContain("Rp 27.500");
+    expect(banner.textContent).toContain("qrpy_8c1e");
+    $("late-refund")!.click();
+    await until(() => !$("late-payments"), "the late payment settled");
+    expect(calls.find((c) => c.cmd === "plugin:payment|resolve_late")!.args).toEqual({ paymentId: "pay-late", action: "refund" });
   });
 
   it("switches the language at once and tells the shell", async () => {

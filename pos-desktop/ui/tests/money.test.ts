@@ -69,7 +69,8 @@ describe("payment method names", () => {
     expect(methodText("cash")).toBe("Tunai");
     expect(methodText("ewallet:gopay")).toBe("E-wallet GoPay");
     expect(methodText("ewallet:OVO")).toBe("E-wallet OVO");
-    expect(methodText("qris")).toBe("QRIS");
+    expect(methodText("qris")).toBe("QRIS statis");
+    expect(methodText("qris_dynamic")).toBe("QRIS dinamis");
     expect(methodText("other:voucher")).toBe("voucher");
     expect(methodText("Tunai")).toBe("Tunai");
   });

@@ -168,9 +168,8 @@ impl HttpConnector for RustlsRing {
             store: "S3",
             source: e,
         };
-        let client =
-            crate::http_client::client(Duration::from_secs(10), Duration::from_secs(60))
-                .map_err(|e| generic(e.to_string().into()))?;
+        let client = crate::http_client::client(Duration::from_secs(10), Duration::from_secs(60))
+            .map_err(|e| generic(e.to_string().into()))?;
         Ok(HttpClient::new(client))
     }
 }

@@ -382,6 +382,7 @@ pub fn method_name(page: &Page, key: &str) -> String {
         _ => match key {
             "cash" => page.t("reports.method_cash").into(),
             "qris" => page.t("reports.method_qris").into(),
+            "qris_dynamic" => page.t("reports.method_qris_dynamic").into(),
             "card" => page.t("reports.method_card").into(),
             other => other.into(),
         },

@@ -124,7 +124,9 @@ fn observed(body: &Value) -> Result<Observed, GatewayError> {
         .and_then(Value::as_str)
         .unwrap_or_default();
     let status = status_of(raw).ok_or_else(|| {
-        GatewayError::refused(format!("Midtrans named an unknown transaction status {raw:?}"))
+        GatewayError::refused(format!(
+            "Midtrans named an unknown transaction status {raw:?}"
+        ))
     })?;
     let transaction_id = body
         .get("transaction_id")
@@ -181,7 +183,10 @@ pub async fn refund(
     reason: &str,
 ) -> Result<RefundOutcome, GatewayError> {
     let request = http
-        .post(url(account, &format!("/v2/{order_id}/refund/online/direct")))
+        .post(url(
+            account,
+            &format!("/v2/{order_id}/refund/online/direct"),
+        ))
         .basic_auth(server_key(account)?, Some(""))
         .json(&json!({ "refund_key": refund_key, "amount": amount, "reason": reason }));
     match call(request).await {
@@ -196,7 +201,12 @@ pub async fn refund(
 }
 
 /// The signature Midtrans puts on a notification.
-pub fn signature(order_id: &str, status_code: &str, gross_amount: &str, server_key: &str) -> String {
+pub fn signature(
+    order_id: &str,
+    status_code: &str,
+    gross_amount: &str,
+    server_key: &str,
+) -> String {
     let mut h = Sha512::new();
     h.update(order_id.as_bytes());
     h.update(status_code.as_bytes());
@@ -221,7 +231,9 @@ pub fn verify_notification(body: &Value, server_key: &str) -> Result<Observed, G
     );
     let given = field("signature_key").to_ascii_lowercase();
     if !bool::from(expected.as_bytes().ct_eq(given.as_bytes())) {
-        return Err(GatewayError::refused("the notification's signature_key is wrong"));
+        return Err(GatewayError::refused(
+            "the notification's signature_key is wrong",
+        ));
     }
     observed(body)
 }

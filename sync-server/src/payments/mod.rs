@@ -353,7 +353,11 @@ impl Payments {
     }
 
     pub async fn gateway(&self, store_id: &str) -> Result<Option<GatewayView>> {
-        Ok(self.storage.gateway(store_id).await?.map(|r| gateway_view(&r)))
+        Ok(self
+            .storage
+            .gateway(store_id)
+            .await?
+            .map(|r| gateway_view(&r)))
     }
 
     pub async fn remove_gateway(&self, store_id: &str) -> Result<()> {
@@ -484,9 +488,19 @@ impl Payments {
             }
         };
         self.storage
-            .set_charge_qr(&payment_id, &created.qr_string, &created.gateway_id, now_ms())
+            .set_charge_qr(
+                &payment_id,
+                &created.qr_string,
+                &created.gateway_id,
+                now_ms(),
+            )
             .await?;
-        info!(payment_id, amount, provider = account.provider.as_str(), "QRIS charge made");
+        info!(
+            payment_id,
+            amount,
+            provider = account.provider.as_str(),
+            "QRIS charge made"
+        );
         Ok(view(&self.own_charge(store_id, &payment_id).await?))
     }
 
@@ -678,12 +692,22 @@ impl Payments {
             .ok_or(Error::NotFound("no such order"))?;
         let account = self.account(&row.store_id).await?;
         let key = account.secrets.server_key.as_deref().unwrap_or_default();
-        let seen = midtrans::verify_notification(body, key).map_err(|e| self.forged(order_id, e))?;
+        let seen =
+            midtrans::verify_notification(body, key).map_err(|e| self.forged(order_id, e))?;
         self.apply(row, seen).await.map(|_| ())
     }
 
-    /// A Xendit callback, checked like [`Payments::midtrans_notification`].
-    pub async fn xendit_callback(&self, token: Option<&str>, body: &serde_json::Value) -> Result<()> {
+    /// A Xendit callback, checked like [`Payments::midtrans_notification`]. Events other than a
+    /// QR payment (a refund's completion) change nothing here and are acknowledged, so that
+    /// Xendit does not retry them.
+    pub async fn xendit_callback(
+        &self,
+        token: Option<&str>,
+        body: &serde_json::Value,
+    ) -> Result<()> {
+        if body.get("event").and_then(|e| e.as_str()) != Some("qr.payment") {
+            return Ok(());
+        }
         let reference_id = xendit::callback_reference_id(body)
             .ok_or_else(|| Error::BadRequest("the callback has no data.reference_id".into()))?;
         let row = self
@@ -693,7 +717,11 @@ impl Payments {
             .filter(|c| c.provider == "xendit")
             .ok_or(Error::NotFound("no such reference_id"))?;
         let account = self.account(&row.store_id).await?;
-        let expected = account.secrets.callback_token.as_deref().unwrap_or_default();
+        let expected = account
+            .secrets
+            .callback_token
+            .as_deref()
+            .unwrap_or_default();
         match xendit::verify_callback(body, token, expected)
             .map_err(|e| self.forged(reference_id, e))?
         {
@@ -736,7 +764,9 @@ impl Payments {
             .storage
             .charge_by_reference(store_id, request.reference.trim())
             .await?
-            .ok_or(Error::NotFound("no QRIS payment of this store has that reference"))?;
+            .ok_or(Error::NotFound(
+                "no QRIS payment of this store has that reference",
+            ))?;
         let status = ChargeStatus::parse(&row.status).unwrap_or(ChargeStatus::Failed);
         let left = row.amount - row.refunded_amount;
         if !matches!(status, ChargeStatus::Paid | ChargeStatus::PartiallyRefunded) || amount > left
@@ -766,11 +796,21 @@ impl Payments {
         let reference = row.reference.clone().unwrap_or_default();
         let outcome = match account.provider {
             Provider::Midtrans => {
-                midtrans::refund(&self.http, &account, &row.payment_id, &refund_id, amount, &reason)
-                    .await
+                midtrans::refund(
+                    &self.http,
+                    &account,
+                    &row.payment_id,
+                    &refund_id,
+                    amount,
+                    &reason,
+                )
+                .await
             }
             Provider::Xendit => {
-                xendit::refund(&self.http, &account, &reference, &refund_id, amount, &reason).await
+                xendit::refund(
+                    &self.http, &account, &reference, &refund_id, amount, &reason,
+                )
+                .await
             }
         }
         .map_err(from_gateway)?;

@@ -100,7 +100,9 @@ impl Sealer {
     /// Opens what [`Sealer::seal`] sealed for `store_id`; another key or store is refused.
     pub fn open(&self, store_id: &str, sealed: &[u8]) -> Result<Vec<u8>> {
         if sealed.len() < NONCE {
-            return Err(Error::Internal("sealed gateway secrets are cut short".into()));
+            return Err(Error::Internal(
+                "sealed gateway secrets are cut short".into(),
+            ));
         }
         let (nonce, body) = sealed.split_at(NONCE);
         self.cipher
@@ -131,13 +133,24 @@ mod tests {
         let path = dir.path().join("k");
         let a = Sealer::load(&path, true).unwrap();
         let sealed = a.seal("store-1", b"SB-Mid-server-abc").unwrap();
-        assert!(!sealed.windows(6).any(|w| w == b"server"), "stored in clear");
+        assert!(
+            !sealed.windows(6).any(|w| w == b"server"),
+            "stored in clear"
+        );
         let again = Sealer::load(&path, true).unwrap();
-        assert_eq!(again.open("store-1", &sealed).unwrap(), b"SB-Mid-server-abc");
+        assert_eq!(
+            again.open("store-1", &sealed).unwrap(),
+            b"SB-Mid-server-abc"
+        );
         assert!(again.open("store-2", &sealed).is_err());
         let other = dir.path().join("other");
         std::fs::write(&other, [7u8; 40]).unwrap();
-        assert!(Sealer::load(&other, false).unwrap().open("store-1", &sealed).is_err());
+        assert!(
+            Sealer::load(&other, false)
+                .unwrap()
+                .open("store-1", &sealed)
+                .is_err()
+        );
         std::fs::write(&other, [7u8; 8]).unwrap();
         let short = Sealer::load(&other, false).unwrap_err().to_string();
         assert!(short.contains("needs 32 or more"), "{short}");

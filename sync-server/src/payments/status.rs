@@ -77,9 +77,7 @@ impl ChargeStatus {
             // A failure after money arrived is a gateway's retry of an old word.
             (a, Expired | Cancelled | Denied | Failed) if a.money_arrived() => false,
             // One end does not become another end; only money changes an end.
-            (Expired | Cancelled | Denied | Failed, Expired | Cancelled | Denied | Failed) => {
-                false
-            }
+            (Expired | Cancelled | Denied | Failed, Expired | Cancelled | Denied | Failed) => false,
             (a, b) => rank(b) > rank(a),
         };
         moves.then_some(next)

@@ -95,9 +95,15 @@ fn paid(payment: &Value) -> Option<Observed> {
     }
     Some(Observed {
         status: ChargeStatus::Paid,
-        reference: payment.get("id").and_then(Value::as_str).map(str::to_string),
+        reference: payment
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         amount: payment.get("amount").and_then(whole_rupiah),
-        gateway_id: payment.get("qr_id").and_then(Value::as_str).map(str::to_string),
+        gateway_id: payment
+            .get("qr_id")
+            .and_then(Value::as_str)
+            .map(str::to_string),
     })
 }
 
@@ -142,7 +148,10 @@ pub async fn refund(
     reason: &str,
 ) -> Result<RefundOutcome, GatewayError> {
     let request = http
-        .post(url(account, &format!("/qr_codes/payments/{payment_id}/refunds")))
+        .post(url(
+            account,
+            &format!("/qr_codes/payments/{payment_id}/refunds"),
+        ))
         .basic_auth(secret_key(account)?, Some(""))
         .json(&json!({ "reference_id": reference_id, "amount": amount, "reason": reason }));
     match call(request).await {
@@ -178,7 +187,9 @@ pub fn verify_callback(
 ) -> Result<Option<Observed>, GatewayError> {
     let given = token.unwrap_or_default();
     if expected.is_empty() || !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
-        return Err(GatewayError::refused("the callback's x-callback-token is wrong"));
+        return Err(GatewayError::refused(
+            "the callback's x-callback-token is wrong",
+        ));
     }
     if body.get("event").and_then(Value::as_str) != Some("qr.payment") {
         return Ok(None);

@@ -116,7 +116,7 @@ pub trait Storage:
 pub mod prelude {
     pub use super::{
         AccountStorage, AppStorage, BackupStorage, CatalogStorage, ChunkStorage, ClaimStorage,
-        DetailReportStorage, LanStorage, PaymentStorage, ProjectionStorage, ReportStorage, SessionStorage, Storage,
-        StoreDocsStorage,
+        DetailReportStorage, LanStorage, PaymentStorage, ProjectionStorage, ReportStorage,
+        SessionStorage, Storage, StoreDocsStorage,
     };
 }

@@ -142,7 +142,8 @@ pub fn method_key_label(key: &str) -> String {
     match key.split_once(':') {
         None => match key {
             "cash" => "Tunai".into(),
-            "qris" => "QRIS".into(),
+            "qris" => "QRIS statis".into(),
+            "qris_dynamic" => "QRIS dinamis".into(),
             "card" => "Kartu".into(),
             other => other.into(),
         },

@@ -11,7 +11,9 @@ import type {
   Due,
   ExportDestination,
   ExportSummary,
+  GatewayCharge,
   Language,
+  Money,
   NewPrinter,
   Paid,
   ParkedSummary,
@@ -70,8 +72,15 @@ export const selling = {
 
 export const payment = {
   due: () => call<Due>("payment", "due"),
-  pay: (tenders: Tender[], approval: Approval | null) =>
-    call<Paid>("payment", "pay", { tenders, approval }),
+  /** `gatewayPayment`: a paid dynamic QRIS charge that joins the tenders (its amount and
+   * reference as the server said). */
+  pay: (tenders: Tender[], approval: Approval | null, gatewayPayment: string | null = null) =>
+    call<Paid>("payment", "pay", { tenders, approval, gatewayPayment }),
+  qrisStart: (amount: Money) => call<GatewayCharge>("payment", "qris_start", { amount }),
+  qrisCancel: (paymentId: string) => call<GatewayCharge>("payment", "qris_cancel", { paymentId }),
+  latePayments: () => call<GatewayCharge[]>("payment", "late_payments"),
+  resolveLate: (paymentId: string, action: "refund" | "dismiss") =>
+    call<GatewayCharge>("payment", "resolve_late", { paymentId, action }),
 };
 
 export const printing = {
@@ -103,4 +112,6 @@ export const events = {
   printJob: (f: (j: QueuedJob) => void): Promise<UnlistenFn> =>
     listen<QueuedJob>("print://job", (e) => f(e.payload)),
   salesChanged: (f: () => void): Promise<UnlistenFn> => listen("sales://changed", () => f()),
+  qris: (f: (c: GatewayCharge) => void): Promise<UnlistenFn> =>
+    listen<GatewayCharge>("payment://qris", (e) => f(e.payload)),
 };

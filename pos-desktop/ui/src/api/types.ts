@@ -181,6 +181,21 @@ export interface Due {
   qris_payload: string | null;
 }
 
+/** A dynamic QRIS charge (pos-core's GatewayCharge). */
+export interface GatewayCharge {
+  payment_id: string;
+  amount: Money;
+  provider: string;
+  status: "creating" | "pending" | "paid" | "expired" | "cancelled" | "denied" | "failed" | "partially_refunded" | "refunded";
+  qr_string: string;
+  /** Milliseconds since the epoch. */
+  expires_at: number;
+  reference: string | null;
+  /** The cashier gave up on it before the money arrived. */
+  abandoned: boolean;
+  sale_id: string | null;
+}
+
 export interface Paid {
   sale_id: string;
   receipt_no: string;

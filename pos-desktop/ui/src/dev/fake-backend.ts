@@ -22,6 +22,9 @@ import type {
 const q = new URLSearchParams(location.search);
 const at = q.get("at") ?? "first";
 let lineSeq = 0;
+const qrisCharges = new Map<string, Record<string, any>>();
+let lateDone = false;
+const mode = () => q.get("qris");
 const uid = (p: string) => `${p}-${Math.random().toString(16).slice(2, 10)}`;
 
 const cats: Category[] = [
@@ -242,6 +245,35 @@ function handle(cmd: string, a: Record<string, any>): unknown {
       const cash = String(Math.round(D(total) / 100) * 100);
       return { total, cash_total: cash, quick_amounts: ["50000", "100000"].filter((x) => D(x) > D(cash)), qris_payload: "00020101021126570011ID.DANA.WWW011893600915302259148102090225914810303UMI51440014ID.CO.QRIS.WWW0215ID10200176114730303UMI5204581253033605802ID5912TOKO MAJU JAYA6007JAKARTA61051234062070703A016304ABCD" };
     }
+    case "payment.qris_start": {
+      // `?qris=paid` pays the code after 1.5 s, `?qris=expire` makes it expire in 3 s.
+      const mode = q.get("qris");
+      const charge = {
+        payment_id: uid("pay"),
+        amount: String(a.amount),
+        provider: "midtrans",
+        status: "pending",
+        qr_string: "00020101021226620014COM.GO-JEK.WWW01189360091430000000000215ID1020000000000303UMI51440014ID.CO.QRIS.WWW0215ID10200000000000303UMI5204581253033605802ID5913TOKO MAJU JAYA6007JAKARTA6304ABCD",
+        expires_at: Date.now() + (mode === "expire" ? 3000 : 5 * 60 * 1000),
+        reference: null,
+        abandoned: false,
+        sale_id: null,
+      };
+      qrisCharges.set(charge.payment_id, charge);
+      if (mode === "paid") setTimeout(() => void emit("payment://qris", Object.assign(charge, { status: "paid", reference: "tx-7f3k" })), 1500);
+      return { ...charge };
+    }
+    case "payment.qris_cancel": {
+      const c = qrisCharges.get(a.paymentId);
+      if (!c) throw err("not_found", { what: "QRIS payment", id: a.paymentId });
+      if (c.status === "pending") Object.assign(c, { status: mode() === "expire" ? "expired" : "cancelled", abandoned: true });
+      return { ...c };
+    }
+    case "payment.late_payments":
+      return q.get("late") === "1" && !lateDone ? [{ payment_id: "pay-late", amount: "27500", provider: "xendit", status: "paid", qr_string: "", expires_at: 0, reference: "qrpy_8c1e", abandoned: true, sale_id: null }] : [];
+    case "payment.resolve_late":
+      lateDone = true;
+      return { payment_id: a.paymentId, amount: "27500", provider: "xendit", status: "paid", qr_string: "", expires_at: 0, reference: "qrpy_8c1e", abandoned: true, sale_id: null };
     case "payment.pay": {
       const total = D(priced()?.totals.tax.gross ?? "0");
       const tenders = a.tenders as Tender[];

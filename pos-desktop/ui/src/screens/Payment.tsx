@@ -1,15 +1,18 @@
-//! Payment: cash (quick amounts, "Uang pas", change shown large), static QRIS (the store's
-//! payload as a QR image), card (EDC approval code), e-wallet (provider and reference), and a
-//! split across methods (the tender list and what is left).
+//! Payment: cash (quick amounts, "Uang pas", change shown large), QRIS (dynamic through the
+//! store's gateway on an enrolled till, `QrisDynamic`; static otherwise or offline: the store's
+//! payload as a QR image, confirmed by the cashier with an optional reference), card (EDC
+//! approval code), e-wallet (provider and reference), and a split across methods (the tender
+//! list and what is left).
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { payment } from "../api";
-import type { Due, PaymentMethod, Tender } from "../api/types";
+import type { Due, GatewayCharge, PaymentMethod, Tender } from "../api/types";
 import { Btn, QrImage } from "../components";
 import { useKeys } from "../keyboard";
 import { lang, t } from "../i18n";
 import { decOf, decStr, formatMoney, formatQty, parseTypedAmount, type Dec } from "../money";
-import { attempt, cartView, currency, pay, showToast, store, view } from "../state";
+import { attempt, cartView, currency, pay, showToast, store, syncView, view } from "../state";
+import { QrisDynamic } from "./QrisDynamic";
 import { unitSymbol } from "./Selling";
 import { quickAmounts, summarize } from "../tenders";
 import { methodText, PROVIDERS } from "./SalesList";
@@ -21,6 +24,9 @@ interface Entry {
   amount: Dec;
   reference: string;
   provider: string;
+  /** A paid dynamic QRIS charge: the shell adds its tender (amount and reference as the
+   * server said). */
+  gateway?: string;
 }
 
 function toTender(e: Entry): Tender {
@@ -28,7 +34,7 @@ function toTender(e: Entry): Tender {
     e.method === "cash"
       ? "Cash"
       : e.method === "qris"
-        ? { Qris: { mode: "Static" } }
+        ? { Qris: { mode: e.gateway ? "Dynamic" : "Static" } }
         : e.method === "card"
           ? "Card"
           : { EWallet: { provider: e.provider } };
@@ -37,7 +43,14 @@ function toTender(e: Entry): Tender {
 }
 
 function methodKey(e: Entry): string {
+  if (e.method === "qris" && e.gateway) return "qris_dynamic";
   return e.method === "ewallet" ? `ewallet:${e.provider}` : e.method;
+}
+
+/** The tenders to send and the dynamic QRIS charge among them (the shell adds its tender). */
+function split(all: Entry[]): [Tender[], string | null] {
+  const gateway = all.find((e) => e.gateway)?.gateway ?? null;
+  return [all.filter((e) => !e.gateway).map(toTender), gateway];
 }
 
 /** What is being paid for, read-only. */
@@ -66,6 +79,10 @@ export function Payment() {
   const [reference, setReference] = useState("");
   const [provider, setProvider] = useState(PROVIDERS[0]);
   const [busy, setBusy] = useState(false);
+  const enrolled = syncView.value?.enrolled === true;
+  const [qrisMode, setQrisMode] = useState<"dynamic" | "static">(enrolled ? "dynamic" : "static");
+  const [staticWhy, setStaticWhy] = useState<string | null>(null);
+  const dynamic = method === "qris" && qrisMode === "dynamic" && !tenders.some((e) => e.gateway);
   const amountRef = useRef<HTMLInputElement>(null);
   const cur = currency.value;
 
@@ -131,8 +148,27 @@ export function Payment() {
       return showToast(t("pay.need_approval"), "error");
     }
     setBusy(true);
-    await pay(all.map(toTender), start);
+    const [sent, gateway] = split(all);
+    await pay(sent, start, gateway);
     setBusy(false);
+  };
+
+  /** A dynamic QRIS charge was paid: the sale completes when nothing else is due, otherwise
+   * it joins the tender list and the rest is paid another way. */
+  const qrisPaid = async (c: GatewayCharge) => {
+    const entry: Entry = { method: "qris", amount: decOf(c.amount), reference: c.reference ?? "", provider: "", gateway: c.payment_id };
+    const all = [...tenders, entry];
+    const s = summarize(total, all.map((e) => ({ cash: e.method === "cash", amount: e.amount })), unit, cashTotal);
+    if (s.complete && !busy) {
+      setBusy(true);
+      const [sent, gateway] = split(all);
+      await pay(sent, performance.now(), gateway);
+      setBusy(false);
+      return;
+    }
+    setTenders(all);
+    setMethod("cash");
+    setAmountText("");
   };
 
   const pickMethod = (m: Method) => {
@@ -144,8 +180,8 @@ export function Payment() {
   useKeys(
     {
       Escape: back,
-      F12: () => void confirm(),
-      Enter: () => void confirm(),
+      F12: () => void (dynamic || confirm()),
+      Enter: () => void (dynamic || confirm()),
     },
   );
 
@@ -193,9 +229,11 @@ export function Payment() {
                   <span>{methodText(methodKey(e))}</span>
                   {e.reference && <span class="muted">{e.reference}</span>}
                   <span class="num">{formatMoney(e.amount, cur)}</span>
-                  <Btn kind="ghost" onClick={() => setTenders(tenders.filter((_, j) => j !== i))}>
-                    {t("pay.remove_tender")}
-                  </Btn>
+                  {!e.gateway && (
+                    <Btn kind="ghost" onClick={() => setTenders(tenders.filter((_, j) => j !== i))}>
+                      {t("pay.remove_tender")}
+                    </Btn>
+                  )}
                 </li>
               ))}
             </ul>
@@ -210,10 +248,36 @@ export function Payment() {
       </section>
 
       <section class="pay-right">
-        {method === "qris" && (
+        {method === "qris" && enrolled && (
+          <div class="providers" role="group" aria-label={t("pay.qris")}>
+            <Btn testid="qris-mode-dynamic" kind={qrisMode === "dynamic" ? "primary" : "secondary"} onClick={() => setQrisMode("dynamic")}>
+              {t("qris.dynamic")}
+            </Btn>
+            <Btn testid="qris-mode-static" kind={qrisMode === "static" ? "primary" : "secondary"} onClick={() => setQrisMode("static")}>
+              {t("qris.static")}
+            </Btn>
+          </div>
+        )}
+        {dynamic && (
+          <QrisDynamic
+            amount={typed ?? suggested}
+            onPaid={(c) => void qrisPaid(c)}
+            onStatic={(why) => {
+              setQrisMode("static");
+              setStaticWhy(why);
+            }}
+          />
+        )}
+        {method === "qris" && !dynamic && (
           <div class="qris-box">
+            {staticWhy && qrisMode === "static" && (
+              <p class="banner banner-warn" data-testid="qris-static-why">
+                {staticWhy}
+              </p>
+            )}
             {due?.qris_payload ? <QrImage payload={due.qris_payload} alt="QRIS" testid="qris-image" /> : <p class="banner banner-warn">{t("pay.qris_missing")}</p>}
             <p>{t("pay.qris_scan", { amount: formatMoney(typed ?? suggested, cur) })}</p>
+            <p class="muted">{t("qris.static_confirm")}</p>
           </div>
         )}
         {method === "ewallet" && (
@@ -257,7 +321,7 @@ export function Payment() {
             <input data-testid="card-approval" autoComplete="off" value={reference} onInput={(e) => setReference(e.currentTarget.value)} />
           </label>
         )}
-        {(method === "qris" || method === "ewallet") && (
+        {((method === "qris" && !dynamic) || method === "ewallet") && (
           <label>
             {t("pay.reference")}
             <input data-testid="tender-reference" autoComplete="off" value={reference} onInput={(e) => setReference(e.currentTarget.value)} />
@@ -273,12 +337,16 @@ export function Payment() {
           <Btn testid="pay-back" onClick={back} hint="Esc">
             {t("pay.back")}
           </Btn>
-          <Btn testid="add-tender" onClick={addTender}>
-            {t("pay.add_tender")}
-          </Btn>
-          <Btn testid="pay-confirm" kind="primary" class="confirm" hint="Enter" disabled={busy || !due} onClick={() => void confirm()}>
-            {t("pay.confirm")}
-          </Btn>
+          {!dynamic && (
+            <Btn testid="add-tender" onClick={addTender}>
+              {t("pay.add_tender")}
+            </Btn>
+          )}
+          {!dynamic && (
+            <Btn testid="pay-confirm" kind="primary" class="confirm" hint="Enter" disabled={busy || !due} onClick={() => void confirm()}>
+              {t("pay.confirm")}
+            </Btn>
+          )}
         </div>
       </section>
     </main>

@@ -3,6 +3,7 @@
 //! not the whole list.
 
 import { memo } from "preact/compat";
+import { LatePayments } from "./LatePayments";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { selling } from "../api";
 import type { CartLine, Category, Discount, PricedLine, ProductHit } from "../api/types";
@@ -360,6 +361,7 @@ function Totals() {
   const promos = tot ? decOf(tot.promotion_discounts) : 0n;
   return (
     <div class="totals">
+      <LatePayments />
       {cv && resumedTwice.value === cv.cart.id && cv.cart.lines.length > 0 && (
         <p class="banner banner-warn" data-testid="resume-warning" role="alert">
           {t("sell.resumed_twice")}
