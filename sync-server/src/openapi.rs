@@ -149,6 +149,7 @@ pub struct DocumentPath {
         crate::store_settings::update_settings,
         crate::lan_api::lan_info,
         crate::lan_api::set_lan_key,
+        crate::receipt_mail_api::email_receipt,
         crate::session_api::logout,
         crate::session_api::change_password,
         crate::session_api::disable_user,

@@ -11,7 +11,8 @@
 //! documents project to), [`ReportStorage`] (reads over those rows), [`SessionStorage`]
 //! (sign-in sessions, disabled users, login attempt counters) and [`StoreDocsStorage`]
 //! (store roots, journals, baselines), [`CatalogStorage`] (the projected catalog's pages),
-//! [`BackupStorage`] (whole tables, for backups).
+//! [`BackupStorage`] (whole tables, for backups), [`ReceiptEmailStorage`] (the log of email
+//! receipts).
 //! [`Storage`] is all of them plus `ping` and `migrate`;
 //! methods of every area can be called on a [`DynStorage`] without importing the area traits
 //! (a trait object's supertrait methods are in scope with it), and [`prelude`] brings them
@@ -47,6 +48,7 @@ pub mod models;
 mod postgres;
 mod private_files;
 mod projections;
+mod receipt_emails;
 mod reports;
 mod sessions;
 mod sqlite;
@@ -69,6 +71,7 @@ pub use lan::LanStorage;
 pub use models::*;
 pub use postgres::PgStorage;
 pub use projections::ProjectionStorage;
+pub use receipt_emails::ReceiptEmailStorage;
 pub use reports::ReportStorage;
 pub use sessions::SessionStorage;
 pub use sqlite::SqliteStorage;
@@ -95,6 +98,7 @@ pub trait Storage:
     + StoreDocsStorage
     + CatalogStorage
     + BackupStorage
+    + ReceiptEmailStorage
     + Send
     + Sync
     + Debug
@@ -112,7 +116,7 @@ pub trait Storage:
 pub mod prelude {
     pub use super::{
         AccountStorage, AppStorage, BackupStorage, CatalogStorage, ChunkStorage, ClaimStorage,
-        DetailReportStorage, LanStorage, ProjectionStorage, ReportStorage, SessionStorage, Storage,
-        StoreDocsStorage,
+        DetailReportStorage, LanStorage, ProjectionStorage, ReceiptEmailStorage, ReportStorage,
+        SessionStorage, Storage, StoreDocsStorage,
     };
 }

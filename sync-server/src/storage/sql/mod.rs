@@ -15,6 +15,7 @@ mod claims;
 mod detail_reports;
 mod lan;
 mod projections;
+mod receipt_emails;
 mod reports;
 mod sessions;
 mod store_docs;
