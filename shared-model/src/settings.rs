@@ -35,6 +35,20 @@ pub struct StoreSettings {
     #[serde(default)]
     #[autosurgeon(missing = "Default::default")]
     pub qris_static_payload: Option<String>,
+    /// How many days a customer's email address or phone number, typed to send a digital
+    /// receipt, is kept after the send (on the till and on the server); 0: forgotten as soon as
+    /// it is sent. Never shown in reports. Absent in documents written before it existed, which
+    /// read as [`DEFAULT_CONTACT_RETENTION_DAYS`].
+    #[serde(default = "default_contact_retention_days")]
+    #[autosurgeon(missing = "default_contact_retention_days")]
+    pub contact_retention_days: u32,
+}
+
+/// The days a customer's contact is kept when the store has not chosen.
+pub const DEFAULT_CONTACT_RETENTION_DAYS: u32 = 30;
+
+fn default_contact_retention_days() -> u32 {
+    DEFAULT_CONTACT_RETENTION_DAYS
 }
 
 impl StoreSettings {
@@ -61,6 +75,7 @@ impl StoreSettings {
             weighed_barcodes: WeighedBarcodeRule::default_rules(),
             offline_warning_hours: 24,
             qris_static_payload: None,
+            contact_retention_days: DEFAULT_CONTACT_RETENTION_DAYS,
         }
     }
 
@@ -128,11 +143,16 @@ mod tests {
             None => panic!("no settings"),
         };
         doc.delete(&settings, "qris_static_payload").unwrap();
+        doc.delete(&settings, "contact_retention_days").unwrap();
         let back: StoreSettings = autosurgeon::hydrate_prop(&doc, ROOT, "settings").unwrap();
         assert_eq!(back.qris_static_payload, None);
+        assert_eq!(back.contact_retention_days, DEFAULT_CONTACT_RETENTION_DAYS);
         // And from JSON without the field.
         let mut json = serde_json::to_value(StoreSettings::indonesia("Toko", "Jl. 1")).unwrap();
         json.as_object_mut().unwrap().remove("qris_static_payload");
+        json.as_object_mut()
+            .unwrap()
+            .remove("contact_retention_days");
         let back: StoreSettings = serde_json::from_value(json).unwrap();
         assert_eq!(back.qris_static_payload, None);
     }

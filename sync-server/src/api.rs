@@ -509,6 +509,7 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::store_settings::routes())
         .merge(crate::lan_api::routes())
         .merge(crate::payments_api::routes())
+        .merge(crate::receipt_mail_api::routes())
         .merge(crate::session_api::routes())
         .merge(crate::apps_api::routes())
         .fallback(not_found)

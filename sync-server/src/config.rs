@@ -144,6 +144,21 @@ pub struct Config {
     pub xendit_api_url: Option<String>,
     /// How long a dynamic QRIS code can be paid, seconds (at least 10).
     pub qris_expiry_secs: u64,
+    /// The SMTP server that sends email receipts ([`crate::receipt_mail`]):
+    /// `smtp://host:port` (plain), `smtp://host:587?tls=starttls` (STARTTLS required),
+    /// `smtps://host:465` (TLS from the start); a user and password may be in the URL
+    /// (`smtps://user:password@host`), percent-encoded. None: email receipts are off and the
+    /// endpoint answers 503 `email_not_configured`.
+    pub smtp_url: Option<Secret>,
+    /// A file whose first line is the SMTP password (the user is the URL's); it replaces a
+    /// password in `smtp_url`.
+    pub smtp_password_file: Option<PathBuf>,
+    /// The sender of email receipts, e.g. `SnapKasir <struk@example.com>`; needed with
+    /// `smtp_url`.
+    pub smtp_from: Option<String>,
+    /// How often the customers' email addresses older than their store's
+    /// `contact_retention_days` are blanked from the send log, seconds.
+    pub contact_purge_interval_secs: u64,
 }
 
 impl Default for Config {
@@ -199,6 +214,10 @@ impl Default for Config {
             // Long enough for a customer to open a banking app and pay; short enough that a
             // code left on a screen is not paid an hour later.
             qris_expiry_secs: 5 * 60,
+            smtp_url: None,
+            smtp_password_file: None,
+            smtp_from: None,
+            contact_purge_interval_secs: 3600,
         }
     }
 }
@@ -220,10 +239,12 @@ impl Config {
         Ok(cfg)
     }
 
-    /// Refuses settings that cannot work together, saying which: for now the copy of the
-    /// backups to S3 ([`crate::backup::s3::check`]), with the environment read through `env`.
+    /// Refuses settings that cannot work together, saying which: the copy of the backups to
+    /// S3 ([`crate::backup::s3::check`]), with the environment read through `env`, and the
+    /// SMTP settings of email receipts ([`crate::receipt_mail::check`]).
     pub fn check(&self, env: impl Fn(&str) -> Option<String>) -> Result<()> {
-        crate::backup::s3::check(self, env)
+        crate::backup::s3::check(self, env)?;
+        crate::receipt_mail::check(self)
     }
 
     /// Parses a TOML document over the defaults.
@@ -361,6 +382,19 @@ impl Config {
             self.xendit_api_url = Some(v);
         }
         env_field!("SNAPKASIR_QRIS_EXPIRY_SECS", qris_expiry_secs);
+        if let Some(v) = get("SNAPKASIR_SMTP_URL").filter(|v| !v.is_empty()) {
+            self.smtp_url = Some(Secret::new(v));
+        }
+        if let Some(v) = get("SNAPKASIR_SMTP_PASSWORD_FILE").filter(|v| !v.is_empty()) {
+            self.smtp_password_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("SNAPKASIR_SMTP_FROM").filter(|v| !v.is_empty()) {
+            self.smtp_from = Some(v);
+        }
+        env_field!(
+            "SNAPKASIR_CONTACT_PURGE_INTERVAL_SECS",
+            contact_purge_interval_secs
+        );
         Ok(())
     }
 }
@@ -437,5 +471,31 @@ mod tests {
         cfg.check(|_| None).unwrap();
         cfg.backup_dir = None;
         assert!(cfg.check(|_| None).is_err());
+    }
+
+    #[test]
+    fn smtp_settings_from_file_and_env_and_the_password_stays_hidden() {
+        let mut cfg = Config::from_toml(
+            "smtp_url = \"smtps://struk:s3cr3t@mail.example.com\"\nsmtp_from = \"SnapKasir <struk@example.com>\"\n",
+        )
+        .unwrap();
+        assert!(!format!("{cfg:?}").contains("s3cr3t"));
+        cfg.check(|_| None).unwrap();
+        cfg.apply_env(|k| match k {
+            "SNAPKASIR_SMTP_URL" => Some("smtp://127.0.0.1:2525".into()),
+            "SNAPKASIR_SMTP_PASSWORD_FILE" => Some("/etc/sk/smtp-password".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(
+            cfg.smtp_url.as_ref().map(Secret::expose),
+            Some("smtp://127.0.0.1:2525")
+        );
+        assert_eq!(
+            cfg.smtp_password_file,
+            Some(PathBuf::from("/etc/sk/smtp-password"))
+        );
+        cfg.smtp_from = None;
+        assert!(cfg.check(|_| None).is_err(), "smtp_url without smtp_from");
     }
 }

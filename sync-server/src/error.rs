@@ -77,6 +77,16 @@ pub enum Error {
     /// The store's documents are made by its first terminal, and none has synced them yet.
     #[error("the store has no terminal yet")]
     NoTerminalYet,
+    /// No `smtp_url` is configured: this server sends no email.
+    #[error("email is not configured")]
+    EmailNotConfigured,
+    /// The sale a till refers to has not reached the server yet; the till retries later.
+    #[error("the sale has not synced yet")]
+    NotSynced,
+    /// The SMTP server refused or could not be reached; the message says why in words (no
+    /// password: lettre's errors name the host and the SMTP reply).
+    #[error("email failed: {0}")]
+    EmailFailed(String),
 }
 
 /// Result with the crate's [`Error`].
@@ -107,6 +117,9 @@ impl Error {
             Error::Busy => ("busy", StatusCode::SERVICE_UNAVAILABLE),
             Error::NoTerminalYet => ("store_has_no_terminal", StatusCode::CONFLICT),
             Error::Payment { code, status, .. } => (code, *status),
+            Error::EmailNotConfigured => ("email_not_configured", StatusCode::SERVICE_UNAVAILABLE),
+            Error::NotSynced => ("not_synced", StatusCode::CONFLICT),
+            Error::EmailFailed(_) => ("email_failed", StatusCode::BAD_GATEWAY),
             Error::VersionMismatch(m @ shared_model::compat::Mismatch::Till { .. }) => {
                 (m.code(), StatusCode::UPGRADE_REQUIRED)
             }
@@ -138,6 +151,15 @@ impl Error {
                 "no terminal of this store has synced its documents yet: set up a terminal first"
                     .to_string()
             }
+            Error::EmailNotConfigured => {
+                "this server is not set up to send email (no smtp_url in its configuration)"
+                    .to_string()
+            }
+            Error::NotSynced => {
+                "the sale has not reached the server yet: the till sends it again once it has"
+                    .to_string()
+            }
+            Error::EmailFailed(why) => format!("the email could not be sent: {why}"),
             _ => "internal server error".to_string(),
         }
     }

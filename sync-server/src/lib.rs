@@ -27,6 +27,8 @@ pub mod payments_api;
 pub mod period_index;
 pub mod projection;
 pub mod proxy;
+pub mod receipt_mail;
+pub mod receipt_mail_api;
 pub mod report_api;
 pub mod report_csv;
 pub mod reports;

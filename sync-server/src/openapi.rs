@@ -158,6 +158,7 @@ pub struct DocumentPath {
         crate::payments_api::refund,
         crate::payments_api::midtrans_webhook,
         crate::payments_api::xendit_webhook,
+        crate::receipt_mail_api::email_receipt,
         crate::session_api::logout,
         crate::session_api::change_password,
         crate::session_api::disable_user,

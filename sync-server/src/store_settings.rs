@@ -81,6 +81,9 @@ pub struct SettingsView {
     pub time_zone: String,
     /// The tax classes products may use (read-only here).
     pub tax_classes: Vec<String>,
+    /// Days a customer's email address (typed for an email receipt) is kept; 0: forgotten once
+    /// the receipt is sent.
+    pub contact_retention_days: u32,
 }
 
 impl From<&StoreSettings> for SettingsView {
@@ -95,6 +98,7 @@ impl From<&StoreSettings> for SettingsView {
             business_day_start_hour: s.business_day.cutoff_hour,
             time_zone: s.business_day.time_zone.clone(),
             tax_classes: s.tax_rules.iter().map(|t| t.class.clone()).collect(),
+            contact_retention_days: s.contact_retention_days,
         }
     }
 }
@@ -116,7 +120,13 @@ pub struct SettingsChange {
     pub business_day_start_hour: Option<u8>,
     /// An IANA time zone name.
     pub time_zone: Option<String>,
+    /// 0–3650 days.
+    #[schema(minimum = 0, maximum = 3650)]
+    pub contact_retention_days: Option<u32>,
 }
+
+/// The longest a store may keep its customers' contacts: ten years.
+const MAX_CONTACT_RETENTION_DAYS: u32 = 3650;
 
 fn receipt_lines(field: &'static str, lines: Vec<String>) -> Result<Vec<String>> {
     let lines: Vec<String> = lines
@@ -190,6 +200,18 @@ pub fn apply(mut s: StoreSettings, change: SettingsChange) -> Result<StoreSettin
     }
     if let Some(h) = change.business_day_start_hour {
         s.business_day.cutoff_hour = h;
+    }
+    if let Some(days) = change.contact_retention_days {
+        if days > MAX_CONTACT_RETENTION_DAYS {
+            return Err(Error::Invalid {
+                field: "contact_retention_days",
+                en: format!("contact retention: at most {MAX_CONTACT_RETENTION_DAYS} days"),
+                id: format!(
+                    "lama penyimpanan kontak: paling lama {MAX_CONTACT_RETENTION_DAYS} hari"
+                ),
+            });
+        }
+        s.contact_retention_days = days;
     }
     if let Some(tz) = change.time_zone {
         s.business_day.time_zone = tz.trim().to_string();

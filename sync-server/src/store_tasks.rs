@@ -2,7 +2,8 @@
 //! ([`crate::period_index`]), the LAN roster writer ([`crate::lan_publish`]) and the stock
 //! baseline writer ([`crate::baselines`], every
 //! `baseline_interval_secs`, 0 = off), and the scheduled backups ([`crate::backup`], when
-//! `backup_dir` is set).
+//! `backup_dir` is set); and the purge of customers' email addresses past their store's
+//! retention ([`crate::receipt_mail::run_purge`]), which writes no document but runs alongside.
 
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ pub fn spawn(state: &AppState) {
             Duration::from_secs(secs),
         ));
     }
+    tokio::spawn(crate::receipt_mail::run_purge(state.clone()));
     if state.services.config.backup_dir.is_some() {
         tokio::spawn(crate::backup::run_scheduled(state.services.clone()));
     }

@@ -450,6 +450,7 @@ async fn story(s: DynStorage) {
 
     lan_story(&s).await;
     apps_story(&s).await;
+    receipt_email_story(&s).await;
     detail_reports_story(&s).await;
 }
 
@@ -797,6 +798,90 @@ async fn lan_story(s: &DynStorage) {
         [("s1".to_string(), 4)]
     );
     assert_eq!(s.lan_roster_published("nope").await.unwrap(), 0);
+}
+
+/// The email receipts' send log: once per send id, a failed send retried, an attempt in
+/// progress or stopped mid-way never sent twice, another store's send id not found, and the
+/// addresses blanked by store and age.
+async fn receipt_email_story(s: &DynStorage) {
+    use sync_server::storage::{ReceiptEmailClaim, ReceiptEmailRow};
+    let row = |send: &str, store: &str, at: i64| ReceiptEmailRow {
+        send_id: send.into(),
+        store_id: store.into(),
+        terminal_id: "t1".into(),
+        receipt_token: "0123456789abcdef0123456789abcdef".into(),
+        email: Some("budi@pelanggan.example".into()),
+        state: "sending".into(),
+        attempts: 1,
+        last_error: None,
+        created_at: at,
+        attempt_at: at,
+        sent_at: None,
+    };
+    let stale = 300_000;
+    let first = row("m1", "s1", 1_000);
+    assert_eq!(
+        s.claim_receipt_email(&first, stale).await.unwrap(),
+        ReceiptEmailClaim::Send
+    );
+    // The same send while the first attempt runs, and long after it stopped mid-way.
+    assert_eq!(
+        s.claim_receipt_email(&row("m1", "s1", 2_000), stale)
+            .await
+            .unwrap(),
+        ReceiptEmailClaim::InProgress
+    );
+    assert_eq!(
+        s.claim_receipt_email(&row("m1", "s1", 1_000 + stale), stale)
+            .await
+            .unwrap(),
+        ReceiptEmailClaim::Unknown
+    );
+    // Another store's till naming this send id: not found.
+    assert!(matches!(
+        s.claim_receipt_email(&row("m1", "s2", 3_000), stale).await,
+        Err(Error::NotFound(_))
+    ));
+    // Failed: the next request sends it again; sent: never again.
+    s.receipt_email_failed("m1", "connection refused")
+        .await
+        .unwrap();
+    let failed = s.receipt_email("m1").await.unwrap().unwrap();
+    assert_eq!(
+        (failed.state.as_str(), failed.last_error.as_deref()),
+        ("failed", Some("connection refused"))
+    );
+    assert_eq!(
+        s.claim_receipt_email(&row("m1", "s1", 4_000), stale)
+            .await
+            .unwrap(),
+        ReceiptEmailClaim::Send
+    );
+    s.receipt_email_sent("m1", 4_500, false).await.unwrap();
+    assert_eq!(
+        s.claim_receipt_email(&row("m1", "s1", 5_000), stale)
+            .await
+            .unwrap(),
+        ReceiptEmailClaim::Sent(4_500)
+    );
+    let sent = s.receipt_email("m1").await.unwrap().unwrap();
+    assert_eq!(
+        (sent.state.as_str(), sent.attempts, sent.sent_at),
+        ("sent", 2, Some(4_500))
+    );
+    assert_eq!(sent.email.as_deref(), Some("budi@pelanggan.example"));
+    // A store that keeps no contacts: blanked with the send.
+    s.claim_receipt_email(&row("m2", "s2", 6_000), stale)
+        .await
+        .unwrap();
+    s.receipt_email_sent("m2", 6_100, true).await.unwrap();
+    assert_eq!(s.receipt_email("m2").await.unwrap().unwrap().email, None);
+    // The purge: by store, sends at or before the cut-off.
+    assert_eq!(s.receipt_email_stores().await.unwrap(), ["s1"]);
+    assert_eq!(s.purge_receipt_emails("s1", 4_499).await.unwrap(), 0);
+    assert_eq!(s.purge_receipt_emails("s1", 4_500).await.unwrap(), 1);
+    assert_eq!(s.receipt_email("m1").await.unwrap().unwrap().email, None);
+    assert!(s.receipt_email_stores().await.unwrap().is_empty());
 }
 
 #[tokio::test]

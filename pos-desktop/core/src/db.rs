@@ -34,6 +34,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(6, "0006_legacy_print_jobs.sql"),
     migration!(7, "0007_app.sql"),
     migration!(8, "0008_gateway_payments.sql"),
+    migration!(9, "0009_receipt_sends.sql"),
 ];
 
 /// How long a writer waits for another connection's lock before giving up.
@@ -129,7 +130,7 @@ mod tests {
         )
         .unwrap();
         // A migration after the last real one.
-        let known = MIGRATIONS.len() as u32;
+        let known = MIGRATIONS.iter().map(|m| m.version).max().unwrap();
         let next = known + 1;
         let mut with_next = MIGRATIONS.to_vec();
         with_next.push(Migration {
@@ -182,7 +183,7 @@ mod tests {
         let path = dir.path().join("t.db");
         let mut conn = connect(&path).unwrap();
         migrate(&mut conn, &path, MIGRATIONS).unwrap();
-        let known = MIGRATIONS.len() as u32;
+        let known = MIGRATIONS.iter().map(|m| m.version).max().unwrap();
         let mut bad = MIGRATIONS.to_vec();
         bad.push(Migration {
             version: known + 1,

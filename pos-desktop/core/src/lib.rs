@@ -27,6 +27,7 @@ pub mod print_queue;
 pub mod private_files;
 mod projection;
 pub mod receipt;
+pub mod receipt_mail;
 pub mod sales;
 pub mod shifts;
 pub mod stock;

@@ -58,6 +58,8 @@ pub const PLUGIN_COMMANDS: &[(&str, &[&str])] = &[
             "open_drawer",
             "printers",
             "add_printer",
+            "email_receipt",
+            "receipt_sends",
         ],
     ),
     ("sync", &["status", "sync_now"]),

@@ -20,3 +20,11 @@ export function waNumber(typed: string): string | null {
 export function waLink(number: string, message: string): string {
   return `https://wa.me/${number}?text=${encodeURIComponent(message)}`;
 }
+
+/** The customer's email address as typed, trimmed, or null when it cannot be one (the till
+ * checks it again, and the server once more). */
+export function emailAddress(typed: string): string | null {
+  const t = typed.trim();
+  if (t.length > 254 || /\s/.test(t)) return null;
+  return /^[^@]+@[\p{L}\p{N}-]+(\.[\p{L}\p{N}-]+)+$/u.test(t) ? t : null;
+}

@@ -15,6 +15,7 @@ use axum::routing::get;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use shared_model::sale::is_receipt_token;
+use shared_model::settings::StoreSettings;
 
 use super::i18n::Lang;
 use super::page::{Page, render};
@@ -32,29 +33,32 @@ struct LangQuery {
 }
 
 /// One line of the receipt, formatted.
-struct Line {
-    name: String,
-    quantity: String,
-    amount: String,
+pub(crate) struct Line {
+    pub name: String,
+    pub quantity: String,
+    pub amount: String,
 }
 
+/// A receipt formatted for people: the page's template, and the email receipt's content.
 #[derive(Template)]
 #[template(path = "dashboard/receipt.html")]
-struct ReceiptPage {
-    page: Page,
-    store_name: String,
-    address: Vec<String>,
-    npwp: String,
-    receipt_no: String,
-    when: String,
-    till: String,
-    voided: bool,
-    lines: Vec<Line>,
-    discount: String,
-    tax: String,
-    total: String,
-    payments: Vec<(String, String)>,
-    footer: Vec<String>,
+pub(crate) struct ReceiptPage {
+    pub page: Page,
+    pub store_name: String,
+    pub address: Vec<String>,
+    pub npwp: String,
+    pub receipt_no: String,
+    pub when: String,
+    pub till: String,
+    pub voided: bool,
+    pub lines: Vec<Line>,
+    /// Empty without a discount.
+    pub discount: String,
+    pub tax: String,
+    pub total: String,
+    /// `(method in words, amount)`.
+    pub payments: Vec<(String, String)>,
+    pub footer: Vec<String>,
 }
 
 #[derive(Template)]
@@ -107,18 +111,38 @@ fn pending_page(lang: Lang, status: StatusCode) -> Response {
     }
 }
 
-async fn sale_page(app: &AppState, lang: Lang, token: &str, sale: PublicSale) -> Response {
-    // The store's own words (name, address, footer) from its settings document; a store whose
-    // settings cannot be read still shows the sale, under its name from the store list.
-    let settings = match app.services.storage.store_root(&sale.store_id).await {
+/// The store's settings document (its own words: name, address, footer, time zone,
+/// retention); `None` when the store has none the server can read.
+pub(crate) async fn store_settings(app: &AppState, store_id: &str) -> Option<StoreSettings> {
+    match app.services.storage.store_root(store_id).await {
         Ok(Some(root)) => crate::catalog::settings_of(app, &root.settings_doc_id)
             .await
             .ok(),
         _ => None,
-    };
+    }
+}
+
+async fn sale_page(app: &AppState, lang: Lang, token: &str, sale: PublicSale) -> Response {
+    // A store whose settings cannot be read still shows the sale.
+    let settings = store_settings(app, &sale.store_id).await;
+    let t = receipt_page(lang, token, &sale, settings.as_ref());
+    match render(&t) {
+        Ok(html) => html.into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// The receipt of `sale` formatted in `lang` (money as `Rp 12.500`, the time in the store's
+/// time zone): the page's content, and the email receipt's ([`crate::receipt_mail`]).
+pub(crate) fn receipt_page(
+    lang: Lang,
+    token: &str,
+    sale: &PublicSale,
+    settings: Option<&StoreSettings>,
+) -> ReceiptPage {
     let mut page = Page::anonymous(lang, String::new(), format!("/r/{token}"));
     page.title = lang.tf("receipt.title", &[("number", &sale.receipt_no)]);
-    let (store_name, address, npwp, footer) = match &settings {
+    let (store_name, address, npwp, footer) = match settings {
         Some(s) => {
             page.tz = s.business_day.time_zone.parse().unwrap_or(page.tz);
             (
@@ -135,7 +159,7 @@ async fn sale_page(app: &AppState, lang: Lang, token: &str, sale: PublicSale) ->
         }
         None => (String::new(), Vec::new(), String::new(), Vec::new()),
     };
-    let t = ReceiptPage {
+    ReceiptPage {
         store_name,
         address,
         npwp,
@@ -166,9 +190,5 @@ async fn sale_page(app: &AppState, lang: Lang, token: &str, sale: PublicSale) ->
             .collect(),
         footer,
         page,
-    };
-    match render(&t) {
-        Ok(html) => html.into_response(),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }

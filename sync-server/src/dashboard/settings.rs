@@ -101,6 +101,8 @@ impl SettingsForm {
             qris_static_payload: Some(self.qris_static_payload.clone()),
             business_day_start_hour: Some(hour),
             time_zone: Some(self.time_zone.clone()),
+            // Not on the dashboard's form yet: set through the settings API.
+            contact_retention_days: None,
         })
     }
 }

@@ -273,7 +273,7 @@ async fn revoke(
 
 /// The address tills enrol with: the configured `public_url`, else the one the browser used
 /// (`https` when the server speaks TLS itself).
-fn server_url(app: &AppState, headers: &HeaderMap) -> String {
+pub(crate) fn server_url(app: &AppState, headers: &HeaderMap) -> String {
     if let Some(u) = &app.services.config.public_url {
         return u.clone();
     }

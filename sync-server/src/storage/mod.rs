@@ -12,7 +12,8 @@
 //! documents project to), [`ReportStorage`] (reads over those rows), [`SessionStorage`]
 //! (sign-in sessions, disabled users, login attempt counters) and [`StoreDocsStorage`]
 //! (store roots, journals, baselines), [`CatalogStorage`] (the projected catalog's pages),
-//! [`BackupStorage`] (whole tables, for backups).
+//! [`BackupStorage`] (whole tables, for backups), [`ReceiptEmailStorage`] (the log of email
+//! receipts).
 //! [`Storage`] is all of them plus `ping` and `migrate`;
 //! methods of every area can be called on a [`DynStorage`] without importing the area traits
 //! (a trait object's supertrait methods are in scope with it), and [`prelude`] brings them
@@ -49,6 +50,7 @@ pub mod payments;
 mod postgres;
 mod private_files;
 mod projections;
+mod receipt_emails;
 mod reports;
 mod sessions;
 mod sqlite;
@@ -72,6 +74,7 @@ pub use models::*;
 pub use payments::PaymentStorage;
 pub use postgres::PgStorage;
 pub use projections::ProjectionStorage;
+pub use receipt_emails::ReceiptEmailStorage;
 pub use reports::ReportStorage;
 pub use sessions::SessionStorage;
 pub use sqlite::SqliteStorage;
@@ -99,6 +102,7 @@ pub trait Storage:
     + StoreDocsStorage
     + CatalogStorage
     + BackupStorage
+    + ReceiptEmailStorage
     + Send
     + Sync
     + Debug
@@ -116,7 +120,7 @@ pub trait Storage:
 pub mod prelude {
     pub use super::{
         AccountStorage, AppStorage, BackupStorage, CatalogStorage, ChunkStorage, ClaimStorage,
-        DetailReportStorage, LanStorage, PaymentStorage, ProjectionStorage, ReportStorage,
-        SessionStorage, Storage, StoreDocsStorage,
+        DetailReportStorage, LanStorage, PaymentStorage, ProjectionStorage, ReceiptEmailStorage,
+        ReportStorage, SessionStorage, Storage, StoreDocsStorage,
     };
 }

@@ -662,3 +662,52 @@ pub struct ProjectedDoc {
     /// Set for settings documents.
     pub settings: Option<SettingsRow>,
 }
+
+/// A send asked for by a till (migration 0017, [`crate::storage::ReceiptEmailStorage`]): the
+/// customer's address is `None` once the store's retention has passed. Its `Debug` leaves the
+/// address out (it is personal data, not for logs).
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ReceiptEmailRow {
+    pub send_id: String,
+    pub store_id: String,
+    pub terminal_id: String,
+    pub receipt_token: String,
+    pub email: Option<String>,
+    /// `sending`, `sent` or `failed`.
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms of the last attempt's start.
+    pub attempt_at: i64,
+    /// Unix ms at which the SMTP server accepted the message.
+    pub sent_at: Option<i64>,
+}
+
+impl Debug for ReceiptEmailRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReceiptEmailRow")
+            .field("send_id", &self.send_id)
+            .field("store_id", &self.store_id)
+            .field("state", &self.state)
+            .field("attempts", &self.attempts)
+            .field("email", &self.email.as_ref().map(|_| "<kept>"))
+            .field("sent_at", &self.sent_at)
+            .finish()
+    }
+}
+
+/// What [`crate::storage::ReceiptEmailStorage::claim_receipt_email`] decided for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReceiptEmailClaim {
+    /// This request is the attempt: send, then record the outcome.
+    Send,
+    /// Already sent, at this Unix ms time: nothing to send.
+    Sent(i64),
+    /// Another request is sending it right now: retry later.
+    InProgress,
+    /// An attempt started long ago and never recorded its outcome (the server stopped during
+    /// the SMTP exchange): the SMTP server may have accepted it, so it is not sent again.
+    Unknown,
+}

@@ -64,6 +64,8 @@ pub struct SyncConfig {
     pub offline_warning_after: Duration,
     /// Warn the cashier when more sales than this wait.
     pub waiting_warning_threshold: u64,
+    /// How often queued email receipts are looked for ([`crate::receipt_mail`]).
+    pub email_interval: Duration,
     /// The document schema this till writes, sent when it connects
     /// ([`shared_model::compat`]): this build's, unless a test plays an older or newer till.
     pub schema_version: u64,
@@ -85,6 +87,7 @@ impl SyncConfig {
             resync_interval: Duration::from_secs(30),
             offline_warning_after: Duration::from_secs(24 * 3600),
             waiting_warning_threshold: 500,
+            email_interval: Duration::from_secs(1),
             schema_version: shared_model::documents::SCHEMA_VERSION,
         }
     }
@@ -101,7 +104,7 @@ impl SyncConfig {
     }
 
     /// The base of the HTTP calls (`ws://` and `wss://` server URLs turned into `http(s)://`).
-    fn http_url(&self) -> String {
+    pub(crate) fn http_url(&self) -> String {
         if let Some(rest) = self.server_url.strip_prefix("wss://") {
             format!("https://{rest}")
         } else if let Some(rest) = self.server_url.strip_prefix("ws://") {
@@ -119,6 +122,8 @@ pub struct SyncClient {
     nudge: Arc<Notify>,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+    /// The email receipts' sender ([`crate::receipt_mail::run`]).
+    mail_task: Option<JoinHandle<()>>,
 }
 
 impl SyncClient {
@@ -129,6 +134,11 @@ impl SyncClient {
         // Every committed journal record wakes the client, whichever shell made it.
         lock(&terminal).set_sync_nudge(Arc::downgrade(&nudge));
         let (stop, stop_rx) = watch::channel(false);
+        let mail_task = tokio::spawn(crate::receipt_mail::run(
+            terminal.clone(),
+            config.clone(),
+            stop_rx.clone(),
+        ));
         let worker = Worker {
             terminal,
             config,
@@ -144,6 +154,7 @@ impl SyncClient {
             nudge,
             stop,
             task: Some(task),
+            mail_task: Some(mail_task),
         }
     }
 
@@ -167,6 +178,9 @@ impl SyncClient {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        if let Some(task) = self.mail_task.take() {
+            let _ = task.await;
+        }
     }
 }
 
@@ -174,6 +188,9 @@ impl Drop for SyncClient {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
         if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        if let Some(task) = self.mail_task.take() {
             task.abort();
         }
     }

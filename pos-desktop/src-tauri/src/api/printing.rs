@@ -1,9 +1,12 @@
 //! Plugin `printing`: the receipt preview, printing and reprinting a sale's receipt, the cash
-//! drawer, and the till's printers.
+//! drawer, the till's printers, and the receipt by email (queued on the till, sent through the
+//! server).
 
 use base64::Engine;
 use pos_core::CoreError;
 use pos_core::print_queue::{JobState, NewPrinter, PrintQueue, Printer, QueuedJob};
+use pos_core::receipt_mail::ReceiptSend;
+use pos_core::shared_model::ids::SaleId;
 use receipt_printer::PrinterProfile;
 use receipt_printer::driver::{Target, Timeouts, connect};
 use serde::Deserialize;
@@ -14,6 +17,7 @@ use tauri::{Runtime, State};
 use super::from_json;
 use crate::error::{AppError, AppResult};
 use crate::state::{App, guard};
+use crate::views::LANGUAGE_KEY;
 
 pub fn init<R: Runtime>() -> TauriPlugin<R> {
     Builder::new("printing")
@@ -22,7 +26,9 @@ pub fn init<R: Runtime>() -> TauriPlugin<R> {
             print,
             open_drawer,
             printers,
-            add_printer
+            add_printer,
+            email_receipt,
+            receipt_sends
         ])
         .build()
 }
@@ -138,5 +144,34 @@ async fn add_printer(app: State<'_, App>, printer: Value) -> AppResult<Printer> 
         is_default: arg.is_default,
     };
     app.blocking(move |s| Ok(guard(&s.print).add_printer(new)?))
+        .await
+}
+
+/// Queues the sale's receipt to be emailed to `email` (sent by the server when the till is
+/// online), in `lang` or else the till's language; answers the sale's sends.
+#[tauri::command]
+async fn email_receipt(
+    app: State<'_, App>,
+    sale_id: String,
+    email: String,
+    lang: Option<String>,
+) -> AppResult<Vec<ReceiptSend>> {
+    let sale_id: SaleId = super::parse("saleId", &sale_id)?;
+    app.with_terminal(move |t, _| {
+        let lang = match lang {
+            Some(l) => l,
+            None => t.app_setting(LANGUAGE_KEY)?.unwrap_or_else(|| "id".into()),
+        };
+        t.queue_receipt_email(sale_id, &email, &lang)?;
+        Ok(t.receipt_sends(sale_id)?)
+    })
+    .await
+}
+
+/// The email sends of a sale, with where each stands.
+#[tauri::command]
+async fn receipt_sends(app: State<'_, App>, sale_id: String) -> AppResult<Vec<ReceiptSend>> {
+    let sale_id: SaleId = super::parse("saleId", &sale_id)?;
+    app.with_terminal(move |t, _| Ok(t.receipt_sends(sale_id)?))
         .await
 }

@@ -20,6 +20,7 @@ import type {
   Printer,
   ProductHit,
   QueuedJob,
+  ReceiptSend,
   SaleSummary,
   StoreSettings,
   SyncView,
@@ -89,6 +90,10 @@ export const printing = {
   openDrawer: () => call<void>("printing", "open_drawer"),
   printers: () => call<Printer[]>("printing", "printers"),
   addPrinter: (printer: NewPrinter) => call<Printer>("printing", "add_printer", { printer }),
+  /** Queues the receipt by email (sent through the server when online); the sale's sends. */
+  emailReceipt: (saleId: string, email: string) =>
+    call<ReceiptSend[]>("printing", "email_receipt", { saleId, email }),
+  receiptSends: (saleId: string) => call<ReceiptSend[]>("printing", "receipt_sends", { saleId }),
 };
 
 export const sync = {

@@ -206,6 +206,21 @@ export interface Paid {
   receipt_link: string | null;
 }
 
+/** One email send of a sale's receipt (pos-core `receipt_mail::ReceiptSend`). */
+export interface ReceiptSend {
+  send_id: string;
+  sale_id: string;
+  /** Null once the store's retention has passed. */
+  email: string | null;
+  lang: string;
+  /** `waiting`: offline or not synced yet (sent automatically); `failed`: refused for good. */
+  state: "waiting" | "sent" | "failed";
+  created_at: number;
+  sent_at: number | null;
+  attempts: number;
+  last_error: string | null;
+}
+
 export type JobState =
   | "Waiting"
   | "Retrying"

@@ -69,6 +69,8 @@ const parked: { id: string; cart: Cart; by: string; term: string; at: string; la
   { id: "k1", cart: { id: "k1", lines: [], discount: null, note: null }, by: "Dewi", term: "T2", at: new Date(Date.now() - 600000).toISOString(), label: "Bu Rina" },
 ];
 const sales: SaleSummary[] = [];
+/** The email receipts asked for (printing.email_receipt). */
+const emailSends: { send_id: string; sale_id: string; email: string | null; lang: string; state: string; created_at: number; sent_at: number | null; attempts: number; last_error: string | null }[] = [];
 let receiptSeq = 0;
 
 const D = (s: string) => Number(s); // display-only arithmetic: the fake is not the money path
@@ -290,7 +292,7 @@ function handle(cmd: string, a: Record<string, any>): unknown {
         sale.on_server = true;
         void emit("sales://changed", null);
       }, 3000);
-      return { sale_id: sale.sale_id, receipt_no: no, total: String(total), change: String(Math.max(0, cash - cashDue)), paid_ms: 0.4 };
+      return { sale_id: sale.sale_id, receipt_no: no, total: String(total), change: String(Math.max(0, cash - cashDue)), paid_ms: 0.4, receipt_link: `https://pos.example.com/r/${"0123456789abcdef".repeat(2)}` };
     }
     case "printing.receipt_preview": return (window as any).__fakePng;
     case "printing.print": {
@@ -299,6 +301,28 @@ function handle(cmd: string, a: Record<string, any>): unknown {
       return job;
     }
     case "printing.open_drawer": return null;
+    case "printing.email_receipt": {
+      // Sends to an address with "offline" wait; one with "bad" is refused; others go out
+      // after two seconds, as the till's queue would once the server has the sale.
+      const email = String(a.email).trim();
+      if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) throw err("invalid_input", { detail: `${JSON.stringify(email)} is not an email address (like name@example.com)` });
+      const send = { send_id: uid("send"), sale_id: a.saleId, email, lang: status.language, state: "waiting", created_at: Date.now(), sent_at: null as number | null, attempts: 0, last_error: null as string | null };
+      emailSends.push(send);
+      if (!email.includes("offline")) {
+        setTimeout(() => {
+          send.attempts = 1;
+          if (email.includes("bad")) {
+            send.state = "failed";
+            send.last_error = "the mailbox does not exist";
+          } else {
+            send.state = "sent";
+            send.sent_at = Date.now();
+          }
+        }, 2000);
+      }
+      return emailSends.filter((s) => s.sale_id === a.saleId);
+    }
+    case "printing.receipt_sends": return emailSends.filter((s) => s.sale_id === a.saleId);
     case "sync.status": return sync;
     case "sync.sync_now": return null;
     case "settings.store":

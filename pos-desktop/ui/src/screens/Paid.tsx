@@ -1,6 +1,6 @@
 //! After payment: change (large), the receipt as the printer will print it, print, reprint
-//! (a copy), open the drawer, the digital receipt (its link as a QR code for the customer, or
-//! sent by WhatsApp), and a new sale (Enter).
+//! (a copy), open the drawer, the digital receipt (its link as a QR code for the customer, sent
+//! by WhatsApp, or by email through the server), and a new sale (Enter).
 
 import { useEffect, useState } from "preact/hooks";
 import { printing } from "../api";
@@ -9,11 +9,12 @@ import { useKeys } from "../keyboard";
 import { t, tData } from "../i18n";
 import { formatMoney } from "../money";
 import { waLink, waNumber } from "../receipt-link";
+import { EmailReceipt } from "./EmailReceipt";
 import { attempt, currency, lastPaid, newSale, openDrawer, printJobs, printReceipt, status } from "../state";
 
 /** The digital receipt: the customer scans its link, or the store's phone scans a WhatsApp
  * link that sends it to the customer's number (typed here, used for this link only). */
-function DigitalReceipt(p: { link: string; receiptNo: string; onClose: () => void }) {
+function DigitalReceipt(p: { link: string; receiptNo: string; saleId: string; onClose: () => void }) {
   const [typed, setTyped] = useState("");
   const [wa, setWa] = useState<string | null>(null);
   const [bad, setBad] = useState(false);
@@ -68,6 +69,7 @@ function DigitalReceipt(p: { link: string; receiptNo: string; onClose: () => voi
             </>
           )}
         </form>
+        <EmailReceipt saleId={p.saleId} />
       </div>
     </Dialog>
   );
@@ -139,7 +141,7 @@ export function Paid() {
         )}
       </section>
       {digital && paid.receipt_link && (
-        <DigitalReceipt link={paid.receipt_link} receiptNo={paid.receipt_no} onClose={() => setDigital(false)} />
+        <DigitalReceipt link={paid.receipt_link} receiptNo={paid.receipt_no} saleId={paid.sale_id} onClose={() => setDigital(false)} />
       )}
     </main>
   );

@@ -16,6 +16,7 @@ mod detail_reports;
 mod lan;
 mod payments;
 mod projections;
+mod receipt_emails;
 mod reports;
 mod sessions;
 mod store_docs;
