@@ -47,6 +47,8 @@ pub struct GatewayCharge {
     pub abandoned: bool,
     /// The sale that used it.
     pub sale_id: Option<String>,
+    /// How the cashier settled it when no sale took it: `refunded` or `dismissed`.
+    pub resolution: Option<String>,
 }
 
 impl GatewayCharge {
@@ -60,7 +62,7 @@ impl GatewayCharge {
     /// Paid, but no sale took it (the cashier had given up on it, or left the payment screen
     /// or the app before the sale was made): show it until the cashier settles it.
     pub fn is_late(&self) -> bool {
-        self.is_paid() && self.sale_id.is_none()
+        self.is_paid() && self.sale_id.is_none() && self.resolution.is_none()
     }
 }
 
@@ -426,6 +428,7 @@ fn charge_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<(GatewayChargeRow, ())> 
             reference: r.get(6)?,
             abandoned: r.get::<_, Option<i64>>(7)?.is_some(),
             sale_id: r.get(8)?,
+            resolution: r.get(9)?,
         },
         (),
     ))
@@ -441,6 +444,7 @@ struct GatewayChargeRow {
     reference: Option<String>,
     abandoned: bool,
     sale_id: Option<String>,
+    resolution: Option<String>,
 }
 
 impl GatewayChargeRow {
@@ -459,12 +463,13 @@ impl GatewayChargeRow {
             reference: self.reference,
             abandoned: self.abandoned,
             sale_id: self.sale_id,
+            resolution: self.resolution,
         })
     }
 }
 
 const COLUMNS: &str = "payment_id, amount, provider, qr_string, expires_at, status, reference, \
-                       abandoned_at, sale_id";
+                       abandoned_at, sale_id, resolution";
 
 impl Terminal {
     fn insert_gateway_charge(&self, payment_id: &str, amount: Money) -> CoreResult<()> {

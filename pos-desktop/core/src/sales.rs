@@ -314,7 +314,7 @@ impl Terminal {
             authorized_by: None,
             shift_id: None,
             cash_unit: None,
-            reason: String::new(),
+            reason: "total".into(),
         };
         // Paid in cash of the sale's whole total, which no refund of it exceeds.
         let refund = build_refund(&sale, &earlier, lines, &[Tender::cash(sale.total())], probe)?;

@@ -194,6 +194,8 @@ export interface GatewayCharge {
   /** The cashier gave up on it before the money arrived. */
   abandoned: boolean;
   sale_id: string | null;
+  /** How the cashier settled it when no sale took it. */
+  resolution: "refunded" | "dismissed" | null;
 }
 
 export interface Paid {
