@@ -82,6 +82,7 @@ export function Payment() {
   const enrolled = syncView.value?.enrolled === true;
   const [qrisMode, setQrisMode] = useState<"dynamic" | "static">(enrolled ? "dynamic" : "static");
   const [staticWhy, setStaticWhy] = useState<string | null>(null);
+  const [codeShown, setCodeShown] = useState(false);
   const dynamic = method === "qris" && qrisMode === "dynamic" && !tenders.some((e) => e.gateway);
   const amountRef = useRef<HTMLInputElement>(null);
   const cur = currency.value;
@@ -266,6 +267,7 @@ export function Payment() {
               setQrisMode("static");
               setStaticWhy(why);
             }}
+            onShowing={setCodeShown}
           />
         )}
         {method === "qris" && !dynamic && (
@@ -289,20 +291,22 @@ export function Payment() {
             ))}
           </div>
         )}
-        <label class="amount-label">
-          {method === "cash" ? t("pay.received") : t("pay.amount")}
-          <input
-            ref={amountRef}
-            data-testid="tender-amount"
-            class="amount-input big"
-            inputMode="numeric"
-            autoComplete="off"
-            placeholder={formatMoney(method === "cash" ? cashDueShown : suggested, cur)}
-            value={amountText}
-            onInput={(e) => setAmountText(e.currentTarget.value)}
-          />
-        </label>
-        {typed !== null && <p class="amount-echo">{formatMoney(typed, cur)}</p>}
+        {!(dynamic && codeShown) && (
+          <label class="amount-label">
+            {method === "cash" ? t("pay.received") : t("pay.amount")}
+            <input
+              ref={amountRef}
+              data-testid="tender-amount"
+              class="amount-input big"
+              inputMode="numeric"
+              autoComplete="off"
+              placeholder={formatMoney(method === "cash" ? cashDueShown : suggested, cur)}
+              value={amountText}
+              onInput={(e) => setAmountText(e.currentTarget.value)}
+            />
+          </label>
+        )}
+        {typed !== null && !(dynamic && codeShown) && <p class="amount-echo">{formatMoney(typed, cur)}</p>}
         {method === "cash" && (
           <div class="quick">
             <Btn testid="uang-pas" disabled={!due} onClick={() => setAmountText(decStr(cashDueShown))}>

@@ -38,6 +38,8 @@ export function QrisDynamic(p: {
   amount: Dec;
   onPaid: (c: GatewayCharge) => void;
   onStatic: (why: string) => void;
+  /** A code is on screen (its amount is fixed: the screen hides the amount field). */
+  onShowing?: (showing: boolean) => void;
 }) {
   const [charge, setCharge] = useState<GatewayCharge | null>(null);
   const [busy, setBusy] = useState(false);
@@ -68,6 +70,8 @@ export function QrisDynamic(p: {
   }, []);
 
   const pending = charge?.status === "pending";
+  const showing = p.onShowing;
+  useEffect(() => showing?.(pending || charge?.status === "paid"), [pending, charge?.status]);
   useEffect(() => {
     if (!pending) return;
     const id = setInterval(() => setNow(Date.now()), 1000);
