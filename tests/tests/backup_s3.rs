@@ -22,9 +22,7 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
 use serde_json::Value;
 use snapkasir_tests::api::Api;
-use snapkasir_tests::processes::{
-    ServerProcess, bin_dir, create_tenant_args, http_client, workspace_bin,
-};
+use snapkasir_tests::processes::{ServerProcess, create_tenant_args, http_client, workspace_bin};
 
 /// The moto release the test runs against.
 const MOTO: &str = "moto[server]==5.2.5";
@@ -34,36 +32,7 @@ const METRICS_TOKEN: &str = "metrik-rahasia";
 
 /// `moto_server` from a virtualenv under the target directory, installed when missing.
 fn moto_server() -> PathBuf {
-    let target = bin_dir().parent().expect("target directory").to_path_buf();
-    let venv = target.join("moto-venv");
-    let stamp = venv.join("requirement.txt");
-    let bin = venv.join("bin/moto_server");
-    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(&format!("{MOTO}\n"))
-        || !bin.exists()
-    {
-        let made = Command::new("python3")
-            .args(["-m", "venv", "--clear"])
-            .arg(&venv)
-            .output()
-            .unwrap_or_else(|e| panic!("python3 not found ({e}): apt-get install -y python3"));
-        assert!(
-            made.status.success(),
-            "python3 cannot make a virtualenv: apt-get install -y python3-venv ({})",
-            String::from_utf8_lossy(&made.stderr)
-        );
-        let pip = Command::new(venv.join("bin/pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check", MOTO])
-            .output()
-            .expect("the virtualenv's pip");
-        assert!(
-            pip.status.success(),
-            "pip could not install {MOTO} into {} (is PyPI reachable?): {}",
-            venv.display(),
-            String::from_utf8_lossy(&pip.stderr)
-        );
-        std::fs::write(&stamp, format!("{MOTO}\n")).unwrap();
-    }
-    bin
+    snapkasir_tests::pypi::venv_program("moto-venv", MOTO, "moto_server")
 }
 
 /// object_store's HTTP client: the tests' reqwest client (rustls with the ring provider).

@@ -19,15 +19,10 @@ use std::time::{Duration, Instant};
 use pos_core::Terminal;
 use pos_core::enrolment::enrol;
 use pos_core::receipt_mail::{SendId, SendState};
-use pos_core::shared_model::cart::Cart;
-use pos_core::shared_model::money::{Money, Quantity};
-use pos_core::shared_model::payment::Tender;
 use pos_core::shared_model::sale::Sale;
 use pos_core::sync::client::{SyncClient, SyncConfig};
 use serde_json::{Value, json};
-use snapkasir_tests::processes::{
-    ServerProcess, api_token, bin_dir, create_tenant_args, http_client,
-};
+use snapkasir_tests::processes::{ServerProcess, api_token, create_tenant_args, http_client};
 use sync_server::storage::SqliteStorage;
 use sync_server::storage::prelude::*;
 
@@ -42,42 +37,7 @@ fn lock(t: &Till) -> std::sync::MutexGuard<'_, Terminal> {
 
 /// The virtualenv's python with aiosmtpd, installed when missing.
 fn smtpd_python() -> PathBuf {
-    let target = bin_dir().parent().expect("target directory").to_path_buf();
-    let venv = target.join("aiosmtpd-venv");
-    let stamp = venv.join("requirement.txt");
-    let python = venv.join("bin/python");
-    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(&format!("{AIOSMTPD}\n"))
-        || !python.exists()
-    {
-        let made = Command::new("python3")
-            .args(["-m", "venv", "--clear"])
-            .arg(&venv)
-            .output()
-            .unwrap_or_else(|e| panic!("python3 not found ({e}): apt-get install -y python3"));
-        assert!(
-            made.status.success(),
-            "python3 cannot make a virtualenv: apt-get install -y python3-venv ({})",
-            String::from_utf8_lossy(&made.stderr)
-        );
-        let pip = Command::new(venv.join("bin/pip"))
-            .args([
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                AIOSMTPD,
-            ])
-            .output()
-            .expect("the virtualenv's pip");
-        assert!(
-            pip.status.success(),
-            "pip could not install {AIOSMTPD} into {} (is PyPI reachable? else install it there \
-             by hand): {}",
-            venv.display(),
-            String::from_utf8_lossy(&pip.stderr)
-        );
-        std::fs::write(&stamp, format!("{AIOSMTPD}\n")).unwrap();
-    }
-    python
+    snapkasir_tests::pypi::venv_program("aiosmtpd-venv", AIOSMTPD, "python")
 }
 
 /// aiosmtpd on a loopback port, delivering into a maildir; killed when dropped.
@@ -169,24 +129,7 @@ print(json.dumps({"from": str(m["from"]), "to": str(m["to"]), "subject": str(m["
 
 /// Sells one "Aqua" in cash.
 fn sell(t: &Till) -> Sale {
-    let mut t = lock(t);
-    let sari = t
-        .users()
-        .unwrap()
-        .into_iter()
-        .find(|u| u.name == "Sari")
-        .expect("the demo cashier")
-        .id;
-    if t.open_shift().unwrap().is_none() {
-        t.start_shift(sari, Money::from_i64(100_000)).unwrap();
-    }
-    let mut cart = Cart::new();
-    let hit = t.search("Aqua", 1, false).unwrap().remove(0);
-    t.cart_add_product(&mut cart, hit.product_id, None, Quantity::ONE)
-        .unwrap();
-    let total = t.price(&cart).unwrap().total();
-    t.checkout(&cart, &[Tender::cash(total)], sari, None)
-        .unwrap()
+    snapkasir_tests::demo_sale::sell(&mut lock(t), &["Aqua"], Vec::new())
 }
 
 fn wait_for(what: &str, secs: u64, mut done: impl FnMut() -> bool) {

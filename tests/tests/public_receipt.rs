@@ -9,9 +9,7 @@ use std::time::{Duration, Instant};
 
 use pos_core::Terminal;
 use pos_core::enrolment::enrol;
-use pos_core::shared_model::cart::Cart;
-use pos_core::shared_model::money::{Money, Quantity};
-use pos_core::shared_model::payment::Tender;
+use pos_core::shared_model::money::Money;
 use pos_core::shared_model::sale::{Sale, new_receipt_token};
 use pos_core::sync::client::{SyncClient, SyncConfig};
 use snapkasir_tests::browser::{Browser, Size};
@@ -38,26 +36,7 @@ fn rupiah(m: Money) -> String {
 
 /// Sells one of each product found by `queries`, in cash.
 fn sell(t: &Till, queries: &[&str]) -> Sale {
-    let mut t = lock(t);
-    let sari = t
-        .users()
-        .unwrap()
-        .into_iter()
-        .find(|u| u.name == "Sari")
-        .expect("the demo cashier")
-        .id;
-    if t.open_shift().unwrap().is_none() {
-        t.start_shift(sari, Money::from_i64(100_000)).unwrap();
-    }
-    let mut cart = Cart::new();
-    for q in queries {
-        let hit = t.search(q, 1, false).unwrap().remove(0);
-        t.cart_add_product(&mut cart, hit.product_id, None, Quantity::ONE)
-            .unwrap();
-    }
-    let total = t.price(&cart).unwrap().total();
-    t.checkout(&cart, &[Tender::cash(total)], sari, None)
-        .unwrap()
+    snapkasir_tests::demo_sale::sell(&mut lock(t), queries, Vec::new())
 }
 
 /// What the server answers at `path`: status, `x-robots-tag`, body.

@@ -20,12 +20,12 @@ use pos_core::gateway_payments::{
     self as gateway, GatewayCharge, GatewayLink, LateAction, cancel_charge, check_open_charges,
     refund_sale, start_charge, wait_charge,
 };
-use pos_core::shared_model::cart::Cart;
-use pos_core::shared_model::money::{Money, Quantity};
+use pos_core::shared_model::money::Money;
 use pos_core::shared_model::payment::{PaymentMethod, QrisMode};
 use pos_core::{Approval, RefundRequest};
 use pos_core::{CoreError, Terminal};
 use serde_json::{Value, json};
+use snapkasir_tests::demo_sale;
 use snapkasir_tests::gateway_sim::{GatewaySim, SimConfig};
 use snapkasir_tests::processes::{ServerProcess, api_token, create_tenant_args, http_client};
 
@@ -115,22 +115,8 @@ async fn paid_within(s: &Store, charge: &GatewayCharge) -> (GatewayCharge, Durat
 /// Sells one bottle of water paid by the dynamic QRIS charge `payment_id`.
 fn sell_with(s: &Store, payment_id: &str) -> pos_core::shared_model::sale::Sale {
     let mut t = lock(&s.till);
-    let sari = t
-        .users()
-        .unwrap()
-        .into_iter()
-        .find(|u| u.name == "Sari")
-        .expect("the demo cashier")
-        .id;
-    if t.open_shift().unwrap().is_none() {
-        t.start_shift(sari, Money::from_i64(100_000)).unwrap();
-    }
-    let mut cart = Cart::new();
-    let hit = t.search("Aqua", 1, false).unwrap().remove(0);
-    t.cart_add_product(&mut cart, hit.product_id, None, Quantity::ONE)
-        .unwrap();
     let tender = t.gateway_tender(payment_id).expect("a paid charge pays");
-    let sale = t.checkout(&cart, &[tender], sari, None).expect("the sale");
+    let sale = demo_sale::sell(&mut t, &["Aqua"], vec![tender]);
     t.link_gateway_payment(payment_id, &sale.id.to_string())
         .unwrap();
     sale
