@@ -123,7 +123,7 @@ async fn story(storage: DynStorage) {
         .iter()
         .map(|m| (m.method.as_str(), m.payments))
         .collect();
-    assert_eq!(keys, [("cash", 1), ("qris", 1)]);
+    assert_eq!(keys, [("cash", 1), ("qris_dynamic", 1)]);
     let products = s
         .sales_by_product(&a.owner, &a.store_id, &range)
         .await

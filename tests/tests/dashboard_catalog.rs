@@ -312,6 +312,38 @@ fn owner_edits_imports_exports_and_sets_the_store_up() {
     );
     assert_eq!(s["business_day"]["time_zone"], "Asia/Makassar");
 
+    // The owner connects the store's payment gateway for dynamic QRIS: a missing key is refused
+    // in words; the key never shows again (its last four characters and the webhook address do).
+    b.switch_lang("en");
+    b.open(&format!("/stores/{store}/settings"));
+    b.wait_for("gateway-none");
+    b.click("gateway-save");
+    assert!(
+        b.text("gateway-error").contains("server key"),
+        "{}",
+        b.text("gateway-error")
+    );
+    b.shots("settings-gateway-error", "en");
+    let key = "SB-Mid-server-dash-9Zq4";
+    b.fill("gateway-key", key);
+    b.click("gateway-save");
+    b.wait_for("gateway-connected");
+    assert_eq!(b.text("gateway-hint"), "…9Zq4");
+    assert!(
+        b.text("gateway-webhook").ends_with("/webhooks/midtrans"),
+        "{}",
+        b.text("gateway-webhook")
+    );
+    let (status, page) = b.fetch(&format!("/stores/{store}/settings"));
+    assert_eq!(status, 200);
+    assert!(!page.contains(key), "the key is shown back");
+    b.shots("settings-gateway", "en");
+    b.switch_lang("id");
+    b.shots("settings-gateway", "id");
+    b.click("gateway-remove");
+    b.wait_for("gateway-none");
+    b.switch_lang("en");
+
     // The manager of the other store: 404 in the browser and from the API.
     b.switch_lang("en");
     b.click("account-menu");

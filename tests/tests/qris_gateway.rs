@@ -328,6 +328,21 @@ async fn dynamic_qris_through_midtrans_and_xendit_counts_each_payment_once() {
     assert_eq!(body["status"], "paid", "{body}");
     assert_eq!(body["amount"], "7000");
 
+    // A notification that comes late still reaches the waiting till.
+    let c6 = start_charge(&mid.till, &mid.link, Money::from_i64(8_000))
+        .await
+        .unwrap();
+    sim.delay_notifications(Duration::from_millis(1_500));
+    let started = Instant::now();
+    sim.pay(&c6.payment_id).await.unwrap();
+    let (now6, _) = paid_within(&mid, &c6).await;
+    assert_eq!(now6.status, "paid");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1_500),
+        "the wait outlasted the delay"
+    );
+    sim.delay_notifications(Duration::ZERO);
+
     // ------------------------------------------------------------ forged and wrong amount
     let c3 = start_charge(&mid.till, &mid.link, Money::from_i64(9_000))
         .await

@@ -1,17 +1,22 @@
 //! The store settings page: the form of [`crate::store_settings`] (tax mode, cash rounding,
 //! receipt header and footer, static QRIS payload, business-day start, time zone), each refusal
 //! shown next to its field in the reader's language, nothing written unless every field passes.
+//! For owners, a second form connects the store's payment gateway for dynamic QRIS
+//! ([`crate::payments`]): the keys are write-only, the page shows the provider, the key's last
+//! four characters and the webhook address to enter at the gateway.
 
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::page::{Page, PageResult, StoreAccess, render};
 use crate::error::Error;
+use crate::payments::gateway::{Environment, Provider};
+use crate::payments::{GatewaySettings, GatewayView};
 use crate::state::AppState;
 use crate::store_settings::{self, PriceModeName, SettingsChange, SettingsView};
 
@@ -20,7 +25,12 @@ const ZONES: [&str; 3] = ["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"];
 
 /// The routes of this page area.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/stores/{store_id}/settings", get(show).post(save))
+    Router::new()
+        .route("/stores/{store_id}/settings", get(show).post(save))
+        .route(
+            "/stores/{store_id}/settings/payment-gateway",
+            post(save_gateway),
+        )
 }
 
 #[derive(Template)]
@@ -34,6 +44,11 @@ struct SettingsPage {
     saved: bool,
     error_field: String,
     error: Option<String>,
+    /// Owners only: the store's gateway, and the form's outcome.
+    gateway: Option<GatewayView>,
+    webhook_base: String,
+    gateway_note: Option<&'static str>,
+    gateway_error: Option<String>,
 }
 
 impl SettingsPage {
@@ -107,14 +122,39 @@ impl SettingsForm {
     }
 }
 
+/// The gateway part of the page (owners only; empty for managers).
+#[derive(Default)]
+struct GatewayPart {
+    gateway: Option<GatewayView>,
+    webhook_base: String,
+    note: Option<&'static str>,
+    error: Option<String>,
+}
+
+async fn gateway_part(
+    app: &AppState,
+    access: &StoreAccess,
+    headers: &HeaderMap,
+) -> Result<GatewayPart, Error> {
+    if !access.page.is_owner {
+        return Ok(GatewayPart::default());
+    }
+    Ok(GatewayPart {
+        gateway: app.services.payments.gateway(&access.store.id).await?,
+        webhook_base: super::tills::server_url(app, headers),
+        ..GatewayPart::default()
+    })
+}
+
 fn page_of(
     page: Page,
     s: SettingsForm,
     tax_classes: Vec<String>,
     saved: bool,
     error: Option<(&'static str, String)>,
+    gw: GatewayPart,
 ) -> PageResult<Response> {
-    let status = if error.is_some() {
+    let status = if error.is_some() || gw.error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
@@ -132,6 +172,10 @@ fn page_of(
         saved,
         error_field,
         error,
+        gateway: gw.gateway,
+        webhook_base: gw.webhook_base,
+        gateway_note: gw.note,
+        gateway_error: gw.error,
     })?;
     Ok((status, html).into_response())
 }
@@ -139,28 +183,119 @@ fn page_of(
 #[derive(Debug, Deserialize)]
 struct Saved {
     saved: Option<String>,
+    /// `saved` or `removed`: the gateway form's outcome.
+    gateway: Option<String>,
 }
 
 /// `GET /stores/{store_id}/settings`.
 async fn show(
     State(app): State<AppState>,
     access: StoreAccess,
+    headers: HeaderMap,
     Query(q): Query<Saved>,
 ) -> PageResult<Response> {
     let v = store_settings::get(&app, &access.principal, &access.store.id).await?;
+    let mut gw = gateway_part(&app, &access, &headers).await?;
+    gw.note = match q.gateway.as_deref() {
+        Some("saved") => Some("settings.gateway_saved"),
+        Some("removed") => Some("settings.gateway_removed"),
+        _ => None,
+    };
     page_of(
         access.page,
         SettingsForm::from(&v),
         v.tax_classes.clone(),
         q.saved.is_some(),
         None,
+        gw,
     )
+}
+
+/// The gateway form, as typed. The keys are never shown back.
+#[derive(Deserialize)]
+struct GatewayForm {
+    /// `save` or `remove`.
+    action: String,
+    provider: Option<String>,
+    environment: Option<String>,
+    key: Option<String>,
+    callback_token: Option<String>,
+}
+
+/// `POST /stores/{store_id}/settings/payment-gateway` (owners).
+async fn save_gateway(
+    State(app): State<AppState>,
+    access: StoreAccess,
+    headers: HeaderMap,
+    axum::Form(f): axum::Form<GatewayForm>,
+) -> PageResult<Response> {
+    crate::access::payment_gateway(&access.principal, &access.store)?;
+    let store_id = access.store.id.clone();
+    let payments = &app.services.payments;
+    let result = if f.action == "remove" {
+        payments.remove_gateway(&store_id).await.map(|_| "removed")
+    } else {
+        let provider = match f.provider.as_deref() {
+            Some("xendit") => Provider::Xendit,
+            _ => Provider::Midtrans,
+        };
+        let environment = match f.environment.as_deref() {
+            Some("sandbox") => Environment::Sandbox,
+            _ => Environment::Production,
+        };
+        let key = f.key.filter(|k| !k.trim().is_empty());
+        let settings = GatewaySettings {
+            provider,
+            environment,
+            server_key: (provider == Provider::Midtrans)
+                .then(|| key.clone())
+                .flatten(),
+            secret_key: (provider == Provider::Xendit).then_some(key).flatten(),
+            callback_token: f.callback_token.filter(|t| !t.trim().is_empty()),
+        };
+        let crate::auth::Principal::User {
+            tenant_id, user_id, ..
+        } = &access.principal
+        else {
+            return Err(Error::Forbidden("only owners set the payment gateway").into());
+        };
+        payments
+            .save_gateway(tenant_id, &store_id, user_id, settings)
+            .await
+            .map(|_| "saved")
+    };
+    match result {
+        Ok(done) => Ok(Redirect::to(&format!(
+            "/stores/{store_id}/settings?gateway={done}#payment-gateway"
+        ))
+        .into_response()),
+        Err(Error::Invalid { en, id, .. }) => {
+            let msg = if access.page.lang.code() == "id" {
+                id
+            } else {
+                en
+            };
+            let v = store_settings::get(&app, &access.principal, &store_id).await?;
+            let mut gw = gateway_part(&app, &access, &headers).await?;
+            gw.error = Some(msg);
+            page_of(
+                access.page,
+                SettingsForm::from(&v),
+                v.tax_classes.clone(),
+                false,
+                None,
+                gw,
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `POST /stores/{store_id}/settings`.
 async fn save(
     State(app): State<AppState>,
     access: StoreAccess,
+    headers: HeaderMap,
     axum::Form(f): axum::Form<SettingsForm>,
 ) -> PageResult<Response> {
     let store_id = access.store.id.clone();
@@ -177,7 +312,8 @@ async fn save(
                 en
             };
             let v = store_settings::get(&app, &access.principal, &store_id).await?;
-            page_of(access.page, f, v.tax_classes, false, Some((field, msg)))
+            let gw = gateway_part(&app, &access, &headers).await?;
+            page_of(access.page, f, v.tax_classes, false, Some((field, msg)), gw)
         }
         Err(e) => Err(e.into()),
     }
