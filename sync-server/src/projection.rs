@@ -331,7 +331,8 @@ pub async fn project_stored(storage: &DynStorage, doc_id: &str) -> Result<bool> 
         .await
         .map_err(|e| Error::Internal(format!("projection task: {e}")))?;
     match projected {
-        Ok(Some(rows)) => {
+        Ok(Some(mut rows)) => {
+            rows.tenant_id = claim.tenant_id;
             storage.project_doc(&rows).await?;
             Ok(true)
         }

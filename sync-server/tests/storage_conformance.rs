@@ -491,6 +491,7 @@ async fn detail_reports_story(s: &DynStorage) {
     };
     s.project_doc(&ProjectedDoc {
         doc_id: "journal-detail".into(),
+        tenant_id: "t1".into(),
         store_id: "s-detail".into(),
         kind: "journal".into(),
         sales: vec![sale("a", None), sale("b", Some(void))],
@@ -501,6 +502,7 @@ async fn detail_reports_story(s: &DynStorage) {
     .unwrap();
     s.project_doc(&ProjectedDoc {
         doc_id: "adjust-detail".into(),
+        tenant_id: "t1".into(),
         store_id: "s-detail".into(),
         kind: "stock-adjustments".into(),
         stock_movements: vec![movement("m1", 3, 10_000, None)],
@@ -541,6 +543,7 @@ async fn detail_reports_story(s: &DynStorage) {
     );
     s.project_doc(&ProjectedDoc {
         doc_id: "journal-copycat".into(),
+        tenant_id: "t1".into(),
         store_id: "s-other".into(),
         kind: "journal".into(),
         sales: vec![SaleRow {
@@ -920,6 +923,14 @@ async fn sqlite_reopens_existing_data() {
 
 // ---- migration 0008: stock movement kinds projected before it read under the till's names
 
+/// The tenant and store the old rows below belong to (migration 0018 gives every row its
+/// tenant and drops projected rows nobody owns).
+const OWNER_ROWS: [&str; 2] = [
+    "INSERT INTO tenants (id, name, created_at) VALUES ('t', 'T', 0)",
+    "INSERT INTO stores (id, tenant_id, code, name, store_key, created_at) \
+     VALUES ('s', 't', 'S1', 'S', 'k', 0)",
+];
+
 /// Stock movements as the server projected them before migration 0008 (`Debug` names,
 /// lowercased).
 const ROWS_BEFORE_0008: &str = "INSERT INTO stock_movements \
@@ -937,6 +948,9 @@ macro_rules! renames_kinds_stored_before_0008 {
         let s = $storage.await.unwrap();
         let pool = s.pool().clone();
         sqlx::migrate!($dir).run_to(7, &pool).await.unwrap();
+        for sql in OWNER_ROWS {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
         sqlx::query(ROWS_BEFORE_0008).execute(&pool).await.unwrap();
         sync_server::storage::Storage::migrate(&s).await.unwrap();
         let kinds: Vec<String> = sqlx::query_scalar(KINDS).fetch_all(&pool).await.unwrap();
@@ -959,5 +973,164 @@ async fn sqlite_renames_kinds_stored_before_0008() {
     renames_kinds_stored_before_0008!(
         sync_server::storage::SqliteStorage::open(dir.path()),
         "../migrations/server-sqlite"
+    );
+}
+
+// ---- migration 0018: every tenant-owned table leads its key with tenant_id
+
+/// Rows written before migration 0018: a document claimed by tenant `t`, its sale and journal
+/// index, a LAN key of a till of `t`, and a sale of a document and store nobody knows.
+const ROWS_BEFORE_0018: [&str; 6] = [
+    "INSERT INTO terminals (id, tenant_id, store_id, name, credential_hash, created_at) \
+     VALUES ('till', 't', 's', 'Till', 'h', 0)",
+    "INSERT INTO doc_claims (doc_id, tenant_id, store_id, claimed_by, claimed_at) \
+     VALUES ('d', 't', 's', 'till', 0)",
+    "INSERT INTO sales (id, doc_id, store_id, terminal_code, business_date, created_at, \
+     cashier_id, receipt_no, total_e4, tax_e4, voided) \
+     VALUES ('sale1', 'd', 's', 'T1', '2026-12-03', 0, 'c', 'S1-T1-1', 10000, 0, false)",
+    "INSERT INTO sales (id, doc_id, store_id, terminal_code, business_date, created_at, \
+     cashier_id, receipt_no, total_e4, tax_e4, voided) \
+     VALUES ('orphan', 'x', 'nowhere', 'T1', '2026-12-03', 0, 'c', 'X-T1-1', 10000, 0, false)",
+    "INSERT INTO store_journals (doc_id, store_id, terminal_code, business_date) \
+     VALUES ('d', 's', 'T1', '2026-12-03')",
+    "INSERT INTO terminal_lan_keys (terminal_id, lan_key, set_at) VALUES ('till', 'k', 0)",
+];
+
+/// Tables that belong to no tenant: the tenants themselves (their key is the tenant id), the
+/// server's own settings and instances, login counters kept before anyone is known, and the
+/// documents' chunks (placed by their document's claim; see docs/scaling.md).
+const NOT_TENANT_KEYED: [&str; 6] = [
+    "tenants",
+    "server_settings",
+    "instances",
+    "login_attempts",
+    "automerge_chunks",
+    "_sqlx_migrations",
+];
+
+/// Migrates `$storage` up to 0017, writes [`ROWS_BEFORE_0018`], migrates fully, and checks
+/// every row got its tenant, the ownerless projected row is gone, and a row written without
+/// its tenant is refused.
+macro_rules! tenant_keys_after_0018 {
+    ($storage:expr, $dir:literal) => {{
+        let s = $storage.await.unwrap();
+        let pool = s.pool().clone();
+        sqlx::migrate!($dir).run_to(17, &pool).await.unwrap();
+        for sql in OWNER_ROWS.iter().chain(ROWS_BEFORE_0018.iter()) {
+            sqlx::query(*sql).execute(&pool).await.unwrap();
+        }
+        sync_server::storage::Storage::migrate(&s).await.unwrap();
+        let sales: Vec<(String, String)> =
+            sqlx::query_as("SELECT id, tenant_id FROM sales ORDER BY id")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert_eq!(sales, [("sale1".to_string(), "t".to_string())]);
+        for table in ["store_journals", "terminal_lan_keys"] {
+            let t: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT tenant_id FROM {table}"
+            )))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            assert_eq!(t, "t", "{table}");
+        }
+        let refused = sqlx::query(
+            "INSERT INTO payments (sale_id, seq, doc_id, store_id, method, amount_e4) \
+             VALUES ('sale1', 0, 'd', 's', 'cash', 10000)",
+        )
+        .execute(&pool)
+        .await;
+        assert!(refused.is_err(), "a payment without its tenant was stored");
+    }};
+}
+
+#[tokio::test]
+async fn postgres_tenant_keys_after_0018() {
+    let db = common::TestDb::create().await;
+    tenant_keys_after_0018!(
+        sync_server::storage::PgStorage::connect(&db.url, 2),
+        "../migrations/server-postgres"
+    );
+}
+
+#[tokio::test]
+async fn sqlite_tenant_keys_after_0018() {
+    let dir = tempfile::tempdir().unwrap();
+    tenant_keys_after_0018!(
+        sync_server::storage::SqliteStorage::open(dir.path()),
+        "../migrations/server-sqlite"
+    );
+}
+
+/// On PostgreSQL every table but [`NOT_TENANT_KEYED`] has a primary key whose first column is
+/// tenant_id: the condition for distributing the schema by tenant on Citus.
+#[tokio::test]
+async fn postgres_every_tenant_table_leads_its_key_with_tenant_id() {
+    let db = common::TestDb::create().await;
+    let s = sync_server::storage::PgStorage::connect(&db.url, 2)
+        .await
+        .unwrap();
+    sync_server::storage::Storage::migrate(&s).await.unwrap();
+    let leading: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT t.table_name::text, \
+           (SELECT a.attname::text FROM pg_index i \
+              JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
+             WHERE i.indrelid = format('%I', t.table_name)::regclass AND i.indisprimary) \
+         FROM information_schema.tables t \
+         WHERE t.table_schema = 'public' AND t.table_type = 'BASE TABLE' \
+         ORDER BY 1",
+    )
+    .fetch_all(s.pool())
+    .await
+    .unwrap();
+    assert!(leading.len() > 30, "{leading:?}");
+    let wrong: Vec<_> = leading
+        .iter()
+        .filter(|(t, first)| {
+            !NOT_TENANT_KEYED.contains(&t.as_str()) && first.as_deref() != Some("tenant_id")
+        })
+        .collect();
+    assert!(wrong.is_empty(), "keys not led by tenant_id: {wrong:?}");
+}
+
+/// On SQLite (which cannot change a primary key in place) every such table has a unique index
+/// led by tenant_id, which the statements' ON CONFLICT targets name.
+#[tokio::test]
+async fn sqlite_every_tenant_table_has_a_tenant_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sync_server::storage::SqliteStorage::open(dir.path())
+        .await
+        .unwrap();
+    sync_server::storage::Storage::migrate(&s).await.unwrap();
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+         ORDER BY name",
+    )
+    .fetch_all(s.pool())
+    .await
+    .unwrap();
+    assert!(tables.len() > 30, "{tables:?}");
+    let mut wrong = Vec::new();
+    for t in tables
+        .iter()
+        .filter(|t| !NOT_TENANT_KEYED.contains(&t.as_str()))
+    {
+        let keyed: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pragma_index_list(?1) l \
+             JOIN pragma_index_info(l.name) c ON c.seqno = 0 \
+             WHERE l.\"unique\" = 1 AND c.name = 'tenant_id'",
+        )
+        .bind(t)
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+        if keyed == 0 {
+            wrong.push(t.clone());
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "no unique key led by tenant_id: {wrong:?}"
     );
 }

@@ -487,6 +487,7 @@ async fn two_instances_write_one_baseline() {
 /// The store-document tables behave the same on both backends.
 async fn store_docs_storage_story(s: DynStorage) {
     use sync_server::storage::{StoreAdjustmentsRow, StoreJournalRow, StoreRootRow};
+    common::tenant_and_store(&s, "t1", "s1").await;
     let root = |id: &str, baseline: Option<&str>| StoreRootRow {
         store_id: "s1".into(),
         root_doc_id: id.into(),

@@ -30,9 +30,10 @@ async fn post(state: &AppState, token: Option<&str>, body: Value) -> (u16, Value
     )
 }
 
-fn sale_doc(store_id: &str, sale_id: &str) -> ProjectedDoc {
+fn sale_doc(tenant_id: &str, store_id: &str, sale_id: &str) -> ProjectedDoc {
     ProjectedDoc {
         doc_id: "2himmX7m8L4TU929SCstFqVpXh6j".into(),
+        tenant_id: tenant_id.into(),
         store_id: store_id.into(),
         kind: "journal".into(),
         sales: vec![SaleRow {
@@ -60,13 +61,13 @@ async fn story(storage: DynStorage) {
     let t = common::setup_tenant(&state, "Toko Hb", "HB1").await;
     let cred = t.t1.device_credential.clone();
     storage
-        .project_doc(&sale_doc(&t.store_id, "sale-on-server"))
+        .project_doc(&sale_doc(&t.tenant_id, &t.store_id, "sale-on-server"))
         .await
         .unwrap();
     storage
         .project_doc(&ProjectedDoc {
             doc_id: "3zRLsVeNtci9bmoRKMT6ud7vcMf9".into(),
-            ..sale_doc(&t.store2_id, "sale-of-other-store")
+            ..sale_doc(&t.tenant_id, &t.store2_id, "sale-of-other-store")
         })
         .await
         .unwrap();

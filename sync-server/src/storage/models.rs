@@ -645,6 +645,8 @@ pub struct ConflictRow {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProjectedDoc {
     pub doc_id: String,
+    /// The tenant of the document's claim: the leading key of every projected row.
+    pub tenant_id: String,
     pub store_id: String,
     pub kind: String,
     pub sales: Vec<SaleRow>,

@@ -97,6 +97,30 @@ pub async fn sqlite_storage() -> (DynStorage, tempfile::TempDir) {
     (Arc::new(s), dir)
 }
 
+/// Writes tenant `tenant` with store `store` straight into storage: the owners that rows of
+/// a store need (every tenant-owned row leads its key with the store's tenant).
+#[allow(dead_code)]
+pub async fn tenant_and_store(s: &DynStorage, tenant: &str, store: &str) {
+    use sync_server::storage::{StoreRow, Tenant};
+    s.insert_tenant(&Tenant {
+        id: tenant.into(),
+        name: format!("tenant {tenant}"),
+        created_at: 0,
+    })
+    .await
+    .expect("insert tenant");
+    s.insert_store(&StoreRow {
+        id: store.into(),
+        tenant_id: tenant.into(),
+        code: store.to_uppercase(),
+        name: format!("store {store}"),
+        store_key: "k".into(),
+        created_at: 0,
+    })
+    .await
+    .expect("insert store");
+}
+
 // ------------------------------------------------------------------ servers
 
 use std::net::SocketAddr;

@@ -389,8 +389,9 @@ impl AccountStorage for Backend {
     fn insert_refresh_token<'a>(&'a self, t: &'a RefreshTokenRow) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             sqlx::query(
-                "INSERT INTO refresh_tokens (token_hash, user_id, created_at, expires_at, used_at, \
-                 session_id) VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO refresh_tokens (tenant_id, token_hash, user_id, created_at, expires_at, \
+                 used_at, session_id) \
+                 VALUES ((SELECT tenant_id FROM users WHERE id = $2), $1, $2, $3, $4, $5, $6)",
             )
             .bind(&t.token_hash)
             .bind(&t.user_id)

@@ -46,6 +46,25 @@ fn cell(row: &DbRow, i: usize) -> Result<Cell> {
     })
 }
 
+/// A backup made before schema 18 has no `tenant_id` in the tables that gained it (every
+/// tenant-owned table leads its key with it since): the row's tenant is its store's, terminal's
+/// or charge's, whose table the restore has already written (parents come first). `None` when
+/// the row has its tenant or belongs to no tenant.
+fn tenant_of_older_row(columns: &[String]) -> Option<String> {
+    if columns.iter().any(|c| c == "tenant_id") {
+        return None;
+    }
+    let at = |name: &str| columns.iter().position(|c| c == name).map(|i| i + 1);
+    if let Some(i) = at("store_id") {
+        Some(format!("(SELECT tenant_id FROM stores WHERE id = ${i})"))
+    } else if let Some(i) = at("terminal_id") {
+        Some(format!("(SELECT tenant_id FROM terminals WHERE id = ${i})"))
+    } else {
+        at("payment_id")
+            .map(|i| format!("(SELECT tenant_id FROM gateway_charges WHERE payment_id = ${i})"))
+    }
+}
+
 impl BackupStorage for Backend {
     fn read_snapshot<'a>(
         &'a self,
@@ -133,9 +152,14 @@ impl BackupStorage for Backend {
                             .iter()
                             .map(|c| identifier(c).map(|c| format!("\"{c}\"")))
                             .collect::<Result<Vec<_>>>()?;
-                        let marks = (1..=names.len())
+                        let mut names = names;
+                        let mut marks = (1..=names.len())
                             .map(|i| format!("${i}"))
                             .collect::<Vec<_>>();
+                        if let Some(tenant) = tenant_of_older_row(&columns) {
+                            names.insert(0, "\"tenant_id\"".into());
+                            marks.insert(0, tenant);
+                        }
                         insert = Some(format!(
                             "INSERT INTO {} ({}) VALUES ({})",
                             identifier(&name)?,

@@ -19,9 +19,10 @@ impl LanStorage for Backend {
     fn store_lan_init<'a>(&'a self, fresh: &'a StoreLanRow) -> BoxFuture<'a, Result<StoreLanRow>> {
         Box::pin(async move {
             sqlx::query(
-                "INSERT INTO store_lan (store_id, signing_key, pin_pepper, roster_version, \
-                 store_key_version, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (store_id) DO NOTHING",
+                "INSERT INTO store_lan (tenant_id, store_id, signing_key, pin_pepper, roster_version, \
+                 store_key_version, created_at) \
+                 VALUES ((SELECT tenant_id FROM stores WHERE id = $1), $1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (tenant_id, store_id) DO NOTHING",
             )
             .bind(&fresh.store_id)
             .bind(&fresh.signing_key)
@@ -150,8 +151,9 @@ impl LanStorage for Backend {
     fn set_terminal_lan_key<'a>(&'a self, key: &'a TerminalLanKey) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             sqlx::query(
-                "INSERT INTO terminal_lan_keys (terminal_id, lan_key, set_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (terminal_id) DO UPDATE SET lan_key = excluded.lan_key, \
+                "INSERT INTO terminal_lan_keys (tenant_id, terminal_id, lan_key, set_at) \
+                 VALUES ((SELECT tenant_id FROM terminals WHERE id = $1), $1, $2, $3) \
+                 ON CONFLICT (tenant_id, terminal_id) DO UPDATE SET lan_key = excluded.lan_key, \
                  set_at = excluded.set_at",
             )
             .bind(&key.terminal_id)

@@ -32,7 +32,7 @@ impl PaymentStorage for Backend {
                 "INSERT INTO payment_gateways (store_id, tenant_id, provider, environment, \
                  sealed_secrets, key_hint, updated_by, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                 ON CONFLICT (store_id) DO UPDATE SET provider = excluded.provider, \
+                 ON CONFLICT (tenant_id, store_id) DO UPDATE SET provider = excluded.provider, \
                  environment = excluded.environment, sealed_secrets = excluded.sealed_secrets, \
                  key_hint = excluded.key_hint, updated_by = excluded.updated_by, \
                  updated_at = excluded.updated_at",
@@ -204,9 +204,10 @@ impl PaymentStorage for Backend {
     ) -> BoxFuture<'a, Result<GatewayRefundRow>> {
         Box::pin(async move {
             sqlx::query(concat!(
-                "INSERT INTO gateway_refunds (",
+                "INSERT INTO gateway_refunds (tenant_id, ",
                 refund_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (refund_id) DO NOTHING"
+                ") VALUES ((SELECT tenant_id FROM gateway_charges WHERE payment_id = $2), \
+                 $1, $2, $3, $4, $5, $6, $7) ON CONFLICT (refund_id) DO NOTHING"
             ))
             .bind(&row.refund_id)
             .bind(&row.payment_id)

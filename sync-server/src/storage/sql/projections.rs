@@ -33,6 +33,7 @@ impl ProjectionStorage for Backend {
             let mut tx = self.pool.begin().await?;
             let d = &rows.doc_id;
             let st = &rows.store_id;
+            let tn = &rows.tenant_id;
             for table in PROJECTED_TABLES {
                 sqlx::query(AssertSqlSafe(format!(
                     "DELETE FROM {table} WHERE doc_id = $1"
@@ -43,38 +44,38 @@ impl ProjectionStorage for Backend {
             }
             if let Some(s) = &rows.settings {
                 sqlx::query(
-                    "INSERT INTO store_settings (store_id, doc_id, time_zone, cutoff_hour) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (store_id) DO UPDATE SET doc_id = excluded.doc_id, \
+                    "INSERT INTO store_settings (tenant_id, store_id, doc_id, time_zone, cutoff_hour) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (tenant_id, store_id) DO UPDATE SET doc_id = excluded.doc_id, \
                      time_zone = excluded.time_zone, cutoff_hour = excluded.cutoff_hour",
                 )
-                .bind(st).bind(d).bind(&s.time_zone).bind(s.cutoff_hour)
+                .bind(tn).bind(st).bind(d).bind(&s.time_zone).bind(s.cutoff_hour)
                 .execute(&mut *tx).await?;
             }
             for r in &rows.refund_lines {
                 sqlx::query(
-                    "INSERT INTO refund_lines (refund_id, seq, doc_id, store_id, sale_id, sale_line_id, quantity_e4) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                    "INSERT INTO refund_lines (tenant_id, refund_id, seq, doc_id, store_id, sale_id, sale_line_id, quantity_e4) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
                 )
-                .bind(&r.refund_id).bind(r.seq).bind(d).bind(st).bind(&r.sale_id).bind(&r.sale_line_id)
+                .bind(tn).bind(&r.refund_id).bind(r.seq).bind(d).bind(st).bind(&r.sale_id).bind(&r.sale_line_id)
                 .bind(r.quantity_e4)
                 .execute(&mut *tx).await?;
             }
             for c in &rows.conflicts {
                 sqlx::query(
-                    "INSERT INTO doc_conflicts (doc_id, key, store_id, kind, detail) VALUES ($1, $2, $3, $4, $5) \
+                    "INSERT INTO doc_conflicts (tenant_id, doc_id, key, store_id, kind, detail) VALUES ($1, $2, $3, $4, $5, $6) \
                      ON CONFLICT DO NOTHING",
                 )
-                .bind(d).bind(&c.key).bind(st).bind(&c.kind).bind(&c.detail)
+                .bind(tn).bind(d).bind(&c.key).bind(st).bind(&c.kind).bind(&c.detail)
                 .execute(&mut *tx).await?;
             }
             for r in &rows.sales {
                 sqlx::query(
-                    "INSERT INTO sales (id, doc_id, store_id, terminal_code, business_date, created_at, \
+                    "INSERT INTO sales (tenant_id, id, doc_id, store_id, terminal_code, business_date, created_at, \
                      cashier_id, receipt_no, total_e4, tax_e4, voided, voided_at, void_reason, \
                      void_authorized_by, discount_e4, receipt_token) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT DO NOTHING",
                 )
-                .bind(&r.id).bind(d).bind(st).bind(&r.terminal_code).bind(&r.business_date)
+                .bind(tn).bind(&r.id).bind(d).bind(st).bind(&r.terminal_code).bind(&r.business_date)
                 .bind(r.created_at).bind(&r.cashier_id).bind(&r.receipt_no).bind(r.total_e4)
                 .bind(r.tax_e4).bind(r.voided)
                 .bind(r.void.as_ref().map(|v| v.at))
@@ -86,21 +87,21 @@ impl ProjectionStorage for Backend {
             }
             for r in &rows.sale_lines {
                 sqlx::query(
-                    "INSERT INTO sale_lines (sale_id, line_no, doc_id, store_id, product_id, sku, name, \
+                    "INSERT INTO sale_lines (tenant_id, sale_id, line_no, doc_id, store_id, product_id, sku, name, \
                      category_id, quantity_e4, amount_e4, tax_e4, line_id) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
                 )
-                .bind(&r.sale_id).bind(r.line_no).bind(d).bind(st).bind(&r.product_id).bind(&r.sku)
+                .bind(tn).bind(&r.sale_id).bind(r.line_no).bind(d).bind(st).bind(&r.product_id).bind(&r.sku)
                 .bind(&r.name).bind(&r.category_id).bind(r.quantity_e4).bind(r.amount_e4).bind(r.tax_e4)
                 .bind(&r.line_id)
                 .execute(&mut *tx).await?;
             }
             for r in &rows.payments {
                 sqlx::query(
-                    "INSERT INTO payments (sale_id, seq, doc_id, store_id, method, amount_e4) \
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                    "INSERT INTO payments (tenant_id, sale_id, seq, doc_id, store_id, method, amount_e4) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
                 )
-                .bind(&r.sale_id)
+                .bind(tn).bind(&r.sale_id)
                 .bind(r.seq)
                 .bind(d)
                 .bind(st)
@@ -111,70 +112,70 @@ impl ProjectionStorage for Backend {
             }
             for r in &rows.refunds {
                 sqlx::query(
-                    "INSERT INTO refunds (id, doc_id, store_id, sale_id, terminal_code, business_date, \
-                     created_at, total_e4, tax_e4, receipt_no) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                    "INSERT INTO refunds (tenant_id, id, doc_id, store_id, sale_id, terminal_code, business_date, \
+                     created_at, total_e4, tax_e4, receipt_no) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
                      ON CONFLICT DO NOTHING",
                 )
-                .bind(&r.id).bind(d).bind(st).bind(&r.sale_id).bind(&r.terminal_code)
+                .bind(tn).bind(&r.id).bind(d).bind(st).bind(&r.sale_id).bind(&r.terminal_code)
                 .bind(&r.business_date).bind(r.created_at).bind(r.total_e4).bind(r.tax_e4)
                 .bind(&r.receipt_no)
                 .execute(&mut *tx).await?;
             }
             for r in &rows.shifts {
                 sqlx::query(
-                    "INSERT INTO shifts (id, doc_id, store_id, terminal_code, cashier_id, business_date, \
+                    "INSERT INTO shifts (tenant_id, id, doc_id, store_id, terminal_code, cashier_id, business_date, \
                      opened_at, closed_at, opening_float_e4, expected_cash_e4, counted_cash_e4, difference_e4) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
                 )
-                .bind(&r.id).bind(d).bind(st).bind(&r.terminal_code).bind(&r.cashier_id)
+                .bind(tn).bind(&r.id).bind(d).bind(st).bind(&r.terminal_code).bind(&r.cashier_id)
                 .bind(&r.business_date).bind(r.opened_at).bind(r.closed_at).bind(r.opening_float_e4)
                 .bind(r.expected_cash_e4).bind(r.counted_cash_e4).bind(r.difference_e4)
                 .execute(&mut *tx).await?;
             }
             for r in &rows.cash_movements {
                 sqlx::query(
-                    "INSERT INTO cash_movements (id, doc_id, store_id, shift_id, direction, amount_e4, at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                    "INSERT INTO cash_movements (tenant_id, id, doc_id, store_id, shift_id, direction, amount_e4, at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
                 )
-                .bind(&r.id).bind(d).bind(st).bind(&r.shift_id).bind(&r.direction).bind(r.amount_e4).bind(r.at)
+                .bind(tn).bind(&r.id).bind(d).bind(st).bind(&r.shift_id).bind(&r.direction).bind(r.amount_e4).bind(r.at)
                 .execute(&mut *tx).await?;
             }
             for r in &rows.stock_movements {
                 sqlx::query(
-                    "INSERT INTO stock_movements (id, doc_id, store_id, product_id, kind, quantity_e4, at, \
-                     reference, terminal_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+                    "INSERT INTO stock_movements (tenant_id, id, doc_id, store_id, product_id, kind, quantity_e4, at, \
+                     reference, terminal_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
                 )
-                .bind(&r.id).bind(d).bind(st).bind(&r.product_id).bind(&r.kind).bind(r.quantity_e4).bind(r.at)
+                .bind(tn).bind(&r.id).bind(d).bind(st).bind(&r.product_id).bind(&r.kind).bind(r.quantity_e4).bind(r.at)
                 .bind(&r.reference).bind(&r.terminal_code)
                 .execute(&mut *tx).await?;
             }
             for r in &rows.names {
                 sqlx::query(
-                    "INSERT INTO projected_names (doc_id, store_id, kind, id, name) VALUES ($1, $2, $3, $4, $5) \
+                    "INSERT INTO projected_names (tenant_id, doc_id, store_id, kind, id, name) VALUES ($1, $2, $3, $4, $5, $6) \
                      ON CONFLICT DO NOTHING",
                 )
-                .bind(d).bind(st).bind(&r.kind).bind(&r.id).bind(&r.name)
+                .bind(tn).bind(d).bind(st).bind(&r.kind).bind(&r.id).bind(&r.name)
                 .execute(&mut *tx).await?;
             }
             for r in &rows.products {
                 sqlx::query(
-                    "INSERT INTO products (store_id, id, doc_id, sku, name, category_id, price_e4, \
+                    "INSERT INTO products (tenant_id, store_id, id, doc_id, sku, name, category_id, price_e4, \
                      low_stock_threshold_e4, active) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (store_id, id) DO UPDATE SET \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (tenant_id, store_id, id) DO UPDATE SET \
                      doc_id = excluded.doc_id, sku = excluded.sku, name = excluded.name, \
                      category_id = excluded.category_id, price_e4 = excluded.price_e4, \
                      low_stock_threshold_e4 = excluded.low_stock_threshold_e4, active = excluded.active",
                 )
-                .bind(st).bind(&r.id).bind(d).bind(&r.sku).bind(&r.name).bind(&r.category_id).bind(r.price_e4)
+                .bind(tn).bind(st).bind(&r.id).bind(d).bind(&r.sku).bind(&r.name).bind(&r.category_id).bind(r.price_e4)
                 .bind(r.low_stock_threshold_e4).bind(r.active)
                 .execute(&mut *tx).await?;
             }
             sqlx::query(
-                "INSERT INTO projected_docs (doc_id, store_id, kind, projected_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (doc_id) DO UPDATE SET store_id = excluded.store_id, kind = excluded.kind, \
+                "INSERT INTO projected_docs (tenant_id, doc_id, store_id, kind, projected_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (tenant_id, doc_id) DO UPDATE SET store_id = excluded.store_id, kind = excluded.kind, \
                  projected_at = excluded.projected_at",
             )
-            .bind(d).bind(st).bind(&rows.kind).bind(crate::now_ms())
+            .bind(tn).bind(d).bind(st).bind(&rows.kind).bind(crate::now_ms())
             .execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(())

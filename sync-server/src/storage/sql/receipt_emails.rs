@@ -24,9 +24,9 @@ impl ReceiptEmailStorage for Backend {
     ) -> BoxFuture<'a, Result<ReceiptEmailClaim>> {
         Box::pin(async move {
             let inserted = sqlx::query(
-                "INSERT INTO receipt_emails (send_id, store_id, terminal_id, receipt_token, email, \
-                 state, attempts, created_at, attempt_at) \
-                 VALUES ($1, $2, $3, $4, $5, 'sending', 1, $6, $6) \
+                "INSERT INTO receipt_emails (tenant_id, send_id, store_id, terminal_id, receipt_token, \
+                 email, state, attempts, created_at, attempt_at) \
+                 VALUES ((SELECT tenant_id FROM stores WHERE id = $2), $1, $2, $3, $4, $5, 'sending', 1, $6, $6) \
                  ON CONFLICT (send_id) DO NOTHING",
             )
             .bind(&fresh.send_id)

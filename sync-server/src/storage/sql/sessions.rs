@@ -12,8 +12,8 @@ impl SessionStorage for Backend {
     fn insert_session<'a>(&'a self, s: &'a SessionRow) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             sqlx::query(
-                "INSERT INTO sessions (id, user_id, created_at, ended_at, end_reason) \
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO sessions (tenant_id, id, user_id, created_at, ended_at, end_reason) \
+                 VALUES ((SELECT tenant_id FROM users WHERE id = $2), $1, $2, $3, $4, $5)",
             )
             .bind(&s.id)
             .bind(&s.user_id)

@@ -14,10 +14,10 @@ impl StoreDocsStorage for Backend {
     fn upsert_store_root<'a>(&'a self, r: &'a StoreRootRow) -> BoxFuture<'a, Result<StoreRootRow>> {
         Box::pin(async move {
             sqlx::query(
-                "INSERT INTO store_roots (store_id, root_doc_id, catalog_doc_id, settings_doc_id, \
+                "INSERT INTO store_roots (tenant_id, store_id, root_doc_id, catalog_doc_id, settings_doc_id, \
                  users_doc_id, parked_carts_doc_id, latest_baseline_doc_id, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                 ON CONFLICT (store_id) DO UPDATE SET catalog_doc_id = excluded.catalog_doc_id, \
+                 VALUES ((SELECT tenant_id FROM stores WHERE id = $1), $1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (tenant_id, store_id) DO UPDATE SET catalog_doc_id = excluded.catalog_doc_id, \
                  settings_doc_id = excluded.settings_doc_id, users_doc_id = excluded.users_doc_id, \
                  parked_carts_doc_id = excluded.parked_carts_doc_id, \
                  latest_baseline_doc_id = excluded.latest_baseline_doc_id, \
@@ -74,8 +74,9 @@ impl StoreDocsStorage for Backend {
     fn insert_store_journal<'a>(&'a self, j: &'a StoreJournalRow) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             sqlx::query(
-                "INSERT INTO store_journals (doc_id, store_id, terminal_code, business_date, indexed_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (doc_id) DO NOTHING",
+                "INSERT INTO store_journals (tenant_id, doc_id, store_id, terminal_code, business_date, indexed_at) \
+                 VALUES ((SELECT tenant_id FROM stores WHERE id = $2), $1, $2, $3, $4, $5) \
+                 ON CONFLICT (tenant_id, doc_id) DO NOTHING",
             )
             .bind(&j.doc_id)
             .bind(&j.store_id)
@@ -141,8 +142,9 @@ impl StoreDocsStorage for Backend {
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             sqlx::query(
-                "INSERT INTO store_adjustments (doc_id, store_id, period) VALUES ($1, $2, $3) \
-                 ON CONFLICT (doc_id) DO NOTHING",
+                "INSERT INTO store_adjustments (tenant_id, doc_id, store_id, period) \
+                 VALUES ((SELECT tenant_id FROM stores WHERE id = $2), $1, $2, $3) \
+                 ON CONFLICT (tenant_id, doc_id) DO NOTHING",
             )
             .bind(&a.doc_id)
             .bind(&a.store_id)
@@ -178,8 +180,9 @@ impl StoreDocsStorage for Backend {
     ) -> BoxFuture<'a, Result<bool>> {
         Box::pin(async move {
             let inserted = sqlx::query(
-                "INSERT INTO stock_baselines (store_id, business_date, claimed_by, claimed_at) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (store_id, business_date) DO NOTHING",
+                "INSERT INTO stock_baselines (tenant_id, store_id, business_date, claimed_by, claimed_at) \
+                 VALUES ((SELECT tenant_id FROM stores WHERE id = $1), $1, $2, $3, $4) \
+                 ON CONFLICT (tenant_id, store_id, business_date) DO NOTHING",
             )
             .bind(store_id)
             .bind(business_date)
