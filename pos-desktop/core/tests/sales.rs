@@ -308,9 +308,8 @@ fn checkouts_leave_the_wal_checkpoint_to_the_next_other_commit() {
     drop(conn);
     // Every sale is there, once, and reaches its journal.
     s.t.drain_outbox().unwrap();
-    let day =
-        s.t.day_sales(s.t.business_date_at(Timestamp::now()).unwrap())
-            .unwrap();
+    let today = s.t.business_date_at(Timestamp::now()).unwrap();
+    let day = s.t.day_sales(today).unwrap();
     assert_eq!(day.len(), sales + 1);
 }
 
