@@ -50,7 +50,8 @@ pub struct DuplicateCode {
 }
 
 /// Turns what the cashier typed into an FTS5 query: every word must match as a prefix.
-pub(crate) fn fts_query(input: &str) -> Option<String> {
+/// Public for the benchmark, which runs the same query against another index.
+pub fn fts_query(input: &str) -> Option<String> {
     let words: Vec<String> = input
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())

@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(7, "0007_app.sql"),
     migration!(8, "0008_gateway_payments.sql"),
     migration!(9, "0009_receipt_sends.sql"),
+    migration!(11, "0011_search_prefixes.sql"),
 ];
 
 /// How long a writer waits for another connection's lock before giving up.

@@ -1,7 +1,7 @@
 //! Pricing, checkout, refunds and voids: each record commits with its outbox entry
 //! ([`crate::outbox`]) and its receipt's print job ([`crate::print_queue`]).
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, Transaction};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use shared_model::cart::Cart;
@@ -17,6 +17,7 @@ use shared_model::refund::{
     OverRefund, Refund, RefundContext, build_refund, over_refunds, refunded_per_line,
 };
 use shared_model::sale::{Sale, SaleContext, Void};
+use shared_model::settings::StoreSettings;
 use shared_model::shift::Shift;
 use tracing::{info, instrument, warn};
 
@@ -55,6 +56,17 @@ pub(crate) fn next_sequence(tx: &Connection, date: BusinessDate) -> CoreResult<u
     u32::try_from(seq).map_err(|_| CoreError::SequenceExhausted(date.to_string()))
 }
 
+/// SQLite's default WAL auto-checkpoint threshold (1,000 pages), which every other commit
+/// keeps.
+const DEFAULT_AUTOCHECKPOINT: &str = "PRAGMA wal_autocheckpoint = 1000";
+/// The threshold during a checkout's commit (see [`Terminal::paid_commit`]): ~40 MiB of WAL.
+const CHECKOUT_AUTOCHECKPOINT: &str = "PRAGMA wal_autocheckpoint = 10000";
+
+fn set_autocheckpoint(conn: &Connection, pragma: &str) -> CoreResult<()> {
+    conn.prepare_cached(pragma)?.query_row([], |_| Ok(()))?;
+    Ok(())
+}
+
 /// Why a sale needs a supervisor's PIN; shells show it in the cashier's language from `kind`
 /// and its fields (JSON `{"kind": "line_discount", "product": …, "threshold": "20"}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +89,41 @@ impl std::fmt::Display for SupervisorReason {
             }
         }
     }
+}
+
+/// Why `priced` needs a supervisor under a discount threshold (percent), if it does.
+fn supervisor_reason(
+    priced: &PricedCart,
+    threshold: Decimal,
+) -> CoreResult<Option<SupervisorReason>> {
+    let pct = |off: Decimal, of: Decimal| {
+        if of.is_zero() {
+            if off.is_zero() {
+                Decimal::ZERO
+            } else {
+                Decimal::ONE_HUNDRED
+            }
+        } else {
+            off * Decimal::ONE_HUNDRED / of
+        }
+    };
+    for l in &priced.lines {
+        if pct(l.line_discount.0, l.base.0) > threshold {
+            return Ok(Some(SupervisorReason::LineDiscount {
+                product: l.item.name.clone(),
+                threshold,
+            }));
+        }
+    }
+    let before_cart = priced
+        .totals
+        .subtotal
+        .checked_sub(priced.totals.line_discounts)?
+        .checked_sub(priced.totals.promotion_discounts)?;
+    if pct(priced.totals.cart_discount.0, before_cart.0) > threshold {
+        return Ok(Some(SupervisorReason::CartDiscount { threshold }));
+    }
+    Ok(None)
 }
 
 impl Terminal {
@@ -115,6 +162,11 @@ impl Terminal {
     /// Prices a cart with the store's settings and active promotions.
     pub fn price(&mut self, cart: &Cart) -> CoreResult<PricedCart> {
         let s = self.settings()?;
+        self.price_with(cart, &s)
+    }
+
+    /// [`Terminal::price`] with the settings the caller already read.
+    fn price_with(&mut self, cart: &Cart, s: &StoreSettings) -> CoreResult<PricedCart> {
         let policy = PricingPolicy {
             currency: s.currency(),
             price_mode: s.price_mode,
@@ -129,34 +181,7 @@ impl Terminal {
         priced: &PricedCart,
     ) -> CoreResult<Option<SupervisorReason>> {
         let threshold = self.settings()?.supervisor_discount_percent.value();
-        let pct = |off: Decimal, of: Decimal| {
-            if of.is_zero() {
-                if off.is_zero() {
-                    Decimal::ZERO
-                } else {
-                    Decimal::ONE_HUNDRED
-                }
-            } else {
-                off * Decimal::ONE_HUNDRED / of
-            }
-        };
-        for l in &priced.lines {
-            if pct(l.line_discount.0, l.base.0) > threshold {
-                return Ok(Some(SupervisorReason::LineDiscount {
-                    product: l.item.name.clone(),
-                    threshold,
-                }));
-            }
-        }
-        let before_cart = priced
-            .totals
-            .subtotal
-            .checked_sub(priced.totals.line_discounts)?
-            .checked_sub(priced.totals.promotion_discounts)?;
-        if pct(priced.totals.cart_discount.0, before_cart.0) > threshold {
-            return Ok(Some(SupervisorReason::CartDiscount { threshold }));
-        }
-        Ok(None)
+        supervisor_reason(priced, threshold)
     }
 
     /// The open shift of this terminal, if any.
@@ -194,15 +219,16 @@ impl Terminal {
         let settings = self.settings()?;
         self.active_user(cashier)?;
         let shift = self.require_open_shift()?;
-        let priced = self.price(cart)?;
-        if let Some(why) = self.needs_supervisor(&priced)? {
+        let priced = self.price_with(cart, &settings)?;
+        let threshold = settings.supervisor_discount_percent.value();
+        if let Some(why) = supervisor_reason(&priced, threshold)? {
             let a = approval.ok_or(CoreError::SupervisorRequired(why.clone()))?;
             self.authorize(a, &why.to_string())?;
         }
         let now = Timestamp::now();
         let date = settings.business_day.business_date(now)?;
         let currency = settings.currency();
-        let sale = self.write(|tx, _| {
+        let sale = self.paid_commit(|tx| {
             let seq = next_sequence(tx, date)?;
             let receipt_no =
                 ReceiptNumber::new(&ident.store_code, &ident.terminal_code, date, seq)?;
@@ -233,6 +259,23 @@ impl Terminal {
         info!(receipt = %sale.receipt_no, total = %sale.total(), "sale committed");
         self.after_commit();
         Ok(sale)
+    }
+
+    /// Runs a checkout's transaction ([`Terminal::write`], `synchronous=FULL`) without the WAL
+    /// checkpoint SQLite would otherwise run inside its commit every ~1,000 WAL pages (a
+    /// checkpoint copies those pages into the file and syncs it: several times a commit's
+    /// cost, paid by one cashier in ~60). The next commit of any other kind runs it instead:
+    /// the outbox drain that follows every checkout (the shell's idle loop), a shift, an
+    /// edit. 10,000 pages ([`CHECKOUT_AUTOCHECKPOINT`]) still make a checkout checkpoint itself, so the
+    /// WAL stays bounded when nothing else commits.
+    fn paid_commit<T>(
+        &mut self,
+        f: impl FnOnce(&Transaction<'_>) -> CoreResult<T>,
+    ) -> CoreResult<T> {
+        set_autocheckpoint(&self.conn, CHECKOUT_AUTOCHECKPOINT)?;
+        let result = self.write(|tx, _| f(tx));
+        set_autocheckpoint(&self.conn, DEFAULT_AUTOCHECKPOINT)?;
+        result
     }
 
     /// A sale from the query tables (this terminal's or a peer's, once synced).

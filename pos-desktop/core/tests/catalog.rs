@@ -266,3 +266,136 @@ fn duplicate_codes_from_two_offline_tills_are_flagged_after_merge() {
     assert_eq!(dups[0].product_ids.len(), 2);
     assert_eq!(a.t.product_count().unwrap(), 5);
 }
+
+/// The products a search must find: every typed word is a prefix of a word of the name or the
+/// SKU (ASCII names here, so lower-casing is the whole folding).
+fn expected_matches(catalog: &[(String, String)], typed: &str) -> Vec<String> {
+    let typed: Vec<String> = typed
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let mut out: Vec<String> = catalog
+        .iter()
+        .filter(|(sku, name)| {
+            let words: Vec<String> = format!("{name} {sku}")
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_lowercase)
+                .collect();
+            typed
+                .iter()
+                .all(|t| words.iter().any(|w| w.starts_with(t.as_str())))
+        })
+        .map(|(_, name)| name.clone())
+        .collect();
+    out.sort();
+    out
+}
+
+/// Prefixes of every length, 1 to past the 8 characters the prefix indexes cover (schema
+/// 11), alone and after another word, find exactly the products whose words they begin.
+#[test]
+fn search_finds_every_prefix_length_alone_and_after_another_word() {
+    let mut s = shop();
+    let mut catalog: Vec<(String, String)> = Vec::new();
+    let words = [
+        "Stroberi",
+        "Strawberry",
+        "Original",
+        "Orisinal",
+        "Paracetamol",
+        "Paramex",
+        "Susu",
+        "Sus",
+        "Kopi",
+        "Kopiko",
+    ];
+    for (i, w) in words.iter().enumerate() {
+        let other = words[(i + 3) % words.len()];
+        let (sku, name) = (format!("T-{i:02}"), format!("{w} {other} {i}0 gr"));
+        s.t.create_product(product(&sku, &name, 1000, None))
+            .unwrap();
+        catalog.push((sku, name));
+    }
+    for (sku, name) in [
+        ("IDM-01", "Indomie Goreng"),
+        ("BRS-05", "Beras Pandan Wangi"),
+        ("KOP-01", "Kopi Kapal Api Spécial"),
+    ] {
+        catalog.push((sku.into(), name.into()));
+    }
+    for w in words {
+        let w = w.to_lowercase();
+        for end in 1..=w.len() {
+            for typed in [w[..end].to_string(), format!("susu {}", &w[..end])] {
+                let mut got: Vec<String> =
+                    s.t.search(&typed, 200, false)
+                        .unwrap()
+                        .into_iter()
+                        .map(|h| h.name)
+                        .collect();
+                got.sort();
+                assert_eq!(got, expected_matches(&catalog, &typed), "typed {typed:?}");
+            }
+        }
+    }
+}
+
+/// Schema 11 rebuilds `products_fts` with prefix indexes of 1–8 characters from the old
+/// table's content: every row is kept with its rowid, and prefix queries answer from it.
+#[test]
+fn schema_11_keeps_the_search_index_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let mut conn = pos_core::db::connect(&path).unwrap();
+    let before_11: Vec<_> = pos_core::db::MIGRATIONS
+        .iter()
+        .copied()
+        .filter(|m| m.version < 11)
+        .collect();
+    pos_core::db::migrate(&mut conn, &path, &before_11).unwrap();
+    let rows = [
+        (7_i64, "Susu Stroberi 50 gr", "SKU-7", "8990000000071"),
+        (9, "Kopi Original 90 gr", "SKU-9", "8990000000095"),
+    ];
+    for (rowid, name, sku, code) in rows {
+        conn.execute(
+            "INSERT INTO products_fts (rowid, name, sku, barcodes) VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![rowid, name, sku, code],
+        )
+        .unwrap();
+    }
+    pos_core::db::migrate(&mut conn, &path, pos_core::db::MIGRATIONS).unwrap();
+    let sql: String = conn
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'products_fts'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(sql.contains("prefix = '1 2 3 4 5 6 7 8'"), "{sql}");
+    let kept: Vec<(i64, String, String, String)> = conn
+        .prepare("SELECT rowid, name, sku, barcodes FROM products_fts ORDER BY rowid")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let want: Vec<(i64, String, String, String)> = rows
+        .iter()
+        .map(|(r, n, s, c)| (*r, n.to_string(), s.to_string(), c.to_string()))
+        .collect();
+    assert_eq!(kept, want);
+    let found = |q: &str| -> Vec<i64> {
+        conn.prepare("SELECT rowid FROM products_fts WHERE products_fts MATCH ?1 ORDER BY rowid")
+            .unwrap()
+            .query_map([q], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(found("\"strob\"*"), [7]);
+    assert_eq!(found("\"origina\"*"), [9]);
+    assert_eq!(found("\"899000000\"*"), [7, 9]);
+}

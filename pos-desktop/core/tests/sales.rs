@@ -7,6 +7,7 @@ use std::time::Duration;
 use common::*;
 use pos_core::print_queue::{JobFilter, JobState, PrintQueue, QueueConfig, QueuedJob};
 use pos_core::shared_model::cart::{Cart, Discount};
+use pos_core::shared_model::codec::Timestamp;
 use pos_core::shared_model::ids::UserId;
 use pos_core::shared_model::money::{Money, Percent, Quantity};
 use pos_core::shared_model::payment::{PaymentMethod, QrisMode, Tender};
@@ -269,6 +270,47 @@ fn the_outbox_applies_each_sale_to_its_journal_exactly_once() {
         s.t.export_document(&s.t.journal_id("T1", sale.business_date).unwrap().unwrap())
             .unwrap();
     assert_eq!(heads_before, heads_after);
+}
+
+/// Frames in the store's WAL (from its size: SQLite writes from the start again after a
+/// checkpoint, so the size is the most the WAL held since the file was opened).
+fn wal_frames(s: &Shop) -> u64 {
+    let wal = s.path.with_file_name("terminal.db-wal");
+    std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0) / (4096 + 24)
+}
+
+#[test]
+fn checkouts_leave_the_wal_checkpoint_to_the_next_other_commit() {
+    let mut s = shop();
+    s.t.set_defer_journal(true);
+    let cart = indomie_cart(&mut s, 1);
+    // Without a checkpoint in their commits, checkouts grow the WAL past SQLite's 1,000 pages.
+    let mut sales = 0;
+    while wal_frames(&s) < 1_300 {
+        s.t.checkout(&cart, &cash(5000), s.cashier, None).unwrap();
+        sales += 1;
+        assert!(
+            sales < 400,
+            "the WAL stopped growing: a checkout checkpointed"
+        );
+    }
+    // The drain's commit checkpoints: the next checkout writes the WAL from its start.
+    assert_eq!(s.t.drain_outbox().unwrap(), sales);
+    s.t.checkout(&cart, &cash(5000), s.cashier, None).unwrap();
+    let conn = rusqlite_open(&s.path);
+    let (in_wal, copied): (i64, i64) = conn
+        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    assert!(in_wal < 100, "{in_wal} frames in the WAL after the drain");
+    assert_eq!(in_wal, copied);
+    drop(conn);
+    // Every sale is there, once, and reaches its journal.
+    s.t.drain_outbox().unwrap();
+    let today = s.t.business_date_at(Timestamp::now()).unwrap();
+    let day = s.t.day_sales(today).unwrap();
+    assert_eq!(day.len(), sales + 1);
 }
 
 #[test]
