@@ -16,3 +16,4 @@ pub mod processes;
 pub mod proxy;
 pub mod pypi;
 pub mod schedule;
+pub mod till_fleet;
