@@ -86,10 +86,11 @@ fn products_of(doc: &AutoCommit) -> ObjId {
 }
 
 /// The products touched between two heads, from the patches (None: the root changed).
-fn touched(doc: &AutoCommit, before: &[automerge::ChangeHash]) -> Vec<String> {
+fn touched(doc: &mut AutoCommit, before: &[automerge::ChangeHash]) -> Vec<String> {
     use automerge::{PatchAction, Prop};
     let mut out = Vec::new();
-    for patch in doc.diff(before, &doc.get_heads()) {
+    let after = doc.get_heads();
+    for patch in doc.diff(before, &after) {
         match (patch.path.get(1), &patch.action) {
             (Some((_, Prop::Map(k))), _) => out.push(k.clone()),
             (None, PatchAction::PutMap { key, .. }) => out.push(key.clone()),
