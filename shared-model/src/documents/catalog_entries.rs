@@ -287,7 +287,7 @@ mod tests {
         p.category_id = Some(CategoryId::new());
         p.unit = Unit::Kilogram;
         p.cost = Some(Money(dec!(9000.5)));
-        p.barcodes = vec!["8991234567895".parse().unwrap(), "ABC-1".parse().unwrap()];
+        p.barcodes = vec!["8998866200301".parse().unwrap()];
         p.low_stock_threshold = Some(Quantity(dec!(2.5)));
         p.variants = vec![
             Variant {
@@ -295,7 +295,7 @@ mod tests {
                 name: "Besar".into(),
                 sku: "SKU-1-L".into(),
                 price: Some(Money(dec!(15000))),
-                barcodes: vec!["8990000000017".parse().unwrap()],
+                barcodes: vec!["8991002101104".parse().unwrap()],
                 active: true,
             },
             Variant {
