@@ -11,8 +11,7 @@ use automerge::AutoCommit;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use shared_model::documents::{
-    self, CatalogDoc, DocumentKind, JournalDoc, ParkedCartsDoc, SettingsDoc, StockAdjustmentsDoc,
-    UsersDoc,
+    self, DocumentKind, JournalDoc, ParkedCartsDoc, SettingsDoc, StockAdjustmentsDoc, UsersDoc,
 };
 use tokio::sync::Notify;
 
@@ -208,7 +207,7 @@ pub fn project(
             }
         }
         DocumentKind::Catalog => {
-            let c: CatalogDoc = documents::read(doc).map_err(|e| e.to_string())?;
+            let c = documents::catalog_entries::read_catalog(doc).map_err(|e| e.to_string())?;
             check_store(&c.store_id)?;
             for cat in c.categories.values() {
                 out.names.push(NameRow {

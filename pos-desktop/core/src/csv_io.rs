@@ -12,10 +12,11 @@ use std::io::{Read, Write};
 use rusqlite::{OptionalExtension, params};
 use shared_model::catalog::{Category, Product};
 use shared_model::catalog_csv::{self, CatalogLookup, Exporter, FileError};
+use shared_model::documents::catalog_entries;
 use shared_model::ids::{CategoryId, ProductId};
 use tracing::{info, instrument};
 
-use crate::docs::put_entries;
+use crate::docs::{put_entries, root_map};
 use crate::error::{CoreError, CoreResult};
 use crate::projection;
 use crate::terminal::Terminal;
@@ -73,6 +74,26 @@ fn file_error(e: FileError) -> CoreError {
     }
 }
 
+/// Writes the imported products into the catalog document, in the one change of the import:
+/// a new product (its id is fresh, so the document cannot hold it) with puts only, an updated
+/// one through autosurgeon so that its unchanged fields stay as they are and merge.
+fn write_imported_products(
+    doc: &mut automerge::AutoCommit,
+    rows: &[(Product, bool)],
+) -> CoreResult<()> {
+    let updated: Vec<(String, &Product)> = rows
+        .iter()
+        .filter(|(_, update)| *update)
+        .map(|(p, _)| (p.id.to_string(), p))
+        .collect();
+    put_entries(doc, "products", &updated)?;
+    let products = root_map(doc, "products")?;
+    for (p, _) in rows.iter().filter(|(_, update)| !*update) {
+        catalog_entries::put_new_product(doc, &products, p)?;
+    }
+    Ok(())
+}
+
 impl Terminal {
     /// Imports products from CSV. `progress` is called as rows are read and written; returning
     /// `false` from it cancels the import (nothing is written).
@@ -103,11 +124,7 @@ impl Terminal {
             for c in new_categories {
                 projection::upsert_category(tx, c)?;
             }
-            for chunk in rows.chunks(PROGRESS_EVERY as usize) {
-                let entries: Vec<(String, &Product)> =
-                    chunk.iter().map(|(p, _)| (p.id.to_string(), p)).collect();
-                put_entries(doc, "products", &entries)?;
-            }
+            write_imported_products(doc, rows)?;
             for (product, _) in rows {
                 projection::upsert_product(tx, product)?;
                 p2.rows_written += 1;

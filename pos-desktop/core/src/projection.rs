@@ -7,14 +7,14 @@ use std::str::FromStr;
 use automerge::{ChangeHash, ReadDoc};
 use rusqlite::{Connection, OptionalExtension, params};
 use shared_model::catalog::{Category, Product};
-use shared_model::documents::{
-    CatalogDoc, DocumentKind, JournalDoc, StockAdjustmentsDoc, StockBaselineDoc,
-};
+use shared_model::documents::{DocumentKind, JournalDoc, StockAdjustmentsDoc, StockBaselineDoc};
 use shared_model::refund::Refund;
 use shared_model::sale::{Sale, Void};
 use shared_model::shift::{CashMovement, Shift};
 use shared_model::stock::StockMovement;
 use tracing::instrument;
+
+use shared_model::documents::catalog_entries;
 
 use crate::docs::{self, Docs};
 use crate::error::{CoreError, CoreResult};
@@ -320,18 +320,7 @@ pub(crate) fn project_doc(
 ) -> CoreResult<()> {
     let own_terminal = own_terminal_code(conn)?;
     match kind {
-        DocumentKind::Catalog => {
-            let cat: CatalogDoc = docs::read(d.get(conn, doc_id)?)?;
-            for c in cat.categories.values() {
-                upsert_category(conn, c)?;
-            }
-            for p in cat.products.values() {
-                upsert_product(conn, p)?;
-            }
-            for p in cat.promotions.values() {
-                upsert_promotion(conn, p)?;
-            }
-        }
+        DocumentKind::Catalog => project_catalog(conn, d, doc_id)?,
         DocumentKind::Journal => {
             let j: JournalDoc = docs::read(d.get(conn, doc_id)?)?;
             for v in j.voids.values() {
@@ -634,4 +623,154 @@ pub(crate) fn project_journal_entries(
         }
     }
     mark_included(conn, d, doc_id)
+}
+
+/// Projects a whole catalog: its products read straight from the document in one pass (see
+/// `shared_model::documents::catalog_entries`), its categories and promotions (few) hydrated.
+pub(crate) fn project_catalog(conn: &Connection, d: &mut Docs, doc_id: &str) -> CoreResult<()> {
+    let doc = d.get(conn, doc_id)?;
+    let bad = |reason: String| CoreError::Document {
+        doc: doc_id.to_string(),
+        reason,
+    };
+    for section in ["categories", "promotions"] {
+        let Ok(obj) = docs::root_map(doc, section) else {
+            continue;
+        };
+        let keys: Vec<String> = doc.keys(&obj).collect();
+        for key in keys {
+            project_catalog_entry(conn, doc, &obj, section, &key)
+                .map_err(|e| bad(e.to_string()))?;
+        }
+    }
+    let products = docs::root_map(doc, "products")?;
+    for (_, p) in
+        catalog_entries::read_all_products(doc, &products).map_err(|e| bad(e.to_string()))?
+    {
+        upsert_product(conn, &p)?;
+    }
+    Ok(())
+}
+
+/// The catalog entries (`products`, `categories`, `promotions` and their keys) that changed
+/// between `before` and the document's current heads, or `None` when a change touched the
+/// catalog's root (a new document or section): then the whole catalog is projected. A
+/// received edit of one product thus costs one product, not the whole catalog.
+pub(crate) fn touched_catalog_entries(
+    doc: &mut automerge::AutoCommit,
+    before: &[ChangeHash],
+) -> Option<TouchedEntries> {
+    use automerge::{PatchAction, Prop};
+    if before.is_empty() {
+        return None;
+    }
+    let after = doc.get_heads();
+    let mut touched = TouchedEntries::new();
+    for patch in doc.diff(before, &after) {
+        let section = match patch.path.first() {
+            Some((_, Prop::Map(section)))
+                if matches!(section.as_str(), "products" | "categories" | "promotions") =>
+            {
+                section.clone()
+            }
+            _ => return None,
+        };
+        let key = match (patch.path.get(1), &patch.action) {
+            (Some((_, Prop::Map(key))), _) => key.clone(),
+            (None, PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key }) => key.clone(),
+            (
+                None,
+                PatchAction::Conflict {
+                    prop: Prop::Map(key),
+                },
+            ) => key.clone(),
+            _ => return None,
+        };
+        touched.entry(section).or_default().insert(key);
+    }
+    Some(touched)
+}
+
+/// Projects only the given catalog entries (see [`touched_catalog_entries`]); an entry no
+/// longer in the document loses its rows, as a rebuild would leave it out.
+pub(crate) fn project_catalog_entries(
+    conn: &Connection,
+    d: &mut Docs,
+    doc_id: &str,
+    touched: &TouchedEntries,
+) -> CoreResult<()> {
+    let doc = d.get(conn, doc_id)?;
+    for (section, keys) in touched {
+        let obj = docs::root_map(doc, section)?;
+        for key in keys {
+            project_catalog_entry(conn, doc, &obj, section, key).map_err(|e| {
+                CoreError::Document {
+                    doc: doc_id.to_string(),
+                    reason: e.to_string(),
+                }
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Upserts one catalog entry from the document, or deletes its rows when it is absent.
+fn project_catalog_entry(
+    conn: &Connection,
+    doc: &automerge::AutoCommit,
+    obj: &automerge::ObjId,
+    section: &str,
+    key: &str,
+) -> CoreResult<()> {
+    let present = doc.get(obj, key)?.is_some();
+    let hydrate_err = |e: autosurgeon::HydrateError| CoreError::Document {
+        doc: String::new(),
+        reason: format!("{section}/{key}: {e}"),
+    };
+    match (section, present) {
+        ("products", true) => {
+            if let Some(p) =
+                catalog_entries::read_product(doc, obj, key).map_err(|e| CoreError::Document {
+                    doc: String::new(),
+                    reason: format!("{section}/{key}: {e}"),
+                })?
+            {
+                upsert_product(conn, &p)?;
+            }
+        }
+        ("products", false) => delete_product(conn, key)?,
+        ("categories", true) => upsert_category(
+            conn,
+            &autosurgeon::hydrate_prop(doc, obj, key).map_err(hydrate_err)?,
+        )?,
+        ("categories", false) => {
+            conn.prepare_cached("DELETE FROM categories WHERE category_id = ?1")?
+                .execute([key])?;
+        }
+        ("promotions", true) => upsert_promotion(
+            conn,
+            &autosurgeon::hydrate_prop(doc, obj, key).map_err(hydrate_err)?,
+        )?,
+        ("promotions", false) => {
+            conn.prepare_cached("DELETE FROM promotions WHERE promotion_id = ?1")?
+                .execute([key])?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Removes a product's rows (its search entry and barcodes too).
+fn delete_product(conn: &Connection, product_id: &str) -> CoreResult<()> {
+    let rowid: Option<i64> = conn
+        .prepare_cached("DELETE FROM products WHERE product_id = ?1 RETURNING rowid")?
+        .query_row([product_id], |r| r.get(0))
+        .optional()?;
+    if let Some(rowid) = rowid {
+        conn.prepare_cached("DELETE FROM products_fts WHERE rowid = ?1")?
+            .execute([rowid])?;
+    }
+    conn.prepare_cached("DELETE FROM barcodes WHERE product_id = ?1")?
+        .execute([product_id])?;
+    Ok(())
 }

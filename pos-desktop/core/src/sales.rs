@@ -529,7 +529,9 @@ impl Terminal {
     /// The whole catalog document (for export or checks; large catalogs take a while).
     pub fn catalog_document(&mut self) -> CoreResult<CatalogDoc> {
         let id = self.identity()?.catalog_doc.clone();
-        crate::docs::read(self.docs.get(&self.conn, &id)?)
+        Ok(shared_model::documents::catalog_entries::read_catalog(
+            self.docs.get(&self.conn, &id)?,
+        )?)
     }
 
     /// Clears the query tables and rebuilds them from the documents alone.

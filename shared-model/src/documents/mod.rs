@@ -5,6 +5,7 @@
 //! (as a string), so concurrent inserts from several terminals merge without conflicts.
 //! Documents stay small: sales live in one journal per terminal per business day.
 
+pub mod catalog_entries;
 mod kinds;
 
 pub use kinds::*;

@@ -26,6 +26,17 @@ pub struct TerminalSyncStore<'a> {
     pub(crate) pending: &'a mut HashMap<String, AutoCommit>,
 }
 
+impl<'a> TerminalSyncStore<'a> {
+    /// The terminal as a sync store for a session of another transport (or a benchmark):
+    /// `pending` holds the documents asked for and not received yet, across steps.
+    pub fn new(
+        terminal: &'a mut Terminal,
+        pending: &'a mut HashMap<String, AutoCommit>,
+    ) -> TerminalSyncStore<'a> {
+        TerminalSyncStore { terminal, pending }
+    }
+}
+
 /// The months whose period index a terminal follows: the current one and the one before.
 fn followed_months(today: BusinessDate) -> [String; 2] {
     let d = today.0;
@@ -266,10 +277,14 @@ impl SyncStore for TerminalSyncStore<'_> {
             let scope = scope_of(doc, kind);
             let touched = match kind {
                 DocumentKind::Journal => crate::projection::touched_journal_entries(doc, &before),
+                DocumentKind::Catalog => crate::projection::touched_catalog_entries(doc, &before),
                 _ => None,
             };
             register_doc(tx, doc_id, kind, &scope)?;
             match touched {
+                Some(entries) if kind == DocumentKind::Catalog => {
+                    crate::projection::project_catalog_entries(tx, d, doc_id, &entries)?
+                }
                 Some(entries) => {
                     crate::projection::project_journal_entries(tx, d, doc_id, &entries)?
                 }
