@@ -278,3 +278,37 @@ impl ReportReads {
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Secret;
+    use crate::storage::SqliteStorage;
+
+    #[tokio::test]
+    async fn a_replica_needs_the_postgresql_backend() {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite: DynStorage = Arc::new(SqliteStorage::open(dir.path()).await.unwrap());
+        let mut config = Config {
+            report_replica_url: Some(Secret::new("postgres://127.0.0.1:1/x")),
+            ..Config::default()
+        };
+        let e = ReportReads::new(sqlite.clone(), &config).unwrap_err();
+        assert!(e.to_string().contains("PostgreSQL backend"), "{e}");
+        config.report_replica_url = None;
+        let reads = ReportReads::new(sqlite, &config).unwrap();
+        assert_eq!(reads.source(), ReportSource::Primary);
+        assert!(!reads.metrics().contains("replica_in_use"));
+    }
+
+    #[test]
+    fn bounds_that_cannot_work_are_refused() {
+        let mut config = Config::default();
+        check(&config).unwrap();
+        config.report_replica_check_ms = 10;
+        assert!(check(&config).is_err());
+        config.report_replica_check_ms = 1000;
+        config.report_replica_max_lag_secs = 0;
+        assert!(check(&config).is_err());
+    }
+}
