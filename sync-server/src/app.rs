@@ -146,6 +146,7 @@ pub(crate) async fn metrics(
         pw.limited.load(Ordering::Relaxed),
         pw.busy.load(Ordering::Relaxed),
     ) + &app.services.backups.metrics()
+        + &app.services.reports.metrics()
         + &format!(
             "# TYPE snapkasir_payment_notifications_forged_total counter\n\
              snapkasir_payment_notifications_forged_total {}\n",
@@ -183,6 +184,7 @@ pub async fn serve_with_tls(
 ) -> Result<()> {
     tokio::spawn(state.services.clone().watch_revocations());
     tokio::spawn(state.services.clone().watch_presence());
+    tokio::spawn(state.services.reports.clone().run());
     crate::store_tasks::spawn(&state);
     tokio::spawn(
         state

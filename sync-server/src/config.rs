@@ -42,6 +42,15 @@ pub struct Config {
     pub database_url: Option<Secret>,
     /// Maximum database connections (PostgreSQL).
     pub database_max_connections: u32,
+    /// A PostgreSQL streaming replica (hot standby) of `database_url`: the reports (dashboard
+    /// report pages, the reports API, CSV exports) read from it while it keeps up
+    /// ([`crate::report_replica`]); everything else stays on the primary. PostgreSQL backend
+    /// only. None: reports read from the primary.
+    pub report_replica_url: Option<Secret>,
+    /// How far the replica may fall behind before the reports read from the primary, seconds.
+    pub report_replica_max_lag_secs: u64,
+    /// How often the server measures the replica's lag, milliseconds.
+    pub report_replica_check_ms: u64,
     /// Lifetime of owner/manager access tokens (JWT), seconds.
     pub access_token_ttl_secs: i64,
     /// Lifetime of refresh tokens, seconds.
@@ -168,6 +177,11 @@ impl Default for Config {
             data_dir: PathBuf::from("./snapkasir-data"),
             database_url: None,
             database_max_connections: 16,
+            report_replica_url: None,
+            // A minute behind is still "today's figures" for an owner; beyond it the replica
+            // is broken or overloaded and the primary answers.
+            report_replica_max_lag_secs: 60,
+            report_replica_check_ms: 1000,
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,
             enrollment_code_ttl_secs: 24 * 3600,
@@ -240,10 +254,12 @@ impl Config {
     }
 
     /// Refuses settings that cannot work together, saying which: the copy of the backups to
-    /// S3 ([`crate::backup::s3::check`]), with the environment read through `env`, and the
-    /// SMTP settings of email receipts ([`crate::receipt_mail::check`]).
+    /// S3 ([`crate::backup::s3::check`]), with the environment read through `env`, the report
+    /// replica's bounds ([`crate::report_replica::check`]) and the SMTP settings of email
+    /// receipts ([`crate::receipt_mail::check`]).
     pub fn check(&self, env: impl Fn(&str) -> Option<String>) -> Result<()> {
         crate::backup::s3::check(self, env)?;
+        crate::report_replica::check(self)?;
         crate::receipt_mail::check(self)
     }
 
@@ -274,6 +290,14 @@ impl Config {
             "SNAPKASIR_DATABASE_MAX_CONNECTIONS",
             database_max_connections
         );
+        if let Some(v) = get("SNAPKASIR_REPORT_REPLICA_URL").filter(|v| !v.is_empty()) {
+            self.report_replica_url = Some(Secret::new(v));
+        }
+        env_field!(
+            "SNAPKASIR_REPORT_REPLICA_MAX_LAG_SECS",
+            report_replica_max_lag_secs
+        );
+        env_field!("SNAPKASIR_REPORT_REPLICA_CHECK_MS", report_replica_check_ms);
         env_field!("SNAPKASIR_ACCESS_TOKEN_TTL_SECS", access_token_ttl_secs);
         env_field!("SNAPKASIR_REFRESH_TOKEN_TTL_SECS", refresh_token_ttl_secs);
         env_field!(
@@ -424,6 +448,28 @@ mod tests {
             .unwrap();
         assert_eq!(cfg.tls_key, Some(PathBuf::from("/etc/sk/key.pem")));
         assert!(cfg.apply_env(|_| Some("x".into())).is_err());
+    }
+
+    #[test]
+    fn report_replica_settings_from_file_and_env_and_the_url_stays_hidden() {
+        let mut cfg = Config::from_toml(
+            "report_replica_url = \"postgres://r:hush@standby/db\"\nreport_replica_max_lag_secs = 30\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.report_replica_max_lag_secs, 30);
+        assert_eq!(cfg.report_replica_check_ms, 1000);
+        assert!(!format!("{cfg:?}").contains("hush"));
+        cfg.apply_env(|k| match k {
+            "SNAPKASIR_REPORT_REPLICA_URL" => Some("postgres://127.0.0.1:5433/db".into()),
+            "SNAPKASIR_REPORT_REPLICA_CHECK_MS" => Some("250".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(
+            cfg.report_replica_url.as_ref().map(Secret::expose),
+            Some("postgres://127.0.0.1:5433/db")
+        );
+        assert_eq!(cfg.report_replica_check_ms, 250);
     }
 
     #[test]

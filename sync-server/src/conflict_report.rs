@@ -13,6 +13,7 @@ use crate::auth::Principal;
 use crate::error::Result;
 use crate::reports::dec;
 use crate::service::Services;
+use crate::storage::DetailReportStorage;
 
 /// A refund that took part in an over-refund.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -117,7 +118,7 @@ impl Services {
     ) -> Result<Vec<ConflictDetail>> {
         let conflicts = self.conflicts(who, store_id).await?;
         let products: BTreeMap<String, ProductRef> = self
-            .storage
+            .reports
             .report_product_names(store_id)
             .await?
             .into_iter()
@@ -144,9 +145,9 @@ impl Services {
                 "over_refund" => {
                     let sale_id = c.detail["sale_id"].as_str().unwrap_or_default();
                     let line_id = c.detail["sale_line_id"].as_str().unwrap_or_default();
-                    let lines = self.storage.report_sale_lines(store_id, sale_id).await?;
+                    let lines = self.reports.report_sale_lines(store_id, sale_id).await?;
                     let refunded = self
-                        .storage
+                        .reports
                         .report_refunded_lines(store_id, sale_id)
                         .await?;
                     if let Some(l) = lines.iter().find(|l| l.line_id == line_id) {

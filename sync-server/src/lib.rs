@@ -31,6 +31,7 @@ pub mod receipt_mail;
 pub mod receipt_mail_api;
 pub mod report_api;
 pub mod report_csv;
+pub mod report_replica;
 pub mod reports;
 pub mod service;
 pub mod session_api;

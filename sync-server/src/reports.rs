@@ -7,14 +7,16 @@ use crate::access;
 use crate::auth::Principal;
 use crate::error::{Error, Result};
 use crate::projection::from_e4;
+use crate::report_replica::ReportReads;
 use crate::service::Services;
 use crate::storage::ReportStorage as Db;
-use crate::storage::{KeyTotal, QUARTER_HOUR_MS, QuarterHourTotal, Storage};
+use crate::storage::{DetailReportStorage, KeyTotal, QUARTER_HOUR_MS, QuarterHourTotal};
 use futures::future::BoxFuture;
 
-/// A [`Db`] (report storage) read of a store's rows over a business-date range (`from`, `to`).
+/// A [`Db`] (report storage) read of a store's rows over a business-date range (`from`, `to`),
+/// through the report reads (the replica while it keeps up, else the primary).
 type RangedRead<T> =
-    for<'a> fn(&'a dyn Storage, &'a str, &'a str, &'a str) -> BoxFuture<'a, Result<Vec<T>>>;
+    for<'a> fn(&'a ReportReads, &'a str, &'a str, &'a str) -> BoxFuture<'a, Result<Vec<T>>>;
 use shared_model::business_day::BusinessDayConfig;
 
 /// Inclusive range of business dates, `YYYY-MM-DD`.
@@ -263,7 +265,7 @@ impl Services {
     ) -> Result<Vec<U>> {
         r.check()?;
         self.readable_store(who, store_id).await?;
-        let rows = rows(&*self.storage, store_id, &r.from, &r.to).await?;
+        let rows = rows(&self.reports, store_id, &r.from, &r.to).await?;
         Ok(rows.into_iter().map(f).collect())
     }
 
@@ -303,7 +305,7 @@ impl Services {
             .validate()
             .map_err(|e| Error::Internal(e.to_string()))?;
         let buckets = self
-            .storage
+            .reports
             .report_sales_by_quarter_hour(store_id, &r.from, &r.to)
             .await?;
         Ok(hours_of_day(&buckets, &tz))
@@ -397,12 +399,8 @@ impl Services {
         store_id: &str,
         r: &DateRange,
     ) -> Result<Vec<VoidItem>> {
-        self.ranged(
-            who,
-            store_id,
-            r,
-            crate::storage::DetailReportStorage::report_voids,
-            |x| VoidItem {
+        self.ranged(who, store_id, r, DetailReportStorage::report_voids, |x| {
+            VoidItem {
                 sale_id: x.sale_id,
                 receipt_no: x.receipt_no,
                 terminal_code: x.terminal_code,
@@ -414,8 +412,8 @@ impl Services {
                 voided_at: x.voided_at,
                 reason: x.void_reason,
                 authorized_by: x.void_authorized_by,
-            },
-        )
+            }
+        })
         .await
     }
 
@@ -464,7 +462,7 @@ impl Services {
         r.check()?;
         self.readable_store(who, store_id).await?;
         let rows = self
-            .storage
+            .reports
             .report_sales_list(store_id, &r.from, &r.to)
             .await?;
         let mut out = String::from(
@@ -496,7 +494,7 @@ impl Services {
     pub async fn conflicts(&self, who: &Principal, store_id: &str) -> Result<Vec<ConflictItem>> {
         self.readable_store(who, store_id).await?;
         let mut out = Vec::new();
-        for o in self.storage.report_over_refunds(store_id).await? {
+        for o in self.reports.report_over_refunds(store_id).await? {
             out.push(ConflictItem {
                 kind: "over_refund".into(),
                 key: format!("over-refund:{}:{}", o.sale_id, o.sale_line_id),
@@ -508,7 +506,7 @@ impl Services {
                 }),
             });
         }
-        for c in self.storage.report_doc_conflicts(store_id).await? {
+        for c in self.reports.report_doc_conflicts(store_id).await? {
             out.push(ConflictItem {
                 kind: c.kind,
                 key: c.key,
@@ -523,7 +521,7 @@ impl Services {
     pub async fn low_stock(&self, who: &Principal, store_id: &str) -> Result<Vec<LowStockItem>> {
         self.readable_store(who, store_id).await?;
         Ok(self
-            .storage
+            .reports
             .report_low_stock(store_id)
             .await?
             .into_iter()
@@ -542,7 +540,7 @@ impl Services {
     pub async fn stock_on_hand(&self, who: &Principal, store_id: &str) -> Result<Vec<StockOnHand>> {
         self.readable_store(who, store_id).await?;
         Ok(self
-            .storage
+            .reports
             .report_stock_on_hand(store_id)
             .await?
             .into_iter()

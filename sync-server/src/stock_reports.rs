@@ -14,7 +14,7 @@ use crate::auth::Principal;
 use crate::error::{Error, Result};
 use crate::reports::{DateRange, dec};
 use crate::service::Services;
-use crate::storage::{MovementListRow, ProductNameRow};
+use crate::storage::{DetailReportStorage, MovementListRow, ProductNameRow, ReportStorage};
 
 /// `?product_id=…&from=…&to=…` of a product's movements.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -160,11 +160,11 @@ impl Services {
         self.readable_store(who, store_id).await?;
         let day = self.business_day(store_id).await?;
         let rows = self
-            .storage
+            .reports
             .report_movements(store_id, Some(&q.product_id))
             .await?;
         let product = self
-            .storage
+            .reports
             .report_product_names(store_id)
             .await?
             .into_iter()
@@ -211,13 +211,13 @@ impl Services {
     pub async fn oversells(&self, who: &Principal, store_id: &str) -> Result<Vec<OversellItem>> {
         self.readable_store(who, store_id).await?;
         let names: BTreeMap<String, ProductNameRow> = self
-            .storage
+            .reports
             .report_product_names(store_id)
             .await?
             .into_iter()
             .map(|p| (p.id.clone(), p))
             .collect();
-        let rows = self.storage.report_movements(store_id, None).await?;
+        let rows = self.reports.report_movements(store_id, None).await?;
         let mut out: Vec<OversellItem> = by_product(rows)
             .into_iter()
             .filter_map(|(id, rows)| {
@@ -244,7 +244,7 @@ impl Services {
     ) -> Result<Vec<StockListItem>> {
         self.readable_store(who, store_id).await?;
         let mut on_hand: BTreeMap<String, i64> = self
-            .storage
+            .reports
             .report_stock_on_hand(store_id)
             .await?
             .into_iter()
@@ -260,7 +260,7 @@ impl Services {
                 .is_none_or(|n| sku.to_lowercase().contains(n) || name.to_lowercase().contains(n))
         };
         let mut out = Vec::new();
-        for p in self.storage.report_product_names(store_id).await? {
+        for p in self.reports.report_product_names(store_id).await? {
             let q = on_hand.remove(&p.id).unwrap_or(0);
             if keep(&p.sku, &p.name) {
                 out.push(StockListItem {

@@ -537,12 +537,70 @@ impl ThrowawayCluster {
     }
 
     fn start_server(&self) {
+        // wal_level=replica and WAL senders (PostgreSQL's defaults, said here) let a standby
+        // follow it ([`ThrowawayCluster::standby_of`]); initdb's pg_hba.conf already trusts
+        // replication connections from 127.0.0.1.
         self.run(&format!(
-            "{}/pg_ctl -D {d}/data -w -l {d}/log -o '-h 127.0.0.1 -p {p} -k {d} -F' start",
+            "{}/pg_ctl -D {d}/data -w -l {d}/log -o '-h 127.0.0.1 -p {p} -k {d} -F \
+             -c wal_level=replica -c max_wal_senders=5' start",
             self.bin.display(),
             d = self.dir.display(),
             p = self.port
         ));
+    }
+
+    /// A hot standby of `primary` on a port of its own: `pg_basebackup -R` (streaming WAL,
+    /// `standby.signal` and `primary_conninfo` written), then started. It follows `primary`
+    /// by streaming replication; `SELECT pg_wal_replay_pause()` on it holds its replay.
+    pub fn standby_of(primary: &ThrowawayCluster) -> ThrowawayCluster {
+        assert!(
+            primary.bin.join("pg_basebackup").exists(),
+            "pg_basebackup not found in {}: apt-get install postgresql",
+            primary.bin.display()
+        );
+        let dir = std::env::temp_dir().join(format!(
+            "snapkasir-pg-standby-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        std::fs::create_dir_all(&dir).expect("standby dir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("free port")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let c = ThrowawayCluster {
+            dir,
+            bin: primary.bin.clone(),
+            port,
+        };
+        if c.as_root() {
+            let _ = Command::new("chown")
+                .args(["-R", "postgres", &c.dir.to_string_lossy()])
+                .status();
+        }
+        c.run(&format!(
+            "{}/pg_basebackup -h 127.0.0.1 -p {} -U postgres -D {}/data -R -X stream -c fast",
+            c.bin.display(),
+            primary.port,
+            c.dir.display()
+        ));
+        c.start_server();
+        c
+    }
+
+    /// Stops the server (fast shutdown) and leaves it stopped.
+    pub fn stop(&self) {
+        self.run(&format!(
+            "{}/pg_ctl -D {}/data -w -m fast stop",
+            self.bin.display(),
+            self.dir.display()
+        ));
+    }
+
+    /// The server's log file.
+    pub fn log(&self) -> PathBuf {
+        self.dir.join("log")
     }
 
     pub fn admin_url(&self) -> String {

@@ -36,6 +36,24 @@ pub const AREAS: [(&str, &str, bool); 9] = [
     ("apps", "common.nav_apps", true),
 ];
 
+/// The areas whose pages read the reports (through [`crate::report_replica::ReportReads`]):
+/// they tell the owner while those are behind.
+const REPORT_AREAS: [&str; 4] = ["overview", "reports", "stock", "conflicts"];
+
+/// "Reports are about N s behind" while the report replica lags a second or more; seconds up
+/// to two minutes, then minutes.
+fn behind_in_words(page: &Page, source: crate::report_replica::ReportSource) -> Option<String> {
+    match source.behind_secs() {
+        0 => None,
+        s if s < 120 => Some(page.tf1("common.reports_behind_secs", "n", &s.to_string())),
+        s => Some(page.tf1(
+            "common.reports_behind_mins",
+            "n",
+            &s.div_ceil(60).to_string(),
+        )),
+    }
+}
+
 /// One link of the navigation.
 #[derive(Debug)]
 pub struct NavItem {
@@ -72,6 +90,8 @@ pub struct Page {
     pub day: BusinessDayConfig,
     /// Set by the page: the `<title>` and the heading.
     pub title: String,
+    /// On the report areas while the report replica is behind: how far, in words.
+    pub reports_behind: Option<String>,
 }
 
 impl Page {
@@ -90,6 +110,7 @@ impl Page {
             tz: chrono_tz::Asia::Jakarta,
             day,
             title: String::new(),
+            reports_behind: None,
         }
     }
 
@@ -482,6 +503,9 @@ impl FromRequestParts<AppState> for StoreAccess {
             .find(|a| parts.uri.path().split('/').nth(3) == Some(*a))
             .unwrap_or("");
         page.store = Some(StoreView::from(store.clone()));
+        if REPORT_AREAS.contains(&page.area) {
+            page.reports_behind = behind_in_words(&page, app.services.reports.source());
+        }
         Ok(StoreAccess {
             principal,
             session_id,

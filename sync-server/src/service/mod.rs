@@ -36,6 +36,8 @@ use crate::sync::ConnectionRegistry;
 #[derive(Debug, Clone)]
 pub struct Services {
     pub storage: DynStorage,
+    /// The report reads: on the report replica while it keeps up, else on `storage`.
+    pub reports: Arc<crate::report_replica::ReportReads>,
     pub config: Arc<Config>,
     pub connections: Arc<ConnectionRegistry>,
     jwt: JwtKey,
@@ -79,8 +81,10 @@ impl Services {
             storage.clone(),
             config.clone(),
         )?);
+        let reports = crate::report_replica::ReportReads::new(storage.clone(), &config)?;
         Ok(Self {
             storage,
+            reports,
             config,
             payments,
             connections: Arc::new(ConnectionRegistry::default()),

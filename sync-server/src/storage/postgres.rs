@@ -57,6 +57,23 @@ impl PgStorage {
         Ok(Self { pool })
     }
 
+    /// A pool that connects when first used (a report replica that is down at start-up must
+    /// not stop the server); a connection waits at most `acquire_timeout` for a slot or a
+    /// connect, so that a replica that went away fails its reads fast.
+    pub fn connect_lazy(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> Result<Self> {
+        let opts = PgConnectOptions::from_str(url)
+            .map_err(|e| Error::Config(format!("invalid database URL: {e}")))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(acquire_timeout)
+            .connect_lazy_with(opts);
+        Ok(Self { pool })
+    }
+
     /// The underlying pool (projections and reports use it directly).
     pub fn pool(&self) -> &PgPool {
         &self.pool
