@@ -507,6 +507,7 @@ impl JournalTill {
     /// Runs the till on a new connection to `addr` until `stop` turns true (or, with a
     /// `max_sales` plan, until every sale is acknowledged); `connected` is told once the
     /// journal is on the server. Errors are counted in `stats`, not returned.
+    #[allow(clippy::too_many_arguments)] // the fleet's shared handles, each used by every till
     pub async fn run(
         mut self,
         addr: std::net::SocketAddr,

@@ -24,6 +24,8 @@ use pos_core::shared_model::documents::catalog_entries::{
 };
 use pos_core::shared_model::money::Money;
 
+// Only the product generator is used here; the CSV helpers serve the other benches.
+#[allow(dead_code)]
 #[path = "support/catalog.rs"]
 mod catalog;
 
