@@ -455,13 +455,31 @@ impl App {
     }
 
     /// Replaces the value of the input with test id `id` by `text` (typed as keystrokes).
+    ///
+    /// A controlled input that re-renders while the keys arrive (its dialog's own data landing
+    /// beside the typing) can keep only the first of them (seen: a folder typed as `/tmp/…`
+    /// read back as `/`). While what the field holds is a cut-short start of `text`, it is
+    /// typed again. An empty field is left alone: a PIN field empties itself once it submits.
     pub fn type_into(&mut self, id: &str, text: &str) {
-        let e = self.wait_for(id);
-        self.rt.block_on(async {
-            let _ = e.click().await;
-            e.clear().await.expect("clear");
-            e.send_keys(text).await.expect("type");
-        });
+        for _ in 0..3 {
+            let e = self.wait_for(id);
+            self.rt.block_on(async {
+                let _ = e.click().await;
+                e.clear().await.expect("clear");
+                e.send_keys(text).await.expect("type");
+            });
+            self.settle();
+            let Some(e) = self.find(id) else { return };
+            let held: String = self
+                .rt
+                .block_on(e.prop("value"))
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            if held.is_empty() || held.len() >= text.len() || !text.starts_with(&held) {
+                return;
+            }
+        }
     }
 
     /// Presses one key (W3C actions) in the focused element.
