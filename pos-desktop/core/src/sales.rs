@@ -274,7 +274,11 @@ impl Terminal {
     ) -> CoreResult<T> {
         set_autocheckpoint(&self.conn, CHECKOUT_AUTOCHECKPOINT)?;
         let result = self.write(|tx, _| f(tx));
-        set_autocheckpoint(&self.conn, DEFAULT_AUTOCHECKPOINT)?;
+        // The sale is committed (or not) by now: failing to restore the threshold must not
+        // make a committed checkout look failed (the cashier would sell it again).
+        if let Err(e) = set_autocheckpoint(&self.conn, DEFAULT_AUTOCHECKPOINT) {
+            warn!(error = %e, "could not restore the WAL checkpoint threshold");
+        }
         result
     }
 

@@ -11,9 +11,12 @@ use crate::storage::{ClaimStorage, DocClaim, InstanceRow};
 impl ClaimStorage for Backend {
     fn claim_doc<'a>(&'a self, claim: &'a DocClaim) -> BoxFuture<'a, Result<DocClaim>> {
         Box::pin(async move {
+            // No conflict target: a racing claim of the same document may hit the tenant-led
+            // primary key before the document's own unique key (schema 18); either means the
+            // document is claimed, and the claim is read back below.
             sqlx::query(
                 "INSERT INTO doc_claims (doc_id, tenant_id, store_id, claimed_by, claimed_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (doc_id) DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
             )
             .bind(&claim.doc_id)
             .bind(&claim.tenant_id)

@@ -79,7 +79,7 @@ impl PaymentStorage for Backend {
                 "INSERT INTO gateway_charges (",
                 charge_columns!(),
                 ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-                 ON CONFLICT (payment_id) DO NOTHING"
+                 ON CONFLICT DO NOTHING"
             ))
             .bind(&row.payment_id)
             .bind(&row.tenant_id)
@@ -207,7 +207,7 @@ impl PaymentStorage for Backend {
                 "INSERT INTO gateway_refunds (tenant_id, ",
                 refund_columns!(),
                 ") VALUES ((SELECT tenant_id FROM gateway_charges WHERE payment_id = $2), \
-                 $1, $2, $3, $4, $5, $6, $7) ON CONFLICT (refund_id) DO NOTHING"
+                 $1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING"
             ))
             .bind(&row.refund_id)
             .bind(&row.payment_id)

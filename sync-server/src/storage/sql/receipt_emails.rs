@@ -27,7 +27,7 @@ impl ReceiptEmailStorage for Backend {
                 "INSERT INTO receipt_emails (tenant_id, send_id, store_id, terminal_id, receipt_token, \
                  email, state, attempts, created_at, attempt_at) \
                  VALUES ((SELECT tenant_id FROM stores WHERE id = $2), $1, $2, $3, $4, $5, 'sending', 1, $6, $6) \
-                 ON CONFLICT (send_id) DO NOTHING",
+                 ON CONFLICT DO NOTHING",
             )
             .bind(&fresh.send_id)
             .bind(&fresh.store_id)
