@@ -88,6 +88,15 @@ pub fn load_range(conn: &Connection, prefix: &ChunkKey) -> CoreResult<BTreeMap<C
     Ok(out)
 }
 
+/// Deletes every chunk whose key starts with `prefix` (whole components), without reading
+/// them.
+pub fn delete_range(conn: &Connection, prefix: &ChunkKey) -> CoreResult<()> {
+    let p = prefix.encoded();
+    conn.prepare_cached("DELETE FROM chunks WHERE key = ?1 OR (key >= ?2 AND key < ?3)")?
+        .execute(params![p, format!("{p}/"), format!("{p}0")])?;
+    Ok(())
+}
+
 pub fn delete(conn: &Connection, key: &ChunkKey) -> CoreResult<()> {
     conn.prepare_cached("DELETE FROM chunks WHERE key = ?1")?
         .execute([key.encoded()])?;

@@ -2,8 +2,11 @@
 //!
 //! A changed document is saved as an incremental chunk (`<doc>/incremental/<sha256>`) inside
 //! the same SQLite transaction as the query-table rows it goes with; after
-//! [`COMPACT_AFTER`] incrementals the document is written as one snapshot
-//! (`<doc>/snapshot/<sha256>`) and the incrementals are deleted, in one transaction.
+//! [`COMPACT_AFTER`] chunks the document is written as one snapshot (`<doc>/snapshot/<sha256>`)
+//! and the incrementals are deleted, in one transaction. The bound is a count, not the
+//! incrementals' weight against the snapshot, because loading a large document costs memory per
+//! change applied after its snapshot: automerge 0.12 keeps ~21 MiB more for each of them on a
+//! catalog of 100,000 products (BENCHMARKS.md, "Scale (issue 17): catalog").
 //! Every open of the store uses a fresh actor id.
 //!
 //! Also the helpers every use-case writes documents with: registering a document's kind and
@@ -11,7 +14,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use automerge::{ActorId, AutoCommit, ChangeHash, ObjType, ReadDoc};
+use automerge::{ActorId, AutoCommit, ChangeHash, ObjType, Patch, ReadDoc};
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 use shared_model::documents::{self, Document, DocumentKind};
@@ -21,7 +24,7 @@ pub use shared_model::wire::{id_of, new_document_id, url};
 use crate::chunks::{self, ChunkKey};
 use crate::error::{CoreError, CoreResult};
 
-/// Incremental chunks a document may collect before it is compacted into a snapshot.
+/// Chunks a document may collect before it is compacted into a snapshot.
 pub const COMPACT_AFTER: usize = 64;
 
 fn sha_hex(bytes: &[u8]) -> String {
@@ -33,6 +36,16 @@ fn sha_hex(bytes: &[u8]) -> String {
 struct Cached {
     doc: AutoCommit,
     saved: Vec<ChangeHash>,
+    /// Chunks the file holds for it.
+    chunks: usize,
+}
+
+/// A document's new changes, saved in a write's transaction and not yet committed.
+#[derive(Debug)]
+pub struct Persisted {
+    id: String,
+    heads: Vec<ChangeHash>,
+    /// Chunks the file holds for it once the transaction commits.
     chunks: usize,
 }
 
@@ -116,12 +129,19 @@ impl Docs {
     }
 
     /// Adds a document received from outside (enrollment, a peer, the sync layer): its bytes
-    /// are merged into what this store holds.
-    pub fn merge_bytes(&mut self, conn: &Connection, doc_id: &str, bytes: &[u8]) -> CoreResult<()> {
+    /// are merged into what this store holds. Returns the patches of what the merge changed
+    /// (see [`with_patches`]), or `None` when the document is new here.
+    pub fn merge_bytes(
+        &mut self,
+        conn: &Connection,
+        doc_id: &str,
+        bytes: &[u8],
+    ) -> CoreResult<Option<Vec<Patch>>> {
         let mut incoming = documents::load_bytes(bytes)?;
+        let mut patches = None;
         if self.exists(conn, doc_id)? {
             let c = self.ensure(conn, doc_id)?;
-            c.doc.merge(&mut incoming)?;
+            patches = with_patches(&mut c.doc, |doc| Ok(doc.merge(&mut incoming)?))?.1;
         } else {
             incoming.set_actor(self.actor.clone());
             self.cache.insert(
@@ -134,7 +154,7 @@ impl Docs {
             );
         }
         self.touched.insert(doc_id.to_string());
-        Ok(())
+        Ok(patches)
     }
 
     /// Starts a write: nothing is touched yet.
@@ -143,7 +163,7 @@ impl Docs {
     }
 
     /// Saves the touched documents' new changes as chunks in `conn`'s transaction.
-    pub fn persist(&mut self, conn: &Connection) -> CoreResult<Vec<(String, Vec<ChangeHash>)>> {
+    pub fn persist(&mut self, conn: &Connection) -> CoreResult<Vec<Persisted>> {
         let mut saved = Vec::new();
         for id in self.touched.iter() {
             let Some(c) = self.cache.get_mut(id) else {
@@ -153,34 +173,35 @@ impl Docs {
             if heads == c.saved {
                 continue;
             }
-            if c.chunks >= COMPACT_AFTER {
+            // A document's first save (new here, or received whole) is a snapshot: compressed,
+            // and loaded faster than its changes one by one.
+            let chunks = if c.saved.is_empty() || c.chunks >= COMPACT_AFTER {
                 let bytes = c.doc.save();
-                let prefix = ChunkKey::new(&[id.as_str()])?;
-                for key in chunks::load_range(conn, &prefix)?.into_keys() {
-                    chunks::delete(conn, &key)?;
-                }
+                chunks::delete_range(conn, &ChunkKey::new(&[id.as_str()])?)?;
                 let key = ChunkKey::new(&[id.as_str(), "snapshot", &sha_hex(&bytes)])?;
                 chunks::put(conn, &key, &bytes)?;
+                1
             } else {
                 let bytes = c.doc.save_after(&c.saved);
                 let key = ChunkKey::new(&[id.as_str(), "incremental", &sha_hex(&bytes)])?;
                 chunks::put(conn, &key, &bytes)?;
-            }
-            saved.push((id.clone(), heads));
+                c.chunks + 1
+            };
+            saved.push(Persisted {
+                id: id.clone(),
+                heads,
+                chunks,
+            });
         }
         Ok(saved)
     }
 
     /// After the transaction committed: what was persisted is now the saved state.
-    pub fn committed(&mut self, saved: Vec<(String, Vec<ChangeHash>)>) {
-        for (id, heads) in saved {
-            if let Some(c) = self.cache.get_mut(&id) {
-                if c.chunks >= COMPACT_AFTER {
-                    c.chunks = 1;
-                } else {
-                    c.chunks += 1;
-                }
-                c.saved = heads;
+    pub fn committed(&mut self, saved: Vec<Persisted>) {
+        for p in saved {
+            if let Some(c) = self.cache.get_mut(&p.id) {
+                c.chunks = p.chunks;
+                c.saved = p.heads;
             }
         }
         self.touched.clear();
@@ -228,7 +249,7 @@ fn load_doc(conn: &Connection, doc_id: &str, actor: &ActorId) -> CoreResult<Opti
         doc: doc_id.to_string(),
         reason: e.to_string(),
     };
-    let mut n = 0;
+    let mut chunks = 0;
     for kind in ["snapshot", "incremental"] {
         for bytes in all
             .iter()
@@ -236,16 +257,33 @@ fn load_doc(conn: &Connection, doc_id: &str, actor: &ActorId) -> CoreResult<Opti
             .map(|(_, b)| b)
         {
             doc.load_incremental(bytes).map_err(bad)?;
-            n += 1;
+            chunks += 1;
         }
     }
     doc.set_actor(actor.clone());
     let saved = doc.get_heads();
-    Ok(Some(Cached {
-        doc,
-        saved,
-        chunks: n,
-    }))
+    Ok(Some(Cached { doc, saved, chunks }))
+}
+
+/// Runs `apply` (a received sync message, merged bytes) on `doc` and returns, beside its
+/// result, the patches of what it changed, recorded while the changes were applied, so that
+/// finding them costs what the change costs. `AutoCommit::diff` between two heads scans every
+/// operation of the document instead (1.4 million in a catalog of 100,000 products). The
+/// patches are `None` when the document was empty before: then everything in it is new.
+pub(crate) fn with_patches<T>(
+    doc: &mut AutoCommit,
+    apply: impl FnOnce(&mut AutoCommit) -> CoreResult<T>,
+) -> CoreResult<(T, Option<Vec<Patch>>)> {
+    let was_empty = doc.get_heads().is_empty();
+    doc.update_diff_cursor();
+    let applied = apply(doc);
+    let patches = match (&applied, was_empty) {
+        (Ok(_), false) => Some(doc.diff_incremental()),
+        _ => None,
+    };
+    // Stop recording: the document's own edits need no patches.
+    doc.reset_diff_cursor();
+    Ok((applied?, patches))
 }
 
 /// Reads a typed document.

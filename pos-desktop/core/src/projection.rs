@@ -515,36 +515,84 @@ pub(crate) fn rebuild(conn: &Connection, d: &mut Docs) -> CoreResult<usize> {
 pub(crate) type TouchedEntries =
     std::collections::BTreeMap<String, std::collections::BTreeSet<String>>;
 
-/// The journal entries that changed between `before` and the document's current heads, or
-/// `None` when a change touched the journal's root (a new document or section): then the whole
-/// journal is projected. Projecting only what changed keeps a received sale's cost independent
-/// of how many sales the day already holds.
-pub(crate) fn touched_journal_entries(
-    doc: &mut automerge::AutoCommit,
-    before: &[automerge::ChangeHash],
+/// Projects a change to a document that this store already held: only the entries its
+/// `patches` touched for a journal or a catalog, else (a new document, a change outside the
+/// entry maps, another kind) the whole document.
+pub(crate) fn project_change(
+    conn: &Connection,
+    d: &mut Docs,
+    doc_id: &str,
+    kind: DocumentKind,
+    patches: Option<Vec<automerge::Patch>>,
+) -> CoreResult<()> {
+    let sections: &[&str] = match kind {
+        DocumentKind::Journal => &JOURNAL_SECTIONS,
+        DocumentKind::Catalog => &CATALOG_SECTIONS,
+        _ => &[],
+    };
+    let touched = patches
+        .filter(|_| !sections.is_empty())
+        .and_then(|p| touched_entries(&p, sections));
+    match touched {
+        Some(entries) if kind == DocumentKind::Catalog => {
+            project_catalog_entries(conn, d, doc_id, &entries)
+        }
+        Some(entries) => project_journal_entries(conn, d, doc_id, &entries),
+        None => project_doc(conn, d, doc_id, kind),
+    }
+}
+
+/// A journal's entry maps, voids first: a sale projected after its void must not bring its
+/// stock movements back.
+pub(crate) const JOURNAL_SECTIONS: [&str; 6] = [
+    "voids",
+    "sales",
+    "refunds",
+    "shifts",
+    "cash_movements",
+    "stock_movements",
+];
+
+/// A catalog's entry maps.
+pub(crate) const CATALOG_SECTIONS: [&str; 3] = ["products", "categories", "promotions"];
+
+/// The entries of `sections` that `patches` changed, or `None` when a patch reached anything
+/// else (the root, a new section): then the whole document is projected. Projecting only what
+/// changed keeps a received sale's cost independent of how many sales the day already holds,
+/// and a received edit of one product costs one product, not the whole catalog. The patches
+/// come from [`Docs::apply_logging_patches`], so finding them costs what the change costs too.
+pub(crate) fn touched_entries(
+    patches: &[automerge::Patch],
+    sections: &[&str],
 ) -> Option<TouchedEntries> {
     use automerge::{PatchAction, Prop};
-    if before.is_empty() {
-        return None;
-    }
-    let after = doc.get_heads();
     let mut touched = TouchedEntries::new();
-    for patch in doc.diff(before, &after) {
+    for patch in patches {
         let section = match patch.path.first() {
-            Some((_, Prop::Map(section))) => section.clone(),
+            Some((_, Prop::Map(section))) if sections.contains(&section.as_str()) => section,
             _ => return None,
         };
         let key = match (patch.path.get(1), &patch.action) {
-            (Some((_, Prop::Map(key))), _) => key.clone(),
-            (None, PatchAction::PutMap { key, .. }) => key.clone(),
+            (Some((_, Prop::Map(key))), _) => key,
+            (None, PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key }) => key,
+            (
+                None,
+                PatchAction::Conflict {
+                    prop: Prop::Map(key),
+                },
+            ) => key,
             _ => return None,
         };
-        touched.entry(section).or_default().insert(key);
+        touched
+            .entry(section.clone())
+            .or_default()
+            .insert(key.clone());
     }
     Some(touched)
 }
 
-/// Projects only the given entries of a journal (see [`touched_journal_entries`]).
+/// Projects only the given entries of a journal (see [`touched_entries`]); an entry no longer
+/// in the document is left alone, as a whole projection would leave its rows.
 pub(crate) fn project_journal_entries(
     conn: &Connection,
     d: &mut Docs,
@@ -565,15 +613,7 @@ pub(crate) fn project_journal_entries(
         doc: doc_id.to_string(),
         reason: e.to_string(),
     };
-    // Voids first: a sale projected after its void must not bring its stock movements back.
-    for section in [
-        "voids",
-        "sales",
-        "refunds",
-        "shifts",
-        "cash_movements",
-        "stock_movements",
-    ] {
+    for section in JOURNAL_SECTIONS {
         let (Some(keys), Some(obj)) = (touched.get(section), entry(doc, section)?) else {
             continue;
         };
@@ -652,46 +692,7 @@ pub(crate) fn project_catalog(conn: &Connection, d: &mut Docs, doc_id: &str) -> 
     Ok(())
 }
 
-/// The catalog entries (`products`, `categories`, `promotions` and their keys) that changed
-/// between `before` and the document's current heads, or `None` when a change touched the
-/// catalog's root (a new document or section): then the whole catalog is projected. A
-/// received edit of one product thus costs one product, not the whole catalog.
-pub(crate) fn touched_catalog_entries(
-    doc: &mut automerge::AutoCommit,
-    before: &[ChangeHash],
-) -> Option<TouchedEntries> {
-    use automerge::{PatchAction, Prop};
-    if before.is_empty() {
-        return None;
-    }
-    let after = doc.get_heads();
-    let mut touched = TouchedEntries::new();
-    for patch in doc.diff(before, &after) {
-        let section = match patch.path.first() {
-            Some((_, Prop::Map(section)))
-                if matches!(section.as_str(), "products" | "categories" | "promotions") =>
-            {
-                section.clone()
-            }
-            _ => return None,
-        };
-        let key = match (patch.path.get(1), &patch.action) {
-            (Some((_, Prop::Map(key))), _) => key.clone(),
-            (None, PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key }) => key.clone(),
-            (
-                None,
-                PatchAction::Conflict {
-                    prop: Prop::Map(key),
-                },
-            ) => key.clone(),
-            _ => return None,
-        };
-        touched.entry(section).or_default().insert(key);
-    }
-    Some(touched)
-}
-
-/// Projects only the given catalog entries (see [`touched_catalog_entries`]); an entry no
+/// Projects only the given catalog entries (see [`touched_entries`]); an entry no
 /// longer in the document loses its rows, as a rebuild would leave it out.
 pub(crate) fn project_catalog_entries(
     conn: &Connection,

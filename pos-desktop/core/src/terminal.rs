@@ -319,30 +319,14 @@ impl Terminal {
         crate::chunks::ChunkKey::new(&[doc_id])?;
         self.invalidate_caches();
         let res = self.write(|tx, d| {
-            let before = if d.exists(tx, doc_id)? {
-                d.heads(tx, doc_id)?
-            } else {
-                Vec::new()
-            };
-            d.merge_bytes(tx, doc_id, bytes)?;
+            let patches = d.merge_bytes(tx, doc_id, bytes)?;
             let kind = DocumentKind::of(d.get(tx, doc_id)?).ok_or_else(|| CoreError::Document {
                 doc: doc_id.to_string(),
                 reason: "has no kind".into(),
             })?;
             let scope = scope_of(d.get(tx, doc_id)?, kind);
             register_doc(tx, doc_id, kind, &scope)?;
-            let touched = match kind {
-                DocumentKind::Catalog => {
-                    crate::projection::touched_catalog_entries(d.get(tx, doc_id)?, &before)
-                }
-                _ => None,
-            };
-            match touched {
-                Some(entries) => {
-                    crate::projection::project_catalog_entries(tx, d, doc_id, &entries)?
-                }
-                None => crate::projection::project_doc(tx, d, doc_id, kind)?,
-            }
+            crate::projection::project_change(tx, d, doc_id, kind, patches)?;
             Ok(())
         });
         if let Err(e) = &res {

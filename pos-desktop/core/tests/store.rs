@@ -120,7 +120,10 @@ fn documents_are_chunks_in_the_same_file_and_reload() {
     let chunks = store
         .load_range(&ChunkKey::new(&[ident.catalog_doc.as_str()]).unwrap())
         .unwrap();
-    assert!(chunks.keys().any(|k| k.parts()[1] == "snapshot"));
+    assert_eq!(
+        chunks.keys().filter(|k| k.parts()[1] == "snapshot").count(),
+        1
+    );
     assert!(chunks.len() < pos_core::docs::COMPACT_AFTER);
     s.reopen();
     let from_doc = s.t.product_from_document(s.indomie.id).unwrap().unwrap();

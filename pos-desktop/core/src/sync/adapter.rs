@@ -261,12 +261,14 @@ impl SyncStore for TerminalSyncStore<'_> {
         let changed = t.write(|tx, d| {
             let doc = d.get_mut(tx, doc_id)?;
             let before = doc.get_heads();
-            doc.sync()
-                .receive_sync_message(state, message)
-                .map_err(|e| CoreError::Document {
-                    doc: doc_id.into(),
-                    reason: e.to_string(),
-                })?;
+            let ((), patches) = crate::docs::with_patches(doc, |doc| {
+                doc.sync()
+                    .receive_sync_message(state, message)
+                    .map_err(|e| CoreError::Document {
+                        doc: doc_id.into(),
+                        reason: e.to_string(),
+                    })
+            })?;
             if doc.get_heads() == before {
                 return Ok(false);
             }
@@ -275,21 +277,8 @@ impl SyncStore for TerminalSyncStore<'_> {
                 reason: "has no kind".into(),
             })?;
             let scope = scope_of(doc, kind);
-            let touched = match kind {
-                DocumentKind::Journal => crate::projection::touched_journal_entries(doc, &before),
-                DocumentKind::Catalog => crate::projection::touched_catalog_entries(doc, &before),
-                _ => None,
-            };
             register_doc(tx, doc_id, kind, &scope)?;
-            match touched {
-                Some(entries) if kind == DocumentKind::Catalog => {
-                    crate::projection::project_catalog_entries(tx, d, doc_id, &entries)?
-                }
-                Some(entries) => {
-                    crate::projection::project_journal_entries(tx, d, doc_id, &entries)?
-                }
-                None => crate::projection::project_doc(tx, d, doc_id, kind)?,
-            }
+            crate::projection::project_change(tx, d, doc_id, kind, patches)?;
             Ok(true)
         })?;
         // The store root carries the signed LAN roster: a newer one, signed by the store, is
