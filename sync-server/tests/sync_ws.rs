@@ -511,3 +511,48 @@ async fn bad_input_closes_only_the_offending_connection() {
     good.stop().await;
     check.stop().await;
 }
+
+/// Every database connection busy (a fleet reconnecting at once): a claim lookup waits for
+/// one rather than failing, so the till's connection is not closed; the same read straight
+/// from storage shows the pool really timed out meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_lookup_waits_out_a_busy_pool() {
+    use sync_server::storage::{DocClaim, PgStorage};
+    let db = TestDb::create().await;
+    let migrated = db.storage().await;
+    tenant_and_store(&migrated, "t1", "s1").await;
+    migrated
+        .claim_doc(&DocClaim {
+            doc_id: "4BusyPoolDoc".into(),
+            tenant_id: "t1".into(),
+            store_id: Some("s1".into()),
+            claimed_by: "terminal:T1".into(),
+            claimed_at: 0,
+        })
+        .await
+        .unwrap();
+    let one = PgStorage::connect_lazy(&db.url, 1, Duration::from_millis(300)).unwrap();
+    let held = one.pool().acquire().await.unwrap();
+    let storage: DynStorage = std::sync::Arc::new(one);
+    let direct = storage.doc_claim("4BusyPoolDoc").await;
+    assert!(
+        matches!(
+            direct,
+            Err(sync_server::Error::Database(sqlx::Error::PoolTimedOut))
+        ),
+        "{direct:?}"
+    );
+    let gate = sync_server::sync::Gate::new(storage);
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        drop(held);
+    });
+    let started = Instant::now();
+    let claim = gate.claim_of("4BusyPoolDoc").await.unwrap().unwrap();
+    assert_eq!(
+        (claim.tenant_id.as_str(), claim.store_id.as_deref()),
+        ("t1", Some("s1"))
+    );
+    assert!(started.elapsed() >= Duration::from_millis(1000));
+    release.await.unwrap();
+}

@@ -13,6 +13,7 @@ pub(crate) mod ws;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 pub use registry::{ConnId, ConnectionCaps, ConnectionRegistry};
 pub use repos::{TenantRepo, TenantRepos};
@@ -21,7 +22,7 @@ pub use throttle::TenantThrottle;
 pub use ws::sync_handler;
 
 use crate::auth::Principal;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::now_ms;
 use crate::storage::{DocClaim, DynStorage};
 
@@ -47,7 +48,7 @@ impl Gate {
         if let Some(c) = self.cache.lock().expect("gate lock").get(doc_id) {
             return Ok(Some(c.clone()));
         }
-        let claim = self.storage.doc_claim(doc_id).await?;
+        let claim = patiently(|| self.storage.doc_claim(doc_id)).await?;
         if let Some(c) = &claim {
             self.remember(c);
         }
@@ -56,16 +57,14 @@ impl Gate {
 
     /// Claims `doc_id` for `who` unless claimed; returns the claim in force.
     pub async fn claim(&self, doc_id: &str, who: &Principal) -> Result<DocClaim> {
-        let claim = self
-            .storage
-            .claim_doc(&DocClaim {
-                doc_id: doc_id.to_string(),
-                tenant_id: who.tenant_id().to_string(),
-                store_id: who.store_id().map(str::to_string),
-                claimed_by: who.label(),
-                claimed_at: now_ms(),
-            })
-            .await?;
+        let wanted = DocClaim {
+            doc_id: doc_id.to_string(),
+            tenant_id: who.tenant_id().to_string(),
+            store_id: who.store_id().map(str::to_string),
+            claimed_by: who.label(),
+            claimed_at: now_ms(),
+        };
+        let claim = patiently(|| self.storage.claim_doc(&wanted)).await?;
         if claim.claimed_by == who.label() {
             tracing::info!(doc_id, tenant = %claim.tenant_id, store = ?claim.store_id, "document claimed");
         }
@@ -87,6 +86,38 @@ impl Gate {
             .claim_of(doc_id)
             .await?
             .is_some_and(|c| crate::access::may_see_document(who, &c)))
+    }
+}
+
+/// How long a claim lookup keeps asking for a database connection before it gives up (and the
+/// sync connection whose frame needed it is closed). When every till of a fleet reconnects at
+/// once, the pool's own timeout means "busy", not "down": the frame waits rather than the
+/// till being sent away to reconnect into the same crowd.
+const CLAIM_PATIENCE: Duration = Duration::from_secs(30);
+
+/// Runs `op` again, after a growing pause, while it fails because no database connection came
+/// free in the pool's time, until [`CLAIM_PATIENCE`] has passed.
+async fn patiently<T, F, Fut>(mut op: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let deadline = Instant::now() + CLAIM_PATIENCE;
+    let mut pause = Duration::from_millis(50);
+    loop {
+        match op().await {
+            Err(Error::Database(sqlx::Error::PoolTimedOut))
+                if Instant::now() + pause < deadline =>
+            {
+                tracing::warn!(
+                    retry_in_ms = pause.as_millis() as u64,
+                    "claim lookup: database pool busy"
+                );
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+            other => return other,
+        }
     }
 }
 
