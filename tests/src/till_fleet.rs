@@ -41,7 +41,86 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use crate::processes::{ServerProcess, api_token, create_tenant_args};
+use crate::processes::{ServerProcess, TestDatabase, api_token, create_tenant_args};
+
+/// A bench's command line: `--name value` options.
+#[derive(Debug)]
+pub struct BenchArgs(Vec<String>);
+
+impl BenchArgs {
+    pub fn from_env() -> BenchArgs {
+        BenchArgs(std::env::args().collect())
+    }
+
+    /// The value after `name`, if given.
+    pub fn opt(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
+            .position(|a| a == name)
+            .and_then(|i| self.0.get(i + 1).cloned())
+    }
+
+    /// The number after `name`, else `default`; a value that is not a number is an error.
+    pub fn num(&self, name: &str, default: u64) -> Result<u64> {
+        self.opt(name)
+            .map(|v| {
+                v.parse()
+                    .with_context(|| format!("{name} {v}: not a number"))
+            })
+            .transpose()
+            .map(|v| v.unwrap_or(default))
+    }
+}
+
+/// The real `sync-server` process of a bench, on a fresh PostgreSQL database, with the bench's
+/// runtime (two workers, as the machine has two cores). Its config lifts the per-address and
+/// per-tenant connection caps: every client comes from 127.0.0.1, and one tenant may hold more
+/// tills than a shop's defaults allow.
+#[derive(Debug)]
+pub struct BenchServer {
+    /// Declared first: dropped (stopped) before its database.
+    pub server: ServerProcess,
+    pub db: TestDatabase,
+    pub dir: tempfile::TempDir,
+    pub rt: tokio::runtime::Runtime,
+}
+
+impl BenchServer {
+    /// Starts the server on a fresh database named after `database`, for up to `tills` tills.
+    pub fn start(database: &str, tills: usize) -> Result<BenchServer> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let db = TestDatabase::create(database);
+        let dir = tempfile::tempdir()?;
+        let config = dir.path().join("server.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "max_connections_per_address = {n}\nmax_connections_per_tenant = {n}\n",
+                n = tills + 100
+            ),
+        )?;
+        let server = ServerProcess::start_with(
+            &[
+                "--config".into(),
+                config.display().to_string(),
+                "--database-url".into(),
+                db.url.clone(),
+            ],
+            &[],
+            "127.0.0.1:0",
+            &dir.path().join("server.log"),
+        );
+        Ok(BenchServer {
+            server,
+            db,
+            dir,
+            rt,
+        })
+    }
+}
 
 /// An enrolled till: what enrolment gave it.
 #[derive(Debug, Clone)]

@@ -18,76 +18,34 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
-use snapkasir_tests::processes::{ServerProcess, TestDatabase};
 use snapkasir_tests::till_fleet::{
-    FleetStats, JournalTill, Shelf, TillPlan, enrol_fleet, loadavg, memory_kib,
+    BenchArgs, BenchServer, FleetStats, JournalTill, Shelf, TillPlan, enrol_fleet, loadavg,
+    memory_kib,
 };
 
-fn opt(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
-fn num(args: &[String], name: &str, default: usize) -> Result<usize> {
-    Ok(opt(args, name)
-        .map(|v| v.parse())
-        .transpose()?
-        .unwrap_or(default))
-}
-
-/// The server's config for a bench: every client comes from 127.0.0.1, and one tenant may hold
-/// more tills than a shop's defaults allow.
-pub fn bench_config(dir: &std::path::Path, tills: usize) -> Result<std::path::PathBuf> {
-    let path = dir.join("server.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "max_connections_per_address = {n}\nmax_connections_per_tenant = {n}\n",
-            n = tills + 100
-        ),
-    )?;
-    Ok(path)
-}
-
 fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let tills = num(&args, "--tills", 10_000)?;
-    let per_store = num(&args, "--per-store", 2)?;
-    let per_tenant = num(&args, "--per-tenant", 100)?;
-    let steps: Vec<usize> = opt(&args, "--steps")
+    let args = BenchArgs::from_env();
+    let tills = args.num("--tills", 10_000)? as usize;
+    let per_store = args.num("--per-store", 2)? as usize;
+    let per_tenant = args.num("--per-tenant", 100)? as usize;
+    let steps: Vec<usize> = args
+        .opt("--steps")
         .unwrap_or_else(|| "1000,5000,10000".into())
         .split(',')
         .map(|s| s.trim().parse())
         .collect::<Result<_, _>>()?;
     let steps: Vec<usize> = steps.into_iter().filter(|s| *s <= tills).collect();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let bench = BenchServer::start("snapkasir_connbench", tills)?;
+    let (rt, server) = (&bench.rt, &bench.server);
     // Timers made on this thread (the waits below) belong to the runtime.
     let _guard = rt.enter();
-    let db = TestDatabase::create("snapkasir_connbench");
-    let dir = tempfile::tempdir()?;
-    let config = bench_config(dir.path(), tills)?;
-    let server = ServerProcess::start_with(
-        &[
-            "--config".into(),
-            config.display().to_string(),
-            "--database-url".into(),
-            db.url.clone(),
-        ],
-        &[],
-        "127.0.0.1:0",
-        &dir.path().join("server.log"),
-    );
     let pid = server.pid();
     println!(
         "conn-bench: {tills} tills ({per_store} per store, {per_tenant} per tenant), server pid {pid} on PostgreSQL, load average {:.2}",
         loadavg()
     );
     let started = Instant::now();
-    let fleet = rt.block_on(enrol_fleet(&server, tills, per_store, per_tenant, 8))?;
+    let fleet = rt.block_on(enrol_fleet(server, tills, per_store, per_tenant, 8))?;
     println!(
         "enrolled {} tills in {:.1} s",
         fleet.len(),
@@ -185,6 +143,6 @@ fn main() -> Result<()> {
     for h in handles {
         let _ = rt.block_on(tokio::time::timeout(Duration::from_secs(10), h));
     }
-    drop(server);
+
     Ok(())
 }

@@ -21,25 +21,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use snapkasir_tests::processes::{ServerProcess, TestDatabase, psql};
+use snapkasir_tests::processes::{TestDatabase, psql};
 use snapkasir_tests::till_fleet::{
-    FleetStats, JournalTill, Shelf, TillPlan, cpu_secs, enrol_fleet, loadavg, summary,
+    BenchArgs, BenchServer, FleetStats, JournalTill, Shelf, TillPlan, cpu_secs, enrol_fleet,
+    loadavg, summary,
 };
 use sync_server::projection::ProjectedDoc;
 use sync_server::storage::{PgStorage, Storage};
-
-fn opt(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
-fn num(args: &[String], name: &str, default: u64) -> Result<u64> {
-    Ok(opt(args, name)
-        .map(|v| v.parse())
-        .transpose()?
-        .unwrap_or(default))
-}
 
 /// Rows per `INSERT` of the baseline.
 const BATCH: usize = 1000;
@@ -214,45 +202,22 @@ fn totals(url: &str) -> String {
 }
 
 fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let tills = num(&args, "--tills", 100)? as usize;
-    let sales = num(&args, "--sales", 100)? as usize;
-    let per_store = num(&args, "--per-store", 2)? as usize;
-    let per_tenant = num(&args, "--per-tenant", 100)? as usize;
-    let interval = Duration::from_millis(num(&args, "--interval-ms", 0)?.max(1));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let args = BenchArgs::from_env();
+    let tills = args.num("--tills", 100)? as usize;
+    let sales = args.num("--sales", 100)? as usize;
+    let per_store = args.num("--per-store", 2)? as usize;
+    let per_tenant = args.num("--per-tenant", 100)? as usize;
+    let interval = Duration::from_millis(args.num("--interval-ms", 0)?.max(1));
+    let bench = BenchServer::start("snapkasir_ingest", tills)?;
+    let (rt, server) = (&bench.rt, &bench.server);
     // Timers made on this thread (the waits below) belong to the runtime.
     let _guard = rt.enter();
-    let db = TestDatabase::create("snapkasir_ingest");
-    let dir = tempfile::tempdir()?;
-    let config = dir.path().join("server.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "max_connections_per_address = {n}\nmax_connections_per_tenant = {n}\n",
-            n = tills + 100
-        ),
-    )?;
-    let server = ServerProcess::start_with(
-        &[
-            "--config".into(),
-            config.display().to_string(),
-            "--database-url".into(),
-            db.url.clone(),
-        ],
-        &[],
-        "127.0.0.1:0",
-        &dir.path().join("server.log"),
-    );
     let pid = server.pid();
     println!(
         "ingest-bench: {tills} tills ({per_store} per store, {per_tenant} per tenant) x {sales} sales, one every {interval:?}; server pid {pid} on PostgreSQL; load average {:.2}",
         loadavg()
     );
-    let fleet = rt.block_on(enrol_fleet(&server, tills, per_store, per_tenant, 8))?;
+    let fleet = rt.block_on(enrol_fleet(server, tills, per_store, per_tenant, 8))?;
     let shelf = Arc::new(Shelf::new()?);
     let day = shelf.business_date()?;
     let stats = Arc::new(Mutex::new(FleetStats::default()));
@@ -317,7 +282,7 @@ fn main() -> Result<()> {
         {
             synced_at = Some(started.elapsed());
         }
-        let counts: Vec<usize> = psql(&db.url, count_sql)
+        let counts: Vec<usize> = psql(&bench.db.url, count_sql)
             .split_whitespace()
             .filter_map(|v| v.parse().ok())
             .collect();
@@ -361,7 +326,7 @@ fn main() -> Result<()> {
     println!("  errors: {} {:?}", s.errors, s.error_samples);
     drop(s);
     std::thread::sleep(Duration::from_millis(500));
-    let e2e_totals = totals(&db.url);
+    let e2e_totals = totals(&bench.db.url);
 
     // The baseline: the same rows, from the server's projection of the same journals.
     let docs: Vec<ProjectedDoc> = journals
@@ -397,6 +362,5 @@ fn main() -> Result<()> {
         if ratio >= 0.2 { "met" } else { "NOT met" },
         loadavg()
     );
-    drop(server);
     Ok(())
 }

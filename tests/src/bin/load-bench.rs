@@ -18,67 +18,32 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
-use snapkasir_tests::processes::{ServerProcess, TestDatabase, psql};
+use snapkasir_tests::processes::psql;
 use snapkasir_tests::till_fleet::{
-    FleetStats, JournalTill, Shelf, TillPlan, cpu_secs, enrol_fleet, loadavg, memory_kib, summary,
+    BenchArgs, BenchServer, FleetStats, JournalTill, Shelf, TillPlan, cpu_secs, enrol_fleet,
+    loadavg, memory_kib, summary,
 };
 
-fn opt(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
-fn num(args: &[String], name: &str, default: u64) -> Result<u64> {
-    Ok(opt(args, name)
-        .map(|v| v.parse())
-        .transpose()?
-        .unwrap_or(default))
-}
-
 fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let tills = num(&args, "--tills", 1000)? as usize;
-    let duration = Duration::from_secs(num(&args, "--duration", 600)?);
-    let per_store = num(&args, "--per-store", 2)? as usize;
-    let per_tenant = num(&args, "--per-tenant", 100)? as usize;
-    let interval = Duration::from_millis(num(&args, "--interval-ms", 1000)?);
-    let heartbeat = Duration::from_millis(num(&args, "--heartbeat-ms", 2000)?);
-    let ack_timeout = Duration::from_secs(num(&args, "--ack-timeout", 30)?);
+    let args = BenchArgs::from_env();
+    let tills = args.num("--tills", 1000)? as usize;
+    let duration = Duration::from_secs(args.num("--duration", 600)?);
+    let per_store = args.num("--per-store", 2)? as usize;
+    let per_tenant = args.num("--per-tenant", 100)? as usize;
+    let interval = Duration::from_millis(args.num("--interval-ms", 1000)?);
+    let heartbeat = Duration::from_millis(args.num("--heartbeat-ms", 2000)?);
+    let ack_timeout = Duration::from_secs(args.num("--ack-timeout", 30)?);
     let sales_per_till = (duration.as_millis() / interval.as_millis().max(1)) as usize;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let bench = BenchServer::start("snapkasir_loadbench", tills)?;
+    let (rt, server) = (&bench.rt, &bench.server);
     // Timers made on this thread (the waits below) belong to the runtime.
     let _guard = rt.enter();
-    let db = TestDatabase::create("snapkasir_loadbench");
-    let dir = tempfile::tempdir()?;
-    let config = dir.path().join("server.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "max_connections_per_address = {n}\nmax_connections_per_tenant = {n}\n",
-            n = tills + 100
-        ),
-    )?;
-    let server = ServerProcess::start_with(
-        &[
-            "--config".into(),
-            config.display().to_string(),
-            "--database-url".into(),
-            db.url.clone(),
-        ],
-        &[],
-        "127.0.0.1:0",
-        &dir.path().join("server.log"),
-    );
     let pid = server.pid();
     println!(
         "load-bench: {tills} tills ({per_store} per store, {per_tenant} per tenant), one sale every {interval:?} each for {duration:?} ({sales_per_till} sales per till), heartbeat every {heartbeat:?}; server pid {pid} on PostgreSQL; load average {:.2}",
         loadavg()
     );
-    let fleet = rt.block_on(enrol_fleet(&server, tills, per_store, per_tenant, 8))?;
+    let fleet = rt.block_on(enrol_fleet(server, tills, per_store, per_tenant, 8))?;
     let shelf = Arc::new(Shelf::new()?);
     let day = shelf.business_date()?;
     let stats = Arc::new(Mutex::new(FleetStats::default()));
@@ -183,7 +148,7 @@ fn main() -> Result<()> {
         }
     }
     let (rss, hwm) = memory_kib(pid);
-    let in_pg: usize = psql(&db.url, "SELECT count(*) FROM sales")
+    let in_pg: usize = psql(&bench.db.url, "SELECT count(*) FROM sales")
         .parse()
         .unwrap_or(0);
     let mut s = stats.lock().unwrap_or_else(|p| p.into_inner());
@@ -228,6 +193,5 @@ fn main() -> Result<()> {
         if s.errors == 0 { "met" } else { "NOT met" }
     );
     drop(s);
-    drop(server);
     Ok(())
 }
