@@ -3,7 +3,7 @@
 //! A document's rows are replaced as a whole, so projecting is idempotent and
 //! `admin reproject` rebuilds everything from the stored documents.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,7 +16,7 @@ use shared_model::documents::{
 use tokio::sync::Notify;
 
 use crate::error::{Error, Result};
-use crate::storage::DynStorage;
+use crate::storage::{DynStorage, RecordChanges, RecordKey};
 // The rows are storage's models; re-exported so `projection::ProjectedDoc` etc. keep resolving.
 pub use crate::storage::models::{
     CashMovementRow, ConflictRow, NameRow, PaymentRow, ProductRow, ProjectedDoc, RefundLineRow,
@@ -301,8 +301,92 @@ pub async fn load_document(storage: &DynStorage, doc_id: &str) -> Result<Option<
     .map(Some)
 }
 
-/// Projects one stored document; returns whether it had rows.
+/// Projects one stored document, replacing all its rows; returns whether it had rows.
 pub async fn project_stored(storage: &DynStorage, doc_id: &str) -> Result<bool> {
+    project_stored_with(storage, doc_id, None).await
+}
+
+/// What this instance last projected of each document: the `projected_at` it wrote and each
+/// record's fingerprint. A document's next projection writes only the records whose
+/// fingerprint changed (a journal's new sale, not the day's sales before it), unless another
+/// projection of it came in between. Lost on restart: the first projection after is whole.
+#[derive(Debug, Default)]
+pub struct ProjectedRecords(Mutex<HashMap<String, LastProjection>>);
+
+/// A document's last projection by this instance: the `projected_at` it wrote, and each
+/// record's fingerprint.
+type LastProjection = (i64, HashMap<RecordKey, u64>);
+
+impl ProjectedRecords {
+    /// Documents remembered at most; past it the memory starts again (their next projection is
+    /// whole).
+    const MAX_DOCS: usize = 100_000;
+
+    fn changes(&self, doc_id: &str, now: &HashMap<RecordKey, u64>) -> Option<RecordChanges> {
+        let known = self.0.lock().expect("projected records lock");
+        let (at, before) = known.get(doc_id)?;
+        Some(RecordChanges {
+            base_projected_at: *at,
+            unchanged: now
+                .iter()
+                .filter(|(k, f)| before.get(*k) == Some(*f))
+                .map(|(k, _)| k.clone())
+                .collect(),
+            gone: before
+                .keys()
+                .filter(|k| !now.contains_key(*k))
+                .cloned()
+                .collect(),
+        })
+    }
+
+    fn remember(&self, doc_id: &str, at: i64, now: HashMap<RecordKey, u64>) {
+        let mut known = self.0.lock().expect("projected records lock");
+        if known.len() >= Self::MAX_DOCS && !known.contains_key(doc_id) {
+            known.clear();
+        }
+        known.insert(doc_id.to_string(), (at, now));
+    }
+
+    fn forget(&self, doc_id: &str) {
+        self.0
+            .lock()
+            .expect("projected records lock")
+            .remove(doc_id);
+    }
+}
+
+/// Writes a document's rows: only the changed records when `known` remembers its last
+/// projection and nobody projected it since, else all of them.
+async fn write_rows(
+    storage: &DynStorage,
+    rows: &ProjectedDoc,
+    known: Option<&ProjectedRecords>,
+) -> Result<()> {
+    let Some(known) = known else {
+        storage.project_doc(rows).await?;
+        return Ok(());
+    };
+    let now = rows.record_fingerprints();
+    let delta = match known.changes(&rows.doc_id, &now) {
+        Some(changes) => storage.project_doc_changes(rows, &changes).await,
+        None => Ok(None),
+    };
+    let at = match delta {
+        Ok(Some(at)) => Ok(at),
+        Ok(None) => storage.project_doc(rows).await,
+        Err(e) => Err(e),
+    }
+    .inspect_err(|_| known.forget(&rows.doc_id))?;
+    known.remember(&rows.doc_id, at, now);
+    Ok(())
+}
+
+async fn project_stored_with(
+    storage: &DynStorage,
+    doc_id: &str,
+    known: Option<&ProjectedRecords>,
+) -> Result<bool> {
     let Some(claim) = storage.doc_claim(doc_id).await? else {
         return Ok(false);
     };
@@ -332,7 +416,7 @@ pub async fn project_stored(storage: &DynStorage, doc_id: &str) -> Result<bool> 
     match projected {
         Ok(Some(mut rows)) => {
             rows.tenant_id = claim.tenant_id;
-            storage.project_doc(&rows).await?;
+            write_rows(storage, &rows, known).await?;
             Ok(true)
         }
         Ok(None) => Ok(false),
@@ -359,11 +443,17 @@ pub async fn reproject_all(storage: &DynStorage) -> Result<usize> {
     Ok(n)
 }
 
+/// Documents projected at once: a projection waits mostly on the database's round trips, which
+/// the database serves in parallel. Three leaves the smallest pool (SQLite's four connections)
+/// one for the sync path.
+const PROJECTION_CONCURRENCY: usize = 3;
+
 /// Documents waiting for projection, fed by the storage adapter.
 #[derive(Debug, Default)]
 pub struct Projector {
     dirty: Mutex<BTreeSet<String>>,
     notify: Notify,
+    known: ProjectedRecords,
 }
 
 impl Projector {
@@ -377,18 +467,27 @@ impl Projector {
     }
 
     /// Projects dirty documents until the process ends; batches changes that
-    /// arrive close together.
+    /// arrive close together, and projects [`PROJECTION_CONCURRENCY`] documents of a batch at
+    /// once (each is its own transaction on its own rows; a document is in a batch once).
     pub async fn run(self: Arc<Self>, storage: DynStorage) {
+        use futures::StreamExt;
         loop {
             self.notify.notified().await;
             tokio::time::sleep(Duration::from_millis(100)).await;
             let batch = std::mem::take(&mut *self.dirty.lock().expect("projector lock"));
-            for doc_id in batch {
-                if let Err(e) = project_stored(&storage, &doc_id).await {
-                    tracing::error!(doc_id, error = %e, "projection failed; will retry on the next change");
-                    self.dirty.lock().expect("projector lock").insert(doc_id);
-                }
-            }
+            futures::stream::iter(batch)
+                .for_each_concurrent(PROJECTION_CONCURRENCY, |doc_id| {
+                    let (storage, this) = (&storage, &self);
+                    async move {
+                        if let Err(e) =
+                            project_stored_with(storage, &doc_id, Some(&this.known)).await
+                        {
+                            tracing::error!(doc_id, error = %e, "projection failed; will retry on the next change");
+                            this.dirty.lock().expect("projector lock").insert(doc_id);
+                        }
+                    }
+                })
+                .await;
         }
     }
 
@@ -396,7 +495,7 @@ impl Projector {
     pub async fn flush(&self, storage: &DynStorage) -> Result<()> {
         let batch = std::mem::take(&mut *self.dirty.lock().expect("projector lock"));
         for doc_id in batch {
-            project_stored(storage, &doc_id).await?;
+            project_stored_with(storage, &doc_id, Some(&self.known)).await?;
         }
         Ok(())
     }

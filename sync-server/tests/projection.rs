@@ -88,7 +88,8 @@ fn to_automerge<D: documents::Document>(d: &D) -> automerge::Automerge {
     automerge::Automerge::load(&ac.save()).unwrap()
 }
 
-async fn story(storage: DynStorage) {
+/// `pg_url`: the PostgreSQL database behind `storage`, if it is one (to read row versions).
+async fn story(storage: DynStorage, pg_url: Option<String>) {
     let server = TestServer::start(storage).await;
     let a = setup_tenant(&server.state, "Toko A", "A1").await;
     let (journal, catalog, day) = sample(&a.store_id);
@@ -211,6 +212,102 @@ async fn story(storage: DynStorage) {
         );
     }
 
+    // The projector writes only what changed since it last projected a document; a
+    // projection by someone else in between (the reprojections above) makes it write whole.
+    // Either way the rows are those of a whole projection.
+    let first = journal.sales.values().next().unwrap().clone();
+    let mut third = first.clone();
+    third.id = SaleId::new();
+    third.receipt_no = ReceiptNumber::new("A1", "T1", first.business_date, 3).unwrap();
+    let third_key = third.id.to_string();
+    let edit = |f: &dyn Fn(&mut automerge::transaction::Transaction<'_>, &automerge::ObjId)| {
+        jdoc.with_document(|d| {
+            d.transact::<_, _, automerge::AutomergeError>(|tx| {
+                use automerge::ReadDoc;
+                let (_, sales) = tx.get(automerge::ROOT, "sales")?.unwrap();
+                f(tx, &sales);
+                Ok(())
+            })
+            .map(|_| ())
+            .map_err(|f| f.error.to_string())
+        })
+        .unwrap()
+    };
+    let projected = async |sales: i64| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            server.state.sync.projector.flush(&s.storage).await.unwrap();
+            let r = s.sales_by_day(&a.owner, &a.store_id, &range).await.unwrap();
+            if r.first().is_some_and(|d| d.sales == sales) {
+                break r;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{sales} sales never projected: {r:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    edit(&|tx, sales| autosurgeon::reconcile_prop(tx, sales, third_key.as_str(), &third).unwrap());
+    let three = projected(3).await;
+    let expected: rust_decimal::Decimal =
+        by_day[0].total.parse::<rust_decimal::Decimal>().unwrap() + first.total().amount();
+    assert_eq!(
+        three[0].total.parse::<rust_decimal::Decimal>().unwrap(),
+        expected
+    );
+    let lines = s
+        .sales_by_category(&a.owner, &a.store_id, &range)
+        .await
+        .unwrap();
+    assert_eq!(
+        lines.iter().map(|k| k.count).sum::<i64>(),
+        3 + first.lines.len() as i64
+    );
+    // Rows of the sales before (PostgreSQL's row versions): a delta must leave them alone.
+    let versions = async || match &pg_url {
+        Some(url) => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            let v: Vec<String> = sqlx::query_scalar(
+                "SELECT id || ':' || xmin::text FROM sales WHERE id <> $1 ORDER BY id",
+            )
+            .bind(&third_key)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
+            v
+        }
+        None => Vec::new(),
+    };
+    let before_delta = versions().await;
+    // A record gone from the document loses its rows (its lines and payments too).
+    edit(&|tx, sales| {
+        use automerge::transaction::Transactable;
+        tx.delete(sales, third_key.as_str()).unwrap()
+    });
+    let two = projected(2).await;
+    assert_eq!(two[0].total, by_day[0].total);
+    assert_eq!(
+        versions().await,
+        before_delta,
+        "unchanged sales were rewritten"
+    );
+    let methods_now = s
+        .sales_by_payment_method(&a.owner, &a.store_id, &range)
+        .await
+        .unwrap();
+    assert_eq!(methods_now.len(), methods.len());
+    assert_eq!(
+        s.sales_by_category(&a.owner, &a.store_id, &range)
+            .await
+            .unwrap()
+            .iter()
+            .map(|k| k.count)
+            .sum::<i64>(),
+        3
+    );
+
     // Another tenant's owner cannot read the reports; bad dates are refused.
     let b = setup_tenant(&server.state, "Toko B", "B1").await;
     assert!(matches!(
@@ -231,11 +328,11 @@ async fn story(storage: DynStorage) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn projections_sqlite() {
     let (s, _dir) = sqlite_storage().await;
-    story(s).await;
+    story(s, None).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn projections_postgres() {
     let db = TestDb::create().await;
-    story(db.storage().await).await;
+    story(db.storage().await, Some(db.url.clone())).await;
 }

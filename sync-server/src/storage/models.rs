@@ -665,6 +665,113 @@ pub struct ProjectedDoc {
     pub settings: Option<SettingsRow>,
 }
 
+impl ProjectedDoc {
+    /// Every record the rows hold.
+    pub fn record_keys(&self) -> impl Iterator<Item = RecordKey> + '_ {
+        let key = |kind: RecordKind| move |id: &String| (kind, id.clone());
+        (self.sales.iter().map(|r| &r.id).map(key(RecordKind::Sale)))
+            .chain(
+                self.refunds
+                    .iter()
+                    .map(|r| &r.id)
+                    .map(key(RecordKind::Refund)),
+            )
+            .chain(
+                self.shifts
+                    .iter()
+                    .map(|r| &r.id)
+                    .map(key(RecordKind::Shift)),
+            )
+            .chain(
+                self.cash_movements
+                    .iter()
+                    .map(|r| &r.id)
+                    .map(key(RecordKind::CashMovement)),
+            )
+            .chain(
+                self.stock_movements
+                    .iter()
+                    .map(|r| &r.id)
+                    .map(key(RecordKind::StockMovement)),
+            )
+            .chain(
+                self.products
+                    .iter()
+                    .map(|r| &r.id)
+                    .map(key(RecordKind::Product)),
+            )
+    }
+
+    /// A fingerprint of each record's rows (a sale's with its lines and payments, a refund's
+    /// with its lines): equal fingerprints, equal rows.
+    pub fn record_fingerprints(&self) -> std::collections::HashMap<RecordKey, u64> {
+        use std::hash::{Hash, Hasher};
+        let mut hashers: std::collections::HashMap<
+            RecordKey,
+            std::collections::hash_map::DefaultHasher,
+        > = std::collections::HashMap::new();
+        let mut add = |kind: RecordKind, id: &str, row: &dyn std::fmt::Debug| {
+            format!("{row:?}").hash(hashers.entry((kind, id.to_string())).or_default());
+        };
+        for r in &self.sales {
+            add(RecordKind::Sale, &r.id, r);
+        }
+        for r in &self.sale_lines {
+            add(RecordKind::Sale, &r.sale_id, r);
+        }
+        for r in &self.payments {
+            add(RecordKind::Sale, &r.sale_id, r);
+        }
+        for r in &self.refunds {
+            add(RecordKind::Refund, &r.id, r);
+        }
+        for r in &self.refund_lines {
+            add(RecordKind::Refund, &r.refund_id, r);
+        }
+        for r in &self.shifts {
+            add(RecordKind::Shift, &r.id, r);
+        }
+        for r in &self.cash_movements {
+            add(RecordKind::CashMovement, &r.id, r);
+        }
+        for r in &self.stock_movements {
+            add(RecordKind::StockMovement, &r.id, r);
+        }
+        for r in &self.products {
+            add(RecordKind::Product, &r.id, r);
+        }
+        hashers.into_iter().map(|(k, h)| (k, h.finish())).collect()
+    }
+}
+
+/// The kinds of record a projected document's rows group into: a record is rewritten as a
+/// whole (a sale with its lines and payments, a refund with its lines, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RecordKind {
+    Sale,
+    Refund,
+    Shift,
+    CashMovement,
+    StockMovement,
+    Product,
+}
+
+/// One record of a projected document: its kind and id.
+pub type RecordKey = (RecordKind, String);
+
+/// How a document's records changed since this instance last projected it
+/// (`ProjectionStorage::project_doc_changes`).
+#[derive(Debug, Clone, Default)]
+pub struct RecordChanges {
+    /// The `projected_at` this instance wrote then: if the document's row says otherwise,
+    /// someone else projected it since, and the changes are not trusted.
+    pub base_projected_at: i64,
+    /// Records whose rows are as they were: not rewritten.
+    pub unchanged: std::collections::HashSet<RecordKey>,
+    /// Records no longer in the document: their rows are removed.
+    pub gone: Vec<RecordKey>,
+}
+
 /// A send asked for by a till (migration 0017, [`crate::storage::ReceiptEmailStorage`]): the
 /// customer's address is `None` once the store's retention has passed. Its `Debug` leaves the
 /// address out (it is personal data, not for logs).

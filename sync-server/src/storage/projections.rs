@@ -4,12 +4,22 @@
 use futures::future::BoxFuture;
 
 use crate::error::Result;
-use crate::storage::{ProjectedDoc, PublicSale, StoreSettingsRow};
+use crate::storage::{ProjectedDoc, PublicSale, RecordChanges, StoreSettingsRow};
 
 /// Projected rows.
 pub trait ProjectionStorage: Send + Sync {
-    /// Replaces every projected row of one document, in one transaction.
-    fn project_doc<'a>(&'a self, rows: &'a ProjectedDoc) -> BoxFuture<'a, Result<()>>;
+    /// Replaces every projected row of one document, in one transaction; returns the
+    /// `projected_at` it wrote.
+    fn project_doc<'a>(&'a self, rows: &'a ProjectedDoc) -> BoxFuture<'a, Result<i64>>;
+    /// Writes only the records of `rows` that changed (and removes the gone ones) since the
+    /// projection `changes` was made against; the document's small tables (conflicts, names,
+    /// settings) are replaced whole. `None`, with nothing written, when another projection of
+    /// the document came in between: then [`Self::project_doc`] is the way.
+    fn project_doc_changes<'a>(
+        &'a self,
+        rows: &'a ProjectedDoc,
+        changes: &'a RecordChanges,
+    ) -> BoxFuture<'a, Result<Option<i64>>>;
     /// Those of `ids` that are projected sales or refunds of the store.
     fn projected_records<'a>(
         &'a self,

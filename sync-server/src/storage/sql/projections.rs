@@ -8,7 +8,9 @@ use sqlx::AssertSqlSafe;
 
 use super::Backend;
 use crate::error::{Error, Result};
-use crate::storage::{ProjectedDoc, ProjectionStorage, PublicSale, StoreSettingsRow};
+use crate::storage::{
+    ProjectedDoc, ProjectionStorage, PublicSale, RecordChanges, RecordKind, StoreSettingsRow,
+};
 
 /// Every table with rows of one document (`doc_id`); projecting a document replaces its rows
 /// in all of them.
@@ -27,158 +29,287 @@ const PROJECTED_TABLES: [&str; 12] = [
     "projected_names",
 ];
 
+/// The tables of a document's small, whole-replaced rows (not grouped into records).
+const WHOLE_TABLES: [&str; 3] = ["doc_conflicts", "store_settings", "projected_names"];
+
+/// Each record kind's tables, and the column naming the record in each.
+fn record_tables(kind: RecordKind) -> &'static [(&'static str, &'static str)] {
+    match kind {
+        RecordKind::Sale => &[
+            ("sales", "id"),
+            ("sale_lines", "sale_id"),
+            ("payments", "sale_id"),
+        ],
+        RecordKind::Refund => &[("refunds", "id"), ("refund_lines", "refund_id")],
+        RecordKind::Shift => &[("shifts", "id")],
+        RecordKind::CashMovement => &[("cash_movements", "id")],
+        RecordKind::StockMovement => &[("stock_movements", "id")],
+        RecordKind::Product => &[("products", "id")],
+    }
+}
+
+type Tx = sqlx::Transaction<'static, super::Db>;
+
+/// Inserts the rows of `rows` whose record `write` accepts (every row of the small tables).
+async fn insert_rows(
+    tx: &mut Tx,
+    rows: &ProjectedDoc,
+    write: impl Fn(RecordKind, &str) -> bool,
+) -> Result<()> {
+    let d = &rows.doc_id;
+    let st = &rows.store_id;
+    let tn = &rows.tenant_id;
+    if let Some(s) = &rows.settings {
+        sqlx::query(
+            "INSERT INTO store_settings (tenant_id, store_id, doc_id, time_zone, cutoff_hour) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (tenant_id, store_id) DO UPDATE SET doc_id = excluded.doc_id, \
+             time_zone = excluded.time_zone, cutoff_hour = excluded.cutoff_hour",
+        )
+        .bind(tn).bind(st).bind(d).bind(&s.time_zone).bind(s.cutoff_hour)
+        .execute(&mut **tx).await?;
+    }
+    for r in rows
+        .refund_lines
+        .iter()
+        .filter(|r| write(RecordKind::Refund, &r.refund_id))
+    {
+        sqlx::query(
+            "INSERT INTO refund_lines (tenant_id, refund_id, seq, doc_id, store_id, sale_id, sale_line_id, quantity_e4) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+        )
+        .bind(tn).bind(&r.refund_id).bind(r.seq).bind(d).bind(st).bind(&r.sale_id).bind(&r.sale_line_id)
+        .bind(r.quantity_e4)
+        .execute(&mut **tx).await?;
+    }
+    for c in &rows.conflicts {
+        sqlx::query(
+            "INSERT INTO doc_conflicts (tenant_id, doc_id, key, store_id, kind, detail) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(tn).bind(d).bind(&c.key).bind(st).bind(&c.kind).bind(&c.detail)
+        .execute(&mut **tx).await?;
+    }
+    for r in rows.sales.iter().filter(|r| write(RecordKind::Sale, &r.id)) {
+        sqlx::query(
+            "INSERT INTO sales (tenant_id, id, doc_id, store_id, terminal_code, business_date, created_at, \
+             cashier_id, receipt_no, total_e4, tax_e4, voided, voided_at, void_reason, \
+             void_authorized_by, discount_e4, receipt_token) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT DO NOTHING",
+        )
+        .bind(tn).bind(&r.id).bind(d).bind(st).bind(&r.terminal_code).bind(&r.business_date)
+        .bind(r.created_at).bind(&r.cashier_id).bind(&r.receipt_no).bind(r.total_e4)
+        .bind(r.tax_e4).bind(r.voided)
+        .bind(r.void.as_ref().map(|v| v.at))
+        .bind(r.void.as_ref().map(|v| v.reason.as_str()))
+        .bind(r.void.as_ref().map(|v| v.authorized_by.as_str()))
+        .bind(r.discount_e4)
+        .bind(&r.receipt_token)
+        .execute(&mut **tx).await?;
+    }
+    for r in rows
+        .sale_lines
+        .iter()
+        .filter(|r| write(RecordKind::Sale, &r.sale_id))
+    {
+        sqlx::query(
+            "INSERT INTO sale_lines (tenant_id, sale_id, line_no, doc_id, store_id, product_id, sku, name, \
+             category_id, quantity_e4, amount_e4, tax_e4, line_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
+        )
+        .bind(tn).bind(&r.sale_id).bind(r.line_no).bind(d).bind(st).bind(&r.product_id).bind(&r.sku)
+        .bind(&r.name).bind(&r.category_id).bind(r.quantity_e4).bind(r.amount_e4).bind(r.tax_e4)
+        .bind(&r.line_id)
+        .execute(&mut **tx).await?;
+    }
+    for r in rows
+        .payments
+        .iter()
+        .filter(|r| write(RecordKind::Sale, &r.sale_id))
+    {
+        sqlx::query(
+            "INSERT INTO payments (tenant_id, sale_id, seq, doc_id, store_id, method, amount_e4) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        )
+        .bind(tn)
+        .bind(&r.sale_id)
+        .bind(r.seq)
+        .bind(d)
+        .bind(st)
+        .bind(&r.method)
+        .bind(r.amount_e4)
+        .execute(&mut **tx)
+        .await?;
+    }
+    for r in rows
+        .refunds
+        .iter()
+        .filter(|r| write(RecordKind::Refund, &r.id))
+    {
+        sqlx::query(
+            "INSERT INTO refunds (tenant_id, id, doc_id, store_id, sale_id, terminal_code, business_date, \
+             created_at, total_e4, tax_e4, receipt_no) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(tn).bind(&r.id).bind(d).bind(st).bind(&r.sale_id).bind(&r.terminal_code)
+        .bind(&r.business_date).bind(r.created_at).bind(r.total_e4).bind(r.tax_e4)
+        .bind(&r.receipt_no)
+        .execute(&mut **tx).await?;
+    }
+    for r in rows
+        .shifts
+        .iter()
+        .filter(|r| write(RecordKind::Shift, &r.id))
+    {
+        sqlx::query(
+            "INSERT INTO shifts (tenant_id, id, doc_id, store_id, terminal_code, cashier_id, business_date, \
+             opened_at, closed_at, opening_float_e4, expected_cash_e4, counted_cash_e4, difference_e4) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
+        )
+        .bind(tn).bind(&r.id).bind(d).bind(st).bind(&r.terminal_code).bind(&r.cashier_id)
+        .bind(&r.business_date).bind(r.opened_at).bind(r.closed_at).bind(r.opening_float_e4)
+        .bind(r.expected_cash_e4).bind(r.counted_cash_e4).bind(r.difference_e4)
+        .execute(&mut **tx).await?;
+    }
+    for r in rows
+        .cash_movements
+        .iter()
+        .filter(|r| write(RecordKind::CashMovement, &r.id))
+    {
+        sqlx::query(
+            "INSERT INTO cash_movements (tenant_id, id, doc_id, store_id, shift_id, direction, amount_e4, at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+        )
+        .bind(tn).bind(&r.id).bind(d).bind(st).bind(&r.shift_id).bind(&r.direction).bind(r.amount_e4).bind(r.at)
+        .execute(&mut **tx).await?;
+    }
+    for r in rows
+        .stock_movements
+        .iter()
+        .filter(|r| write(RecordKind::StockMovement, &r.id))
+    {
+        sqlx::query(
+            "INSERT INTO stock_movements (tenant_id, id, doc_id, store_id, product_id, kind, quantity_e4, at, \
+             reference, terminal_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
+        )
+        .bind(tn).bind(&r.id).bind(d).bind(st).bind(&r.product_id).bind(&r.kind).bind(r.quantity_e4).bind(r.at)
+        .bind(&r.reference).bind(&r.terminal_code)
+        .execute(&mut **tx).await?;
+    }
+    for r in &rows.names {
+        sqlx::query(
+            "INSERT INTO projected_names (tenant_id, doc_id, store_id, kind, id, name) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(tn).bind(d).bind(st).bind(&r.kind).bind(&r.id).bind(&r.name)
+        .execute(&mut **tx).await?;
+    }
+    for r in rows
+        .products
+        .iter()
+        .filter(|r| write(RecordKind::Product, &r.id))
+    {
+        sqlx::query(
+            "INSERT INTO products (tenant_id, store_id, id, doc_id, sku, name, category_id, price_e4, \
+             low_stock_threshold_e4, active) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (tenant_id, store_id, id) DO UPDATE SET \
+             doc_id = excluded.doc_id, sku = excluded.sku, name = excluded.name, \
+             category_id = excluded.category_id, price_e4 = excluded.price_e4, \
+             low_stock_threshold_e4 = excluded.low_stock_threshold_e4, active = excluded.active",
+        )
+        .bind(tn).bind(st).bind(&r.id).bind(d).bind(&r.sku).bind(&r.name).bind(&r.category_id).bind(r.price_e4)
+        .bind(r.low_stock_threshold_e4).bind(r.active)
+        .execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Records the projection in `projected_docs`; returns its `projected_at`, later than the one
+/// before (`before`), so that each projection of a document is told from the last.
+async fn mark_projected(tx: &mut Tx, rows: &ProjectedDoc, before: Option<i64>) -> Result<i64> {
+    let at = crate::now_ms().max(before.map_or(0, |b| b + 1));
+    sqlx::query(
+        "INSERT INTO projected_docs (tenant_id, doc_id, store_id, kind, projected_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (tenant_id, doc_id) DO UPDATE SET store_id = excluded.store_id, kind = excluded.kind, \
+         projected_at = excluded.projected_at",
+    )
+    .bind(&rows.tenant_id).bind(&rows.doc_id).bind(&rows.store_id).bind(&rows.kind).bind(at)
+    .execute(&mut **tx).await?;
+    Ok(at)
+}
+
+/// When the document was last projected, by anyone.
+async fn projected_at(tx: &mut Tx, rows: &ProjectedDoc) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT projected_at FROM projected_docs WHERE tenant_id = $1 AND doc_id = $2",
+    )
+    .bind(&rows.tenant_id)
+    .bind(&rows.doc_id)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
 impl ProjectionStorage for Backend {
-    fn project_doc<'a>(&'a self, rows: &'a ProjectedDoc) -> BoxFuture<'a, Result<()>> {
+    fn project_doc<'a>(&'a self, rows: &'a ProjectedDoc) -> BoxFuture<'a, Result<i64>> {
         Box::pin(async move {
             let mut tx = self.pool.begin().await?;
-            let d = &rows.doc_id;
-            let st = &rows.store_id;
-            let tn = &rows.tenant_id;
+            let before = projected_at(&mut tx, rows).await?;
             for table in PROJECTED_TABLES {
                 sqlx::query(AssertSqlSafe(format!(
                     "DELETE FROM {table} WHERE doc_id = $1"
                 )))
-                .bind(d)
+                .bind(&rows.doc_id)
                 .execute(&mut *tx)
                 .await?;
             }
-            if let Some(s) = &rows.settings {
-                sqlx::query(
-                    "INSERT INTO store_settings (tenant_id, store_id, doc_id, time_zone, cutoff_hour) VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (tenant_id, store_id) DO UPDATE SET doc_id = excluded.doc_id, \
-                     time_zone = excluded.time_zone, cutoff_hour = excluded.cutoff_hour",
-                )
-                .bind(tn).bind(st).bind(d).bind(&s.time_zone).bind(s.cutoff_hour)
-                .execute(&mut *tx).await?;
-            }
-            for r in &rows.refund_lines {
-                sqlx::query(
-                    "INSERT INTO refund_lines (tenant_id, refund_id, seq, doc_id, store_id, sale_id, sale_line_id, quantity_e4) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
-                )
-                .bind(tn).bind(&r.refund_id).bind(r.seq).bind(d).bind(st).bind(&r.sale_id).bind(&r.sale_line_id)
-                .bind(r.quantity_e4)
-                .execute(&mut *tx).await?;
-            }
-            for c in &rows.conflicts {
-                sqlx::query(
-                    "INSERT INTO doc_conflicts (tenant_id, doc_id, key, store_id, kind, detail) VALUES ($1, $2, $3, $4, $5, $6) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(tn).bind(d).bind(&c.key).bind(st).bind(&c.kind).bind(&c.detail)
-                .execute(&mut *tx).await?;
-            }
-            for r in &rows.sales {
-                sqlx::query(
-                    "INSERT INTO sales (tenant_id, id, doc_id, store_id, terminal_code, business_date, created_at, \
-                     cashier_id, receipt_no, total_e4, tax_e4, voided, voided_at, void_reason, \
-                     void_authorized_by, discount_e4, receipt_token) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT DO NOTHING",
-                )
-                .bind(tn).bind(&r.id).bind(d).bind(st).bind(&r.terminal_code).bind(&r.business_date)
-                .bind(r.created_at).bind(&r.cashier_id).bind(&r.receipt_no).bind(r.total_e4)
-                .bind(r.tax_e4).bind(r.voided)
-                .bind(r.void.as_ref().map(|v| v.at))
-                .bind(r.void.as_ref().map(|v| v.reason.as_str()))
-                .bind(r.void.as_ref().map(|v| v.authorized_by.as_str()))
-                .bind(r.discount_e4)
-                .bind(&r.receipt_token)
-                .execute(&mut *tx).await?;
-            }
-            for r in &rows.sale_lines {
-                sqlx::query(
-                    "INSERT INTO sale_lines (tenant_id, sale_id, line_no, doc_id, store_id, product_id, sku, name, \
-                     category_id, quantity_e4, amount_e4, tax_e4, line_id) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
-                )
-                .bind(tn).bind(&r.sale_id).bind(r.line_no).bind(d).bind(st).bind(&r.product_id).bind(&r.sku)
-                .bind(&r.name).bind(&r.category_id).bind(r.quantity_e4).bind(r.amount_e4).bind(r.tax_e4)
-                .bind(&r.line_id)
-                .execute(&mut *tx).await?;
-            }
-            for r in &rows.payments {
-                sqlx::query(
-                    "INSERT INTO payments (tenant_id, sale_id, seq, doc_id, store_id, method, amount_e4) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-                )
-                .bind(tn).bind(&r.sale_id)
-                .bind(r.seq)
-                .bind(d)
-                .bind(st)
-                .bind(&r.method)
-                .bind(r.amount_e4)
-                .execute(&mut *tx)
-                .await?;
-            }
-            for r in &rows.refunds {
-                sqlx::query(
-                    "INSERT INTO refunds (tenant_id, id, doc_id, store_id, sale_id, terminal_code, business_date, \
-                     created_at, total_e4, tax_e4, receipt_no) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(tn).bind(&r.id).bind(d).bind(st).bind(&r.sale_id).bind(&r.terminal_code)
-                .bind(&r.business_date).bind(r.created_at).bind(r.total_e4).bind(r.tax_e4)
-                .bind(&r.receipt_no)
-                .execute(&mut *tx).await?;
-            }
-            for r in &rows.shifts {
-                sqlx::query(
-                    "INSERT INTO shifts (tenant_id, id, doc_id, store_id, terminal_code, cashier_id, business_date, \
-                     opened_at, closed_at, opening_float_e4, expected_cash_e4, counted_cash_e4, difference_e4) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
-                )
-                .bind(tn).bind(&r.id).bind(d).bind(st).bind(&r.terminal_code).bind(&r.cashier_id)
-                .bind(&r.business_date).bind(r.opened_at).bind(r.closed_at).bind(r.opening_float_e4)
-                .bind(r.expected_cash_e4).bind(r.counted_cash_e4).bind(r.difference_e4)
-                .execute(&mut *tx).await?;
-            }
-            for r in &rows.cash_movements {
-                sqlx::query(
-                    "INSERT INTO cash_movements (tenant_id, id, doc_id, store_id, shift_id, direction, amount_e4, at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
-                )
-                .bind(tn).bind(&r.id).bind(d).bind(st).bind(&r.shift_id).bind(&r.direction).bind(r.amount_e4).bind(r.at)
-                .execute(&mut *tx).await?;
-            }
-            for r in &rows.stock_movements {
-                sqlx::query(
-                    "INSERT INTO stock_movements (tenant_id, id, doc_id, store_id, product_id, kind, quantity_e4, at, \
-                     reference, terminal_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
-                )
-                .bind(tn).bind(&r.id).bind(d).bind(st).bind(&r.product_id).bind(&r.kind).bind(r.quantity_e4).bind(r.at)
-                .bind(&r.reference).bind(&r.terminal_code)
-                .execute(&mut *tx).await?;
-            }
-            for r in &rows.names {
-                sqlx::query(
-                    "INSERT INTO projected_names (tenant_id, doc_id, store_id, kind, id, name) VALUES ($1, $2, $3, $4, $5, $6) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(tn).bind(d).bind(st).bind(&r.kind).bind(&r.id).bind(&r.name)
-                .execute(&mut *tx).await?;
-            }
-            for r in &rows.products {
-                sqlx::query(
-                    "INSERT INTO products (tenant_id, store_id, id, doc_id, sku, name, category_id, price_e4, \
-                     low_stock_threshold_e4, active) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (tenant_id, store_id, id) DO UPDATE SET \
-                     doc_id = excluded.doc_id, sku = excluded.sku, name = excluded.name, \
-                     category_id = excluded.category_id, price_e4 = excluded.price_e4, \
-                     low_stock_threshold_e4 = excluded.low_stock_threshold_e4, active = excluded.active",
-                )
-                .bind(tn).bind(st).bind(&r.id).bind(d).bind(&r.sku).bind(&r.name).bind(&r.category_id).bind(r.price_e4)
-                .bind(r.low_stock_threshold_e4).bind(r.active)
-                .execute(&mut *tx).await?;
-            }
-            sqlx::query(
-                "INSERT INTO projected_docs (tenant_id, doc_id, store_id, kind, projected_at) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (tenant_id, doc_id) DO UPDATE SET store_id = excluded.store_id, kind = excluded.kind, \
-                 projected_at = excluded.projected_at",
-            )
-            .bind(tn).bind(d).bind(st).bind(&rows.kind).bind(crate::now_ms())
-            .execute(&mut *tx).await?;
+            insert_rows(&mut tx, rows, |_, _| true).await?;
+            let at = mark_projected(&mut tx, rows, before).await?;
             tx.commit().await?;
-            Ok(())
+            Ok(at)
+        })
+    }
+
+    fn project_doc_changes<'a>(
+        &'a self,
+        rows: &'a ProjectedDoc,
+        changes: &'a RecordChanges,
+    ) -> BoxFuture<'a, Result<Option<i64>>> {
+        Box::pin(async move {
+            let mut tx = self.pool.begin().await?;
+            let before = projected_at(&mut tx, rows).await?;
+            if before != Some(changes.base_projected_at) {
+                return Ok(None);
+            }
+            for table in WHOLE_TABLES {
+                sqlx::query(AssertSqlSafe(format!(
+                    "DELETE FROM {table} WHERE doc_id = $1"
+                )))
+                .bind(&rows.doc_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let rewritten = rows
+                .record_keys()
+                .filter(|k| !changes.unchanged.contains(k))
+                .chain(changes.gone.iter().cloned());
+            for (kind, id) in rewritten {
+                for (table, column) in record_tables(kind) {
+                    sqlx::query(AssertSqlSafe(format!(
+                        "DELETE FROM {table} WHERE tenant_id = $1 AND doc_id = $2 AND {column} = $3"
+                    )))
+                    .bind(&rows.tenant_id)
+                    .bind(&rows.doc_id)
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            insert_rows(&mut tx, rows, |kind, id| {
+                !changes.unchanged.contains(&(kind, id.to_string()))
+            })
+            .await?;
+            let at = mark_projected(&mut tx, rows, before).await?;
+            tx.commit().await?;
+            Ok(Some(at))
         })
     }
 
