@@ -265,6 +265,23 @@ fn load_doc(conn: &Connection, doc_id: &str, actor: &ActorId) -> CoreResult<Opti
     Ok(Some(Cached { doc, saved, chunks }))
 }
 
+/// Applies a received sync message to `doc` (document `doc_id`); a malformed one is the
+/// document's error.
+pub(crate) fn receive_sync(
+    doc: &mut AutoCommit,
+    doc_id: &str,
+    state: &mut automerge::sync::State,
+    message: automerge::sync::Message,
+) -> CoreResult<()> {
+    use automerge::sync::SyncDoc;
+    doc.sync()
+        .receive_sync_message(state, message)
+        .map_err(|e| CoreError::Document {
+            doc: doc_id.into(),
+            reason: e.to_string(),
+        })
+}
+
 /// Runs `apply` (a received sync message, merged bytes) on `doc` and returns, beside its
 /// result, the patches of what it changed, recorded while the changes were applied, so that
 /// finding them costs what the change costs. `AutoCommit::diff` between two heads scans every

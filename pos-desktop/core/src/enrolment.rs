@@ -374,12 +374,7 @@ impl SyncStore for FetchStore {
         crate::chunks::ChunkKey::new(&[doc_id])?;
         let doc = self.docs.entry(doc_id.to_string()).or_default();
         let before = doc.get_heads();
-        doc.sync()
-            .receive_sync_message(state, message)
-            .map_err(|e| CoreError::Document {
-                doc: doc_id.into(),
-                reason: e.to_string(),
-            })?;
+        crate::docs::receive_sync(doc, doc_id, state, message)?;
         let theirs = state.their_heads.clone().unwrap_or_default();
         if !theirs.is_empty()
             && theirs.iter().all(|h| doc.get_change_by_hash(h).is_some())

@@ -241,13 +241,7 @@ impl SyncStore for TerminalSyncStore<'_> {
         crate::chunks::ChunkKey::new(&[doc_id])?;
         if !self.has_doc(doc_id)? {
             let scratch = self.pending.entry(doc_id.to_string()).or_default();
-            scratch
-                .sync()
-                .receive_sync_message(state, message)
-                .map_err(|e| CoreError::Document {
-                    doc: doc_id.into(),
-                    reason: e.to_string(),
-                })?;
+            crate::docs::receive_sync(scratch, doc_id, state, message)?;
             if DocumentKind::of(scratch).is_none() {
                 return Ok(false); // nothing usable yet (e.g. only heads)
             }
@@ -262,12 +256,7 @@ impl SyncStore for TerminalSyncStore<'_> {
             let doc = d.get_mut(tx, doc_id)?;
             let before = doc.get_heads();
             let ((), patches) = crate::docs::with_patches(doc, |doc| {
-                doc.sync()
-                    .receive_sync_message(state, message)
-                    .map_err(|e| CoreError::Document {
-                        doc: doc_id.into(),
-                        reason: e.to_string(),
-                    })
+                crate::docs::receive_sync(doc, doc_id, state, message)
             })?;
             if doc.get_heads() == before {
                 return Ok(false);
