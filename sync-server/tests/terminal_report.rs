@@ -115,3 +115,50 @@ async fn heartbeat_on_postgres() {
     let db = common::TestDb::create().await;
     story(db.storage().await).await;
 }
+
+/// A till's requests authenticate on every call, but its `last_seen_at` is written at most
+/// every 10 s by them (its heartbeat records it besides): a burst of requests is one write.
+#[tokio::test]
+async fn authenticated_requests_touch_last_seen_at_once_in_ten_seconds() {
+    let db = common::TestDb::create().await;
+    let storage = db.storage().await;
+    let state = AppState::new(storage.clone(), std::sync::Arc::new(Default::default()))
+        .await
+        .unwrap();
+    let t = common::setup_tenant(&state, "Toko Sentuh", "ST1").await;
+    let seen = async || {
+        storage
+            .terminal(&t.t1.terminal_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_seen_at
+    };
+    assert_eq!(seen().await, None);
+    state
+        .services
+        .authenticate_sync(&t.t1.device_credential)
+        .await
+        .unwrap();
+    let first = seen().await.expect("the first request is recorded");
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    for _ in 0..5 {
+        state
+            .services
+            .authenticate_sync(&t.t1.device_credential)
+            .await
+            .unwrap();
+    }
+    assert_eq!(seen().await, Some(first));
+    // Ten seconds stale: the next request records it again.
+    storage
+        .touch_terminal(&t.t1.terminal_id, first - 10_000)
+        .await
+        .unwrap();
+    state
+        .services
+        .authenticate_sync(&t.t1.device_credential)
+        .await
+        .unwrap();
+    assert!(seen().await.unwrap() > first);
+}
