@@ -1,6 +1,8 @@
 //! Projection of documents into relational rows (pure: a document in, rows
 //! out), and the worker that keeps the tables up to date as chunks arrive.
-//! A document's rows are replaced as a whole, so projecting is idempotent and
+//! A document's rows are replaced record by record (the worker writes only the
+//! records that changed since it last projected the document, `ProjectedRecords`;
+//! `admin reproject` replaces them all), so projecting is idempotent and
 //! `admin reproject` rebuilds everything from the stored documents.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -311,7 +313,7 @@ pub async fn project_stored(storage: &DynStorage, doc_id: &str) -> Result<bool> 
 /// fingerprint changed (a journal's new sale, not the day's sales before it), unless another
 /// projection of it came in between. Lost on restart: the first projection after is whole.
 #[derive(Debug, Default)]
-pub struct ProjectedRecords(Mutex<HashMap<String, LastProjection>>);
+struct ProjectedRecords(Mutex<HashMap<String, LastProjection>>);
 
 /// A document's last projection by this instance: the `projected_at` it wrote, and each
 /// record's fingerprint.

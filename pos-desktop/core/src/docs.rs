@@ -6,7 +6,7 @@
 //! and the incrementals are deleted, in one transaction. The bound is a count, not the
 //! incrementals' weight against the snapshot, because loading a large document costs memory per
 //! change applied after its snapshot: automerge 0.12 keeps ~21 MiB more for each of them on a
-//! catalog of 100,000 products (BENCHMARKS.md, "Scale (issue 17): catalog").
+//! catalog of 100,000 products (BENCHMARKS.md, "Scale (issue 17): idle re-run").
 //! Every open of the store uses a fresh actor id.
 //!
 //! Also the helpers every use-case writes documents with: registering a document's kind and

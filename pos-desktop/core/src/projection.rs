@@ -560,7 +560,7 @@ pub(crate) const CATALOG_SECTIONS: [&str; 3] = ["products", "categories", "promo
 /// else (the root, a new section): then the whole document is projected. Projecting only what
 /// changed keeps a received sale's cost independent of how many sales the day already holds,
 /// and a received edit of one product costs one product, not the whole catalog. The patches
-/// come from [`Docs::apply_logging_patches`], so finding them costs what the change costs too.
+/// come from [`docs::with_patches`], so finding them costs what the change costs too.
 pub(crate) fn touched_entries(
     patches: &[automerge::Patch],
     sections: &[&str],
