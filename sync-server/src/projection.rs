@@ -450,6 +450,9 @@ pub async fn reproject_all(storage: &DynStorage) -> Result<usize> {
 /// one for the sync path.
 const PROJECTION_CONCURRENCY: usize = 3;
 
+/// The pause before the projector tries again the documents of a batch that failed.
+const RETRY_PAUSE: Duration = Duration::from_secs(1);
+
 /// Documents waiting for projection, fed by the storage adapter.
 #[derive(Debug, Default)]
 pub struct Projector {
@@ -477,19 +480,27 @@ impl Projector {
             self.notify.notified().await;
             tokio::time::sleep(Duration::from_millis(100)).await;
             let batch = std::mem::take(&mut *self.dirty.lock().expect("projector lock"));
+            let failed = std::sync::atomic::AtomicBool::new(false);
             futures::stream::iter(batch)
                 .for_each_concurrent(PROJECTION_CONCURRENCY, |doc_id| {
-                    let (storage, this) = (&storage, &self);
+                    let (storage, this, failed) = (&storage, &self, &failed);
                     async move {
                         if let Err(e) =
                             project_stored_with(storage, &doc_id, Some(&this.known)).await
                         {
-                            tracing::error!(doc_id, error = %e, "projection failed; will retry on the next change");
+                            tracing::error!(doc_id, error = %e, "projection failed; will retry in a second");
                             this.dirty.lock().expect("projector lock").insert(doc_id);
+                            failed.store(true, std::sync::atomic::Ordering::Relaxed);
                         }
                     }
                 })
                 .await;
+            // A document that failed (a busy database) is tried again after a pause, not only
+            // when its next change arrives: its sales would otherwise wait for the till's next.
+            if failed.into_inner() {
+                tokio::time::sleep(RETRY_PAUSE).await;
+                self.notify.notify_one();
+            }
         }
     }
 

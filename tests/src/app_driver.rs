@@ -458,9 +458,13 @@ impl App {
     ///
     /// A controlled input that re-renders while the keys arrive (its dialog's own data landing
     /// beside the typing) can keep only the first of them (seen: a folder typed as `/tmp/…`
-    /// read back as `/`). While what the field holds is a cut-short start of `text`, it is
-    /// typed again. An empty field is left alone: a PIN field empties itself once it submits.
+    /// read back as `/`), or lose them all to the value that landed (seen: read back as the
+    /// default folder `/root`). While the field holds something else than `text`, it is typed
+    /// again, up to three times; a field that turns `text` into the same other value twice (an
+    /// amount shown formatted) keeps it. An empty field is left alone: a PIN field empties
+    /// itself once it submits.
     pub fn type_into(&mut self, id: &str, text: &str) {
+        let mut before: Option<String> = None;
         for _ in 0..3 {
             let e = self.wait_for(id);
             self.rt.block_on(async {
@@ -476,9 +480,10 @@ impl App {
                 .ok()
                 .flatten()
                 .unwrap_or_default();
-            if held.is_empty() || held.len() >= text.len() || !text.starts_with(&held) {
+            if held.is_empty() || held == text || before.as_deref() == Some(held.as_str()) {
                 return;
             }
+            before = Some(held);
         }
     }
 

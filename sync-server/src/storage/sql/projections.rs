@@ -237,10 +237,14 @@ async fn mark_projected(tx: &mut Tx, rows: &ProjectedDoc, before: Option<i64>) -
     Ok(at)
 }
 
-/// When the document was last projected, by anyone.
+/// When the document was last projected, by anyone. Read with a no-op `UPDATE` so that it is
+/// the transaction's first write: on SQLite a transaction that read first and then writes
+/// fails at once (`SQLITE_BUSY`, no wait) when another connection wrote meanwhile, and the
+/// projector runs several documents at once.
 async fn projected_at(tx: &mut Tx, rows: &ProjectedDoc) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar(
-        "SELECT projected_at FROM projected_docs WHERE tenant_id = $1 AND doc_id = $2",
+        "UPDATE projected_docs SET projected_at = projected_at \
+         WHERE tenant_id = $1 AND doc_id = $2 RETURNING projected_at",
     )
     .bind(&rows.tenant_id)
     .bind(&rows.doc_id)
