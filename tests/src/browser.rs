@@ -516,6 +516,12 @@ impl Browser {
 
     /// Switches the dashboard's language with the header's switch (`id` or `en`).
     pub fn switch_lang(&mut self, lang: &str) {
+        // Already in it: a click would post the form again, and its redirect could land after
+        // the caller's next navigation (seen: a page opened next showed the overview instead).
+        let now = self.execute("return document.documentElement.lang", vec![]);
+        if now.as_str() == Some(lang) {
+            return;
+        }
         self.click(&format!("lang-{lang}"));
         self.poll(&format!("the page in {lang}"), |b| {
             let l = b.execute("return document.documentElement.lang", vec![]);
