@@ -57,34 +57,27 @@ fn main() -> Result<()> {
         ack_timeout,
         go: None,
     };
-    // Every till connects and syncs its empty journal first; the sales start once the whole
-    // fleet is online (each till's first sale falls at a random point of its first interval).
+    // Tills connect in waves of 200, each wave online before the next is started; a till
+    // starts selling once its own journal has synced (its first sale at a random point of its
+    // first interval), so the first waves sell while the last ones connect.
     let connect_started = Instant::now();
     let mut handles = Vec::with_capacity(tills);
     let mut fleet = fleet.into_iter().peekable();
-    let (go_tx, go_rx) = tokio::sync::watch::channel(false);
     while fleet.peek().is_some() {
         let wave: Vec<_> = fleet.by_ref().take(200).collect();
         let n = wave.len();
         for id in wave {
             let till = JournalTill::new(id, day)?;
-            let (plan, shelf, http, stats, conn_tx, stop_rx, mut go) = (
+            handles.push(rt.spawn(till.run(
+                server.addr,
                 plan.clone(),
                 shelf.clone(),
                 http.clone(),
                 stats.clone(),
                 conn_tx.clone(),
                 stop_rx.clone(),
-                go_rx.clone(),
-            );
-            let addr = server.addr;
-            handles.push(rt.spawn(async move {
-                let _ = go.wait_for(|g| *g).await;
-                till.run(addr, plan, shelf, http, stats, conn_tx, stop_rx)
-                    .await
-            }));
+            )));
         }
-        let _ = go_tx.send(true);
         for _ in 0..n {
             if rt
                 .block_on(tokio::time::timeout(
