@@ -34,6 +34,7 @@ use crate::error::{Error, Result};
 use crate::projection::load_document;
 use crate::state::AppState;
 use crate::storage::{DynStorage, StoreRootRow};
+use crate::sync::RepoKey;
 use shared_model::wire::url as url_of;
 
 /// An elected writer that has not finished after this long is replaced.
@@ -242,7 +243,7 @@ async fn write_store(
 
 /// Delivers the store roots that link the written baselines to the running instances (for
 /// `admin write-baselines`, which is not one of them): dials every live instance for each
-/// tenant written ([`crate::sync::cluster::dial_live`]) and waits (at most 10 s per connection)
+/// repo written ([`crate::sync::cluster::dial_live`]) and waits (at most 10 s per connection)
 /// until it has the root. Returns how many (instance, store root) deliveries were confirmed.
 pub async fn deliver(
     state: &AppState,
@@ -250,7 +251,7 @@ pub async fn deliver(
     written: &[WrittenBaseline],
 ) -> Result<usize> {
     let storage = &state.services.storage;
-    let mut dialers: HashMap<String, Vec<samod::DialerHandle<std::io::Error>>> = HashMap::new();
+    let mut dialers: HashMap<RepoKey, Vec<samod::DialerHandle<std::io::Error>>> = HashMap::new();
     let mut delivered = 0;
     for w in written {
         let Some(root) = storage.store_root(&w.store_id).await? else {
@@ -262,11 +263,12 @@ pub async fn deliver(
         let Some(handle) = writer.find(&root.root_doc_id).await? else {
             continue;
         };
-        if !dialers.contains_key(&claim.tenant_id) {
-            let d = crate::sync::cluster::dial_live(state, &claim.tenant_id).await?;
-            dialers.insert(claim.tenant_id.clone(), d);
+        let key = RepoKey::of_claim(&claim);
+        if !dialers.contains_key(&key) {
+            let d = crate::sync::cluster::dial_live(state, &key).await?;
+            dialers.insert(key.clone(), d);
         }
-        for d in &dialers[&claim.tenant_id] {
+        for d in &dialers[&key] {
             let Some(conn) = d.connection_id() else {
                 continue;
             };

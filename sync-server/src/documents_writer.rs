@@ -62,7 +62,7 @@ fn editable(doc: &Automerge, actor: &ActorId) -> Result<AutoCommit> {
 }
 
 impl DocWriter {
-    /// A writer over the instance's tenant repos. Its automerge actor is derived from the
+    /// A writer over the instance's repos. Its automerge actor is derived from the
     /// instance id, so every instance writes with its own actor and a restart never reuses one.
     pub fn new(state: &AppState) -> Self {
         let instance = uuid::Uuid::parse_str(&state.sync.instance_id)
@@ -81,7 +81,7 @@ impl DocWriter {
         &self.label
     }
 
-    /// The handle of a document in its tenant's repo: loaded from storage, or asked of
+    /// The handle of a document in its repo (its store's or its tenant's): loaded from storage, or asked of
     /// connected peers. `None` when nobody has it. A document nobody claimed yet belongs to no
     /// tenant and is [`Error::NotFound`] (the server claims before it creates).
     pub async fn find(&self, id: &str) -> Result<Option<DocHandle>> {
@@ -92,7 +92,7 @@ impl DocWriter {
             .claim_of(id)
             .await?
             .ok_or(Error::NotFound("document not claimed by any tenant"))?;
-        let repo = self.hub.repos.get(&claim.tenant_id).await?.repo;
+        let repo = self.hub.repos.of_claim(&claim).await?.repo;
         repo.find(doc).await.map_err(stopped)
     }
 

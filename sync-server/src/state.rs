@@ -1,5 +1,5 @@
 //! Application state shared by every handler, the sync endpoint and the background tasks:
-//! the [`Services`], the sync hub ([`SyncHub`]: tenants' samod repos, claim gate, storage
+//! the [`Services`], the sync hub ([`SyncHub`]: the tenants' and stores' samod repos, claim gate, storage
 //! health, projector) and the [`Metrics`]. Kept apart from the wiring ([`crate::app`]) so that
 //! lower layers can name the state without importing every route.
 
@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::projection::Projector;
 use crate::service::Services;
 use crate::storage::DynStorage;
-use crate::sync::{Gate, StorageHealth, TenantRepos, TenantThrottle};
+use crate::sync::{Gate, Repos, StorageHealth, TenantThrottle};
 
 /// Counters exported at `/metrics`.
 #[derive(Debug, Default)]
@@ -24,9 +24,9 @@ pub struct Metrics {
     pub throttled: AtomicU64,
 }
 
-/// The sync side: the tenants' samod repos, claim gate.
+/// The sync side: the tenants' and stores' samod repos, claim gate.
 pub struct SyncHub {
-    pub repos: TenantRepos,
+    pub repos: Repos,
     pub gate: Arc<Gate>,
     pub health: Arc<StorageHealth>,
     pub metrics: Metrics,
@@ -66,7 +66,7 @@ impl AppState {
         let health = Arc::new(StorageHealth::default());
         let projector = Arc::new(Projector::default());
         let instance_id = uuid::Uuid::now_v7().to_string();
-        let repos = TenantRepos::new(
+        let repos = Repos::new(
             storage,
             services.connections.clone(),
             gate.clone(),

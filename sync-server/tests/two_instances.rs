@@ -70,8 +70,8 @@ impl RawClientAttempt {
     }
 }
 
-/// Each tenant has its own repo on each instance, and instances peer per tenant: two tenants'
-/// changes both cross instances, neither tenant reaches the other's document, and an
+/// Each tenant has its own repos on each instance (its tenant-wide one and one per store), and
+/// instances peer per repo: two tenants' changes both cross instances, neither tenant reaches the other's document, and an
 /// instance's connection must say which tenant it is for.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_tenant_crosses_instances_in_its_own_repo() {
@@ -97,16 +97,22 @@ async fn each_tenant_crosses_instances_in_its_own_repo() {
         wait_doc(&doc_a, "B -> A", |d| get_str(d, "back").is_some()).await;
         docs.push((id, on_a, on_b, da, db_));
     }
-    assert_eq!(
-        a.state.sync.repos.open_count(),
-        2,
-        "one repo per tenant on A"
-    );
-    assert_eq!(
-        b.state.sync.repos.open_count(),
-        2,
-        "one repo per tenant on B"
-    );
+    // Each tenant's tills opened its tenant repo and their store's repo, on both instances.
+    let mut want = vec![t1.tenant_id.clone(), t2.tenant_id.clone()];
+    want.extend([&t1, &t2].map(|t| format!("{}/{}", t.tenant_id, t.store_id)));
+    want.sort();
+    for (name, server) in [("A", &a), ("B", &b)] {
+        let mut open: Vec<String> = server
+            .state
+            .sync
+            .repos
+            .open()
+            .iter()
+            .map(|(k, _)| k.label())
+            .collect();
+        open.sort();
+        assert_eq!(open, want, "the repos open on instance {name}");
+    }
 
     // Tenant 2's till asks for tenant 1's document: not available, on either instance.
     let other = docs[0].0.clone();

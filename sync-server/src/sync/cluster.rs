@@ -1,7 +1,7 @@
 //! Several instances on one database: each instance heartbeats into the
 //! `instances` table and dials every older live instance over the sync
-//! protocol with a cluster credential (one connection per tenant whose repo is
-//! open, see [`super::TenantRepos`]), so a change accepted by one instance
+//! protocol with a cluster credential (one connection per repo open here, a
+//! tenant's or a store's, see [`super::Repos`]), so a change accepted by one instance
 //! reaches clients connected to another within moments. samod cannot reload a
 //! document changed in storage beneath it, hence peering instead of
 //! LISTEN/NOTIFY (see docs/sync-server.md).
@@ -13,6 +13,7 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
+use super::RepoKey;
 use crate::now_ms;
 use crate::state::AppState;
 
@@ -95,10 +96,15 @@ impl samod::Dialer for WsDialer {
 /// Heartbeat every second; an instance silent for this long is gone.
 const LIVE_WINDOW_MS: i64 = 10_000;
 
-/// The sync URL of an instance for one tenant's repo (the credential goes in a header).
-fn peering_url(url: &str, tenant_id: &str) -> Option<samod::Url> {
-    let sep = if url.contains('?') { '&' } else { '?' };
-    samod::Url::parse(&format!("{url}{sep}tenant={tenant_id}")).ok()
+/// The sync URL of an instance for one repo, a tenant's or a store's (the credential goes in a
+/// header).
+fn peering_url(url: &str, key: &RepoKey) -> Option<samod::Url> {
+    let mut url = samod::Url::parse(url).ok()?;
+    url.query_pairs_mut().append_pair("tenant", &key.tenant_id);
+    if let Some(store) = &key.store_id {
+        url.query_pairs_mut().append_pair("store", store);
+    }
+    Some(url)
 }
 
 /// A dialer of `url` that presents a fresh credential of this instance on every attempt.
@@ -112,14 +118,14 @@ fn instance_dialer(state: &AppState, url: samod::Url) -> Arc<WsDialer> {
 }
 
 /// Runs until the process ends: heartbeats `advertise_url` (this instance's `ws://…/sync`) and
-/// keeps, for every tenant whose repo is open here, one connection from that repo to the
-/// tenant's repo on every older live instance. A tenant nobody here uses needs no connection:
-/// its repo opens with the first client or server write, and the next pass (within a second)
-/// dials it; samod syncs every open document of the repo when a connection is established.
+/// keeps, for every repo open here (a tenant's or a store's), one connection from that repo to
+/// the same repo on every older live instance. A repo nobody here uses needs no connection: it
+/// opens with the first client or server write, and the next pass (within a second) dials it;
+/// samod syncs every open document of the repo when a connection is established.
 pub async fn run(state: AppState, advertise_url: String) {
     let me = state.sync.instance_id.clone();
     let storage = state.services.storage.clone();
-    let mut dialers: HashMap<(String, String), samod::DialerHandle<std::io::Error>> =
+    let mut dialers: HashMap<(String, RepoKey), samod::DialerHandle<std::io::Error>> =
         HashMap::new();
     loop {
         let now = now_ms();
@@ -129,26 +135,26 @@ pub async fn run(state: AppState, advertise_url: String) {
         match storage.live_instances(now - LIVE_WINDOW_MS).await {
             Ok(live) => {
                 let live: HashMap<String, String> = live.into_iter().collect();
-                dialers.retain(|(id, tenant), d| {
+                dialers.retain(|(id, key), d| {
                     let keep = live.contains_key(id);
                     if !keep {
-                        tracing::info!(peer_instance = %id, tenant, "instance gone; closing peering");
+                        tracing::info!(peer_instance = %id, repo = %key.label(), "instance gone; closing peering");
                         d.close();
                     }
                     keep
                 });
-                let tenants = state.sync.repos.open();
+                let repos = state.sync.repos.open();
                 for (id, url) in &live {
-                    // Newer instances dial older ones: one connection per pair and tenant.
+                    // Newer instances dial older ones: one connection per pair and repo.
                     if *id >= me {
                         continue;
                     }
-                    for (tenant, repo) in &tenants {
-                        let key = (id.clone(), tenant.clone());
+                    for (repo_key, repo) in &repos {
+                        let key = (id.clone(), repo_key.clone());
                         if dialers.contains_key(&key) {
                             continue;
                         }
-                        let Some(url) = peering_url(url, tenant) else {
+                        let Some(url) = peering_url(url, repo_key) else {
                             tracing::error!(peer_instance = %id, "instance has an invalid url");
                             continue;
                         };
@@ -157,9 +163,9 @@ pub async fn run(state: AppState, advertise_url: String) {
                             max_delay: Duration::from_secs(2),
                             max_retries: None,
                         };
-                        match repo.dial(backoff, instance_dialer(&state, url)) {
+                        match repo.repo.dial(backoff, instance_dialer(&state, url)) {
                             Ok(d) => {
-                                tracing::info!(peer_instance = %id, tenant, "peering with instance");
+                                tracing::info!(peer_instance = %id, repo = %repo_key.label(), "peering with instance");
                                 dialers.insert(key, d);
                             }
                             // Shutting down.
@@ -174,7 +180,7 @@ pub async fn run(state: AppState, advertise_url: String) {
     }
 }
 
-/// Dials every live instance once for `tenant_id` and waits (bounded) for the handshakes;
+/// Dials every live instance once for the repo `key` and waits (bounded) for the handshakes;
 /// returns the connected dialers. For admin commands that write documents (`admin
 /// write-baselines`): the instances that hold those documents open must receive the changes,
 /// since samod does not reload a document changed in storage beneath it. samod syncs the
@@ -182,9 +188,9 @@ pub async fn run(state: AppState, advertise_url: String) {
 /// that advertise themselves (`advertise_url`) are found.
 pub async fn dial_live(
     state: &AppState,
-    tenant_id: &str,
+    key: &RepoKey,
 ) -> crate::Result<Vec<samod::DialerHandle<std::io::Error>>> {
-    let repo = state.sync.repos.get(tenant_id).await?.repo;
+    let repo = state.sync.repos.get(key).await?.repo;
     let live = state
         .services
         .storage
@@ -195,7 +201,7 @@ pub async fn dial_live(
         if id == state.sync.instance_id {
             continue;
         }
-        let Some(url) = peering_url(&url, tenant_id) else {
+        let Some(url) = peering_url(&url, key) else {
             tracing::error!(peer_instance = %id, "instance has an invalid url");
             continue;
         };

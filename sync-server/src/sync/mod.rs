@@ -2,6 +2,7 @@
 //! work; this module authenticates connections, checks every inbound frame
 //! against document claims, limits frames, and adapts storage.
 
+mod attach;
 pub mod cluster;
 pub mod protocol;
 mod registry;
@@ -16,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use registry::{ConnId, ConnectionCaps, ConnectionRegistry};
-pub use repos::{TenantRepo, TenantRepos};
+pub use repos::{RepoHandle, RepoKey, Repos};
 pub use samod_storage::{SamodStorage, StorageHealth};
 pub use throttle::TenantThrottle;
 pub use ws::sync_handler;
@@ -121,8 +122,9 @@ where
     }
 }
 
-/// samod share policy of `tenant`'s repo: a peer id is shared a document only when the
-/// connection that bound that peer id in this tenant belongs to the document's tenant/store.
+/// samod share policy of a repo of `tenant` (its own or one of its stores'): a peer id is
+/// shared a document only when the connection that bound that peer id in this tenant belongs
+/// to the document's tenant/store.
 pub fn share_policy(
     registry: Arc<ConnectionRegistry>,
     gate: Arc<Gate>,

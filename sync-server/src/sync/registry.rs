@@ -3,7 +3,7 @@
 //! and on storage failure.
 //!
 //! Peer ids are chosen by clients (a till uses `STORE-TERMINAL`, printed on its receipts), so
-//! they are scoped to the tenant: each tenant has its own samod repo ([`super::TenantRepos`]),
+//! they are scoped to the tenant: each tenant has its own samod repos ([`super::Repos`]),
 //! and a peer id is bound and looked up within the tenant of the connection only. Another
 //! tenant's client announcing the same peer id binds it in its own tenant and never displaces
 //! or impersonates this one.

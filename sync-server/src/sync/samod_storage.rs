@@ -6,7 +6,7 @@
 //! "absent" for a document whose chunks could not be read, and a put is
 //! never dropped.
 //!
-//! Puts go through one [`PutBatcher`] per instance (shared by every tenant's repo), which writes
+//! Puts go through one [`PutBatcher`] per instance (shared by every repo), which writes
 //! whatever has queued up while the previous batch was committing in one transaction: a commit
 //! per chunk made storage the slowest part of ingest, and the database's own CPU competed with
 //! the server's on the same cores.

@@ -1,9 +1,10 @@
 //! The WebSocket endpoint. Each connection is pumped by one task that sits
 //! between the socket and samod: inbound frames are size- and rate-limited,
 //! decoded, checked against document claims and validated before samod sees
-//! them; a violation closes only this connection, with an `error` frame.
+//! them, then handed to the repo their document lives in ([`super::attach`]);
+//! a violation closes only this connection, with an `error` frame.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -14,12 +15,13 @@ use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
 use tracing::Instrument;
 
-use super::ConnId;
+use super::attach::{Attachments, Ended, Opened, Route, next_opened};
+use super::{ConnId, RepoKey};
 use shared_model::wire::{self, Message as Frame, PROTOCOL_VERSION};
 
 use super::protocol;
 use crate::access;
-use crate::auth::Principal;
+use crate::auth::{Principal, instance_peer_id};
 use crate::error::Error;
 use crate::extract::{ClientAddr, bearer_token};
 use crate::state::AppState;
@@ -31,8 +33,11 @@ pub struct SyncQuery {
     /// Device credential or access token (browsers cannot set headers on WebSockets).
     token: Option<String>,
     /// The tenant an instance's peering connection is for (instances serve every tenant, and
-    /// each tenant has its own repo, [`super::TenantRepos`]); ignored for everyone else.
+    /// each tenant has its own repos, [`super::Repos`]); ignored for everyone else.
     tenant: Option<String>,
+    /// The store whose repo an instance's peering connection is for (absent: the tenant's
+    /// repo); ignored for everyone else.
+    store: Option<String>,
 }
 
 /// `GET /sync`: authenticate, then upgrade to the automerge-repo protocol.
@@ -90,6 +95,13 @@ pub async fn sync_handler(
         }
     }
     // Everyone else's tenant is the one their credential belongs to.
+    let peering = match (&principal, &q.tenant) {
+        (Principal::Instance { .. }, Some(t)) if !t.is_empty() => Some(RepoKey {
+            tenant_id: t.clone(),
+            store_id: q.store.filter(|s| !s.is_empty()),
+        }),
+        _ => None,
+    };
     let tenant = match (&principal, q.tenant) {
         (Principal::Instance { .. }, Some(t)) if !t.is_empty() => t,
         (Principal::Instance { .. }, _) => {
@@ -124,7 +136,9 @@ pub async fn sync_handler(
         // the common case, and the 128 KiB default dominates their memory.
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
-        .on_upgrade(move |socket| run_connection(app, principal, tenant, admitted, lease, socket))
+        .on_upgrade(move |socket| {
+            run_connection(app, principal, tenant, peering, admitted, lease, socket)
+        })
 }
 
 /// A registered connection; unregistered when dropped, also when the upgrade never happens.
@@ -183,7 +197,7 @@ impl RateLimit {
 
 /// What to do with an inbound frame.
 enum Verdict {
-    Forward,
+    Forward(Route),
     Reply(Vec<u8>),
     Drop,
     Close(String),
@@ -210,7 +224,9 @@ impl Conn {
             Frame::Error { message } => {
                 Verdict::Close(format!("peer reported an error: {message}"))
             }
-            Frame::Leave { .. } | Frame::RemoteSubscriptionChange { .. } => Verdict::Forward,
+            Frame::Leave { .. } | Frame::RemoteSubscriptionChange { .. } => {
+                Verdict::Forward(Route::All)
+            }
             Frame::Request { .. }
             | Frame::Sync { .. }
             | Frame::DocUnavailable { .. }
@@ -231,9 +247,10 @@ impl Conn {
         {
             return Verdict::Close(reason);
         }
-        // Another instance relays what its own clients were allowed to send.
+        // Another instance relays what its own clients were allowed to send, over the link of
+        // one repo.
         if matches!(self.principal, Principal::Instance { .. }) {
-            return Verdict::Forward;
+            return Verdict::Forward(Route::All);
         }
         let gate = &self.app.sync.gate;
         let claim = match gate.claim_of(doc).await {
@@ -276,7 +293,7 @@ impl Conn {
         if is_doc_msg {
             self.app.services.connections.touch_doc(self.id, doc);
         }
-        Verdict::Forward
+        Verdict::Forward(Route::Store(claim.store_id))
     }
 
     fn unavailable(&self, doc: &str) -> Vec<u8> {
@@ -340,6 +357,7 @@ async fn run_connection(
     app: AppState,
     principal: Principal,
     tenant: String,
+    peering: Option<RepoKey>,
     mut admitted: Admitted,
     lease: Option<crate::service::SessionLease>,
     socket: WebSocket,
@@ -356,7 +374,7 @@ async fn run_connection(
     let span = tracing::info_span!("sync_conn", conn = id, who = %principal.label());
     async {
         tracing::info!("connected");
-        let reason = pump(&app, id, principal, &tenant, socket, close_rx).await;
+        let reason = pump(&app, id, principal, &tenant, peering, socket, close_rx).await;
         match &reason {
             Ok(()) => tracing::info!("disconnected"),
             Err(r) => tracing::warn!(reason = %r, "connection closed by server"),
@@ -418,8 +436,26 @@ async fn send_queued(
     Ok(sent)
 }
 
-/// Frames queued into samod per connection at most.
-const INBOUND_QUEUE: usize = 16;
+/// Links an owner's or an app's connection to each of these store repos of its tenant that its
+/// principal may reach and it is not linked to yet.
+async fn attach_reachable(
+    app: &AppState,
+    links: &mut Attachments,
+    principal: &Principal,
+    tenant: &str,
+    keys: Vec<RepoKey>,
+) -> Result<(), Ended> {
+    for key in keys {
+        if let Some(store) = &key.store_id
+            && key.tenant_id == tenant
+            && !links.has_store(store)
+            && access::may_reach(principal, tenant, Some(store))
+        {
+            links.attach_store(app, store).await?;
+        }
+    }
+    Ok(())
+}
 
 /// The reason a peer that does not read what it is sent is disconnected with.
 fn not_reading(detail: &str) -> String {
@@ -431,6 +467,7 @@ async fn pump(
     id: ConnId,
     principal: Principal,
     tenant: &str,
+    peering: Option<RepoKey>,
     socket: WebSocket,
     mut close_rx: tokio::sync::mpsc::UnboundedReceiver<String>,
 ) -> Result<(), String> {
@@ -451,56 +488,48 @@ async fn pump(
         close_with(&mut ws_tx, r).await;
         return Err(r.into());
     }
-    if let Err(r) = app.services.connections.bind_peer(id, tenant, &peer_id) {
+    // An instance links each of its repos with the same peer id: each link binds it in the
+    // scope of its repo, so that one link does not replace another.
+    let scope = peering
+        .as_ref()
+        .map_or_else(|| tenant.to_string(), RepoKey::label);
+    if let Err(r) = app.services.connections.bind_peer(id, &scope, &peer_id) {
         close_with(&mut ws_tx, r).await;
         return Err(r.to_string());
     }
-    let repo = match app.sync.repos.get(tenant).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!(error = %e, tenant, "no repo for the tenant");
-            let r = "server shutting down";
-            close_with(&mut ws_tx, r).await;
-            return Err(r.into());
-        }
-    };
     let cfg = &app.services.config;
-    // Into samod: bounded, so a peer that sends faster than samod takes its frames is read more
-    // slowly (TCP pushes back) instead of queueing in memory.
-    let (mut in_tx, in_rx) =
-        futures::channel::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(INBOUND_QUEUE);
-    // Out of samod: samod's connection task must never wait on one slow peer, so this queue
-    // takes every frame at once but counts its bytes; past `max_outbound_queue_bytes` the sink
-    // fails, samod drops the connection, and the pump closes it saying why.
-    let (out_tx, mut out_rx) = futures::channel::mpsc::unbounded::<Vec<u8>>();
-    let queued = std::sync::Arc::new(AtomicUsize::new(0));
-    let out_sink = {
-        let queued = queued.clone();
-        let cap = cfg.max_outbound_queue_bytes;
-        out_tx
-            .sink_map_err(std::io::Error::other)
-            .with(move |bytes: Vec<u8>| {
-                let total = queued.fetch_add(bytes.len(), Ordering::Relaxed) + bytes.len();
-                futures::future::ready(if total > cap {
-                    Err(std::io::Error::other("peer is not reading"))
-                } else {
-                    Ok(bytes)
-                })
-            })
-    };
-    let transport = samod::Transport::new(in_rx, out_sink)
-        .with_expected_peer_id(samod::PeerId::from_string(peer_id.clone()));
-    if repo.acceptor.accept(transport).is_err() {
-        close_with(&mut ws_tx, "server shutting down").await;
-        return Err("server shutting down".into());
+    let (mut links, mut out_rx) = Attachments::new(
+        tenant,
+        peering.clone(),
+        &peer_id,
+        join_bytes,
+        cfg.max_outbound_queue_bytes,
+    );
+    let mut linked = links.attach_first(app).await;
+    // A till gets its store's documents offered from the start (the other tills' journals);
+    // an owner every store repo open now and each one opened later.
+    let mut opened = None;
+    if linked.is_ok() && peering.is_none() {
+        match principal.store_id() {
+            Some(store) => linked = links.attach_store(app, store).await,
+            None => {
+                opened = Some(app.sync.repos.subscribe_opened());
+                let open = app.sync.repos.open_stores_of(tenant);
+                linked = attach_reachable(app, &mut links, &principal, tenant, open).await;
+            }
+        }
     }
-    let _ = in_tx.try_send(Ok(join_bytes));
+    if let Err(e) = linked {
+        let r = e.reason();
+        close_with(&mut ws_tx, &r).await;
+        return Err(r);
+    }
     let conn = Conn {
         app: app.clone(),
         id,
         principal,
         peer_id,
-        server_peer: repo.peer_id.clone(),
+        server_peer: instance_peer_id(&app.sync.instance_id, tenant),
     };
     let mut limit = RateLimit::new(
         cfg.rate_limit_frames_per_sec,
@@ -510,9 +539,26 @@ async fn pump(
     );
     let metrics = &app.sync.metrics;
     let send_timeout = Duration::from_secs(cfg.send_timeout_secs.max(1));
+    let queued = links.queued.clone();
+    let ended = links.ended.clone();
     let outcome: Result<(), String> = loop {
         tokio::select! {
             reason = close_rx.recv() => break Err(reason.unwrap_or_else(|| "closed".into())),
+            () = ended.notified() => {
+                if queued.load(Ordering::Relaxed) > cfg.max_outbound_queue_bytes {
+                    break Err(not_reading(&format!("over {} bytes waiting for it", cfg.max_outbound_queue_bytes)));
+                }
+                break Err(Ended::ByServer.reason());
+            }
+            opened_now = next_opened(&mut opened) => {
+                let keys = match opened_now {
+                    Opened::Repo(key) => vec![key],
+                    Opened::Missed => app.sync.repos.open_stores_of(tenant),
+                };
+                if let Err(e) = attach_reachable(app, &mut links, &conn.principal, tenant, keys).await {
+                    break Err(e.reason());
+                }
+            }
             out = out_rx.next() => match out {
                 Some(bytes) => {
                     match tokio::time::timeout(send_timeout, send_queued(&mut ws_tx, bytes, &mut out_rx)).await {
@@ -526,10 +572,7 @@ async fn pump(
                         Err(_) => break Err(not_reading(&format!("a write took over {}s", send_timeout.as_secs()))),
                     }
                 }
-                None if queued.load(Ordering::Relaxed) > cfg.max_outbound_queue_bytes => {
-                    break Err(not_reading(&format!("over {} bytes waiting for it", cfg.max_outbound_queue_bytes)));
-                }
-                None => break Err("sync session ended by the server".into()),
+                None => break Err(Ended::ByServer.reason()),
             },
             msg = ws_rx.next() => match msg {
                 None | Some(Ok(Message::Close(_))) => break Ok(()),
@@ -553,9 +596,9 @@ async fn pump(
                         Err(e) => break Err(e.0),
                     };
                     match conn.inspect(&frame).await {
-                        Verdict::Forward => {
-                            if in_tx.send(Ok(bytes.to_vec())).await.is_err() {
-                                break Err("sync session ended by the server".into());
+                        Verdict::Forward(route) => {
+                            if let Err(e) = links.forward(app, route, bytes.to_vec()).await {
+                                break Err(e.reason());
                             }
                         }
                         Verdict::Reply(reply) => {
@@ -572,7 +615,7 @@ async fn pump(
             },
         }
     };
-    drop(in_tx);
+    links.close();
     match &outcome {
         Ok(()) => {
             let _ = tokio::time::timeout(Duration::from_secs(2), ws_tx.close()).await;
