@@ -556,3 +556,69 @@ async fn a_claim_lookup_waits_out_a_busy_pool() {
     assert!(started.elapsed() >= Duration::from_millis(1000));
     release.await.unwrap();
 }
+
+/// A till's connection is linked to its tenant's repo and its store's: it hears one `peer`
+/// answer, always before anything else (a store repo offering its documents could overtake the
+/// tenant repo's answer), and is then offered the store's documents unasked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_till_hears_one_peer_answer_first_then_its_stores_documents() {
+    let (storage, _dir) = sqlite_storage().await;
+    let config = Config {
+        max_connections_per_principal: 256,
+        ..Config::default()
+    };
+    let server = TestServer::start_with(storage, config).await;
+    let a = setup_tenant(&server.state, "Toko A", "P1").await;
+    let (till1, _d1) = rust_client(&server.ws_url(&a.t1.device_credential)).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let doc = till1.create(automerge::Automerge::new()).await.unwrap();
+        doc.with_document(|d| put_str(d, "n", &i.to_string()));
+        ids.push(doc.document_id().to_string());
+    }
+    // Until the server holds all five.
+    for id in &ids {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while server
+            .state
+            .services
+            .storage
+            .doc_claim(id)
+            .await
+            .unwrap()
+            .is_none()
+        {
+            assert!(std::time::Instant::now() < deadline, "{id} never claimed");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+    // Many at once, so that the repos' tasks are busy and answer in any order (without the
+    // ordering this failed about one run in four).
+    let url = server.ws_url(&a.t2.device_credential);
+    for wave in 0..3 {
+        let rounds = (0..60).map(|round| {
+            let (url, ids) = (url.clone(), ids.clone());
+            tokio::spawn(async move {
+                // `connect` asserts that the first frame is `peer`.
+                let mut raw = RawClient::connect(&url, &format!("t2-{wave}-{round}")).await;
+                let mut offered = std::collections::BTreeSet::new();
+                while offered.len() < ids.len() {
+                    let f = raw.next_frame().await.expect("the connection stays open");
+                    assert_ne!(
+                        f.kind(),
+                        "peer",
+                        "{wave}/{round}: a second peer answer: {f:?}"
+                    );
+                    if f.kind() == "sync" {
+                        offered.insert(f.document_id().unwrap().to_string());
+                    }
+                }
+                assert_eq!(offered, ids.into_iter().collect(), "{wave}/{round}");
+            })
+        });
+        for r in futures::future::join_all(rounds).await {
+            r.expect("every connection heard `peer` first, then the store's documents");
+        }
+    }
+    till1.stop().await;
+}

