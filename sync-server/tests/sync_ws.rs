@@ -593,7 +593,7 @@ async fn a_till_hears_one_peer_answer_first_then_its_stores_documents() {
         }
     }
     // Many at once, so that the repos' tasks are busy and answer in any order (without the
-    // ordering this failed about one run in four).
+    // ordering this failed in some runs: one of four with a single wave).
     let url = server.ws_url(&a.t2.device_credential);
     for wave in 0..3 {
         let rounds = (0..60).map(|round| {

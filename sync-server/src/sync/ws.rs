@@ -535,9 +535,7 @@ async fn pump(
     let send_timeout = Duration::from_secs(cfg.send_timeout_secs.max(1));
     let mut linked = links.attach_first(app).await;
     if linked.is_ok() && peering.is_none() {
-        if false {
-            linked = pass_first_answer(&mut ws_tx, &mut out_rx, &links, send_timeout).await;
-        }
+        linked = pass_first_answer(&mut ws_tx, &mut out_rx, &links, send_timeout).await;
     }
     // A till gets its store's documents offered from the start (the other tills' journals);
     // an owner every store repo open now and each one opened later.
