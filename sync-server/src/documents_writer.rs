@@ -81,9 +81,9 @@ impl DocWriter {
         &self.label
     }
 
-    /// The handle of a document in its repo (its store's or its tenant's): loaded from storage, or asked of
-    /// connected peers. `None` when nobody has it. A document nobody claimed yet belongs to no
-    /// tenant and is [`Error::NotFound`] (the server claims before it creates).
+    /// The handle of a document in its repo (its store's or its tenant's): loaded from storage,
+    /// or asked of connected peers. `None` when nobody has it. A document nobody claimed yet
+    /// belongs to no tenant and is [`Error::NotFound`] (the server claims before it creates).
     pub async fn find(&self, id: &str) -> Result<Option<DocHandle>> {
         let doc = doc_id(id)?;
         let claim = self

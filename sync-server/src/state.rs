@@ -1,7 +1,7 @@
 //! Application state shared by every handler, the sync endpoint and the background tasks:
-//! the [`Services`], the sync hub ([`SyncHub`]: the tenants' and stores' samod repos, claim gate, storage
-//! health, projector) and the [`Metrics`]. Kept apart from the wiring ([`crate::app`]) so that
-//! lower layers can name the state without importing every route.
+//! the [`Services`], the sync hub ([`SyncHub`]: the tenants' and stores' samod repos, claim
+//! gate, storage health, projector) and the [`Metrics`]. Kept apart from the wiring
+//! ([`crate::app`]) so that lower layers can name the state without importing every route.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;

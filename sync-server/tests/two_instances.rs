@@ -71,8 +71,8 @@ impl RawClientAttempt {
 }
 
 /// Each tenant has its own repos on each instance (its tenant-wide one and one per store), and
-/// instances peer per repo: two tenants' changes both cross instances, neither tenant reaches the other's document, and an
-/// instance's connection must say which tenant it is for.
+/// instances peer per repo: two tenants' changes both cross instances, neither tenant reaches
+/// the other's document, and an instance's connection must say which tenant it is for.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_tenant_crosses_instances_in_its_own_repo() {
     let db = TestDb::create().await;
