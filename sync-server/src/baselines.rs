@@ -81,6 +81,7 @@ pub fn movements_of(doc: &AutoCommit) -> Result<Vec<StockMovement>> {
 /// very copy the movements are read from).
 pub async fn compute(
     storage: &DynStorage,
+    tenant_id: &str,
     store_id: &str,
     business_date: BusinessDate,
     doc_ids: &[String],
@@ -88,7 +89,7 @@ pub async fn compute(
     let mut baseline = StockBaselineDoc::new(store_id, business_date);
     let mut on_hand: HashMap<String, Quantity> = HashMap::new();
     for id in doc_ids {
-        let Some(mut doc) = load_document(storage, id).await? else {
+        let Some(mut doc) = load_document(storage, tenant_id, id).await? else {
             continue;
         };
         let heads: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
@@ -112,18 +113,21 @@ pub async fn compute(
 /// stored).
 async fn business_day(
     storage: &DynStorage,
+    tenant_id: &str,
     root: &StoreRootRow,
 ) -> Result<shared_model::business_day::BusinessDayConfig> {
-    Ok(match load_document(storage, &root.settings_doc_id).await? {
-        Some(doc) => match documents::read::<SettingsDoc>(&doc) {
-            Ok(s) => s.settings.business_day,
-            Err(e) => {
-                tracing::warn!(store_id = %root.store_id, error = %e, "settings unreadable; default business day");
-                Default::default()
-            }
+    Ok(
+        match load_document(storage, tenant_id, &root.settings_doc_id).await? {
+            Some(doc) => match documents::read::<SettingsDoc>(&doc) {
+                Ok(s) => s.settings.business_day,
+                Err(e) => {
+                    tracing::warn!(store_id = %root.store_id, error = %e, "settings unreadable; default business day");
+                    Default::default()
+                }
+            },
+            None => Default::default(),
         },
-        None => Default::default(),
-    })
+    )
 }
 
 /// Writes every baseline that is due at `now`, for one store or all stores with a root.
@@ -165,7 +169,7 @@ async fn write_store(
         .store(store_id)
         .await?
         .ok_or(Error::NotFound("store not found"))?;
-    let today = business_day(storage, root)
+    let today = business_day(storage, &store.tenant_id, root)
         .await?
         .business_date(now)
         .map_err(model)?
@@ -213,7 +217,7 @@ async fn write_store(
         let business_date: BusinessDate = date
             .parse()
             .map_err(|e| Error::Internal(format!("journal date {date}: {e}")))?;
-        let baseline = compute(storage, store_id, business_date, &ids).await?;
+        let baseline = compute(storage, &store.tenant_id, store_id, business_date, &ids).await?;
         let (included, products) = (baseline.included.len(), baseline.on_hand.len());
         let doc_id = writer
             .create_for_store(&baseline, &store.tenant_id, store_id)

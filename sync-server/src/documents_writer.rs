@@ -85,6 +85,11 @@ impl DocWriter {
     /// or asked of connected peers. `None` when nobody has it. A document nobody claimed yet
     /// belongs to no tenant and is [`Error::NotFound`] (the server claims before it creates).
     pub async fn find(&self, id: &str) -> Result<Option<DocHandle>> {
+        Ok(self.find_claimed(id).await?.1)
+    }
+
+    /// [`DocWriter::find`], with the tenant the document's claim names.
+    async fn find_claimed(&self, id: &str) -> Result<(String, Option<DocHandle>)> {
         let doc = doc_id(id)?;
         let claim = self
             .hub
@@ -93,7 +98,8 @@ impl DocWriter {
             .await?
             .ok_or(Error::NotFound("document not claimed by any tenant"))?;
         let repo = self.hub.repos.of_claim(&claim).await?.repo;
-        repo.find(doc).await.map_err(stopped)
+        let handle = repo.find(doc).await.map_err(stopped)?;
+        Ok((claim.tenant_id, handle))
     }
 
     /// Reads a document of kind `D` through the repo (`None` when nobody has it).
@@ -145,10 +151,8 @@ impl DocWriter {
         T: Send + 'static,
         F: FnOnce(&mut AutoCommit) -> Result<T> + Send + 'static,
     {
-        let handle = self
-            .find(id)
-            .await?
-            .ok_or(Error::NotFound("document not on the server"))?;
+        let (tenant_id, handle) = self.find_claimed(id).await?;
+        let handle = handle.ok_or(Error::NotFound("document not on the server"))?;
         let actor = self.actor.clone();
         let (value, heads, changed) = tokio::task::spawn_blocking(move || {
             handle.with_document(|doc| -> Result<_> {
@@ -167,7 +171,7 @@ impl DocWriter {
         .await
         .map_err(join_err)??;
         if changed {
-            self.wait_persisted(id, &heads).await?;
+            self.wait_persisted(&tenant_id, id, &heads).await?;
         }
         Ok((value, heads))
     }
@@ -204,12 +208,12 @@ impl DocWriter {
         ac.commit();
         let id = shared_model::wire::new_document_id();
         self.claim_for_store(&id, tenant_id, store_id).await?;
-        self.seed(&id, &mut ac).await?;
+        self.seed(tenant_id, &id, &mut ac).await?;
         let heads = ac.get_heads();
         self.find(&id)
             .await?
             .ok_or_else(|| Error::Internal(format!("new document {id} not found in storage")))?;
-        self.wait_persisted(&id, &heads).await?;
+        self.wait_persisted(tenant_id, &id, &heads).await?;
         Ok(id)
     }
 
@@ -240,24 +244,39 @@ impl DocWriter {
 
     /// Puts a document's first change into storage under samod's key layout
     /// (`<id>/incremental/<hash>`) unless the document already has chunks, so that `find` loads
-    /// it. For documents whose first change is the same everywhere (period indexes).
-    pub async fn seed(&self, id: &str, genesis: &mut AutoCommit) -> Result<()> {
-        if !self.storage.load_chunk_range(id).await?.is_empty() {
+    /// it. For documents whose first change is the same everywhere (period indexes). `tenant_id`
+    /// is the tenant the document is claimed for.
+    pub async fn seed(&self, tenant_id: &str, id: &str, genesis: &mut AutoCommit) -> Result<()> {
+        if !self
+            .storage
+            .load_chunk_range(tenant_id, id)
+            .await?
+            .is_empty()
+        {
             return Ok(());
         }
         for change in genesis.get_changes(&[]) {
             let key = format!("{id}/incremental/{}", change.hash());
-            self.storage.put_chunk(&key, change.raw_bytes()).await?;
+            self.storage
+                .put_chunk(tenant_id, &key, change.raw_bytes())
+                .await?;
         }
         Ok(())
     }
 
-    /// Waits until every one of `heads` is in the stored document. Storage errors are returned.
-    pub async fn wait_persisted(&self, id: &str, heads: &[ChangeHash]) -> Result<()> {
+    /// Waits until every one of `heads` is in the stored document (of `tenant_id`). Storage
+    /// errors are returned.
+    pub async fn wait_persisted(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        heads: &[ChangeHash],
+    ) -> Result<()> {
         let deadline = tokio::time::Instant::now() + PERSIST_TIMEOUT;
         let mut delay = Duration::from_millis(5);
         loop {
-            if let Some(mut doc) = crate::projection::load_document(&self.storage, id).await?
+            if let Some(mut doc) =
+                crate::projection::load_document(&self.storage, tenant_id, id).await?
                 && heads.iter().all(|h| doc.get_change_by_hash(h).is_some())
             {
                 return Ok(());

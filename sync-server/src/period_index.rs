@@ -156,7 +156,9 @@ pub async fn open_index(
         .await?;
     let mut genesis = documents::period_index_genesis(store_id, month)
         .map_err(|e| Error::Internal(e.to_string()))?;
-    writer.seed(&index_id, &mut genesis).await?;
+    writer
+        .seed(&store.tenant_id, &index_id, &mut genesis)
+        .await?;
     Ok(index_id)
 }
 

@@ -278,9 +278,25 @@ fn stock_row(m: &shared_model::stock::StockMovement) -> Result<StockMovementRow,
     })
 }
 
-/// Loads a document from its stored chunks (snapshots and incremental changes).
-pub async fn load_document(storage: &DynStorage, doc_id: &str) -> Result<Option<AutoCommit>> {
-    let chunks = storage.load_chunk_range(doc_id).await?;
+/// Loads a document from the stored chunks of the tenant its claim names; `None` when nobody
+/// claimed it or it has no chunks.
+pub async fn load_claimed_document(
+    storage: &DynStorage,
+    doc_id: &str,
+) -> Result<Option<AutoCommit>> {
+    match storage.doc_claim(doc_id).await? {
+        Some(claim) => load_document(storage, &claim.tenant_id, doc_id).await,
+        None => Ok(None),
+    }
+}
+
+/// Loads a document of `tenant` from its stored chunks (snapshots and incremental changes).
+pub async fn load_document(
+    storage: &DynStorage,
+    tenant: &str,
+    doc_id: &str,
+) -> Result<Option<AutoCommit>> {
+    let chunks = storage.load_chunk_range(tenant, doc_id).await?;
     if chunks.is_empty() {
         return Ok(None);
     }
@@ -392,7 +408,7 @@ async fn project_stored_with(
     let Some(claim) = storage.doc_claim(doc_id).await? else {
         return Ok(false);
     };
-    let Some(doc) = load_document(storage, doc_id).await? else {
+    let Some(doc) = load_document(storage, &claim.tenant_id, doc_id).await? else {
         return Ok(false);
     };
     // Tenant-wide documents name their store; it must belong to the tenant.

@@ -10,7 +10,7 @@ use crate::projection::from_e4;
 use crate::report_replica::ReportReads;
 use crate::service::Services;
 use crate::storage::ReportStorage as Db;
-use crate::storage::{DetailReportStorage, KeyTotal, QUARTER_HOUR_MS, QuarterHourTotal};
+use crate::storage::{DetailReportStorage, KeyTotal, QUARTER_HOUR_MS, QuarterHourTotal, StoreRow};
 use futures::future::BoxFuture;
 
 /// A [`Db`] (report storage) read of a store's rows over a business-date range (`from`, `to`),
@@ -244,13 +244,15 @@ impl Services {
         }
     }
 
-    pub(crate) async fn readable_store(&self, who: &Principal, store_id: &str) -> Result<()> {
+    /// The store, once `who` may read its reports.
+    pub(crate) async fn readable_store(&self, who: &Principal, store_id: &str) -> Result<StoreRow> {
         let store = self
             .storage
             .store(store_id)
             .await?
             .ok_or(Error::NotFound("store not found"))?;
-        access::read_reports(who, &store)
+        access::read_reports(who, &store)?;
+        Ok(store)
     }
 
     /// Checks the range and the caller's right to the store's reports, then reads `rows` of

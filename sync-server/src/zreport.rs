@@ -198,7 +198,7 @@ impl Services {
         chrono::NaiveDate::parse_from_str(&q.date, "%Y-%m-%d").map_err(|_| {
             Error::BadRequest(format!("invalid date {:?}, expected YYYY-MM-DD", q.date))
         })?;
-        self.readable_store(who, store_id).await?;
+        let tenant_id = self.readable_store(who, store_id).await?.tenant_id;
         let mut journals: Vec<_> = self
             .storage
             .store_journals(store_id)
@@ -210,7 +210,7 @@ impl Services {
         let mut store = DayRecords::default();
         let mut tills: Vec<(String, DayRecords)> = Vec::new();
         for row in journals {
-            let Some(doc) = load_document(&self.storage, &row.doc_id).await? else {
+            let Some(doc) = load_document(&self.storage, &tenant_id, &row.doc_id).await? else {
                 continue;
             };
             let journal: JournalDoc = documents::read(&doc).map_err(|e| {

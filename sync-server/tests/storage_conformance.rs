@@ -4,9 +4,20 @@ mod common;
 
 use sync_server::Error;
 use sync_server::storage::{
-    DocClaim, DynStorage, EnrollmentCodeRow, RefreshTokenRow, RefreshUse, SessionRow, SessionState,
-    StoreRow, Tenant, TerminalRow, UserRow,
+    ChunkPut, DocClaim, DynStorage, EnrollmentCodeRow, RefreshTokenRow, RefreshUse, SessionRow,
+    SessionState, StoreRow, Tenant, TerminalRow, UserRow,
 };
+
+/// The tenant the story's chunks belong to.
+const T: &str = "t";
+
+fn put(tenant: &str, key: &str, data: &[u8]) -> ChunkPut {
+    ChunkPut {
+        tenant: tenant.into(),
+        key: key.into(),
+        data: data.to_vec(),
+    }
+}
 
 async fn story(s: DynStorage) {
     s.ping().await.unwrap();
@@ -14,31 +25,37 @@ async fn story(s: DynStorage) {
     s.migrate().await.unwrap();
 
     // ---- chunks, keyed like samod: [doc, "incremental", hash], [doc, "snapshot", hash]
-    assert_eq!(s.load_chunk("doc1/incremental/aa").await.unwrap(), None);
-    s.put_chunk("doc1/incremental/aa", b"one").await.unwrap();
-    s.put_chunk("doc1/incremental/bb", b"two").await.unwrap();
-    s.put_chunk("doc1/snapshot/cc", &[0u8, 255, 1])
+    assert_eq!(s.load_chunk(T, "doc1/incremental/aa").await.unwrap(), None);
+    s.put_chunk(T, "doc1/incremental/aa", b"one").await.unwrap();
+    s.put_chunk(T, "doc1/incremental/bb", b"two").await.unwrap();
+    s.put_chunk(T, "doc1/snapshot/cc", &[0u8, 255, 1])
         .await
         .unwrap();
-    s.put_chunk("doc10/incremental/aa", b"other doc")
+    s.put_chunk(T, "doc10/incremental/aa", b"other doc")
         .await
         .unwrap();
-    s.put_chunk("doc1-x/incremental/aa", b"other doc")
+    s.put_chunk(T, "doc1-x/incremental/aa", b"other doc")
         .await
         .unwrap();
-    s.put_chunk("storage-adapter-id", b"id").await.unwrap();
+    s.put_chunk(T, "storage-adapter-id", b"id").await.unwrap();
     assert_eq!(
-        s.load_chunk("doc1/incremental/aa").await.unwrap().unwrap(),
+        s.load_chunk(T, "doc1/incremental/aa")
+            .await
+            .unwrap()
+            .unwrap(),
         b"one"
     );
     // overwrite
-    s.put_chunk("doc1/incremental/aa", b"ONE").await.unwrap();
+    s.put_chunk(T, "doc1/incremental/aa", b"ONE").await.unwrap();
     assert_eq!(
-        s.load_chunk("doc1/incremental/aa").await.unwrap().unwrap(),
+        s.load_chunk(T, "doc1/incremental/aa")
+            .await
+            .unwrap()
+            .unwrap(),
         b"ONE"
     );
 
-    let range = s.load_chunk_range("doc1").await.unwrap();
+    let range = s.load_chunk_range(T, "doc1").await.unwrap();
     let keys: Vec<_> = range.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(
         keys,
@@ -49,30 +66,30 @@ async fn story(s: DynStorage) {
         ]
     );
     assert_eq!(range[2].1, vec![0u8, 255, 1]);
-    let inc = s.load_chunk_range("doc1/incremental").await.unwrap();
+    let inc = s.load_chunk_range(T, "doc1/incremental").await.unwrap();
     assert_eq!(inc.len(), 2);
     assert_eq!(
-        s.load_chunk_range("storage-adapter-id")
+        s.load_chunk_range(T, "storage-adapter-id")
             .await
             .unwrap()
             .len(),
         1
     );
-    assert!(s.load_chunk_range("nope").await.unwrap().is_empty());
+    assert!(s.load_chunk_range(T, "nope").await.unwrap().is_empty());
 
     // Several chunks in one transaction: an overwrite, and a key twice (the later wins).
-    let batch: Vec<(String, Vec<u8>)> = [
+    let batch: Vec<ChunkPut> = [
         ("doc2/incremental/aa", &b"first"[..]),
         ("doc1/incremental/bb", b"TWO"),
         ("doc2/incremental/bb", b"b"),
         ("doc2/incremental/aa", b"second"),
     ]
     .iter()
-    .map(|(k, v)| (k.to_string(), v.to_vec()))
+    .map(|(k, v)| put(T, k, v))
     .collect();
     s.put_chunks(&batch).await.unwrap();
     s.put_chunks(&[]).await.unwrap();
-    let doc2 = s.load_chunk_range("doc2").await.unwrap();
+    let doc2 = s.load_chunk_range(T, "doc2").await.unwrap();
     assert_eq!(
         doc2,
         [
@@ -81,29 +98,69 @@ async fn story(s: DynStorage) {
         ]
     );
     assert_eq!(
-        s.load_chunk("doc1/incremental/bb").await.unwrap().unwrap(),
+        s.load_chunk(T, "doc1/incremental/bb")
+            .await
+            .unwrap()
+            .unwrap(),
         b"TWO"
     );
     // More rows than one INSERT takes.
-    let many: Vec<(String, Vec<u8>)> = (0..1_201)
-        .map(|i| (format!("doc3/incremental/{i:05}"), vec![i as u8]))
+    let many: Vec<ChunkPut> = (0..1_201)
+        .map(|i| put(T, &format!("doc3/incremental/{i:05}"), &[i as u8]))
         .collect();
     s.put_chunks(&many).await.unwrap();
-    assert_eq!(s.load_chunk_range("doc3").await.unwrap().len(), 1_201);
+    assert_eq!(s.load_chunk_range(T, "doc3").await.unwrap().len(), 1_201);
     for key in ["doc2/incremental/aa", "doc2/incremental/bb"] {
-        s.delete_chunk(key).await.unwrap();
+        s.delete_chunk(T, key).await.unwrap();
     }
-    for (key, _) in &many {
-        s.delete_chunk(key).await.unwrap();
+    for c in &many {
+        s.delete_chunk(T, &c.key).await.unwrap();
     }
 
-    s.delete_chunk("doc1/incremental/aa").await.unwrap();
-    s.delete_chunk("doc1/incremental/aa").await.unwrap(); // absent: fine
-    assert_eq!(s.load_chunk_range("doc1").await.unwrap().len(), 2);
+    s.delete_chunk(T, "doc1/incremental/aa").await.unwrap();
+    s.delete_chunk(T, "doc1/incremental/aa").await.unwrap(); // absent: fine
+    assert_eq!(s.load_chunk_range(T, "doc1").await.unwrap().len(), 2);
     assert_eq!(
         s.chunk_doc_ids().await.unwrap(),
         ["doc1", "doc1-x", "doc10"]
     );
+
+    // Chunks are the tenant's: another tenant's repo sees none of them, and the same key in two
+    // tenants (samod's storage id) is two chunks.
+    assert_eq!(
+        s.load_chunk("other", "doc1/snapshot/cc").await.unwrap(),
+        None
+    );
+    assert!(
+        s.load_chunk_range("other", "doc1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(s.load_chunk_range("other", "").await.unwrap().is_empty());
+    s.delete_chunk("other", "doc1/snapshot/cc").await.unwrap();
+    assert_eq!(s.load_chunk_range(T, "doc1").await.unwrap().len(), 2);
+    s.put_chunks(&[
+        put("other", "storage-adapter-id", b"other id"),
+        put(T, "doc1/snapshot/cc", b"new"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(
+        s.load_chunk(T, "storage-adapter-id")
+            .await
+            .unwrap()
+            .unwrap(),
+        b"id"
+    );
+    assert_eq!(
+        s.load_chunk("other", "storage-adapter-id")
+            .await
+            .unwrap()
+            .unwrap(),
+        b"other id"
+    );
+    assert_eq!(s.load_chunk_range(T, "").await.unwrap().len(), 5);
 
     // ---- settings
     assert_eq!(s.setting("k").await.unwrap(), None);
@@ -908,7 +965,7 @@ async fn sqlite_reopens_existing_data() {
             .unwrap();
         use sync_server::storage::prelude::*;
         s.migrate().await.unwrap();
-        s.put_chunk("d/incremental/1", b"x").await.unwrap();
+        s.put_chunk(T, "d/incremental/1", b"x").await.unwrap();
     }
     let s = sync_server::storage::SqliteStorage::open(dir.path())
         .await
@@ -916,7 +973,7 @@ async fn sqlite_reopens_existing_data() {
     use sync_server::storage::prelude::*;
     s.migrate().await.unwrap();
     assert_eq!(
-        s.load_chunk("d/incremental/1").await.unwrap().unwrap(),
+        s.load_chunk(T, "d/incremental/1").await.unwrap().unwrap(),
         b"x"
     );
 }
@@ -997,14 +1054,12 @@ const ROWS_BEFORE_0018: [&str; 6] = [
 ];
 
 /// Tables that belong to no tenant: the tenants themselves (their key is the tenant id), the
-/// server's own settings and instances, login counters kept before anyone is known, and the
-/// documents' chunks (placed by their document's claim; see docs/scaling.md).
-const NOT_TENANT_KEYED: [&str; 6] = [
+/// server's own settings and instances, and login counters kept before anyone is known.
+const NOT_TENANT_KEYED: [&str; 5] = [
     "tenants",
     "server_settings",
     "instances",
     "login_attempts",
-    "automerge_chunks",
     "_sqlx_migrations",
 ];
 
@@ -1058,6 +1113,88 @@ async fn postgres_tenant_keys_after_0018() {
 async fn sqlite_tenant_keys_after_0018() {
     let dir = tempfile::tempdir().unwrap();
     tenant_keys_after_0018!(
+        sync_server::storage::SqliteStorage::open(dir.path()),
+        "../migrations/server-sqlite"
+    );
+}
+
+// ---- migration 0019: the documents' chunks lead their key with tenant_id
+
+/// Rows written before migration 0019: a second tenant `t2`, and document `d` claimed by `t`.
+const ROWS_BEFORE_0019: [&str; 2] = [
+    "INSERT INTO tenants (id, name, created_at) VALUES ('t2', 'T2', 0)",
+    "INSERT INTO doc_claims (doc_id, tenant_id, store_id, claimed_by, claimed_at) \
+     VALUES ('d', 't', 's', 'till', 0)",
+];
+
+/// Chunks written before migration 0019 (key, document): a chunk of `d`, one of a document
+/// nobody claims, and samod's storage id.
+const CHUNKS_BEFORE_0019: [(&str, Option<&str>); 3] = [
+    ("d/incremental/aa", Some("d")),
+    ("x/incremental/bb", Some("x")),
+    ("storage-adapter-id", None),
+];
+
+const CHUNK_TENANTS: &str = "SELECT tenant_id, key FROM automerge_chunks ORDER BY tenant_id, key";
+
+/// Migrates `$storage` up to 0018, writes [`ROWS_BEFORE_0019`], migrates fully, and checks that
+/// every chunk is kept under its document's tenant (the unclaimed one under the empty tenant),
+/// each tenant has the storage id, and the server's own calls read them per tenant.
+macro_rules! chunk_tenants_after_0019 {
+    ($storage:expr, $dir:literal) => {{
+        let s = $storage.await.unwrap();
+        let pool = s.pool().clone();
+        sqlx::migrate!($dir).run_to(18, &pool).await.unwrap();
+        for sql in OWNER_ROWS.iter().chain(ROWS_BEFORE_0019.iter()) {
+            sqlx::query(*sql).execute(&pool).await.unwrap();
+        }
+        for (key, doc) in CHUNKS_BEFORE_0019 {
+            sqlx::query(
+                "INSERT INTO automerge_chunks (key, doc_id, data, updated_at) VALUES ($1, $2, $3, 0)",
+            )
+            .bind(key)
+            .bind(doc)
+            .bind(key.as_bytes())
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        sync_server::storage::Storage::migrate(&s).await.unwrap();
+        let rows: Vec<(String, String)> =
+            sqlx::query_as(CHUNK_TENANTS).fetch_all(&pool).await.unwrap();
+        let rows: Vec<(&str, &str)> = rows.iter().map(|(t, k)| (&t[..], &k[..])).collect();
+        assert_eq!(
+            rows,
+            [
+                ("", "x/incremental/bb"),
+                ("t", "d/incremental/aa"),
+                ("t", "storage-adapter-id"),
+                ("t2", "storage-adapter-id"),
+            ]
+        );
+        use sync_server::storage::ChunkStorage;
+        assert_eq!(
+            s.load_chunk("t2", "storage-adapter-id").await.unwrap().unwrap(),
+            b"storage-adapter-id"
+        );
+        assert_eq!(s.load_chunk_range("t", "d").await.unwrap().len(), 1);
+        assert!(s.load_chunk_range("t2", "d").await.unwrap().is_empty());
+    }};
+}
+
+#[tokio::test]
+async fn postgres_chunk_tenants_after_0019() {
+    let db = common::TestDb::create().await;
+    chunk_tenants_after_0019!(
+        sync_server::storage::PgStorage::connect(&db.url, 2),
+        "../migrations/server-postgres"
+    );
+}
+
+#[tokio::test]
+async fn sqlite_chunk_tenants_after_0019() {
+    let dir = tempfile::tempdir().unwrap();
+    chunk_tenants_after_0019!(
         sync_server::storage::SqliteStorage::open(dir.path()),
         "../migrations/server-sqlite"
     );
@@ -1132,5 +1269,87 @@ async fn sqlite_every_tenant_table_has_a_tenant_key() {
     assert!(
         wrong.is_empty(),
         "no unique key led by tenant_id: {wrong:?}"
+    );
+}
+
+// ---- a backup made before migration 0019 restores its chunks under their tenants
+
+/// `backup` (a plain backup file) as a server before schema 19 wrote it: `automerge_chunks`
+/// without its `tenant_id` column (header, column types and cells).
+fn without_chunk_tenants(backup: &[u8]) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let (head, body) = backup.split_at(10);
+    assert_eq!(head[9], 0, "a plain backup");
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(body)
+        .read_to_string(&mut text)
+        .unwrap();
+    let mut out = Vec::new();
+    let mut drop_at: Option<usize> = None;
+    for line in text.lines() {
+        let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+        if let Some(n) = v.get_mut("schema_version") {
+            *n = 18.into();
+        } else if v.get("table").is_some() {
+            drop_at = None;
+            if v["table"] == "automerge_chunks" {
+                let columns = v["columns"].as_array_mut().unwrap();
+                let i = columns.iter().position(|c| c == "tenant_id").unwrap();
+                columns.remove(i);
+                v["types"].as_array_mut().unwrap().remove(i);
+                drop_at = Some(i);
+            }
+        } else if let (Some(i), Some(row)) = (drop_at, v.as_array_mut()) {
+            row.remove(i);
+        }
+        out.push(v.to_string());
+    }
+    let mut gz = flate2::write::GzEncoder::new(head.to_vec(), flate2::Compression::fast());
+    gz.write_all((out.join("\n") + "\n").as_bytes()).unwrap();
+    gz.finish().unwrap()
+}
+
+#[tokio::test]
+async fn sqlite_restores_chunks_of_a_backup_before_0019() {
+    use sync_server::storage::SqliteStorage;
+    let (from, to) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let old = SqliteStorage::open(from.path()).await.unwrap();
+    sync_server::storage::Storage::migrate(&old).await.unwrap();
+    for sql in OWNER_ROWS.iter().chain(ROWS_BEFORE_0019.iter()) {
+        sqlx::query(*sql).execute(old.pool()).await.unwrap();
+    }
+    let old: DynStorage = std::sync::Arc::new(old);
+    let mut doc = automerge::AutoCommit::new();
+    automerge::transaction::Transactable::put(&mut doc, automerge::ROOT, "n", 1).unwrap();
+    let d = doc.save();
+    old.put_chunk("t", "d/snapshot/aa", &d).await.unwrap();
+    old.put_chunk("t", "storage-adapter-id", b"sid")
+        .await
+        .unwrap();
+    let file = from.path().join("old.skb");
+    sync_server::backup::backup(&old, &file, None)
+        .await
+        .unwrap();
+    std::fs::write(&file, without_chunk_tenants(&std::fs::read(&file).unwrap())).unwrap();
+
+    let new = SqliteStorage::open(to.path()).await.unwrap();
+    sync_server::storage::Storage::migrate(&new).await.unwrap();
+    let new: DynStorage = std::sync::Arc::new(new);
+    sync_server::backup::restore(&new, &file, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        new.load_chunk("t", "d/snapshot/aa").await.unwrap().unwrap(),
+        d,
+        "the document's chunk is its claim's tenant's"
+    );
+    assert!(new.load_chunk_range("t2", "d").await.unwrap().is_empty());
+    assert_eq!(
+        new.load_chunk("", "storage-adapter-id")
+            .await
+            .unwrap()
+            .unwrap(),
+        b"sid",
+        "the storage id, of no document, is kept under the empty tenant"
     );
 }

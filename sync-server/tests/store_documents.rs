@@ -313,7 +313,7 @@ async fn index_and_baseline_story(storage: DynStorage) {
     let index_id = documents::period_index_id(&a.store_id, "2026-10");
     let journal_url = format!("automerge:{}", journal.document_id());
     eventually("journal listed in the period index", async || {
-        let doc = sync_server::projection::load_document(&storage, &index_id)
+        let doc = sync_server::projection::load_document(&storage, &a.tenant_id, &index_id)
             .await
             .unwrap()?;
         let index: PeriodIndexDoc = documents::read(&doc).ok()?;
@@ -618,7 +618,7 @@ async fn a_storage_failure_while_writing_is_an_error() {
     // samod's write was retried, not dropped: the cashier reaches storage and the till.
     let users_id = docs.users.document_id().to_string();
     eventually("the change reaches storage once it is back", async || {
-        let doc = sync_server::projection::load_document(&storage, &users_id)
+        let doc = sync_server::projection::load_document(&storage, &a.tenant_id, &users_id)
             .await
             .ok()??;
         let users: UsersDoc = documents::read(&doc).ok()?;

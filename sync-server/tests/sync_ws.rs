@@ -160,7 +160,7 @@ async fn converge_and_isolate(storage: DynStorage) {
         .state
         .services
         .storage
-        .load_chunk_range(&doc_id.to_string())
+        .load_chunk_range(&a.tenant_id, &doc_id.to_string())
         .await
         .unwrap();
     assert!(!chunks.is_empty(), "document persisted");
@@ -409,14 +409,15 @@ async fn bad_input_closes_only_the_offending_connection() {
         "no bad frame claimed or stored anything"
     );
     assert!(
-        server
+        !server
             .state
             .services
             .storage
-            .load_chunk_range(&doc)
+            .chunk_doc_ids()
             .await
             .unwrap()
-            .is_empty()
+            .contains(&doc),
+        "no bad frame stored a chunk, for any tenant"
     );
 
     // Wrong protocol version.

@@ -51,7 +51,12 @@ impl Services {
         }
         let claim = self.storage.doc_claim(document_id).await?;
         access::document(who, claim.as_ref())?;
-        let mut doc = crate::projection::load_document(&self.storage, document_id).await?;
+        let mut doc = match &claim {
+            Some(c) => {
+                crate::projection::load_document(&self.storage, &c.tenant_id, document_id).await?
+            }
+            None => None,
+        };
         let mut missing = Vec::new();
         for (s, h) in heads.iter().zip(&hashes) {
             let stored = doc

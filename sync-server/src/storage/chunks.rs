@@ -1,25 +1,50 @@
-//! The automerge chunks samod stores, keyed as samod keys them (components joined by '/'), and
-//! the key arithmetic both backends share.
+//! The automerge chunks samod stores, keyed by their tenant and as samod keys them (components
+//! joined by '/'), and the key arithmetic both backends share. Every repo belongs to one tenant
+//! (its own, or one of its stores'), so every call names the tenant: a repo reads and writes
+//! only its tenant's chunks, and the table is distributed by tenant (docs/scaling.md).
 
 use futures::future::BoxFuture;
 
 use crate::error::Result;
-use crate::storage::Chunk;
+use crate::storage::{Chunk, ChunkPut};
 
 /// Chunk storage: what [`crate::sync::SamodStorage`] reads and writes.
 pub trait ChunkStorage: Send + Sync {
-    /// Inserts or replaces one chunk.
-    fn put_chunk<'a>(&'a self, key: &'a str, data: &'a [u8]) -> BoxFuture<'a, Result<()>>;
-    /// Inserts or replaces several chunks in one transaction (all or none); of two chunks with
-    /// the same key, the later wins.
-    fn put_chunks<'a>(&'a self, chunks: &'a [Chunk]) -> BoxFuture<'a, Result<()>>;
-    /// Loads one chunk.
-    fn load_chunk<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>>>;
-    /// Loads every chunk whose key is `prefix` or starts with `prefix/`.
-    fn load_chunk_range<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<Chunk>>>;
-    /// Deletes one chunk (no error when absent).
-    fn delete_chunk<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>>;
-    /// Every document id that has chunks.
+    /// Inserts or replaces one chunk of `tenant`.
+    fn put_chunk<'a>(
+        &'a self,
+        tenant: &'a str,
+        key: &'a str,
+        data: &'a [u8],
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let put = ChunkPut {
+                tenant: tenant.into(),
+                key: key.to_string(),
+                data: data.to_vec(),
+            };
+            self.put_chunks(std::slice::from_ref(&put)).await
+        })
+    }
+    /// Inserts or replaces several chunks, of any tenants, in one transaction (all or none); of
+    /// two chunks with the same tenant and key, the later wins.
+    fn put_chunks<'a>(&'a self, chunks: &'a [ChunkPut]) -> BoxFuture<'a, Result<()>>;
+    /// Loads one chunk of `tenant`.
+    fn load_chunk<'a>(
+        &'a self,
+        tenant: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Vec<u8>>>>;
+    /// Loads every chunk of `tenant` whose key is `prefix` or starts with `prefix/`, in key
+    /// order (every chunk of the tenant when `prefix` is empty).
+    fn load_chunk_range<'a>(
+        &'a self,
+        tenant: &'a str,
+        prefix: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Chunk>>>;
+    /// Deletes one chunk of `tenant` (no error when absent).
+    fn delete_chunk<'a>(&'a self, tenant: &'a str, key: &'a str) -> BoxFuture<'a, Result<()>>;
+    /// Every document id that has chunks, of every tenant.
     fn chunk_doc_ids(&self) -> BoxFuture<'_, Result<Vec<String>>>;
 }
 
@@ -33,17 +58,17 @@ pub(crate) fn range_end(prefix: &str) -> String {
 /// SQLite's 32,766 and PostgreSQL's 65,535 bind parameters.
 pub(crate) const PUT_CHUNKS_ROWS: usize = 500;
 
-/// `chunks` with only the last of each key, in first-seen order (one multi-row upsert may not
-/// touch a row twice on PostgreSQL).
-pub(crate) fn last_of_each_key(chunks: &[Chunk]) -> Vec<&Chunk> {
+/// `chunks` with only the last of each tenant and key, in first-seen order (one multi-row
+/// upsert may not touch a row twice on PostgreSQL).
+pub(crate) fn last_of_each_key(chunks: &[ChunkPut]) -> Vec<&ChunkPut> {
     let mut last = std::collections::HashMap::with_capacity(chunks.len());
-    for (i, (key, _)) in chunks.iter().enumerate() {
-        last.insert(key.as_str(), i);
+    for (i, c) in chunks.iter().enumerate() {
+        last.insert((&*c.tenant, c.key.as_str()), i);
     }
     chunks
         .iter()
         .enumerate()
-        .filter(|(i, (key, _))| last.get(key.as_str()) == Some(i))
+        .filter(|(i, c)| last.get(&(&*c.tenant, c.key.as_str())) == Some(i))
         .map(|(_, c)| c)
         .collect()
 }

@@ -10,6 +10,14 @@ use std::fmt::Debug;
 /// A stored chunk: its key and bytes.
 pub type Chunk = (String, Vec<u8>);
 
+/// A chunk to write: the tenant whose repo wrote it, its key and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkPut {
+    pub tenant: std::sync::Arc<str>,
+    pub key: String,
+    pub data: Vec<u8>,
+}
+
 /// A live instance: its id and sync URL.
 pub type InstanceRow = (String, String);
 

@@ -22,7 +22,7 @@ use samod::storage::StorageKey;
 use super::ConnectionRegistry;
 use crate::error::Result;
 use crate::projection::Projector;
-use crate::storage::{DynStorage, doc_id_of_key};
+use crate::storage::{ChunkPut, DynStorage, doc_id_of_key};
 
 /// Failure counters shared with `/readyz` and `/metrics`.
 #[derive(Debug, Default)]
@@ -46,7 +46,8 @@ impl StorageHealth {
 #[derive(Debug, Clone)]
 pub struct SamodStorage {
     storage: DynStorage,
-    /// The tenant whose repo this adapter serves (the batch writer takes tenants in turn).
+    /// The tenant whose repo this adapter serves: it reads and writes only that tenant's chunks
+    /// (and the batch writer takes tenants in turn).
     tenant: Arc<str>,
     retrier: Retrier,
     puts: PutBatcher,
@@ -126,6 +127,18 @@ pub struct PutBatcher {
     queue: tokio::sync::mpsc::UnboundedSender<QueuedPut>,
 }
 
+impl QueuedPut {
+    /// The chunk to write, and who waits for it.
+    fn split(self) -> (ChunkPut, tokio::sync::oneshot::Sender<()>) {
+        let chunk = ChunkPut {
+            tenant: self.tenant,
+            key: self.key,
+            data: self.data,
+        };
+        (chunk, self.done)
+    }
+}
+
 impl std::fmt::Debug for QueuedPut {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("QueuedPut")
@@ -160,11 +173,11 @@ impl PutBatcher {
                 let (mut chunks, mut waiting): (Vec<_>, Vec<_>) = pending
                     .take_batch()
                     .into_iter()
-                    .map(|p| ((p.key, p.data), p.done))
+                    .map(QueuedPut::split)
                     .unzip();
                 let mut failure = Failure::default();
                 loop {
-                    let keys: Vec<&str> = chunks.iter().map(|(k, _)| k.as_str()).collect();
+                    let keys: Vec<&str> = chunks.iter().map(|c| c.key.as_str()).collect();
                     match storage.put_chunks(&chunks).await {
                         Ok(()) => {
                             retrier.recovered(&failure, "put", &keys);
@@ -173,8 +186,9 @@ impl PutBatcher {
                         Err(e) => {
                             retrier.failed(&mut failure, "put", &keys, &e).await;
                             while let Ok(p) = rx.try_recv() {
-                                chunks.push((p.key, p.data));
-                                waiting.push(p.done);
+                                let (chunk, done) = p.split();
+                                chunks.push(chunk);
+                                waiting.push(done);
                             }
                         }
                     }
@@ -183,7 +197,7 @@ impl PutBatcher {
                     .health
                     .puts_total
                     .fetch_add(chunks.len() as u64, Ordering::Relaxed);
-                for (key, _) in &chunks {
+                for ChunkPut { key, .. } in &chunks {
                     if let Some(doc) = doc_id_of_key(key) {
                         projector.mark(doc);
                     }
@@ -334,7 +348,7 @@ impl samod::storage::Storage for SamodStorage {
         async move {
             let k = key.to_string();
             this.retrier
-                .retry("load", &[&k], || this.storage.load_chunk(&k))
+                .retry("load", &[&k], || this.storage.load_chunk(&this.tenant, &k))
                 .await
         }
     }
@@ -350,7 +364,7 @@ impl samod::storage::Storage for SamodStorage {
             let rows = this
                 .retrier
                 .retry("load_range", &[&range], || {
-                    this.storage.load_chunk_range(&p)
+                    this.storage.load_chunk_range(&this.tenant, &p)
                 })
                 .await;
             let mut out = HashMap::with_capacity(rows.len());
@@ -380,7 +394,9 @@ impl samod::storage::Storage for SamodStorage {
         async move {
             let k = key.to_string();
             this.retrier
-                .retry("delete", &[&k], || this.storage.delete_chunk(&k))
+                .retry("delete", &[&k], || {
+                    this.storage.delete_chunk(&this.tenant, &k)
+                })
                 .await
         }
     }

@@ -46,9 +46,11 @@ fn cell(row: &DbRow, i: usize) -> Result<Cell> {
     })
 }
 
-/// A backup made before schema 18 has no `tenant_id` in the tables that gained it (every
-/// tenant-owned table leads its key with it since): the row's tenant is its store's, terminal's
-/// or charge's, whose table the restore has already written (parents come first). `None` when
+/// A backup made before schema 18 (19 for `automerge_chunks`) has no `tenant_id` in the tables
+/// that gained it (every tenant-owned table leads its key with it since): the row's tenant is
+/// its store's, terminal's, charge's or document claim's, whose table the restore has already
+/// written (parents come first). A chunk of no claimed document (samod's storage id) goes to
+/// the empty tenant, which no repo reads: each tenant's repos then make their own. `None` when
 /// the row has its tenant or belongs to no tenant.
 fn tenant_of_older_row(columns: &[String]) -> Option<String> {
     if columns.iter().any(|c| c == "tenant_id") {
@@ -59,9 +61,14 @@ fn tenant_of_older_row(columns: &[String]) -> Option<String> {
         Some(format!("(SELECT tenant_id FROM stores WHERE id = ${i})"))
     } else if let Some(i) = at("terminal_id") {
         Some(format!("(SELECT tenant_id FROM terminals WHERE id = ${i})"))
+    } else if let Some(i) = at("payment_id") {
+        Some(format!(
+            "(SELECT tenant_id FROM gateway_charges WHERE payment_id = ${i})"
+        ))
     } else {
-        at("payment_id")
-            .map(|i| format!("(SELECT tenant_id FROM gateway_charges WHERE payment_id = ${i})"))
+        at("doc_id").map(|i| {
+            format!("COALESCE((SELECT tenant_id FROM doc_claims WHERE doc_id = ${i}), '')")
+        })
     }
 }
 

@@ -1,4 +1,4 @@
-//! SQL of [`ChunkStorage`]: automerge chunks in `automerge_chunks`.
+//! SQL of [`ChunkStorage`]: automerge chunks in `automerge_chunks`, keyed by (tenant, key).
 //!
 //! Compiled once per backend, with `super::Backend` the backend's storage type (see `mod.rs`).
 
@@ -8,27 +8,13 @@ use super::Backend;
 use crate::error::Result;
 use crate::now_ms;
 use crate::storage::{
-    Chunk, ChunkStorage, PUT_CHUNKS_ROWS, doc_id_of_key, last_of_each_key, range_end,
+    Chunk, ChunkPut, ChunkStorage, PUT_CHUNKS_ROWS, doc_id_of_key, last_of_each_key, range_end,
 };
 
-impl ChunkStorage for Backend {
-    fn put_chunk<'a>(&'a self, key: &'a str, data: &'a [u8]) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            sqlx::query(
-                "INSERT INTO automerge_chunks (key, doc_id, data, updated_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (key) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
-            )
-            .bind(key)
-            .bind(doc_id_of_key(key))
-            .bind(data)
-            .bind(now_ms())
-            .execute(&self.pool)
-            .await?;
-            Ok(())
-        })
-    }
+const UPSERT: &str = " ON CONFLICT (tenant_id, key) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at";
 
-    fn put_chunks<'a>(&'a self, chunks: &'a [Chunk]) -> BoxFuture<'a, Result<()>> {
+impl ChunkStorage for Backend {
+    fn put_chunks<'a>(&'a self, chunks: &'a [ChunkPut]) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let chunks = last_of_each_key(chunks);
             if chunks.is_empty() {
@@ -38,17 +24,16 @@ impl ChunkStorage for Backend {
             let mut tx = self.pool.begin().await?;
             for rows in chunks.chunks(PUT_CHUNKS_ROWS) {
                 let mut q = sqlx::QueryBuilder::new(
-                    "INSERT INTO automerge_chunks (key, doc_id, data, updated_at) ",
+                    "INSERT INTO automerge_chunks (tenant_id, key, doc_id, data, updated_at) ",
                 );
-                q.push_values(rows, |mut row, (key, data)| {
-                    row.push_bind(key.as_str())
-                        .push_bind(doc_id_of_key(key))
-                        .push_bind(data.as_slice())
+                q.push_values(rows, |mut row, c| {
+                    row.push_bind(&*c.tenant)
+                        .push_bind(c.key.as_str())
+                        .push_bind(doc_id_of_key(&c.key))
+                        .push_bind(c.data.as_slice())
                         .push_bind(now);
                 });
-                q.push(
-                    " ON CONFLICT (key) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
-                );
+                q.push(UPSERT);
                 q.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
@@ -56,32 +41,43 @@ impl ChunkStorage for Backend {
         })
     }
 
-    fn load_chunk<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>>> {
+    fn load_chunk<'a>(
+        &'a self,
+        tenant: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Vec<u8>>>> {
         Box::pin(async move {
-            Ok(
-                sqlx::query_scalar("SELECT data FROM automerge_chunks WHERE key = $1")
-                    .bind(key)
-                    .fetch_optional(&self.pool)
-                    .await?,
+            Ok(sqlx::query_scalar(
+                "SELECT data FROM automerge_chunks WHERE tenant_id = $1 AND key = $2",
             )
+            .bind(tenant)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?)
         })
     }
 
-    fn load_chunk_range<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<Chunk>>> {
+    fn load_chunk_range<'a>(
+        &'a self,
+        tenant: &'a str,
+        prefix: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Chunk>>> {
         Box::pin(async move {
             if prefix.is_empty() {
-                return Ok(
-                    sqlx::query_as("SELECT key, data FROM automerge_chunks ORDER BY key")
-                        .fetch_all(&self.pool)
-                        .await?,
-                );
+                return Ok(sqlx::query_as(
+                    "SELECT key, data FROM automerge_chunks WHERE tenant_id = $1 ORDER BY key",
+                )
+                .bind(tenant)
+                .fetch_all(&self.pool)
+                .await?);
             }
             let start = format!("{prefix}/");
             let end = range_end(prefix);
             Ok(sqlx::query_as(
                 "SELECT key, data FROM automerge_chunks \
-                 WHERE key = $1 OR (key >= $2 AND key < $3) ORDER BY key",
+                 WHERE tenant_id = $1 AND (key = $2 OR (key >= $3 AND key < $4)) ORDER BY key",
             )
+            .bind(tenant)
             .bind(prefix)
             .bind(start)
             .bind(end)
@@ -90,9 +86,10 @@ impl ChunkStorage for Backend {
         })
     }
 
-    fn delete_chunk<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>> {
+    fn delete_chunk<'a>(&'a self, tenant: &'a str, key: &'a str) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            sqlx::query("DELETE FROM automerge_chunks WHERE key = $1")
+            sqlx::query("DELETE FROM automerge_chunks WHERE tenant_id = $1 AND key = $2")
+                .bind(tenant)
                 .bind(key)
                 .execute(&self.pool)
                 .await?;
