@@ -68,6 +68,7 @@ pub struct Terminal {
     /// them (an edit, a merge).
     pub(crate) settings_cache: Option<StoreSettings>,
     pub(crate) promotions_cache: Option<Vec<shared_model::promotion::Promotion>>,
+    pub(crate) user_cache: crate::users::UserCache,
     backup: Option<PathBuf>,
     /// The running sync client's wake-up ([`Terminal::nudge_sync`]); weak, so a stopped client
     /// is not kept alive by the terminal.
@@ -96,6 +97,7 @@ impl Terminal {
             defer_journal: false,
             settings_cache: None,
             promotions_cache: None,
+            user_cache: Default::default(),
             backup,
             sync_nudge: None,
         };
