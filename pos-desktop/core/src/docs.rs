@@ -1,9 +1,13 @@
 //! Automerge documents kept as chunks in the terminal file, with an in-memory cache.
 //!
 //! A changed document is saved as an incremental chunk (`<doc>/incremental/<sha256>`) inside
-//! the same SQLite transaction as the query-table rows it goes with; after
-//! [`COMPACT_AFTER`] chunks the document is written as one snapshot (`<doc>/snapshot/<sha256>`)
-//! and the incrementals are deleted, in one transaction. The bound is a count, not the
+//! the same SQLite transaction as the query-table rows it goes with. From [`COMPACT_DUE`]
+//! chunks on, the document is due to be written as one snapshot (`<doc>/snapshot/<sha256>`)
+//! with its incrementals deleted, in one transaction: by [`Docs::compact_due`]
+//! ([`crate::Terminal::compact_documents`]), which the shell runs after the command that wrote
+//! returns, because saving a large document whole takes long (~250 ms for a catalog of 100,000
+//! products, which the edit itself would otherwise wait for). A write that finds a document at
+//! [`COMPACT_AFTER`] chunks still compacts it itself. The bound is a count, not the
 //! incrementals' weight against the snapshot, because loading a large document costs memory per
 //! change applied after its snapshot: automerge 0.12 keeps ~21 MiB more for each of them on a
 //! catalog of 100,000 products (BENCHMARKS.md, "Scale (issue 17): idle re-run").
@@ -24,8 +28,12 @@ pub use shared_model::wire::{id_of, new_document_id, url};
 use crate::chunks::{self, ChunkKey};
 use crate::error::{CoreError, CoreResult};
 
-/// Chunks a document may collect before it is compacted into a snapshot.
+/// Chunks a document may collect before a write compacts it into a snapshot itself.
 pub const COMPACT_AFTER: usize = 64;
+
+/// Chunks from which a document is due for compaction off the write path
+/// ([`Docs::compact_due`]).
+pub const COMPACT_DUE: usize = COMPACT_AFTER / 2;
 
 fn sha_hex(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
@@ -176,11 +184,7 @@ impl Docs {
             // A document's first save (new here, or received whole) is a snapshot: compressed,
             // and loaded faster than its changes one by one.
             let chunks = if c.saved.is_empty() || c.chunks >= COMPACT_AFTER {
-                let bytes = c.doc.save();
-                chunks::delete_range(conn, &ChunkKey::new(&[id.as_str()])?)?;
-                let key = ChunkKey::new(&[id.as_str(), "snapshot", &sha_hex(&bytes)])?;
-                chunks::put(conn, &key, &bytes)?;
-                1
+                write_snapshot(conn, id, &c.doc.save())?
             } else {
                 let bytes = c.doc.save_after(&c.saved);
                 let key = ChunkKey::new(&[id.as_str(), "incremental", &sha_hex(&bytes)])?;
@@ -194,6 +198,23 @@ impl Docs {
             });
         }
         Ok(saved)
+    }
+
+    /// Compacts, in `conn`'s transaction, every cached document with [`COMPACT_DUE`] chunks or
+    /// more and nothing unsaved; [`Docs::committed`] once the transaction commits.
+    pub fn compact_due(&mut self, conn: &Connection) -> CoreResult<Vec<Persisted>> {
+        let mut compacted = Vec::new();
+        for (id, c) in self.cache.iter_mut() {
+            if c.chunks < COMPACT_DUE || c.doc.get_heads() != c.saved {
+                continue;
+            }
+            compacted.push(Persisted {
+                id: id.clone(),
+                heads: c.saved.clone(),
+                chunks: write_snapshot(conn, id, &c.doc.save())?,
+            });
+        }
+        Ok(compacted)
     }
 
     /// After the transaction committed: what was persisted is now the saved state.
@@ -234,6 +255,15 @@ impl Default for Docs {
     fn default() -> Self {
         Docs::new()
     }
+}
+
+/// Replaces every chunk of document `id` by `snapshot`, its whole save, in `conn`'s
+/// transaction; returns the chunks it then has (one).
+fn write_snapshot(conn: &Connection, id: &str, snapshot: &[u8]) -> CoreResult<usize> {
+    chunks::delete_range(conn, &ChunkKey::new(&[id])?)?;
+    let key = ChunkKey::new(&[id, "snapshot", &sha_hex(snapshot)])?;
+    chunks::put(conn, &key, snapshot)?;
+    Ok(1)
 }
 
 /// Loads a document from its chunks: snapshots first, then incrementals. `None` when it has

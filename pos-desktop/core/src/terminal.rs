@@ -347,6 +347,20 @@ impl Terminal {
     /// Runs `f` in one IMMEDIATE transaction; the documents it touched are saved as chunks in
     /// the same transaction. On any error nothing is written and the touched documents are
     /// reloaded from the file on next use.
+    /// Compacts the documents that are due ([`docs::COMPACT_DUE`] chunks or more) into one
+    /// snapshot each, in one transaction; returns how many. Off the write that made them due,
+    /// which would otherwise wait for a large document's whole save (a catalog of 100,000
+    /// products: ~250 ms). The shell runs it after a command that wrote returns.
+    pub fn compact_documents(&mut self) -> CoreResult<usize> {
+        let Terminal { conn, docs, .. } = self;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let compacted = docs.compact_due(&tx)?;
+        tx.commit()?;
+        let n = compacted.len();
+        docs.committed(compacted);
+        Ok(n)
+    }
+
     pub(crate) fn write<T>(
         &mut self,
         f: impl FnOnce(&Transaction<'_>, &mut Docs) -> CoreResult<T>,

@@ -132,6 +132,34 @@ fn documents_are_chunks_in_the_same_file_and_reload() {
         Money::from_i64(3000 + pos_core::docs::COMPACT_AFTER as i64 + 4)
     );
     assert!(s.t.load_all_documents().unwrap() >= 5);
+
+    // Due documents are compacted off the edits, by the call the shell makes after a command:
+    // the edits up to the bound only add incrementals.
+    let catalog_chunks = || {
+        store
+            .load_range(&ChunkKey::new(&[ident.catalog_doc.as_str()]).unwrap())
+            .unwrap()
+    };
+    let before = catalog_chunks().len();
+    for i in 0..pos_core::docs::COMPACT_DUE {
+        let mut p = s.t.product(s.indomie.id).unwrap().unwrap();
+        p.price = Money::from_i64(5000 + i as i64);
+        s.t.update_product(p).unwrap();
+    }
+    assert_eq!(catalog_chunks().len(), before + pos_core::docs::COMPACT_DUE);
+    assert!(s.t.compact_documents().unwrap() >= 1);
+    let after = catalog_chunks();
+    assert_eq!(after.len(), 1, "one snapshot is left");
+    assert!(after.keys().all(|k| k.parts()[1] == "snapshot"));
+    assert_eq!(
+        s.t.compact_documents().unwrap(),
+        0,
+        "nothing is due any more"
+    );
+    s.reopen();
+    let from_doc = s.t.product_from_document(s.indomie.id).unwrap().unwrap();
+    let last = 5000 + pos_core::docs::COMPACT_DUE as i64 - 1;
+    assert_eq!(from_doc.price, Money::from_i64(last));
 }
 
 #[test]

@@ -115,7 +115,8 @@ impl App {
     }
 
     /// Applies committed journal entries (sales, shifts, stock) to their documents in the
-    /// background, then offers them to the sync services.
+    /// background, then offers them to the sync services; then compacts the documents that
+    /// are due (`Terminal::compact_documents`), off the command that made them due.
     pub fn drain_journal_soon(&self) {
         let app = self.clone();
         tauri::async_runtime::spawn(async move {
@@ -123,6 +124,10 @@ impl App {
                 .with_terminal(|t, inner| {
                     let applied = t.drain_outbox()?;
                     inner.nudge_sync();
+                    if let Err(e) = t.compact_documents() {
+                        // The chunks stay as they were; the next write past the bound compacts.
+                        tracing::warn!(error = %e, "compacting documents failed");
+                    }
                     Ok(applied)
                 })
                 .await;
