@@ -344,9 +344,6 @@ impl Terminal {
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
 
-    /// Runs `f` in one IMMEDIATE transaction; the documents it touched are saved as chunks in
-    /// the same transaction. On any error nothing is written and the touched documents are
-    /// reloaded from the file on next use.
     /// Compacts the documents that are due ([`docs::COMPACT_DUE`] chunks or more) into one
     /// snapshot each, in one transaction; returns how many. Off the write that made them due,
     /// which would otherwise wait for a large document's whole save (a catalog of 100,000
@@ -361,6 +358,9 @@ impl Terminal {
         Ok(n)
     }
 
+    /// Runs `f` in one IMMEDIATE transaction; the documents it touched are saved as chunks in
+    /// the same transaction. On any error nothing is written and the touched documents are
+    /// reloaded from the file on next use.
     pub(crate) fn write<T>(
         &mut self,
         f: impl FnOnce(&Transaction<'_>, &mut Docs) -> CoreResult<T>,
