@@ -278,18 +278,6 @@ fn stock_row(m: &shared_model::stock::StockMovement) -> Result<StockMovementRow,
     })
 }
 
-/// Loads a document from the stored chunks of the tenant its claim names; `None` when nobody
-/// claimed it or it has no chunks.
-pub async fn load_claimed_document(
-    storage: &DynStorage,
-    doc_id: &str,
-) -> Result<Option<AutoCommit>> {
-    match storage.doc_claim(doc_id).await? {
-        Some(claim) => load_document(storage, &claim.tenant_id, doc_id).await,
-        None => Ok(None),
-    }
-}
-
 /// Loads a document of `tenant` from its stored chunks (snapshots and incremental changes).
 pub async fn load_document(
     storage: &DynStorage,

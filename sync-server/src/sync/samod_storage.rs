@@ -63,10 +63,9 @@ const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
 /// Failed attempts after which affected connections are closed.
 const CLOSE_AFTER: u32 = 3;
 
+/// A chunk to write, and who waits for its batch to commit.
 struct QueuedPut {
-    tenant: Arc<str>,
-    key: String,
-    data: Vec<u8>,
+    chunk: ChunkPut,
     done: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -82,9 +81,9 @@ struct Pending {
 
 impl Pending {
     fn push(&mut self, p: QueuedPut) {
-        let q = self.queues.entry(p.tenant.clone()).or_default();
+        let q = self.queues.entry(p.chunk.tenant.clone()).or_default();
         if q.is_empty() {
-            self.turn.push_back(p.tenant.clone());
+            self.turn.push_back(p.chunk.tenant.clone());
         }
         q.push_back(p);
     }
@@ -105,7 +104,7 @@ impl Pending {
                 continue;
             };
             if let Some(p) = q.pop_front() {
-                bytes += p.data.len();
+                bytes += p.chunk.data.len();
                 batch.push(p);
             }
             if q.is_empty() {
@@ -127,22 +126,10 @@ pub struct PutBatcher {
     queue: tokio::sync::mpsc::UnboundedSender<QueuedPut>,
 }
 
-impl QueuedPut {
-    /// The chunk to write, and who waits for it.
-    fn split(self) -> (ChunkPut, tokio::sync::oneshot::Sender<()>) {
-        let chunk = ChunkPut {
-            tenant: self.tenant,
-            key: self.key,
-            data: self.data,
-        };
-        (chunk, self.done)
-    }
-}
-
 impl std::fmt::Debug for QueuedPut {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("QueuedPut")
-            .field("key", &self.key)
+            .field("key", &self.chunk.key)
             .finish_non_exhaustive()
     }
 }
@@ -173,7 +160,7 @@ impl PutBatcher {
                 let (mut chunks, mut waiting): (Vec<_>, Vec<_>) = pending
                     .take_batch()
                     .into_iter()
-                    .map(QueuedPut::split)
+                    .map(|p| (p.chunk, p.done))
                     .unzip();
                 let mut failure = Failure::default();
                 loop {
@@ -186,9 +173,8 @@ impl PutBatcher {
                         Err(e) => {
                             retrier.failed(&mut failure, "put", &keys, &e).await;
                             while let Ok(p) = rx.try_recv() {
-                                let (chunk, done) = p.split();
-                                chunks.push(chunk);
-                                waiting.push(done);
+                                chunks.push(p.chunk);
+                                waiting.push(p.done);
                             }
                         }
                     }
@@ -214,9 +200,11 @@ impl PutBatcher {
     async fn put(&self, tenant: Arc<str>, key: String, data: Vec<u8>) {
         let (done, committed) = tokio::sync::oneshot::channel();
         let queued = QueuedPut {
-            tenant,
-            key: key.clone(),
-            data,
+            chunk: ChunkPut {
+                tenant,
+                key: key.clone(),
+                data,
+            },
             done,
         };
         if self.queue.send(queued).is_err() || committed.await.is_err() {
@@ -408,9 +396,11 @@ mod tests {
 
     fn put(tenant: &str, key: &str, len: usize) -> QueuedPut {
         QueuedPut {
-            tenant: tenant.into(),
-            key: key.into(),
-            data: vec![0; len],
+            chunk: ChunkPut {
+                tenant: tenant.into(),
+                key: key.into(),
+                data: vec![0; len],
+            },
             done: tokio::sync::oneshot::channel().0,
         }
     }
@@ -425,7 +415,7 @@ mod tests {
         let first = p.take_batch();
         assert_eq!(first.len(), MAX_BATCH);
         assert!(
-            first.iter().any(|q| q.key == "q0"),
+            first.iter().any(|q| q.chunk.key == "q0"),
             "the quiet tenant's chunk waits for no more than one batch"
         );
         let mut big = Pending::default();

@@ -358,7 +358,8 @@ async fn lan_server_revoked_till_cannot_fetch_lan_info_or_the_new_store_key() {
 async fn server_document(data_dir: &Path, doc_id: &str) -> Option<UsersDoc> {
     use sync_server::storage::{DynStorage, SqliteStorage};
     let storage: DynStorage = Arc::new(SqliteStorage::open(data_dir).await.ok()?);
-    let doc = sync_server::projection::load_claimed_document(&storage, doc_id)
+    let claim = storage.doc_claim(doc_id).await.ok()??;
+    let doc = sync_server::projection::load_document(&storage, &claim.tenant_id, doc_id)
         .await
         .ok()??;
     documents::read(&doc).ok()

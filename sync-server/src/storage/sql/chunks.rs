@@ -11,8 +11,6 @@ use crate::storage::{
     Chunk, ChunkPut, ChunkStorage, PUT_CHUNKS_ROWS, doc_id_of_key, last_of_each_key, range_end,
 };
 
-const UPSERT: &str = " ON CONFLICT (tenant_id, key) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at";
-
 impl ChunkStorage for Backend {
     fn put_chunks<'a>(&'a self, chunks: &'a [ChunkPut]) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
@@ -33,7 +31,9 @@ impl ChunkStorage for Backend {
                         .push_bind(c.data.as_slice())
                         .push_bind(now);
                 });
-                q.push(UPSERT);
+                q.push(
+                    " ON CONFLICT (tenant_id, key) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
+                );
                 q.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
