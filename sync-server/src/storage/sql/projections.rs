@@ -3,8 +3,11 @@
 //!
 //! Compiled once per backend, with `super::Backend` the backend's storage type (see `mod.rs`).
 
+use std::collections::BTreeMap;
+
 use futures::future::BoxFuture;
 use sqlx::AssertSqlSafe;
+use sqlx::query_builder::Separated;
 
 use super::Backend;
 use crate::error::{Error, Result};
@@ -50,15 +53,45 @@ fn record_tables(kind: RecordKind) -> &'static [(&'static str, &'static str)] {
 
 type Tx = sqlx::Transaction<'static, super::Db>;
 
+/// Rows in one multi-row `INSERT` at most: the widest row binds 17 values, and SQLite takes at
+/// most 32,766 bound values in one statement.
+const ROWS_PER_STATEMENT: usize = 1_000;
+
+/// One row's values, bound in the column order of its `INSERT`.
+type PushRow<'f, T> = &'f (dyn Fn(&mut Separated<'_, super::Db, &'static str>, &T) + Sync);
+
+/// Inserts `rows` with multi-row statements (`insert` names the table and its columns, `tail`
+/// ends each statement: its `ON CONFLICT`). One round trip per [`ROWS_PER_STATEMENT`] rows
+/// instead of one per row: a journal's new sale is a sale, its lines, its payments and its stock
+/// movements, and round trips were most of a projection's time. Not kept as prepared
+/// statements: each row count is a different statement text.
+async fn insert_values<T: Sync>(
+    tx: &mut Tx,
+    insert: &str,
+    tail: &str,
+    rows: &[&T],
+    push: PushRow<'_, T>,
+) -> Result<()> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut q = sqlx::QueryBuilder::<super::Db>::new(insert);
+        q.push(" ");
+        q.push_values(chunk, |mut row, r| push(&mut row, r));
+        q.push(" ");
+        q.push(tail);
+        q.build().persistent(false).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 /// Inserts the rows of `rows` whose record `write` accepts (every row of the small tables).
 async fn insert_rows(
     tx: &mut Tx,
     rows: &ProjectedDoc,
     write: impl Fn(RecordKind, &str) -> bool,
 ) -> Result<()> {
-    let d = &rows.doc_id;
-    let st = &rows.store_id;
-    let tn = &rows.tenant_id;
+    let d = rows.doc_id.as_str();
+    let st = rows.store_id.as_str();
+    let tn = rows.tenant_id.as_str();
     if let Some(s) = &rows.settings {
         sqlx::query(
             "INSERT INTO store_settings (tenant_id, store_id, doc_id, time_zone, cutoff_hour) VALUES ($1, $2, $3, $4, $5) \
@@ -68,157 +101,245 @@ async fn insert_rows(
         .bind(tn).bind(st).bind(d).bind(&s.time_zone).bind(s.cutoff_hour)
         .execute(&mut **tx).await?;
     }
-    for r in rows
+    let refund_lines: Vec<_> = rows
         .refund_lines
         .iter()
         .filter(|r| write(RecordKind::Refund, &r.refund_id))
-    {
-        sqlx::query(
-            "INSERT INTO refund_lines (tenant_id, refund_id, seq, doc_id, store_id, sale_id, sale_line_id, quantity_e4) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
-        )
-        .bind(tn).bind(&r.refund_id).bind(r.seq).bind(d).bind(st).bind(&r.sale_id).bind(&r.sale_line_id)
-        .bind(r.quantity_e4)
-        .execute(&mut **tx).await?;
-    }
-    for c in &rows.conflicts {
-        sqlx::query(
-            "INSERT INTO doc_conflicts (tenant_id, doc_id, key, store_id, kind, detail) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(tn).bind(d).bind(&c.key).bind(st).bind(&c.kind).bind(&c.detail)
-        .execute(&mut **tx).await?;
-    }
-    for r in rows.sales.iter().filter(|r| write(RecordKind::Sale, &r.id)) {
-        sqlx::query(
-            "INSERT INTO sales (tenant_id, id, doc_id, store_id, terminal_code, business_date, created_at, \
-             cashier_id, receipt_no, total_e4, tax_e4, voided, voided_at, void_reason, \
-             void_authorized_by, discount_e4, receipt_token) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT DO NOTHING",
-        )
-        .bind(tn).bind(&r.id).bind(d).bind(st).bind(&r.terminal_code).bind(&r.business_date)
-        .bind(r.created_at).bind(&r.cashier_id).bind(&r.receipt_no).bind(r.total_e4)
-        .bind(r.tax_e4).bind(r.voided)
-        .bind(r.void.as_ref().map(|v| v.at))
-        .bind(r.void.as_ref().map(|v| v.reason.as_str()))
-        .bind(r.void.as_ref().map(|v| v.authorized_by.as_str()))
-        .bind(r.discount_e4)
-        .bind(&r.receipt_token)
-        .execute(&mut **tx).await?;
-    }
-    for r in rows
+        .collect();
+    insert_values(
+        tx,
+        "INSERT INTO refund_lines (tenant_id, refund_id, seq, doc_id, store_id, sale_id, sale_line_id, quantity_e4)",
+        "ON CONFLICT DO NOTHING",
+        &refund_lines,
+        &|row, r| {
+            row.push_bind(tn).push_bind(&r.refund_id).push_bind(r.seq).push_bind(d).push_bind(st)
+                .push_bind(&r.sale_id).push_bind(&r.sale_line_id).push_bind(r.quantity_e4);
+        },
+    )
+    .await?;
+    let conflicts: Vec<_> = rows.conflicts.iter().collect();
+    insert_values(
+        tx,
+        "INSERT INTO doc_conflicts (tenant_id, doc_id, key, store_id, kind, detail)",
+        "ON CONFLICT DO NOTHING",
+        &conflicts,
+        &|row, c| {
+            row.push_bind(tn)
+                .push_bind(d)
+                .push_bind(&c.key)
+                .push_bind(st)
+                .push_bind(&c.kind)
+                .push_bind(&c.detail);
+        },
+    )
+    .await?;
+    let sales: Vec<_> = rows
+        .sales
+        .iter()
+        .filter(|r| write(RecordKind::Sale, &r.id))
+        .collect();
+    insert_values(
+        tx,
+        "INSERT INTO sales (tenant_id, id, doc_id, store_id, terminal_code, business_date, created_at, \
+         cashier_id, receipt_no, total_e4, tax_e4, voided, voided_at, void_reason, \
+         void_authorized_by, discount_e4, receipt_token)",
+        "ON CONFLICT DO NOTHING",
+        &sales,
+        &|row, r| {
+            row.push_bind(tn).push_bind(&r.id).push_bind(d).push_bind(st)
+                .push_bind(&r.terminal_code).push_bind(&r.business_date)
+                .push_bind(r.created_at).push_bind(&r.cashier_id).push_bind(&r.receipt_no)
+                .push_bind(r.total_e4).push_bind(r.tax_e4).push_bind(r.voided)
+                .push_bind(r.void.as_ref().map(|v| v.at))
+                .push_bind(r.void.as_ref().map(|v| v.reason.as_str()))
+                .push_bind(r.void.as_ref().map(|v| v.authorized_by.as_str()))
+                .push_bind(r.discount_e4)
+                .push_bind(&r.receipt_token);
+        },
+    )
+    .await?;
+    let sale_lines: Vec<_> = rows
         .sale_lines
         .iter()
         .filter(|r| write(RecordKind::Sale, &r.sale_id))
-    {
-        sqlx::query(
-            "INSERT INTO sale_lines (tenant_id, sale_id, line_no, doc_id, store_id, product_id, sku, name, \
-             category_id, quantity_e4, amount_e4, tax_e4, line_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
-        )
-        .bind(tn).bind(&r.sale_id).bind(r.line_no).bind(d).bind(st).bind(&r.product_id).bind(&r.sku)
-        .bind(&r.name).bind(&r.category_id).bind(r.quantity_e4).bind(r.amount_e4).bind(r.tax_e4)
-        .bind(&r.line_id)
-        .execute(&mut **tx).await?;
-    }
-    for r in rows
+        .collect();
+    insert_values(
+        tx,
+        "INSERT INTO sale_lines (tenant_id, sale_id, line_no, doc_id, store_id, product_id, sku, name, \
+         category_id, quantity_e4, amount_e4, tax_e4, line_id)",
+        "ON CONFLICT DO NOTHING",
+        &sale_lines,
+        &|row, r| {
+            row.push_bind(tn).push_bind(&r.sale_id).push_bind(r.line_no).push_bind(d).push_bind(st)
+                .push_bind(&r.product_id).push_bind(&r.sku).push_bind(&r.name)
+                .push_bind(&r.category_id).push_bind(r.quantity_e4).push_bind(r.amount_e4)
+                .push_bind(r.tax_e4).push_bind(&r.line_id);
+        },
+    )
+    .await?;
+    let payments: Vec<_> = rows
         .payments
         .iter()
         .filter(|r| write(RecordKind::Sale, &r.sale_id))
-    {
-        sqlx::query(
-            "INSERT INTO payments (tenant_id, sale_id, seq, doc_id, store_id, method, amount_e4) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-        )
-        .bind(tn)
-        .bind(&r.sale_id)
-        .bind(r.seq)
-        .bind(d)
-        .bind(st)
-        .bind(&r.method)
-        .bind(r.amount_e4)
-        .execute(&mut **tx)
-        .await?;
-    }
-    for r in rows
+        .collect();
+    insert_values(
+        tx,
+        "INSERT INTO payments (tenant_id, sale_id, seq, doc_id, store_id, method, amount_e4)",
+        "ON CONFLICT DO NOTHING",
+        &payments,
+        &|row, r| {
+            row.push_bind(tn)
+                .push_bind(&r.sale_id)
+                .push_bind(r.seq)
+                .push_bind(d)
+                .push_bind(st)
+                .push_bind(&r.method)
+                .push_bind(r.amount_e4);
+        },
+    )
+    .await?;
+    let refunds: Vec<_> = rows
         .refunds
         .iter()
         .filter(|r| write(RecordKind::Refund, &r.id))
-    {
-        sqlx::query(
-            "INSERT INTO refunds (tenant_id, id, doc_id, store_id, sale_id, terminal_code, business_date, \
-             created_at, total_e4, tax_e4, receipt_no) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(tn).bind(&r.id).bind(d).bind(st).bind(&r.sale_id).bind(&r.terminal_code)
-        .bind(&r.business_date).bind(r.created_at).bind(r.total_e4).bind(r.tax_e4)
-        .bind(&r.receipt_no)
-        .execute(&mut **tx).await?;
-    }
-    for r in rows
+        .collect();
+    insert_values(
+        tx,
+        "INSERT INTO refunds (tenant_id, id, doc_id, store_id, sale_id, terminal_code, business_date, \
+         created_at, total_e4, tax_e4, receipt_no)",
+        "ON CONFLICT DO NOTHING",
+        &refunds,
+        &|row, r| {
+            row.push_bind(tn).push_bind(&r.id).push_bind(d).push_bind(st).push_bind(&r.sale_id)
+                .push_bind(&r.terminal_code).push_bind(&r.business_date).push_bind(r.created_at)
+                .push_bind(r.total_e4).push_bind(r.tax_e4).push_bind(&r.receipt_no);
+        },
+    )
+    .await?;
+    let shifts: Vec<_> = rows
         .shifts
         .iter()
         .filter(|r| write(RecordKind::Shift, &r.id))
-    {
-        sqlx::query(
-            "INSERT INTO shifts (tenant_id, id, doc_id, store_id, terminal_code, cashier_id, business_date, \
-             opened_at, closed_at, opening_float_e4, expected_cash_e4, counted_cash_e4, difference_e4) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
-        )
-        .bind(tn).bind(&r.id).bind(d).bind(st).bind(&r.terminal_code).bind(&r.cashier_id)
-        .bind(&r.business_date).bind(r.opened_at).bind(r.closed_at).bind(r.opening_float_e4)
-        .bind(r.expected_cash_e4).bind(r.counted_cash_e4).bind(r.difference_e4)
-        .execute(&mut **tx).await?;
-    }
-    for r in rows
+        .collect();
+    insert_values(
+        tx,
+        "INSERT INTO shifts (tenant_id, id, doc_id, store_id, terminal_code, cashier_id, business_date, \
+         opened_at, closed_at, opening_float_e4, expected_cash_e4, counted_cash_e4, difference_e4)",
+        "ON CONFLICT DO NOTHING",
+        &shifts,
+        &|row, r| {
+            row.push_bind(tn).push_bind(&r.id).push_bind(d).push_bind(st)
+                .push_bind(&r.terminal_code).push_bind(&r.cashier_id)
+                .push_bind(&r.business_date).push_bind(r.opened_at).push_bind(r.closed_at)
+                .push_bind(r.opening_float_e4).push_bind(r.expected_cash_e4)
+                .push_bind(r.counted_cash_e4).push_bind(r.difference_e4);
+        },
+    )
+    .await?;
+    let cash_movements: Vec<_> = rows
         .cash_movements
         .iter()
         .filter(|r| write(RecordKind::CashMovement, &r.id))
-    {
-        sqlx::query(
-            "INSERT INTO cash_movements (tenant_id, id, doc_id, store_id, shift_id, direction, amount_e4, at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
-        )
-        .bind(tn).bind(&r.id).bind(d).bind(st).bind(&r.shift_id).bind(&r.direction).bind(r.amount_e4).bind(r.at)
-        .execute(&mut **tx).await?;
-    }
-    for r in rows
+        .collect();
+    insert_values(
+        tx,
+        "INSERT INTO cash_movements (tenant_id, id, doc_id, store_id, shift_id, direction, amount_e4, at)",
+        "ON CONFLICT DO NOTHING",
+        &cash_movements,
+        &|row, r| {
+            row.push_bind(tn).push_bind(&r.id).push_bind(d).push_bind(st)
+                .push_bind(&r.shift_id).push_bind(&r.direction).push_bind(r.amount_e4)
+                .push_bind(r.at);
+        },
+    )
+    .await?;
+    let stock_movements: Vec<_> = rows
         .stock_movements
         .iter()
         .filter(|r| write(RecordKind::StockMovement, &r.id))
-    {
-        sqlx::query(
-            "INSERT INTO stock_movements (tenant_id, id, doc_id, store_id, product_id, kind, quantity_e4, at, \
-             reference, terminal_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
-        )
-        .bind(tn).bind(&r.id).bind(d).bind(st).bind(&r.product_id).bind(&r.kind).bind(r.quantity_e4).bind(r.at)
-        .bind(&r.reference).bind(&r.terminal_code)
-        .execute(&mut **tx).await?;
-    }
-    for r in &rows.names {
-        sqlx::query(
-            "INSERT INTO projected_names (tenant_id, doc_id, store_id, kind, id, name) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(tn).bind(d).bind(st).bind(&r.kind).bind(&r.id).bind(&r.name)
-        .execute(&mut **tx).await?;
-    }
-    for r in rows
+        .collect();
+    insert_values(
+        tx,
+        "INSERT INTO stock_movements (tenant_id, id, doc_id, store_id, product_id, kind, quantity_e4, at, \
+         reference, terminal_code)",
+        "ON CONFLICT DO NOTHING",
+        &stock_movements,
+        &|row, r| {
+            row.push_bind(tn).push_bind(&r.id).push_bind(d).push_bind(st)
+                .push_bind(&r.product_id).push_bind(&r.kind).push_bind(r.quantity_e4)
+                .push_bind(r.at).push_bind(&r.reference).push_bind(&r.terminal_code);
+        },
+    )
+    .await?;
+    let names: Vec<_> = rows.names.iter().collect();
+    insert_values(
+        tx,
+        "INSERT INTO projected_names (tenant_id, doc_id, store_id, kind, id, name)",
+        "ON CONFLICT DO NOTHING",
+        &names,
+        &|row, r| {
+            row.push_bind(tn)
+                .push_bind(d)
+                .push_bind(st)
+                .push_bind(&r.kind)
+                .push_bind(&r.id)
+                .push_bind(&r.name);
+        },
+    )
+    .await?;
+    let products: Vec<_> = rows
         .products
         .iter()
         .filter(|r| write(RecordKind::Product, &r.id))
-    {
-        sqlx::query(
-            "INSERT INTO products (tenant_id, store_id, id, doc_id, sku, name, category_id, price_e4, \
-             low_stock_threshold_e4, active) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (tenant_id, store_id, id) DO UPDATE SET \
-             doc_id = excluded.doc_id, sku = excluded.sku, name = excluded.name, \
-             category_id = excluded.category_id, price_e4 = excluded.price_e4, \
-             low_stock_threshold_e4 = excluded.low_stock_threshold_e4, active = excluded.active",
-        )
-        .bind(tn).bind(st).bind(&r.id).bind(d).bind(&r.sku).bind(&r.name).bind(&r.category_id).bind(r.price_e4)
-        .bind(r.low_stock_threshold_e4).bind(r.active)
-        .execute(&mut **tx).await?;
+        .collect();
+    insert_values(
+        tx,
+        "INSERT INTO products (tenant_id, store_id, id, doc_id, sku, name, category_id, price_e4, \
+         low_stock_threshold_e4, active)",
+        "ON CONFLICT (tenant_id, store_id, id) DO UPDATE SET \
+         doc_id = excluded.doc_id, sku = excluded.sku, name = excluded.name, \
+         category_id = excluded.category_id, price_e4 = excluded.price_e4, \
+         low_stock_threshold_e4 = excluded.low_stock_threshold_e4, active = excluded.active",
+        &products,
+        &|row, r| {
+            row.push_bind(tn)
+                .push_bind(st)
+                .push_bind(&r.id)
+                .push_bind(d)
+                .push_bind(&r.sku)
+                .push_bind(&r.name)
+                .push_bind(&r.category_id)
+                .push_bind(r.price_e4)
+                .push_bind(r.low_stock_threshold_e4)
+                .push_bind(r.active);
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Deletes the rows of `table` of the document's records `ids` (named by `column`), in
+/// statements of [`ROWS_PER_STATEMENT`] ids.
+async fn delete_records(
+    tx: &mut Tx,
+    rows: &ProjectedDoc,
+    table: &str,
+    column: &str,
+    ids: &[String],
+) -> Result<()> {
+    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+        let mut q =
+            sqlx::QueryBuilder::<super::Db>::new(format!("DELETE FROM {table} WHERE tenant_id = "));
+        q.push_bind(&rows.tenant_id);
+        q.push(" AND doc_id = ");
+        q.push_bind(&rows.doc_id);
+        q.push(format!(" AND {column} IN ("));
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(id);
+        }
+        q.push(")");
+        q.build().persistent(false).execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -291,20 +412,17 @@ impl ProjectionStorage for Backend {
                 .execute(&mut *tx)
                 .await?;
             }
-            let rewritten = rows
+            let mut rewritten: BTreeMap<RecordKind, Vec<String>> = BTreeMap::new();
+            for (kind, id) in rows
                 .record_keys()
                 .filter(|k| !changes.unchanged.contains(k))
-                .chain(changes.gone.iter().cloned());
-            for (kind, id) in rewritten {
-                for (table, column) in record_tables(kind) {
-                    sqlx::query(AssertSqlSafe(format!(
-                        "DELETE FROM {table} WHERE tenant_id = $1 AND doc_id = $2 AND {column} = $3"
-                    )))
-                    .bind(&rows.tenant_id)
-                    .bind(&rows.doc_id)
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await?;
+                .chain(changes.gone.iter().cloned())
+            {
+                rewritten.entry(kind).or_default().push(id);
+            }
+            for (kind, ids) in &rewritten {
+                for (table, column) in record_tables(*kind) {
+                    delete_records(&mut tx, rows, table, column, ids).await?;
                 }
             }
             insert_rows(&mut tx, rows, |kind, id| {
