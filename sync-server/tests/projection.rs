@@ -336,3 +336,79 @@ async fn projections_postgres() {
     let db = TestDb::create().await;
     story(db.storage().await, Some(db.url.clone())).await;
 }
+
+/// A journal that only gained sales is projected from its new sales alone, with the rows the
+/// whole projection makes of them; anything else it gains sends it to the whole projection.
+#[test]
+fn a_journal_that_gained_sales_projects_only_them() {
+    use shared_model::ids::VoidId;
+    use shared_model::sale::Void;
+    use sync_server::projection::{project, project_sales, sales_added_since};
+
+    let (journal, _, _) = sample("store-1");
+    let mut sales: Vec<Sale> = journal.sales.values().cloned().collect();
+    sales.sort_by_key(|s| s.receipt_no.to_string());
+    let mut first_only = journal.clone();
+    first_only
+        .sales
+        .retain(|k, _| *k == sales[0].id.to_string());
+    let mut doc = documents::create(&first_only).unwrap();
+    let before = doc.get_heads();
+
+    // The second sale arrives as a till puts it: one entry into the sales map.
+    let second = sales[1].id.to_string();
+    documents::put_entries(&mut doc, "sales", &[(second.clone(), &sales[1])]).unwrap();
+    doc.commit();
+    let added = sales_added_since(&mut doc, &before).expect("only sales were added");
+    assert_eq!(
+        added.into_iter().collect::<Vec<_>>(),
+        std::slice::from_ref(&second)
+    );
+    let keys = [second.clone()].into_iter().collect();
+    let partial = project_sales("j1", "store-1", &doc, &keys).unwrap();
+    let whole = project("j1", "store-1", &doc).unwrap().unwrap();
+    assert_eq!(partial.sales.len(), 1);
+    let of_second = |rows: &sync_server::projection::ProjectedDoc| {
+        (
+            rows.sales
+                .iter()
+                .filter(|r| r.id == second)
+                .cloned()
+                .collect::<Vec<_>>(),
+            rows.sale_lines
+                .iter()
+                .filter(|r| r.sale_id == second)
+                .cloned()
+                .collect::<Vec<_>>(),
+            rows.payments
+                .iter()
+                .filter(|r| r.sale_id == second)
+                .cloned()
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(of_second(&partial), of_second(&whole));
+    assert_eq!(partial.stock_movements.len(), sales[1].lines.len());
+    // The claim's store is checked as the whole projection checks it.
+    assert!(project_sales("j1", "store-2", &doc, &keys).is_err());
+    // Nothing new since the last projection: no sale to read.
+    let now = doc.get_heads();
+    assert_eq!(sales_added_since(&mut doc, &now), Some(Default::default()));
+
+    // A void changes an old sale's rows: the whole projection is needed.
+    let void = Void {
+        id: VoidId::new(),
+        sale_id: sales[0].id,
+        receipt_no: sales[0].receipt_no.clone(),
+        at: Timestamp::now(),
+        by: sales[0].cashier_id,
+        authorized_by: sales[0].cashier_id,
+        reason: "wrong item".into(),
+    };
+    documents::put_entries(&mut doc, "voids", &[(void.id.to_string(), &void)]).unwrap();
+    doc.commit();
+    assert_eq!(sales_added_since(&mut doc, &now), None);
+    // Heads the journal never had: the whole projection too.
+    let mut other = documents::create(&first_only).unwrap();
+    assert_eq!(sales_added_since(&mut doc, &other.get_heads()), None);
+}
