@@ -60,6 +60,11 @@ impl BenchArgs {
             .and_then(|i| self.0.get(i + 1).cloned())
     }
 
+    /// Whether the flag `name` was given.
+    pub fn flag(&self, name: &str) -> bool {
+        self.0.iter().any(|a| a == name)
+    }
+
     /// The number after `name`, else `default`; a value that is not a number is an error.
     pub fn num(&self, name: &str, default: u64) -> Result<u64> {
         self.opt(name)
@@ -477,6 +482,10 @@ pub struct TillPlan {
     /// When given, the sales start once it turns true (all tills on one clock); otherwise as
     /// soon as the till's journal is on the server.
     pub go: Option<tokio::sync::watch::Receiver<bool>>,
+    /// A till back from a day offline: it makes its `max_sales` sales before it connects, says
+    /// it is ready (`connected`), and connects once `go` turns true; the sync then carries the
+    /// day's sales at once. The acknowledgement times count from `go`.
+    pub offline: bool,
 }
 
 /// One simulated till: its identity, its journal of the day and its sync session.
@@ -622,11 +631,26 @@ impl JournalTill {
         connected: &tokio::sync::mpsc::UnboundedSender<()>,
         stop: &mut tokio::sync::watch::Receiver<bool>,
     ) -> Result<()> {
+        let mut told = false;
+        let mut go = plan.go.clone();
+        if plan.offline {
+            while (self.seq as usize) < plan.max_sales {
+                self.commit_sale(shelf)?;
+            }
+            lock_stats(stats_).sales += plan.max_sales;
+            told = true;
+            let _ = connected.send(());
+            if let Some(mut g) = go.take() {
+                let _ = g.wait_for(|v| *v).await;
+            }
+            let now = Instant::now();
+            for p in &mut self.pending {
+                p.committed = now;
+            }
+        }
         let mut ws = connect(addr, &self.id.credential).await?;
         let (mut session, join) = Session::dial(&self.peer());
         send(&mut ws, vec![join]).await?;
-        let mut told = false;
-        let mut go = plan.go.clone();
         let mut sale_tick: Option<tokio::time::Interval> = None;
         let start_selling = |every: Duration| {
             // Spread the tills' sales over the interval.

@@ -67,6 +67,7 @@ fn main() -> Result<()> {
         heartbeat: None,
         ack_timeout: Duration::from_secs(60),
         go: None,
+        offline: false,
     };
     let mut handles = Vec::with_capacity(tills);
     let mut fleet = fleet.into_iter();

@@ -14,7 +14,11 @@
 //! fresh database with the server's schema, in one transaction, 1,000 rows per `INSERT … SELECT
 //! FROM UNNEST(…)`. The two databases' totals are compared, so a wrong projection shows.
 //!
-//! `cargo build --release -p sync-server -p snapkasir-tests --bin ingest-bench && target/release/ingest-bench [--tills 100] [--sales 100] [--interval-ms 0] [--per-store 2] [--per-tenant 100]`
+//! `cargo build --release -p sync-server -p snapkasir-tests --bin ingest-bench && target/release/ingest-bench [--tills 100] [--sales 100] [--interval-ms 0] [--per-store 2] [--per-tenant 100] [--offline]`
+//!
+//! `--offline`: each till makes its sales before the clock starts and connects when it starts,
+//! as a till back from a day without network; the clock then prices the server's ingest
+//! (connect, sync, store, project) without the bench's own cost of making the sales.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::sync::{Arc, Mutex};
@@ -208,13 +212,19 @@ fn main() -> Result<()> {
     let per_store = args.num("--per-store", 2)? as usize;
     let per_tenant = args.num("--per-tenant", 100)? as usize;
     let interval = Duration::from_millis(args.num("--interval-ms", 0)?.max(1));
+    let offline = args.flag("--offline");
     let bench = BenchServer::start("snapkasir_ingest", tills)?;
     let (rt, server) = (&bench.rt, &bench.server);
     // Timers made on this thread (the waits below) belong to the runtime.
     let _guard = rt.enter();
     let pid = server.pid();
+    let shape = if offline {
+        "made offline before the clock; the tills connect when it starts".to_string()
+    } else {
+        format!("one every {interval:?}")
+    };
     println!(
-        "ingest-bench: {tills} tills ({per_store} per store, {per_tenant} per tenant) x {sales} sales, one every {interval:?}; server pid {pid} on PostgreSQL; load average {:.2}",
+        "ingest-bench: {tills} tills ({per_store} per store, {per_tenant} per tenant) x {sales} sales, {shape}; server pid {pid} on PostgreSQL; load average {:.2}",
         loadavg()
     );
     let fleet = rt.block_on(enrol_fleet(server, tills, per_store, per_tenant, 8))?;
@@ -231,6 +241,7 @@ fn main() -> Result<()> {
         heartbeat: None,
         ack_timeout: Duration::from_secs(300),
         go: Some(go_rx),
+        offline,
     };
     let mut handles = Vec::with_capacity(tills);
     for id in fleet {
@@ -265,7 +276,9 @@ fn main() -> Result<()> {
 
     let total = tills * sales;
     let cpu0 = cpu_secs(pid);
+    let bench_cpu0 = cpu_secs(std::process::id());
     let load_before = loadavg();
+    println!("{tills} tills ready; the clock starts");
     let started = Instant::now();
     let _ = go_tx.send(true);
     let count_sql = "SELECT (SELECT count(*) FROM sales) || ' ' || (SELECT count(*) FROM payments) || ' ' || (SELECT count(*) FROM sale_lines)";
@@ -305,6 +318,7 @@ fn main() -> Result<()> {
         }
     };
     let server_cpu = cpu_secs(pid) - cpu0;
+    let bench_cpu = cpu_secs(std::process::id()) - bench_cpu0;
     let load_after = loadavg();
     let _ = stop_tx.send(true);
     let mut journals = Vec::with_capacity(tills);
@@ -315,7 +329,7 @@ fn main() -> Result<()> {
     let e2e_rate = total as f64 / rows_at.as_secs_f64();
     let s = stats.lock().unwrap_or_else(|p| p.into_inner());
     println!(
-        "end to end: {total} sales committed, synced and projected into PostgreSQL in {:.2} s = {e2e_rate:.0} sales/s (every sale acknowledged by the server's sync at {}); server CPU {server_cpu:.1} s; load average {load_before:.2} -> {load_after:.2}",
+        "end to end: {total} sales committed, synced and projected into PostgreSQL in {:.2} s = {e2e_rate:.0} sales/s (every sale acknowledged by the server's sync at {}); server CPU {server_cpu:.1} s, bench process CPU {bench_cpu:.1} s; load average {load_before:.2} -> {load_after:.2}",
         rows_at.as_secs_f64(),
         synced_at.map_or("-".into(), |d| format!("{:.2} s", d.as_secs_f64()))
     );

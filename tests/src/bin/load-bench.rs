@@ -56,6 +56,7 @@ fn main() -> Result<()> {
         heartbeat: Some(heartbeat),
         ack_timeout,
         go: None,
+        offline: false,
     };
     // Tills connect in waves of 200, each wave online before the next is started; a till
     // starts selling once its own journal has synced (its first sale at a random point of its
