@@ -380,14 +380,13 @@ pub async fn load_document(
     for (_, v) in chunks.iter().filter(|(k, _)| !k.contains("/snapshot/")) {
         bytes.extend_from_slice(v);
     }
-    tokio::task::spawn_blocking(move || {
+    blocking("load task", move || {
         let mut doc = AutoCommit::new();
         doc.load_incremental(&bytes)
             .map(|_| doc)
             .map_err(|e| Error::Internal(format!("stored document does not load: {e}")))
     })
-    .await
-    .map_err(|e| Error::Internal(format!("load task: {e}")))?
+    .await?
     .map(Some)
 }
 
@@ -557,11 +556,14 @@ async fn write_added_rows(
     }
 }
 
-/// Runs `f` on the blocking pool.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+/// Runs `f` on the blocking pool; `what` names the task in the error if it panics.
+async fn blocking<T: Send + 'static>(
+    what: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| Error::Internal(format!("projection task: {e}")))
+        .map_err(|e| Error::Internal(format!("{what}: {e}")))
 }
 
 async fn project_stored_with(
@@ -601,7 +603,7 @@ async fn project_stored_with(
     // and written, so that a day's 500th sale costs what its first did.
     let last_heads = known.filter(|_| is_journal).and_then(|k| k.heads(doc_id));
     let (id, store) = (doc_id.to_string(), store_id.clone());
-    let (doc, heads, added) = blocking(move || {
+    let (doc, heads, added) = blocking("projection task", move || {
         let mut doc = doc;
         let heads = doc.get_heads();
         let added = last_heads
@@ -617,7 +619,7 @@ async fn project_stored_with(
         }
     }
     let id = doc_id.to_string();
-    let projected = blocking(move || project(&id, &store_id, &doc)).await?;
+    let projected = blocking("projection task", move || project(&id, &store_id, &doc)).await?;
     match projected {
         Ok(Some(mut rows)) => {
             rows.tenant_id = claim.tenant_id;
