@@ -361,3 +361,165 @@ fn a_sale_written_before_receipt_tokens_reads_back_without_one() {
     // A new sale always has one.
     assert!(j.sales[&sale_id].receipt_token.is_some());
 }
+
+/// A journal holding every kind of record, each with its optional parts filled: a split
+/// payment, discounts, a note, a closed shift, a void, a refund, cash movements.
+fn full_journal() -> JournalDoc {
+    use shared_model::cart::Discount;
+    use shared_model::ids::{RefundId, VoidId};
+    use shared_model::money::Currency;
+    use shared_model::payment::{PaymentMethod, QrisMode, Tender};
+    use shared_model::pricing::price_cart;
+    use shared_model::receipt_number::ReceiptNumber;
+    use shared_model::refund::{RefundContext, build_refund};
+    use shared_model::sale::{Sale, Void};
+    use shared_model::shift::{CashDirection, CashMovement};
+
+    let mut j = journal();
+    let mut cart = Cart::new();
+    let line = cart
+        .add(
+            item("Teh", 8_000, TaxRule::ppn_standard(), None),
+            Quantity::from_i64(3),
+        )
+        .unwrap();
+    cart.add(weighed("Jeruk", 30_000), Quantity(dec("1.25")))
+        .unwrap();
+    cart.lines[0].discount = Some(Discount::Amount(rp(1_000)));
+    cart.set_cart_discount(Some(Discount::Amount(rp(2_000))), &Currency::idr())
+        .unwrap();
+    let priced = price_cart(&cart, &policy(PriceMode::Inclusive)).unwrap();
+    let tenders = [
+        Tender::with(PaymentMethod::Card, rp(10_000), Some("EDC-1")),
+        Tender::with(
+            PaymentMethod::Qris {
+                mode: QrisMode::Dynamic,
+            },
+            rp(5_000),
+            Some("QR-9"),
+        ),
+        Tender::with(
+            PaymentMethod::EWallet {
+                provider: "OVO".into(),
+            },
+            rp(1_000),
+            None,
+        ),
+        Tender::with(
+            PaymentMethod::Other {
+                name: "Voucher".into(),
+            },
+            rp(1_000),
+            None,
+        ),
+        Tender::cash(rp(100_000)),
+    ];
+    let mut ctx = context(2);
+    let shift = j.shifts.values_mut().next().unwrap();
+    ctx.shift_id = Some(shift.id);
+    let sale = Sale::checkout(priced, &tenders, ctx, Some("bungkus".into())).unwrap();
+    let refund = build_refund(
+        &sale,
+        &[],
+        &[(line, Quantity::ONE)],
+        &[Tender::cash(rp(8_000))],
+        RefundContext {
+            id: RefundId::new(),
+            receipt_no: ReceiptNumber::new("JKT1", "T1", date("2026-11-25"), 3).unwrap(),
+            created_at: Timestamp::now(),
+            cashier_id: sale.cashier_id,
+            authorized_by: Some(UserId::new()),
+            shift_id: Some(shift.id),
+            cash_unit: Some(rp(100)),
+            reason: "rusak".into(),
+        },
+    )
+    .unwrap();
+    let first = j.sales.values().next().unwrap().clone();
+    let void = Void {
+        id: VoidId::new(),
+        sale_id: first.id,
+        receipt_no: first.receipt_no.clone(),
+        at: Timestamp::now(),
+        by: first.cashier_id,
+        authorized_by: UserId::new(),
+        reason: "salah input".into(),
+    };
+    for direction in [CashDirection::In, CashDirection::Out] {
+        let m = CashMovement::new(
+            shift.id,
+            direction,
+            rp(50_000),
+            "setor bank",
+            sale.cashier_id,
+            Timestamp::now(),
+        )
+        .unwrap();
+        j.cash_movements.insert(m.id.to_string(), m);
+    }
+    shift
+        .close(rp(310_000), rp(300_000), sale.cashier_id, Timestamp::now())
+        .unwrap();
+    j.voids.insert(void.id.to_string(), void);
+    j.refunds.insert(refund.id.to_string(), refund);
+    j.sales.insert(sale.id.to_string(), sale);
+    j
+}
+
+#[test]
+fn the_one_pass_reader_reads_every_journal_record_as_autosurgeon_does() {
+    use automerge::ReadDoc;
+    use shared_model::documents::materialize;
+    use shared_model::sale::Sale;
+
+    let journal = full_journal();
+    let doc = documents::load_bytes(&documents::create(&journal).unwrap().save()).unwrap();
+    // Without the fallback to autosurgeon: serde reads automerge's materialised value itself.
+    let root = doc.hydrate(automerge::ROOT, None).unwrap();
+    let one_pass: JournalDoc = materialize::from_value(&root).unwrap();
+    assert_eq!(one_pass, journal);
+    assert_eq!(one_pass, documents::read::<JournalDoc>(&doc).unwrap());
+    assert_eq!(materialize::read::<JournalDoc>(&doc).unwrap(), journal);
+
+    let (_, sales) = doc.get(automerge::ROOT, "sales").unwrap().unwrap();
+    for (key, sale) in &journal.sales {
+        let (_, obj) = doc.get(&sales, key.as_str()).unwrap().unwrap();
+        let value: Sale = materialize::from_value(&doc.hydrate(&obj, None).unwrap()).unwrap();
+        assert_eq!(&value, sale);
+        assert_eq!(
+            materialize::entry::<Sale>(&doc, &sales, key)
+                .unwrap()
+                .as_ref(),
+            Some(sale)
+        );
+    }
+    assert_eq!(
+        materialize::entry::<Sale>(&doc, &sales, "no-such-sale").unwrap(),
+        None
+    );
+}
+
+#[test]
+fn the_one_pass_reader_refuses_what_read_refuses() {
+    use shared_model::documents::materialize;
+
+    let catalog = documents::create(&CatalogDoc::new("store-1")).unwrap();
+    let err = materialize::read::<JournalDoc>(&catalog).unwrap_err();
+    assert!(
+        err.to_string().contains("expected a journal document"),
+        "{err}"
+    );
+
+    let mut newer = journal();
+    newer.schema_version = documents::SCHEMA_VERSION + 1;
+    let doc = documents::create(&newer).unwrap();
+    let err = materialize::read::<JournalDoc>(&doc).unwrap_err();
+    assert!(err.to_string().contains("newer than this build"), "{err}");
+
+    // A field of the wrong type: neither reader builds a journal from it.
+    let mut doc = documents::create(&journal()).unwrap();
+    automerge::transaction::Transactable::put(&mut doc, automerge::ROOT, "store_id", 7_i64)
+        .unwrap();
+    assert!(documents::read::<JournalDoc>(&doc).is_err());
+    assert!(materialize::read::<JournalDoc>(&doc).is_err());
+}

@@ -168,6 +168,39 @@ proptest! {
     }
 
     #[test]
+    fn the_one_pass_reader_reads_any_sale_as_autosurgeon_does(
+        lines in prop::collection::vec(line_spec(), 1..5),
+        cart_discount in discount(50_000),
+        mode in mode(),
+        promo in 0u32..=100,
+        bxgy in (1u32..4, 1u32..3),
+        card in 0i64..50_000,
+        note in prop::option::of("[a-zA-Z0-9 ]{0,20}"),
+    ) {
+        use shared_model::documents::{self, JournalDoc, materialize};
+        let b = build(&lines, cart_discount, mode, promo, bxgy);
+        let Ok(priced) = price_cart(&b.cart, &b.policy) else { return Ok(()) };
+        let card = Money::from_i64(card.min(priced.total().amount().try_into().unwrap_or(0)));
+        let tenders = [
+            Tender::with(PaymentMethod::Card, card, Some("EDC")),
+            Tender::cash(rp(100_000_000_000)),
+        ];
+        let mut ctx = context(1);
+        ctx.price_mode = mode;
+        let Ok(sale) = Sale::checkout(priced, &tenders, ctx, note) else { return Ok(()) };
+        let key = sale.id.to_string();
+        let mut doc = documents::create(&JournalDoc::new("store-1", "T1", date("2026-11-25"))).unwrap();
+        documents::put_entries(&mut doc, "sales", &[(key.clone(), &sale)]).unwrap();
+        let (_, sales) = automerge::ReadDoc::get(&doc, automerge::ROOT, "sales").unwrap().unwrap();
+        let (_, obj) = automerge::ReadDoc::get(&doc, &sales, key.as_str()).unwrap().unwrap();
+        let value = automerge::ReadDoc::hydrate(&doc, &obj, None).unwrap();
+        let one_pass: Sale = materialize::from_value(&value).unwrap();
+        let by_key: Sale = documents::get_entry(&doc, "sales", &key).unwrap().unwrap();
+        prop_assert_eq!(&one_pass, &by_key);
+        prop_assert_eq!(one_pass, sale);
+    }
+
+    #[test]
     fn net_plus_tax_is_gross_for_inclusive_prices(amount in 0i64..10_000_000_000, rule in tax_rule()) {
         let split = rule.split(rp(amount), PriceMode::Inclusive, &Currency::idr()).unwrap();
         prop_assert_eq!(split.net.checked_add(split.tax).unwrap(), split.gross);

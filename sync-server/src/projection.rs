@@ -9,12 +9,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use automerge::{AutoCommit, ChangeHash, PatchAction, Prop};
+use automerge::{AutoCommit, ChangeHash, PatchAction, Prop, hydrate};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use shared_model::documents::{
     self, DocumentKind, JournalDoc, ParkedCartsDoc, SettingsDoc, StockAdjustmentsDoc, UsersDoc,
 };
+use shared_model::sale::Sale;
 use tokio::sync::Notify;
 
 use crate::error::{Error, Result};
@@ -88,7 +89,7 @@ pub fn project(
     };
     match kind {
         DocumentKind::Journal => {
-            let j: JournalDoc = documents::read(doc).map_err(|e| e.to_string())?;
+            let j: JournalDoc = documents::materialize::read(doc).map_err(|e| e.to_string())?;
             check_store(&j.store_id)?;
             journal_rows(doc_id, &j, &mut out)?;
         }
@@ -162,45 +163,57 @@ pub fn project(
     Ok(Some(out))
 }
 
-/// The keys of the sales a journal gained after `before` (the heads it was last projected at),
-/// when new sales are all that changed in it; `None` when anything else did (a void, a refund,
-/// a shift, the journal's header) or `before` is not in its history. Whether a key is new to
-/// the tables is the caller's to check: a sale put again under a key already projected is a
-/// change to an old record.
-pub fn sales_added_since(doc: &mut AutoCommit, before: &[ChangeHash]) -> Option<BTreeSet<String>> {
+/// The sales a journal gained after `before` (the heads it was last projected at), when new
+/// sales are all that changed in it; `None` when anything else did (a void, a refund, a shift,
+/// the journal's header, a sale already there), when `before` is not in its history, or when a
+/// sale does not read (the whole projection then reports it). The sales are built from the
+/// diff's own patches, so nothing is read twice. Whether a key is new to the tables is the
+/// caller's to check: a sale put again under a key already projected is a change to an old
+/// record.
+pub fn sales_added_since(
+    doc: &mut AutoCommit,
+    before: &[ChangeHash],
+) -> Option<BTreeMap<String, Sale>> {
     if before.is_empty() || before.iter().any(|h| doc.get_change_by_hash(h).is_none()) {
         return None;
     }
     let after = doc.get_heads();
-    let mut keys = BTreeSet::new();
-    for patch in doc.diff(before, &after) {
-        // A patch of the root itself has no path; every other names the root's map first.
-        let Some((_, Prop::Map(map))) = patch.path.first() else {
-            return None;
-        };
-        if map != "sales" {
-            return None;
-        }
-        let key = match (patch.path.get(1), &patch.action) {
-            // Inside a sale: the sale's key is the second step.
-            (Some((_, Prop::Map(key))), _) => key,
-            // A sale put into the map.
-            (None, PatchAction::PutMap { key, .. }) => key,
-            _ => return None,
-        };
-        keys.insert(key.clone());
+    let patches = doc.diff(before, &after);
+    // A patch of the root itself has no path; every other names the root's map first. On the
+    // sales map itself only puts are additions (a delete takes a sale away).
+    let only_sales = patches.iter().all(|p| match p.path.as_slice() {
+        [(_, Prop::Map(map))] => map == "sales" && matches!(p.action, PatchAction::PutMap { .. }),
+        [(_, Prop::Map(map)), _, ..] => map == "sales",
+        _ => false,
+    });
+    if !only_sales {
+        return None;
     }
-    Some(keys)
+    // The patches applied to an empty `sales` map: one that touches a sale from before the
+    // diff finds no such entry and fails, so what is left is the new sales alone.
+    let mut root = hydrate::Value::from(HashMap::from([("sales", hydrate::Value::map())]));
+    root.apply_patches(doc.document().text_encoding(), patches)
+        .ok()?;
+    let Some(hydrate::Value::Map(sales)) = root.as_map()?.get("sales") else {
+        return None;
+    };
+    sales
+        .iter()
+        .map(|(key, sale)| {
+            let sale = documents::materialize::from_value(&sale.value).ok()?;
+            Some((key.clone(), sale))
+        })
+        .collect()
 }
 
-/// The rows of a journal's sales `keys` alone (its voids are read too, so that a voided sale
-/// keeps its void): the projection of a journal that only gained sales. An error here sends
-/// the caller to the whole projection, which reports it.
+/// The rows of a journal's `sales` alone (its voids are read too, so that a voided sale keeps
+/// its void): the projection of a journal that only gained sales. An error here sends the
+/// caller to the whole projection, which reports it.
 pub fn project_sales(
     doc_id: &str,
     store_id: &str,
     doc: &AutoCommit,
-    keys: &BTreeSet<String>,
+    sales: BTreeMap<String, Sale>,
 ) -> Result<ProjectedDoc, String> {
     let header =
         |key: &str| documents::root_str(doc, key).ok_or_else(|| format!("journal has no {key}"));
@@ -222,14 +235,10 @@ pub fn project_sales(
             j.store_id
         ));
     }
-    j.voids =
-        autosurgeon::hydrate_prop(doc, automerge::ROOT, "voids").map_err(|e| e.to_string())?;
-    for key in keys {
-        let sale = documents::get_entry(doc, "sales", key).map_err(|e| e.to_string())?;
-        if let Some(sale) = sale {
-            j.sales.insert(key.clone(), sale);
-        }
-    }
+    j.voids = documents::materialize::entry(doc, &automerge::ROOT, "voids")
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
+    j.sales.extend(sales);
     let mut out = ProjectedDoc {
         doc_id: doc_id.to_string(),
         store_id: store_id.to_string(),
@@ -608,7 +617,7 @@ async fn project_stored_with(
         let heads = doc.get_heads();
         let added = last_heads
             .and_then(|before| sales_added_since(&mut doc, &before))
-            .and_then(|keys| project_sales(&id, &store, &doc, &keys).ok());
+            .and_then(|sales| project_sales(&id, &store, &doc, sales).ok());
         (doc, heads, added)
     })
     .await?;

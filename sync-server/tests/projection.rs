@@ -359,13 +359,10 @@ fn a_journal_that_gained_sales_projects_only_them() {
     let second = sales[1].id.to_string();
     documents::put_entries(&mut doc, "sales", &[(second.clone(), &sales[1])]).unwrap();
     doc.commit();
+    // The new sale is read from the diff's patches, equal to what the till wrote.
     let added = sales_added_since(&mut doc, &before).expect("only sales were added");
-    assert_eq!(
-        added.into_iter().collect::<Vec<_>>(),
-        std::slice::from_ref(&second)
-    );
-    let keys = [second.clone()].into_iter().collect();
-    let partial = project_sales("j1", "store-1", &doc, &keys).unwrap();
+    assert_eq!(added.iter().collect::<Vec<_>>(), [(&second, &sales[1])]);
+    let partial = project_sales("j1", "store-1", &doc, added.clone()).unwrap();
     let whole = project("j1", "store-1", &doc).unwrap().unwrap();
     assert_eq!(partial.sales.len(), 1);
     let of_second = |rows: &sync_server::projection::ProjectedDoc| {
@@ -390,10 +387,29 @@ fn a_journal_that_gained_sales_projects_only_them() {
     assert_eq!(of_second(&partial), of_second(&whole));
     assert_eq!(partial.stock_movements.len(), sales[1].lines.len());
     // The claim's store is checked as the whole projection checks it.
-    assert!(project_sales("j1", "store-2", &doc, &keys).is_err());
+    assert!(project_sales("j1", "store-2", &doc, added).is_err());
     // Nothing new since the last projection: no sale to read.
     let now = doc.get_heads();
     assert_eq!(sales_added_since(&mut doc, &now), Some(Default::default()));
+
+    // A field of a sale from before changed: not a new sale, the whole projection is needed.
+    use automerge::ReadDoc;
+    use automerge::transaction::Transactable;
+    let mut edited = doc.clone();
+    let (_, sales_map) = edited.get(automerge::ROOT, "sales").unwrap().unwrap();
+    let (_, first) = edited
+        .get(&sales_map, sales[0].id.to_string())
+        .unwrap()
+        .unwrap();
+    edited.put(&first, "note", "changed").unwrap();
+    edited.commit();
+    assert_eq!(sales_added_since(&mut edited, &now), None);
+    // A sale taken away: not an addition either.
+    let mut deleted = doc.clone();
+    let (_, sales_map) = deleted.get(automerge::ROOT, "sales").unwrap().unwrap();
+    deleted.delete(&sales_map, second.as_str()).unwrap();
+    deleted.commit();
+    assert_eq!(sales_added_since(&mut deleted, &now), None);
 
     // A void changes an old sale's rows: the whole projection is needed.
     let void = Void {

@@ -7,6 +7,7 @@
 
 pub mod catalog_entries;
 mod kinds;
+pub mod materialize;
 
 pub use kinds::*;
 
@@ -95,8 +96,20 @@ pub fn write<D: Document>(doc: &mut AutoCommit, value: &D) -> ModelResult<()> {
     })
 }
 
-/// Reads a document, checking its kind and schema version.
+/// Reads a document, checking its kind and schema version. [`materialize::read`] reads the same
+/// in one pass.
 pub fn read<D: Document>(doc: &AutoCommit) -> ModelResult<D> {
+    check_kind::<D>(doc)?;
+    let value: D = autosurgeon::hydrate(doc).map_err(|e| ModelError::Invalid {
+        field: "document",
+        reason: e.to_string(),
+    })?;
+    check_schema(&value)?;
+    Ok(value)
+}
+
+/// Refuses a document that is not a `D`.
+fn check_kind<D: Document>(doc: &AutoCommit) -> ModelResult<()> {
     let found = DocumentKind::of(doc);
     if found != Some(D::KIND) {
         return Err(ModelError::Invalid {
@@ -108,10 +121,11 @@ pub fn read<D: Document>(doc: &AutoCommit) -> ModelResult<D> {
             ),
         });
     }
-    let value: D = autosurgeon::hydrate(doc).map_err(|e| ModelError::Invalid {
-        field: "document",
-        reason: e.to_string(),
-    })?;
+    Ok(())
+}
+
+/// Refuses a document written by a newer schema than this build's.
+fn check_schema<D: Document>(value: &D) -> ModelResult<()> {
     if value.schema_version() > SCHEMA_VERSION {
         return Err(ModelError::Invalid {
             field: "document",
@@ -121,7 +135,7 @@ pub fn read<D: Document>(doc: &AutoCommit) -> ModelResult<D> {
             ),
         });
     }
-    Ok(value)
+    Ok(())
 }
 
 /// A new automerge document holding `value`.

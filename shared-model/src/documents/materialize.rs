@@ -1,0 +1,99 @@
+//! The bulk reader: a document, or one of its entries, read in one pass.
+//!
+//! autosurgeon's `Hydrate` (what [`super::read`] and [`super::get_entry`] use) looks every
+//! field up by its key, and in automerge 0.12's columnar op set each lookup is a seek that costs
+//! more as the document grows: 0.53 ms a sale in a 300-sale journal. automerge's own
+//! materialisation (`ReadDoc::hydrate`) walks an object's ops once, and serde builds the
+//! model's types from the value it returns: 0.19 ms a sale, and a whole 300-sale journal in
+//! 46 ms against 138 ms (`BENCHMARKS.md`, "materialised reads").
+//!
+//! The two readers agree because every model type's serde form is the layout autosurgeon
+//! writes: decimals, ids, dates and timestamps as strings (`codec`), structs as maps of their
+//! fields, enums externally tagged, `None` as null or absent. `tests/documents.rs` holds them
+//! equal on every record a journal carries and on arbitrary sales. A value serde cannot read
+//! falls back to autosurgeon, so this reader never refuses what [`super::read`] accepts.
+//!
+//! Hand-written because neither crate converts between the two: autosurgeon reads only from a
+//! document, and automerge's materialised value has no serde support.
+
+use automerge::{AutoCommit, ObjId, ReadDoc, ScalarValue, hydrate};
+use autosurgeon::Hydrate;
+use serde::de::DeserializeOwned;
+
+use super::{Document, check_kind, check_schema};
+use crate::error::{ModelError, ModelResult};
+
+fn invalid(reason: String) -> ModelError {
+    ModelError::Invalid {
+        field: "document",
+        reason,
+    }
+}
+
+/// A materialised value as JSON, the form serde reads the model from. Counters, automerge
+/// timestamps and bytes are no part of the model and are refused.
+fn to_json(value: &hydrate::Value) -> Result<serde_json::Value, String> {
+    use serde_json::Value as Json;
+    Ok(match value {
+        hydrate::Value::Scalar(s) => match s {
+            ScalarValue::Str(s) => Json::String(s.to_string()),
+            ScalarValue::Int(i) => Json::from(*i),
+            ScalarValue::Uint(u) => Json::from(*u),
+            ScalarValue::F64(f) => serde_json::Number::from_f64(*f)
+                .map(Json::Number)
+                .ok_or_else(|| format!("{f} is not a number"))?,
+            ScalarValue::Boolean(b) => Json::Bool(*b),
+            ScalarValue::Null => Json::Null,
+            other => return Err(format!("unexpected {other:?}")),
+        },
+        hydrate::Value::Map(map) => Json::Object(
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), to_json(&v.value)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        hydrate::Value::List(list) => Json::Array(
+            list.iter()
+                .map(|v| to_json(&v.value))
+                .collect::<Result<_, String>>()?,
+        ),
+        hydrate::Value::Text(text) => Json::String(String::from(text)),
+    })
+}
+
+/// A model value from a materialised one (an entry that arrived in a diff's patches, say).
+pub fn from_value<T: DeserializeOwned>(value: &hydrate::Value) -> ModelResult<T> {
+    let json = to_json(value).map_err(invalid)?;
+    serde_json::from_value(json).map_err(|e| invalid(e.to_string()))
+}
+
+/// Reads a document, checking its kind and schema version, as [`super::read`] does.
+pub fn read<D: Document + DeserializeOwned>(doc: &AutoCommit) -> ModelResult<D> {
+    check_kind::<D>(doc)?;
+    let value = doc
+        .hydrate(automerge::ROOT, None)
+        .map_err(|e| invalid(e.to_string()));
+    let value: D = match value.and_then(|v| from_value(&v)) {
+        Ok(value) => value,
+        Err(_) => autosurgeon::hydrate(doc).map_err(|e| invalid(e.to_string()))?,
+    };
+    check_schema(&value)?;
+    Ok(value)
+}
+
+/// Reads the entry `key` of the map `map` (an object of `doc`); `None` when absent.
+pub fn entry<T: DeserializeOwned + Hydrate>(
+    doc: &AutoCommit,
+    map: &ObjId,
+    key: &str,
+) -> ModelResult<Option<T>> {
+    let Some((_, obj)) = doc.get(map, key).map_err(|e| invalid(e.to_string()))? else {
+        return Ok(None);
+    };
+    let value = doc.hydrate(&obj, None).map_err(|e| invalid(e.to_string()));
+    match value.and_then(|v| from_value(&v)) {
+        Ok(value) => Ok(Some(value)),
+        Err(_) => autosurgeon::hydrate_prop(doc, map, key)
+            .map(Some)
+            .map_err(|e| invalid(e.to_string())),
+    }
+}
