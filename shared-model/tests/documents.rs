@@ -487,14 +487,14 @@ fn the_one_pass_reader_reads_every_journal_record_as_autosurgeon_does() {
         let value: Sale = materialize::from_value(&doc.hydrate(&obj, None).unwrap()).unwrap();
         assert_eq!(&value, sale);
         assert_eq!(
-            materialize::entry::<Sale>(&doc, &sales, key)
+            materialize::entry::<Sale, _>(&doc, &sales, key)
                 .unwrap()
                 .as_ref(),
             Some(sale)
         );
     }
     assert_eq!(
-        materialize::entry::<Sale>(&doc, &sales, "no-such-sale").unwrap(),
+        materialize::entry::<Sale, _>(&doc, &sales, "no-such-sale").unwrap(),
         None
     );
 }

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use automerge::{AutoCommit, ChangeHash, PatchAction, Prop, hydrate};
+use automerge::{AutoCommit, Automerge, ChangeHash, PatchAction, Prop, ReadDoc, hydrate};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use shared_model::documents::{
@@ -19,7 +19,7 @@ use shared_model::sale::Sale;
 use tokio::sync::Notify;
 
 use crate::error::{Error, Result};
-use crate::storage::{DynStorage, RecordChanges, RecordKey};
+use crate::storage::{DocClaim, DynStorage, RecordChanges, RecordKey};
 // The rows are storage's models; re-exported so `projection::ProjectedDoc` etc. keep resolving.
 pub use crate::storage::models::{
     CashMovementRow, ConflictRow, NameRow, PaymentRow, ProductRow, ProjectedDoc, RefundLineRow,
@@ -170,10 +170,7 @@ pub fn project(
 /// diff's own patches, so nothing is read twice. Whether a key is new to the tables is the
 /// caller's to check: a sale put again under a key already projected is a change to an old
 /// record.
-pub fn sales_added_since(
-    doc: &mut AutoCommit,
-    before: &[ChangeHash],
-) -> Option<BTreeMap<String, Sale>> {
+pub fn sales_added_since(doc: &Automerge, before: &[ChangeHash]) -> Option<BTreeMap<String, Sale>> {
     if before.is_empty() || before.iter().any(|h| doc.get_change_by_hash(h).is_none()) {
         return None;
     }
@@ -192,8 +189,7 @@ pub fn sales_added_since(
     // The patches applied to an empty `sales` map: one that touches a sale from before the
     // diff finds no such entry and fails, so what is left is the new sales alone.
     let mut root = hydrate::Value::from(HashMap::from([("sales", hydrate::Value::map())]));
-    root.apply_patches(doc.document().text_encoding(), patches)
-        .ok()?;
+    root.apply_patches(doc.text_encoding(), patches).ok()?;
     let Some(hydrate::Value::Map(sales)) = root.as_map()?.get("sales") else {
         return None;
     };
@@ -207,14 +203,19 @@ pub fn sales_added_since(
 }
 
 /// The rows of a journal's `sales` alone (its voids are read too, so that a voided sale keeps
-/// its void): the projection of a journal that only gained sales. An error here sends the
-/// caller to the whole projection, which reports it.
+/// its void): the projection of a journal that only gained sales. An error here (another kind
+/// of document, too new a schema, another store) sends the caller to the whole projection,
+/// which reports it.
 pub fn project_sales(
     doc_id: &str,
     store_id: &str,
-    doc: &AutoCommit,
+    doc: &Automerge,
     sales: BTreeMap<String, Sale>,
 ) -> Result<ProjectedDoc, String> {
+    let kind = documents::root_str(doc, "kind");
+    if kind.as_deref() != Some(DocumentKind::Journal.as_str()) {
+        return Err(format!("not a journal: {kind:?}"));
+    }
     let header =
         |key: &str| documents::root_str(doc, key).ok_or_else(|| format!("journal has no {key}"));
     let schema: u64 = autosurgeon::hydrate_prop(doc, automerge::ROOT, "schema_version")
@@ -408,8 +409,9 @@ pub async fn project_stored(storage: &DynStorage, doc_id: &str) -> Result<bool> 
 /// record's fingerprint and the document's heads. A document's next projection writes only the
 /// records whose fingerprint changed (a journal's new sale, not the day's sales before it), and
 /// a journal that only gained sales since those heads hydrates only the new ones
-/// ([`sales_added_since`]); unless another projection of it came in between. Lost on restart:
-/// the first projection after is whole.
+/// ([`sales_added_since`]), from the live copy the sync repo holds when there is one; unless
+/// another projection of it came in between. Lost on restart: the first projection after is
+/// whole.
 #[derive(Debug, Default)]
 struct ProjectedRecords(Mutex<HashMap<String, LastProjection>>);
 
@@ -421,6 +423,9 @@ struct LastProjection {
     fingerprints: HashMap<RecordKey, u64>,
     /// The document's heads it projected.
     heads: Vec<ChangeHash>,
+    /// The live copy of the document in this instance's sync repo, once looked up: kept, so
+    /// that the repo is searched once per document, not once per projection.
+    live: Option<samod::DocHandle>,
 }
 
 impl ProjectedRecords {
@@ -474,12 +479,27 @@ impl ProjectedRecords {
         })
     }
 
-    fn remember(&self, doc_id: &str, last: LastProjection) {
+    fn remember(&self, doc_id: &str, mut last: LastProjection) {
         let mut known = self.lock();
         if known.len() >= Self::MAX_DOCS && !known.contains_key(doc_id) {
             known.clear();
         }
+        if let Some(before) = known.remove(doc_id) {
+            last.live = last.live.or(before.live);
+        }
         known.insert(doc_id.to_string(), last);
+    }
+
+    /// The live copy of the document, when looked up before.
+    fn live(&self, doc_id: &str) -> Option<samod::DocHandle> {
+        self.lock().get(doc_id)?.live.clone()
+    }
+
+    /// Keeps the live copy of a document remembered.
+    fn set_live(&self, doc_id: &str, handle: samod::DocHandle) {
+        if let Some(last) = self.lock().get_mut(doc_id) {
+            last.live = Some(handle);
+        }
     }
 
     /// Adds the records of an incremental projection to the document's last one.
@@ -535,6 +555,7 @@ async fn write_rows(
             at,
             fingerprints: now,
             heads,
+            live: None,
         },
     );
     Ok(())
@@ -578,11 +599,17 @@ async fn blocking<T: Send + 'static>(
 async fn project_stored_with(
     storage: &DynStorage,
     doc_id: &str,
-    known: Option<&ProjectedRecords>,
+    projector: Option<&Projector>,
 ) -> Result<bool> {
     let Some(claim) = storage.doc_claim(doc_id).await? else {
         return Ok(false);
     };
+    if let Some(projector) = projector
+        && projector.project_added_live(storage, &claim).await?
+    {
+        return Ok(true);
+    }
+    let known = projector.map(|p| &p.known);
     let Some(doc) = load_document(storage, &claim.tenant_id, doc_id).await? else {
         return Ok(false);
     };
@@ -616,8 +643,8 @@ async fn project_stored_with(
         let mut doc = doc;
         let heads = doc.get_heads();
         let added = last_heads
-            .and_then(|before| sales_added_since(&mut doc, &before))
-            .and_then(|sales| project_sales(&id, &store, &doc, sales).ok());
+            .and_then(|before| sales_added_since(doc.document(), &before))
+            .and_then(|sales| project_sales(&id, &store, doc.document(), sales).ok());
         (doc, heads, added)
     })
     .await?;
@@ -667,15 +694,93 @@ const PROJECTION_CONCURRENCY: usize = 3;
 /// The pause before the projector tries again the documents of a batch that failed.
 const RETRY_PAUSE: Duration = Duration::from_secs(1);
 
+/// Finds the live copy of a document in this instance's sync repos
+/// ([`crate::sync::Repos::live_document`]).
+pub struct LiveDocuments(pub Box<FindLive>);
+
+/// The lookup [`LiveDocuments`] holds: a claim in, the document's handle out when its repo
+/// holds it.
+pub type FindLive = dyn Fn(&DocClaim) -> Option<samod::DocHandle> + Send + Sync;
+
+impl std::fmt::Debug for LiveDocuments {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LiveDocuments")
+    }
+}
+
 /// Documents waiting for projection, fed by the storage adapter.
 #[derive(Debug, Default)]
 pub struct Projector {
     dirty: Mutex<BTreeSet<String>>,
     notify: Notify,
     known: ProjectedRecords,
+    /// Set once the repos exist; without it every document is read from storage.
+    live: std::sync::OnceLock<LiveDocuments>,
+    /// Projections made from a live copy, without a load from storage.
+    live_projections: std::sync::atomic::AtomicU64,
 }
 
 impl Projector {
+    /// Lets the projector read documents from the sync repos' live copies (set once; the
+    /// repos are built after the projector they feed).
+    pub fn read_live_documents_with(&self, live: LiveDocuments) {
+        let _ = self.live.set(live);
+    }
+
+    /// A journal this instance projected before that only gained sales since, read from the
+    /// live copy its sync repo holds: the new sales' rows are written, without loading the
+    /// journal from storage (a 300-sale journal loads in tens of milliseconds; its live copy is
+    /// already in memory). `false` when that does not apply, and the caller reads storage.
+    /// The live copy holds at least what this instance stored of the journal; what it lacks
+    /// (another instance's latest changes) that instance projects, and a projection by it in
+    /// between makes this write fail over to the whole projection.
+    async fn project_added_live(&self, storage: &DynStorage, claim: &DocClaim) -> Result<bool> {
+        let Some(store_id) = claim.store_id.clone() else {
+            return Ok(false);
+        };
+        let Some(before) = self.known.heads(&claim.doc_id) else {
+            return Ok(false);
+        };
+        let Some(handle) = self.live_handle(claim) else {
+            return Ok(false);
+        };
+        let id = claim.doc_id.clone();
+        let (heads, added) = blocking("projection task", move || {
+            handle.with_document(|doc| {
+                let added = sales_added_since(doc, &before)
+                    .and_then(|sales| project_sales(&id, &store_id, doc, sales).ok());
+                (doc.get_heads(), added)
+            })
+        })
+        .await?;
+        let Some(mut added) = added else {
+            return Ok(false);
+        };
+        added.tenant_id = claim.tenant_id.clone();
+        let written = write_added_rows(storage, &added, heads, &self.known).await?;
+        if written {
+            self.live_projections
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(written)
+    }
+
+    /// How many projections were made from a live copy, without a load from storage.
+    pub fn live_projections(&self) -> u64 {
+        self.live_projections
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The live copy of a document this instance projected before, looked up once.
+    fn live_handle(&self, claim: &DocClaim) -> Option<samod::DocHandle> {
+        if let Some(handle) = self.known.live(&claim.doc_id) {
+            return Some(handle);
+        }
+        let handle = (self.live.get()?.0)(claim)?;
+        self.known.set_live(&claim.doc_id, handle.clone());
+        Some(handle)
+    }
+
     /// Marks a document changed.
     pub fn mark(&self, doc_id: &str) {
         self.dirty
@@ -700,7 +805,7 @@ impl Projector {
                     let (storage, this, failed) = (&storage, &self, &failed);
                     async move {
                         if let Err(e) =
-                            project_stored_with(storage, &doc_id, Some(&this.known)).await
+                            project_stored_with(storage, &doc_id, Some(this)).await
                         {
                             tracing::error!(doc_id, error = %e, "projection failed; will retry in a second");
                             this.dirty.lock().expect("projector lock").insert(doc_id);
@@ -722,7 +827,7 @@ impl Projector {
     pub async fn flush(&self, storage: &DynStorage) -> Result<()> {
         let batch = std::mem::take(&mut *self.dirty.lock().expect("projector lock"));
         for doc_id in batch {
-            project_stored_with(storage, &doc_id, Some(&self.known)).await?;
+            project_stored_with(storage, &doc_id, Some(self)).await?;
         }
         Ok(())
     }

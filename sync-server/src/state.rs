@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicU64;
 
 use crate::config::Config;
 use crate::error::Result;
-use crate::projection::Projector;
+use crate::projection::{LiveDocuments, Projector};
 use crate::service::Services;
 use crate::storage::DynStorage;
 use crate::sync::{Gate, Repos, StorageHealth, TenantThrottle};
@@ -74,18 +74,22 @@ impl AppState {
             projector.clone(),
             instance_id.clone(),
         );
-        Ok(Self {
-            services,
-            sync: Arc::new(SyncHub {
-                repos,
-                gate,
-                health,
-                metrics: Metrics::default(),
-                projector,
-                instance_id,
-                throttle,
-            }),
-        })
+        let sync = Arc::new(SyncHub {
+            repos,
+            gate,
+            health,
+            metrics: Metrics::default(),
+            projector,
+            instance_id,
+            throttle,
+        });
+        // Weak: the hub owns the projector.
+        let hub = Arc::downgrade(&sync);
+        sync.projector
+            .read_live_documents_with(LiveDocuments(Box::new(move |claim| {
+                hub.upgrade()?.repos.live_document(claim)
+            })));
+        Ok(Self { services, sync })
     }
 
     /// Closes every connection and stops samod, waiting for pending storage writes.

@@ -80,13 +80,14 @@ pub fn read<D: Document + DeserializeOwned>(doc: &AutoCommit) -> ModelResult<D> 
     Ok(value)
 }
 
-/// Reads the entry `key` of the map `map` (an object of `doc`); `None` when absent.
-pub fn entry<T: DeserializeOwned + Hydrate>(
-    doc: &AutoCommit,
-    map: &ObjId,
-    key: &str,
-) -> ModelResult<Option<T>> {
-    let Some((_, obj)) = doc.get(map, key).map_err(|e| invalid(e.to_string()))? else {
+/// Reads the entry `key` of the map `map` (an object of `doc`); `None` when absent. `doc` is
+/// an `AutoCommit` or an `Automerge` (a sync repo's live copy).
+pub fn entry<T, D>(doc: &D, map: &ObjId, key: &str) -> ModelResult<Option<T>>
+where
+    T: DeserializeOwned + Hydrate,
+    D: ReadDoc + autosurgeon::ReadDoc,
+{
+    let Some((_, obj)) = ReadDoc::get(doc, map, key).map_err(|e| invalid(e.to_string()))? else {
         return Ok(None);
     };
     let value = doc.hydrate(&obj, None).map_err(|e| invalid(e.to_string()));

@@ -221,6 +221,20 @@ impl Repos {
             .collect()
     }
 
+    /// The handle of a document this instance's repo holds in memory now (its live copy, what
+    /// sync writes to storage); `None` when the repo is not open or does not hold it. Never
+    /// opens a repo or waits for a load: the projector asks this of documents the repo just
+    /// stored, and reads them from storage when the repo has let them go.
+    pub fn live_document(&self, claim: &DocClaim) -> Option<samod::DocHandle> {
+        let key = RepoKey::of_claim(claim);
+        let repo = self.lock().as_ref()?.get(&key)?.get()?.repo.clone();
+        let id = std::str::FromStr::from_str(&claim.doc_id).ok()?;
+        match repo.search(id).ok()?.0 {
+            samod::SearchState::Found(handle) => Some(handle),
+            samod::SearchState::Loading | samod::SearchState::Requesting(_) => None,
+        }
+    }
+
     /// The store repos of `tenant_id` open on this instance.
     pub fn open_stores_of(&self, tenant_id: &str) -> Vec<RepoKey> {
         self.lock()
