@@ -5,11 +5,11 @@
 //! `admin reproject` replaces them all), so projecting is idempotent and
 //! `admin reproject` rebuilds everything from the stored documents.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use automerge::{AutoCommit, Automerge, ChangeHash, PatchAction, Prop, ReadDoc, hydrate};
+use automerge::{AutoCommit, Automerge, ChangeHash, ReadDoc};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use shared_model::documents::{
@@ -166,38 +166,51 @@ pub fn project(
 /// The sales a journal gained after `before` (the heads it was last projected at), when new
 /// sales are all that changed in it; `None` when anything else did (a void, a refund, a shift,
 /// the journal's header, a sale already there), when `before` is not in its history, or when a
-/// sale does not read (the whole projection then reports it). The sales are built from the
-/// diff's own patches, so nothing is read twice. Whether a key is new to the tables is the
-/// caller's to check: a sale put again under a key already projected is a change to an old
-/// record.
+/// sale does not read (the whole projection then reports it). Only the changes since `before`
+/// are looked at, not the document: each of their operations must make a new entry of the
+/// `sales` map (overwriting nothing) or be inside an object those changes made. Whether a key
+/// is new to the tables is the caller's to check: a sale put again under a key already
+/// projected is a change to an old record.
 pub fn sales_added_since(doc: &Automerge, before: &[ChangeHash]) -> Option<BTreeMap<String, Sale>> {
+    use automerge::legacy::{Key, ObjectId, OpId, OpType};
     if before.is_empty() || before.iter().any(|h| doc.get_change_by_hash(h).is_none()) {
         return None;
     }
-    let after = doc.get_heads();
-    let patches = doc.diff(before, &after);
-    // A patch of the root itself has no path; every other names the root's map first. On the
-    // sales map itself only puts are additions (a delete takes a sale away).
-    let only_sales = patches.iter().all(|p| match p.path.as_slice() {
-        [(_, Prop::Map(map))] => map == "sales" && matches!(p.action, PatchAction::PutMap { .. }),
-        [(_, Prop::Map(map)), _, ..] => map == "sales",
-        _ => false,
-    });
-    if !only_sales {
-        return None;
-    }
-    // The patches applied to an empty `sales` map: one that touches a sale from before the
-    // diff finds no such entry and fails, so what is left is the new sales alone.
-    let mut root = hydrate::Value::from(HashMap::from([("sales", hydrate::Value::map())]));
-    root.apply_patches(doc.text_encoding(), patches).ok()?;
-    let Some(hydrate::Value::Map(sales)) = root.as_map()?.get("sales") else {
+    let (_, sales) = doc.get(automerge::ROOT, "sales").ok()??;
+    let automerge::ObjId::Id(counter, actor, _) = &sales else {
         return None;
     };
-    sales
-        .iter()
-        .map(|(key, sale)| {
-            let sale = documents::materialize::from_value(&sale.value).ok()?;
-            Some((key.clone(), sale))
+    let sales_map = OpId(*counter, actor.clone());
+    // The objects the changes made: a new sale, and everything inside it.
+    let mut made: HashSet<OpId> = HashSet::new();
+    let mut keys = BTreeSet::new();
+    for change in doc.get_changes(before) {
+        let change = change.decode();
+        for (i, op) in change.operations.iter().enumerate() {
+            let id = OpId(change.start_op.get() + i as u64, change.actor_id.clone());
+            let ObjectId::Id(obj) = &op.obj else {
+                return None;
+            };
+            let makes = matches!(op.action, OpType::Make(_));
+            if made.contains(obj) {
+                if makes {
+                    made.insert(id);
+                }
+                continue;
+            }
+            match (&op.key, makes && op.pred.is_empty() && *obj == sales_map) {
+                (Key::Map(key), true) => {
+                    keys.insert(key.to_string());
+                    made.insert(id);
+                }
+                _ => return None,
+            }
+        }
+    }
+    keys.into_iter()
+        .map(|key| {
+            let sale = documents::materialize::entry(doc, &sales, &key).ok()??;
+            Some((key, sale))
         })
         .collect()
 }

@@ -383,7 +383,7 @@ fn a_journal_that_gained_sales_projects_only_them() {
     let second = sales[1].id.to_string();
     documents::put_entries(&mut doc, "sales", &[(second.clone(), &sales[1])]).unwrap();
     doc.commit();
-    // The new sale is read from the diff's patches, equal to what the till wrote.
+    // The new sale is found from the change that put it, and read equal to what the till wrote.
     let added = sales_added_since(doc.document(), &before).expect("only sales were added");
     assert_eq!(added.iter().collect::<Vec<_>>(), [(&second, &sales[1])]);
     let partial = project_sales("j1", "store-1", doc.document(), added.clone()).unwrap();
