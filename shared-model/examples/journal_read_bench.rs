@@ -86,9 +86,6 @@ fn main() {
         .map(|a| a.parse().expect("sales: a number"))
         .unwrap_or(300);
     let (doc, keys) = journal(n);
-    if let Ok(p) = std::env::var("SAVE_TO") {
-        std::fs::write(p, doc.clone().save()).unwrap();
-    }
     let (_, sales) = doc.get(automerge::ROOT, "sales").unwrap().expect("sales");
     let last = &keys[keys.len().saturating_sub(20)..];
     let reps = 20;
