@@ -421,7 +421,7 @@ pub async fn project_stored(storage: &DynStorage, doc_id: &str) -> Result<bool> 
 /// What this instance last projected of each document: the `projected_at` it wrote, each
 /// record's fingerprint and the document's heads. A document's next projection writes only the
 /// records whose fingerprint changed (a journal's new sale, not the day's sales before it), and
-/// a journal that only gained sales since those heads hydrates only the new ones
+/// a journal that only gained sales since those heads reads only the new ones
 /// ([`sales_added_since`]), from the live copy the sync repo holds when there is one; unless
 /// another projection of it came in between. Lost on restart: the first projection after is
 /// whole.

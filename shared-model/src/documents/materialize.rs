@@ -2,10 +2,11 @@
 //!
 //! autosurgeon's `Hydrate` (what [`super::read`] and [`super::get_entry`] use) looks every
 //! field up by its key, and in automerge 0.12's columnar op set each lookup is a seek that costs
-//! more as the document grows: 0.53 ms a sale in a 300-sale journal. automerge's own
+//! more as the document grows: 0.43 ms a sale in a 300-sale journal. automerge's own
 //! materialisation (`ReadDoc::hydrate`) walks an object's ops once, and serde builds the
-//! model's types from the value it returns: 0.19 ms a sale, and a whole 300-sale journal in
-//! 46 ms against 138 ms (`BENCHMARKS.md`, "materialised reads").
+//! model's types from the value it returns: 0.14 ms a sale, and a whole 300-sale journal in
+//! 41 ms against 134 ms (`BENCHMARKS.md`, "live copies and one-pass reads";
+//! `examples/journal_read_bench.rs`).
 //!
 //! The two readers agree because every model type's serde form is the layout autosurgeon
 //! writes: decimals, ids, dates and timestamps as strings (`codec`), structs as maps of their
@@ -60,7 +61,8 @@ fn to_json(value: &hydrate::Value) -> Result<serde_json::Value, String> {
     })
 }
 
-/// A model value from a materialised one (an entry that arrived in a diff's patches, say).
+/// A model value from a materialised one, without the fallback to autosurgeon (what the tests
+/// that hold the two readers equal check).
 pub fn from_value<T: DeserializeOwned>(value: &hydrate::Value) -> ModelResult<T> {
     let json = to_json(value).map_err(invalid)?;
     serde_json::from_value(json).map_err(|e| invalid(e.to_string()))
