@@ -223,8 +223,10 @@ impl Repos {
 
     /// The handle of a document this instance's repo holds in memory now (its live copy, what
     /// sync writes to storage); `None` when the repo is not open or does not hold it. Never
-    /// opens a repo or waits for a load: the projector asks this of documents the repo just
-    /// stored, and reads them from storage when the repo has let them go.
+    /// opens a repo or waits for a load (a document the repo does not hold starts loading, as
+    /// any search does): the projector asks this of documents the repo just stored, and reads
+    /// them from storage otherwise. samod keeps each search's subscriber until the document's
+    /// state next changes, so callers keep the handle rather than ask again.
     pub fn live_document(&self, claim: &DocClaim) -> Option<samod::DocHandle> {
         let key = RepoKey::of_claim(claim);
         let repo = self.lock().as_ref()?.get(&key)?.get()?.repo.clone();
