@@ -263,6 +263,21 @@ pub fn project_sales(
     Ok(out)
 }
 
+/// The rows of the sales a journal of `claim`'s gained since `before` ([`sales_added_since`],
+/// [`project_sales`]); `None` when it gained anything else. One step for both copies the
+/// projector reads: the sync repo's live one and one loaded from storage.
+fn added_rows(
+    doc: &Automerge,
+    claim: &DocClaim,
+    store_id: &str,
+    before: &[ChangeHash],
+) -> Option<ProjectedDoc> {
+    let sales = sales_added_since(doc, before)?;
+    let mut rows = project_sales(&claim.doc_id, store_id, doc, sales).ok()?;
+    rows.tenant_id = claim.tenant_id.clone();
+    Some(rows)
+}
+
 /// The rows of a journal's sales, refunds, shifts, cash and stock movements, into `out`.
 fn journal_rows(doc_id: &str, j: &JournalDoc, out: &mut ProjectedDoc) -> Result<(), String> {
     let voids: BTreeMap<String, VoidDetail> = j
@@ -617,9 +632,11 @@ async fn project_stored_with(
     let Some(claim) = storage.doc_claim(doc_id).await? else {
         return Ok(false);
     };
-    if let Some(projector) = projector
-        && projector.project_added_live(storage, &claim).await?
-    {
+    let live = match projector {
+        Some(projector) => projector.project_added_live(storage, &claim).await?,
+        None => Live::NoCopy,
+    };
+    if live == Live::Written {
         return Ok(true);
     }
     let known = projector.map(|p| &p.known);
@@ -649,23 +666,24 @@ async fn project_stored_with(
         crate::store_index::record(storage, doc_id, &store_id, &doc).await?;
     }
     // A journal that only gained sales since its last projection: only the new sales are read
-    // and written, so that a day's 500th sale costs what its first did.
-    let last_heads = known.filter(|_| is_journal).and_then(|k| k.heads(doc_id));
-    let (id, store) = (doc_id.to_string(), store_id.clone());
+    // and written, so that a day's 500th sale costs what its first did. Not asked again of
+    // this copy when the live one already said no.
+    let last_heads = known
+        .filter(|_| is_journal && live == Live::NoCopy)
+        .and_then(|k| k.heads(doc_id));
+    let (claim_now, store) = (claim.clone(), store_id.clone());
     let (doc, heads, added) = blocking("projection task", move || {
         let mut doc = doc;
         let heads = doc.get_heads();
-        let added = last_heads
-            .and_then(|before| sales_added_since(doc.document(), &before))
-            .and_then(|sales| project_sales(&id, &store, doc.document(), sales).ok());
+        let added =
+            last_heads.and_then(|before| added_rows(doc.document(), &claim_now, &store, &before));
         (doc, heads, added)
     })
     .await?;
-    if let (Some(mut added), Some(known)) = (added, known) {
-        added.tenant_id = claim.tenant_id.clone();
-        if write_added_rows(storage, &added, heads.clone(), known).await? {
-            return Ok(true);
-        }
+    if let (Some(added), Some(known)) = (added, known)
+        && write_added_rows(storage, &added, heads.clone(), known).await?
+    {
+        return Ok(true);
     }
     let id = doc_id.to_string();
     let projected = blocking("projection task", move || project(&id, &store_id, &doc)).await?;
@@ -721,6 +739,18 @@ impl std::fmt::Debug for LiveDocuments {
     }
 }
 
+/// What reading a document's live copy came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Live {
+    /// The rows of its new sales are written.
+    Written,
+    /// Read, but it gained more than sales (or another projection came in between): the
+    /// whole projection is needed.
+    NotAdditions,
+    /// No live copy to read (or nothing remembered to compare it with).
+    NoCopy,
+}
+
 /// Documents waiting for projection, fed by the storage adapter.
 #[derive(Debug, Default)]
 pub struct Projector {
@@ -743,39 +773,38 @@ impl Projector {
     /// A journal this instance projected before that only gained sales since, read from the
     /// live copy its sync repo holds: the new sales' rows are written, without loading the
     /// journal from storage (a 300-sale journal loads in tens of milliseconds; its live copy is
-    /// already in memory). `false` when that does not apply, and the caller reads storage.
+    /// already in memory). Otherwise the caller reads storage, for the whole projection when
+    /// the live copy was read ([`Live::NotAdditions`]).
     /// The live copy holds at least what this instance stored of the journal; what it lacks
     /// (another instance's latest changes) that instance projects, and a projection by it in
     /// between makes this write fail over to the whole projection.
-    async fn project_added_live(&self, storage: &DynStorage, claim: &DocClaim) -> Result<bool> {
+    async fn project_added_live(&self, storage: &DynStorage, claim: &DocClaim) -> Result<Live> {
         let Some(store_id) = claim.store_id.clone() else {
-            return Ok(false);
+            return Ok(Live::NoCopy);
         };
         let Some(before) = self.known.heads(&claim.doc_id) else {
-            return Ok(false);
+            return Ok(Live::NoCopy);
         };
         let Some(handle) = self.live_handle(claim) else {
-            return Ok(false);
+            return Ok(Live::NoCopy);
         };
-        let id = claim.doc_id.clone();
+        let claim_now = claim.clone();
         let (heads, added) = blocking("projection task", move || {
             handle.with_document(|doc| {
-                let added = sales_added_since(doc, &before)
-                    .and_then(|sales| project_sales(&id, &store_id, doc, sales).ok());
+                let added = added_rows(doc, &claim_now, &store_id, &before);
                 (doc.get_heads(), added)
             })
         })
         .await?;
-        let Some(mut added) = added else {
-            return Ok(false);
+        let Some(added) = added else {
+            return Ok(Live::NotAdditions);
         };
-        added.tenant_id = claim.tenant_id.clone();
-        let written = write_added_rows(storage, &added, heads, &self.known).await?;
-        if written {
-            self.live_projections
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if !write_added_rows(storage, &added, heads, &self.known).await? {
+            return Ok(Live::NotAdditions);
         }
-        Ok(written)
+        self.live_projections
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(Live::Written)
     }
 
     /// How many projections were made from a live copy, without a load from storage.
