@@ -451,9 +451,6 @@ struct LastProjection {
     fingerprints: HashMap<RecordKey, u64>,
     /// The document's heads it projected.
     heads: Vec<ChangeHash>,
-    /// The live copy of the document in this instance's sync repo, once looked up: kept, so
-    /// that the repo is searched once per document, not once per projection.
-    live: Option<samod::DocHandle>,
 }
 
 impl ProjectedRecords {
@@ -507,27 +504,12 @@ impl ProjectedRecords {
         })
     }
 
-    fn remember(&self, doc_id: &str, mut last: LastProjection) {
+    fn remember(&self, doc_id: &str, last: LastProjection) {
         let mut known = self.lock();
         if known.len() >= Self::MAX_DOCS && !known.contains_key(doc_id) {
             known.clear();
         }
-        if let Some(before) = known.remove(doc_id) {
-            last.live = last.live.or(before.live);
-        }
         known.insert(doc_id.to_string(), last);
-    }
-
-    /// The live copy of the document, when looked up before.
-    fn live(&self, doc_id: &str) -> Option<samod::DocHandle> {
-        self.lock().get(doc_id)?.live.clone()
-    }
-
-    /// Keeps the live copy of a document remembered.
-    fn set_live(&self, doc_id: &str, handle: samod::DocHandle) {
-        if let Some(last) = self.lock().get_mut(doc_id) {
-            last.live = Some(handle);
-        }
     }
 
     /// Adds the records of an incremental projection to the document's last one.
@@ -583,7 +565,6 @@ async fn write_rows(
             at,
             fingerprints: now,
             heads,
-            live: None,
         },
     );
     Ok(())
@@ -638,6 +619,12 @@ async fn project_stored_with(
     };
     if live == Live::Written {
         return Ok(true);
+    }
+    if live == Live::NoCopy
+        && let Some(projector) = projector
+        && projector.live_copy_is_foreign(&claim).await?
+    {
+        return Ok(false);
     }
     let known = projector.map(|p| &p.known);
     let Some(doc) = load_document(storage, &claim.tenant_id, doc_id).await? else {
@@ -759,8 +746,13 @@ pub struct Projector {
     known: ProjectedRecords,
     /// Set once the repos exist; without it every document is read from storage.
     live: std::sync::OnceLock<LiveDocuments>,
+    /// The live copies looked up so far, kept: samod keeps each search's subscriber until the
+    /// document next changes, so a repo is searched once per document, not once per projection.
+    handles: Mutex<HashMap<String, samod::DocHandle>>,
     /// Projections made from a live copy, without a load from storage.
     live_projections: std::sync::atomic::AtomicU64,
+    /// Documents passed over because their live copy is not a document of ours.
+    passed_over: std::sync::atomic::AtomicU64,
 }
 
 impl Projector {
@@ -813,14 +805,47 @@ impl Projector {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// The live copy of a document this instance projected before, looked up once.
+    /// Whether the live copy of a document says it is not one of ours (no `kind`, or one this
+    /// server does not know: another web product's document): nothing of it is projected or
+    /// indexed, so it is not loaded from storage to find that out again on each change. The
+    /// live copy holds at least what this instance stored; a kind another instance stored
+    /// first, that instance projects.
+    async fn live_copy_is_foreign(&self, claim: &DocClaim) -> Result<bool> {
+        let Some(handle) = self.live_handle(claim) else {
+            return Ok(false);
+        };
+        let foreign = blocking("projection task", move || {
+            handle.with_document(|doc| DocumentKind::of(doc).is_none())
+        })
+        .await?;
+        if foreign {
+            self.passed_over
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(foreign)
+    }
+
+    /// How many projections were passed over because the document is not one of ours.
+    pub fn passed_over(&self) -> u64 {
+        self.passed_over.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The live copy of a document, looked up once.
     fn live_handle(&self, claim: &DocClaim) -> Option<samod::DocHandle> {
-        if let Some(handle) = self.known.live(&claim.doc_id) {
-            return Some(handle);
+        if let Some(handle) = self.lock_handles().get(&claim.doc_id) {
+            return Some(handle.clone());
         }
         let handle = (self.live.get()?.0)(claim)?;
-        self.known.set_live(&claim.doc_id, handle.clone());
+        let mut handles = self.lock_handles();
+        if handles.len() >= ProjectedRecords::MAX_DOCS {
+            handles.clear();
+        }
+        handles.insert(claim.doc_id.clone(), handle.clone());
         Some(handle)
+    }
+
+    fn lock_handles(&self) -> std::sync::MutexGuard<'_, HashMap<String, samod::DocHandle>> {
+        self.handles.lock().expect("projector handles lock")
     }
 
     /// Marks a document changed.

@@ -455,3 +455,81 @@ fn a_journal_that_gained_sales_projects_only_them() {
     let mut other = documents::create(&first_only).unwrap();
     assert_eq!(sales_added_since(doc.document(), &other.get_heads()), None);
 }
+
+/// Another web product's document (no `kind` of ours) changing on the server is passed over
+/// from its live copy, not loaded from storage on every change; the same document once it
+/// holds a journal is projected like any journal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_not_of_ours_is_passed_over_until_it_is_one() {
+    use automerge::transaction::Transactable;
+    let (storage, _dir) = sqlite_storage().await;
+    let server = TestServer::start(storage).await;
+    let a = setup_tenant(&server.state, "Toko A", "A1").await;
+    let (journal, _, day) = sample(&a.store_id);
+    let (repo, _d) = rust_client(&server.ws_url(&a.t1.device_credential)).await;
+    let mut note = automerge::Automerge::new();
+    note.transact::<_, _, automerge::AutomergeError>(|tx| {
+        tx.put(automerge::ROOT, "title", "a note of another app")?;
+        Ok(())
+    })
+    .unwrap();
+    let doc = repo.create(note).await.unwrap();
+    let projector = &server.state.sync.projector;
+    let s = &server.state.services;
+    let change = |key: &str| {
+        doc.with_document(|d| {
+            d.transact::<_, _, automerge::AutomergeError>(|tx| {
+                tx.put(automerge::ROOT, key, 1)?;
+                Ok(())
+            })
+            .map(|_| ())
+            .map_err(|f| f.error.to_string())
+        })
+        .unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut n = 0;
+    while projector.passed_over() < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the other app's document was not passed over ({} times)",
+            projector.passed_over()
+        );
+        n += 1;
+        change(&format!("edit-{n}"));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        projector.flush(&s.storage).await.unwrap();
+    }
+    let range = DateRange {
+        from: day.clone(),
+        to: day.clone(),
+    };
+    assert!(
+        s.sales_by_day(&a.owner, &a.store_id, &range)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The same document made a journal of this store: its sales are projected.
+    doc.with_document(|d| {
+        let mut ac = automerge::AutoCommit::load(&d.save()).unwrap();
+        ac.set_actor(automerge::ActorId::random());
+        documents::write(&mut ac, &journal).unwrap();
+        d.apply_changes(ac.get_changes(&d.get_heads())).unwrap();
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        projector.flush(&s.storage).await.unwrap();
+        let r = s.sales_by_day(&a.owner, &a.store_id, &range).await.unwrap();
+        if r.first().is_some_and(|d| d.sales == 2) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the document made a journal was never projected: {r:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    repo.stop().await;
+}

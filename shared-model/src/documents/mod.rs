@@ -65,7 +65,7 @@ impl DocumentKind {
     }
 
     /// Reads the kind of an automerge document, `None` when it has none we know.
-    pub fn of(doc: &AutoCommit) -> Option<DocumentKind> {
+    pub fn of(doc: &impl ReadDoc) -> Option<DocumentKind> {
         DocumentKind::parse(&root_str(doc, "kind")?)
     }
 }
