@@ -487,19 +487,15 @@ async fn a_document_not_of_ours_is_passed_over_until_it_is_one() {
         })
         .unwrap()
     };
-    let deadline = Instant::now() + Duration::from_secs(20);
     let mut n = 0;
-    while projector.passed_over() < 3 {
-        assert!(
-            Instant::now() < deadline,
-            "the other app's document was not passed over ({} times)",
-            projector.passed_over()
-        );
+    eventually("the other app's document passed over 3 times", async || {
         n += 1;
         change(&format!("edit-{n}"));
         tokio::time::sleep(Duration::from_millis(300)).await;
         projector.flush(&s.storage).await.unwrap();
-    }
+        (projector.passed_over() >= 3).then_some(())
+    })
+    .await;
     let range = DateRange {
         from: day.clone(),
         to: day.clone(),
@@ -518,18 +514,14 @@ async fn a_document_not_of_ours_is_passed_over_until_it_is_one() {
         documents::write(&mut ac, &journal).unwrap();
         d.apply_changes(ac.get_changes(&d.get_heads())).unwrap();
     });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        projector.flush(&s.storage).await.unwrap();
-        let r = s.sales_by_day(&a.owner, &a.store_id, &range).await.unwrap();
-        if r.first().is_some_and(|d| d.sales == 2) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the document made a journal was never projected: {r:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        "the document made a journal projected with its 2 sales",
+        async || {
+            projector.flush(&s.storage).await.unwrap();
+            let r = s.sales_by_day(&a.owner, &a.store_id, &range).await.unwrap();
+            r.first().is_some_and(|d| d.sales == 2).then_some(())
+        },
+    )
+    .await;
     repo.stop().await;
 }
