@@ -36,6 +36,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(8, "0008_gateway_payments.sql"),
     migration!(9, "0009_receipt_sends.sql"),
     migration!(11, "0011_search_prefixes.sql"),
+    migration!(12, "0012_outbox_holds_unprojected_sales.sql"),
 ];
 
 /// How long a writer waits for another connection's lock before giving up.

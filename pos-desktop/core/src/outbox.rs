@@ -1,10 +1,16 @@
 //! The outbox: journal entries committed to SQLite and not yet in their journal document.
 //!
-//! A use-case (checkout, refund, void, shift, cash movement) writes its record to the query
-//! tables and one outbox row in the same transaction; [`Terminal::drain_outbox`] then applies
-//! the row to the journal of its terminal and business day, idempotently by id, and deletes
-//! it in the journal change's transaction. What is written and what is replayed is one enum,
+//! A use-case (refund, void, shift, cash movement) writes its record to the query tables and
+//! one outbox row in the same transaction; [`Terminal::drain_outbox`] then applies the row to
+//! the journal of its terminal and business day, idempotently by id, and deletes it in the
+//! journal change's transaction. What is written and what is replayed is one enum,
 //! [`JournalEntry`], so a new kind of entry cannot be written without being replayable.
+//!
+//! Checkout commits less: its `synchronous=FULL` transaction writes the receipt number and one
+//! outbox row that holds the whole sale, and nothing else, so the cashier waits for a few pages
+//! and one fsync. [`Terminal::project_committed_sales`] then writes the sale's query-table rows
+//! (sale, lines, payments, stock movements) and queues its receipt in a transaction of its own,
+//! clearing the row's copy; a crash in between is mended on the next open, which projects first.
 
 use automerge::AutoCommit;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
@@ -145,12 +151,43 @@ pub(crate) fn enqueue(
     date: BusinessDate,
     entry: JournalEntry,
 ) -> CoreResult<()> {
+    insert_row(tx, journal_doc, terminal, date, entry, "")
+}
+
+/// Queues a sale checkout committed without its query-table rows: the row holds the sale
+/// itself until [`Terminal::project_committed_sales`] writes those rows.
+pub(crate) fn enqueue_unprojected_sale(
+    tx: &Connection,
+    journal_doc: &str,
+    terminal: &str,
+    sale: &Sale,
+) -> CoreResult<()> {
+    let data = serde_json::to_string(sale)?;
+    let entry = JournalEntry::Sale(sale.id);
+    insert_row(tx, journal_doc, terminal, sale.business_date, entry, &data)
+}
+
+fn insert_row(
+    tx: &Connection,
+    journal_doc: &str,
+    terminal: &str,
+    date: BusinessDate,
+    entry: JournalEntry,
+    data: &str,
+) -> CoreResult<()> {
     let (map, id) = entry.columns();
     tx.prepare_cached(
         "INSERT INTO outbox (journal_doc, terminal_code, business_date, entry_map, entry_id, data)
-         VALUES (?1, ?2, ?3, ?4, ?5, '')",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![journal_doc, terminal, date.to_string(), map, id])?;
+    .execute(params![
+        journal_doc,
+        terminal,
+        date.to_string(),
+        map,
+        id,
+        data
+    ])?;
     Ok(())
 }
 
@@ -171,18 +208,25 @@ pub(crate) fn ensure_journal(
 }
 
 impl Terminal {
-    /// After a committed sale, refund or void: the crash-test hook, the print workers'
-    /// wake-up, then [`Terminal::drain_quietly`].
+    /// After a committed refund or void: the crash-test hook, the print workers' wake-up,
+    /// then [`Terminal::drain_quietly`].
     pub(crate) fn after_commit(&mut self) {
-        if std::env::var_os(CRASH_AFTER_COMMIT_ENV).is_some() {
-            std::process::abort();
-        }
+        crash_test_hook();
         crate::print_queue::notify_jobs_queued(&self.path);
         self.drain_quietly();
     }
 
-    /// After a committed journal record: the journal update (unless deferred), then the sync
-    /// client's nudge, so the record leaves for the server at once.
+    /// After checkout's commit: the crash-test hook, then [`Terminal::drain_quietly`], which
+    /// projects the sale (and wakes the print workers) unless deferred.
+    pub(crate) fn after_checkout_commit(&mut self) {
+        self.unprojected_sales = true;
+        crash_test_hook();
+        self.drain_quietly();
+    }
+
+    /// After a committed journal record: the projection of committed sales and the journal
+    /// update (unless deferred), then the sync client's nudge, so the record leaves for the
+    /// server at once.
     pub(crate) fn drain_quietly(&mut self) {
         if !self.defer_journal
             && let Err(e) = self.drain_outbox()
@@ -193,18 +237,59 @@ impl Terminal {
         self.nudge_sync();
     }
 
-    /// Leaves journal updates to explicit [`Terminal::drain_outbox`] calls (e.g. from the
-    /// shell's idle loop), so checkout returns right after the SQLite commit.
+    /// Leaves the projection of committed sales and journal updates to explicit
+    /// [`Terminal::drain_outbox`] calls (e.g. from the shell's idle loop), so checkout returns
+    /// right after its SQLite commit. Until then a sale is durable but not in the query tables
+    /// (sales, stock, reports) nor in the print queue: a shell that defers calls
+    /// [`Terminal::project_committed_sales`] before anything else it asks of the terminal.
+    /// Writes project first by themselves.
     pub fn set_defer_journal(&mut self, defer: bool) {
         self.defer_journal = defer;
     }
 
+    /// Projects the sales checkout committed (each held whole by its outbox row) into the
+    /// query tables and queues their receipts, in one transaction, then wakes the print
+    /// workers. Each row's copy of its sale is cleared in the same transaction, so a sale is
+    /// projected and printed once. Returns how many; costs nothing when none wait.
+    #[instrument(skip_all)]
+    pub fn project_committed_sales(&mut self) -> CoreResult<usize> {
+        let rows = self.unprojected_rows()?;
+        if !rows.is_empty() {
+            self.transact(|tx, _| project_rows(tx, &rows))?;
+        }
+        self.projected(rows.len());
+        Ok(rows.len())
+    }
+
+    /// The outbox rows that still hold their sale (none asked when none can).
+    fn unprojected_rows(&self) -> CoreResult<Vec<UnprojectedRow>> {
+        if !self.unprojected_sales {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, journal_doc, data FROM outbox WHERE data <> '' ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([], |r| r.try_into())?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// After `n` unprojected sales committed in the query tables (and the print queue).
+    fn projected(&mut self, n: usize) {
+        self.unprojected_sales = false;
+        if n > 0 {
+            crate::print_queue::notify_jobs_queued(&self.path);
+        }
+    }
+
     /// Applies every committed journal entry still waiting in the outbox to its journal
     /// document, idempotently by entry id; the document change and the removal of the entry
-    /// commit together. Returns how many entries were applied.
+    /// commit together, in one transaction with the projection of the sales checkout
+    /// committed ([`Terminal::project_committed_sales`]). Returns how many entries were
+    /// applied. When the journal update fails, the sales are still projected on their own.
     #[instrument(skip_all)]
     pub fn drain_outbox(&mut self) -> CoreResult<usize> {
         let store_id = self.identity()?.store_id.clone();
+        let unprojected = self.unprojected_rows()?;
         let rows: Vec<(i64, String, String, String, String, String)> = {
             let mut stmt = self.conn.prepare_cached(
                 "SELECT seq, journal_doc, terminal_code, business_date, entry_map, entry_id
@@ -216,7 +301,8 @@ impl Terminal {
         if rows.is_empty() {
             return Ok(0);
         }
-        self.write(|tx, d| {
+        let drained = self.transact(|tx, d| {
+            project_rows(tx, &unprojected)?;
             let mut n = 0;
             for (seq, doc_id, terminal, date, map, id) in &rows {
                 let entry = JournalEntry::from_columns(map, id)?;
@@ -228,7 +314,23 @@ impl Terminal {
                     .execute([seq])?;
             }
             Ok(n)
-        })
+        });
+        match drained {
+            Ok(n) => {
+                self.projected(unprojected.len());
+                Ok(n)
+            }
+            Err(e) => {
+                // The till must still see its sales: they go into the query tables alone,
+                // and their journal entries wait in the outbox for the next drain.
+                if !unprojected.is_empty()
+                    && let Err(p) = self.project_committed_sales()
+                {
+                    warn!(error = %p, "projecting committed sales failed too");
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Entries committed but not yet in their journal.
@@ -237,6 +339,30 @@ impl Terminal {
             .conn
             .query_row("SELECT count(*) FROM outbox", [], |r| r.get::<_, i64>(0))?
             as u64)
+    }
+}
+
+/// An outbox row that still holds its sale: `(seq, journal_doc, data)`.
+type UnprojectedRow = (i64, String, String);
+
+/// Writes the query-table rows and the print job of each sale `rows` hold, and clears each
+/// row's copy of its sale.
+fn project_rows(tx: &Connection, rows: &[UnprojectedRow]) -> CoreResult<()> {
+    for (seq, journal_doc, data) in rows {
+        let sale: Sale = serde_json::from_str(data)
+            .map_err(|e| CoreError::Corrupt(format!("outbox row {seq} holds no sale: {e}")))?;
+        crate::projection::project_sale(tx, &sale, journal_doc)?;
+        crate::print_queue::queue_receipt(tx, &sale.id.to_string(), "receipt")?;
+        tx.prepare_cached("UPDATE outbox SET data = '' WHERE seq = ?1")?
+            .execute([seq])?;
+    }
+    Ok(())
+}
+
+/// The crash tests' abort right after a commit ([`CRASH_AFTER_COMMIT_ENV`]).
+fn crash_test_hook() {
+    if std::env::var_os(CRASH_AFTER_COMMIT_ENV).is_some() {
+        std::process::abort();
     }
 }
 

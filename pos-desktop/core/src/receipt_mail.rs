@@ -134,6 +134,7 @@ impl Terminal {
     ) -> CoreResult<SendId> {
         let email = check_email(email)?;
         let lang = if lang == "en" { "en" } else { "id" };
+        self.project_committed_sales()?;
         let sale = self.sale(sale_id)?;
         let token = sale.receipt_token.ok_or_else(|| {
             CoreError::Invalid("this sale has no receipt link, so it cannot be emailed".into())

@@ -23,7 +23,7 @@ use tracing::{info, instrument, warn};
 
 use crate::docs::put_entry;
 use crate::error::{CoreError, CoreResult};
-use crate::outbox::{JournalEntry, enqueue, journal_for};
+use crate::outbox::{JournalEntry, enqueue, enqueue_unprojected_sale, journal_for};
 use crate::print_queue;
 use crate::projection;
 use crate::terminal::Terminal;
@@ -199,14 +199,22 @@ impl Terminal {
             .transpose()
     }
 
-    pub(crate) fn require_open_shift(&self) -> CoreResult<Shift> {
-        self.open_shift()?.ok_or(CoreError::NoOpenShift)
+    /// The open shift, kept between calls until the next write (a checkout would otherwise
+    /// read and parse the shift's row every time).
+    pub(crate) fn require_open_shift(&mut self) -> CoreResult<Shift> {
+        if let Some(shift) = &self.open_shift_cache {
+            return Ok(shift.clone());
+        }
+        let shift = self.open_shift()?.ok_or(CoreError::NoOpenShift)?;
+        self.open_shift_cache = Some(shift.clone());
+        Ok(shift)
     }
 
-    /// Pays a cart. The sale, its payments, its stock movements, its print job and its outbox
-    /// entry are committed in one `synchronous=FULL` transaction (with the receipt number
-    /// allocated inside it) before this returns; then the sale is applied to this terminal's
-    /// journal for the business day (unless deferred with [`Terminal::set_defer_journal`]).
+    /// Pays a cart. The sale is committed whole, as its outbox row, in one `synchronous=FULL`
+    /// transaction (with the receipt number allocated inside it) before this returns; then
+    /// its query-table rows (payments, stock movements) and print job are written and it is
+    /// applied to this terminal's journal for the business day, unless deferred with
+    /// [`Terminal::set_defer_journal`] (see [`Terminal::project_committed_sales`]).
     #[instrument(skip_all, fields(cart = %cart.id, lines = cart.lines.len()))]
     pub fn checkout(
         &mut self,
@@ -244,20 +252,11 @@ impl Terminal {
             };
             let sale = Sale::checkout(priced, tenders, ctx, cart.note.clone())?;
             let journal = journal_for(tx, &ident.terminal_code, date)?;
-            projection::project_sale(tx, &sale, &journal)?;
-            let id = sale.id.to_string();
-            enqueue(
-                tx,
-                &journal,
-                &ident.terminal_code,
-                date,
-                JournalEntry::Sale(sale.id),
-            )?;
-            print_queue::queue_receipt(tx, &id, "receipt")?;
+            enqueue_unprojected_sale(tx, &journal, &ident.terminal_code, &sale)?;
             Ok(sale)
         })?;
         info!(receipt = %sale.receipt_no, total = %sale.total(), "sale committed");
-        self.after_commit();
+        self.after_checkout_commit();
         Ok(sale)
     }
 
@@ -273,7 +272,8 @@ impl Terminal {
         f: impl FnOnce(&Transaction<'_>) -> CoreResult<T>,
     ) -> CoreResult<T> {
         set_autocheckpoint(&self.conn, CHECKOUT_AUTOCHECKPOINT)?;
-        let result = self.write(|tx, _| f(tx));
+        // Not `write`: a checkout reads no sale, so earlier ones need not be projected first.
+        let result = self.transact(|tx, _| f(tx));
         // The sale is committed (or not) by now: failing to restore the threshold must not
         // make a committed checkout look failed (the cashier would sell it again).
         if let Err(e) = set_autocheckpoint(&self.conn, DEFAULT_AUTOCHECKPOINT) {
@@ -372,6 +372,7 @@ impl Terminal {
     /// over-refund that only a merge reveals shows in [`Terminal::over_refund_flags`].
     #[instrument(skip_all, fields(sale = %req.sale_id))]
     pub fn refund(&mut self, req: RefundRequest) -> CoreResult<Refund> {
+        self.project_committed_sales()?;
         let ident = self.identity()?.clone();
         let settings = self.settings()?;
         self.active_user(req.cashier)?;
@@ -427,6 +428,7 @@ impl Terminal {
         cashier: UserId,
         approval: &Approval,
     ) -> CoreResult<Void> {
+        self.project_committed_sales()?;
         let ident = self.identity()?.clone();
         self.active_user(cashier)?;
         let shift = self.require_open_shift()?;

@@ -100,6 +100,8 @@ impl Terminal {
     /// Closes the open shift with the cash counted in the drawer; returns its Z report.
     #[instrument(skip_all)]
     pub fn close_shift(&mut self, counted_cash: Money, by: UserId) -> CoreResult<(Shift, ZReport)> {
+        // The expected cash counts every sale checkout committed.
+        self.project_committed_sales()?;
         let settings = self.settings()?;
         self.active_user(by)?;
         let mut shift = self.require_open_shift()?;

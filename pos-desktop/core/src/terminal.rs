@@ -64,11 +64,17 @@ pub struct Terminal {
     pub(crate) ident: Option<Identity>,
     pub(crate) pin_lock: Duration,
     pub(crate) defer_journal: bool,
+    /// The outbox may hold sales committed by checkout and not yet in the query tables
+    /// ([`Terminal::project_committed_sales`]); true on open, so the first look scans.
+    pub(crate) unprojected_sales: bool,
     /// Settings and promotions as last read; cleared whenever a document may have changed
     /// them (an edit, a merge).
     pub(crate) settings_cache: Option<StoreSettings>,
     pub(crate) promotions_cache: Option<Vec<shared_model::promotion::Promotion>>,
     pub(crate) user_cache: crate::users::UserCache,
+    /// This terminal's open shift as last read ([`Terminal::require_open_shift`]); cleared by
+    /// every [`Terminal::write`], the only way its row changes (start, close, a merge).
+    pub(crate) open_shift_cache: Option<shared_model::shift::Shift>,
     backup: Option<PathBuf>,
     /// The running sync client's wake-up ([`Terminal::nudge_sync`]); weak, so a stopped client
     /// is not kept alive by the terminal.
@@ -95,9 +101,11 @@ impl Terminal {
             ident,
             pin_lock: DEFAULT_PIN_LOCK,
             defer_journal: false,
+            unprojected_sales: true,
             settings_cache: None,
             promotions_cache: None,
             user_cache: Default::default(),
+            open_shift_cache: None,
             backup,
             sync_nudge: None,
         };
@@ -360,8 +368,21 @@ impl Terminal {
 
     /// Runs `f` in one IMMEDIATE transaction; the documents it touched are saved as chunks in
     /// the same transaction. On any error nothing is written and the touched documents are
-    /// reloaded from the file on next use.
+    /// reloaded from the file on next use. Sales a checkout committed are projected into the
+    /// query tables first, so `f` reads them ([`Terminal::project_committed_sales`]).
     pub(crate) fn write<T>(
+        &mut self,
+        f: impl FnOnce(&Transaction<'_>, &mut Docs) -> CoreResult<T>,
+    ) -> CoreResult<T> {
+        self.project_committed_sales()?;
+        self.open_shift_cache = None;
+        self.transact(f)
+    }
+
+    /// [`Terminal::write`] without projecting committed sales first: for checkout's own
+    /// commit (which reads no sale) and for that projection, neither of which changes a
+    /// shift.
+    pub(crate) fn transact<T>(
         &mut self,
         f: impl FnOnce(&Transaction<'_>, &mut Docs) -> CoreResult<T>,
     ) -> CoreResult<T> {

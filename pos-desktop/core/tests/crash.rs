@@ -1,6 +1,6 @@
 //! Crash safety: a child process (`src/bin/checkout_loop.rs`) runs checkouts in a loop and
-//! is killed with SIGKILL at random moments; the outbox survives a crash between the SQLite
-//! commit and the journal update.
+//! is killed with SIGKILL at random moments; the outbox survives a crash between checkout's
+//! SQLite commit and the sale's projection or journal update.
 
 mod common;
 
@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use common::*;
 use pos_core::shared_model::ids::UserId;
+use pos_core::shared_model::sale::Sale;
 use pos_core::{CRASH_AFTER_COMMIT_ENV, Terminal};
 
 const KILLS: usize = 40;
@@ -104,6 +105,21 @@ fn check_store(path: &Path, log: &Path) -> usize {
             "gap in receipts"
         );
     }
+    // Every sale's receipt is queued once: projected once, whenever the crash came.
+    let (receipts_queued, sales_printed): (i64, i64) = conn
+        .query_row(
+            "SELECT count(*), count(DISTINCT record_id) FROM print_jobs
+             WHERE kind = 'receipt' AND copy = 0",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        receipts_queued,
+        rows.len() as i64,
+        "a receipt queued twice or never"
+    );
+    assert_eq!(sales_printed, rows.len() as i64);
     let log_rows = logged(log);
     for (id, receipt) in &log_rows {
         assert_eq!(
@@ -157,38 +173,48 @@ fn sigkill_during_checkouts_loses_no_acknowledged_sale() {
 fn a_crash_between_commit_and_journal_reaches_the_journal_once_on_restart() {
     let (dir, path, cashier) = setup();
     let log = dir.path().join("acked.log");
+    let counts = |path: &Path, sale_id: &str| -> (i64, i64, i64) {
+        rusqlite_open(path)
+            .query_row(
+                "SELECT (SELECT count(*) FROM sales), (SELECT count(*) FROM sale_lines),
+                        (SELECT count(*) FROM print_jobs WHERE record_id = ?1)",
+                [sale_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap()
+    };
     for round in 1..=3 {
         let mut child = spawn_child(&path, &log, cashier, true);
         let status = child.wait().unwrap();
         assert!(!status.success(), "the hook must abort the child");
-        // Before any restart: committed in SQLite, waiting in the outbox, not in the journal.
+        // Before any restart: the sale is committed whole in its outbox row, and nothing else
+        // of it is written yet (no query-table rows, no print job, not in the journal).
         let conn = rusqlite_open(&path);
-        let (sales, outbox): (i64, i64) = conn
+        let (sale_id, date, data): (String, String, String) = conn
             .query_row(
-                "SELECT (SELECT count(*) FROM sales), (SELECT count(*) FROM outbox)",
+                "SELECT entry_id, business_date, data FROM outbox",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .unwrap();
-        assert_eq!(sales, round);
-        assert_eq!(outbox, 1);
-        let (sale_id, date): (String, String) = conn
-            .query_row("SELECT entry_id, business_date FROM outbox", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .unwrap();
         drop(conn);
-        // Restart: the outbox applies the sale to its journal.
+        let held: Sale = serde_json::from_str(&data).expect("the outbox row holds the sale");
+        assert_eq!(held.id.to_string(), sale_id);
+        assert_eq!(counts(&path, &sale_id), (round - 1, round - 1, 0));
+        // Restart: the sale is projected, its receipt queued, and it reaches its journal.
         let mut t = Terminal::open(&path).unwrap();
         assert_eq!(t.outbox_len().unwrap(), 0);
+        assert_eq!(t.sale(held.id).unwrap(), held);
+        assert_eq!(counts(&path, &sale_id), (round, round, 1));
         let j = t.journal("T1", date.parse().unwrap()).unwrap().unwrap();
         assert!(j.sales.contains_key(&sale_id));
         assert_eq!(j.sales.len() as i64, round);
         drop(t);
-        // And again: still exactly once.
+        // And again: still exactly once, printed once.
         let mut t = Terminal::open(&path).unwrap();
         let j = t.journal("T1", date.parse().unwrap()).unwrap().unwrap();
         assert_eq!(j.sales.len() as i64, round);
+        assert_eq!(counts(&path, &sale_id), (round, round, 1));
     }
     assert!(logged(&log).is_empty(), "no checkout returned");
 }

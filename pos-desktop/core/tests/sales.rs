@@ -259,7 +259,7 @@ fn the_outbox_applies_each_sale_to_its_journal_exactly_once() {
     let conn = rusqlite_open(&s.path);
     conn.execute(
         "INSERT INTO outbox (journal_doc, terminal_code, business_date, entry_map, entry_id, data)
-         SELECT journal_doc, terminal_code, business_date, 'sales', sale_id, data FROM sales",
+         SELECT journal_doc, terminal_code, business_date, 'sales', sale_id, '' FROM sales",
         [],
     )
     .unwrap();
@@ -273,6 +273,112 @@ fn the_outbox_applies_each_sale_to_its_journal_exactly_once() {
         s.t.export_document(&s.t.journal_id("T1", sale.business_date).unwrap().unwrap())
             .unwrap();
     assert_eq!(heads_before, heads_after);
+}
+
+/// Rows of the sale in the query tables and the print queue, read straight from the file:
+/// (sales, lines, payments, stock movements, print jobs).
+fn projected_rows(s: &Shop, sale_id: &str) -> (i64, i64, i64, i64, i64) {
+    rusqlite_open(&s.path)
+        .query_row(
+            "SELECT (SELECT count(*) FROM sales WHERE sale_id = ?1),
+                    (SELECT count(*) FROM sale_lines WHERE sale_id = ?1),
+                    (SELECT count(*) FROM payments WHERE sale_id = ?1),
+                    (SELECT count(*) FROM stock_movements WHERE source_key = ?1),
+                    (SELECT count(*) FROM print_jobs WHERE record_id = ?1)",
+            [sale_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .unwrap()
+}
+
+#[test]
+fn a_deferred_checkout_commits_the_sale_whole_and_projects_it_once_before_anything_reads_it() {
+    let mut s = shop();
+    s.t.set_defer_journal(true);
+    let mut cart = indomie_cart(&mut s, 2);
+    s.t.cart_add_product(&mut cart, s.kopi.id, None, Quantity::ONE)
+        .unwrap();
+    let sale = s.t.checkout(&cart, &cash(20_000), s.cashier, None).unwrap();
+    let id = sale.id.to_string();
+    // Committed: the outbox row holds the sale whole; nothing else of it is written yet.
+    let held: String = rusqlite_open(&s.path)
+        .query_row("SELECT data FROM outbox WHERE entry_id = ?1", [&id], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<pos_core::shared_model::sale::Sale>(&held).unwrap(),
+        sale
+    );
+    assert_eq!(projected_rows(&s, &id), (0, 0, 0, 0, 0));
+    // Projected: two lines, one payment, two stock movements, one receipt to print.
+    assert_eq!(s.t.project_committed_sales().unwrap(), 1);
+    assert_eq!(projected_rows(&s, &id), (1, 2, 1, 2, 1));
+    assert_eq!(s.t.sale(sale.id).unwrap(), sale);
+    assert_eq!(
+        s.t.stock_on_hand(s.indomie.id).unwrap(),
+        Quantity::from_i64(-2)
+    );
+    // Once: again, or after a restart, projects nothing more.
+    assert_eq!(s.t.project_committed_sales().unwrap(), 0);
+    s.reopen();
+    s.t.set_defer_journal(true);
+    assert_eq!(projected_rows(&s, &id), (1, 2, 1, 2, 1));
+    // A write that reads sales projects a deferred checkout first: a refund right after it.
+    let second = s.t.checkout(&cart, &cash(20_000), s.cashier, None).unwrap();
+    assert_eq!(projected_rows(&s, &second.id.to_string()).0, 0);
+    let lines = s.t.refundable_lines(sale.id).unwrap();
+    assert_eq!(lines.len(), 2);
+    let refund =
+        s.t.refund(RefundRequest {
+            sale_id: second.id,
+            lines: vec![(second.lines[0].line_id, Quantity::ONE)],
+            tenders: cash(3_500),
+            reason: "rusak".into(),
+            cashier: s.cashier,
+            approval: s.approval(),
+        })
+        .unwrap();
+    assert_eq!(refund.total, Money::from_i64(3_500));
+    assert_eq!(projected_rows(&s, &second.id.to_string()), (1, 2, 1, 2, 1));
+    // The journal gets both sales and the refund when the outbox drains.
+    s.t.drain_outbox().unwrap();
+    assert_eq!(s.t.outbox_len().unwrap(), 0);
+    let j = s.t.journal("T1", sale.business_date).unwrap().unwrap();
+    assert_eq!(j.sales.len(), 2);
+    assert_eq!(j.refunds.len(), 1);
+    // Closing the shift right after a deferred checkout counts that sale's cash too.
+    let third = s.t.checkout(&cart, &cash(20_000), s.cashier, None).unwrap();
+    let (closed, z) = s.t.close_shift(Money::ZERO, s.cashier).unwrap();
+    assert_eq!(z.sales_count, 3);
+    let sold = sale.total().0 * rust_decimal::Decimal::from(3);
+    let expected = Money(dec!(200_000) + sold - dec!(3_500));
+    assert_eq!(z.expected_cash, expected);
+    assert_eq!(closed.close.unwrap().expected_cash, expected);
+    assert_eq!(projected_rows(&s, &third.id.to_string()), (1, 2, 1, 2, 1));
+}
+
+#[test]
+fn a_journal_update_that_fails_still_leaves_the_sale_in_the_query_tables() {
+    let mut s = shop();
+    s.t.set_defer_journal(true);
+    let cart = indomie_cart(&mut s, 1);
+    let sale = s.t.checkout(&cart, &cash(5_000), s.cashier, None).unwrap();
+    // An outbox entry no build can apply (as a damaged file might hold) fails the drain.
+    rusqlite_open(&s.path)
+        .execute(
+            "INSERT INTO outbox (journal_doc, terminal_code, business_date, entry_map, entry_id, data)
+             SELECT journal_doc, terminal_code, business_date, 'stock', 'x', '' FROM outbox",
+            [],
+        )
+        .unwrap();
+    assert!(matches!(s.t.drain_outbox(), Err(CoreError::Corrupt(_))));
+    // The sale is in the query tables and its receipt queued, once; its entry still waits.
+    assert_eq!(projected_rows(&s, &sale.id.to_string()), (1, 1, 1, 1, 1));
+    assert_eq!(s.t.sale(sale.id).unwrap(), sale);
+    assert_eq!(s.t.outbox_len().unwrap(), 2);
+    assert!(matches!(s.t.drain_outbox(), Err(CoreError::Corrupt(_))));
+    assert_eq!(projected_rows(&s, &sale.id.to_string()), (1, 1, 1, 1, 1));
 }
 
 /// Frames in the store's WAL (from its size: SQLite writes from the start again after a

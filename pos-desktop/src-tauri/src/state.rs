@@ -71,9 +71,11 @@ impl App {
         pos_core::private_files::create_dir(data_dir).map_err(|e| AppError::Core(e.into()))?;
         let db = data_dir.join("terminal.db");
         let mut terminal = Terminal::open(&db)?;
-        // Checkout returns right after its SQLite commit; the journal document is updated by
-        // `drain_journal_soon` off the cashier's wait (BENCHMARKS.md, "checkout + journal
-        // update"). Entries wait durably in the outbox; opening the store drains them too.
+        // Checkout returns right after its SQLite commit of the sale; the sale's query-table
+        // rows, its print job and the journal document are written by `drain_journal_soon`
+        // off the cashier's wait (BENCHMARKS.md, "checkout + journal update"), or by the next
+        // command first (`with_terminal`). Entries wait durably in the outbox; opening the
+        // store drains them too.
         terminal.set_defer_journal(true);
         let print = PrintQueue::open(&db, QueueConfig::default())?;
         let (tx, rx) = mpsc::channel();
@@ -101,7 +103,8 @@ impl App {
             .map_err(|e| AppError::Internal(format!("blocking task: {e}")))?
     }
 
-    /// Runs `f` on the blocking pool with the terminal locked (inside the task).
+    /// Runs `f` on the blocking pool with the terminal locked (inside the task), after the
+    /// sales a deferred checkout committed are in the query tables, so `f` reads them.
     pub async fn with_terminal<T, F>(&self, f: F) -> AppResult<T>
     where
         T: Send + 'static,
@@ -109,14 +112,19 @@ impl App {
     {
         self.blocking(move |inner| {
             let mut t = guard(&inner.terminal);
+            if t.project_committed_sales()? > 0 {
+                inner.print_jobs_changed();
+            }
             f(&mut t, inner)
         })
         .await
     }
 
-    /// Applies committed journal entries (sales, shifts, stock) to their documents in the
-    /// background, then offers them to the sync services; then compacts the documents that
-    /// are due (`Terminal::compact_documents`), off the command that made them due.
+    /// Projects the sales checkout committed (query tables, print jobs: `with_terminal` does
+    /// it first) and applies committed journal entries (sales, shifts, stock) to their
+    /// documents in the background, then offers them to the sync services; then compacts the
+    /// documents that are due (`Terminal::compact_documents`), off the command that made them
+    /// due.
     pub fn drain_journal_soon(&self) {
         let app = self.clone();
         tauri::async_runtime::spawn(async move {

@@ -163,7 +163,8 @@ async fn due(app: State<'_, App>) -> AppResult<Due> {
 }
 
 /// Pays the till's cart: pos-core's checkout commits the sale durably (measured as `paid_ms`),
-/// then the till starts an empty cart and the receipt prints.
+/// then the till starts an empty cart, and the sale is projected and its receipt printed just
+/// after (`App::drain_journal_soon`).
 ///
 /// `gateway_payment` names a paid dynamic QRIS charge: its tender (amount and the gateway's
 /// reference, as the server said) joins `tenders`, and the sale takes that payment.
@@ -191,7 +192,8 @@ async fn pay(
         session.cart = Cart::new();
         session.resumed = false;
         drop(session);
-        s.print_jobs_changed();
+        // The receipt's print job is queued when the sale is projected, off this wait
+        // (`App::drain_journal_soon`), which tells the print-job watcher.
         s.nudge_sync();
         Ok(Paid {
             sale_id: sale.id,
