@@ -56,17 +56,6 @@ pub(crate) fn next_sequence(tx: &Connection, date: BusinessDate) -> CoreResult<u
     u32::try_from(seq).map_err(|_| CoreError::SequenceExhausted(date.to_string()))
 }
 
-/// SQLite's default WAL auto-checkpoint threshold (1,000 pages), which every other commit
-/// keeps.
-const DEFAULT_AUTOCHECKPOINT: &str = "PRAGMA wal_autocheckpoint = 1000";
-/// The threshold during a checkout's commit (see [`Terminal::paid_commit`]): ~40 MiB of WAL.
-const CHECKOUT_AUTOCHECKPOINT: &str = "PRAGMA wal_autocheckpoint = 10000";
-
-fn set_autocheckpoint(conn: &Connection, pragma: &str) -> CoreResult<()> {
-    conn.prepare_cached(pragma)?.query_row([], |_| Ok(()))?;
-    Ok(())
-}
-
 /// Why a sale needs a supervisor's PIN; shells show it in the cashier's language from `kind`
 /// and its fields (JSON `{"kind": "line_discount", "product": …, "threshold": "20"}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -260,26 +249,15 @@ impl Terminal {
         Ok(sale)
     }
 
-    /// Runs a checkout's transaction ([`Terminal::write`], `synchronous=FULL`) without the WAL
-    /// checkpoint SQLite would otherwise run inside its commit every ~1,000 WAL pages (a
-    /// checkpoint copies those pages into the file and syncs it: several times a commit's
-    /// cost, paid by one cashier in ~60). The next commit of any other kind runs it instead:
-    /// the outbox drain that follows every checkout (the shell's idle loop), a shift, an
-    /// edit. 10,000 pages ([`CHECKOUT_AUTOCHECKPOINT`]) still make a checkout checkpoint itself, so the
-    /// WAL stays bounded when nothing else commits.
+    /// Runs a checkout's transaction (`synchronous=FULL`) as [`Terminal::commit`] does: no
+    /// earlier sale is projected first (a checkout reads none) and no WAL checkpoint is taken
+    /// before it, so the cashier waits for the sale's own pages only (see
+    /// [`Terminal::checkpoint_if_due`]).
     fn paid_commit<T>(
         &mut self,
         f: impl FnOnce(&Transaction<'_>) -> CoreResult<T>,
     ) -> CoreResult<T> {
-        set_autocheckpoint(&self.conn, CHECKOUT_AUTOCHECKPOINT)?;
-        // Not `write`: a checkout reads no sale, so earlier ones need not be projected first.
-        let result = self.transact(|tx, _| f(tx));
-        // The sale is committed (or not) by now: failing to restore the threshold must not
-        // make a committed checkout look failed (the cashier would sell it again).
-        if let Err(e) = set_autocheckpoint(&self.conn, DEFAULT_AUTOCHECKPOINT) {
-            warn!(error = %e, "could not restore the WAL checkpoint threshold");
-        }
-        result
+        self.commit(|tx, _| f(tx))
     }
 
     /// A sale from the query tables (this terminal's or a peer's, once synced).

@@ -55,6 +55,15 @@ pub struct JoinStore {
 /// How long a user stays locked after [`crate::users::MAX_PIN_FAILURES`] wrong PINs.
 pub const DEFAULT_PIN_LOCK: Duration = Duration::from_secs(5 * 60);
 
+/// WAL pages not yet in the database file at which a write other than a checkout copies them
+/// first ([`Terminal::checkpoint_if_due`]): SQLite's own default threshold.
+const CHECKPOINT_DUE_PAGES: i64 = 1_000;
+
+/// The terminal connection's own automatic checkpoint threshold (~40 MiB of WAL): reached only
+/// when checkouts alone commit for a long while; other writes checkpoint at
+/// [`CHECKPOINT_DUE_PAGES`] first.
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 10_000;
+
 /// An open terminal store.
 #[derive(Debug)]
 pub struct Terminal {
@@ -92,6 +101,7 @@ impl Terminal {
     pub fn open(path: impl AsRef<Path>) -> CoreResult<Terminal> {
         let path = path.as_ref().to_path_buf();
         let mut conn = db::connect(&path)?;
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
         let backup = db::migrate(&mut conn, &path, db::MIGRATIONS)?;
         let ident = read_identity(&conn)?;
         let mut t = Terminal {
@@ -379,10 +389,41 @@ impl Terminal {
         self.transact(f)
     }
 
-    /// [`Terminal::write`] without projecting committed sales first: for checkout's own
-    /// commit (which reads no sale) and for that projection, neither of which changes a
-    /// shift.
+    /// [`Terminal::write`] without projecting committed sales first (for that projection and
+    /// the outbox drain, neither of which changes a shift), after a WAL checkpoint when one is
+    /// due ([`Terminal::checkpoint_if_due`]).
     pub(crate) fn transact<T>(
+        &mut self,
+        f: impl FnOnce(&Transaction<'_>, &mut Docs) -> CoreResult<T>,
+    ) -> CoreResult<T> {
+        self.checkpoint_if_due()?;
+        self.commit(f)
+    }
+
+    /// Copies the WAL into the database file when it holds [`CHECKPOINT_DUE_PAGES`] pages
+    /// not yet copied, before a write that is not a checkout. SQLite would otherwise do it
+    /// inside whichever commit crosses the threshold (a checkpoint syncs the file: several
+    /// times a commit's cost), and the first commit after it restarts the WAL and syncs the
+    /// WAL's new header too: a second fsync. Taken here, both land on this write (the outbox
+    /// drain that follows every checkout, a shift, an edit), not on a cashier's checkout.
+    /// The connection's own threshold ([`WAL_AUTOCHECKPOINT_PAGES`]) still bounds the WAL
+    /// when nothing but checkouts commits.
+    pub(crate) fn checkpoint_if_due(&self) -> CoreResult<()> {
+        let (in_wal, copied): (i64, i64) = self
+            .conn
+            .prepare_cached("PRAGMA wal_checkpoint(NOOP)")?
+            .query_row([], |r| Ok((r.get(1)?, r.get(2)?)))?;
+        if in_wal - copied >= CHECKPOINT_DUE_PAGES {
+            self.conn
+                .prepare_cached("PRAGMA wal_checkpoint(PASSIVE)")?
+                .query_row([], |_| Ok(()))?;
+        }
+        Ok(())
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction, as it is: for checkout's commit, and under
+    /// [`Terminal::transact`].
+    pub(crate) fn commit<T>(
         &mut self,
         f: impl FnOnce(&Transaction<'_>, &mut Docs) -> CoreResult<T>,
     ) -> CoreResult<T> {
