@@ -125,14 +125,13 @@ impl Terminal {
                 projection::upsert_category(tx, c)?;
             }
             write_imported_products(doc, rows)?;
-            for (product, _) in rows {
-                projection::upsert_product(tx, product)?;
+            projection::upsert_products(tx, rows.iter().map(|(product, _)| product), || {
                 p2.rows_written += 1;
                 if p2.rows_written.is_multiple_of(PROGRESS_EVERY) && !progress(&p2) {
                     return Err(CoreError::Invalid("import cancelled".into()));
                 }
-            }
-            Ok(())
+                Ok(())
+            })
         })?;
         progress(&p2);
         let report = plan.report;
