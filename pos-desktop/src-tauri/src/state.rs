@@ -120,17 +120,22 @@ impl App {
         .await
     }
 
-    /// Projects the sales checkout committed (query tables, print jobs: `with_terminal` does
-    /// it first) and applies committed journal entries (sales, shifts, stock) to their
-    /// documents in the background, then offers them to the sync services; then compacts the
-    /// documents that are due (`Terminal::compact_documents`), off the command that made them
-    /// due.
+    /// Projects the sales checkout committed (query tables, print jobs) and applies committed
+    /// journal entries (sales, shifts, stock) to their documents, in one transaction, in the
+    /// background, then tells the print-job watcher and offers them to the sync services; then
+    /// compacts the documents that are due (`Terminal::compact_documents`), off the command
+    /// that made them due. Not through `with_terminal`, whose projection would be a
+    /// transaction of its own.
     pub fn drain_journal_soon(&self) {
         let app = self.clone();
         tauri::async_runtime::spawn(async move {
             let drained = app
-                .with_terminal(|t, inner| {
-                    let applied = t.drain_outbox()?;
+                .blocking(|inner| {
+                    let mut t = guard(&inner.terminal);
+                    let drained = t.drain_outbox();
+                    // Even when the journal update failed, the sales were projected.
+                    inner.print_jobs_changed();
+                    let applied = drained?;
                     inner.nudge_sync();
                     if let Err(e) = t.compact_documents() {
                         // The chunks stay as they were; the next write past the bound compacts.
