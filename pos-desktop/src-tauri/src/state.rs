@@ -112,9 +112,7 @@ impl App {
     {
         self.blocking(move |inner| {
             let mut t = guard(&inner.terminal);
-            if t.project_committed_sales()? > 0 {
-                inner.print_jobs_changed();
-            }
+            inner.project_sales(&mut t)?;
             f(&mut t, inner)
         })
         .await
@@ -158,6 +156,16 @@ impl App {
 }
 
 impl Inner {
+    /// Projects the sales a deferred checkout committed (query tables, receipt print jobs),
+    /// with the terminal locked as `t`, and tells the print-job watcher when any waited.
+    /// Before anything reads sales or their print jobs: the drain after `pay` may not have run.
+    pub fn project_sales(&self, t: &mut Terminal) -> AppResult<()> {
+        if t.project_committed_sales()? > 0 {
+            self.print_jobs_changed();
+        }
+        Ok(())
+    }
+
     /// Tells the print-job watcher to look now.
     pub fn print_jobs_changed(&self) {
         let _ = guard(&self.print_changed).send(());

@@ -47,6 +47,7 @@ fn original_job(q: &PrintQueue, sale_id: &str) -> AppResult<Option<QueuedJob>> {
 #[tauri::command]
 async fn receipt_preview(app: State<'_, App>, sale_id: String) -> AppResult<String> {
     app.blocking(move |s| {
+        s.project_sales(&mut guard(&s.terminal))?;
         let q = guard(&s.print);
         let job = original_job(&q, &sale_id)?.ok_or_else(|| CoreError::NotFound {
             what: "receipt",
@@ -63,6 +64,8 @@ async fn receipt_preview(app: State<'_, App>, sale_id: String) -> AppResult<Stri
 #[tauri::command]
 async fn print(app: State<'_, App>, sale_id: String) -> AppResult<QueuedJob> {
     app.blocking(move |s| {
+        // A sale just paid may not have its original job yet: a reprint would be a copy.
+        s.project_sales(&mut guard(&s.terminal))?;
         let mut q = guard(&s.print);
         let job = match original_job(&q, &sale_id)? {
             Some(job) => match job.state {
