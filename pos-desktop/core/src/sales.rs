@@ -1,7 +1,7 @@
 //! Pricing, checkout, refunds and voids: each record commits with its outbox entry
 //! ([`crate::outbox`]) and its receipt's print job ([`crate::print_queue`]).
 
-use rusqlite::{Connection, OptionalExtension, Transaction};
+use rusqlite::{Connection, OptionalExtension};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use shared_model::cart::Cart;
@@ -225,7 +225,10 @@ impl Terminal {
         let now = Timestamp::now();
         let date = settings.business_day.business_date(now)?;
         let currency = settings.currency();
-        let sale = self.paid_commit(|tx| {
+        // `commit`, not `write`: no earlier sale is projected first (a checkout reads none) and
+        // no WAL checkpoint is taken before it, so the cashier waits for the sale's own pages
+        // only (see `Terminal::checkpoint_if_due`).
+        let sale = self.commit(|tx, _| {
             let seq = next_sequence(tx, date)?;
             let receipt_no =
                 ReceiptNumber::new(&ident.store_code, &ident.terminal_code, date, seq)?;
@@ -247,17 +250,6 @@ impl Terminal {
         info!(receipt = %sale.receipt_no, total = %sale.total(), "sale committed");
         self.after_checkout_commit();
         Ok(sale)
-    }
-
-    /// Runs a checkout's transaction (`synchronous=FULL`) as [`Terminal::commit`] does: no
-    /// earlier sale is projected first (a checkout reads none) and no WAL checkpoint is taken
-    /// before it, so the cashier waits for the sale's own pages only (see
-    /// [`Terminal::checkpoint_if_due`]).
-    fn paid_commit<T>(
-        &mut self,
-        f: impl FnOnce(&Transaction<'_>) -> CoreResult<T>,
-    ) -> CoreResult<T> {
-        self.commit(|tx, _| f(tx))
     }
 
     /// A sale from the query tables (this terminal's or a peer's, once synced).
