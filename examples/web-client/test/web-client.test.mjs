@@ -30,7 +30,7 @@ const SIZES = { phone: { width: 390, height: 844 }, desktop: { width: 1366, heig
 
 function serverBinary() {
   if (process.env.SYNC_SERVER_BIN) return process.env.SYNC_SERVER_BIN
-  execFileSync("cargo", ["build", "-p", "sync-server", "--bin", "sync-server"], { cwd: workspace, stdio: "inherit" })
+  execFileSync("cargo", ["build", "--workspace", "--bin", "sync-server"], { cwd: workspace, stdio: "inherit" })
   const bin = join(targetDir, "debug", "sync-server")
   assert.ok(existsSync(bin), `missing ${bin}`)
   return bin

@@ -25,7 +25,7 @@ function buildBinaries() {
   if (process.env.SYNC_SERVER_BIN && process.env.INTEROP_CLIENT_BIN) {
     return { server: process.env.SYNC_SERVER_BIN, client: process.env.INTEROP_CLIENT_BIN }
   }
-  execFileSync("cargo", ["build", "-p", "sync-server", "--bin", "sync-server", "--example", "interop_client"], {
+  execFileSync("cargo", ["build", "--workspace", "--bin", "sync-server", "--example", "interop_client"], {
     cwd: workspace,
     stdio: "inherit",
   })
