@@ -49,15 +49,7 @@ pub(crate) fn upsert_promotion(
 }
 
 pub(crate) fn upsert_product(conn: &Connection, p: &Product) -> CoreResult<()> {
-    let rowid = upsert_product_row(conn, p)?;
-    let (names, skus, codes) = search_text(p);
-    conn.prepare_cached("DELETE FROM products_fts WHERE rowid = ?1")?
-        .execute([rowid])?;
-    conn.prepare_cached(
-        "INSERT INTO products_fts (rowid, name, sku, barcodes) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![rowid, names, skus, codes])?;
-    Ok(())
+    upsert_products(conn, [p], || Ok(()))
 }
 
 /// [`upsert_product`] for many products at once (an import, a whole catalog), calling `each`
