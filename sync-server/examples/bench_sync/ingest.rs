@@ -8,11 +8,17 @@
 //! the clock: every terminal sends its messages as fast as the socket takes
 //! them, one `sync` frame per change, while reading (and decoding) what the
 //! server sends back, until the server's replies name its last change as a
-//! head (acked). Then fresh verifying samod clients (one per tenant) connect
-//! and fetch every document, and the clock stops when they hold every
-//! terminal's last change. An optional server-specific check starts once the
-//! verifiers are done, on the same clock (SnapKasir: read back from its
-//! storage).
+//! head (acked). Then fresh verifying clients (one per tenant) connect and
+//! fetch every document, and the clock stops when they hold every terminal's
+//! last change. An optional server-specific check starts once the verifiers
+//! are done, on the same clock (SnapKasir: read back from its storage).
+//!
+//! A verifier is a plain reader by default ([`Verifier::Plain`]: one
+//! WebSocket, a `request` per document, automerge's sync protocol over a fresh
+//! document until it holds the last change), or a samod client
+//! ([`Verifier::Samod`], `--verifier samod`). The samod client's own
+//! bookkeeping for 100 documents took two thirds of the machine's CPU while it
+//! read (`perf`, 2026-12-05), more than the server it read from.
 //!
 //! Why frames made before the clock, not samod clients writing on it: on two
 //! cores the load generator shares the machine with the server, and samod
@@ -26,6 +32,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use automerge::sync::SyncDoc;
 use automerge::transaction::Transactable;
 use automerge::{Automerge, ChangeHash, ReadDoc, sync};
 use futures::future::{BoxFuture, try_join_all};
@@ -38,6 +45,32 @@ use crate::procstat;
 
 /// Everything a run gives up on after this long.
 const DEADLINE: Duration = Duration::from_secs(600);
+
+/// How the fresh clients that check a run read the documents back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verifier {
+    /// A plain WebSocket per tenant speaking the sync protocol, as the writers do.
+    Plain,
+    /// A samod client per tenant (`Repo::find` for each document).
+    Samod,
+}
+
+impl Verifier {
+    pub fn parse(s: &str) -> anyhow::Result<Self> {
+        match s {
+            "plain" => Ok(Self::Plain),
+            "samod" => Ok(Self::Samod),
+            other => anyhow::bail!("--verifier {other:?}: plain or samod"),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Plain => "plain",
+            Self::Samod => "samod",
+        }
+    }
+}
 
 /// Where the load goes.
 #[derive(Debug)]
@@ -296,10 +329,137 @@ async fn verify(repo: samod::Repo, w: Written) -> anyhow::Result<()> {
     }
 }
 
+/// A document a plain reader fetches: its copy, its sync state, and the heads it waits for.
+struct Reading {
+    doc: Automerge,
+    state: sync::State,
+    wanted: Vec<ChangeHash>,
+    done: bool,
+}
+
+impl Reading {
+    fn complete(&self) -> bool {
+        self.wanted
+            .iter()
+            .all(|h| self.doc.get_change_by_hash(h).is_some())
+    }
+}
+
+/// Fetches `docs` over one plain WebSocket from `url`: a `request` per document, then the sync
+/// protocol on each until the reader holds every writer's last change.
+async fn read_plain(url: &str, docs: Vec<Written>) -> anyhow::Result<()> {
+    let peer = format!("bench-reader-{}", rand::random::<u32>());
+    let (ws, server) = join(url, &peer).await?;
+    let (mut tx, mut rx) = ws.split();
+    let frame = |kind_request: bool, document_id: &str, data: Vec<u8>| {
+        let (sender_id, target_id, document_id) =
+            (peer.clone(), server.clone(), document_id.to_string());
+        let m = if kind_request {
+            Message::Request {
+                sender_id,
+                target_id,
+                document_id,
+                data,
+            }
+        } else {
+            Message::Sync {
+                sender_id,
+                target_id,
+                document_id,
+                data,
+            }
+        };
+        WsMessage::Binary(wire::encode(&m).into())
+    };
+    let mut reading = HashMap::with_capacity(docs.len());
+    for w in docs {
+        let mut r = Reading {
+            doc: Automerge::new(),
+            state: sync::State::new(),
+            wanted: w.heads,
+            done: false,
+        };
+        let first = r
+            .doc
+            .generate_sync_message(&mut r.state)
+            .context("an empty document has a first sync message")?;
+        tx.feed(frame(true, &w.document_id, first.encode())).await?;
+        reading.insert(w.document_id, r);
+    }
+    tx.flush().await?;
+    let mut left = reading.len();
+    while left > 0 {
+        let msg = rx
+            .next()
+            .await
+            .context("the server closed the connection while documents were read")??;
+        let WsMessage::Binary(bytes) = msg else {
+            continue;
+        };
+        match wire::decode(&bytes)? {
+            Message::Sync {
+                document_id, data, ..
+            } => {
+                // Documents offered unasked (an owner is offered its stores' documents) are
+                // not this reader's.
+                let Some(r) = reading.get_mut(&document_id) else {
+                    continue;
+                };
+                r.doc
+                    .receive_sync_message(&mut r.state, sync::Message::decode(&data)?)?;
+                if !r.done && r.complete() {
+                    r.done = true;
+                    left -= 1;
+                }
+                if let Some(reply) = r.doc.generate_sync_message(&mut r.state) {
+                    tx.send(frame(false, &document_id, reply.encode())).await?;
+                }
+            }
+            Message::DocUnavailable { document_id, .. } => {
+                anyhow::bail!("the server says it does not have {document_id}")
+            }
+            Message::Error { message } => anyhow::bail!("server error: {message:?}"),
+            _ => {}
+        }
+    }
+    let mut ws = tx
+        .reunite(rx)
+        .map_err(|_| anyhow::anyhow!("split halves"))?;
+    let _ = ws.close(None).await;
+    Ok(())
+}
+
+/// Every document of `written` read back by a fresh client of its tenant (`urls[i]` may read
+/// `written[i]`), one client per distinct URL.
+async fn read_back(verifier: Verifier, written: &[Written], urls: &[String]) -> anyhow::Result<()> {
+    let mut by_url: HashMap<&str, Vec<Written>> = HashMap::new();
+    for (w, url) in written.iter().zip(urls) {
+        by_url.entry(url.as_str()).or_default().push(w.clone());
+    }
+    match verifier {
+        Verifier::Plain => {
+            try_join_all(by_url.into_iter().map(|(url, docs)| read_plain(url, docs))).await?;
+        }
+        Verifier::Samod => {
+            let dialed = try_join_all(by_url.keys().map(|url| dial(url))).await?;
+            try_join_all(by_url.values().zip(&dialed).flat_map(|(docs, (repo, _))| {
+                docs.iter().map(|w| verify(repo.clone(), w.clone()))
+            }))
+            .await?;
+            for (repo, dialer) in dialed {
+                drop(dialer);
+                repo.stop().await;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Runs the workload once against `target`.
 pub async fn run(
     target: &Target,
     changes: usize,
+    verifier: Verifier,
     extra: Option<ExtraCheck>,
 ) -> anyhow::Result<Outcome> {
     let terminals = try_join_all(
@@ -331,24 +491,8 @@ pub async fn run(
     // ingest's work.
     let run = async {
         let acked = acked.await?;
-        let mut urls: Vec<&str> = target.verifier_urls.iter().map(String::as_str).collect();
-        urls.sort_unstable();
-        urls.dedup();
-        let dialed = try_join_all(urls.iter().map(|url| dial(url))).await?;
-        let verifiers: HashMap<&str, (samod::Repo, samod::DialerHandle<std::io::Error>)> =
-            urls.into_iter().zip(dialed).collect();
-        try_join_all(
-            written
-                .iter()
-                .zip(&target.verifier_urls)
-                .map(|(w, url)| verify(verifiers[url.as_str()].0.clone(), w.clone())),
-        )
-        .await?;
+        read_back(verifier, &written, &target.verifier_urls).await?;
         let secs = started.elapsed().as_secs_f64();
-        for (_, (verifier, dialer)) in verifiers {
-            drop(dialer);
-            verifier.stop().await;
-        }
         Ok::<_, anyhow::Error>((acked, secs))
     };
     let (acked, verified) = tokio::time::timeout(DEADLINE, run)

@@ -1,13 +1,14 @@
 //! Sync-server benchmarks (figures go to BENCHMARKS.md).
 //!
-//! `cargo run --release -p sync-server --example bench_sync -- [--postgres URL] [--terminals 100] [--per-store 1] [--per-tenant 2] [--changes 20] [--idle 2000] [--js-reference] [--js-share none|all] [--js-dir DIR] [--rounds 1]`
+//! `cargo run --release -p sync-server --example bench_sync -- [--postgres URL] [--terminals 100] [--per-store 1] [--per-tenant 2] [--changes 20] [--idle 2000] [--js-reference] [--js-share none|all] [--js-dir DIR] [--rounds 1] [--verifier plain|samod]`
 //!
 //! 1. ingest (`ingest.rs`): `--terminals` samod clients (one enrolled
 //!    terminal each, one journal-like document each; `--per-store` to a store,
 //!    `--per-tenant` to a tenant, 2 by default) make `--changes`
 //!    changes as fast as they can; the clock stops when fresh verifying samod
 //!    clients (each tenant's owner) have fetched every document with every
-//!    change. The time at which every change reads back from storage
+//!    change (`--verifier`: a plain sync-protocol reader, the default, or a
+//!    samod client; `ingest.rs` says why). The time at which every change reads back from storage
 //!    (`Services::persisted`) is reported as well. Projections run.
 //! 2. `--js-reference`: the same workload, in the same run and with the same
 //!    Rust clients, against the automerge-repo JavaScript reference sync
@@ -222,10 +223,13 @@ async fn bench(server: Handle) -> anyhow::Result<()> {
     let js = args.iter().any(|a| a == "--js-reference");
     let js_share = arg(&args, "--js-share").unwrap_or_else(|| "none".into());
     let js_dir = arg(&args, "--js-dir").map_or_else(js_reference::default_dir, Into::into);
+    let verifier =
+        ingest::Verifier::parse(&arg(&args, "--verifier").unwrap_or_else(|| "plain".into()))?;
 
     let postgres = arg(&args, "--postgres");
     println!(
-        "ingest: {terminals} terminals ({per_store} per store, {per_tenant} per tenant) x {changes} changes, {rounds} round(s), fresh servers every round, {} cores, load average {:.2}",
+        "ingest: {terminals} terminals ({per_store} per store, {per_tenant} per tenant) x {changes} changes, {rounds} round(s), fresh servers every round, verified by a fresh {} client per tenant, {} cores, load average {:.2}",
+        verifier.name(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         procstat::loadavg()
     );
@@ -280,13 +284,18 @@ async fn bench(server: Handle) -> anyhow::Result<()> {
         for which in [js_first, !js_first] {
             let outcome = match (which, &js_target) {
                 (false, _) => {
-                    let o = ingest::run(&sk_target, changes, Some(persisted_check(&sk, &server)))
-                        .await?;
+                    let o = ingest::run(
+                        &sk_target,
+                        changes,
+                        verifier,
+                        Some(persisted_check(&sk, &server)),
+                    )
+                    .await?;
                     sk_runs.push(o.clone());
                     o
                 }
                 (true, Some(t)) => {
-                    let o = ingest::run(t, changes, None).await?;
+                    let o = ingest::run(t, changes, verifier, None).await?;
                     js_runs.push(o.clone());
                     o
                 }
