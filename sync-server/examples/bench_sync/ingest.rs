@@ -429,9 +429,17 @@ async fn read_plain(url: &str, docs: Vec<Written>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A samod reader, stopped once the clock has stopped.
+type SamodReader = (samod::Repo, samod::DialerHandle<std::io::Error>);
+
 /// Every document of `written` read back by a fresh client of its tenant (`urls[i]` may read
-/// `written[i]`), one client per distinct URL.
-async fn read_back(verifier: Verifier, written: &[Written], urls: &[String]) -> anyhow::Result<()> {
+/// `written[i]`), one client per distinct URL. Returns the samod readers, for the caller to stop
+/// off the clock.
+async fn read_back(
+    verifier: Verifier,
+    written: &[Written],
+    urls: &[String],
+) -> anyhow::Result<Vec<SamodReader>> {
     let mut by_url: HashMap<&str, Vec<Written>> = HashMap::new();
     for (w, url) in written.iter().zip(urls) {
         by_url.entry(url.as_str()).or_default().push(w.clone());
@@ -439,6 +447,7 @@ async fn read_back(verifier: Verifier, written: &[Written], urls: &[String]) -> 
     match verifier {
         Verifier::Plain => {
             try_join_all(by_url.into_iter().map(|(url, docs)| read_plain(url, docs))).await?;
+            Ok(Vec::new())
         }
         Verifier::Samod => {
             let dialed = try_join_all(by_url.keys().map(|url| dial(url))).await?;
@@ -446,13 +455,9 @@ async fn read_back(verifier: Verifier, written: &[Written], urls: &[String]) -> 
                 docs.iter().map(|w| verify(repo.clone(), w.clone()))
             }))
             .await?;
-            for (repo, dialer) in dialed {
-                drop(dialer);
-                repo.stop().await;
-            }
+            Ok(dialed)
         }
     }
-    Ok(())
 }
 
 /// Runs the workload once against `target`.
@@ -491,8 +496,12 @@ pub async fn run(
     // ingest's work.
     let run = async {
         let acked = acked.await?;
-        read_back(verifier, &written, &target.verifier_urls).await?;
+        let readers = read_back(verifier, &written, &target.verifier_urls).await?;
         let secs = started.elapsed().as_secs_f64();
+        for (repo, dialer) in readers {
+            drop(dialer);
+            repo.stop().await;
+        }
         Ok::<_, anyhow::Error>((acked, secs))
     };
     let (acked, verified) = tokio::time::timeout(DEADLINE, run)
