@@ -318,9 +318,7 @@ async fn verify(repo: samod::Repo, w: Written) -> anyhow::Result<()> {
         };
         let mut changed = std::pin::pin!(handle.changes());
         loop {
-            let complete =
-                handle.with_document(|d| w.heads.iter().all(|h| d.get_change_by_hash(h).is_some()));
-            if complete {
+            if handle.with_document(|d| holds(d, &w.heads)) {
                 return Ok(());
             }
             // A change notification, or a look again in a while.
@@ -329,20 +327,16 @@ async fn verify(repo: samod::Repo, w: Written) -> anyhow::Result<()> {
     }
 }
 
+/// Whether `doc` has every change up to `heads`.
+fn holds(doc: &Automerge, heads: &[ChangeHash]) -> bool {
+    heads.iter().all(|h| doc.get_change_by_hash(h).is_some())
+}
+
 /// A document a plain reader fetches: its copy, its sync state, and the heads it waits for.
 struct Reading {
     doc: Automerge,
     state: sync::State,
     wanted: Vec<ChangeHash>,
-    done: bool,
-}
-
-impl Reading {
-    fn complete(&self) -> bool {
-        self.wanted
-            .iter()
-            .all(|h| self.doc.get_change_by_hash(h).is_some())
-    }
 }
 
 /// Fetches `docs` over one plain WebSocket from `url`: a `request` per document, then the sync
@@ -377,7 +371,6 @@ async fn read_plain(url: &str, docs: Vec<Written>) -> anyhow::Result<()> {
             doc: Automerge::new(),
             state: sync::State::new(),
             wanted: w.heads,
-            done: false,
         };
         let first = r
             .doc
@@ -387,8 +380,8 @@ async fn read_plain(url: &str, docs: Vec<Written>) -> anyhow::Result<()> {
         reading.insert(w.document_id, r);
     }
     tx.flush().await?;
-    let mut left = reading.len();
-    while left > 0 {
+    // A document leaves `reading` once the reader holds what it waits for.
+    while !reading.is_empty() {
         let msg = rx
             .next()
             .await
@@ -407,11 +400,9 @@ async fn read_plain(url: &str, docs: Vec<Written>) -> anyhow::Result<()> {
                 };
                 r.doc
                     .receive_sync_message(&mut r.state, sync::Message::decode(&data)?)?;
-                if !r.done && r.complete() {
-                    r.done = true;
-                    left -= 1;
-                }
-                if let Some(reply) = r.doc.generate_sync_message(&mut r.state) {
+                if holds(&r.doc, &r.wanted) {
+                    reading.remove(&document_id);
+                } else if let Some(reply) = r.doc.generate_sync_message(&mut r.state) {
                     tx.send(frame(false, &document_id, reply.encode())).await?;
                 }
             }

@@ -5,11 +5,12 @@
 //! 1. ingest (`ingest.rs`): `--terminals` samod clients (one enrolled
 //!    terminal each, one journal-like document each; `--per-store` to a store,
 //!    `--per-tenant` to a tenant, 2 by default) make `--changes`
-//!    changes as fast as they can; the clock stops when fresh verifying samod
+//!    changes as fast as they can; the clock stops when fresh verifying
 //!    clients (each tenant's owner) have fetched every document with every
 //!    change (`--verifier`: a plain sync-protocol reader, the default, or a
-//!    samod client; `ingest.rs` says why). The time at which every change reads back from storage
-//!    (`Services::persisted`) is reported as well. Projections run.
+//!    samod client; `ingest.rs` says why). The time at which every change
+//!    reads back from storage (`Services::persisted`) is reported as well.
+//!    Projections run.
 //! 2. `--js-reference`: the same workload, in the same run and with the same
 //!    Rust clients, against the automerge-repo JavaScript reference sync
 //!    server (`sync-server/bench/js-reference-server`, run `npm install`
