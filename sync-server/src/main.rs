@@ -163,6 +163,13 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
+/// The server's allocator. With glibc's malloc, 1,000 tills selling spent a fifth of the
+/// server's CPU in `_int_malloc`, `malloc_consolidate` and `free` (`perf`, `load-bench`,
+/// 2026-12-05; BENCHMARKS.md, "1,000 tills: the bench's acknowledgements, and the server's
+/// allocator").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     init_tracing();
