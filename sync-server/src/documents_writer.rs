@@ -277,7 +277,9 @@ impl DocWriter {
         loop {
             if let Some(mut doc) =
                 crate::projection::load_document(&self.storage, tenant_id, id).await?
-                && heads.iter().all(|h| doc.get_change_by_hash(h).is_some())
+                && heads
+                    .iter()
+                    .all(|h| documents::has_change(doc.document(), h))
             {
                 return Ok(());
             }

@@ -377,7 +377,9 @@ impl SyncStore for FetchStore {
         crate::docs::receive_sync(doc, doc_id, state, message)?;
         let theirs = state.their_heads.clone().unwrap_or_default();
         if !theirs.is_empty()
-            && theirs.iter().all(|h| doc.get_change_by_hash(h).is_some())
+            && theirs
+                .iter()
+                .all(|h| documents::has_change(doc.document(), h))
             && DocumentKind::of(doc).is_some()
         {
             self.complete.insert(doc_id.to_string());

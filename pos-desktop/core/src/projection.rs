@@ -7,7 +7,9 @@ use std::str::FromStr;
 use automerge::{ChangeHash, ReadDoc};
 use rusqlite::{Connection, OptionalExtension, params};
 use shared_model::catalog::{Category, Product};
-use shared_model::documents::{DocumentKind, JournalDoc, StockAdjustmentsDoc, StockBaselineDoc};
+use shared_model::documents::{
+    self, DocumentKind, JournalDoc, StockAdjustmentsDoc, StockBaselineDoc,
+};
 use shared_model::refund::Refund;
 use shared_model::sale::{Sale, Void};
 use shared_model::shift::{CashMovement, Shift};
@@ -468,7 +470,7 @@ fn mark_in_baseline(conn: &Connection, d: &mut Docs, id: &str, heads: &[String])
     let heads: Vec<ChangeHash> = heads
         .iter()
         .filter_map(|h| ChangeHash::from_str(h).ok())
-        .filter(|h| doc.get_change_by_hash(h).is_some())
+        .filter(|h| documents::has_change(doc.document(), h))
         .collect();
     if heads.is_empty() {
         return Ok(());

@@ -81,6 +81,13 @@ pub fn root_str(doc: &impl ReadDoc, key: &str) -> Option<String> {
     }
 }
 
+/// Whether `doc` holds the change `hash`. automerge 0.12's `get_change_by_hash` rebuilds the
+/// whole change from the document's operations, a cost that grows with the document, only to
+/// answer yes or no; the change's metadata comes from the change graph alone.
+pub fn has_change(doc: &automerge::Automerge, hash: &automerge::ChangeHash) -> bool {
+    doc.get_change_meta_by_hash(hash).is_some()
+}
+
 /// A document type of ours.
 pub trait Document: Reconcile + Hydrate {
     const KIND: DocumentKind;
@@ -230,4 +237,28 @@ pub fn get_entry<H: Hydrate>(doc: &AutoCommit, map: &str, key: &str) -> ModelRes
     autosurgeon::hydrate_prop(doc, &obj, key)
         .map(Some)
         .map_err(|e| bad(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::transaction::Transactable;
+
+    #[test]
+    fn has_change_knows_the_documents_changes_and_no_other() {
+        let mut doc = AutoCommit::new();
+        doc.put(automerge::ROOT, "k", 1).unwrap();
+        doc.commit();
+        let first = doc.get_heads();
+        doc.put(automerge::ROOT, "k", 2).unwrap();
+        doc.commit();
+        let mut other = AutoCommit::new();
+        other.put(automerge::ROOT, "k", 3).unwrap();
+        other.commit();
+        for h in first.iter().chain(&doc.get_heads()) {
+            assert!(has_change(doc.document(), h));
+        }
+        assert!(!has_change(doc.document(), &other.get_heads()[0]));
+        assert!(!has_change(doc.document(), &automerge::ChangeHash([7; 32])));
+    }
 }

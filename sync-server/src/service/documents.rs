@@ -2,6 +2,7 @@
 //! a terminal shows).
 
 use serde::{Deserialize, Serialize};
+use shared_model::documents;
 use tracing::instrument;
 
 use super::Services;
@@ -61,7 +62,7 @@ impl Services {
         for (s, h) in heads.iter().zip(&hashes) {
             let stored = doc
                 .as_mut()
-                .is_some_and(|d| d.get_change_by_hash(h).is_some());
+                .is_some_and(|d| documents::has_change(d.document(), h));
             if !stored {
                 missing.push(s.clone());
             }
