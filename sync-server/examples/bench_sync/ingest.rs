@@ -34,9 +34,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use automerge::sync::SyncDoc;
 use automerge::transaction::Transactable;
-use automerge::{Automerge, ChangeHash, ReadDoc, sync};
+use automerge::{Automerge, ChangeHash, sync};
 use futures::future::{BoxFuture, try_join_all};
 use futures::{SinkExt, StreamExt};
+use shared_model::documents;
 use shared_model::wire::{self, Message};
 use sync_server::sync::cluster::WsDialer;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -329,7 +330,7 @@ async fn verify(repo: samod::Repo, w: Written) -> anyhow::Result<()> {
 
 /// Whether `doc` has every change up to `heads`.
 fn holds(doc: &Automerge, heads: &[ChangeHash]) -> bool {
-    heads.iter().all(|h| doc.get_change_by_hash(h).is_some())
+    heads.iter().all(|h| documents::has_change(doc, h))
 }
 
 /// A document a plain reader fetches: its copy, its sync state, and the heads it waits for.
