@@ -137,6 +137,11 @@ fn owner_edits_imports_exports_and_sets_the_store_up() {
     // Edit a price: the till's product table has it within seconds.
     b.fill("catalog-q", &sku);
     b.click("catalog-search-submit");
+    // The search reloads the page: its rows are the ones to click.
+    let searched = format!("q={sku}");
+    b.poll("the catalog's search result", |b| {
+        b.path().contains(&searched).then_some(())
+    });
     b.click(&format!("edit-{sku}"));
     b.wait_for("product-form");
     b.shots_both("product-edit", &ENGLISH);
