@@ -3,7 +3,6 @@
 //! ([`crate::lan_publish`]) because the projector ([`crate::store_index`]) calls the check, and
 //! the layers below the services must not import them.
 
-use automerge::AutoCommit;
 use ed25519_dalek::SigningKey;
 use shared_model::documents::{self, StoreRootDoc};
 use shared_model::lan_roster::public_key_hex;
@@ -26,7 +25,11 @@ pub fn signing_key(row: &StoreLanRow) -> Result<SigningKey> {
 /// loads): when the server has written a roster into it and the root now holds none, or one
 /// that is not signed by the store's key, is of another store, or is older than the one
 /// written, the roster is marked for writing again.
-pub async fn check_root(storage: &DynStorage, store_id: &str, doc: &AutoCommit) -> Result<()> {
+pub async fn check_root(
+    storage: &DynStorage,
+    store_id: &str,
+    doc: &(impl automerge::ReadDoc + autosurgeon::ReadDoc + Sync),
+) -> Result<()> {
     let Some(row) = storage.store_lan(store_id).await? else {
         return Ok(());
     };

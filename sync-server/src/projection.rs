@@ -69,7 +69,7 @@ fn ms(t: &shared_model::codec::Timestamp) -> i64 {
 pub fn project(
     doc_id: &str,
     store_id: &str,
-    doc: &AutoCommit,
+    doc: &(impl ReadDoc + autosurgeon::ReadDoc),
 ) -> Result<Option<ProjectedDoc>, String> {
     let Some(kind) = DocumentKind::of(doc) else {
         return Ok(None);
@@ -613,23 +613,62 @@ async fn project_stored_with(
     let Some(claim) = storage.doc_claim(doc_id).await? else {
         return Ok(false);
     };
-    let live = match projector {
-        Some(projector) => projector.project_added_live(storage, &claim).await?,
-        None => Live::NoCopy,
-    };
-    if live == Live::Written {
-        return Ok(true);
-    }
-    if live == Live::NoCopy
-        && let Some(projector) = projector
-        && projector.live_copy_is_foreign(&claim).await?
-    {
-        return Ok(false);
+    if let Some(projector) = projector {
+        if projector.project_added_live(storage, &claim).await? {
+            return Ok(true);
+        }
+        match projector.live_copy(&claim).await? {
+            LiveCopy::Foreign => return Ok(false),
+            LiveCopy::Held(doc, heads) => {
+                projector
+                    .live_projections
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return project_whole(storage, claim, *doc, heads, Some(&projector.known)).await;
+            }
+            LiveCopy::None => {}
+        }
     }
     let known = projector.map(|p| &p.known);
     let Some(doc) = load_document(storage, &claim.tenant_id, doc_id).await? else {
         return Ok(false);
     };
+    // A journal that only gained sales since its last projection, with no live copy here to
+    // read them from: only the new sales are read and written, so that a day's 500th sale costs
+    // what its first did.
+    let last_heads = known.and_then(|k| k.heads(doc_id));
+    let claim_now = claim.clone();
+    let (doc, heads, added) = blocking("projection task", move || {
+        let mut doc = doc;
+        let heads = doc.get_heads();
+        let added = last_heads.and_then(|before| {
+            let store = claim_now.store_id.as_deref()?;
+            added_rows(doc.document(), &claim_now, store, &before)
+        });
+        (doc, heads, added)
+    })
+    .await?;
+    if let (Some(added), Some(known)) = (added, known)
+        && write_added_rows(storage, &added, heads.clone(), known).await?
+    {
+        return Ok(true);
+    }
+    project_whole(storage, claim, doc, heads, known).await
+}
+
+/// The whole projection of one copy of a document at `heads` (loaded from storage, or a clone
+/// of its sync repo's live copy): its store found, its store-index entry recorded and its rows
+/// written; whether it had rows.
+async fn project_whole<D>(
+    storage: &DynStorage,
+    claim: DocClaim,
+    doc: D,
+    heads: Vec<ChangeHash>,
+    known: Option<&ProjectedRecords>,
+) -> Result<bool>
+where
+    D: ReadDoc + autosurgeon::ReadDoc + Send + Sync + 'static,
+{
+    let doc_id = claim.doc_id.as_str();
     // Tenant-wide documents name their store; it must belong to the tenant.
     let store_id = match &claim.store_id {
         Some(s) => s.clone(),
@@ -645,32 +684,12 @@ async fn project_stored_with(
             _ => return Ok(false),
         },
     };
-    let is_journal = DocumentKind::of(&doc) == Some(DocumentKind::Journal);
     // A journal's index row never changes (its terminal and date are fixed when the till makes
     // it), and a document this instance projected before was indexed before: a till's every
     // sale need not write it again.
+    let is_journal = DocumentKind::of(&doc) == Some(DocumentKind::Journal);
     if !(is_journal && known.is_some_and(|k| k.remembers(doc_id))) {
         crate::store_index::record(storage, doc_id, &store_id, &doc).await?;
-    }
-    // A journal that only gained sales since its last projection: only the new sales are read
-    // and written, so that a day's 500th sale costs what its first did. Not asked again of
-    // this copy when the live one already said no.
-    let last_heads = known
-        .filter(|_| is_journal && live == Live::NoCopy)
-        .and_then(|k| k.heads(doc_id));
-    let (claim_now, store) = (claim.clone(), store_id.clone());
-    let (doc, heads, added) = blocking("projection task", move || {
-        let mut doc = doc;
-        let heads = doc.get_heads();
-        let added =
-            last_heads.and_then(|before| added_rows(doc.document(), &claim_now, &store, &before));
-        (doc, heads, added)
-    })
-    .await?;
-    if let (Some(added), Some(known)) = (added, known)
-        && write_added_rows(storage, &added, heads.clone(), known).await?
-    {
-        return Ok(true);
     }
     let id = doc_id.to_string();
     let projected = blocking("projection task", move || project(&id, &store_id, &doc)).await?;
@@ -688,7 +707,7 @@ async fn project_stored_with(
     }
 }
 
-fn doc_store_id(doc: &AutoCommit) -> Option<String> {
+fn doc_store_id(doc: &impl ReadDoc) -> Option<String> {
     shared_model::documents::root_str(doc, "store_id")
 }
 
@@ -726,16 +745,15 @@ impl std::fmt::Debug for LiveDocuments {
     }
 }
 
-/// What reading a document's live copy came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Live {
-    /// The rows of its new sales are written.
-    Written,
-    /// Read, but it gained more than sales (or another projection came in between): the
-    /// whole projection is needed.
-    NotAdditions,
-    /// No live copy to read (or nothing remembered to compare it with).
-    NoCopy,
+/// A document's live copy, as the projector found it.
+#[derive(Debug)]
+enum LiveCopy {
+    /// No live copy in this instance's repos.
+    None,
+    /// Not a document of ours: nothing of it is projected or indexed.
+    Foreign,
+    /// A copy of it, at these heads.
+    Held(Box<Automerge>, Vec<ChangeHash>),
 }
 
 /// Documents waiting for projection, fed by the storage adapter.
@@ -749,7 +767,8 @@ pub struct Projector {
     /// The live copies looked up so far, kept: samod keeps each search's subscriber until the
     /// document next changes, so a repo is searched once per document, not once per projection.
     handles: Mutex<HashMap<String, samod::DocHandle>>,
-    /// Projections made from a live copy, without a load from storage.
+    /// Projections made from a live copy (its new sales, or a copy of it whole), without a load
+    /// from storage.
     live_projections: std::sync::atomic::AtomicU64,
     /// Documents passed over because their live copy is not a document of ours.
     passed_over: std::sync::atomic::AtomicU64,
@@ -763,22 +782,21 @@ impl Projector {
     }
 
     /// A journal this instance projected before that only gained sales since, read from the
-    /// live copy its sync repo holds: the new sales' rows are written, without loading the
-    /// journal from storage (a 300-sale journal loads in tens of milliseconds; its live copy is
-    /// already in memory). Otherwise the caller reads storage, for the whole projection when
-    /// the live copy was read ([`Live::NotAdditions`]).
+    /// live copy its sync repo holds: the new sales' rows are written, without loading or
+    /// copying the journal (a 300-sale journal loads in tens of milliseconds; its live copy is
+    /// already in memory); `false` when that is not enough and the whole projection is needed.
     /// The live copy holds at least what this instance stored of the journal; what it lacks
     /// (another instance's latest changes) that instance projects, and a projection by it in
     /// between makes this write fail over to the whole projection.
-    async fn project_added_live(&self, storage: &DynStorage, claim: &DocClaim) -> Result<Live> {
+    async fn project_added_live(&self, storage: &DynStorage, claim: &DocClaim) -> Result<bool> {
         let Some(store_id) = claim.store_id.clone() else {
-            return Ok(Live::NoCopy);
+            return Ok(false);
         };
         let Some(before) = self.known.heads(&claim.doc_id) else {
-            return Ok(Live::NoCopy);
+            return Ok(false);
         };
         let Some(handle) = self.live_handle(claim) else {
-            return Ok(Live::NoCopy);
+            return Ok(false);
         };
         let claim_now = claim.clone();
         let (heads, added) = blocking("projection task", move || {
@@ -789,14 +807,14 @@ impl Projector {
         })
         .await?;
         let Some(added) = added else {
-            return Ok(Live::NotAdditions);
+            return Ok(false);
         };
         if !write_added_rows(storage, &added, heads, &self.known).await? {
-            return Ok(Live::NotAdditions);
+            return Ok(false);
         }
         self.live_projections
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(Live::Written)
+        Ok(true)
     }
 
     /// How many projections were made from a live copy, without a load from storage.
@@ -805,24 +823,33 @@ impl Projector {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Whether the live copy of a document says it is not one of ours (no `kind`, or one this
-    /// server does not know: another web product's document): nothing of it is projected or
-    /// indexed, so it is not loaded from storage to find that out again on each change. The
-    /// live copy holds at least what this instance stored; a kind another instance stored
-    /// first, that instance projects.
-    async fn live_copy_is_foreign(&self, claim: &DocClaim) -> Result<bool> {
+    /// A copy of a document's live copy in this instance's sync repo, taken under the repo's
+    /// lock (automerge copies its columns; nothing is parsed or applied) and read outside it:
+    /// a whole projection needs no load from storage, which reads every chunk and applies
+    /// every change again (a till's new journal, back from a day offline, is projected whole
+    /// once). The live copy holds at least what this instance stored; what another instance
+    /// stored first, that instance projects. A document that is not one of ours (no `kind`,
+    /// or one this server does not know: another web product's document) is passed over
+    /// without a copy, and is not loaded from storage to find that out again on each change.
+    async fn live_copy(&self, claim: &DocClaim) -> Result<LiveCopy> {
         let Some(handle) = self.live_handle(claim) else {
-            return Ok(false);
+            return Ok(LiveCopy::None);
         };
-        let foreign = blocking("projection task", move || {
-            handle.with_document(|doc| DocumentKind::of(doc).is_none())
+        let copy = blocking("projection task", move || {
+            handle.with_document(|doc| {
+                if DocumentKind::of(doc).is_none() {
+                    return LiveCopy::Foreign;
+                }
+                let heads = doc.get_heads();
+                LiveCopy::Held(Box::new(doc.clone()), heads)
+            })
         })
         .await?;
-        if foreign {
+        if matches!(copy, LiveCopy::Foreign) {
             self.passed_over
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
-        Ok(foreign)
+        Ok(copy)
     }
 
     /// How many projections were passed over because the document is not one of ours.

@@ -3,7 +3,6 @@
 //! business date) and the stock-adjustment documents. Period indexes, baselines and the staff
 //! API start from here.
 
-use automerge::AutoCommit;
 use shared_model::documents::{self, DocumentKind, StoreRootDoc, root_str};
 use shared_model::wire::id_of;
 
@@ -23,7 +22,7 @@ pub enum StoreDocEntry {
 pub fn entry(
     doc_id: &str,
     store_id: &str,
-    doc: &AutoCommit,
+    doc: &(impl automerge::ReadDoc + autosurgeon::ReadDoc),
 ) -> Result<Option<StoreDocEntry>, String> {
     let Some(kind) = DocumentKind::of(doc) else {
         return Ok(None);
@@ -77,12 +76,12 @@ pub fn entry(
 }
 
 /// Records a stored document in the store index (called by the projector for every document it
-/// loads). Idempotent.
+/// reads: loaded from storage, or its sync repo's live copy). Idempotent.
 pub async fn record(
     storage: &DynStorage,
     doc_id: &str,
     store_id: &str,
-    doc: &AutoCommit,
+    doc: &(impl automerge::ReadDoc + autosurgeon::ReadDoc + Sync),
 ) -> Result<()> {
     match entry(doc_id, store_id, doc) {
         Ok(Some(StoreDocEntry::Root(r))) => {

@@ -116,6 +116,12 @@ async fn story(storage: DynStorage, pg_url: Option<String>) {
     };
     let total: rust_decimal::Decimal = by_day[0].total.parse().unwrap();
     assert_eq!(total, rust_decimal::Decimal::from(7_000 + 19_000));
+    // A journal new to the server is projected whole from the copy its sync repo holds, not
+    // loaded from storage and its changes applied again.
+    assert!(
+        server.state.sync.projector.live_projections() >= 1,
+        "the new journal's first projection did not read the live copy"
+    );
     let methods = s
         .sales_by_payment_method(&a.owner, &a.store_id, &range)
         .await

@@ -17,7 +17,7 @@
 //! Hand-written because neither crate converts between the two: autosurgeon reads only from a
 //! document, and automerge's materialised value has no serde support.
 
-use automerge::{AutoCommit, ObjId, ReadDoc, ScalarValue, hydrate};
+use automerge::{ObjId, ReadDoc, ScalarValue, hydrate};
 use autosurgeon::Hydrate;
 use serde::de::DeserializeOwned;
 
@@ -68,8 +68,11 @@ pub fn from_value<T: DeserializeOwned>(value: &hydrate::Value) -> ModelResult<T>
     serde_json::from_value(json).map_err(|e| invalid(e.to_string()))
 }
 
-/// Reads a document, checking its kind and schema version, as [`super::read`] does.
-pub fn read<D: Document + DeserializeOwned>(doc: &AutoCommit) -> ModelResult<D> {
+/// Reads a document, checking its kind and schema version, as [`super::read`] does. `doc` is an
+/// `AutoCommit` or an `Automerge` (a sync repo's live copy).
+pub fn read<D: Document + DeserializeOwned>(
+    doc: &(impl ReadDoc + autosurgeon::ReadDoc),
+) -> ModelResult<D> {
     check_kind::<D>(doc)?;
     let value = doc
         .hydrate(automerge::ROOT, None)

@@ -105,7 +105,7 @@ pub fn write<D: Document>(doc: &mut AutoCommit, value: &D) -> ModelResult<()> {
 
 /// Reads a document, checking its kind and schema version. [`materialize::read`] reads the same
 /// in one pass.
-pub fn read<D: Document>(doc: &AutoCommit) -> ModelResult<D> {
+pub fn read<D: Document>(doc: &(impl ReadDoc + autosurgeon::ReadDoc)) -> ModelResult<D> {
     check_kind::<D>(doc)?;
     let value: D = autosurgeon::hydrate(doc).map_err(|e| ModelError::Invalid {
         field: "document",
@@ -116,7 +116,7 @@ pub fn read<D: Document>(doc: &AutoCommit) -> ModelResult<D> {
 }
 
 /// Refuses a document that is not a `D`.
-fn check_kind<D: Document>(doc: &AutoCommit) -> ModelResult<()> {
+fn check_kind<D: Document>(doc: &impl ReadDoc) -> ModelResult<()> {
     let found = DocumentKind::of(doc);
     if found != Some(D::KIND) {
         return Err(ModelError::Invalid {
