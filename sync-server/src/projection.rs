@@ -723,10 +723,20 @@ pub async fn reproject_all(storage: &DynStorage) -> Result<usize> {
     Ok(n)
 }
 
-/// Documents projected at once: a projection waits mostly on the database's round trips, which
-/// the database serves in parallel. Three leaves the smallest pool (SQLite's four connections)
-/// one for the sync path.
-const PROJECTION_CONCURRENCY: usize = 3;
+/// Documents projected at once with a pool of `max_connections`: a projection waits mostly on
+/// the database's round trips, which the database serves in parallel. Half the pool, leaving the
+/// rest to the sync path and the API; three of SQLite's four connections (one is enough for the
+/// sync path there: SQLite writes one at a time). 100 new journals at once (tills back from a
+/// day offline) were projected 3 at a time on PostgreSQL's 16 before.
+fn projection_concurrency(max_connections: u32) -> usize {
+    let n = max_connections as usize;
+    (n / 2).max(n.saturating_sub(1).min(3)).max(1)
+}
+
+/// How long the projector gathers changes before it projects them, from the first change it has
+/// not taken yet: a till's burst of sales is one projection, not one per sale, and what arrived
+/// during a long batch is projected as soon as that batch ends.
+const GATHER: Duration = Duration::from_millis(100);
 
 /// The pause before the projector tries again the documents of a batch that failed.
 const RETRY_PAUSE: Duration = Duration::from_secs(1);
@@ -745,6 +755,21 @@ impl std::fmt::Debug for LiveDocuments {
     }
 }
 
+/// The documents changed since the projector last took them, and when the first of them was
+/// marked.
+#[derive(Debug, Default)]
+struct Dirty {
+    docs: BTreeSet<String>,
+    since: Option<tokio::time::Instant>,
+}
+
+impl Dirty {
+    fn take(&mut self) -> BTreeSet<String> {
+        self.since = None;
+        std::mem::take(&mut self.docs)
+    }
+}
+
 /// A document's live copy, as the projector found it.
 #[derive(Debug)]
 enum LiveCopy {
@@ -759,7 +784,7 @@ enum LiveCopy {
 /// Documents waiting for projection, fed by the storage adapter.
 #[derive(Debug, Default)]
 pub struct Projector {
-    dirty: Mutex<BTreeSet<String>>,
+    dirty: Mutex<Dirty>,
     notify: Notify,
     known: ProjectedRecords,
     /// Set once the repos exist; without it every document is read from storage.
@@ -877,32 +902,46 @@ impl Projector {
 
     /// Marks a document changed.
     pub fn mark(&self, doc_id: &str) {
-        self.dirty
-            .lock()
-            .expect("projector lock")
-            .insert(doc_id.to_string());
+        self.add_dirty(doc_id.to_string());
         self.notify.notify_one();
     }
 
-    /// Projects dirty documents until the process ends; batches changes that
-    /// arrive close together, and projects [`PROJECTION_CONCURRENCY`] documents of a batch at
-    /// once (each is its own transaction on its own rows; a document is in a batch once).
+    /// Adds a document to the next batch, without waking the projector (a document whose
+    /// projection failed waits for the retry after [`RETRY_PAUSE`]).
+    fn add_dirty(&self, doc_id: String) {
+        let mut dirty = self.lock_dirty();
+        dirty.docs.insert(doc_id);
+        dirty.since.get_or_insert_with(tokio::time::Instant::now);
+    }
+
+    fn lock_dirty(&self) -> std::sync::MutexGuard<'_, Dirty> {
+        self.dirty.lock().expect("projector lock")
+    }
+
+    /// Projects dirty documents until the process ends; batches changes that arrive close
+    /// together ([`GATHER`]), and projects several documents of a batch at once
+    /// ([`projection_concurrency`]; each is its own transaction on its own rows; a document is
+    /// in a batch once).
     pub async fn run(self: Arc<Self>, storage: DynStorage) {
         use futures::StreamExt;
+        let concurrency = projection_concurrency(storage.max_connections());
         loop {
             self.notify.notified().await;
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            let batch = std::mem::take(&mut *self.dirty.lock().expect("projector lock"));
+            let since = self.lock_dirty().since;
+            if let Some(since) = since {
+                tokio::time::sleep_until(since + GATHER).await;
+            }
+            let batch = self.lock_dirty().take();
             let failed = std::sync::atomic::AtomicBool::new(false);
             futures::stream::iter(batch)
-                .for_each_concurrent(PROJECTION_CONCURRENCY, |doc_id| {
+                .for_each_concurrent(concurrency, |doc_id| {
                     let (storage, this, failed) = (&storage, &self, &failed);
                     async move {
                         if let Err(e) =
                             project_stored_with(storage, &doc_id, Some(this)).await
                         {
                             tracing::error!(doc_id, error = %e, "projection failed; will retry in a second");
-                            this.dirty.lock().expect("projector lock").insert(doc_id);
+                            this.add_dirty(doc_id);
                             failed.store(true, std::sync::atomic::Ordering::Relaxed);
                         }
                     }
@@ -919,7 +958,7 @@ impl Projector {
 
     /// Projects whatever is dirty now (tests, shutdown).
     pub async fn flush(&self, storage: &DynStorage) -> Result<()> {
-        let batch = std::mem::take(&mut *self.dirty.lock().expect("projector lock"));
+        let batch = self.lock_dirty().take();
         for doc_id in batch {
             project_stored_with(storage, &doc_id, Some(self)).await?;
         }
@@ -930,6 +969,14 @@ impl Projector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn projections_take_half_the_pool_and_leave_sqlite_one_connection() {
+        assert_eq!(projection_concurrency(16), 8);
+        assert_eq!(projection_concurrency(4), 3);
+        assert_eq!(projection_concurrency(2), 1);
+        assert_eq!(projection_concurrency(1), 1);
+    }
 
     #[test]
     fn e4_is_exact() {

@@ -110,6 +110,8 @@ pub trait Storage:
 {
     /// Name of the backend (`postgres` or `sqlite`), for logs and metrics.
     fn backend(&self) -> &'static str;
+    /// Connections the pool opens at most (work that runs in parallel sizes itself by it).
+    fn max_connections(&self) -> u32;
     /// Cheap round trip, for readiness.
     fn ping(&self) -> BoxFuture<'_, Result<()>>;
     /// Applies pending migrations.

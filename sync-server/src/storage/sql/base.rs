@@ -13,6 +13,10 @@ impl Storage for Backend {
         super::BACKEND
     }
 
+    fn max_connections(&self) -> u32 {
+        self.pool.options().get_max_connections()
+    }
+
     fn ping(&self) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
             sqlx::query("SELECT 1").execute(&self.pool).await?;

@@ -378,13 +378,18 @@ impl ProjectionStorage for Backend {
         Box::pin(async move {
             let mut tx = self.pool.begin().await?;
             let before = projected_at(&mut tx, rows).await?;
-            for table in PROJECTED_TABLES {
-                sqlx::query(AssertSqlSafe(format!(
-                    "DELETE FROM {table} WHERE doc_id = $1"
-                )))
-                .bind(&rows.doc_id)
-                .execute(&mut *tx)
-                .await?;
+            // A document never projected has no rows (its rows and its `projected_docs` row are
+            // written in one transaction): its first projection, a new journal's, skips the
+            // twelve round trips.
+            if before.is_some() {
+                for table in PROJECTED_TABLES {
+                    sqlx::query(AssertSqlSafe(format!(
+                        "DELETE FROM {table} WHERE doc_id = $1"
+                    )))
+                    .bind(&rows.doc_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
             }
             insert_rows(&mut tx, rows, |_, _| true).await?;
             let at = mark_projected(&mut tx, rows, before).await?;
