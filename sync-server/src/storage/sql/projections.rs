@@ -373,6 +373,19 @@ async fn projected_at(tx: &mut Tx, rows: &ProjectedDoc) -> Result<Option<i64>> {
     .await?)
 }
 
+/// Deletes every row of the document `doc_id` in each of `tables`.
+async fn delete_doc_rows(tx: &mut Tx, tables: &[&str], doc_id: &str) -> Result<()> {
+    for table in tables {
+        sqlx::query(AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE doc_id = $1"
+        )))
+        .bind(doc_id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
 impl ProjectionStorage for Backend {
     fn project_doc<'a>(&'a self, rows: &'a ProjectedDoc) -> BoxFuture<'a, Result<i64>> {
         Box::pin(async move {
@@ -382,14 +395,7 @@ impl ProjectionStorage for Backend {
             // written in one transaction): its first projection, a new journal's, skips the
             // twelve round trips.
             if before.is_some() {
-                for table in PROJECTED_TABLES {
-                    sqlx::query(AssertSqlSafe(format!(
-                        "DELETE FROM {table} WHERE doc_id = $1"
-                    )))
-                    .bind(&rows.doc_id)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                delete_doc_rows(&mut tx, &PROJECTED_TABLES, &rows.doc_id).await?;
             }
             insert_rows(&mut tx, rows, |_, _| true).await?;
             let at = mark_projected(&mut tx, rows, before).await?;
@@ -409,14 +415,7 @@ impl ProjectionStorage for Backend {
             if before != Some(changes.base_projected_at) {
                 return Ok(None);
             }
-            for table in WHOLE_TABLES {
-                sqlx::query(AssertSqlSafe(format!(
-                    "DELETE FROM {table} WHERE doc_id = $1"
-                )))
-                .bind(&rows.doc_id)
-                .execute(&mut *tx)
-                .await?;
-            }
+            delete_doc_rows(&mut tx, &WHOLE_TABLES, &rows.doc_id).await?;
             let mut rewritten: BTreeMap<RecordKind, Vec<String>> = BTreeMap::new();
             for (kind, id) in rows
                 .record_keys()
