@@ -503,7 +503,7 @@ pub struct TerminalLanKey {
 
 // ---- rows of a projected document (replaced as a whole by `ProjectionStorage::project_doc`)
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SaleRow {
     pub id: String,
     pub terminal_code: String,
@@ -523,14 +523,14 @@ pub struct SaleRow {
 }
 
 /// When, why and by whose approval a sale was voided.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct VoidDetail {
     pub at: i64,
     pub reason: String,
     pub authorized_by: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SaleLineRow {
     pub sale_id: String,
     pub line_no: i64,
@@ -544,7 +544,7 @@ pub struct SaleLineRow {
     pub tax_e4: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PaymentRow {
     pub sale_id: String,
     pub seq: i64,
@@ -552,7 +552,7 @@ pub struct PaymentRow {
     pub amount_e4: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RefundRow {
     pub id: String,
     pub receipt_no: String,
@@ -564,7 +564,7 @@ pub struct RefundRow {
     pub tax_e4: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ShiftRow {
     pub id: String,
     pub terminal_code: String,
@@ -578,7 +578,7 @@ pub struct ShiftRow {
     pub difference_e4: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CashMovementRow {
     pub id: String,
     pub shift_id: String,
@@ -587,7 +587,7 @@ pub struct CashMovementRow {
     pub at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct StockMovementRow {
     pub id: String,
     pub product_id: String,
@@ -600,7 +600,7 @@ pub struct StockMovementRow {
     pub terminal_code: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ProductRow {
     pub id: String,
     pub sku: String,
@@ -631,7 +631,7 @@ pub struct SettingsRow {
     pub cutoff_hour: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RefundLineRow {
     pub refund_id: String,
     pub seq: i64,
@@ -714,39 +714,40 @@ impl ProjectedDoc {
     /// with its lines): equal fingerprints, equal rows.
     pub fn record_fingerprints(&self) -> std::collections::HashMap<RecordKey, u64> {
         use std::hash::{Hash, Hasher};
-        let mut hashers: std::collections::HashMap<
-            RecordKey,
-            std::collections::hash_map::DefaultHasher,
-        > = std::collections::HashMap::new();
-        let mut add = |kind: RecordKind, id: &str, row: &dyn std::fmt::Debug| {
-            format!("{row:?}").hash(hashers.entry((kind, id.to_string())).or_default());
-        };
+        type Hashers =
+            std::collections::HashMap<RecordKey, std::collections::hash_map::DefaultHasher>;
+        // A row's fields are hashed as they are, not its `Debug` text formatted first.
+        fn add(hashers: &mut Hashers, kind: RecordKind, id: &str, row: &impl Hash) {
+            row.hash(hashers.entry((kind, id.to_string())).or_default());
+        }
+        let mut hashers = Hashers::new();
+        let h = &mut hashers;
         for r in &self.sales {
-            add(RecordKind::Sale, &r.id, r);
+            add(h, RecordKind::Sale, &r.id, r);
         }
         for r in &self.sale_lines {
-            add(RecordKind::Sale, &r.sale_id, r);
+            add(h, RecordKind::Sale, &r.sale_id, r);
         }
         for r in &self.payments {
-            add(RecordKind::Sale, &r.sale_id, r);
+            add(h, RecordKind::Sale, &r.sale_id, r);
         }
         for r in &self.refunds {
-            add(RecordKind::Refund, &r.id, r);
+            add(h, RecordKind::Refund, &r.id, r);
         }
         for r in &self.refund_lines {
-            add(RecordKind::Refund, &r.refund_id, r);
+            add(h, RecordKind::Refund, &r.refund_id, r);
         }
         for r in &self.shifts {
-            add(RecordKind::Shift, &r.id, r);
+            add(h, RecordKind::Shift, &r.id, r);
         }
         for r in &self.cash_movements {
-            add(RecordKind::CashMovement, &r.id, r);
+            add(h, RecordKind::CashMovement, &r.id, r);
         }
         for r in &self.stock_movements {
-            add(RecordKind::StockMovement, &r.id, r);
+            add(h, RecordKind::StockMovement, &r.id, r);
         }
         for r in &self.products {
-            add(RecordKind::Product, &r.id, r);
+            add(h, RecordKind::Product, &r.id, r);
         }
         hashers.into_iter().map(|(k, h)| (k, h.finish())).collect()
     }
@@ -827,4 +828,70 @@ pub enum ReceiptEmailClaim {
     /// An attempt started long ago and never recorded its outcome (the server stopped during
     /// the SMTP exchange): the SMTP server may have accepted it, so it is not sent again.
     Unknown,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sale(id: &str) -> SaleRow {
+        SaleRow {
+            id: id.into(),
+            terminal_code: "T1".into(),
+            business_date: "2026-12-05".into(),
+            created_at: 1,
+            cashier_id: "c".into(),
+            receipt_no: format!("A1-T1-{id}"),
+            total_e4: 70_000_000,
+            tax_e4: 0,
+            discount_e4: 0,
+            voided: false,
+            void: None,
+            receipt_token: None,
+        }
+    }
+
+    fn line(sale_id: &str, amount_e4: i64) -> SaleLineRow {
+        SaleLineRow {
+            sale_id: sale_id.into(),
+            line_no: 0,
+            line_id: format!("{sale_id}-l0"),
+            product_id: "p".into(),
+            sku: "SKU".into(),
+            name: "Kopi".into(),
+            category_id: None,
+            quantity_e4: 10_000,
+            amount_e4,
+            tax_e4: 0,
+        }
+    }
+
+    #[test]
+    fn a_record_keeps_its_fingerprint_until_one_of_its_rows_changes() {
+        let doc = ProjectedDoc {
+            sales: vec![sale("s1"), sale("s2")],
+            sale_lines: vec![line("s1", 70_000_000), line("s2", 70_000_000)],
+            ..ProjectedDoc::default()
+        };
+        let before = doc.record_fingerprints();
+        assert_eq!(before, doc.clone().record_fingerprints());
+        let key = |id: &str| (RecordKind::Sale, id.to_string());
+
+        let mut line_changed = doc.clone();
+        line_changed.sale_lines[1].amount_e4 = 60_000_000;
+        let after = line_changed.record_fingerprints();
+        assert_eq!(after[&key("s1")], before[&key("s1")]);
+        assert_ne!(after[&key("s2")], before[&key("s2")]);
+
+        let mut voided = doc.clone();
+        voided.sales[0].voided = true;
+        voided.sales[0].void = Some(VoidDetail {
+            at: 2,
+            reason: "salah input".into(),
+            authorized_by: "m".into(),
+        });
+        let after = voided.record_fingerprints();
+        assert_ne!(after[&key("s1")], before[&key("s1")]);
+        assert_eq!(after[&key("s2")], before[&key("s2")]);
+    }
 }
