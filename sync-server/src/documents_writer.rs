@@ -277,9 +277,7 @@ impl DocWriter {
         loop {
             if let Some(mut doc) =
                 crate::projection::load_document(&self.storage, tenant_id, id).await?
-                && heads
-                    .iter()
-                    .all(|h| documents::has_change(doc.document(), h))
+                && documents::has_changes(doc.document(), heads)
             {
                 return Ok(());
             }

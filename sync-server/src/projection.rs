@@ -173,7 +173,7 @@ pub fn project(
 /// projected is a change to an old record.
 pub fn sales_added_since(doc: &Automerge, before: &[ChangeHash]) -> Option<BTreeMap<String, Sale>> {
     use automerge::legacy::{Key, ObjectId, OpId, OpType};
-    if before.is_empty() || before.iter().any(|h| !documents::has_change(doc, h)) {
+    if before.is_empty() || !documents::has_changes(doc, before) {
         return None;
     }
     let (_, sales) = doc.get(automerge::ROOT, "sales").ok()??;

@@ -377,9 +377,7 @@ impl SyncStore for FetchStore {
         crate::docs::receive_sync(doc, doc_id, state, message)?;
         let theirs = state.their_heads.clone().unwrap_or_default();
         if !theirs.is_empty()
-            && theirs
-                .iter()
-                .all(|h| documents::has_change(doc.document(), h))
+            && documents::has_changes(doc.document(), &theirs)
             && DocumentKind::of(doc).is_some()
         {
             self.complete.insert(doc_id.to_string());

@@ -88,6 +88,11 @@ pub fn has_change(doc: &automerge::Automerge, hash: &automerge::ChangeHash) -> b
     doc.get_change_meta_by_hash(hash).is_some()
 }
 
+/// Whether `doc` holds every one of `hashes` ([`has_change`]); `true` for none.
+pub fn has_changes(doc: &automerge::Automerge, hashes: &[automerge::ChangeHash]) -> bool {
+    hashes.iter().all(|h| has_change(doc, h))
+}
+
 /// A document type of ours.
 pub trait Document: Reconcile + Hydrate {
     const KIND: DocumentKind;
@@ -260,5 +265,11 @@ mod tests {
         }
         assert!(!has_change(doc.document(), &other.get_heads()[0]));
         assert!(!has_change(doc.document(), &automerge::ChangeHash([7; 32])));
+        let all: Vec<_> = first.iter().chain(&doc.get_heads()).copied().collect();
+        assert!(has_changes(doc.document(), &all));
+        assert!(!has_changes(
+            doc.document(),
+            &[all[0], other.get_heads()[0]]
+        ));
     }
 }

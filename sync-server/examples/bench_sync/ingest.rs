@@ -319,18 +319,13 @@ async fn verify(repo: samod::Repo, w: Written) -> anyhow::Result<()> {
         };
         let mut changed = std::pin::pin!(handle.changes());
         loop {
-            if handle.with_document(|d| holds(d, &w.heads)) {
+            if handle.with_document(|d| documents::has_changes(d, &w.heads)) {
                 return Ok(());
             }
             // A change notification, or a look again in a while.
             let _ = tokio::time::timeout(Duration::from_millis(100), changed.next()).await;
         }
     }
-}
-
-/// Whether `doc` has every change up to `heads`.
-fn holds(doc: &Automerge, heads: &[ChangeHash]) -> bool {
-    heads.iter().all(|h| documents::has_change(doc, h))
 }
 
 /// A document a plain reader fetches: its copy, its sync state, and the heads it waits for.
@@ -401,7 +396,7 @@ async fn read_plain(url: &str, docs: Vec<Written>) -> anyhow::Result<()> {
                 };
                 r.doc
                     .receive_sync_message(&mut r.state, sync::Message::decode(&data)?)?;
-                if holds(&r.doc, &r.wanted) {
+                if documents::has_changes(&r.doc, &r.wanted) {
                     reading.remove(&document_id);
                 } else if let Some(reply) = r.doc.generate_sync_message(&mut r.state) {
                     tx.send(frame(false, &document_id, reply.encode())).await?;
