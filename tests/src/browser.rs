@@ -280,26 +280,27 @@ impl Browser {
     /// An element found on the page before it reloaded (a search form's submit) is stale: it is
     /// looked up again, a few times.
     pub fn click_css(&mut self, css: &str) {
-        let stale = |e: &fantoccini::error::CmdError| e.to_string().contains("stale element");
         for attempt in 1.. {
             let e = self.poll(&format!("an element {css}"), |b| b.find_css(css));
             let c = self.c();
-            let Err(err) = self.rt.block_on(e.click()) else {
-                return;
-            };
-            if stale(&err) && attempt < 10 {
-                std::thread::sleep(Duration::from_millis(100));
-                continue;
-            }
-            // Covered by something (a sticky header): a script click still submits.
-            let v = serde_json::to_value(&e).expect("element json");
-            match self.rt.block_on(c.execute("arguments[0].click()", vec![v])) {
+            let stale = match self.rt.block_on(e.click()) {
                 Ok(_) => return,
-                Err(e2) if stale(&e2) && attempt < 10 => {
-                    std::thread::sleep(Duration::from_millis(100));
+                Err(err) if err.is_stale_element_reference() => err,
+                Err(err) => {
+                    // Covered by something (a sticky header): a script click still submits.
+                    let v = serde_json::to_value(&e).expect("element json");
+                    match self.rt.block_on(c.execute("arguments[0].click()", vec![v])) {
+                        Ok(_) => return,
+                        Err(e2) if e2.is_stale_element_reference() => e2,
+                        Err(e2) => panic!("cannot click {css}: {err}; {e2}"),
+                    }
                 }
-                Err(e2) => panic!("cannot click {css}: {err}; {e2}"),
-            }
+            };
+            assert!(
+                attempt < 10,
+                "cannot click {css}: {stale} ({attempt} tries)"
+            );
+            std::thread::sleep(Duration::from_millis(100));
         }
     }
 

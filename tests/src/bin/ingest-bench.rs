@@ -281,8 +281,8 @@ fn main() -> Result<()> {
     println!("{tills} tills ready; the clock starts");
     let started = Instant::now();
     let _ = go_tx.send(true);
-    // One connection polls, not a `psql` process every 20 ms: starting those took a fifth of a
-    // core from the server it watches.
+    // One connection polls, not a `psql` process started every 20 ms on the cores the server
+    // it watches runs on.
     let counter = rt.block_on(sqlx::PgPool::connect(&bench.db.url))?;
     let count_sql = "SELECT (SELECT count(*) FROM sales), (SELECT count(*) FROM payments), (SELECT count(*) FROM sale_lines)";
     let mut synced_at = None;
