@@ -55,7 +55,9 @@ async fn duplicates_delays_and_failures_are_injected() {
     client.charge("order-13", 1_000).await;
     let received = receiver.wait_for(3).await;
     assert_eq!(statuses(&received), ["order-13 pending"; 3]);
-    let copies: Vec<u32> = sim.deliveries().iter().map(|d| d.copy).collect();
+    // A delivery is recorded once its answer is back, which can be after the receiver has it.
+    let deliveries = sim.wait_for_deliveries(3, WAIT).await.unwrap();
+    let copies: Vec<u32> = deliveries.iter().map(|d| d.copy).collect();
     assert_eq!(copies, [0, 1, 2]);
 
     sim.fail_next_requests(2);
