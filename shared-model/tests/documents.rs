@@ -338,12 +338,59 @@ fn period_indexes_made_offline_on_two_tills_are_one_document() {
     assert_eq!(merged.journals.len(), 2);
 }
 
+/// `j` with its sales written as a till of schema 1 wrote them: each a map of its fields.
+fn with_schema_1_sales(j: &JournalDoc) -> AutoCommit {
+    use shared_model::sale::SaleFields;
+    let mut older = j.clone();
+    older.schema_version = 1;
+    older.sales.clear();
+    let mut doc = documents::create(&older).unwrap();
+    let fields: Vec<(String, SaleFields)> = j
+        .sales
+        .iter()
+        .map(|(k, s)| (k.clone(), SaleFields::from(s.clone())))
+        .collect();
+    let entries: Vec<(String, &SaleFields)> = fields.iter().map(|(k, f)| (k.clone(), f)).collect();
+    documents::put_entries(&mut doc, "sales", &entries).unwrap();
+    doc.commit();
+    doc
+}
+
+#[test]
+fn a_sale_is_one_string_and_a_schema_1_sale_of_fields_still_reads() {
+    use automerge::{ROOT, ReadDoc, ScalarValue, Value};
+    let j = journal();
+    let doc = documents::create(&j).unwrap();
+    assert_eq!(j.schema_version, documents::SCHEMA_VERSION);
+    let (_, sales) = doc.get(ROOT, "sales").unwrap().expect("sales");
+    for key in j.sales.keys() {
+        let (value, _) = doc.get(&sales, key.as_str()).unwrap().expect("the sale");
+        assert!(
+            matches!(&value, Value::Scalar(s) if matches!(s.as_ref(), ScalarValue::Str(_))),
+            "a sale of schema 2 is its JSON in one string: {value:?}"
+        );
+    }
+    assert_eq!(documents::read::<JournalDoc>(&doc).unwrap(), j);
+
+    let older = with_schema_1_sales(&j);
+    let (_, sales) = older.get(ROOT, "sales").unwrap().expect("sales");
+    let key = j.sales.keys().next().unwrap();
+    assert!(matches!(
+        older.get(&sales, key.as_str()).unwrap(),
+        Some((Value::Object(_), _))
+    ));
+    let mut read: JournalDoc = documents::read(&older).expect("a schema 1 journal reads");
+    read.schema_version = j.schema_version;
+    assert_eq!(read, j);
+}
+
 #[test]
 fn a_sale_written_before_receipt_tokens_reads_back_without_one() {
-    // A journal as a till that predates receipt tokens wrote it: its sales have no such key.
+    // A journal as a till that predates receipt tokens wrote it (schema 1): its sales have no
+    // such key.
     let j = journal();
     let sale_id = j.sales.keys().next().expect("a sale").clone();
-    let mut doc = documents::create(&j).unwrap();
+    let mut doc = with_schema_1_sales(&j);
     {
         use automerge::transaction::Transactable;
         use automerge::{ROOT, ReadDoc};
@@ -358,6 +405,8 @@ fn a_sale_written_before_receipt_tokens_reads_back_without_one() {
     let sale = &read.sales[&sale_id];
     assert_eq!(sale.receipt_token, None);
     sale.check().expect("a sale without a token is valid");
+    let one_pass: JournalDoc = documents::materialize::read(&doc).unwrap();
+    assert_eq!(one_pass.sales[&sale_id].receipt_token, None);
     // A new sale always has one.
     assert!(j.sales[&sale_id].receipt_token.is_some());
 }
@@ -483,9 +532,6 @@ fn the_one_pass_reader_reads_every_journal_record_as_autosurgeon_does() {
 
     let (_, sales) = doc.get(automerge::ROOT, "sales").unwrap().unwrap();
     for (key, sale) in &journal.sales {
-        let (_, obj) = doc.get(&sales, key.as_str()).unwrap().unwrap();
-        let value: Sale = materialize::from_value(&doc.hydrate(&obj, None).unwrap()).unwrap();
-        assert_eq!(&value, sale);
         assert_eq!(
             materialize::entry::<Sale, _>(&doc, &sales, key)
                 .unwrap()
@@ -493,8 +539,26 @@ fn the_one_pass_reader_reads_every_journal_record_as_autosurgeon_does() {
             Some(sale)
         );
     }
+    // A journal of schema 1, its sales maps of their fields: serde reads those maps too.
+    let older = documents::load_bytes(&with_schema_1_sales(&journal).save()).unwrap();
+    let root = older.hydrate(automerge::ROOT, None).unwrap();
+    let mut one_pass: JournalDoc = materialize::from_value(&root).unwrap();
+    one_pass.schema_version = journal.schema_version;
+    assert_eq!(one_pass, journal);
+    let (_, sales) = older.get(automerge::ROOT, "sales").unwrap().unwrap();
+    for (key, sale) in &journal.sales {
+        let (_, obj) = older.get(&sales, key.as_str()).unwrap().unwrap();
+        let value: Sale = materialize::from_value(&older.hydrate(&obj, None).unwrap()).unwrap();
+        assert_eq!(&value, sale);
+        assert_eq!(
+            materialize::entry::<Sale, _>(&older, &sales, key)
+                .unwrap()
+                .as_ref(),
+            Some(sale)
+        );
+    }
     assert_eq!(
-        materialize::entry::<Sale, _>(&doc, &sales, "no-such-sale").unwrap(),
+        materialize::entry::<Sale, _>(&older, &sales, "no-such-sale").unwrap(),
         None
     );
 }
@@ -522,4 +586,25 @@ fn the_one_pass_reader_refuses_what_read_refuses() {
         .unwrap();
     assert!(documents::read::<JournalDoc>(&doc).is_err());
     assert!(materialize::read::<JournalDoc>(&doc).is_err());
+}
+
+#[test]
+fn a_journal_begun_at_schema_1_records_schema_2_once_it_holds_such_a_sale() {
+    let mut older = journal();
+    older.schema_version = 1;
+    older.sales.clear();
+    let mut doc = documents::create(&older).unwrap();
+    documents::raise_schema(&mut doc, documents::SCHEMA_VERSION).unwrap();
+    doc.commit();
+    let read: JournalDoc = documents::read(&doc).unwrap();
+    assert_eq!(read.schema_version, documents::SCHEMA_VERSION);
+    // Already there: nothing is written.
+    let heads = doc.get_heads();
+    documents::raise_schema(&mut doc, documents::SCHEMA_VERSION).unwrap();
+    doc.commit();
+    assert_eq!(doc.get_heads(), heads);
+    // Other kinds keep the first schema whose layout they have, which a till of schema 1 reads.
+    assert_eq!(documents::schema_of(DocumentKind::Journal), 2);
+    assert_eq!(documents::schema_of(DocumentKind::Catalog), 1);
+    assert_eq!(CatalogDoc::new("store-1").schema_version, 1);
 }

@@ -190,12 +190,23 @@ proptest! {
         let Ok(sale) = Sale::checkout(priced, &tenders, ctx, note) else { return Ok(()) };
         let key = sale.id.to_string();
         let mut doc = documents::create(&JournalDoc::new("store-1", "T1", date("2026-11-25"))).unwrap();
+        // Schema 2 (a sale is its JSON): both readers read it back whole.
         documents::put_entries(&mut doc, "sales", &[(key.clone(), &sale)]).unwrap();
         let (_, sales) = automerge::ReadDoc::get(&doc, automerge::ROOT, "sales").unwrap().unwrap();
-        let (_, obj) = automerge::ReadDoc::get(&doc, &sales, key.as_str()).unwrap().unwrap();
-        let value = automerge::ReadDoc::hydrate(&doc, &obj, None).unwrap();
-        let one_pass: Sale = materialize::from_value(&value).unwrap();
+        let one_pass: Option<Sale> = materialize::entry(&doc, &sales, &key).unwrap();
+        prop_assert_eq!(one_pass.as_ref(), Some(&sale));
         let by_key: Sale = documents::get_entry(&doc, "sales", &key).unwrap().unwrap();
+        prop_assert_eq!(&by_key, &sale);
+        // Schema 1 (a map of its fields, as older tills write it): serde reads what autosurgeon
+        // reads.
+        let mut older = documents::create(&JournalDoc::new("store-1", "T1", date("2026-11-25"))).unwrap();
+        let fields = shared_model::sale::SaleFields::from(sale.clone());
+        documents::put_entries(&mut older, "sales", &[(key.clone(), &fields)]).unwrap();
+        let (_, sales) = automerge::ReadDoc::get(&older, automerge::ROOT, "sales").unwrap().unwrap();
+        let (_, obj) = automerge::ReadDoc::get(&older, &sales, key.as_str()).unwrap().unwrap();
+        let value = automerge::ReadDoc::hydrate(&older, &obj, None).unwrap();
+        let one_pass: Sale = materialize::from_value(&value).unwrap();
+        let by_key: Sale = documents::get_entry(&older, "sales", &key).unwrap().unwrap();
         prop_assert_eq!(&one_pass, &by_key);
         prop_assert_eq!(one_pass, sale);
     }

@@ -168,7 +168,8 @@ pub fn project(
 /// the journal's header, a sale already there), when `before` is not in its history, or when a
 /// sale does not read (the whole projection then reports it). Only the changes since `before`
 /// are looked at, not the document: each of their operations must make a new entry of the
-/// `sales` map (overwriting nothing) or be inside an object those changes made. Whether a key
+/// `sales` map (overwriting nothing: a sale's JSON, or a schema 1 sale's map) or be inside an
+/// object those changes made. Whether a key
 /// is new to the tables is the caller's to check: a sale put again under a key already
 /// projected is a change to an old record.
 pub fn sales_added_since(doc: &Automerge, before: &[ChangeHash]) -> Option<BTreeMap<String, Sale>> {
@@ -198,7 +199,11 @@ pub fn sales_added_since(doc: &Automerge, before: &[ChangeHash]) -> Option<BTree
                 }
                 continue;
             }
-            match (&op.key, makes && op.pred.is_empty() && *obj == sales_map) {
+            // A new entry of `sales`: a sale's JSON (schema 2), or the map a schema 1 till makes.
+            let new_sale = op.pred.is_empty()
+                && *obj == sales_map
+                && (makes || matches!(op.action, OpType::Put(_)));
+            match (&op.key, new_sale) {
                 (Key::Map(key), true) => {
                     keys.insert(key.to_string());
                     made.insert(id);

@@ -425,18 +425,33 @@ fn a_journal_that_gained_sales_projects_only_them() {
         Some(Default::default())
     );
 
-    // A field of a sale from before changed: not a new sale, the whole projection is needed.
+    // A sale from before written again, changed: not a new sale, the whole projection is needed.
     use automerge::ReadDoc;
     use automerge::transaction::Transactable;
     let mut edited = doc.clone();
-    let (_, sales_map) = edited.get(automerge::ROOT, "sales").unwrap().unwrap();
-    let (_, first) = edited
-        .get(&sales_map, sales[0].id.to_string())
-        .unwrap()
-        .unwrap();
-    edited.put(&first, "note", "changed").unwrap();
+    let mut changed = sales[0].clone();
+    changed.note = Some("changed".into());
+    documents::put_entries(&mut edited, "sales", &[(sales[0].id.to_string(), &changed)]).unwrap();
     edited.commit();
     assert_eq!(sales_added_since(edited.document(), &now), None);
+
+    // A till of schema 1 writes a sale as a map of its fields: found the same way, and a field
+    // of it changed afterwards is not an addition.
+    let mut older = first_only.clone();
+    older.sales.clear();
+    let mut older = documents::create(&older).unwrap();
+    let since = older.get_heads();
+    let fields = shared_model::sale::SaleFields::from(sales[1].clone());
+    documents::put_entries(&mut older, "sales", &[(second.clone(), &fields)]).unwrap();
+    older.commit();
+    let added = sales_added_since(older.document(), &since).expect("a schema 1 sale was added");
+    assert_eq!(added.iter().collect::<Vec<_>>(), [(&second, &sales[1])]);
+    let at_second = older.get_heads();
+    let (_, sales_map) = older.get(automerge::ROOT, "sales").unwrap().unwrap();
+    let (_, map) = older.get(&sales_map, second.as_str()).unwrap().unwrap();
+    older.put(&map, "note", "changed").unwrap();
+    older.commit();
+    assert_eq!(sales_added_since(older.document(), &at_second), None);
     // A sale taken away: not an addition either.
     let mut deleted = doc.clone();
     let (_, sales_map) = deleted.get(automerge::ROOT, "sales").unwrap().unwrap();

@@ -78,6 +78,10 @@ impl JournalEntry {
         match self {
             JournalEntry::Sale(_) => {
                 let sale: Sale = record(tx, "SELECT data FROM sales WHERE sale_id = ?1", map, id)?;
+                shared_model::documents::raise_schema(
+                    doc,
+                    shared_model::documents::SCHEMA_VERSION,
+                )?;
                 put_entry(doc, map, id, &sale)?
             }
             JournalEntry::Refund(_) => {

@@ -34,7 +34,17 @@ macro_rules! document {
 }
 
 fn header(kind: DocumentKind) -> (String, u64) {
-    (kind.as_str().to_string(), SCHEMA_VERSION)
+    (kind.as_str().to_string(), schema_of(kind))
+}
+
+/// The schema a new document of `kind` records: the first whose layout it has, so that a till
+/// of an older schema that still reads that layout is not refused it. Schema 2 changed
+/// journals alone.
+pub fn schema_of(kind: DocumentKind) -> u64 {
+    match kind {
+        DocumentKind::Journal => SCHEMA_VERSION,
+        _ => 1,
+    }
 }
 
 /// Links (automerge URLs) to a store's documents, and its profile.
@@ -151,6 +161,7 @@ pub struct JournalDoc {
     pub store_id: String,
     pub terminal_code: String,
     pub business_date: BusinessDate,
+    #[serde(deserialize_with = "sales_of_either_schema")]
     pub sales: HashMap<String, Sale>,
     pub refunds: HashMap<String, Refund>,
     pub voids: HashMap<String, Void>,
@@ -160,6 +171,31 @@ pub struct JournalDoc {
     pub stock_movements: HashMap<String, StockMovement>,
 }
 document!(JournalDoc, DocumentKind::Journal);
+
+/// A journal's sales as serde reads them from the document ([`super::materialize`]): each one
+/// its JSON in a string (schema 2), or a map of its fields (schema 1).
+fn sales_of_either_schema<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<HashMap<String, Sale>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Json(String),
+        Fields(Box<Sale>),
+    }
+    HashMap::<String, Stored>::deserialize(deserializer)?
+        .into_iter()
+        .map(|(key, stored)| {
+            let sale = match stored {
+                Stored::Json(json) => {
+                    serde_json::from_str(&json).map_err(serde::de::Error::custom)?
+                }
+                Stored::Fields(sale) => *sale,
+            };
+            Ok((key, sale))
+        })
+        .collect()
+}
 
 impl JournalDoc {
     pub fn new(store_id: &str, terminal_code: &str, business_date: BusinessDate) -> Self {

@@ -92,9 +92,16 @@ where
     T: DeserializeOwned + Hydrate,
     D: ReadDoc + autosurgeon::ReadDoc,
 {
-    let Some((_, obj)) = ReadDoc::get(doc, map, key).map_err(|e| invalid(e.to_string()))? else {
+    let Some((value, obj)) = ReadDoc::get(doc, map, key).map_err(|e| invalid(e.to_string()))?
+    else {
         return Ok(None);
     };
+    if value.is_scalar() {
+        // One operation (a sale of schema 2 is its JSON in a string): nothing to walk.
+        return autosurgeon::hydrate_prop(doc, map, key)
+            .map(Some)
+            .map_err(|e| invalid(e.to_string()));
+    }
     let value = doc.hydrate(&obj, None).map_err(|e| invalid(e.to_string()));
     match value.and_then(|v| from_value(&v)) {
         Ok(value) => Ok(Some(value)),

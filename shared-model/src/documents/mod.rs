@@ -16,8 +16,10 @@ use autosurgeon::{Hydrate, Reconcile};
 
 use crate::error::{ModelError, ModelResult};
 
-/// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: u64 = 1;
+/// The schema version this build writes and reads (and every earlier one it still reads):
+/// - 1: the first;
+/// - 2: a journal's sale is one string, its JSON, not a map of its fields ([`crate::sale::Sale`]).
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// Which document a root describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -79,6 +81,26 @@ pub fn root_str(doc: &impl ReadDoc, key: &str) -> Option<String> {
         },
         _ => None,
     }
+}
+
+/// Records that `doc` holds a layout of schema `version` (a journal begun by a build of schema 1
+/// that is given a sale of schema 2), unless its root records that schema or a later one: a
+/// till of an older schema reading it is then told to upgrade, instead of failing on the entry.
+pub fn raise_schema(doc: &mut AutoCommit, version: u64) -> ModelResult<()> {
+    use automerge::transaction::Transactable;
+    let recorded: Option<u64> = autosurgeon::hydrate_prop(doc, automerge::ROOT, "schema_version")
+        .map_err(|e| ModelError::Invalid {
+        field: "schema_version",
+        reason: e.to_string(),
+    })?;
+    if recorded.is_some_and(|v| v >= version) {
+        return Ok(());
+    }
+    doc.put(automerge::ROOT, "schema_version", version)
+        .map_err(|e| ModelError::Invalid {
+            field: "schema_version",
+            reason: e.to_string(),
+        })
 }
 
 /// Whether `doc` holds the change `hash`. automerge 0.12's `get_change_by_hash` rebuilds the
