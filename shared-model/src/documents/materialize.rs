@@ -96,9 +96,10 @@ where
     else {
         return Ok(None);
     };
-    if value.is_scalar() {
-        // One operation (a sale of schema 2 is its JSON in a string): nothing to walk.
-        return autosurgeon::hydrate_prop(doc, map, key)
+    if let automerge::Value::Scalar(scalar) = value {
+        // One operation (a sale of schema 2 is its JSON in a string): read from the value
+        // already looked up, as autosurgeon reads a scalar.
+        return T::hydrate_scalar(scalar)
             .map(Some)
             .map_err(|e| invalid(e.to_string()));
     }
