@@ -88,19 +88,17 @@ pub fn root_str(doc: &impl ReadDoc, key: &str) -> Option<String> {
 /// till of an older schema reading it is then told to upgrade, instead of failing on the entry.
 pub fn raise_schema(doc: &mut AutoCommit, version: u64) -> ModelResult<()> {
     use automerge::transaction::Transactable;
-    let recorded: Option<u64> = autosurgeon::hydrate_prop(doc, automerge::ROOT, "schema_version")
-        .map_err(|e| ModelError::Invalid {
+    let bad = |reason: String| ModelError::Invalid {
         field: "schema_version",
-        reason: e.to_string(),
-    })?;
+        reason,
+    };
+    let recorded: Option<u64> = autosurgeon::hydrate_prop(doc, automerge::ROOT, "schema_version")
+        .map_err(|e| bad(e.to_string()))?;
     if recorded.is_some_and(|v| v >= version) {
         return Ok(());
     }
     doc.put(automerge::ROOT, "schema_version", version)
-        .map_err(|e| ModelError::Invalid {
-            field: "schema_version",
-            reason: e.to_string(),
-        })
+        .map_err(|e| bad(e.to_string()))
 }
 
 /// Whether `doc` holds the change `hash`. automerge 0.12's `get_change_by_hash` rebuilds the
