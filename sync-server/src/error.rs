@@ -114,7 +114,9 @@ impl Error {
             }
             Error::RateLimited => ("rate_limited", StatusCode::TOO_MANY_REQUESTS),
             Error::TooManyConnections(_) => ("too_many_connections", StatusCode::TOO_MANY_REQUESTS),
-            Error::Busy => ("busy", StatusCode::SERVICE_UNAVAILABLE),
+            Error::Busy | Error::Database(sqlx::Error::PoolTimedOut) => {
+                ("busy", StatusCode::SERVICE_UNAVAILABLE)
+            }
             Error::NoTerminalYet => ("store_has_no_terminal", StatusCode::CONFLICT),
             Error::Payment { code, status, .. } => (code, *status),
             Error::EmailNotConfigured => ("email_not_configured", StatusCode::SERVICE_UNAVAILABLE),
@@ -147,6 +149,9 @@ impl Error {
             Error::Payment { message, .. } => message.clone(),
             Error::RateLimited => "too many attempts, retry later".to_string(),
             Error::Busy => "the server is busy checking passwords, retry in a moment".to_string(),
+            Error::Database(sqlx::Error::PoolTimedOut) => {
+                "the server is busy, retry in a moment".to_string()
+            }
             Error::NoTerminalYet => {
                 "no terminal of this store has synced its documents yet: set up a terminal first"
                     .to_string()
@@ -198,6 +203,7 @@ impl IntoResponse for Error {
         let retry_after = match self {
             Error::RateLimited | Error::TooManyConnections(_) => Some("60"),
             Error::Busy => Some("1"),
+            Error::Database(sqlx::Error::PoolTimedOut) => Some("5"),
             _ => None,
         };
         if let Some(secs) = retry_after {
@@ -207,5 +213,25 @@ impl IntoResponse for Error {
             );
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_pool_that_is_full_answers_busy_with_a_retry_time() {
+        let resp = Error::Database(sqlx::Error::PoolTimedOut).into_response();
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(resp.headers()[axum::http::header::RETRY_AFTER], "5");
+        let other = Error::Database(sqlx::Error::RowNotFound).into_response();
+        assert_eq!(other.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            other
+                .headers()
+                .get(axum::http::header::RETRY_AFTER)
+                .is_none()
+        );
     }
 }

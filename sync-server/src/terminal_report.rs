@@ -34,16 +34,13 @@ pub async fn heartbeat(
     device: DeviceAuth,
     ApiJson(req): ApiJson<HeartbeatRequest>,
 ) -> Result<Json<HeartbeatResponse>> {
-    Ok(Json(
-        report(&app, &device.terminal_id, &device.store_id, req).await?,
-    ))
+    Ok(Json(report(&app, &device, req).await?))
 }
 
 /// The service behind the handler.
 pub async fn report(
     app: &AppState,
-    terminal_id: &str,
-    store_id: &str,
+    device: &DeviceAuth,
     req: HeartbeatRequest,
 ) -> Result<HeartbeatResponse> {
     if req.unacknowledged.len() > MAX_IDS {
@@ -71,7 +68,7 @@ pub async fn report(
     app.services
         .storage
         .record_terminal_report(&TerminalReport {
-            terminal_id: terminal_id.to_string(),
+            terminal_id: device.terminal_id.clone(),
             at: now.timestamp_millis(),
             waiting_documents: cap(req.waiting_documents),
             waiting_sales: cap(req.waiting_sales),
@@ -84,7 +81,7 @@ pub async fn report(
     } else {
         app.services
             .storage
-            .projected_records(store_id, &req.unacknowledged)
+            .projected_records(&device.tenant_id, &device.store_id, &req.unacknowledged)
             .await?
     };
     Ok(HeartbeatResponse {

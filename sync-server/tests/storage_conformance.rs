@@ -509,6 +509,95 @@ async fn story(s: DynStorage) {
     apps_story(&s).await;
     receipt_email_story(&s).await;
     detail_reports_story(&s).await;
+    additions_story(&s).await;
+}
+
+/// Several journals' new sales written in one transaction: each journal's only while nobody
+/// projected it since the projection they were read against, and nothing written before is
+/// removed.
+async fn additions_story(s: &DynStorage) {
+    use sync_server::storage::{PaymentRow, ProjectedDoc, SaleRow};
+    let journal = |doc: &str, sales: &[&str]| ProjectedDoc {
+        doc_id: doc.into(),
+        tenant_id: "t-add".into(),
+        store_id: "s-add".into(),
+        kind: "journal".into(),
+        sales: sales
+            .iter()
+            .map(|id| SaleRow {
+                id: (*id).into(),
+                terminal_code: "T1".into(),
+                business_date: "2026-12-05".into(),
+                created_at: 5,
+                cashier_id: "c".into(),
+                receipt_no: format!("R-{id}"),
+                total_e4: 10_000,
+                tax_e4: 0,
+                discount_e4: 0,
+                voided: false,
+                void: None,
+                receipt_token: Some(format!("{id:0>32}")),
+            })
+            .collect(),
+        payments: sales
+            .iter()
+            .map(|id| PaymentRow {
+                sale_id: (*id).into(),
+                seq: 0,
+                method: "cash".into(),
+                amount_e4: 10_000,
+            })
+            .collect(),
+        ..ProjectedDoc::default()
+    };
+    let on_server = |ids: &[&str]| {
+        let ids: Vec<String> = ids.iter().map(|id| (*id).to_string()).collect();
+        async move {
+            let mut found = s.projected_records("t-add", "s-add", &ids).await.unwrap();
+            found.sort();
+            found
+        }
+    };
+    assert!(s.project_additions(&[]).await.unwrap().is_empty());
+    let at1 = s.project_doc(&journal("j-add-1", &["a1"])).await.unwrap();
+    let at2 = s.project_doc(&journal("j-add-2", &["b1"])).await.unwrap();
+    let written = s
+        .project_additions(&[
+            (journal("j-add-1", &["a2", "a3"]), at1),
+            // Projected by someone else since `at2 - 1`: passed over, nothing of it written.
+            (journal("j-add-2", &["b2"]), at2 - 1),
+            // Never projected: its first projection is a whole one.
+            (journal("j-add-3", &["c1"]), at1),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(written.len(), 3);
+    let new_at1 = written[0].expect("the journal projected against its last projection");
+    assert!(new_at1 > at1, "{new_at1} follows {at1}");
+    assert_eq!(&written[1..], [None, None]);
+    let all = ["a1", "a2", "a3", "b1", "b2", "c1"];
+    assert_eq!(on_server(&all).await, ["a1", "a2", "a3", "b1"]);
+    let receipt = s
+        .sale_by_receipt_token(&format!("{:0>32}", "a3"))
+        .await
+        .unwrap()
+        .expect("an added sale with its payment");
+    assert_eq!(receipt.payments.len(), 1);
+    // The next additions go against the new `projected_at`; the old one is stale now.
+    let stale = s
+        .project_additions(&[(journal("j-add-1", &["a4"]), at1)])
+        .await
+        .unwrap();
+    assert_eq!(stale, [None]);
+    let next = s
+        .project_additions(&[(journal("j-add-1", &["a4"]), new_at1)])
+        .await
+        .unwrap();
+    assert!(next[0].is_some_and(|at| at > new_at1));
+    assert_eq!(
+        on_server(&["a1", "a2", "a3", "a4"]).await,
+        ["a1", "a2", "a3", "a4"]
+    );
 }
 
 /// Row-level report reads (migration 0013): a voided sale with its void, movements with their

@@ -455,10 +455,11 @@ async fn a_sale_reaches_the_server_right_after_checkout() {
         (s.online && s.last_sync.is_some() && s.waiting_documents == 0).then_some(())
     })
     .await;
+    let tenant_id = storage.store(&store_id).await.unwrap().unwrap().tenant_id;
     let sale = sell(&till, cashier, product, 1).to_string();
     eventually("the sale reaches the server", async || {
         let projected = storage
-            .projected_records(&store_id, std::slice::from_ref(&sale))
+            .projected_records(&tenant_id, &store_id, std::slice::from_ref(&sale))
             .await
             .unwrap();
         projected.contains(&sale).then_some(())

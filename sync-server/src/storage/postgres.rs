@@ -27,12 +27,22 @@ const BACKEND: &str = "postgres";
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/server-postgres");
 
-/// Ids of the store's projected sales and refunds among a JSON array of ids (`$2`), unpacked
-/// by PostgreSQL's own JSON function so that any number of ids costs one query.
-const PROJECTED_RECORDS_SQL: &str = "SELECT id FROM sales WHERE store_id = $1 AND id IN \
-     (SELECT value FROM json_array_elements_text($2::json)) \
-     UNION SELECT id FROM refunds WHERE store_id = $1 AND id IN \
-     (SELECT value FROM json_array_elements_text($2::json))";
+/// Ids of the store's (`$2`, of tenant `$1`) projected sales and refunds among a JSON array of
+/// ids (`$3`), unpacked by PostgreSQL's own JSON function so that any number of ids costs one
+/// query; the tenant leads the tables' keys, so each id is one lookup in the key's index
+/// however many sales the store has.
+const PROJECTED_RECORDS_SQL: &str = "SELECT id FROM sales WHERE tenant_id = $1 AND store_id = $2 AND id IN \
+     (SELECT value FROM json_array_elements_text($3::json)) \
+     UNION SELECT id FROM refunds WHERE tenant_id = $1 AND store_id = $2 AND id IN \
+     (SELECT value FROM json_array_elements_text($3::json))";
+
+/// [`sql`]'s `lock_projected`: the `projected_docs` rows of a `VALUES` list of
+/// `(tenant_id, doc_id)`, locked in key order so that two transactions locking overlapping sets
+/// wait for each other instead of deadlocking.
+const LOCK_PROJECTED_SQL: (&str, &str) = (
+    "SELECT tenant_id, doc_id, projected_at FROM projected_docs WHERE (tenant_id, doc_id) IN (",
+    ") ORDER BY tenant_id, doc_id FOR UPDATE",
+);
 
 /// Run first in a backup's transaction: every read of it sees one snapshot.
 const SNAPSHOT_SQL: Option<&str> =

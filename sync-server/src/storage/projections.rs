@@ -20,9 +20,19 @@ pub trait ProjectionStorage: Send + Sync {
         rows: &'a ProjectedDoc,
         changes: &'a RecordChanges,
     ) -> BoxFuture<'a, Result<Option<i64>>>;
-    /// Those of `ids` that are projected sales or refunds of the store.
+    /// Adds the rows of several documents' new records (journals' new sales), in one
+    /// transaction: nothing of them is removed or rewritten, and a document's rows are written
+    /// only while its `projected_at` is still the one given with it (nobody projected it since).
+    /// Returns each document's new `projected_at`, in order; `None` for a document passed over,
+    /// which [`Self::project_doc`] is the way for.
+    fn project_additions<'a>(
+        &'a self,
+        docs: &'a [(ProjectedDoc, i64)],
+    ) -> BoxFuture<'a, Result<Vec<Option<i64>>>>;
+    /// Those of `ids` that are projected sales or refunds of the tenant's store.
     fn projected_records<'a>(
         &'a self,
+        tenant_id: &'a str,
         store_id: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<String>>>;

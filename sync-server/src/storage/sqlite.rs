@@ -30,9 +30,18 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/server-
 
 /// Ids of the store's projected sales and refunds among a JSON array of ids (`$2`), unpacked
 /// by SQLite's own JSON function so that any number of ids costs one query.
-const PROJECTED_RECORDS_SQL: &str = "SELECT id FROM sales WHERE store_id = $1 AND id IN \
-     (SELECT value FROM json_each($2)) \
-     UNION SELECT id FROM refunds WHERE store_id = $1 AND id IN (SELECT value FROM json_each($2))";
+const PROJECTED_RECORDS_SQL: &str = "SELECT id FROM sales WHERE tenant_id = $1 AND store_id = $2 AND id IN \
+     (SELECT value FROM json_each($3)) \
+     UNION SELECT id FROM refunds WHERE tenant_id = $1 AND store_id = $2 AND id IN \
+     (SELECT value FROM json_each($3))";
+
+/// [`sql`]'s `lock_projected`: the `projected_docs` rows of a `VALUES` list of
+/// `(tenant_id, doc_id)`, read by a no-op `UPDATE` so that the transaction writes first (SQLite
+/// has no row locks; its one writer is the lock).
+const LOCK_PROJECTED_SQL: (&str, &str) = (
+    "UPDATE projected_docs SET projected_at = projected_at WHERE (tenant_id, doc_id) IN (",
+    ") RETURNING tenant_id, doc_id, projected_at",
+);
 
 /// A backup's transaction needs no setting: SQLite's read transaction (WAL) is one snapshot
 /// from its first read.

@@ -21,4 +21,6 @@ mod reports;
 mod sessions;
 mod store_docs;
 
-use super::{BACKEND, Backend, Db, MIGRATOR, PROJECTED_RECORDS_SQL, SNAPSHOT_SQL};
+use super::{
+    BACKEND, Backend, Db, LOCK_PROJECTED_SQL, MIGRATOR, PROJECTED_RECORDS_SQL, SNAPSHOT_SQL,
+};

@@ -3,7 +3,7 @@
 //!
 //! Compiled once per backend, with `super::Backend` the backend's storage type (see `mod.rs`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use futures::future::BoxFuture;
 use sqlx::AssertSqlSafe;
@@ -60,6 +60,19 @@ const ROWS_PER_STATEMENT: usize = 1_000;
 /// One row's values, bound in the column order of its `INSERT`.
 type PushRow<'f, T> = &'f (dyn Fn(&mut Separated<'_, super::Db, &'static str>, &T) + Sync);
 
+/// The rows of one table of several documents, each with its document (whose ids lead the
+/// row), kept when `keep` accepts the row.
+fn rows_of<'d, R>(
+    docs: &[&'d ProjectedDoc],
+    table: impl Fn(&'d ProjectedDoc) -> &'d [R],
+    keep: impl Fn(&R) -> bool,
+) -> Vec<(&'d ProjectedDoc, &'d R)> {
+    docs.iter()
+        .flat_map(|doc| table(doc).iter().map(move |r| (*doc, r)))
+        .filter(|(_, r)| keep(r))
+        .collect()
+}
+
 /// Inserts `rows` with multi-row statements (`insert` names the table and its columns, `tail`
 /// ends each statement: its `ON CONFLICT`). One round trip per [`ROWS_PER_STATEMENT`] rows
 /// instead of one per row: a journal's new sale is a sale, its lines, its payments and its stock
@@ -69,7 +82,7 @@ async fn insert_values<T: Sync>(
     tx: &mut Tx,
     insert: &str,
     tail: &str,
-    rows: &[&T],
+    rows: &[T],
     push: PushRow<'_, T>,
 ) -> Result<()> {
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
@@ -83,61 +96,58 @@ async fn insert_values<T: Sync>(
     Ok(())
 }
 
-/// Inserts the rows of `rows` whose record `write` accepts (every row of the small tables).
+/// Inserts the rows of `docs` whose record `write` accepts (every row of the small tables):
+/// one multi-row statement per table for all of them.
 async fn insert_rows(
     tx: &mut Tx,
-    rows: &ProjectedDoc,
+    docs: &[&ProjectedDoc],
     write: impl Fn(RecordKind, &str) -> bool,
 ) -> Result<()> {
-    let d = rows.doc_id.as_str();
-    let st = rows.store_id.as_str();
-    let tn = rows.tenant_id.as_str();
-    if let Some(s) = &rows.settings {
-        sqlx::query(
-            "INSERT INTO store_settings (tenant_id, store_id, doc_id, time_zone, cutoff_hour) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (tenant_id, store_id) DO UPDATE SET doc_id = excluded.doc_id, \
-             time_zone = excluded.time_zone, cutoff_hour = excluded.cutoff_hour",
-        )
-        .bind(tn).bind(st).bind(d).bind(&s.time_zone).bind(s.cutoff_hour)
-        .execute(&mut **tx).await?;
+    for doc in docs {
+        if let Some(s) = &doc.settings {
+            sqlx::query(
+                "INSERT INTO store_settings (tenant_id, store_id, doc_id, time_zone, cutoff_hour) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (tenant_id, store_id) DO UPDATE SET doc_id = excluded.doc_id, \
+                 time_zone = excluded.time_zone, cutoff_hour = excluded.cutoff_hour",
+            )
+            .bind(&doc.tenant_id).bind(&doc.store_id).bind(&doc.doc_id).bind(&s.time_zone).bind(s.cutoff_hour)
+            .execute(&mut **tx).await?;
+        }
     }
-    let refund_lines: Vec<_> = rows
-        .refund_lines
-        .iter()
-        .filter(|r| write(RecordKind::Refund, &r.refund_id))
-        .collect();
+    let refund_lines = rows_of(
+        docs,
+        |d| &d.refund_lines,
+        |r| write(RecordKind::Refund, &r.refund_id),
+    );
     insert_values(
         tx,
         "INSERT INTO refund_lines (tenant_id, refund_id, seq, doc_id, store_id, sale_id, sale_line_id, quantity_e4)",
         "ON CONFLICT DO NOTHING",
         &refund_lines,
-        &|row, r| {
-            row.push_bind(tn).push_bind(&r.refund_id).push_bind(r.seq).push_bind(d).push_bind(st)
-                .push_bind(&r.sale_id).push_bind(&r.sale_line_id).push_bind(r.quantity_e4);
+        &|row, (doc, r)| {
+            row.push_bind(&doc.tenant_id).push_bind(&r.refund_id).push_bind(r.seq).push_bind(&doc.doc_id)
+                .push_bind(&doc.store_id).push_bind(&r.sale_id).push_bind(&r.sale_line_id)
+                .push_bind(r.quantity_e4);
         },
     )
     .await?;
-    let conflicts: Vec<_> = rows.conflicts.iter().collect();
+    let conflicts = rows_of(docs, |d| &d.conflicts, |_| true);
     insert_values(
         tx,
         "INSERT INTO doc_conflicts (tenant_id, doc_id, key, store_id, kind, detail)",
         "ON CONFLICT DO NOTHING",
         &conflicts,
-        &|row, c| {
-            row.push_bind(tn)
-                .push_bind(d)
+        &|row, (doc, c)| {
+            row.push_bind(&doc.tenant_id)
+                .push_bind(&doc.doc_id)
                 .push_bind(&c.key)
-                .push_bind(st)
+                .push_bind(&doc.store_id)
                 .push_bind(&c.kind)
                 .push_bind(&c.detail);
         },
     )
     .await?;
-    let sales: Vec<_> = rows
-        .sales
-        .iter()
-        .filter(|r| write(RecordKind::Sale, &r.id))
-        .collect();
+    let sales = rows_of(docs, |d| &d.sales, |r| write(RecordKind::Sale, &r.id));
     insert_values(
         tx,
         "INSERT INTO sales (tenant_id, id, doc_id, store_id, terminal_code, business_date, created_at, \
@@ -145,8 +155,8 @@ async fn insert_rows(
          void_authorized_by, discount_e4, receipt_token)",
         "ON CONFLICT DO NOTHING",
         &sales,
-        &|row, r| {
-            row.push_bind(tn).push_bind(&r.id).push_bind(d).push_bind(st)
+        &|row, (doc, r)| {
+            row.push_bind(&doc.tenant_id).push_bind(&r.id).push_bind(&doc.doc_id).push_bind(&doc.store_id)
                 .push_bind(&r.terminal_code).push_bind(&r.business_date)
                 .push_bind(r.created_at).push_bind(&r.cashier_id).push_bind(&r.receipt_no)
                 .push_bind(r.total_e4).push_bind(r.tax_e4).push_bind(r.voided)
@@ -158,77 +168,70 @@ async fn insert_rows(
         },
     )
     .await?;
-    let sale_lines: Vec<_> = rows
-        .sale_lines
-        .iter()
-        .filter(|r| write(RecordKind::Sale, &r.sale_id))
-        .collect();
+    let sale_lines = rows_of(
+        docs,
+        |d| &d.sale_lines,
+        |r| write(RecordKind::Sale, &r.sale_id),
+    );
     insert_values(
         tx,
         "INSERT INTO sale_lines (tenant_id, sale_id, line_no, doc_id, store_id, product_id, sku, name, \
          category_id, quantity_e4, amount_e4, tax_e4, line_id)",
         "ON CONFLICT DO NOTHING",
         &sale_lines,
-        &|row, r| {
-            row.push_bind(tn).push_bind(&r.sale_id).push_bind(r.line_no).push_bind(d).push_bind(st)
-                .push_bind(&r.product_id).push_bind(&r.sku).push_bind(&r.name)
+        &|row, (doc, r)| {
+            row.push_bind(&doc.tenant_id).push_bind(&r.sale_id).push_bind(r.line_no).push_bind(&doc.doc_id)
+                .push_bind(&doc.store_id).push_bind(&r.product_id).push_bind(&r.sku).push_bind(&r.name)
                 .push_bind(&r.category_id).push_bind(r.quantity_e4).push_bind(r.amount_e4)
                 .push_bind(r.tax_e4).push_bind(&r.line_id);
         },
     )
     .await?;
-    let payments: Vec<_> = rows
-        .payments
-        .iter()
-        .filter(|r| write(RecordKind::Sale, &r.sale_id))
-        .collect();
+    let payments = rows_of(
+        docs,
+        |d| &d.payments,
+        |r| write(RecordKind::Sale, &r.sale_id),
+    );
     insert_values(
         tx,
         "INSERT INTO payments (tenant_id, sale_id, seq, doc_id, store_id, method, amount_e4)",
         "ON CONFLICT DO NOTHING",
         &payments,
-        &|row, r| {
-            row.push_bind(tn)
+        &|row, (doc, r)| {
+            row.push_bind(&doc.tenant_id)
                 .push_bind(&r.sale_id)
                 .push_bind(r.seq)
-                .push_bind(d)
-                .push_bind(st)
+                .push_bind(&doc.doc_id)
+                .push_bind(&doc.store_id)
                 .push_bind(&r.method)
                 .push_bind(r.amount_e4);
         },
     )
     .await?;
-    let refunds: Vec<_> = rows
-        .refunds
-        .iter()
-        .filter(|r| write(RecordKind::Refund, &r.id))
-        .collect();
+    let refunds = rows_of(docs, |d| &d.refunds, |r| write(RecordKind::Refund, &r.id));
     insert_values(
         tx,
         "INSERT INTO refunds (tenant_id, id, doc_id, store_id, sale_id, terminal_code, business_date, \
          created_at, total_e4, tax_e4, receipt_no)",
         "ON CONFLICT DO NOTHING",
         &refunds,
-        &|row, r| {
-            row.push_bind(tn).push_bind(&r.id).push_bind(d).push_bind(st).push_bind(&r.sale_id)
-                .push_bind(&r.terminal_code).push_bind(&r.business_date).push_bind(r.created_at)
-                .push_bind(r.total_e4).push_bind(r.tax_e4).push_bind(&r.receipt_no);
+        &|row, (doc, r)| {
+            row.push_bind(&doc.tenant_id).push_bind(&r.id).push_bind(&doc.doc_id).push_bind(&doc.store_id)
+                .push_bind(&r.sale_id).push_bind(&r.terminal_code).push_bind(&r.business_date)
+                .push_bind(r.created_at).push_bind(r.total_e4).push_bind(r.tax_e4)
+                .push_bind(&r.receipt_no);
         },
     )
     .await?;
-    let shifts: Vec<_> = rows
-        .shifts
-        .iter()
-        .filter(|r| write(RecordKind::Shift, &r.id))
-        .collect();
+    let shifts = rows_of(docs, |d| &d.shifts, |r| write(RecordKind::Shift, &r.id));
     insert_values(
         tx,
         "INSERT INTO shifts (tenant_id, id, doc_id, store_id, terminal_code, cashier_id, business_date, \
          opened_at, closed_at, opening_float_e4, expected_cash_e4, counted_cash_e4, difference_e4)",
         "ON CONFLICT DO NOTHING",
         &shifts,
-        &|row, r| {
-            row.push_bind(tn).push_bind(&r.id).push_bind(d).push_bind(st)
+        &|row, (doc, r)| {
+            row.push_bind(&doc.tenant_id).push_bind(&r.id).push_bind(&doc.doc_id).push_bind(&doc.store_id)
                 .push_bind(&r.terminal_code).push_bind(&r.cashier_id)
                 .push_bind(&r.business_date).push_bind(r.opened_at).push_bind(r.closed_at)
                 .push_bind(r.opening_float_e4).push_bind(r.expected_cash_e4)
@@ -236,62 +239,58 @@ async fn insert_rows(
         },
     )
     .await?;
-    let cash_movements: Vec<_> = rows
-        .cash_movements
-        .iter()
-        .filter(|r| write(RecordKind::CashMovement, &r.id))
-        .collect();
+    let cash_movements = rows_of(
+        docs,
+        |d| &d.cash_movements,
+        |r| write(RecordKind::CashMovement, &r.id),
+    );
     insert_values(
         tx,
         "INSERT INTO cash_movements (tenant_id, id, doc_id, store_id, shift_id, direction, amount_e4, at)",
         "ON CONFLICT DO NOTHING",
         &cash_movements,
-        &|row, r| {
-            row.push_bind(tn).push_bind(&r.id).push_bind(d).push_bind(st)
+        &|row, (doc, r)| {
+            row.push_bind(&doc.tenant_id).push_bind(&r.id).push_bind(&doc.doc_id).push_bind(&doc.store_id)
                 .push_bind(&r.shift_id).push_bind(&r.direction).push_bind(r.amount_e4)
                 .push_bind(r.at);
         },
     )
     .await?;
-    let stock_movements: Vec<_> = rows
-        .stock_movements
-        .iter()
-        .filter(|r| write(RecordKind::StockMovement, &r.id))
-        .collect();
+    let stock_movements = rows_of(
+        docs,
+        |d| &d.stock_movements,
+        |r| write(RecordKind::StockMovement, &r.id),
+    );
     insert_values(
         tx,
         "INSERT INTO stock_movements (tenant_id, id, doc_id, store_id, product_id, kind, quantity_e4, at, \
          reference, terminal_code)",
         "ON CONFLICT DO NOTHING",
         &stock_movements,
-        &|row, r| {
-            row.push_bind(tn).push_bind(&r.id).push_bind(d).push_bind(st)
+        &|row, (doc, r)| {
+            row.push_bind(&doc.tenant_id).push_bind(&r.id).push_bind(&doc.doc_id).push_bind(&doc.store_id)
                 .push_bind(&r.product_id).push_bind(&r.kind).push_bind(r.quantity_e4)
                 .push_bind(r.at).push_bind(&r.reference).push_bind(&r.terminal_code);
         },
     )
     .await?;
-    let names: Vec<_> = rows.names.iter().collect();
+    let names = rows_of(docs, |d| &d.names, |_| true);
     insert_values(
         tx,
         "INSERT INTO projected_names (tenant_id, doc_id, store_id, kind, id, name)",
         "ON CONFLICT DO NOTHING",
         &names,
-        &|row, r| {
-            row.push_bind(tn)
-                .push_bind(d)
-                .push_bind(st)
+        &|row, (doc, r)| {
+            row.push_bind(&doc.tenant_id)
+                .push_bind(&doc.doc_id)
+                .push_bind(&doc.store_id)
                 .push_bind(&r.kind)
                 .push_bind(&r.id)
                 .push_bind(&r.name);
         },
     )
     .await?;
-    let products: Vec<_> = rows
-        .products
-        .iter()
-        .filter(|r| write(RecordKind::Product, &r.id))
-        .collect();
+    let products = rows_of(docs, |d| &d.products, |r| write(RecordKind::Product, &r.id));
     insert_values(
         tx,
         "INSERT INTO products (tenant_id, store_id, id, doc_id, sku, name, category_id, price_e4, \
@@ -301,11 +300,11 @@ async fn insert_rows(
          category_id = excluded.category_id, price_e4 = excluded.price_e4, \
          low_stock_threshold_e4 = excluded.low_stock_threshold_e4, active = excluded.active",
         &products,
-        &|row, r| {
-            row.push_bind(tn)
-                .push_bind(st)
+        &|row, (doc, r)| {
+            row.push_bind(&doc.tenant_id)
+                .push_bind(&doc.store_id)
                 .push_bind(&r.id)
-                .push_bind(d)
+                .push_bind(&doc.doc_id)
                 .push_bind(&r.sku)
                 .push_bind(&r.name)
                 .push_bind(&r.category_id)
@@ -344,18 +343,56 @@ async fn delete_records(
     Ok(())
 }
 
-/// Records the projection in `projected_docs`; returns its `projected_at`, later than the one
-/// before (`before`), so that each projection of a document is told from the last.
-async fn mark_projected(tx: &mut Tx, rows: &ProjectedDoc, before: Option<i64>) -> Result<i64> {
-    let at = crate::now_ms().max(before.map_or(0, |b| b + 1));
-    sqlx::query(
-        "INSERT INTO projected_docs (tenant_id, doc_id, store_id, kind, projected_at) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (tenant_id, doc_id) DO UPDATE SET store_id = excluded.store_id, kind = excluded.kind, \
-         projected_at = excluded.projected_at",
+/// The `projected_at` of a projection made after one at `before`: now, and later than
+/// `before`, so that each projection of a document is told from the last.
+fn next_projected_at(before: Option<i64>) -> i64 {
+    crate::now_ms().max(before.map_or(0, |b| b + 1))
+}
+
+/// Records projections in `projected_docs`: each document with its `projected_at`.
+async fn mark_projected(tx: &mut Tx, marks: &[(&ProjectedDoc, i64)]) -> Result<()> {
+    insert_values(
+        tx,
+        "INSERT INTO projected_docs (tenant_id, doc_id, store_id, kind, projected_at)",
+        "ON CONFLICT (tenant_id, doc_id) DO UPDATE SET store_id = excluded.store_id, \
+         kind = excluded.kind, projected_at = excluded.projected_at",
+        marks,
+        &|row, (doc, at)| {
+            row.push_bind(&doc.tenant_id)
+                .push_bind(&doc.doc_id)
+                .push_bind(&doc.store_id)
+                .push_bind(&doc.kind)
+                .push_bind(*at);
+        },
     )
-    .bind(&rows.tenant_id).bind(&rows.doc_id).bind(&rows.store_id).bind(&rows.kind).bind(at)
-    .execute(&mut **tx).await?;
-    Ok(at)
+    .await
+}
+
+/// Locks the `projected_docs` rows of `docs` for the transaction and reads when each was last
+/// projected, by `(tenant id, doc id)`; a document never projected is not in the answer.
+/// [`super::LOCK_PROJECTED_SQL`] is each backend's way: rows locked in key order on
+/// PostgreSQL (two such transactions wait, not deadlock), the write first on SQLite (see
+/// [`projected_at`]).
+async fn lock_projected(
+    tx: &mut Tx,
+    docs: &[&ProjectedDoc],
+) -> Result<HashMap<(String, String), i64>> {
+    let (head, tail) = super::LOCK_PROJECTED_SQL;
+    let mut found = HashMap::with_capacity(docs.len());
+    for chunk in docs.chunks(ROWS_PER_STATEMENT) {
+        let mut q = sqlx::QueryBuilder::<super::Db>::new(head);
+        q.push_values(chunk, |mut row, doc| {
+            row.push_bind(&doc.tenant_id).push_bind(&doc.doc_id);
+        });
+        q.push(tail);
+        let rows: Vec<(String, String, i64)> = q
+            .build_query_as()
+            .persistent(false)
+            .fetch_all(&mut **tx)
+            .await?;
+        found.extend(rows.into_iter().map(|(t, d, at)| ((t, d), at)));
+    }
+    Ok(found)
 }
 
 /// When the document was last projected, by anyone. Read with a no-op `UPDATE` so that it is
@@ -397,8 +434,9 @@ impl ProjectionStorage for Backend {
             if before.is_some() {
                 delete_doc_rows(&mut tx, &PROJECTED_TABLES, &rows.doc_id).await?;
             }
-            insert_rows(&mut tx, rows, |_, _| true).await?;
-            let at = mark_projected(&mut tx, rows, before).await?;
+            insert_rows(&mut tx, &[rows], |_, _| true).await?;
+            let at = next_projected_at(before);
+            mark_projected(&mut tx, &[(rows, at)]).await?;
             tx.commit().await?;
             Ok(at)
         })
@@ -429,18 +467,51 @@ impl ProjectionStorage for Backend {
                     delete_records(&mut tx, rows, table, column, ids).await?;
                 }
             }
-            insert_rows(&mut tx, rows, |kind, id| {
+            insert_rows(&mut tx, &[rows], |kind, id| {
                 !changes.unchanged.contains(&(kind, id.to_string()))
             })
             .await?;
-            let at = mark_projected(&mut tx, rows, before).await?;
+            let at = next_projected_at(before);
+            mark_projected(&mut tx, &[(rows, at)]).await?;
             tx.commit().await?;
             Ok(Some(at))
         })
     }
 
+    fn project_additions<'a>(
+        &'a self,
+        docs: &'a [(ProjectedDoc, i64)],
+    ) -> BoxFuture<'a, Result<Vec<Option<i64>>>> {
+        Box::pin(async move {
+            if docs.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut tx = self.pool.begin().await?;
+            let all: Vec<&ProjectedDoc> = docs.iter().map(|(doc, _)| doc).collect();
+            let current = lock_projected(&mut tx, &all).await?;
+            let ats: Vec<Option<i64>> = docs
+                .iter()
+                .map(|(doc, base)| {
+                    let key = (doc.tenant_id.clone(), doc.doc_id.clone());
+                    (current.get(&key) == Some(base)).then(|| next_projected_at(Some(*base)))
+                })
+                .collect();
+            let marks: Vec<(&ProjectedDoc, i64)> = docs
+                .iter()
+                .zip(&ats)
+                .filter_map(|((doc, _), at)| Some((doc, (*at)?)))
+                .collect();
+            let fresh: Vec<&ProjectedDoc> = marks.iter().map(|(doc, _)| *doc).collect();
+            insert_rows(&mut tx, &fresh, |_, _| true).await?;
+            mark_projected(&mut tx, &marks).await?;
+            tx.commit().await?;
+            Ok(ats)
+        })
+    }
+
     fn projected_records<'a>(
         &'a self,
+        tenant_id: &'a str,
         store_id: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<String>>> {
@@ -450,6 +521,7 @@ impl ProjectionStorage for Backend {
             let sql = super::PROJECTED_RECORDS_SQL;
             let json = serde_json::to_string(ids).map_err(|e| Error::Internal(e.to_string()))?;
             Ok(sqlx::query_scalar(sql)
+                .bind(tenant_id)
                 .bind(store_id)
                 .bind(json)
                 .fetch_all(&self.pool)
