@@ -598,6 +598,26 @@ async fn additions_story(s: &DynStorage) {
         on_server(&["a1", "a2", "a3", "a4"]).await,
         ["a1", "a2", "a3", "a4"]
     );
+
+    // Whole projections of several documents in one transaction: a new one's rows are
+    // written, one projected before has its rows replaced (its gone sale removed), and each
+    // gets a `projected_at` of its own, later than its last.
+    let (j2, j4) = (
+        journal("j-add-2", &["b3"]),
+        journal("j-add-4", &["d1", "d2"]),
+    );
+    let ats = s.project_docs(&[&j2, &j4]).await.unwrap();
+    assert_eq!(ats.len(), 2);
+    assert!(ats[0] > at2, "{} follows {at2}", ats[0]);
+    let all = ["b1", "b2", "b3", "d1", "d2"];
+    assert_eq!(on_server(&all).await, ["b3", "d1", "d2"]);
+    assert!(s.project_docs(&[]).await.unwrap().is_empty());
+    // The additions' check sees those projections.
+    let after = s
+        .project_additions(&[(journal("j-add-4", &["d3"]), ats[1])])
+        .await
+        .unwrap();
+    assert!(after[0].is_some());
 }
 
 /// Row-level report reads (migration 0013): a voided sale with its void, movements with their
