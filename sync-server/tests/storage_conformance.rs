@@ -4,8 +4,8 @@ mod common;
 
 use sync_server::Error;
 use sync_server::storage::{
-    ChunkPut, DocClaim, DynStorage, EnrollmentCodeRow, RefreshTokenRow, RefreshUse, SessionRow,
-    SessionState, StoreRow, Tenant, TerminalRow, UserRow,
+    ChunkDelete, ChunkPut, DocClaim, DynStorage, EnrollmentCodeRow, RefreshTokenRow, RefreshUse,
+    SessionRow, SessionState, StoreRow, Tenant, TerminalRow, UserRow,
 };
 
 /// The tenant the story's chunks belong to.
@@ -140,6 +140,42 @@ async fn story(s: DynStorage) {
     assert!(s.load_chunk_range("other", "").await.unwrap().is_empty());
     s.delete_chunk("other", "doc1/snapshot/cc").await.unwrap();
     assert_eq!(s.load_chunk_range(T, "doc1").await.unwrap().len(), 2);
+    // Puts and deletes of several tenants in one transaction (samod's compaction: a document
+    // saved whole, the chunks it covers deleted); an absent chunk's delete is no error.
+    s.put_chunk(T, "docW/incremental/a", b"a").await.unwrap();
+    s.put_chunk("other", "docW/incremental/a", b"other's")
+        .await
+        .unwrap();
+    let delete = |tenant: &str, key: &str| ChunkDelete {
+        tenant: tenant.into(),
+        key: key.into(),
+    };
+    s.write_chunks(
+        &[put(T, "docW/snapshot/s", b"whole")],
+        &[
+            delete(T, "docW/incremental/a"),
+            delete(T, "docW/incremental/absent"),
+        ],
+    )
+    .await
+    .unwrap();
+    let keys: Vec<_> = s
+        .load_chunk_range(T, "docW")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(keys, ["docW/snapshot/s"]);
+    assert_eq!(
+        s.load_chunk("other", "docW/incremental/a").await.unwrap(),
+        Some(b"other's".to_vec())
+    );
+    s.write_chunks(&[], &[]).await.unwrap();
+    s.write_chunks(&[], &[delete(T, "docW/snapshot/s")])
+        .await
+        .unwrap();
+    assert!(s.load_chunk_range(T, "docW").await.unwrap().is_empty());
     s.put_chunks(&[
         put("other", "storage-adapter-id", b"other id"),
         put(T, "doc1/snapshot/cc", b"new"),

@@ -623,3 +623,45 @@ async fn a_till_hears_one_peer_answer_first_then_its_stores_documents() {
     }
     till1.stop().await;
 }
+
+/// samod saves a document whole once more than ten of its changes are on disk, then deletes
+/// the chunks that save covers. Those deletes go through the server's batch writer with its
+/// puts: the stored chunks end as one snapshot and the few changes since, and they load to the
+/// document the till has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compacted_documents_covered_chunks_are_deleted() {
+    let db = TestDb::create().await;
+    let storage = db.storage().await;
+    let server = TestServer::start(storage.clone()).await;
+    let a = setup_tenant(&server.state, "Toko A", "A1").await;
+    let (repo, _dialer) = rust_client(&server.ws_url(&a.t1.device_credential)).await;
+    let doc = repo.create(automerge::Automerge::new()).await.unwrap();
+    let doc_id = doc.document_id().to_string();
+    for i in 0..30 {
+        doc.with_document(|d| put_str(d, &format!("k{i}"), "v"));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let heads = doc.with_document(|d| d.get_heads());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let chunks = storage
+            .load_chunk_range(&a.tenant_id, &doc_id)
+            .await
+            .unwrap();
+        let count = |kind: &str| chunks.iter().filter(|(k, _)| k.contains(kind)).count();
+        let (snapshots, incrementals) = (count("/snapshot/"), count("/incremental/"));
+        let stored = sync_server::projection::load_document(&storage, &a.tenant_id, &doc_id)
+            .await
+            .unwrap()
+            .map(|mut d| d.get_heads());
+        if stored.as_ref() == Some(&heads) && snapshots == 1 && incrementals <= 10 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "stored: {snapshots} snapshots and {incrementals} changes, heads {stored:?} against {heads:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    repo.stop().await;
+}

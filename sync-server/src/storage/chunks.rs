@@ -6,7 +6,7 @@
 use futures::future::BoxFuture;
 
 use crate::error::Result;
-use crate::storage::{Chunk, ChunkPut};
+use crate::storage::{Chunk, ChunkDelete, ChunkPut};
 
 /// Chunk storage: what [`crate::sync::SamodStorage`] reads and writes.
 pub trait ChunkStorage: Send + Sync {
@@ -28,7 +28,9 @@ pub trait ChunkStorage: Send + Sync {
     }
     /// Inserts or replaces several chunks, of any tenants, in one transaction (all or none); of
     /// two chunks with the same tenant and key, the later wins.
-    fn put_chunks<'a>(&'a self, chunks: &'a [ChunkPut]) -> BoxFuture<'a, Result<()>>;
+    fn put_chunks<'a>(&'a self, chunks: &'a [ChunkPut]) -> BoxFuture<'a, Result<()>> {
+        self.write_chunks(chunks, &[])
+    }
     /// Loads one chunk of `tenant`.
     fn load_chunk<'a>(
         &'a self,
@@ -43,7 +45,22 @@ pub trait ChunkStorage: Send + Sync {
         prefix: &'a str,
     ) -> BoxFuture<'a, Result<Vec<Chunk>>>;
     /// Deletes one chunk of `tenant` (no error when absent).
-    fn delete_chunk<'a>(&'a self, tenant: &'a str, key: &'a str) -> BoxFuture<'a, Result<()>>;
+    fn delete_chunk<'a>(&'a self, tenant: &'a str, key: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let delete = ChunkDelete {
+                tenant: tenant.into(),
+                key: key.to_string(),
+            };
+            self.write_chunks(&[], std::slice::from_ref(&delete)).await
+        })
+    }
+    /// Inserts or replaces `puts` and deletes `deletes` (no error for an absent one), of any
+    /// tenants, in one transaction (all or none). A key must not be in both.
+    fn write_chunks<'a>(
+        &'a self,
+        puts: &'a [ChunkPut],
+        deletes: &'a [ChunkDelete],
+    ) -> BoxFuture<'a, Result<()>>;
     /// Every document id that has chunks, of every tenant.
     fn chunk_doc_ids(&self) -> BoxFuture<'_, Result<Vec<String>>>;
 }

@@ -18,6 +18,13 @@ pub struct ChunkPut {
     pub data: Vec<u8>,
 }
 
+/// A chunk to delete: the tenant whose repo deletes it, and its key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ChunkDelete {
+    pub tenant: std::sync::Arc<str>,
+    pub key: String,
+}
+
 /// A live instance: its id and sync URL.
 pub type InstanceRow = (String, String);
 

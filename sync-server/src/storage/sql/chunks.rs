@@ -8,19 +8,24 @@ use super::Backend;
 use crate::error::Result;
 use crate::now_ms;
 use crate::storage::{
-    Chunk, ChunkPut, ChunkStorage, PUT_CHUNKS_ROWS, doc_id_of_key, last_of_each_key, range_end,
+    Chunk, ChunkDelete, ChunkPut, ChunkStorage, PUT_CHUNKS_ROWS, doc_id_of_key, last_of_each_key,
+    range_end,
 };
 
 impl ChunkStorage for Backend {
-    fn put_chunks<'a>(&'a self, chunks: &'a [ChunkPut]) -> BoxFuture<'a, Result<()>> {
+    fn write_chunks<'a>(
+        &'a self,
+        puts: &'a [ChunkPut],
+        deletes: &'a [ChunkDelete],
+    ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            let chunks = last_of_each_key(chunks);
-            if chunks.is_empty() {
+            let puts = last_of_each_key(puts);
+            if puts.is_empty() && deletes.is_empty() {
                 return Ok(());
             }
             let now = now_ms();
             let mut tx = self.pool.begin().await?;
-            for rows in chunks.chunks(PUT_CHUNKS_ROWS) {
+            for rows in puts.chunks(PUT_CHUNKS_ROWS) {
                 let mut q = sqlx::QueryBuilder::new(
                     "INSERT INTO automerge_chunks (tenant_id, key, doc_id, data, updated_at) ",
                 );
@@ -35,6 +40,16 @@ impl ChunkStorage for Backend {
                     " ON CONFLICT (tenant_id, key) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
                 );
                 q.build().execute(&mut *tx).await?;
+            }
+            for rows in deletes.chunks(PUT_CHUNKS_ROWS) {
+                let mut q = sqlx::QueryBuilder::new(
+                    "DELETE FROM automerge_chunks WHERE (tenant_id, key) IN (",
+                );
+                q.push_values(rows, |mut row, c| {
+                    row.push_bind(&*c.tenant).push_bind(c.key.as_str());
+                });
+                q.push(")");
+                q.build().persistent(false).execute(&mut *tx).await?;
             }
             tx.commit().await?;
             Ok(())
@@ -83,17 +98,6 @@ impl ChunkStorage for Backend {
             .bind(end)
             .fetch_all(&self.pool)
             .await?)
-        })
-    }
-
-    fn delete_chunk<'a>(&'a self, tenant: &'a str, key: &'a str) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            sqlx::query("DELETE FROM automerge_chunks WHERE tenant_id = $1 AND key = $2")
-                .bind(tenant)
-                .bind(key)
-                .execute(&self.pool)
-                .await?;
-            Ok(())
         })
     }
 
