@@ -363,6 +363,27 @@ async fn story(s: DynStorage) {
         Some(60)
     );
     assert_eq!(s.terminals_of_store("s1").await.unwrap().len(), 1);
+    // Presence: the terminals this instance holds are vouched for in one write; an unknown id
+    // is no error.
+    s.set_terminals_connected_until(&["term1".into(), "gone".into()], 65_000)
+        .await
+        .unwrap();
+    let connected = |rows: Vec<sync_server::storage::TerminalStatusRow>| {
+        rows.into_iter()
+            .map(|r| (r.terminal.id, r.connected_until))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        connected(s.terminal_statuses_of_store("s1").await.unwrap()),
+        [("term1".to_string(), Some(65_000))]
+    );
+    s.set_terminals_connected_until(&["term1".into()], 61)
+        .await
+        .unwrap();
+    assert_eq!(
+        connected(s.terminal_statuses_of_store("s1").await.unwrap()),
+        [("term1".to_string(), Some(61))]
+    );
     let revoked = s.revoke_terminal("term1", 70).await.unwrap().unwrap();
     assert_eq!(revoked.revoked_at, Some(70));
     // revoking again keeps the first time
@@ -552,7 +573,7 @@ async fn story(s: DynStorage) {
 /// projected it since the projection they were read against, and nothing written before is
 /// removed.
 async fn additions_story(s: &DynStorage) {
-    use sync_server::storage::{PaymentRow, ProjectedDoc, SaleRow};
+    use sync_server::storage::{PaymentRow, ProductRow, ProjectedDoc, SaleRow};
     let journal = |doc: &str, sales: &[&str]| ProjectedDoc {
         doc_id: doc.into(),
         tenant_id: "t-add".into(),
@@ -648,6 +669,31 @@ async fn additions_story(s: &DynStorage) {
     let all = ["b1", "b2", "b3", "d1", "d2"];
     assert_eq!(on_server(&all).await, ["b3", "d1", "d2"]);
     assert!(s.project_docs(&[]).await.unwrap().is_empty());
+    // Two documents of a batch with the same product of a store (a product moved from one
+    // catalog document to another): one row, the later document's.
+    let catalog = |doc: &str, name: &str| ProjectedDoc {
+        doc_id: doc.into(),
+        tenant_id: "t-add".into(),
+        store_id: "s-add".into(),
+        kind: "catalog".into(),
+        products: vec![ProductRow {
+            id: "p-moved".into(),
+            sku: "SKU-M".into(),
+            name: name.into(),
+            category_id: None,
+            price_e4: 10_000,
+            low_stock_threshold_e4: None,
+            active: true,
+        }],
+        ..ProjectedDoc::default()
+    };
+    let (c1, c2) = (catalog("cat-1", "Lama"), catalog("cat-2", "Baru"));
+    s.project_docs(&[&c1, &c2]).await.unwrap();
+    let names = s.report_product_names("s-add").await.unwrap();
+    assert_eq!(
+        names.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+        ["Baru"]
+    );
     // The additions' check sees those projections.
     let after = s
         .project_additions(&[(journal("j-add-4", &["d3"]), ats[1])])

@@ -289,7 +289,18 @@ async fn insert_rows(
         },
     )
     .await?;
-    let products = rows_of(docs, |d| &d.products, |r| write(RecordKind::Product, &r.id));
+    let mut products = rows_of(docs, |d| &d.products, |r| write(RecordKind::Product, &r.id));
+    // One upsert may not touch a row twice on PostgreSQL: of two documents of a batch with the
+    // same product of a store, the later's row is written, as if projected after the other.
+    let mut last = HashMap::with_capacity(products.len());
+    for (i, &(doc, r)) in products.iter().enumerate() {
+        last.insert((&doc.tenant_id, &doc.store_id, &r.id), i);
+    }
+    let mut i = 0;
+    products.retain(|(doc, r)| {
+        i += 1;
+        last.get(&(&doc.tenant_id, &doc.store_id, &r.id)) == Some(&(i - 1))
+    });
     insert_values(
         tx,
         "INSERT INTO products (tenant_id, store_id, id, doc_id, sku, name, category_id, price_e4, \
