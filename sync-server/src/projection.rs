@@ -621,62 +621,29 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| Error::Internal(format!("{what}: {e}")))
 }
 
-/// A document's whole projection, read from a copy of it and not yet written.
-struct WholeProjection {
-    rows: ProjectedDoc,
-    claim: DocClaim,
-    heads: Vec<ChangeHash>,
-}
-
-/// What reading a document for its projection came to.
-enum Read {
-    /// Nothing left to write; whether the document has rows (a journal's new sales read from
-    /// storage are written as they are read).
-    Done(bool),
-    /// Its whole projection, to write.
-    Whole(Box<WholeProjection>),
-}
-
 async fn project_stored_with(
     storage: &DynStorage,
     doc_id: &str,
     projector: Option<&Projector>,
 ) -> Result<bool> {
-    match read_stored(storage, doc_id, projector).await? {
-        Read::Done(has_rows) => Ok(has_rows),
-        Read::Whole(whole) => {
-            let WholeProjection { rows, claim, heads } = *whole;
-            write_rows(storage, &rows, claim, heads, projector.map(|p| &p.known)).await?;
-            Ok(true)
-        }
-    }
-}
-
-/// Reads a stored document for its projection: from its live copy when this instance's sync
-/// repos hold one, else loaded from storage.
-async fn read_stored(
-    storage: &DynStorage,
-    doc_id: &str,
-    projector: Option<&Projector>,
-) -> Result<Read> {
     let Some(claim) = storage.doc_claim(doc_id).await? else {
-        return Ok(Read::Done(false));
+        return Ok(false);
     };
     if let Some(projector) = projector {
         match projector.live_copy(&claim).await? {
-            LiveCopy::Foreign => return Ok(Read::Done(false)),
+            LiveCopy::Foreign => return Ok(false),
             LiveCopy::Held(doc, heads) => {
                 projector
                     .live_projections
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                return read_whole(storage, claim, *doc, heads, Some(&projector.known)).await;
+                return project_whole(storage, claim, *doc, heads, Some(&projector.known)).await;
             }
             LiveCopy::None => {}
         }
     }
     let known = projector.map(|p| &p.known);
     let Some(doc) = load_document(storage, &claim.tenant_id, doc_id).await? else {
-        return Ok(Read::Done(false));
+        return Ok(false);
     };
     // A journal that only gained sales since its last projection, with no live copy here to
     // read them from: only the new sales are read and written, so that a day's 500th sale costs
@@ -696,21 +663,21 @@ async fn read_stored(
     if let (Some(added), Some(known)) = (added, known)
         && write_added_rows(storage, &added, heads.clone(), known).await?
     {
-        return Ok(Read::Done(true));
+        return Ok(true);
     }
-    read_whole(storage, claim, doc, heads, known).await
+    project_whole(storage, claim, doc, heads, known).await
 }
 
 /// The whole projection of one copy of a document at `heads` (loaded from storage, or a clone
 /// of its sync repo's live copy): its store found, its store-index entry recorded and its rows
-/// read, for the caller to write.
-async fn read_whole<D>(
+/// written; whether it had rows.
+async fn project_whole<D>(
     storage: &DynStorage,
     claim: DocClaim,
     doc: D,
     heads: Vec<ChangeHash>,
     known: Option<&ProjectedRecords>,
-) -> Result<Read>
+) -> Result<bool>
 where
     D: ReadDoc + autosurgeon::ReadDoc + Send + Sync + 'static,
 {
@@ -727,7 +694,7 @@ where
             {
                 s
             }
-            _ => return Ok(Read::Done(false)),
+            _ => return Ok(false),
         },
     };
     // A journal's index row never changes (its terminal and date are fixed when the till makes
@@ -742,16 +709,13 @@ where
     match projected {
         Ok(Some(mut rows)) => {
             rows.tenant_id = claim.tenant_id.clone();
-            Ok(Read::Whole(Box::new(WholeProjection {
-                rows,
-                claim,
-                heads,
-            })))
+            write_rows(storage, &rows, claim, heads, known).await?;
+            Ok(true)
         }
-        Ok(None) => Ok(Read::Done(false)),
+        Ok(None) => Ok(false),
         Err(reason) => {
             tracing::warn!(doc_id, %reason, "document not projected");
-            Ok(Read::Done(false))
+            Ok(false)
         }
     }
 }
@@ -788,9 +752,8 @@ fn projection_concurrency(max_connections: u32) -> usize {
 /// tills' journals 5% faster to project and cost live journals 8% more server CPU.
 const GATHER: Duration = Duration::from_millis(100);
 
-/// Documents written in one transaction at most: journals' new sales
-/// ([`Projector::project_added_live`]; a batch of 1,000 tills' sales is two transactions), or
-/// documents' first projections ([`Projector::write_first`]).
+/// Journals whose new sales are written in one transaction at most
+/// ([`Projector::project_added_live`]): a batch of 1,000 tills' sales is two transactions.
 const ADDITIONS_PER_TRANSACTION: usize = 500;
 
 /// The pause before the projector tries again the documents of a batch that failed.
@@ -1013,11 +976,10 @@ impl Projector {
     }
 
     /// Projects a batch of documents: first the journals that only gained sales, together
-    /// ([`Self::project_added_live`]); then the rest are read, several at once
-    /// ([`projection_concurrency`]), and written: those this instance has not projected yet
-    /// together ([`Self::write_first`]: tills back from a day offline bring new journals), each
-    /// other on its own, writing what changed. A document is in a batch once. The documents that
-    /// failed are marked dirty again, and returned with their errors.
+    /// ([`Self::project_added_live`]), then each of the rest on its own, several at once
+    /// ([`projection_concurrency`]; each is its own transaction on its own rows; a document is
+    /// in a batch once). The documents that failed are marked dirty again, and returned with
+    /// their errors.
     async fn project_batch(
         &self,
         storage: &DynStorage,
@@ -1026,84 +988,25 @@ impl Projector {
     ) -> Vec<(String, Error)> {
         use futures::StreamExt;
         let done = self.project_added_live(storage, &batch, concurrency).await;
-        let read: Vec<(String, Result<Read>)> =
-            futures::stream::iter(batch.into_iter().filter(|d| !done.contains(d)))
-                .map(|doc_id| async move {
-                    let read = read_stored(storage, &doc_id, Some(self)).await;
-                    (doc_id, read)
-                })
-                .buffer_unordered(concurrency)
-                .collect()
-                .await;
-        let mut failed = Vec::new();
-        let (mut first, mut again) = (Vec::new(), Vec::new());
-        for (doc_id, read) in read {
-            match read {
-                Err(e) => failed.push((doc_id, e)),
-                Ok(Read::Done(_)) => {}
-                Ok(Read::Whole(whole)) if self.known.remembers(&doc_id) => again.push(*whole),
-                Ok(Read::Whole(whole)) => first.push(*whole),
-            }
-        }
-        failed.extend(self.write_first(storage, first).await);
-        let failed = Mutex::new(failed);
-        futures::stream::iter(again)
-            .for_each_concurrent(concurrency, |whole| {
+        let failed = Mutex::new(Vec::new());
+        futures::stream::iter(batch.into_iter().filter(|d| !done.contains(d)))
+            .for_each_concurrent(concurrency, |doc_id| {
                 let failed = &failed;
                 async move {
-                    let WholeProjection { rows, claim, heads } = whole;
-                    if let Err(e) =
-                        write_rows(storage, &rows, claim, heads, Some(&self.known)).await
-                    {
+                    if let Err(e) = project_stored_with(storage, &doc_id, Some(self)).await {
+                        self.dirty
+                            .lock()
+                            .expect("projector lock")
+                            .insert(doc_id.clone());
                         failed
                             .lock()
                             .expect("failed projections lock")
-                            .push((rows.doc_id, e));
+                            .push((doc_id, e));
                     }
                 }
             })
             .await;
-        let failed = failed.into_inner().expect("failed projections lock");
-        let mut dirty = self.dirty.lock().expect("projector lock");
-        dirty.extend(failed.iter().map(|(doc_id, _)| doc_id.clone()));
-        failed
-    }
-
-    /// Writes whole projections of documents this instance has not projected yet, up to
-    /// [`ADDITIONS_PER_TRANSACTION`] in one transaction
-    /// ([`crate::storage::ProjectionStorage::project_docs`]), and remembers them; returns the
-    /// documents that failed.
-    async fn write_first(
-        &self,
-        storage: &DynStorage,
-        first: Vec<WholeProjection>,
-    ) -> Vec<(String, Error)> {
-        let mut failed = Vec::new();
-        for chunk in first.chunks(ADDITIONS_PER_TRANSACTION) {
-            let rows: Vec<&ProjectedDoc> = chunk.iter().map(|w| &w.rows).collect();
-            match storage.project_docs(&rows).await {
-                Ok(ats) => {
-                    for (whole, at) in chunk.iter().zip(ats) {
-                        let last = LastProjection {
-                            at,
-                            fingerprints: whole.rows.record_fingerprints(),
-                            heads: whole.heads.clone(),
-                            claim: whole.claim.clone(),
-                        };
-                        self.known.remember(&whole.rows.doc_id, last);
-                    }
-                }
-                Err(e) => {
-                    let why = e.to_string();
-                    let mut e = Some(e);
-                    for whole in chunk {
-                        let e = e.take().unwrap_or_else(|| Error::Internal(why.clone()));
-                        failed.push((whole.rows.doc_id.clone(), e));
-                    }
-                }
-            }
-        }
-        failed
+        failed.into_inner().expect("failed projections lock")
     }
 
     /// Projects whatever is dirty now (tests, shutdown); the first failure is returned (the

@@ -11,9 +11,6 @@ pub trait ProjectionStorage: Send + Sync {
     /// Replaces every projected row of one document, in one transaction; returns the
     /// `projected_at` it wrote.
     fn project_doc<'a>(&'a self, rows: &'a ProjectedDoc) -> BoxFuture<'a, Result<i64>>;
-    /// [`Self::project_doc`] for several documents, in one transaction; returns the
-    /// `projected_at` of each, in order.
-    fn project_docs<'a>(&'a self, docs: &'a [&'a ProjectedDoc]) -> BoxFuture<'a, Result<Vec<i64>>>;
     /// Writes only the records of `rows` that changed (and removes the gone ones) since the
     /// projection `changes` was made against; the document's small tables (conflicts, names,
     /// settings) are replaced whole. `None`, with nothing written, when another projection of

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use futures::future::BoxFuture;
+use sqlx::AssertSqlSafe;
 use sqlx::query_builder::Separated;
 
 use super::Backend;
@@ -420,74 +421,36 @@ async fn projected_at(tx: &mut Tx, rows: &ProjectedDoc) -> Result<Option<i64>> {
     .await?)
 }
 
-/// Deletes every row of the documents `doc_ids` in each of `tables`, in statements of
-/// [`ROWS_PER_STATEMENT`] ids.
-async fn delete_doc_rows(tx: &mut Tx, tables: &[&str], doc_ids: &[&str]) -> Result<()> {
+/// Deletes every row of the document `doc_id` in each of `tables`.
+async fn delete_doc_rows(tx: &mut Tx, tables: &[&str], doc_id: &str) -> Result<()> {
     for table in tables {
-        for chunk in doc_ids.chunks(ROWS_PER_STATEMENT) {
-            let mut q = sqlx::QueryBuilder::<super::Db>::new(format!(
-                "DELETE FROM {table} WHERE doc_id IN ("
-            ));
-            let mut list = q.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
-            q.push(")");
-            q.build().persistent(false).execute(&mut **tx).await?;
-        }
+        sqlx::query(AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE doc_id = $1"
+        )))
+        .bind(doc_id)
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(())
-}
-
-impl Backend {
-    /// [`ProjectionStorage::project_docs`] (and `project_doc`, one document).
-    async fn replace_docs(&self, docs: &[&ProjectedDoc]) -> Result<Vec<i64>> {
-        if docs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut tx = self.pool.begin().await?;
-        let before = lock_projected(&mut tx, docs).await?;
-        let before: Vec<Option<i64>> = docs
-            .iter()
-            .map(|doc| {
-                let key = (doc.tenant_id.clone(), doc.doc_id.clone());
-                before.get(&key).copied()
-            })
-            .collect();
-        // A document never projected has no rows (its rows and its `projected_docs` row are
-        // written in one transaction): its first projection, a new journal's, skips the
-        // `DELETE`s.
-        let projected_before: Vec<&str> = docs
-            .iter()
-            .zip(&before)
-            .filter(|(_, at)| at.is_some())
-            .map(|(doc, _)| doc.doc_id.as_str())
-            .collect();
-        if !projected_before.is_empty() {
-            delete_doc_rows(&mut tx, &PROJECTED_TABLES, &projected_before).await?;
-        }
-        insert_rows(&mut tx, docs, |_, _| true).await?;
-        let marks: Vec<(&ProjectedDoc, i64)> = docs
-            .iter()
-            .zip(&before)
-            .map(|(doc, at)| (*doc, next_projected_at(*at)))
-            .collect();
-        mark_projected(&mut tx, &marks).await?;
-        tx.commit().await?;
-        Ok(marks.into_iter().map(|(_, at)| at).collect())
-    }
 }
 
 impl ProjectionStorage for Backend {
     fn project_doc<'a>(&'a self, rows: &'a ProjectedDoc) -> BoxFuture<'a, Result<i64>> {
         Box::pin(async move {
-            let at = self.replace_docs(&[rows]).await?;
-            Ok(at[0])
+            let mut tx = self.pool.begin().await?;
+            let before = projected_at(&mut tx, rows).await?;
+            // A document never projected has no rows (its rows and its `projected_docs` row are
+            // written in one transaction): its first projection, a new journal's, skips the
+            // twelve round trips.
+            if before.is_some() {
+                delete_doc_rows(&mut tx, &PROJECTED_TABLES, &rows.doc_id).await?;
+            }
+            insert_rows(&mut tx, &[rows], |_, _| true).await?;
+            let at = next_projected_at(before);
+            mark_projected(&mut tx, &[(rows, at)]).await?;
+            tx.commit().await?;
+            Ok(at)
         })
-    }
-
-    fn project_docs<'a>(&'a self, docs: &'a [&'a ProjectedDoc]) -> BoxFuture<'a, Result<Vec<i64>>> {
-        Box::pin(self.replace_docs(docs))
     }
 
     fn project_doc_changes<'a>(
@@ -501,7 +464,7 @@ impl ProjectionStorage for Backend {
             if before != Some(changes.base_projected_at) {
                 return Ok(None);
             }
-            delete_doc_rows(&mut tx, &WHOLE_TABLES, &[rows.doc_id.as_str()]).await?;
+            delete_doc_rows(&mut tx, &WHOLE_TABLES, &rows.doc_id).await?;
             let mut rewritten: BTreeMap<RecordKind, Vec<String>> = BTreeMap::new();
             for (kind, id) in rows
                 .record_keys()
