@@ -10,7 +10,7 @@
 //! writes whatever has queued up while the previous batch was committing in one transaction: a
 //! commit per chunk made storage the slowest part of ingest, and the database's own CPU competed
 //! with the server's on the same cores. Deletes are samod's compaction (every eleventh change of
-//! a document it saves the document whole and deletes the chunks that saved covers): with 1,000
+//! a document it saves the document whole and deletes the chunks that save covers): with 1,000
 //! tills selling, a thousand deletes a second, each a commit and a pooled connection of its own,
 //! left heartbeats waiting for a connection.
 
