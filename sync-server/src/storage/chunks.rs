@@ -75,18 +75,22 @@ pub(crate) fn range_end(prefix: &str) -> String {
 /// SQLite's 32,766 and PostgreSQL's 65,535 bind parameters.
 pub(crate) const PUT_CHUNKS_ROWS: usize = 500;
 
-/// `chunks` with only the last of each tenant and key, in first-seen order (one multi-row
-/// upsert may not touch a row twice on PostgreSQL).
-pub(crate) fn last_of_each_key(chunks: &[ChunkPut]) -> Vec<&ChunkPut> {
-    let mut last = std::collections::HashMap::with_capacity(chunks.len());
-    for (i, c) in chunks.iter().enumerate() {
-        last.insert((&*c.tenant, c.key.as_str()), i);
+/// `items` with only the last of each `key`, each where it stands (one multi-row upsert may
+/// not touch a row twice on PostgreSQL): chunks by tenant and key, projected products by
+/// tenant, store and id.
+pub(crate) fn last_of_each<'a, T, K: Eq + std::hash::Hash>(
+    items: &'a [T],
+    key: impl Fn(&'a T) -> K,
+) -> Vec<&'a T> {
+    let mut last = std::collections::HashMap::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        last.insert(key(item), i);
     }
-    chunks
+    items
         .iter()
         .enumerate()
-        .filter(|(i, c)| last.get(&(&*c.tenant, c.key.as_str())) == Some(i))
-        .map(|(_, c)| c)
+        .filter(|&(i, item)| last.get(&key(item)) == Some(&i))
+        .map(|(_, item)| item)
         .collect()
 }
 

@@ -66,7 +66,7 @@ pub use apps::AppStorage;
 pub use backup::{BackupItem, BackupStorage, Cell};
 pub use catalog::CatalogStorage;
 pub use chunks::ChunkStorage;
-pub(crate) use chunks::{PUT_CHUNKS_ROWS, doc_id_of_key, last_of_each_key, range_end};
+pub(crate) use chunks::{PUT_CHUNKS_ROWS, doc_id_of_key, last_of_each, range_end};
 pub use claims::ClaimStorage;
 pub use detail_reports::DetailReportStorage;
 pub use lan::LanStorage;

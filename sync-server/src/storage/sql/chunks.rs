@@ -8,7 +8,7 @@ use super::Backend;
 use crate::error::Result;
 use crate::now_ms;
 use crate::storage::{
-    Chunk, ChunkDelete, ChunkPut, ChunkStorage, PUT_CHUNKS_ROWS, doc_id_of_key, last_of_each_key,
+    Chunk, ChunkDelete, ChunkPut, ChunkStorage, PUT_CHUNKS_ROWS, doc_id_of_key, last_of_each,
     range_end,
 };
 
@@ -19,7 +19,7 @@ impl ChunkStorage for Backend {
         deletes: &'a [ChunkDelete],
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            let puts = last_of_each_key(puts);
+            let puts = last_of_each(puts, |c| (&*c.tenant, c.key.as_str()));
             if puts.is_empty() && deletes.is_empty() {
                 return Ok(());
             }
