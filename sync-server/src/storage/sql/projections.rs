@@ -13,6 +13,7 @@ use super::Backend;
 use crate::error::{Error, Result};
 use crate::storage::{
     ProjectedDoc, ProjectionStorage, PublicSale, RecordChanges, RecordKind, StoreSettingsRow,
+    last_of_each,
 };
 
 /// Every table with rows of one document (`doc_id`); projecting a document replaces its rows
@@ -290,18 +291,14 @@ async fn insert_rows(
         },
     )
     .await?;
-    let mut products = rows_of(docs, |d| &d.products, |r| write(RecordKind::Product, &r.id));
-    // One upsert may not touch a row twice on PostgreSQL: of two documents of a batch with the
-    // same product of a store, the later's row is written, as if projected after the other.
-    let mut last = HashMap::with_capacity(products.len());
-    for (i, &(doc, r)) in products.iter().enumerate() {
-        last.insert((&doc.tenant_id, &doc.store_id, &r.id), i);
-    }
-    let mut i = 0;
-    products.retain(|(doc, r)| {
-        i += 1;
-        last.get(&(&doc.tenant_id, &doc.store_id, &r.id)) == Some(&(i - 1))
-    });
+    let products = rows_of(docs, |d| &d.products, |r| write(RecordKind::Product, &r.id));
+    // Of two documents of a batch with the same product of a store, the later's row is
+    // written, as if projected after the other.
+    let products: Vec<_> =
+        last_of_each(&products, |(doc, r)| (&doc.tenant_id, &doc.store_id, &r.id))
+            .into_iter()
+            .copied()
+            .collect();
     insert_values(
         tx,
         "INSERT INTO products (tenant_id, store_id, id, doc_id, sku, name, category_id, price_e4, \
@@ -382,8 +379,10 @@ async fn mark_projected(tx: &mut Tx, marks: &[(&ProjectedDoc, i64)]) -> Result<(
 /// Locks the `projected_docs` rows of `docs` for the transaction and reads when each was last
 /// projected, by `(tenant id, doc id)`; a document never projected is not in the answer.
 /// [`super::LOCK_PROJECTED_SQL`] is each backend's way: rows locked in key order on
-/// PostgreSQL (two such transactions wait, not deadlock), the write first on SQLite (see
-/// [`projected_at`]).
+/// PostgreSQL (two such transactions wait, not deadlock), a no-op `UPDATE` on SQLite so that
+/// it is the transaction's first write (a SQLite transaction that read first and then writes
+/// fails at once, `SQLITE_BUSY`, when another connection wrote meanwhile, and the projector
+/// runs several documents at once).
 async fn lock_projected(
     tx: &mut Tx,
     docs: &[&ProjectedDoc],
@@ -406,19 +405,11 @@ async fn lock_projected(
     Ok(found)
 }
 
-/// When the document was last projected, by anyone. Read with a no-op `UPDATE` so that it is
-/// the transaction's first write: on SQLite a transaction that read first and then writes
-/// fails at once (`SQLITE_BUSY`, no wait) when another connection wrote meanwhile, and the
-/// projector runs several documents at once.
+/// When the document was last projected, by anyone; its `projected_docs` row locked for the
+/// transaction ([`lock_projected`]).
 async fn projected_at(tx: &mut Tx, rows: &ProjectedDoc) -> Result<Option<i64>> {
-    Ok(sqlx::query_scalar(
-        "UPDATE projected_docs SET projected_at = projected_at \
-         WHERE tenant_id = $1 AND doc_id = $2 RETURNING projected_at",
-    )
-    .bind(&rows.tenant_id)
-    .bind(&rows.doc_id)
-    .fetch_optional(&mut **tx)
-    .await?)
+    let found = lock_projected(tx, &[rows]).await?;
+    Ok(found.into_values().next())
 }
 
 /// Deletes every row of the document `doc_id` in each of `tables`.
