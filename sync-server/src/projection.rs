@@ -500,22 +500,15 @@ impl ProjectedRecords {
             .map(|l| (l.claim.clone(), l.heads.clone()))
     }
 
-    /// The changes that add the records of `added` to the last projection, when none of them
-    /// is in it (`None` otherwise, or when nothing is remembered).
-    fn additions(&self, doc_id: &str, added: &ProjectedDoc) -> Option<RecordChanges> {
+    /// The `projected_at` of the last projection, which the records of `added` are added to
+    /// when none of them is in it (`None` otherwise, or when nothing is remembered).
+    fn additions(&self, doc_id: &str, added: &ProjectedDoc) -> Option<i64> {
         let known = self.lock();
         let last = known.get(doc_id)?;
-        if added
+        let new = added
             .record_keys()
-            .any(|k| last.fingerprints.contains_key(&k))
-        {
-            return None;
-        }
-        Some(RecordChanges {
-            base_projected_at: last.at,
-            unchanged: Default::default(),
-            gone: Vec::new(),
-        })
+            .all(|k| !last.fingerprints.contains_key(&k));
+        new.then_some(last.at)
     }
 
     fn remember(&self, doc_id: &str, last: LastProjection) {
@@ -586,29 +579,52 @@ async fn write_rows(
     Ok(())
 }
 
-/// Writes the rows of a journal's new sales alone ([`project_sales`]); `false` when that is not
-/// enough (a record already projected, or another projection since the last one), and the
-/// caller projects the whole document.
-async fn write_added_rows(
+/// Writes journals' new sales ([`project_sales`]) read since this instance's last projection
+/// of each, up to [`ADDITIONS_PER_TRANSACTION`] journals in one transaction
+/// ([`crate::storage::ProjectionStorage::project_additions`]), and remembers them; returns the
+/// journals written. The rest are the caller's to project whole: a journal with a record
+/// already projected or projected by another since, and those of a transaction that failed
+/// (forgotten, so that their next projection is whole).
+async fn write_additions(
     storage: &DynStorage,
-    added: &ProjectedDoc,
-    heads: Vec<ChangeHash>,
     known: &ProjectedRecords,
-) -> Result<bool> {
-    let Some(changes) = known.additions(&added.doc_id, added) else {
-        return Ok(false);
-    };
-    match storage.project_doc_changes(added, &changes).await {
-        Ok(Some(at)) => {
-            known.remember_added(&added.doc_id, at, heads, added.record_fingerprints());
-            Ok(true)
-        }
-        Ok(None) => Ok(false),
-        Err(e) => {
-            known.forget(&added.doc_id);
-            Err(e)
+    read: Vec<(ProjectedDoc, Vec<ChangeHash>)>,
+) -> HashSet<String> {
+    let mut docs = Vec::new();
+    let mut heads = Vec::new();
+    for (added, after) in read {
+        if let Some(base) = known.additions(&added.doc_id, &added) {
+            docs.push((added, base));
+            heads.push(after);
         }
     }
+    let mut done = HashSet::new();
+    for (docs, heads) in docs
+        .chunks(ADDITIONS_PER_TRANSACTION)
+        .zip(heads.chunks(ADDITIONS_PER_TRANSACTION))
+    {
+        match storage.project_additions(docs).await {
+            Ok(ats) => {
+                for (((added, _), after), at) in docs.iter().zip(heads).zip(ats) {
+                    let Some(at) = at else { continue };
+                    known.remember_added(
+                        &added.doc_id,
+                        at,
+                        after.clone(),
+                        added.record_fingerprints(),
+                    );
+                    done.insert(added.doc_id.clone());
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, documents = docs.len(), "journals' new sales not written; each is projected whole");
+                for (added, _) in docs {
+                    known.forget(&added.doc_id);
+                }
+            }
+        }
+    }
+    done
 }
 
 /// Runs `f` on the blocking pool; `what` names the task in the error if it panics.
@@ -661,7 +677,9 @@ async fn project_stored_with(
     })
     .await?;
     if let (Some(added), Some(known)) = (added, known)
-        && write_added_rows(storage, &added, heads.clone(), known).await?
+        && !write_additions(storage, known, vec![(added, heads.clone())])
+            .await
+            .is_empty()
     {
         return Ok(true);
     }
@@ -848,40 +866,7 @@ impl Projector {
             .filter_map(|read| std::future::ready(read.ok().flatten()))
             .collect()
             .await;
-        let mut docs = Vec::new();
-        let mut heads = Vec::new();
-        for (added, after) in read {
-            if let Some(changes) = self.known.additions(&added.doc_id, &added) {
-                docs.push((added, changes.base_projected_at));
-                heads.push(after);
-            }
-        }
-        let mut done = HashSet::new();
-        for (docs, heads) in docs
-            .chunks(ADDITIONS_PER_TRANSACTION)
-            .zip(heads.chunks(ADDITIONS_PER_TRANSACTION))
-        {
-            match storage.project_additions(docs).await {
-                Ok(ats) => {
-                    for (((added, _), after), at) in docs.iter().zip(heads).zip(ats) {
-                        let Some(at) = at else { continue };
-                        self.known.remember_added(
-                            &added.doc_id,
-                            at,
-                            after.clone(),
-                            added.record_fingerprints(),
-                        );
-                        done.insert(added.doc_id.clone());
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, documents = docs.len(), "journals' new sales not written together; each is projected on its own");
-                    for (added, _) in docs {
-                        self.known.forget(&added.doc_id);
-                    }
-                }
-            }
-        }
+        let done = write_additions(storage, &self.known, read).await;
         self.live_projections
             .fetch_add(done.len() as u64, std::sync::atomic::Ordering::Relaxed);
         done
