@@ -1538,3 +1538,33 @@ async fn sqlite_restores_chunks_of_a_backup_before_0019() {
         "the storage id, of no document, is kept under the empty tenant"
     );
 }
+
+/// PostgreSQL restarted (or failed over) while the server sat idle: every pooled connection is
+/// dead, and the next requests must still be served, not fail on a connection that the pool
+/// no longer pings each time it hands one out.
+#[tokio::test]
+async fn postgres_pool_replaces_connections_dropped_while_idle() {
+    use sqlx::Connection;
+    let db = common::TestDb::create().await;
+    let s = db.storage().await;
+    // Several connections open and back in the pool.
+    let opened = futures::future::join_all((0..4).map(|_| s.ping())).await;
+    assert!(opened.iter().all(Result::is_ok), "{opened:?}");
+
+    let mut admin = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let dropped: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(!dropped.is_empty(), "the pool had connections to drop");
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+
+    for attempt in 0..4 {
+        s.ping()
+            .await
+            .unwrap_or_else(|e| panic!("request {attempt} after the drop failed: {e}"));
+    }
+}

@@ -48,6 +48,30 @@ const LOCK_PROJECTED_SQL: (&str, &str) = (
 const SNAPSHOT_SQL: Option<&str> =
     Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
 
+/// A pooled connection idle longer than this is pinged before it is handed out.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
+
+/// The pool's options. sqlx pings a connection when it goes back to the pool and, by default,
+/// again when it is handed out: two round trips beside each statement run on the pool, and a
+/// connection on its way back is neither in use nor free. Under load a connection comes back
+/// within milliseconds of its release ping, so it is pinged on the way out only once it has
+/// been idle for [`PING_WHEN_IDLE_FOR`] (sqlx's own documented pattern): a server idle when
+/// PostgreSQL restarts still finds its broken connections before using them.
+fn pool_options(max_connections: u32, acquire_timeout: Duration) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(acquire_timeout)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_WHEN_IDLE_FOR {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+}
+
 /// Storage on PostgreSQL.
 #[derive(Debug, Clone)]
 pub struct PgStorage {
@@ -59,9 +83,7 @@ impl PgStorage {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
         let opts = PgConnectOptions::from_str(url)
             .map_err(|e| Error::Config(format!("invalid database URL: {e}")))?;
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
+        let pool = pool_options(max_connections, Duration::from_secs(10))
             .connect_with(opts)
             .await?;
         Ok(Self { pool })
@@ -77,10 +99,7 @@ impl PgStorage {
     ) -> Result<Self> {
         let opts = PgConnectOptions::from_str(url)
             .map_err(|e| Error::Config(format!("invalid database URL: {e}")))?;
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(acquire_timeout)
-            .connect_lazy_with(opts);
+        let pool = pool_options(max_connections, acquire_timeout).connect_lazy_with(opts);
         Ok(Self { pool })
     }
 
