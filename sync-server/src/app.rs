@@ -128,6 +128,7 @@ pub(crate) async fn metrics(
          # TYPE snapkasir_storage_failing gauge\nsnapkasir_storage_failing {}\n\
          # TYPE snapkasir_storage_errors_total counter\nsnapkasir_storage_errors_total {}\n\
          # TYPE snapkasir_storage_chunk_puts_total counter\nsnapkasir_storage_chunk_puts_total {}\n\
+         # TYPE snapkasir_storage_chunk_put_bytes_total counter\nsnapkasir_storage_chunk_put_bytes_total {}\n\
          # TYPE snapkasir_sync_tenant_repos gauge\nsnapkasir_sync_tenant_repos {}\n\
          # TYPE snapkasir_password_checks_total counter\nsnapkasir_password_checks_total {}\n\
          # TYPE snapkasir_login_limited_total counter\nsnapkasir_login_limited_total {}\n\
@@ -141,6 +142,7 @@ pub(crate) async fn metrics(
         h.failing.load(Ordering::Relaxed),
         h.errors_total.load(Ordering::Relaxed),
         h.puts_total.load(Ordering::Relaxed),
+        h.put_bytes_total.load(Ordering::Relaxed),
         app.sync.repos.open_count(),
         pw.total.load(Ordering::Relaxed),
         pw.limited.load(Ordering::Relaxed),

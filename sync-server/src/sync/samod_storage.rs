@@ -36,6 +36,8 @@ pub struct StorageHealth {
     pub errors_total: AtomicU64,
     /// Chunks written since start.
     pub puts_total: AtomicU64,
+    /// Bytes of the chunks written since start.
+    pub put_bytes_total: AtomicU64,
 }
 
 impl StorageHealth {
@@ -231,10 +233,14 @@ impl PutBatcher {
                         }
                     }
                 }
-                retrier
-                    .health
+                let health = &retrier.health;
+                health
                     .puts_total
                     .fetch_add(writes.puts.len() as u64, Ordering::Relaxed);
+                health.put_bytes_total.fetch_add(
+                    writes.puts.iter().map(|p| p.data.len() as u64).sum(),
+                    Ordering::Relaxed,
+                );
                 for ChunkPut { key, .. } in &writes.puts {
                     if let Some(doc) = doc_id_of_key(key) {
                         projector.mark(doc);
