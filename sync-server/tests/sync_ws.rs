@@ -625,9 +625,9 @@ async fn a_till_hears_one_peer_answer_first_then_its_stores_documents() {
 }
 
 /// samod saves a document whole once more than ten of its changes are on disk (and, patched,
-/// they weigh as much as its last snapshot), then deletes the chunks that save covers. Those deletes go through the server's batch writer with its
-/// puts: the stored chunks end as one snapshot and the few changes since, and they load to the
-/// document the till has.
+/// they weigh as much as its last snapshot), then deletes the chunks that save covers. Those
+/// deletes go through the server's batch writer with its puts: the stored chunks end as one
+/// snapshot and the few changes since, and they load to the document the till has.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_compacted_documents_covered_chunks_are_deleted() {
     let db = TestDb::create().await;
@@ -668,8 +668,8 @@ async fn a_compacted_documents_covered_chunks_are_deleted() {
 
 /// A till's journal grows by one sale at a time all day. The server writes each change, and
 /// saves the journal whole from time to time; if it did so on every eleventh change (samod as
-/// published), the bytes written for a journal would grow with the square of its length: 16
-/// times the journal's stored size for 300 sales, and twice that for 600. Patched
+/// published), the bytes written for a journal would grow with the square of its length: 18
+/// times the journal's stored size for 300 sales, and more the longer the journal. Patched
 /// (vendor/samod-core), a save waits until the changes since the last one weigh as much as it,
 /// so the bytes written stay a small multiple of what is stored however long the journal.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
