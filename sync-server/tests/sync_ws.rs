@@ -624,36 +624,74 @@ async fn a_till_hears_one_peer_answer_first_then_its_stores_documents() {
     till1.stop().await;
 }
 
+/// One document a till created and syncs to a server on PostgreSQL, for the compaction tests.
+struct TillDocument {
+    _db: TestDb,
+    storage: DynStorage,
+    server: TestServer,
+    tenant_id: String,
+    repo: samod::Repo,
+    _dialer: samod::DialerHandle<std::io::Error>,
+    doc: samod::DocHandle,
+    doc_id: String,
+}
+
+impl TillDocument {
+    async fn start() -> Self {
+        let db = TestDb::create().await;
+        let storage = db.storage().await;
+        let server = TestServer::start(storage.clone()).await;
+        let a = setup_tenant(&server.state, "Toko A", "A1").await;
+        let (repo, dialer) = rust_client(&server.ws_url(&a.t1.device_credential)).await;
+        let doc = repo.create(automerge::Automerge::new()).await.unwrap();
+        let doc_id = doc.document_id().to_string();
+        TillDocument {
+            _db: db,
+            storage,
+            server,
+            tenant_id: a.tenant_id,
+            repo,
+            _dialer: dialer,
+            doc,
+            doc_id,
+        }
+    }
+
+    /// The document's chunks in the server's storage.
+    async fn stored_chunks(&self) -> Vec<sync_server::storage::Chunk> {
+        self.storage
+            .load_chunk_range(&self.tenant_id, &self.doc_id)
+            .await
+            .unwrap()
+    }
+
+    /// The heads of the document the server's storage loads, if it has it.
+    async fn stored_heads(&self) -> Option<Vec<automerge::ChangeHash>> {
+        sync_server::projection::load_document(&self.storage, &self.tenant_id, &self.doc_id)
+            .await
+            .unwrap()
+            .map(|mut d| d.get_heads())
+    }
+}
+
 /// samod saves a document whole once more than ten of its changes are on disk (and, patched,
 /// they weigh as much as its last snapshot), then deletes the chunks that save covers. Those
 /// deletes go through the server's batch writer with its puts: the stored chunks end as one
 /// snapshot and the few changes since, and they load to the document the till has.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_compacted_documents_covered_chunks_are_deleted() {
-    let db = TestDb::create().await;
-    let storage = db.storage().await;
-    let server = TestServer::start(storage.clone()).await;
-    let a = setup_tenant(&server.state, "Toko A", "A1").await;
-    let (repo, _dialer) = rust_client(&server.ws_url(&a.t1.device_credential)).await;
-    let doc = repo.create(automerge::Automerge::new()).await.unwrap();
-    let doc_id = doc.document_id().to_string();
+    let t = TillDocument::start().await;
     for i in 0..30 {
-        doc.with_document(|d| put_str(d, &format!("k{i}"), "v"));
+        t.doc.with_document(|d| put_str(d, &format!("k{i}"), "v"));
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let heads = doc.with_document(|d| d.get_heads());
+    let heads = t.doc.with_document(|d| d.get_heads());
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let chunks = storage
-            .load_chunk_range(&a.tenant_id, &doc_id)
-            .await
-            .unwrap();
+        let chunks = t.stored_chunks().await;
         let count = |kind: &str| chunks.iter().filter(|(k, _)| k.contains(kind)).count();
         let (snapshots, incrementals) = (count("/snapshot/"), count("/incremental/"));
-        let stored = sync_server::projection::load_document(&storage, &a.tenant_id, &doc_id)
-            .await
-            .unwrap()
-            .map(|mut d| d.get_heads());
+        let stored = t.stored_heads().await;
         if stored.as_ref() == Some(&heads) && snapshots == 1 && incrementals <= 10 {
             break;
         }
@@ -663,7 +701,7 @@ async fn a_compacted_documents_covered_chunks_are_deleted() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    repo.stop().await;
+    t.repo.stop().await;
 }
 
 /// A till's journal grows by one sale at a time all day. The server writes each change, and
@@ -674,13 +712,7 @@ async fn a_compacted_documents_covered_chunks_are_deleted() {
 /// so the bytes written stay a small multiple of what is stored however long the journal.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_growing_journal_is_not_saved_whole_every_few_changes() {
-    let db = TestDb::create().await;
-    let storage = db.storage().await;
-    let server = TestServer::start(storage.clone()).await;
-    let a = setup_tenant(&server.state, "Toko A", "A1").await;
-    let (repo, _dialer) = rust_client(&server.ws_url(&a.t1.device_credential)).await;
-    let doc = repo.create(automerge::Automerge::new()).await.unwrap();
-    let doc_id = doc.document_id().to_string();
+    let t = TillDocument::start().await;
     // A sale's worth of text that does not compress away: 200 hex digits of a UUID each.
     let sale = || {
         let mut digits: String = (0..7)
@@ -692,30 +724,27 @@ async fn a_growing_journal_is_not_saved_whole_every_few_changes() {
     const SALES: usize = 300;
     for i in 0..SALES {
         let sale = sale();
-        doc.with_document(|d| put_str(d, &format!("sale{i}"), &sale));
+        t.doc
+            .with_document(|d| put_str(d, &format!("sale{i}"), &sale));
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let heads = doc.with_document(|d| d.get_heads());
+    let heads = t.doc.with_document(|d| d.get_heads());
     let deadline = Instant::now() + Duration::from_secs(20);
-    let stored_bytes = loop {
-        let stored = sync_server::projection::load_document(&storage, &a.tenant_id, &doc_id)
-            .await
-            .unwrap()
-            .map(|mut d| d.get_heads());
-        if stored.as_ref() == Some(&heads) {
-            let chunks = storage
-                .load_chunk_range(&a.tenant_id, &doc_id)
-                .await
-                .unwrap();
-            break chunks.iter().map(|(_, d)| d.len() as u64).sum::<u64>();
-        }
+    while t.stored_heads().await.as_ref() != Some(&heads) {
         assert!(
             Instant::now() < deadline,
             "the journal never reached the till's heads"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let written = server
+    }
+    let stored_bytes: u64 = t
+        .stored_chunks()
+        .await
+        .iter()
+        .map(|(_, d)| d.len() as u64)
+        .sum();
+    let written = t
+        .server
         .state
         .sync
         .health
@@ -725,5 +754,5 @@ async fn a_growing_journal_is_not_saved_whole_every_few_changes() {
         written <= 8 * stored_bytes,
         "{written} bytes written for a journal stored in {stored_bytes}"
     );
-    repo.stop().await;
+    t.repo.stop().await;
 }

@@ -9,10 +9,10 @@
 //! Puts and deletes go through one [`PutBatcher`] per instance (shared by every repo), which
 //! writes whatever has queued up while the previous batch was committing in one transaction: a
 //! commit per chunk made storage the slowest part of ingest, and the database's own CPU competed
-//! with the server's on the same cores. Deletes are samod's compaction (every eleventh change of
-//! a document it saves the document whole and deletes the chunks that save covers): with 1,000
-//! tills selling, a thousand deletes a second, each a commit and a pooled connection of its own,
-//! left heartbeats waiting for a connection.
+//! with the server's on the same cores. Deletes are samod's compaction (it saves a document
+//! whole and deletes the chunks that save covers; how often is patched, see
+//! `vendor/samod-core/VENDORED.md`): with 1,000 tills selling, a thousand deletes a second, each
+//! a commit and a pooled connection of its own, left heartbeats waiting for a connection.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::future::Future;
@@ -220,12 +220,12 @@ impl PutBatcher {
                 loop {
                     match storage.write_chunks(&writes.puts, &writes.deletes).await {
                         Ok(()) => {
-                            retrier.recovered(&failure, "put", &writes.keys());
+                            retrier.recovered(&failure, "write", &writes.keys());
                             break;
                         }
                         Err(e) => {
                             retrier
-                                .failed(&mut failure, "put", &writes.keys(), &e)
+                                .failed(&mut failure, "write", &writes.keys(), &e)
                                 .await;
                             while let Ok(p) = rx.try_recv() {
                                 writes.add(p);
