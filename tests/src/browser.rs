@@ -252,10 +252,17 @@ impl Browser {
         })
     }
 
-    /// The visible text of the element with test id `id` (waits for it).
+    /// The visible text of the element with test id `id` (waits for it). An element the page
+    /// re-rendered between finding it and reading it is stale: it is looked up again.
     pub fn text(&mut self, id: &str) -> String {
-        let e = self.wait_for(id);
-        self.rt.block_on(e.text()).expect("text")
+        self.poll(&format!("the text of test id {id:?}"), |b| {
+            let e = b.find(id)?;
+            match b.rt.block_on(e.text()) {
+                Ok(text) => Some(text),
+                Err(err) if err.is_stale_element_reference() => None,
+                Err(err) => panic!("text of test id {id:?}: {err}"),
+            }
+        })
     }
 
     /// The visible text of the whole page.
