@@ -118,6 +118,7 @@ pub(crate) async fn metrics(
     let m = &app.sync.metrics;
     let pw = &app.services.password_checks;
     let h = &app.sync.health;
+    let reports = &app.services.terminal_reports.counters;
     let body = format!(
         "# TYPE snapkasir_sync_connections gauge\nsnapkasir_sync_connections {}\n\
          # TYPE snapkasir_sync_connections_total counter\nsnapkasir_sync_connections_total {}\n\
@@ -129,6 +130,8 @@ pub(crate) async fn metrics(
          # TYPE snapkasir_storage_errors_total counter\nsnapkasir_storage_errors_total {}\n\
          # TYPE snapkasir_storage_chunk_puts_total counter\nsnapkasir_storage_chunk_puts_total {}\n\
          # TYPE snapkasir_storage_chunk_put_bytes_total counter\nsnapkasir_storage_chunk_put_bytes_total {}\n\
+         # TYPE snapkasir_terminal_reports_total counter\nsnapkasir_terminal_reports_total {}\n\
+         # TYPE snapkasir_terminal_report_writes_total counter\nsnapkasir_terminal_report_writes_total {}\n\
          # TYPE snapkasir_sync_tenant_repos gauge\nsnapkasir_sync_tenant_repos {}\n\
          # TYPE snapkasir_password_checks_total counter\nsnapkasir_password_checks_total {}\n\
          # TYPE snapkasir_login_limited_total counter\nsnapkasir_login_limited_total {}\n\
@@ -143,6 +146,8 @@ pub(crate) async fn metrics(
         h.errors_total.load(Ordering::Relaxed),
         h.puts_total.load(Ordering::Relaxed),
         h.put_bytes_total.load(Ordering::Relaxed),
+        reports.reports.load(Ordering::Relaxed),
+        reports.writes.load(Ordering::Relaxed),
         app.sync.repos.open_count(),
         pw.total.load(Ordering::Relaxed),
         pw.limited.load(Ordering::Relaxed),

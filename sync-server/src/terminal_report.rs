@@ -66,8 +66,7 @@ pub async fn report(
     let now = Utc::now();
     let cap = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     app.services
-        .storage
-        .record_terminal_report(&TerminalReport {
+        .record_terminal_report(TerminalReport {
             terminal_id: device.terminal_id.clone(),
             at: now.timestamp_millis(),
             waiting_documents: cap(req.waiting_documents),

@@ -384,6 +384,37 @@ async fn story(s: DynStorage) {
         connected(s.terminal_statuses_of_store("s1").await.unwrap()),
         [("term1".to_string(), Some(61))]
     );
+    // Heartbeat reports: many in one write, a terminal's app version may be absent, an
+    // unknown id is no error.
+    let report =
+        |id: &str, at: i64, app_version: Option<&str>| sync_server::storage::TerminalReport {
+            terminal_id: id.into(),
+            at,
+            waiting_documents: 2,
+            waiting_sales: -at,
+            clock_skew_ms: -1_500,
+            app_version: app_version.map(str::to_string),
+        };
+    s.record_terminal_reports(&[report("gone", 66, None), report("term1", 65, Some("1.4.0"))])
+        .await
+        .unwrap();
+    let row = s.terminal_statuses_of_store("s1").await.unwrap().remove(0);
+    assert_eq!(
+        (
+            row.terminal.last_seen_at,
+            row.last_report_at,
+            row.waiting_documents,
+            row.waiting_sales,
+            row.clock_skew_ms,
+            row.app_version.as_deref()
+        ),
+        (Some(65), Some(65), 2, -65, Some(-1_500), Some("1.4.0"))
+    );
+    s.record_terminal_reports(&[report("term1", 67, None)])
+        .await
+        .unwrap();
+    let row = s.terminal_statuses_of_store("s1").await.unwrap().remove(0);
+    assert_eq!((row.last_report_at, row.app_version), (Some(67), None));
     let revoked = s.revoke_terminal("term1", 70).await.unwrap().unwrap();
     assert_eq!(revoked.revoked_at, Some(70));
     // revoking again keeps the first time

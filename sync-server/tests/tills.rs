@@ -1,7 +1,8 @@
 //! What the tills and staff pages read, through the HTTP API: a terminal's app version from its
 //! heartbeat, "online now" across two instances sharing one database (a real sync connection
 //! to one, the listing asked of the other), a revoked till's connection closing within a second
-//! and the store's managers. Online presence runs on both backends; the two-instance part needs
+//! and its credential refused on both, and the store's managers. Online presence runs on both
+//! backends; the two-instance part needs
 //! PostgreSQL (SQLite is one instance's own file).
 
 mod common;
@@ -107,6 +108,12 @@ async fn story(a: TestServer, b: Option<TestServer>) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     eprintln!("revoked till's connection closed after {:?}", t0.elapsed());
+    // Its credential is refused everywhere from then on, on A too, which had accepted it for
+    // the heartbeat and the connection above and keeps accepted credentials for a while.
+    for s in std::iter::once(&a.state).chain(b.as_ref().map(|b| &b.state)) {
+        let (st, v) = call(s, "POST", hb, Some(cred), Some(beat(json!("1.2.3")))).await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED, "{v}");
+    }
     for s in std::iter::once(&a.state).chain(b.as_ref().map(|b| &b.state)) {
         let v = listed(s, &t, t1).await;
         assert_eq!(

@@ -1,15 +1,18 @@
 //! Tenancy and auth use-cases. HTTP handlers and the admin CLI call these;
 //! they hold the logic, the edges stay thin. One file per concern: [`accounts`], [`apps`],
 //! [`login`], [`sessions`], [`users`], [`web_session`], [`enrollment`], [`terminals`],
-//! [`documents`], [`lan`].
+//! [`documents`], [`lan`]; the heartbeat's two hot paths, [`device_credentials`] and
+//! [`terminal_reports`].
 
 mod accounts;
 mod apps;
+mod device_credentials;
 mod documents;
 mod enrollment;
 mod lan;
 mod login;
 mod sessions;
+mod terminal_reports;
 mod terminals;
 mod users;
 mod web_session;
@@ -22,6 +25,7 @@ pub use documents::{Persisted, PersistedRequest};
 pub use enrollment::{Enrollment, NewEnrollmentCode};
 pub use login::PasswordChecks;
 pub use sessions::{LoginLimiter, SessionLease, TokenPair};
+pub use terminal_reports::{ReportCounters, TerminalReports};
 pub use terminals::{TerminalReportView, TerminalView};
 
 use crate::access;
@@ -50,6 +54,10 @@ pub struct Services {
     pub backups: Arc<crate::backup::BackupStatus>,
     /// Dynamic QRIS: the stores' gateways, charges and their notifications.
     pub payments: Arc<crate::payments::Payments>,
+    /// Device credentials recently accepted (see [`device_credentials`]).
+    device_credentials: Arc<device_credentials::DeviceCredentials>,
+    /// Heartbeat reports, written together.
+    pub terminal_reports: Arc<TerminalReports>,
     /// Ids of sessions as they end (here, or seen in the database): sync connections opened
     /// with their tokens close.
     session_ended: tokio::sync::broadcast::Sender<String>,
@@ -82,6 +90,7 @@ impl Services {
             config.clone(),
         )?);
         let reports = crate::report_replica::ReportReads::new(storage.clone(), &config)?;
+        let terminal_reports = Arc::new(TerminalReports::start(storage.clone()));
         Ok(Self {
             storage,
             reports,
@@ -93,6 +102,8 @@ impl Services {
             password_checks,
             proxies,
             backups: Arc::default(),
+            device_credentials: Arc::default(),
+            terminal_reports,
             session_ended: tokio::sync::broadcast::channel(1024).0,
         })
     }

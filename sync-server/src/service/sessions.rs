@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use tracing::instrument;
 
 use super::Services;
+use super::device_credentials::KnownTerminal;
 use crate::auth::{self, Claims, Principal, Role};
 use crate::error::{Error, Result};
 use crate::now_ms;
@@ -272,31 +273,54 @@ impl Services {
             return Ok(Principal::Instance { instance_id });
         }
         if token.starts_with(auth::DEVICE_CREDENTIAL_PREFIX) {
-            let term = self
-                .storage
-                .terminal_by_credential(&auth::sha256_hex(token))
-                .await?
-                .ok_or(Error::Unauthorized("unknown device credential"))?;
-            if term.revoked_at.is_some() {
-                return Err(Error::Unauthorized("terminal revoked"));
-            }
-            // A till's heartbeat records its `last_seen_at` every 2 s anyway: a row already
-            // touched in the last 10 s is not written again for each of its requests.
-            let now = now_ms();
-            if term
-                .last_seen_at
-                .is_none_or(|seen| now - seen >= TOUCH_EVERY_MS)
-            {
-                self.storage.touch_terminal(&term.id, now).await?;
-            }
+            let term = self.authenticate_device(token).await?;
             Ok(Principal::Terminal {
-                terminal_id: term.id,
+                terminal_id: term.terminal_id,
                 tenant_id: term.tenant_id,
                 store_id: term.store_id,
             })
         } else {
             self.authenticate_access(token).await
         }
+    }
+
+    /// The terminal of a device credential: kept from an earlier request (see
+    /// [`super::device_credentials`]) or looked up, refused when unknown or revoked.
+    async fn authenticate_device(&self, token: &str) -> Result<KnownTerminal> {
+        let hash = auth::sha256_hex(token);
+        let now = now_ms();
+        let term = match self.device_credentials.get(&hash, now) {
+            Some(term) => term,
+            None => {
+                let row = self
+                    .storage
+                    .terminal_by_credential(&hash)
+                    .await?
+                    .ok_or(Error::Unauthorized("unknown device credential"))?;
+                if row.revoked_at.is_some() {
+                    return Err(Error::Unauthorized("terminal revoked"));
+                }
+                let term = KnownTerminal {
+                    terminal_id: row.id,
+                    tenant_id: row.tenant_id,
+                    store_id: row.store_id,
+                };
+                self.device_credentials
+                    .keep(&hash, term.clone(), row.last_seen_at, now);
+                term
+            }
+        };
+        // A till's heartbeat records its `last_seen_at` every 2 s anyway: a row already
+        // touched in the last 10 s is not written again for each of its requests.
+        if self
+            .device_credentials
+            .seen_at(&term.terminal_id)
+            .is_none_or(|seen| now - seen >= TOUCH_EVERY_MS)
+        {
+            self.storage.touch_terminal(&term.terminal_id, now).await?;
+            self.device_credentials.seen(&term.terminal_id, now);
+        }
+        Ok(term)
     }
 }
 

@@ -19,6 +19,7 @@ use super::Services;
 use crate::auth::Principal;
 use crate::error::{Error, Result};
 use crate::now_ms;
+use crate::storage::TerminalReport;
 
 /// A terminal as shown to owners and managers.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -119,6 +120,7 @@ impl Services {
             self.store_for(who, &term.store_id).await?;
         }
         self.storage.revoke_terminal(terminal_id, now_ms()).await?;
+        self.device_credentials.forget_terminal(terminal_id);
         // After the revocation is stored, so that the roster of the new version marks the till.
         // Every call rotates (a second revocation too): a rotation that failed after the
         // revocation was stored is made by retrying, and one rotation too many costs nothing.
@@ -133,6 +135,15 @@ impl Services {
             .connections
             .close_terminal(terminal_id, "terminal revoked");
         tracing::warn!(terminal_id, closed, "terminal revoked");
+        Ok(())
+    }
+
+    /// Records a terminal's heartbeat report (with the reports of other terminals that arrive
+    /// meanwhile, [`super::terminal_reports`]); returns once it is stored.
+    pub async fn record_terminal_report(&self, report: TerminalReport) -> Result<()> {
+        let (terminal_id, at) = (report.terminal_id.clone(), report.at);
+        self.terminal_reports.record(report).await?;
+        self.device_credentials.seen(&terminal_id, at);
         Ok(())
     }
 
@@ -196,6 +207,7 @@ impl Services {
             match self.storage.terminals_revoked_since(since).await {
                 Ok(ids) => {
                     for id in ids {
+                        self.device_credentials.forget_terminal(&id);
                         self.connections.close_terminal(&id, "terminal revoked");
                     }
                     since = started - 5_000;

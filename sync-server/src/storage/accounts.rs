@@ -62,8 +62,12 @@ pub trait AccountStorage: Send + Sync {
     fn touch_terminal<'a>(&'a self, id: &'a str, now: i64) -> BoxFuture<'a, Result<()>>;
     /// Ids of terminals revoked at or after `since` (every instance polls this).
     fn terminals_revoked_since(&self, since: i64) -> BoxFuture<'_, Result<Vec<String>>>;
-    /// Records a terminal's heartbeat report (also its last-seen time).
-    fn record_terminal_report<'a>(&'a self, r: &'a TerminalReport) -> BoxFuture<'a, Result<()>>;
+    /// Records terminals' heartbeat reports (also their last-seen times), each terminal at
+    /// most once, in one statement per 1,000; unknown terminal ids are passed over.
+    fn record_terminal_reports<'a>(
+        &'a self,
+        reports: &'a [TerminalReport],
+    ) -> BoxFuture<'a, Result<()>>;
     /// Sets until when the terminals `ids` count as online (their sync connection is open on
     /// the calling instance; a time in the past when it closed).
     fn set_terminals_connected_until<'a>(

@@ -349,20 +349,49 @@ impl AccountStorage for Backend {
         })
     }
 
-    fn record_terminal_report<'a>(&'a self, r: &'a TerminalReport) -> BoxFuture<'a, Result<()>> {
+    fn record_terminal_reports<'a>(
+        &'a self,
+        reports: &'a [TerminalReport],
+    ) -> BoxFuture<'a, Result<()>> {
+        // One statement for the reports of many terminals: a heartbeat comes every 2 s from
+        // each till, and a statement (and a commit, with its WAL flush) per heartbeat made the
+        // reports a third of a busy server's pool acquires. A CTE, not `FROM (VALUES ..) AS
+        // v(..)`, because SQLite names no columns of a subquery; the casts type the binds of
+        // `VALUES` on PostgreSQL. Each terminal is named once (the caller keeps its latest).
         Box::pin(async move {
-            sqlx::query(
-                "UPDATE terminals SET last_seen_at = $2, last_report_at = $2, waiting_documents = $3, \
-                 waiting_sales = $4, clock_skew_ms = $5, app_version = $6 WHERE id = $1",
-            )
-            .bind(&r.terminal_id)
-            .bind(r.at)
-            .bind(r.waiting_documents)
-            .bind(r.waiting_sales)
-            .bind(r.clock_skew_ms)
-            .bind(&r.app_version)
-            .execute(&self.pool)
-            .await?;
+            for chunk in reports.chunks(1_000) {
+                let mut q = sqlx::QueryBuilder::<super::Db>::new(
+                    "WITH v (id, at, waiting_documents, waiting_sales, clock_skew_ms, app_version) \
+                     AS (",
+                );
+                q.push_values(chunk, |mut row, r| {
+                    row.push("CAST(")
+                        .push_bind_unseparated(&r.terminal_id)
+                        .push_unseparated(" AS TEXT)")
+                        .push("CAST(")
+                        .push_bind_unseparated(r.at)
+                        .push_unseparated(" AS BIGINT)")
+                        .push("CAST(")
+                        .push_bind_unseparated(r.waiting_documents)
+                        .push_unseparated(" AS BIGINT)")
+                        .push("CAST(")
+                        .push_bind_unseparated(r.waiting_sales)
+                        .push_unseparated(" AS BIGINT)")
+                        .push("CAST(")
+                        .push_bind_unseparated(r.clock_skew_ms)
+                        .push_unseparated(" AS BIGINT)")
+                        .push("CAST(")
+                        .push_bind_unseparated(&r.app_version)
+                        .push_unseparated(" AS TEXT)");
+                });
+                q.push(
+                    ") UPDATE terminals SET last_seen_at = v.at, last_report_at = v.at, \
+                     waiting_documents = v.waiting_documents, waiting_sales = v.waiting_sales, \
+                     clock_skew_ms = v.clock_skew_ms, app_version = v.app_version \
+                     FROM v WHERE terminals.id = v.id",
+                );
+                q.build().persistent(false).execute(&self.pool).await?;
+            }
             Ok(())
         })
     }
