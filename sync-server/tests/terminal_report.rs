@@ -234,3 +234,73 @@ async fn heartbeats_at_once_on_postgres() {
     let db = common::TestDb::create().await;
     heartbeats_at_once(db.storage().await).await;
 }
+
+/// The heartbeat's lookup of projected sales reads about the same pages whatever the tenant's
+/// history: the plan PostgreSQL settles on for the prepared statement (forced here: generic)
+/// looks each asked id up in the key. `EXPLAIN (ANALYZE, BUFFERS)` counts the pages it touches
+/// for 20 ids of a store of 1,000 sales, before and after 40,000 more sales of the tenant in its
+/// other store.
+#[tokio::test]
+async fn the_heartbeats_lookup_does_not_grow_with_the_tenants_history() {
+    use sqlx::{Connection, Row};
+    let db = common::TestDb::create().await;
+    let _migrated = db.storage().await;
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let add_sales = async |conn: &mut sqlx::PgConnection, store: &str, prefix: &str, n: i32| {
+        sqlx::query(
+            "INSERT INTO sales (tenant_id, id, doc_id, store_id, terminal_code, business_date, \
+             created_at, cashier_id, receipt_no, total_e4, tax_e4, voided) \
+             SELECT 'tenant', $1 || g, 'doc', $2, 'T1', '2026-12-05', g, 'c', 'R' || g, 10000, 0, \
+             false FROM generate_series(1, $3) g",
+        )
+        .bind(prefix)
+        .bind(store)
+        .bind(n)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        sqlx::query("ANALYZE sales")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    };
+    add_sales(&mut conn, "store-1", "a-", 1_000).await;
+    let asked: Vec<String> = (1..=20).map(|i| format!("a-{}", i * 37)).collect();
+    let asked = serde_json::to_string(&asked).unwrap();
+    sqlx::raw_sql("SET plan_cache_mode = force_generic_plan")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "PREPARE lookup(text, text, text) AS {}",
+        sync_server::storage::POSTGRES_PROJECTED_RECORDS_SQL
+    )))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let pages = async |conn: &mut sqlx::PgConnection| -> (i64, i64) {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE lookup('tenant', 'store-1', '{asked}')"
+        )))
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        let plan: Value = row.get(0);
+        let plan = &plan[0]["Plan"];
+        let n = |k: &str| plan[k].as_i64().unwrap();
+        (
+            n("Shared Hit Blocks") + n("Shared Read Blocks"),
+            n("Actual Rows"),
+        )
+    };
+    let (before, found) = pages(&mut conn).await;
+    assert_eq!(found, 20, "every asked sale is found");
+    add_sales(&mut conn, "store-2", "b-", 40_000).await;
+    let (after, found) = pages(&mut conn).await;
+    assert_eq!(found, 20, "every asked sale is found");
+    eprintln!("pages touched for 20 ids: {before} with 1,000 sales, {after} with 41,000");
+    assert!(
+        after <= before * 3 / 2,
+        "the lookup touched {after} pages with 41,000 sales of the tenant against {before} with 1,000"
+    );
+}

@@ -72,6 +72,8 @@ pub use detail_reports::DetailReportStorage;
 pub use lan::LanStorage;
 pub use models::*;
 pub use payments::PaymentStorage;
+/// The heartbeat's lookup on PostgreSQL, public so that a test can check its plan.
+pub use postgres::PROJECTED_RECORDS_SQL as POSTGRES_PROJECTED_RECORDS_SQL;
 pub use postgres::PgStorage;
 pub use projections::ProjectionStorage;
 pub use receipt_emails::ReceiptEmailStorage;
