@@ -1,12 +1,13 @@
 //! Device credentials recently accepted, so that a till's heartbeat every 2 s and each of its
-//! sync connections do not all look its credential up in the database: at 1,000 tills those
-//! lookups were a third of the server's pool acquires.
+//! sync connections do not all look its credential up in the database (a heartbeat took a
+//! pooled connection three times: for its credential, its report and its lookup).
 //!
 //! A credential is kept for [`KEEP_MS`] after its lookup. A revocation made here forgets its
 //! terminal at once; one made on another instance or by the admin CLI is forgotten at the next
 //! revocation poll (`revocation_poll_ms`), when that terminal's open connections close too, and
-//! by [`KEEP_MS`] at the latest if the polls fail. Unknown and revoked credentials are never
-//! kept. Hand-written: a map with an age check is all this needs, and the eviction by terminal
+//! by [`KEEP_MS`] at the latest if the polls fail. Each poll reports the revocations of the last
+//! 5 s, so a lookup that raced a revocation here is forgotten by the next poll too. Unknown and
+//! revoked credentials are never kept. Hand-written: a map with an age check is all this needs, and the eviction by terminal
 //! id is not a cache crate's key.
 //!
 //! It also remembers when each terminal's `last_seen_at` was last written (by a touch or a

@@ -1,6 +1,5 @@
 //! Terminals' heartbeat reports, written together. Each till reports every 2 s; one statement
-//! and one commit per report made the reports a third of a busy server's pool acquires and a
-//! WAL flush each. Reports that arrive while a write is under way wait for the next write, which
+//! and one commit per report cost a pooled connection and a WAL flush each. Reports that arrive while a write is under way wait for the next write, which
 //! takes them all (group commit): a lone report is written at once, and under load one
 //! statement carries hundreds. Each heartbeat still waits until its report is stored, and is
 //! answered with the write's error if it failed.
@@ -28,7 +27,7 @@ struct Pending {
 pub struct ReportCounters {
     /// Reports recorded.
     pub reports: AtomicU64,
-    /// Statements that wrote them.
+    /// Writes (one statement each), failed ones included.
     pub writes: AtomicU64,
 }
 
