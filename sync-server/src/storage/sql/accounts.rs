@@ -354,8 +354,8 @@ impl AccountStorage for Backend {
         reports: &'a [TerminalReport],
     ) -> BoxFuture<'a, Result<()>> {
         // One statement for the reports of many terminals: a heartbeat comes every 2 s from
-        // each till, and a statement (and a commit, with its WAL flush) per heartbeat made the
-        // reports a third of a busy server's pool acquires. A CTE, not `FROM (VALUES ..) AS
+        // each till, and a statement per heartbeat cost a pooled connection and a commit (with
+        // its WAL flush) each. A CTE, not `FROM (VALUES ..) AS
         // v(..)`, because SQLite names no columns of a subquery; the casts type the binds of
         // `VALUES` on PostgreSQL. Each terminal is named once (the caller keeps its latest).
         Box::pin(async move {
