@@ -38,14 +38,6 @@ pub struct TerminalReports {
     pub counters: Arc<ReportCounters>,
 }
 
-impl std::fmt::Debug for Pending {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pending")
-            .field("terminal_id", &self.report.terminal_id)
-            .finish_non_exhaustive()
-    }
-}
-
 impl TerminalReports {
     /// Starts the writer on the current runtime; it stops once this is dropped.
     pub fn start(storage: DynStorage) -> Self {
