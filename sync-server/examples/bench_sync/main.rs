@@ -22,7 +22,8 @@
 //!    `--idle 0` skips it.
 //!
 //! The SnapKasir server runs in this process on its own tokio runtime
-//! (threads `sk-server`), the load generator on another, so the CPU time of
+//! (threads `sk-server`; the process has the `sync-server` binary's allocator), the load
+//! generator on another, so the CPU time of
 //! each side is read from `/proc/self/task`; the Node server's from
 //! `/proc/<pid>/stat`. All share this machine's cores.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -42,6 +43,13 @@ use sync_server::service::Enrollment;
 use sync_server::state::AppState;
 use sync_server::storage::{DynStorage, PgStorage, SqliteStorage};
 use tokio::runtime::Handle;
+
+/// The shipped server's allocator (`src/main.rs`): the server this bench measures runs in this
+/// process, so the process uses what the `sync-server` binary uses. With glibc's malloc,
+/// `malloc` and `free` were 15% of the server threads' samples on the chain's clock (`perf`,
+/// 2026-12-06).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter()
