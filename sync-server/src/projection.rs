@@ -642,6 +642,11 @@ async fn project_stored_with(
     doc_id: &str,
     projector: Option<&Projector>,
 ) -> Result<bool> {
+    if let Some(projector) = projector
+        && projector.passes_over_known(doc_id).await?
+    {
+        return Ok(false);
+    }
     let Some(claim) = storage.doc_claim(doc_id).await? else {
         return Ok(false);
     };
@@ -905,6 +910,25 @@ impl Projector {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         Ok(copy)
+    }
+
+    /// Whether a document whose live copy was looked up before is, in that copy, not one of
+    /// ours: its changes are then passed over without a lookup of its claim in the database,
+    /// which another web product's document changing all day would otherwise cost on every
+    /// projection. Read again on each change, so that it is projected once it is one of ours.
+    async fn passes_over_known(&self, doc_id: &str) -> Result<bool> {
+        let Some(handle) = self.lock_handles().get(doc_id).cloned() else {
+            return Ok(false);
+        };
+        let foreign = blocking("projection task", move || {
+            handle.with_document(|doc| DocumentKind::of(doc).is_none())
+        })
+        .await?;
+        if foreign {
+            self.passed_over
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(foreign)
     }
 
     /// How many projections were passed over because the document is not one of ours.

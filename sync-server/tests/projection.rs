@@ -477,6 +477,73 @@ fn a_journal_that_gained_sales_projects_only_them() {
     assert_eq!(sales_added_since(doc.document(), &other.get_heads()), None);
 }
 
+/// Once another web product's document has been passed over, its later changes are passed over
+/// from its live copy without reading its claim from the database again: with the claim's row
+/// gone, they are still counted as passed over (without the shortcut the projector finds no
+/// claim and counts nothing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_not_of_ours_is_passed_over_without_a_database_read() {
+    use automerge::transaction::Transactable;
+    let (storage, dir) = sqlite_storage().await;
+    let server = TestServer::start(storage).await;
+    let a = setup_tenant(&server.state, "Toko A", "A1").await;
+    let (repo, _d) = rust_client(&server.ws_url(&a.t1.device_credential)).await;
+    let mut note = automerge::Automerge::new();
+    note.transact::<_, _, automerge::AutomergeError>(|tx| {
+        tx.put(automerge::ROOT, "title", "a note of another app")?;
+        Ok(())
+    })
+    .unwrap();
+    let doc = repo.create(note).await.unwrap();
+    let projector = &server.state.sync.projector;
+    let s = &server.state.services;
+    let mut n = 0;
+    let mut change = || {
+        n += 1;
+        doc.with_document(|d| {
+            d.transact::<_, _, automerge::AutomergeError>(|tx| {
+                tx.put(automerge::ROOT, format!("edit-{n}"), 1)?;
+                Ok(())
+            })
+            .map(|_| ())
+            .map_err(|f| f.error.to_string())
+        })
+        .unwrap()
+    };
+    eventually("the other app's document passed over once", async || {
+        change();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        projector.flush(&s.storage).await.unwrap();
+        (projector.passed_over() >= 1).then_some(())
+    })
+    .await;
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("snapkasir-server.db").display()
+    ))
+    .await
+    .unwrap();
+    let removed = sqlx::query("DELETE FROM doc_claims WHERE doc_id = ?")
+        .bind(doc.document_id().to_string())
+        .execute(&db)
+        .await
+        .unwrap();
+    assert_eq!(removed.rows_affected(), 1);
+    let before = projector.passed_over();
+    eventually(
+        "its next changes passed over from the live copy",
+        async || {
+            change();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            projector.flush(&s.storage).await.unwrap();
+            (projector.passed_over() >= before + 2).then_some(())
+        },
+    )
+    .await;
+    db.close().await;
+    repo.stop().await;
+}
+
 /// Another web product's document (no `kind` of ours) changing on the server is passed over
 /// from its live copy, not loaded from storage on every change; the same document once it
 /// holds a journal is projected like any journal.
