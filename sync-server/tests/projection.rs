@@ -477,38 +477,49 @@ fn a_journal_that_gained_sales_projects_only_them() {
     assert_eq!(sales_added_since(doc.document(), &other.get_heads()), None);
 }
 
-/// Once another web product's document has been passed over, its later changes are passed over
-/// from its live copy without reading its claim from the database again: with the claim's row
-/// gone, they are still counted as passed over (without the shortcut the projector finds no
-/// claim and counts nothing).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_document_not_of_ours_is_passed_over_without_a_database_read() {
+/// A document of another web product synced through the server: no `kind` of ours.
+fn another_apps_note() -> automerge::Automerge {
     use automerge::transaction::Transactable;
-    let (storage, dir) = sqlite_storage().await;
-    let server = TestServer::start(storage).await;
-    let a = setup_tenant(&server.state, "Toko A", "A1").await;
-    let (repo, _d) = rust_client(&server.ws_url(&a.t1.device_credential)).await;
     let mut note = automerge::Automerge::new();
     note.transact::<_, _, automerge::AutomergeError>(|tx| {
         tx.put(automerge::ROOT, "title", "a note of another app")?;
         Ok(())
     })
     .unwrap();
-    let doc = repo.create(note).await.unwrap();
+    note
+}
+
+/// One change to `doc` on the client: `key` set to 1.
+fn edit(doc: &samod::DocHandle, key: &str) {
+    use automerge::transaction::Transactable;
+    doc.with_document(|d| {
+        d.transact::<_, _, automerge::AutomergeError>(|tx| {
+            tx.put(automerge::ROOT, key, 1)?;
+            Ok(())
+        })
+        .map(|_| ())
+        .map_err(|f| f.error.to_string())
+    })
+    .unwrap()
+}
+
+/// Once another web product's document has been passed over, its later changes are passed over
+/// from its live copy without reading its claim from the database again: with the claim's row
+/// gone, they are still counted as passed over (without the shortcut the projector finds no
+/// claim and counts nothing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_not_of_ours_is_passed_over_without_a_database_read() {
+    let (storage, dir) = sqlite_storage().await;
+    let server = TestServer::start(storage).await;
+    let a = setup_tenant(&server.state, "Toko A", "A1").await;
+    let (repo, _d) = rust_client(&server.ws_url(&a.t1.device_credential)).await;
+    let doc = repo.create(another_apps_note()).await.unwrap();
     let projector = &server.state.sync.projector;
     let s = &server.state.services;
     let mut n = 0;
     let mut change = || {
         n += 1;
-        doc.with_document(|d| {
-            d.transact::<_, _, automerge::AutomergeError>(|tx| {
-                tx.put(automerge::ROOT, format!("edit-{n}"), 1)?;
-                Ok(())
-            })
-            .map(|_| ())
-            .map_err(|f| f.error.to_string())
-        })
-        .unwrap()
+        edit(&doc, &format!("edit-{n}"));
     };
     eventually("the other app's document passed over once", async || {
         change();
@@ -549,32 +560,15 @@ async fn a_document_not_of_ours_is_passed_over_without_a_database_read() {
 /// holds a journal is projected like any journal.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_document_not_of_ours_is_passed_over_until_it_is_one() {
-    use automerge::transaction::Transactable;
     let (storage, _dir) = sqlite_storage().await;
     let server = TestServer::start(storage).await;
     let a = setup_tenant(&server.state, "Toko A", "A1").await;
     let (journal, _, day) = sample(&a.store_id);
     let (repo, _d) = rust_client(&server.ws_url(&a.t1.device_credential)).await;
-    let mut note = automerge::Automerge::new();
-    note.transact::<_, _, automerge::AutomergeError>(|tx| {
-        tx.put(automerge::ROOT, "title", "a note of another app")?;
-        Ok(())
-    })
-    .unwrap();
-    let doc = repo.create(note).await.unwrap();
+    let doc = repo.create(another_apps_note()).await.unwrap();
     let projector = &server.state.sync.projector;
     let s = &server.state.services;
-    let change = |key: &str| {
-        doc.with_document(|d| {
-            d.transact::<_, _, automerge::AutomergeError>(|tx| {
-                tx.put(automerge::ROOT, key, 1)?;
-                Ok(())
-            })
-            .map(|_| ())
-            .map_err(|f| f.error.to_string())
-        })
-        .unwrap()
-    };
+    let change = |key: &str| edit(&doc, key);
     let mut n = 0;
     eventually("the other app's document passed over 3 times", async || {
         n += 1;
