@@ -78,12 +78,17 @@ struct Sk {
 }
 
 impl Sk {
-    /// Stops accepting connections. Its background tasks idle on; the data
-    /// directory stays until the process ends.
-    fn stop(&mut self) {
+    /// Stops accepting connections, closes the open ones and stops the sync repos (on the
+    /// server's runtime), as the JavaScript server's process ends after its round: a round's
+    /// server does not tick on beside the next round's (each samod repo wakes ten times a
+    /// second). The data directory stays until the process ends.
+    async fn stop(&mut self, server: &Handle) -> anyhow::Result<()> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        let state = self.state.clone();
+        server.spawn(async move { state.shutdown().await }).await?;
+        Ok(())
     }
 }
 
@@ -318,7 +323,7 @@ async fn bench(server: Handle) -> anyhow::Result<()> {
         }
         drop(js_server);
         if round + 1 < rounds || idle == 0 {
-            sk.stop();
+            sk.stop(&server).await?;
         }
         servers.push(sk);
     }
