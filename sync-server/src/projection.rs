@@ -642,16 +642,22 @@ async fn project_stored_with(
     doc_id: &str,
     projector: Option<&Projector>,
 ) -> Result<bool> {
-    if let Some(projector) = projector
-        && projector.passes_over_known(doc_id).await?
-    {
+    let known_copy = match projector {
+        Some(projector) => projector.known_live_copy(doc_id).await?,
+        None => None,
+    };
+    if matches!(known_copy, Some(LiveCopy::Foreign)) {
         return Ok(false);
     }
     let Some(claim) = storage.doc_claim(doc_id).await? else {
         return Ok(false);
     };
     if let Some(projector) = projector {
-        match projector.live_copy(&claim).await? {
+        let copy = match known_copy {
+            Some(copy) => copy,
+            None => projector.live_copy(&claim).await?,
+        };
+        match copy {
             LiveCopy::Foreign => return Ok(false),
             LiveCopy::Held(doc, heads) => {
                 projector
@@ -892,9 +898,25 @@ impl Projector {
     /// or one this server does not know: another web product's document) is passed over
     /// without a copy, and is not loaded from storage to find that out again on each change.
     async fn live_copy(&self, claim: &DocClaim) -> Result<LiveCopy> {
-        let Some(handle) = self.live_handle(claim) else {
-            return Ok(LiveCopy::None);
+        match self.live_handle(claim) {
+            Some(handle) => self.copy_of(handle).await,
+            None => Ok(LiveCopy::None),
+        }
+    }
+
+    /// [`Self::live_copy`] of a document whose live copy was found before, read before its
+    /// claim: another web product's document is then passed over without a lookup of its claim
+    /// in the database, which such a document changing all day would otherwise cost on every
+    /// projection. `None` when its live copy was not found before.
+    async fn known_live_copy(&self, doc_id: &str) -> Result<Option<LiveCopy>> {
+        let Some(handle) = self.lock_handles().get(doc_id).cloned() else {
+            return Ok(None);
         };
+        self.copy_of(handle).await.map(Some)
+    }
+
+    /// The copy [`Self::live_copy`] takes from a live document's handle.
+    async fn copy_of(&self, handle: samod::DocHandle) -> Result<LiveCopy> {
         let copy = blocking("projection task", move || {
             handle.with_document(|doc| {
                 if DocumentKind::of(doc).is_none() {
@@ -910,25 +932,6 @@ impl Projector {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         Ok(copy)
-    }
-
-    /// Whether a document whose live copy was looked up before is, in that copy, not one of
-    /// ours: its changes are then passed over without a lookup of its claim in the database,
-    /// which another web product's document changing all day would otherwise cost on every
-    /// projection. Read again on each change, so that it is projected once it is one of ours.
-    async fn passes_over_known(&self, doc_id: &str) -> Result<bool> {
-        let Some(handle) = self.lock_handles().get(doc_id).cloned() else {
-            return Ok(false);
-        };
-        let foreign = blocking("projection task", move || {
-            handle.with_document(|doc| DocumentKind::of(doc).is_none())
-        })
-        .await?;
-        if foreign {
-            self.passed_over
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
-        Ok(foreign)
     }
 
     /// How many projections were passed over because the document is not one of ours.
