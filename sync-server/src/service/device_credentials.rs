@@ -7,8 +7,8 @@
 //! revocation poll (`revocation_poll_ms`), when that terminal's open connections close too, and
 //! by [`KEEP_MS`] at the latest if the polls fail. Each poll reports the revocations of the last
 //! 5 s, so a lookup that raced a revocation here is forgotten by the next poll too. Unknown and
-//! revoked credentials are never kept. Hand-written: a map with an age check is all this needs, and the eviction by terminal
-//! id is not a cache crate's key.
+//! revoked credentials are never kept. Hand-written: a map with an age check is all this needs,
+//! and the eviction by terminal id is not a cache crate's key.
 //!
 //! It also remembers when each terminal's `last_seen_at` was last written (by a touch or a
 //! heartbeat report), so that a kept credential does not touch its row on every request.

@@ -1,8 +1,9 @@
 //! Terminals' heartbeat reports, written together. Each till reports every 2 s; one statement
-//! and one commit per report cost a pooled connection and a WAL flush each. Reports that arrive while a write is under way wait for the next write, which
-//! takes them all (group commit): a lone report is written at once, and under load one
-//! statement carries hundreds. Each heartbeat still waits until its report is stored, and is
-//! answered with the write's error if it failed.
+//! and one commit per report cost a pooled connection and a WAL flush each. Reports that arrive
+//! while a write is under way wait for the next write, which takes them all (group commit): a
+//! lone report is written at once, and under load one statement carries hundreds. Each
+//! heartbeat still waits until its report is stored, and is answered with the write's error if
+//! it failed.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -355,9 +355,9 @@ impl AccountStorage for Backend {
     ) -> BoxFuture<'a, Result<()>> {
         // One statement for the reports of many terminals: a heartbeat comes every 2 s from
         // each till, and a statement per heartbeat cost a pooled connection and a commit (with
-        // its WAL flush) each. A CTE, not `FROM (VALUES ..) AS
-        // v(..)`, because SQLite names no columns of a subquery; the casts type the binds of
-        // `VALUES` on PostgreSQL. Each terminal is named once (the caller keeps its latest).
+        // its WAL flush) each. A CTE, not `FROM (VALUES ..) AS v(..)`, because SQLite names no
+        // columns of a subquery; the casts type the binds of `VALUES` on PostgreSQL. Each
+        // terminal is named once (the caller keeps its latest).
         Box::pin(async move {
             for chunk in reports.chunks(1_000) {
                 let mut q = sqlx::QueryBuilder::<super::Db>::new(
