@@ -172,6 +172,28 @@ pub(crate) async fn metrics(
         .into_response()
 }
 
+/// What every accepted connection's socket is set to, plain or TLS.
+///
+/// `TCP_NODELAY`: the server writes many small frames, such as a sync reply per change and
+/// each repo's answer to a reader. With Nagle's algorithm on, a small frame written while the one
+/// before it was unacknowledged waited for the peer's delayed ACK, up to 40 ms on Linux. An
+/// owner reading two stores got the second store's document 40 ms after the first
+/// (BENCHMARKS.md, "Nagle's algorithm on the server's sockets").
+pub(crate) fn tune_accepted(tcp: &tokio::net::TcpStream) {
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::debug!(error = %e, "could not set TCP_NODELAY on an accepted connection");
+    }
+}
+
+/// `listener` with each accepted socket tuned ([`tune_accepted`]). A named type, not `impl
+/// Listener`: axum gives `ConnectInfo<SocketAddr>` for its `TapIo` only.
+fn plain_listener(
+    listener: tokio::net::TcpListener,
+) -> axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)> {
+    use axum::serve::ListenerExt;
+    listener.tap_io(|tcp| tune_accepted(tcp))
+}
+
 /// Serves on `listener` until `shutdown` resolves, then closes connections
 /// and flushes pending document writes.
 pub async fn serve(
@@ -218,7 +240,7 @@ pub async fn serve_with_tls(
     };
     match tls {
         None => {
-            axum::serve(listener, app)
+            axum::serve(plain_listener(listener), app)
                 .with_graceful_shutdown(graceful)
                 .await?
         }
@@ -238,4 +260,23 @@ pub async fn serve_with_tls(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::serve::Listener;
+
+    #[tokio::test]
+    async fn accepted_connections_send_small_frames_without_waiting_for_acks() {
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = tcp.local_addr().unwrap();
+        let mut listener = super::plain_listener(tcp);
+        let client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (accepted, from) = listener.accept().await;
+        assert_eq!(from, client.local_addr().unwrap());
+        assert!(
+            accepted.nodelay().unwrap(),
+            "Nagle's algorithm is on for an accepted connection"
+        );
+    }
 }

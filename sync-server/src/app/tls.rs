@@ -127,6 +127,7 @@ impl axum::serve::Listener for TlsListener {
             tokio::select! {
                 accepted = self.tcp.accept() => match accepted {
                     Ok((stream, addr)) => {
+                        super::tune_accepted(&stream);
                         let acceptor = self.acceptor.clone();
                         self.handshakes.spawn(async move {
                             match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
@@ -192,6 +193,40 @@ mod tests {
             tls_key: key.map(Path::to_path_buf),
             ..Config::default()
         }
+    }
+
+    #[tokio::test]
+    async fn connections_accepted_over_tls_send_small_frames_without_waiting_for_acks() {
+        use axum::serve::Listener;
+        let dir = tempfile::tempdir().unwrap();
+        let made = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        std::fs::write(&cert, made.cert.pem()).unwrap();
+        std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = tcp.local_addr().unwrap();
+        let mut listener = TlsListener::new(tcp, load(&cert, &key).unwrap());
+
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(made.cert.der().clone()).unwrap();
+        let client = rustls::ClientConfig::builder_with_provider(
+            rustls::crypto::ring::default_provider().into(),
+        )
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let dial = async {
+            let tcp = TcpStream::connect(addr).await.unwrap();
+            connector.connect(name, tcp).await.unwrap()
+        };
+        let (_client, (accepted, _)) = tokio::join!(dial, listener.accept());
+        assert!(
+            accepted.get_ref().0.nodelay().unwrap(),
+            "Nagle's algorithm is on for a connection accepted over TLS"
+        );
     }
 
     #[test]
