@@ -72,7 +72,7 @@ impl samod::Dialer for WsDialer {
         });
         Box::pin(async move {
             let request = request.map_err(samod::DialError::transient)?;
-            let (ws, _) = tokio_tungstenite::connect_async(request)
+            let ws = open_socket(request)
                 .await
                 .map_err(samod::DialError::transient)?;
             let (sink, stream) = ws.split();
@@ -91,6 +91,21 @@ impl samod::Dialer for WsDialer {
             Ok(samod::Transport::new(stream, sink))
         })
     }
+}
+
+/// The WebSocket of a dial, with `TCP_NODELAY`: sync frames are small, and with Nagle's
+/// algorithm one written while the one before was unacknowledged waited for the delayed ACK
+/// (see `app::tune_accepted` for the server's side).
+async fn open_socket(
+    request: tokio_tungstenite::tungstenite::handshake::client::Request,
+) -> Result<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    tokio_tungstenite::tungstenite::Error,
+> {
+    let disable_nagle = true;
+    let (ws, _) =
+        tokio_tungstenite::connect_async_with_config(request, None, disable_nagle).await?;
+    Ok(ws)
 }
 
 /// Heartbeat every second; an instance silent for this long is gone.
@@ -221,4 +236,29 @@ pub async fn dial_live(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    #[tokio::test]
+    async fn a_peering_socket_sends_small_frames_without_waiting_for_acks() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let peer = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            tokio_tungstenite::accept_async(tcp).await.unwrap()
+        });
+        let request = format!("ws://{addr}/sync").into_client_request().unwrap();
+        let ws = super::open_socket(request).await.unwrap();
+        let tokio_tungstenite::MaybeTlsStream::Plain(tcp) = ws.get_ref() else {
+            panic!("a ws:// URL is dialled without TLS");
+        };
+        assert!(
+            tcp.nodelay().unwrap(),
+            "Nagle's algorithm is on for a peering socket"
+        );
+        peer.await.unwrap();
+    }
 }

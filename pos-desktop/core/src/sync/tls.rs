@@ -131,10 +131,13 @@ pub async fn connect_sync_socket(
     );
     headers.insert(shared_model::compat::SCHEMA_HEADER, schema.into());
     let tls = client_config(ca_file)?;
+    // Sync frames are small: with Nagle's algorithm, a sale's frame written while the one
+    // before was unacknowledged waited for the server's delayed ACK, up to 40 ms.
+    let disable_nagle = true;
     let connecting = tokio_tungstenite::connect_async_tls_with_config(
         request,
         None,
-        false,
+        disable_nagle,
         Some(tokio_tungstenite::Connector::Rustls(tls)),
     );
     Ok(match tokio::time::timeout(timeout, connecting).await {
@@ -238,6 +241,30 @@ fn certificate_problem(e: &CertificateError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_sync_socket_sends_small_frames_without_waiting_for_acks() {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            tokio_tungstenite::accept_async(tcp).await.unwrap()
+        });
+        let request = format!("ws://{addr}/sync").into_client_request().unwrap();
+        let ws = connect_sync_socket(request, "credential", 1, None, Duration::from_secs(10))
+            .await
+            .unwrap()
+            .unwrap();
+        let tokio_tungstenite::MaybeTlsStream::Plain(tcp) = ws.get_ref() else {
+            panic!("a ws:// URL is dialled without TLS");
+        };
+        assert!(
+            tcp.nodelay().unwrap(),
+            "Nagle's algorithm is on for the sync socket"
+        );
+        server.await.unwrap();
+    }
 
     #[test]
     fn certificate_errors_are_told_in_plain_words() {
