@@ -177,7 +177,7 @@ pub(crate) async fn metrics(
 /// `TCP_NODELAY`: the server writes many small frames, such as a sync reply per change and
 /// each repo's answer to a reader. With Nagle's algorithm on, a small frame written while the one
 /// before it was unacknowledged waited for the peer's delayed ACK, up to 40 ms on Linux. An
-/// owner reading two stores got the second store's document 40 ms after the first
+/// owner reading two stores got the second store's document about 40 ms after the first
 /// (BENCHMARKS.md, "Nagle's algorithm on the server's sockets").
 pub(crate) fn tune_accepted(tcp: &tokio::net::TcpStream) {
     if let Err(e) = tcp.set_nodelay(true) {
