@@ -607,3 +607,119 @@ async fn a_document_not_of_ours_is_passed_over_until_it_is_one() {
     .await;
     repo.stop().await;
 }
+
+/// The rows of a journal with `sales` sales (the last one voided), no lines or payments.
+fn journal_rows(doc_id: &str, sales: usize) -> sync_server::storage::ProjectedDoc {
+    let sale = |n: usize| sync_server::storage::SaleRow {
+        id: format!("{doc_id}-sale-{n}"),
+        terminal_code: "T1".into(),
+        business_date: "2026-12-06".into(),
+        created_at: 1_796_500_000_000 + n as i64,
+        cashier_id: "cashier".into(),
+        receipt_no: format!("T1-{n}"),
+        total_e4: 35_000_000,
+        tax_e4: 3_500_000,
+        discount_e4: 0,
+        voided: n + 1 == sales,
+        void: (n + 1 == sales).then(|| sync_server::storage::VoidDetail {
+            at: 1_796_500_100_000,
+            reason: "wrong item".into(),
+            authorized_by: "owner".into(),
+        }),
+        receipt_token: None,
+    };
+    sync_server::storage::ProjectedDoc {
+        doc_id: doc_id.into(),
+        tenant_id: "tenant".into(),
+        store_id: "store".into(),
+        kind: "journal".into(),
+        sales: (0..sales).map(sale).collect(),
+        ..Default::default()
+    }
+}
+
+/// A projected sale's id, receipt number, void and receipt token, as read back.
+type SaleColumns = (
+    String,
+    String,
+    bool,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+);
+
+/// On PostgreSQL a projected table's rows are inserted with one statement text whatever their
+/// number, prepared once per connection; as a `VALUES` list, each row count was a statement
+/// parsed and planned on every execution. Two journals of one and three sales, through a pool
+/// of one connection: one prepared `INSERT INTO sales`, and every value in its column.
+#[tokio::test]
+async fn projected_rows_are_inserted_with_one_prepared_statement_per_table_on_postgres() {
+    use sync_server::storage::{ProjectionStorage, Storage};
+    let db = TestDb::create().await;
+    let storage = sync_server::storage::PgStorage::connect(&db.url, 1)
+        .await
+        .unwrap();
+    storage.migrate().await.unwrap();
+    for (doc_id, sales) in [("doc-a", 1), ("doc-b", 3)] {
+        storage
+            .project_doc(&journal_rows(doc_id, sales))
+            .await
+            .unwrap();
+    }
+    let pool = storage.pool();
+    let prepared: Vec<String> = sqlx::query_scalar(
+        "SELECT statement FROM pg_prepared_statements WHERE statement LIKE 'INSERT INTO sales %'",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        prepared.len(),
+        1,
+        "the sales of both journals should go through one prepared statement: {prepared:?}"
+    );
+    let rows: Vec<SaleColumns> = sqlx::query_as(
+        "SELECT id, receipt_no, voided, voided_at, void_reason, receipt_token FROM sales \
+             ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        [
+            (
+                "doc-a-sale-0".into(),
+                "T1-0".into(),
+                true,
+                Some(1_796_500_100_000),
+                Some("wrong item".into()),
+                None
+            ),
+            (
+                "doc-b-sale-0".into(),
+                "T1-0".into(),
+                false,
+                None,
+                None,
+                None
+            ),
+            (
+                "doc-b-sale-1".into(),
+                "T1-1".into(),
+                false,
+                None,
+                None,
+                None
+            ),
+            (
+                "doc-b-sale-2".into(),
+                "T1-2".into(),
+                true,
+                Some(1_796_500_100_000),
+                Some("wrong item".into()),
+                None
+            ),
+        ]
+    );
+}

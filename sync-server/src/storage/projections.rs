@@ -6,6 +6,70 @@ use futures::future::BoxFuture;
 use crate::error::Result;
 use crate::storage::{ProjectedDoc, PublicSale, RecordChanges, StoreSettingsRow};
 
+/// One value of a row the projection writes. A table's rows are collected as values
+/// ([`RowValues`]) so that each backend binds them its own way (`insert_projected_rows` in
+/// `postgres.rs` and `sqlite.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RowValue<'a> {
+    Text(Option<&'a str>),
+    Int(Option<i64>),
+    Bool(bool),
+}
+
+impl<'a> From<&'a String> for RowValue<'a> {
+    fn from(v: &'a String) -> Self {
+        RowValue::Text(Some(v))
+    }
+}
+
+impl<'a> From<&'a str> for RowValue<'a> {
+    fn from(v: &'a str) -> Self {
+        RowValue::Text(Some(v))
+    }
+}
+
+impl<'a> From<Option<&'a str>> for RowValue<'a> {
+    fn from(v: Option<&'a str>) -> Self {
+        RowValue::Text(v)
+    }
+}
+
+impl<'a> From<&'a Option<String>> for RowValue<'a> {
+    fn from(v: &'a Option<String>) -> Self {
+        RowValue::Text(v.as_deref())
+    }
+}
+
+impl From<i64> for RowValue<'_> {
+    fn from(v: i64) -> Self {
+        RowValue::Int(Some(v))
+    }
+}
+
+impl From<Option<i64>> for RowValue<'_> {
+    fn from(v: Option<i64>) -> Self {
+        RowValue::Int(v)
+    }
+}
+
+impl From<bool> for RowValue<'_> {
+    fn from(v: bool) -> Self {
+        RowValue::Bool(v)
+    }
+}
+
+/// One row's values, in the column order of its `INSERT`.
+#[derive(Debug, Default)]
+pub(crate) struct RowValues<'a>(pub(crate) Vec<RowValue<'a>>);
+
+impl<'a> RowValues<'a> {
+    /// Adds the next column's value.
+    pub(crate) fn push_bind(&mut self, value: impl Into<RowValue<'a>>) -> &mut Self {
+        self.0.push(value.into());
+        self
+    }
+}
+
 /// Projected rows.
 pub trait ProjectionStorage: Send + Sync {
     /// Replaces every projected row of one document, in one transaction; returns the

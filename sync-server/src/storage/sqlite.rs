@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::error::Result;
+use crate::storage::projections::{RowValue, RowValues};
 
 #[allow(
     clippy::duplicate_mod,
@@ -46,6 +47,35 @@ const LOCK_PROJECTED_SQL: (&str, &str) = (
 /// A backup's transaction needs no setting: SQLite's read transaction (WAL) is one snapshot
 /// from its first read.
 const SNAPSHOT_SQL: Option<&str> = None;
+
+/// [`sql`]'s projection `INSERT`s: one multi-row `VALUES` list. Not kept as a prepared
+/// statement: each row count is a different text (SQLite parses in process, without a round
+/// trip; PostgreSQL's way is another, see `postgres.rs`).
+async fn insert_projected_rows(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    insert: &str,
+    tail: &str,
+    rows: &[RowValues<'_>],
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut q = sqlx::QueryBuilder::<Db>::new(insert);
+    q.push(" ");
+    q.push_values(rows, |mut row, values| {
+        for value in &values.0 {
+            match *value {
+                RowValue::Text(t) => row.push_bind(t),
+                RowValue::Int(n) => row.push_bind(n),
+                RowValue::Bool(b) => row.push_bind(b),
+            };
+        }
+    });
+    q.push(" ");
+    q.push(tail);
+    q.build().persistent(false).execute(&mut **tx).await?;
+    Ok(())
+}
 
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "snapkasir-server.db";

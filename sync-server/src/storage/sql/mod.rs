@@ -2,7 +2,8 @@
 //! and `sqlite.rs` each declare this directory as their submodule `sql`
 //! (`#[path = "sql/mod.rs"] mod sql;`) after defining, for their own backend, `Backend` (the
 //! storage type, with its sqlx `pool`), `Db` (its sqlx database), `BACKEND` (its name),
-//! `MIGRATOR` and the few SQL texts that differ between the two databases. Each area file implements its trait for
+//! `MIGRATOR`, the few SQL texts that differ between the two databases, and how the projection's
+//! rows are inserted (`insert_projected_rows`). Each area file implements its trait for
 //! `super::Backend`. Why not a generic `impl<DB: sqlx::Database>`: see [`crate::storage`].
 
 mod accounts;
@@ -23,4 +24,5 @@ mod store_docs;
 
 use super::{
     BACKEND, Backend, Db, LOCK_PROJECTED_SQL, MIGRATOR, PROJECTED_RECORDS_SQL, SNAPSHOT_SQL,
+    insert_projected_rows,
 };

@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use futures::future::BoxFuture;
 use sqlx::AssertSqlSafe;
-use sqlx::query_builder::Separated;
 
 use super::Backend;
 use crate::error::{Error, Result};
+use crate::storage::projections::RowValues;
 use crate::storage::{
     ProjectedDoc, ProjectionStorage, PublicSale, RecordChanges, RecordKind, StoreSettingsRow,
     last_of_each,
@@ -58,8 +58,8 @@ type Tx = sqlx::Transaction<'static, super::Db>;
 /// most 32,766 bound values in one statement.
 const ROWS_PER_STATEMENT: usize = 1_000;
 
-/// One row's values, bound in the column order of its `INSERT`.
-type PushRow<'f, T> = &'f (dyn Fn(&mut Separated<'_, super::Db, &'static str>, &T) + Sync);
+/// One row's values, pushed in the column order of its `INSERT`.
+type PushRow<'f, 'v, T> = &'f (dyn Fn(&mut RowValues<'v>, &'v T) + Sync);
 
 /// The rows of one table of several documents, each with its document (whose ids lead the
 /// row), kept when `keep` accepts the row.
@@ -74,25 +74,29 @@ fn rows_of<'d, R>(
         .collect()
 }
 
-/// Inserts `rows` with multi-row statements (`insert` names the table and its columns, `tail`
-/// ends each statement: its `ON CONFLICT`). One round trip per [`ROWS_PER_STATEMENT`] rows
-/// instead of one per row: a journal's new sale is a sale, its lines, its payments and its stock
-/// movements, and round trips were most of a projection's time. Not kept as prepared
-/// statements: each row count is a different statement text.
-async fn insert_values<T: Sync>(
+/// Inserts `rows` (`insert` names the table and its columns, `tail` ends each statement: its
+/// `ON CONFLICT`), [`ROWS_PER_STATEMENT`] rows to a statement, written the backend's way
+/// (`super::insert_projected_rows`: one array per column on PostgreSQL, a multi-row `VALUES`
+/// list on SQLite). One round trip per [`ROWS_PER_STATEMENT`] rows instead of one per row: a
+/// journal's new sale is a sale, its lines, its payments and its stock movements, and round
+/// trips were most of a projection's time.
+async fn insert_values<'v, T: Sync>(
     tx: &mut Tx,
     insert: &str,
     tail: &str,
-    rows: &[T],
-    push: PushRow<'_, T>,
+    rows: &'v [T],
+    push: PushRow<'_, 'v, T>,
 ) -> Result<()> {
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let mut q = sqlx::QueryBuilder::<super::Db>::new(insert);
-        q.push(" ");
-        q.push_values(chunk, |mut row, r| push(&mut row, r));
-        q.push(" ");
-        q.push(tail);
-        q.build().persistent(false).execute(&mut **tx).await?;
+        let values: Vec<RowValues<'v>> = chunk
+            .iter()
+            .map(|r| {
+                let mut row = RowValues::default();
+                push(&mut row, r);
+                row
+            })
+            .collect();
+        super::insert_projected_rows(tx, insert, tail, &values).await?;
     }
     Ok(())
 }
