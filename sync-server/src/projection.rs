@@ -1066,16 +1066,25 @@ impl Projector {
 mod tests {
     use super::*;
 
+    /// Marks `marked` `times` times, `every` apart, from a task of its own.
+    fn mark_every(
+        marked: &Arc<Notify>,
+        every: Duration,
+        times: usize,
+    ) -> tokio::task::JoinHandle<()> {
+        let marker = marked.clone();
+        tokio::spawn(async move {
+            for _ in 0..times {
+                tokio::time::sleep(every).await;
+                marker.notify_one();
+            }
+        })
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_gathering_ends_once_the_changes_stop() {
         let marked = Arc::new(Notify::new());
-        let marker = marked.clone();
-        let marks = tokio::spawn(async move {
-            for _ in 0..3 {
-                tokio::time::sleep(Duration::from_millis(4)).await;
-                marker.notify_one();
-            }
-        });
+        let marks = mark_every(&marked, Duration::from_millis(4), 3);
         let started = tokio::time::Instant::now();
         gather(&marked, QUIET, GATHER).await;
         // The last mark came at 12 ms; nothing for QUIET after it.
@@ -1086,13 +1095,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn changes_that_keep_coming_are_gathered_for_at_most_the_whole_window() {
         let marked = Arc::new(Notify::new());
-        let marker = marked.clone();
-        let marks = tokio::spawn(async move {
-            for _ in 0..100 {
-                tokio::time::sleep(QUIET / 2).await;
-                marker.notify_one();
-            }
-        });
+        let marks = mark_every(&marked, QUIET / 2, 100);
         let started = tokio::time::Instant::now();
         gather(&marked, QUIET, GATHER).await;
         assert_eq!(started.elapsed(), GATHER);
