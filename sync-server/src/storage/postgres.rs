@@ -56,66 +56,98 @@ const LOCK_PROJECTED_SQL: (&str, &str) = (
 /// connection. As a multi-row `VALUES` list each row count was another text, which PostgreSQL
 /// parsed and planned on every execution: a 41-row `INSERT` of sale lines ran at about 1,500
 /// statements/s parsed each time against 2,650 prepared (`pgbench`, BENCHMARKS.md).
-async fn insert_projected_rows<'r>(
+async fn insert_projected_rows(
     tx: &mut sqlx::Transaction<'static, Db>,
     insert: &str,
     tail: &str,
-    rows: &[RowValues<'r>],
+    rows: &[RowValues<'_>],
 ) -> Result<()> {
-    use std::fmt::Write;
     let Some(first) = rows.first() else {
         return Ok(());
     };
-    let mut sql = format!("{insert} SELECT * FROM UNNEST(");
-    for (i, value) in first.0.iter().enumerate() {
-        let array = match value {
-            RowValue::Text(_) => "text[]",
-            RowValue::Int(_) => "bigint[]",
-            RowValue::Bool(_) => "bool[]",
-        };
-        let comma = if i == 0 { "" } else { ", " };
-        let _ = write!(sql, "{comma}${}::{array}", i + 1);
+    let mut columns: Vec<Column<'_>> = first
+        .0
+        .iter()
+        .map(|value| Column::of(*value, rows.len()))
+        .collect();
+    for row in rows {
+        if row.0.len() != columns.len() {
+            return Err(mixed_rows(format!(
+                "{} values after {}",
+                row.0.len(),
+                columns.len()
+            )));
+        }
+        for (n, (column, value)) in columns.iter_mut().zip(&row.0).enumerate() {
+            if !column.push(*value) {
+                return Err(mixed_rows(format!(
+                    "{value:?} in column {n} after another kind"
+                )));
+            }
+        }
     }
-    let _ = write!(sql, ") {tail}");
+    let arrays: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(n, column)| format!("${}::{}", n + 1, column.array_type()))
+        .collect();
+    let sql = format!(
+        "{insert} SELECT * FROM UNNEST({}) {tail}",
+        arrays.join(", ")
+    );
     let mut query = sqlx::query(AssertSqlSafe(sql));
-    for (column, value) in first.0.iter().enumerate() {
-        let cell = |row: &RowValues<'r>| -> Option<RowValue<'r>> { row.0.get(column).copied() };
-        query = match value {
-            RowValue::Text(_) => query.bind(
-                rows.iter()
-                    .map(|r| match cell(r) {
-                        Some(RowValue::Text(t)) => Ok(t),
-                        other => Err(mixed_column(column, other)),
-                    })
-                    .collect::<Result<Vec<Option<&str>>>>()?,
-            ),
-            RowValue::Int(_) => query.bind(
-                rows.iter()
-                    .map(|r| match cell(r) {
-                        Some(RowValue::Int(n)) => Ok(n),
-                        other => Err(mixed_column(column, other)),
-                    })
-                    .collect::<Result<Vec<Option<i64>>>>()?,
-            ),
-            RowValue::Bool(_) => query.bind(
-                rows.iter()
-                    .map(|r| match cell(r) {
-                        Some(RowValue::Bool(b)) => Ok(b),
-                        other => Err(mixed_column(column, other)),
-                    })
-                    .collect::<Result<Vec<bool>>>()?,
-            ),
+    for column in columns {
+        query = match column {
+            Column::Text(values) => query.bind(values),
+            Column::Int(values) => query.bind(values),
+            Column::Bool(values) => query.bind(values),
         };
     }
     query.execute(&mut **tx).await?;
     Ok(())
 }
 
-/// A row whose value in `column` is not of the first row's kind: a bug in the caller's rows.
-fn mixed_column(column: usize, found: Option<RowValue<'_>>) -> Error {
-    Error::Internal(format!(
-        "projected rows differ in column {column}: {found:?} after another kind"
-    ))
+/// One column of [`insert_projected_rows`]' rows, bound as one array.
+enum Column<'r> {
+    Text(Vec<Option<&'r str>>),
+    Int(Vec<Option<i64>>),
+    Bool(Vec<bool>),
+}
+
+impl<'r> Column<'r> {
+    /// An empty column of `first`'s kind, for `rows` values.
+    fn of(first: RowValue<'r>, rows: usize) -> Self {
+        match first {
+            RowValue::Text(_) => Column::Text(Vec::with_capacity(rows)),
+            RowValue::Int(_) => Column::Int(Vec::with_capacity(rows)),
+            RowValue::Bool(_) => Column::Bool(Vec::with_capacity(rows)),
+        }
+    }
+
+    /// Adds `value`; false when it is of another kind than the column.
+    fn push(&mut self, value: RowValue<'r>) -> bool {
+        match (self, value) {
+            (Column::Text(values), RowValue::Text(v)) => values.push(v),
+            (Column::Int(values), RowValue::Int(v)) => values.push(v),
+            (Column::Bool(values), RowValue::Bool(v)) => values.push(v),
+            _ => return false,
+        }
+        true
+    }
+
+    /// The SQL type of the column's array.
+    fn array_type(&self) -> &'static str {
+        match self {
+            Column::Text(_) => "text[]",
+            Column::Int(_) => "bigint[]",
+            Column::Bool(_) => "bool[]",
+        }
+    }
+}
+
+/// Rows that do not share the first row's columns: a bug in the caller's rows.
+fn mixed_rows(detail: String) -> Error {
+    Error::Internal(format!("projected rows differ: {detail}"))
 }
 
 /// Run first in a backup's transaction: every read of it sees one snapshot.

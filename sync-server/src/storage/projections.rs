@@ -8,7 +8,8 @@ use crate::storage::{ProjectedDoc, PublicSale, RecordChanges, StoreSettingsRow};
 
 /// One value of a row the projection writes. A table's rows are collected as values
 /// ([`RowValues`]) so that each backend binds them its own way (`insert_projected_rows` in
-/// `postgres.rs` and `sqlite.rs`).
+/// `postgres.rs` and `sqlite.rs`). It borrows what backups' owned [`crate::storage::Cell`]
+/// would copy: every string of every row the projector writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RowValue<'a> {
     Text(Option<&'a str>),
@@ -18,12 +19,6 @@ pub(crate) enum RowValue<'a> {
 
 impl<'a> From<&'a String> for RowValue<'a> {
     fn from(v: &'a String) -> Self {
-        RowValue::Text(Some(v))
-    }
-}
-
-impl<'a> From<&'a str> for RowValue<'a> {
-    fn from(v: &'a str) -> Self {
         RowValue::Text(Some(v))
     }
 }
